@@ -1,0 +1,77 @@
+// The admin HTTP endpoint every mode serves on its loop: /healthz, /metrics and /status.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+
+#include "lbmail/admin/admin_router.h"
+#include "lbmail/core/json_writer.h"
+#include "lbmail/core/metrics_registry.h"
+#include "lbmail/core/service_config.h"
+#include "lbmail/core/socket_address.h"
+
+namespace lbmail {
+
+class AdminConnection;
+
+class AdminServer {
+ public:
+  // Writes the mode's fields into the /status object (the server adds its own).
+  using StatusWriter = std::function<void(JsonWriter&)>;
+  // True while the process serves normally; false makes /healthz answer 503 (draining).
+  using HealthCheck = std::function<bool()>;
+
+  AdminServer(uv_loop_t* loop, const AdminConfig& config, MetricsRegistry& metrics, StatusWriter status,
+              HealthCheck healthy);
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+  ~AdminServer();
+
+  // Binds and listens; returns 0 or a libuv error code.
+  int start();
+  SocketAddress boundAddress() const;
+
+  // Stops accepting and closes every connection; done runs once all handles are closed.
+  void close(std::function<void()> done);
+
+  AdminRouter& router() { return router_; }
+  size_t connectionCount() const { return connections_.size(); }
+
+ private:
+  friend class AdminConnection;
+
+  struct Metrics {
+    Gauge& connections;
+    Counter& accepted;
+    Counter& refused;
+    Histogram& request_seconds;
+  };
+
+  static void onConnection(uv_stream_t* listener, int status);
+  static void onListenerClosed(uv_handle_t* handle);
+  void addRoutes();
+  void countResponse(int status);
+  void connectionClosed(AdminConnection* connection);
+  void maybeFinishClose();
+
+  uv_loop_t* loop_;
+  AdminConfig config_;
+  MetricsRegistry& registry_;
+  Metrics metrics_;
+  StatusWriter status_;
+  HealthCheck healthy_;
+  AdminRouter router_;
+  uv_tcp_t listener_;
+  bool listening_ = false;
+  bool listener_open_ = false;
+  bool closing_ = false;
+  std::function<void()> close_done_;
+  std::list<std::unique_ptr<AdminConnection>> connections_;
+  uint64_t start_ms_;
+};
+
+}  // namespace lbmail

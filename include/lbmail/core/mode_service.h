@@ -1,0 +1,48 @@
+// What every mode (initiator, gateway, sink, sim) is to the process: start, drain, report.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <string_view>
+
+#include "lbmail/core/json_writer.h"
+#include "lbmail/core/metrics_registry.h"
+#include "lbmail/core/service_config.h"
+
+namespace lbmail {
+
+class ModeService {
+ public:
+  enum class State { kStarting, kRunning, kDraining, kStopped };
+
+  ModeService(uv_loop_t* loop, const ServiceConfig& config, MetricsRegistry& metrics);
+  ModeService(const ModeService&) = delete;
+  ModeService& operator=(const ModeService&) = delete;
+  virtual ~ModeService() = default;
+
+  // Returns 0 when the mode runs, or an error code (the process then exits 1).
+  int start();
+  // Graceful drain: stop taking work, finish or cancel what is in flight, close every
+  // handle the mode owns; done runs once that is over.
+  void stop(std::function<void()> done);
+  // The mode's part of /status: node, mode, state and what the mode adds.
+  void writeStatus(JsonWriter& w);
+
+  State state() const { return state_; }
+  static std::string_view stateName(State s);
+
+ protected:
+  virtual int onStart() { return 0; }
+  virtual void onStop(std::function<void()> done) { done(); }
+  virtual void writeModeStatus(JsonWriter&) {}
+
+  uv_loop_t* loop_;
+  const ServiceConfig& config_;
+  MetricsRegistry& metrics_;
+
+ private:
+  State state_ = State::kStarting;
+};
+
+}  // namespace lbmail

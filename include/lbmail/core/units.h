@@ -1,0 +1,28 @@
+// Parsing and printing of the human units used in configuration: durations and byte sizes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lbmail {
+
+using Duration = std::chrono::nanoseconds;
+
+// "250ms", "5s", "1.5m", "2h", "100us", "10ns", "1d". A unit is required: a bare
+// number is ambiguous. Negative values and overflow are rejected.
+std::optional<Duration> parseDuration(std::string_view text);
+
+// "10MiB", "512KiB", "1GiB", "64KB" (powers of 1000), "100B", "4096" (bytes).
+// Fractions are allowed when the result is a whole number of bytes ("1.5KiB").
+std::optional<uint64_t> parseSize(std::string_view text);
+
+// The shortest exact rendering with the largest fitting unit: 1500ms -> "1500ms", 5s -> "5s".
+std::string formatDuration(Duration d);
+
+// Seconds as a double, for metrics and JSON.
+inline double toSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace lbmail

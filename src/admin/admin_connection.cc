@@ -1,0 +1,200 @@
+// An admin HTTP connection: ordered answers to pipelined requests, deadlines, lingering close.
+#include "admin_connection.h"
+
+#include <chrono>
+
+#include "lbmail/admin/admin_server.h"
+#include "lbmail/core/log.h"
+
+namespace lbmail {
+namespace {
+
+// Stop reading while this much is queued for a client that does not read its answers.
+constexpr size_t kWriteHighWater = 1024 * 1024;
+constexpr size_t kWriteLowWater = 256 * 1024;
+// After our last answer, how long to wait for the client's FIN before closing hard.
+constexpr uint64_t kLingerMs = 2000;
+
+uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
+
+uv_stream_t* asStream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
+uv_handle_t* asHandle(void* h) { return static_cast<uv_handle_t*>(h); }
+
+HttpRequestReader::Limits readerLimits(const AdminConfig& c) {
+  HttpRequestReader::Limits l;
+  l.max_header_bytes = c.max_header_bytes;
+  l.max_body_bytes = c.max_body_bytes;
+  return l;
+}
+
+}  // namespace
+
+AdminConnection::AdminConnection(AdminServer& server)
+    : server_(server), reader_(readerLimits(server.config_)) {}
+
+void AdminConnection::start(uv_stream_t* listener, Handle self) {
+  self_ = self;
+  uv_tcp_init(server_.loop_, &tcp_);
+  uv_timer_init(server_.loop_, &timer_);
+  tcp_.data = this;
+  timer_.data = this;
+  open_handles_ = 2;
+  if (uv_accept(listener, asStream(&tcp_)) != 0) {
+    close();
+    return;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  armTimer(toMs(server_.config_.idle_timeout));
+  if (uv_read_start(asStream(&tcp_), onAlloc, onRead) != 0) {
+    close();
+    return;
+  }
+  reading_ = true;
+}
+
+void AdminConnection::close() {
+  if (state_ == State::kClosing) return;
+  state_ = State::kClosing;
+  uv_close(asHandle(&tcp_), onClosed);
+  uv_close(asHandle(&timer_), onClosed);
+}
+
+void AdminConnection::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<AdminConnection*>(handle->data);
+  if (--self->open_handles_ == 0) self->server_.connectionClosed(self);  // deletes self
+}
+
+void AdminConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<AdminConnection*>(handle->data);
+  // Each read is parsed before the next alloc, so one buffer per connection suffices.
+  *buf = uv_buf_init(self->read_buf_, sizeof self->read_buf_);
+}
+
+void AdminConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<AdminConnection*>(stream->data);
+  if (nread == 0 || self->state_ == State::kClosing) return;
+  if (nread < 0) {  // EOF or a socket error: nothing more to answer
+    self->close();
+    return;
+  }
+  if (self->state_ == State::kLingering) return;  // discarding until the client's FIN
+  self->handleBytes(std::string_view(buf->base, static_cast<size_t>(nread)));
+}
+
+void AdminConnection::handleBytes(std::string_view bytes) {
+  HttpRequestReader::Result result = reader_.feed(bytes, *this);
+  if (result == HttpRequestReader::Result::kError) {
+    std::string answer;
+    AdminRouter::respondError(reader_.errorStatus(), answer);
+    pending_.push_back(std::move(answer));
+    server_.countResponse(reader_.errorStatus());
+    logDebug("admin.bad_request", {{"status", reader_.errorStatus()}, {"reason", reader_.errorReason()}});
+  }
+  if (result != HttpRequestReader::Result::kNeedMore) close_after_writes_ = true;
+  flush();
+  if (state_ != State::kOpen) return;
+  if (close_after_writes_) {
+    finishAfterWrites();
+  } else {
+    applyBackpressure();
+  }
+}
+
+void AdminConnection::onRequestStarted() {
+  request_started_ns_ = uv_hrtime();
+  armTimer(toMs(server_.config_.request_timeout));
+}
+
+bool AdminConnection::onRequest(const HttpRequest& request) {
+  bool close = !request.keep_alive || server_.closing_;
+  std::string answer;
+  int status = server_.router_.respond(request, close, answer);
+  pending_.push_back(std::move(answer));
+  server_.countResponse(status);
+  server_.metrics_.request_seconds.observe(static_cast<double>(uv_hrtime() - request_started_ns_) / 1e9);
+  armTimer(toMs(server_.config_.idle_timeout));
+  return !close;
+}
+
+void AdminConnection::flush() {
+  if (pending_.empty() || state_ == State::kClosing) return;
+  auto* write = new WriteRequest;
+  write->parts = std::move(pending_);
+  pending_.clear();
+  std::vector<uv_buf_t> bufs;
+  bufs.reserve(write->parts.size());
+  for (std::string& part : write->parts) bufs.push_back(uv_buf_init(part.data(), static_cast<unsigned>(part.size())));
+  write->req.data = write;
+  // All answers produced by one read leave in a single writev, in request order.
+  int rc = uv_write(&write->req, asStream(&tcp_), bufs.data(), static_cast<unsigned>(bufs.size()), onWrite);
+  if (rc != 0) {
+    delete write;
+    close();
+    return;
+  }
+  ++writes_in_flight_;
+}
+
+void AdminConnection::onWrite(uv_write_t* req, int status) {
+  std::unique_ptr<WriteRequest> write(static_cast<WriteRequest*>(req->data));
+  auto* self = static_cast<AdminConnection*>(req->handle->data);
+  --self->writes_in_flight_;
+  if (self->state_ == State::kClosing) return;
+  if (status < 0) {
+    self->close();
+    return;
+  }
+  if (self->close_after_writes_) {
+    self->finishAfterWrites();
+  } else {
+    self->applyBackpressure();
+  }
+}
+
+// Half-closes after the last answer and reads until the client's FIN, so that a client whose
+// further pipelined bytes we ignore still receives every answer (closing with unread data
+// would reset the connection and could destroy them).
+void AdminConnection::finishAfterWrites() {
+  if (writes_in_flight_ > 0 || state_ != State::kOpen) return;
+  state_ = State::kLingering;
+  armTimer(kLingerMs);
+  shutdown_req_.data = this;
+  if (uv_shutdown(&shutdown_req_, asStream(&tcp_), onShutdown) != 0) {
+    close();
+    return;
+  }
+  if (!reading_ && uv_read_start(asStream(&tcp_), onAlloc, onRead) == 0) reading_ = true;
+}
+
+void AdminConnection::onShutdown(uv_shutdown_t* req, int status) {
+  auto* self = static_cast<AdminConnection*>(req->data);
+  if (status < 0 && self->state_ != State::kClosing) self->close();
+}
+
+void AdminConnection::onTimer(uv_timer_t* timer) {
+  auto* self = static_cast<AdminConnection*>(timer->data);
+  if (self->state_ == State::kOpen && self->reader_.midRequest() && self->writes_in_flight_ == 0) {
+    // A request started but did not arrive in time: say so, then close.
+    AdminRouter::respondError(408, self->pending_.emplace_back());
+    self->server_.countResponse(408);
+    self->close_after_writes_ = true;
+    self->armTimer(kLingerMs);
+    self->flush();
+    return;
+  }
+  self->close();  // idle keep-alive, a client that does not read, or the end of a linger
+}
+
+void AdminConnection::armTimer(uint64_t ms) { uv_timer_start(&timer_, onTimer, ms, 0); }
+
+void AdminConnection::applyBackpressure() {
+  size_t queued = uv_stream_get_write_queue_size(asStream(&tcp_));
+  if (reading_ && queued > kWriteHighWater) {
+    uv_read_stop(asStream(&tcp_));
+    reading_ = false;
+  } else if (!reading_ && queued <= kWriteLowWater) {
+    reading_ = uv_read_start(asStream(&tcp_), onAlloc, onRead) == 0;
+  }
+}
+
+}  // namespace lbmail

@@ -1,0 +1,72 @@
+// One admin HTTP client connection: reads requests, answers them in order, enforces deadlines.
+#pragma once
+
+#include <uv.h>
+
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lbmail/admin/http_request_reader.h"
+
+namespace lbmail {
+
+class AdminServer;
+
+class AdminConnection final : public HttpRequestSink {
+ public:
+  using Handle = std::list<std::unique_ptr<AdminConnection>>::iterator;
+
+  explicit AdminConnection(AdminServer& server);
+  AdminConnection(const AdminConnection&) = delete;
+  AdminConnection& operator=(const AdminConnection&) = delete;
+
+  // Accepts from the listener and starts reading; on failure the connection closes itself.
+  void start(uv_stream_t* listener, Handle self);
+  // Closes both handles; the server deletes this object once both close callbacks ran.
+  void close();
+  Handle handle() const { return self_; }
+
+  // HttpRequestSink
+  void onRequestStarted() override;
+  bool onRequest(const HttpRequest& request) override;
+
+ private:
+  enum class State { kOpen, kLingering, kClosing };
+
+  struct WriteRequest {
+    uv_write_t req;
+    std::vector<std::string> parts;
+  };
+
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  static void onTimer(uv_timer_t* timer);
+  static void onClosed(uv_handle_t* handle);
+
+  void handleBytes(std::string_view bytes);
+  void flush();
+  void finishAfterWrites();
+  void armTimer(uint64_t ms);
+  void applyBackpressure();
+
+  AdminServer& server_;
+  Handle self_;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_shutdown_t shutdown_req_;
+  HttpRequestReader reader_;
+  State state_ = State::kOpen;
+  int open_handles_ = 0;
+  size_t writes_in_flight_ = 0;
+  bool close_after_writes_ = false;
+  bool reading_ = false;
+  std::vector<std::string> pending_;  // responses produced by the current read, sent in one writev
+  uint64_t request_started_ns_ = 0;
+  char read_buf_[16 * 1024];
+};
+
+}  // namespace lbmail

@@ -1,0 +1,136 @@
+// The admin HTTP endpoint: listener, connection set, and the built-in routes.
+#include "lbmail/admin/admin_server.h"
+
+#include <cassert>
+
+#include "admin_connection.h"
+#include "lbmail/core/log.h"
+
+namespace lbmail {
+
+AdminServer::AdminServer(uv_loop_t* loop, const AdminConfig& config, MetricsRegistry& metrics,
+                         StatusWriter status, HealthCheck healthy)
+    : loop_(loop),
+      config_(config),
+      registry_(metrics),
+      metrics_{metrics.gauge("lbmail_admin_connections", "Admin HTTP connections open now."),
+               metrics.counter("lbmail_admin_connections_accepted_total", "Admin HTTP connections accepted."),
+               metrics.counter("lbmail_admin_connections_refused_total",
+                               "Admin HTTP connections closed at once because max_connections were open."),
+               metrics.histogram("lbmail_admin_request_duration_seconds",
+                                 "Time from the first byte of an admin request to its answer.",
+                                 Histogram::latencySecondsBounds())},
+      status_(std::move(status)),
+      healthy_(std::move(healthy)),
+      start_ms_(uv_now(loop)) {
+  addRoutes();
+}
+
+AdminServer::~AdminServer() {
+  assert(!listener_open_ && connections_.empty() && "close() the server and run the loop first");
+}
+
+void AdminServer::addRoutes() {
+  router_.add("/healthz", [this](const HttpRequest&, AdminResponse& r) {
+    bool ok = healthy_();
+    r.status = ok ? 200 : 503;
+    r.body = ok ? "ok\n" : "draining\n";
+  });
+  router_.add("/metrics", [this](const HttpRequest&, AdminResponse& r) {
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    registry_.renderPrometheus(r.body);
+  });
+  router_.add("/status", [this](const HttpRequest&, AdminResponse& r) {
+    r.content_type = "application/json";
+    JsonWriter w(r.body);
+    w.beginObject();
+    status_(w);
+    w.key("admin").beginObject();
+    w.field("listen", boundAddress().toString());
+    w.field("connections", connections_.size());
+    w.endObject();
+    w.field("uptime_seconds", static_cast<double>(uv_now(loop_) - start_ms_) / 1000.0);
+    w.endObject();
+    r.body.push_back('\n');
+  });
+}
+
+int AdminServer::start() {
+  uv_tcp_init(loop_, &listener_);
+  listener_.data = this;
+  listener_open_ = true;
+  int rc = uv_tcp_bind(&listener_, config_.listen.sockaddrPtr(), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, onConnection);
+  if (rc != 0) {
+    logError("admin.listen_failed", {{"addr", config_.listen.toString()}, {"error", uv_strerror(rc)}});
+    return rc;
+  }
+  listening_ = true;
+  logInfo("admin.listening", {{"addr", boundAddress().toString()}});
+  return 0;
+}
+
+SocketAddress AdminServer::boundAddress() const {
+  if (!listening_) return config_.listen;
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&ss), &len);
+  return SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+void AdminServer::onConnection(uv_stream_t* listener, int status) {
+  auto* self = static_cast<AdminServer*>(listener->data);
+  if (status < 0) {
+    logWarn("admin.accept_failed", {{"error", uv_strerror(status)}});
+    return;
+  }
+  if (self->closing_) return;
+  self->connections_.push_front(std::make_unique<AdminConnection>(*self));
+  AdminConnection& conn = *self->connections_.front();
+  conn.start(listener, self->connections_.begin());
+  self->metrics_.connections.set(static_cast<double>(self->connections_.size()));
+  if (self->connections_.size() > self->config_.max_connections) {
+    self->metrics_.refused.inc();
+    logWarn("admin.too_many_connections", {{"max", self->config_.max_connections}});
+    conn.close();
+    return;
+  }
+  self->metrics_.accepted.inc();
+}
+
+void AdminServer::countResponse(int status) {
+  registry_
+      .counter("lbmail_admin_responses_total", "Admin HTTP answers by status code.",
+               {{"code", std::to_string(status)}})
+      .inc();
+}
+
+void AdminServer::connectionClosed(AdminConnection* connection) {
+  connections_.erase(connection->handle());
+  metrics_.connections.set(static_cast<double>(connections_.size()));
+  maybeFinishClose();
+}
+
+void AdminServer::close(std::function<void()> done) {
+  closing_ = true;
+  close_done_ = std::move(done);
+  if (listener_open_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), onListenerClosed);
+  for (auto& connection : connections_) connection->close();
+  maybeFinishClose();
+}
+
+void AdminServer::onListenerClosed(uv_handle_t* handle) {
+  auto* self = static_cast<AdminServer*>(handle->data);
+  self->listener_open_ = false;
+  self->listening_ = false;
+  self->maybeFinishClose();
+}
+
+void AdminServer::maybeFinishClose() {
+  if (!closing_ || listener_open_ || !connections_.empty() || !close_done_) return;
+  auto done = std::move(close_done_);
+  close_done_ = nullptr;
+  done();
+}
+
+}  // namespace lbmail
