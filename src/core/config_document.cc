@@ -174,7 +174,8 @@ ConfigTable ConfigTable::table(std::string_view key) {
 
 Expected<ConfigDocument, std::string> ConfigDocument::parseString(std::string_view text, std::string name) {
   try {
-    return ConfigDocument(toml::parse(text, name), std::move(name));
+    toml::table table = toml::parse(text, name);
+    return ConfigDocument(std::move(table), std::move(name));
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     return unexpected(name + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +

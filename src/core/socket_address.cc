@@ -13,7 +13,8 @@ SocketAddress::SocketAddress() { std::memset(&storage_, 0, sizeof storage_); }
 std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
   std::string_view host;
   std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
+  bool bracketed = !text.empty() && text.front() == '[';
+  if (bracketed) {
     size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
       return std::nullopt;
@@ -39,7 +40,7 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view text) {
   SocketAddress out;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage_);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage_);
-  if (inet_pton(AF_INET, host_z.c_str(), &v4->sin_addr) == 1) {
+  if (!bracketed && inet_pton(AF_INET, host_z.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<uint16_t>(port));
     return out;

@@ -1,0 +1,48 @@
+// Tests for the streaming JSON writer.
+#include "lbmail/core/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "validate.h"
+
+namespace lbmail {
+namespace {
+
+TEST(JsonWriter, WritesNestedContainersWithCommas) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject();
+  w.field("a", 1).field("b", "x");
+  w.key("list").beginArray().value(true).value(false).null().beginObject().endObject().endArray();
+  w.key("n").beginObject().field("u", uint64_t{18446744073709551615ull}).field("d", 0.5).endObject();
+  w.endObject();
+  EXPECT_EQ(out, R"({"a":1,"b":"x","list":[true,false,null,{}],"n":{"u":18446744073709551615,"d":0.5}})");
+}
+
+TEST(JsonWriter, EscapesStrings) {
+  std::string out;
+  JsonWriter w(out);
+  w.value(std::string_view("q\"b\\n\n\r\t\x01", 9));
+  EXPECT_EQ(out, R"("q\"b\\n\n\r\t\u0001")");
+}
+
+TEST(JsonWriter, WritesNonFiniteNumbersAsNull) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginArray().value(std::numeric_limits<double>::infinity()).value(std::nan("")).endArray();
+  EXPECT_EQ(out, "[null,null]");
+}
+
+TEST(JsonWriter, OutputPassesTheReferenceParser) {
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject().field("text", "line\nwith \"quotes\" and \x1f").field("neg", -3).endObject();
+  test::Validation v = test::validateDocument("json", out);
+  EXPECT_TRUE(v.ok) << v.summary;
+}
+
+}  // namespace
+}  // namespace lbmail

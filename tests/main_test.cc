@@ -1,0 +1,180 @@
+// Tests of the lbmail binary itself: command line, configuration errors, every mode's lifecycle.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <regex>
+
+#include "child_process.h"
+#include "lbmail/core/service_config.h"
+#include "tcp_client.h"
+#include "validate.h"
+
+namespace lbmail {
+namespace {
+
+using test::ChildProcess;
+using test::exitCode;
+using test::testEnv;
+
+std::string binary() { return testEnv("LBMAIL_BINARY"); }
+std::string exampleConfig(std::string_view mode) {
+  return testEnv("LBMAIL_SOURCE_ROOT") + "/configs/" + std::string(mode) + ".toml";
+}
+
+// The example config with its admin address moved to a free port, so tests never collide.
+std::string configOnFreePort(std::string_view mode) {
+  std::ifstream in(exampleConfig(mode));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string body = std::regex_replace(text.str(), std::regex(R"(listen = "127\.0\.0\.1:\d+")"),
+                                        R"(listen = "127.0.0.1:0")");
+  std::string path = ::testing::TempDir() + "/lbmail_" + std::string(mode) + "_test.toml";
+  std::ofstream(path) << body;
+  return path;
+}
+
+struct RunResult {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+RunResult run(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess p(argv);
+  int status = p.wait();
+  return {exitCode(status), p.out(), p.err()};
+}
+
+TEST(Cli, VersionNamesEveryLibrary) {
+  RunResult r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* lib : {"lbmail ", "libuv", "c-ares", "llhttp", "toml++", "xxHash", "allocator"}) {
+    EXPECT_NE(r.out.find(lib), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, NoArgumentsIsAUsageError) {
+  RunResult r = run({});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("usage: lbmail <mode>"), std::string::npos);
+}
+
+TEST(Cli, UnknownModeIsAUsageError) {
+  RunResult r = run({"relay", "-c", "x"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "lbmail: unknown mode 'relay' (see 'lbmail --help')\n");
+}
+
+TEST(Cli, UnknownFlagIsAUsageError) {
+  RunResult r = run({"gateway", "-c", exampleConfig("gateway"), "--verbose"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "lbmail: gateway: unknown option '--verbose' (see 'lbmail gateway --help')\n");
+}
+
+TEST(Cli, MissingConfigIsAUsageError) {
+  RunResult r = run({"sink"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("-c FILE is required"), std::string::npos);
+  EXPECT_EQ(run({"sink", "-c"}).code, 2);
+}
+
+TEST(Cli, ModeHelpDescribesTheMode) {
+  RunResult r = run({"initiator", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("usage: lbmail initiator -c FILE"), std::string::npos);
+  EXPECT_NE(r.out.find("127.0.0.1:9100"), std::string::npos);
+}
+
+TEST(Cli, MisspelledKeyExits2NamingKeyAndLine) {
+  std::string path = ::testing::TempDir() + "/lbmail_typo.toml";
+  std::ofstream(path) << "[node]\nname = \"gw\"\n\n[admin]\nlisten = \"127.0.0.1:0\"\nidle_timeuot = \"5s\"\n";
+  RunResult r = run({"gateway", "-c", path});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "lbmail: " + path + ":6:16: admin.idle_timeuot: unknown key (did you mean 'idle_timeout'?)\n");
+}
+
+TEST(Cli, BadValueExits2NamingWhatWasExpected) {
+  std::string path = ::testing::TempDir() + "/lbmail_badvalue.toml";
+  std::ofstream(path) << "[admin]\nmax_connections = -4\n";
+  RunResult r = run({"gateway", "--config", path});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "lbmail: " + path + ":2:19: admin.max_connections: expected an integer from 1 to 100000, got integer -4\n");
+}
+
+TEST(Cli, UnreadableConfigExits2) {
+  RunResult r = run({"gateway", "-c", "/nonexistent.toml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "lbmail: cannot read config file /nonexistent.toml\n");
+}
+
+TEST(Cli, BusyAdminPortExits1) {
+  ChildProcess first({binary(), "sink", "-c", configOnFreePort("sink")});
+  auto line = first.waitForStderrLine("event=admin.listening");
+  ASSERT_TRUE(line) << first.err();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(addr=(\S+))")));
+  std::string path = ::testing::TempDir() + "/lbmail_busy.toml";
+  std::ofstream(path) << "[admin]\nlisten = \"" << m[1] << "\"\n";
+  RunResult second = run({"sink", "-c", path});
+  EXPECT_EQ(second.code, 1);
+  EXPECT_NE(second.err.find("event=admin.listen_failed"), std::string::npos) << second.err;
+  first.signal(SIGTERM);
+  EXPECT_EQ(exitCode(first.wait()), 0);
+}
+
+class ModeLifecycle : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ModeLifecycle, ExampleConfigIsValid) {
+  RunResult r = run({GetParam(), "-c", exampleConfig(GetParam()), "--check-config"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// Starts the mode with its example config, scrapes /metrics and /status, and stops it with SIGTERM.
+TEST_P(ModeLifecycle, ServesAdminAndExitsCleanlyOnSigterm) {
+  std::string mode = GetParam();
+  ChildProcess p({binary(), mode, "-c", configOnFreePort(mode)});
+  ASSERT_TRUE(p.started());
+  auto line = p.waitForStderrLine("event=admin.listening");
+  ASSERT_TRUE(line) << p.err();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(addr=(\S+))")));
+  auto addr = SocketAddress::parse(m[1].str());
+  ASSERT_TRUE(addr) << *line;
+
+  auto metrics = test::httpGet(*addr, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  test::Validation v = test::validateDocument("prometheus", metrics->body);
+  EXPECT_TRUE(v.ok) << v.summary;
+  EXPECT_NE(metrics->body.find("mode=\"" + mode + "\""), std::string::npos);
+
+  auto status = test::httpGet(*addr, "/status");
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(test::validateDocument("json", status->body).ok) << status->body;
+  EXPECT_NE(status->body.find("\"state\":\"running\""), std::string::npos) << status->body;
+
+  auto health = test::httpGet(*addr, "/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+
+  p.signal(SIGTERM);
+  EXPECT_EQ(exitCode(p.wait()), 0) << p.err();
+  EXPECT_NE(p.err().find("event=process.exit code=0"), std::string::npos) << p.err();
+  EXPECT_EQ(p.err().find("shutdown.handle_left"), std::string::npos) << p.err();
+}
+
+TEST_P(ModeLifecycle, SigintAlsoExitsCleanly) {
+  std::string mode = GetParam();
+  ChildProcess p({binary(), mode, "-c", configOnFreePort(mode)});
+  ASSERT_TRUE(p.waitForStderrLine("event=process.started")) << p.err();
+  p.signal(SIGINT);
+  EXPECT_EQ(exitCode(p.wait()), 0) << p.err();
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryMode, ModeLifecycle, ::testing::Values("initiator", "gateway", "sink", "sim"));
+
+}  // namespace
+}  // namespace lbmail

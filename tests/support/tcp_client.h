@@ -1,0 +1,45 @@
+// A blocking TCP client for tests, with an HTTP/1.1 response reader.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "lbmail/core/socket_address.h"
+
+namespace lbmail::test {
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+};
+
+class TcpClient {
+ public:
+  // Connects; every receive gives up after 10 s so a broken server fails the test, not hangs it.
+  explicit TcpClient(const SocketAddress& addr);
+  ~TcpClient();
+  TcpClient(const TcpClient&) = delete;
+  TcpClient& operator=(const TcpClient&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  bool send(const std::string& bytes);
+  // One response; HEAD responses carry no body whatever Content-Length says.
+  std::optional<HttpResponse> readResponse(bool head = false);
+  // Reads until the peer closes; returns everything received (after what readResponse kept).
+  std::string readUntilClosed();
+  // True when the peer has closed: the next read returns end of stream (or a reset).
+  bool peerClosed();
+
+ private:
+  bool fill();
+
+  int fd_ = -1;
+  std::string buffered_;
+};
+
+// GET path on a fresh connection.
+std::optional<HttpResponse> httpGet(const SocketAddress& addr, const std::string& path);
+
+}  // namespace lbmail::test
