@@ -362,5 +362,3 @@ void parseAndRespond(benchmark::State& state, std::string input, int64_t request
 BENCHMARK_CAPTURE(parseAndRespond, healthz, std::string(kCurlGetHealthz), 1);
 
 }  // namespace
-
-BENCHMARK_MAIN();
