@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,22 +111,22 @@ int runService(const ServiceConfig& config) {
       &loop, config.admin, metrics, [&](JsonWriter& w) { mode->writeStatus(w); },
       [&] { return mode->state() == ModeService::State::kRunning; });
 
-  ShutdownSignals* signals_ptr = nullptr;
-  auto shutdown = [&] {
+  std::function<void()> shutdown;
+  ShutdownSignals signals(&loop, [&](int) { shutdown(); });
+  shutdown = [&] {
     mode->stop([&] {
       admin.close([] {});
-      signals_ptr->close();
+      signals.close();
     });
   };
-  ShutdownSignals signals(&loop, [&](int) { shutdown(); });
-  signals_ptr = &signals;
 
   int exit_code = kExitOk;
   if (admin.start() != 0 || mode->start() != 0) {
     exit_code = kExitRuntime;
     shutdown();
+  } else {
+    logInfo("process.started", {{"mode", modeName(config.mode)}, {"pid", static_cast<int64_t>(getpid())}});
   }
-  logInfo("process.started", {{"mode", modeName(config.mode)}, {"pid", static_cast<int64_t>(getpid())}});
   uv_run(&loop, UV_RUN_DEFAULT);
 
   int rc = uv_loop_close(&loop);

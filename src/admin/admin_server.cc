@@ -112,10 +112,12 @@ void AdminServer::connectionClosed(AdminConnection* connection) {
 }
 
 void AdminServer::close(std::function<void()> done) {
-  closing_ = true;
   close_done_ = std::move(done);
-  if (listener_open_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), onListenerClosed);
-  for (auto& connection : connections_) connection->close();
+  if (!closing_) {
+    closing_ = true;
+    if (listener_open_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), onListenerClosed);
+    for (auto& connection : connections_) connection->close();
+  }
   maybeFinishClose();
 }
 
