@@ -29,6 +29,32 @@ TEST(JsonWriter, EscapesStrings) {
   EXPECT_EQ(out, R"("q\"b\\n\n\r\t\u0001")");
 }
 
+TEST(JsonWriter, KeepsWellFormedUtf8) {
+  std::string out;
+  JsonWriter w(out);
+  w.value("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  EXPECT_EQ(out, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+}
+
+TEST(JsonWriter, ReplacesBytesThatAreNotUtf8) {
+  const std::string kReplacement = "\xef\xbf\xbd";
+  struct Case {
+    std::string in;
+    std::string out;
+  };
+  for (const Case& c : {Case{"a\x80" "b", "a" + kReplacement + "b"},             // lone continuation byte
+                        Case{"\xc0\xaf", kReplacement + kReplacement},        // overlong '/'
+                        Case{"\xed\xa0\x80", kReplacement + kReplacement + kReplacement},  // surrogate
+                        Case{"\xe2\x82", kReplacement + kReplacement},        // truncated
+                        Case{"\xf5\x80\x80\x80", kReplacement + kReplacement + kReplacement + kReplacement}}) {
+    std::string out;
+    JsonWriter w(out);
+    w.value(c.in);
+    EXPECT_EQ(out, "\"" + c.out + "\"");
+    EXPECT_TRUE(test::validateDocument("json", "{\"k\":" + out + "}").ok);
+  }
+}
+
 TEST(JsonWriter, WritesNonFiniteNumbersAsNull) {
   std::string out;
   JsonWriter w(out);
