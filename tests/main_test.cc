@@ -3,7 +3,8 @@
 #include <signal.h>
 
 #include <fstream>
-#include <regex>
+#include <optional>
+#include <sstream>
 
 #include "child_process.h"
 #include "lbmail/core/service_config.h"
@@ -27,11 +28,21 @@ std::string configOnFreePort(std::string_view mode) {
   std::ifstream in(exampleConfig(mode));
   std::stringstream text;
   text << in.rdbuf();
-  std::string body = std::regex_replace(text.str(), std::regex(R"(listen = "127\.0\.0\.1:\d+")"),
-                                        R"(listen = "127.0.0.1:0")");
+  std::string body = text.str();
+  size_t at = body.find("\nlisten = \"127.0.0.1:");
+  size_t end = at == std::string::npos ? at : body.find('"', at + 11);
+  if (end != std::string::npos) body.replace(at, end - at + 1, "\nlisten = \"127.0.0.1:0\"");
   std::string path = ::testing::TempDir() + "/lbmail_" + std::string(mode) + "_test.toml";
   std::ofstream(path) << body;
   return path;
+}
+
+// The address in a log line's addr=... field.
+std::optional<SocketAddress> addrField(const std::string& line) {
+  size_t at = line.find(" addr=");
+  if (at == std::string::npos) return std::nullopt;
+  size_t end = line.find(' ', at + 6);
+  return SocketAddress::parse(line.substr(at + 6, end == std::string::npos ? end : end - at - 6));
 }
 
 struct RunResult {
@@ -114,10 +125,10 @@ TEST(Cli, BusyAdminPortExits1) {
   ChildProcess first({binary(), "sink", "-c", configOnFreePort("sink")});
   auto line = first.waitForStderrLine("event=admin.listening");
   ASSERT_TRUE(line) << first.err();
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(addr=(\S+))")));
+  auto taken = addrField(*line);
+  ASSERT_TRUE(taken) << *line;
   std::string path = ::testing::TempDir() + "/lbmail_busy.toml";
-  std::ofstream(path) << "[admin]\nlisten = \"" << m[1] << "\"\n";
+  std::ofstream(path) << "[admin]\nlisten = \"" << taken->toString() << "\"\n";
   RunResult second = run({"sink", "-c", path});
   EXPECT_EQ(second.code, 1);
   EXPECT_NE(second.err.find("event=admin.listen_failed"), std::string::npos) << second.err;
@@ -139,10 +150,9 @@ TEST_P(ModeLifecycle, ServesAdminAndExitsCleanlyOnSigterm) {
   ASSERT_TRUE(p.started());
   auto line = p.waitForStderrLine("event=admin.listening");
   ASSERT_TRUE(line) << p.err();
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(*line, m, std::regex(R"(addr=(\S+))")));
-  auto addr = SocketAddress::parse(m[1].str());
+  auto addr = addrField(*line);
   ASSERT_TRUE(addr) << *line;
+  EXPECT_NE(addr->port(), defaultAdminPort(*parseMode(mode))) << "the test config should have asked for port 0";
 
   auto metrics = test::httpGet(*addr, "/metrics");
   ASSERT_TRUE(metrics);
