@@ -1,0 +1,247 @@
+// The frames of the initiator–gateway link protocol, version 1 (byte layout: docs/protocol.md).
+// Decoded frames hold views into the received bytes: use or copy them inside the callback.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace lbmail::proto {
+
+constexpr uint8_t kProtocolVersion = 1;
+constexpr uint8_t kMagic0 = 'L';
+constexpr uint8_t kMagic1 = 'B';
+constexpr size_t kHeaderSize = 10;               // magic(2) version(1) type(1) flags(2) length(4)
+constexpr uint32_t kDefaultMaxPayload = 1 << 20;  // 1 MiB
+constexpr size_t kNonceSize = 32;
+constexpr size_t kProofSize = 32;  // HMAC-SHA256
+constexpr size_t kMediaHashSize = 16;  // XXH3-128
+
+// Per-field limits a decoder enforces (the frame size bounds everything else).
+constexpr size_t kMaxNameBytes = 255;       // node names, field names
+constexpr size_t kMaxAddressBytes = 320;    // RFC 5321 path limit is 256; a little slack for <>
+constexpr size_t kMaxReplyBytes = 512;      // RESULT reply text
+constexpr size_t kMaxTextBytes = 1024;      // REJECT and GOODBYE texts
+constexpr size_t kMaxFieldValueBytes = 64 * 1024;
+constexpr size_t kMaxMergeFields = 1024;
+
+enum class FrameType : uint8_t {
+  kHello = 1,
+  kAuthChallenge = 2,
+  kAuthResponse = 3,
+  kCatalog = 4,
+  kMaterial = 5,
+  kSend = 6,
+  kAccept = 7,
+  kReject = 8,
+  kResult = 9,
+  kCredit = 10,
+  kLoad = 11,
+  kPing = 12,
+  kPong = 13,
+  kDrain = 14,
+  kGoodbye = 15,
+};
+constexpr uint8_t kMaxFrameType = 15;
+const char* frameTypeName(FrameType t);
+
+enum class Role : uint8_t { kInitiator = 1, kGateway = 2 };
+
+enum class Outcome : uint8_t { kDelivered = 1, kDeferred = 2, kBounced = 3, kFailed = 4 };
+const char* outcomeName(Outcome o);
+
+enum class RejectReason : uint8_t {
+  kUnknownMaterial = 1,
+  kBadAddress = 2,
+  kMissingField = 3,
+  kOverCapacity = 4,
+  kDraining = 5,
+  kExpired = 6,
+  kMissingMedia = 7,
+  kOther = 255,
+};
+
+enum class GoodbyeReason : uint8_t { kShutdown = 1, kDrained = 2, kProtocolError = 3, kAuthFailed = 4 };
+
+using Nonce = std::array<uint8_t, kNonceSize>;
+using Proof = std::array<uint8_t, kProofSize>;
+using MediaHash = std::array<uint8_t, kMediaHashSize>;
+
+struct HelloFrame {
+  uint32_t version = kProtocolVersion;
+  std::string_view node_name;
+  Role role = Role::kInitiator;
+  uint64_t capabilities = 0;
+};
+
+// The initiator opens with its nonce and no proof; the gateway answers with its own nonce and
+// its proof over both (see docs/protocol.md, "Handshake").
+struct AuthChallengeFrame {
+  Nonce nonce{};
+  bool has_proof = false;
+  Proof proof{};
+};
+
+struct AuthResponseFrame {
+  Proof proof{};
+};
+
+struct CatalogFrame {
+  std::vector<MediaHash> hashes;
+};
+
+enum class MaterialPartKind : uint8_t {
+  kSubject = 1,
+  kText = 2,
+  kHtml = 3,
+  kFrom = 4,
+  kReplyTo = 5,
+  kListUnsubscribe = 6,
+};
+
+struct MaterialPart {
+  MaterialPartKind kind = MaterialPartKind::kText;
+  std::string_view content;
+};
+
+enum class MediaDisposition : uint8_t { kAttachment = 1, kInline = 2 };
+
+struct MediaRef {
+  MediaHash hash{};
+  MediaDisposition disposition = MediaDisposition::kAttachment;
+  std::string_view name;  // file name for an attachment, Content-ID for an inline image
+};
+
+struct MaterialFrame {
+  uint64_t material_id = 0;
+  std::vector<MaterialPart> parts;
+  std::vector<MediaRef> media;
+};
+
+struct MergeField {
+  std::string_view name;
+  std::string_view value;
+};
+
+// The merge fields of a SEND: the caller's array when encoding, or the validated encoded bytes
+// of a received frame, walked on demand so that decoding allocates nothing.
+class MergeFields {
+ public:
+  MergeFields() = default;
+  MergeFields(std::span<const MergeField> items) : items_(items), count_(items.size()) {}
+  static MergeFields encoded(std::span<const uint8_t> raw, size_t count) {
+    MergeFields f;
+    f.raw_ = raw;
+    f.count_ = count;
+    return f;
+  }
+
+  size_t size() const { return count_; }
+  bool isEncoded() const { return items_.empty() && count_ > 0; }
+  std::span<const MergeField> items() const { return items_; }
+  std::span<const uint8_t> raw() const { return raw_; }
+
+  template <typename Fn>
+  void forEach(Fn&& fn) const;
+
+ private:
+  std::span<const MergeField> items_;
+  std::span<const uint8_t> raw_;
+  size_t count_ = 0;
+};
+
+struct SendFrame {
+  uint64_t request_id = 0;
+  std::string_view sender;
+  std::string_view recipient;
+  uint64_t material_id = 0;
+  MergeFields fields;
+  uint32_t deadline_ms = 0;  // time left to deliver, counted from when the gateway receives it
+};
+
+struct AcceptFrame {
+  uint64_t request_id = 0;
+};
+
+struct RejectFrame {
+  uint64_t request_id = 0;
+  RejectReason reason = RejectReason::kOther;
+  std::string_view text;
+};
+
+struct Timings {
+  uint64_t queue_us = 0;
+  uint64_t dns_us = 0;
+  uint64_t connect_us = 0;  // TCP connect RTT to the MX
+  uint64_t smtp_us = 0;
+  uint64_t total_us = 0;
+};
+
+struct ResultFrame {
+  uint64_t request_id = 0;
+  Outcome outcome = Outcome::kDelivered;
+  uint16_t smtp_code = 0;
+  std::string_view enhanced_code;  // "2.0.0"
+  std::string_view reply;          // at most kMaxReplyBytes
+  std::string_view mx_host;
+  Timings timings;
+};
+
+struct CreditFrame {
+  uint32_t grant = 0;  // more SEND frames the initiator may have outstanding
+};
+
+struct LoadFrame {
+  uint64_t queue_depth = 0;
+  uint64_t in_flight = 0;
+  uint64_t smtp_connections = 0;
+};
+
+struct PingFrame {
+  uint64_t token = 0;
+};
+
+struct PongFrame {
+  uint64_t token = 0;
+};
+
+struct DrainFrame {};
+
+struct GoodbyeFrame {
+  GoodbyeReason reason = GoodbyeReason::kShutdown;
+  std::string_view text;
+};
+
+using Frame = std::variant<HelloFrame, AuthChallengeFrame, AuthResponseFrame, CatalogFrame, MaterialFrame, SendFrame,
+                           AcceptFrame, RejectFrame, ResultFrame, CreditFrame, LoadFrame, PingFrame, PongFrame,
+                           DrainFrame, GoodbyeFrame>;
+
+FrameType frameType(const Frame& f);
+
+}  // namespace lbmail::proto
+
+#include "lbmail/proto/payload_codec.h"
+
+namespace lbmail::proto {
+
+template <typename Fn>
+void MergeFields::forEach(Fn&& fn) const {
+  if (!isEncoded()) {
+    for (const MergeField& f : items_) fn(f);
+    return;
+  }
+  // Validated when the frame was decoded, so the reads here cannot fail.
+  PayloadReader r(raw_);
+  for (size_t i = 0; i < count_; ++i) {
+    MergeField f;
+    f.name = r.bytes(kMaxNameBytes);
+    f.value = r.bytes(kMaxFieldValueBytes);
+    fn(f);
+  }
+}
+
+}  // namespace lbmail::proto

@@ -1,0 +1,400 @@
+// The byte layout of every link frame, written once per frame type as a layout() over an
+// abstract writer (sizing and writing share it), and read back by read().
+#include "lbmail/proto/frame_codec.h"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace lbmail::proto {
+namespace {
+
+constexpr uint64_t kU32Max = 0xffffffffu;
+
+// ---- Layouts: the order of fields on the wire (docs/protocol.md) ----
+
+template <typename W>
+void layout(W& w, const HelloFrame& f) {
+  w.varint(f.version);
+  w.bytes(f.node_name);
+  w.u8(static_cast<uint8_t>(f.role));
+  w.varint(f.capabilities);
+}
+
+template <typename W>
+void layout(W& w, const AuthChallengeFrame& f) {
+  w.fixed(f.nonce);
+  w.u8(f.has_proof ? 1 : 0);
+  if (f.has_proof) w.fixed(f.proof);
+}
+
+template <typename W>
+void layout(W& w, const AuthResponseFrame& f) {
+  w.fixed(f.proof);
+}
+
+template <typename W>
+void layout(W& w, const CatalogFrame& f) {
+  w.varint(f.hashes.size());
+  for (const MediaHash& h : f.hashes) w.fixed(h);
+}
+
+template <typename W>
+void layout(W& w, const MaterialFrame& f) {
+  w.varint(f.material_id);
+  w.varint(f.parts.size());
+  for (const MaterialPart& p : f.parts) {
+    w.u8(static_cast<uint8_t>(p.kind));
+    w.bytes(p.content);
+  }
+  w.varint(f.media.size());
+  for (const MediaRef& m : f.media) {
+    w.fixed(m.hash);
+    w.u8(static_cast<uint8_t>(m.disposition));
+    w.bytes(m.name);
+  }
+}
+
+template <typename W>
+void layout(W& w, const SendFrame& f) {
+  w.varint(f.request_id);
+  w.bytes(f.sender);
+  w.bytes(f.recipient);
+  w.varint(f.material_id);
+  w.varint(f.fields.size());
+  f.fields.forEach([&](const MergeField& m) {
+    w.bytes(m.name);
+    w.bytes(m.value);
+  });
+  w.varint(f.deadline_ms);
+}
+
+template <typename W>
+void layout(W& w, const AcceptFrame& f) {
+  w.varint(f.request_id);
+}
+
+template <typename W>
+void layout(W& w, const RejectFrame& f) {
+  w.varint(f.request_id);
+  w.u8(static_cast<uint8_t>(f.reason));
+  w.bytes(f.text);
+}
+
+template <typename W>
+void layout(W& w, const ResultFrame& f) {
+  w.varint(f.request_id);
+  w.u8(static_cast<uint8_t>(f.outcome));
+  w.varint(f.smtp_code);
+  w.bytes(f.enhanced_code);
+  w.bytes(f.reply);
+  w.bytes(f.mx_host);
+  w.varint(f.timings.queue_us);
+  w.varint(f.timings.dns_us);
+  w.varint(f.timings.connect_us);
+  w.varint(f.timings.smtp_us);
+  w.varint(f.timings.total_us);
+}
+
+template <typename W>
+void layout(W& w, const CreditFrame& f) {
+  w.varint(f.grant);
+}
+
+template <typename W>
+void layout(W& w, const LoadFrame& f) {
+  w.varint(f.queue_depth);
+  w.varint(f.in_flight);
+  w.varint(f.smtp_connections);
+}
+
+template <typename W>
+void layout(W& w, const PingFrame& f) {
+  w.varint(f.token);
+}
+
+template <typename W>
+void layout(W& w, const PongFrame& f) {
+  w.varint(f.token);
+}
+
+template <typename W>
+void layout(W&, const DrainFrame&) {}
+
+template <typename W>
+void layout(W& w, const GoodbyeFrame& f) {
+  w.u8(static_cast<uint8_t>(f.reason));
+  w.bytes(f.text);
+}
+
+// ---- Readers: the same fields back, with every bound checked ----
+
+template <size_t N>
+void readFixed(PayloadReader& r, std::array<uint8_t, N>& out) {
+  std::span<const uint8_t> b = r.fixed(N);
+  if (r.ok()) std::copy(b.begin(), b.end(), out.begin());
+}
+
+template <typename E>
+E readEnum(PayloadReader& r, uint8_t min, uint8_t max, const char* what) {
+  uint8_t v = r.u8();
+  if (r.ok() && (v < min || v > max)) r.fail(what);
+  return static_cast<E>(v);
+}
+
+void read(PayloadReader& r, HelloFrame& f) {
+  f.version = static_cast<uint32_t>(r.bounded(kU32Max, "version out of range"));
+  f.node_name = r.bytes(kMaxNameBytes);
+  f.role = readEnum<Role>(r, 1, 2, "unknown role");
+  f.capabilities = r.varint();
+}
+
+void read(PayloadReader& r, AuthChallengeFrame& f) {
+  readFixed(r, f.nonce);
+  uint8_t has = r.u8();
+  if (r.ok() && has > 1) r.fail("bad proof flag");
+  f.has_proof = has == 1;
+  if (f.has_proof) readFixed(r, f.proof);
+}
+
+void read(PayloadReader& r, AuthResponseFrame& f) { readFixed(r, f.proof); }
+
+void read(PayloadReader& r, CatalogFrame& f) {
+  uint64_t n = r.varint();
+  // Check the count against the bytes present before reserving anything.
+  if (r.ok() && n > r.remaining() / kMediaHashSize) r.fail("catalog count larger than the frame");
+  if (!r.ok()) return;
+  f.hashes.resize(static_cast<size_t>(n));
+  for (MediaHash& h : f.hashes) readFixed(r, h);
+}
+
+void read(PayloadReader& r, MaterialFrame& f) {
+  f.material_id = r.varint();
+  uint64_t parts = r.varint();
+  if (r.ok() && parts > r.remaining() / 2) r.fail("part count larger than the frame");  // each part >= 2 bytes
+  for (uint64_t i = 0; r.ok() && i < parts; ++i) {
+    MaterialPart p;
+    p.kind = readEnum<MaterialPartKind>(r, 1, 6, "unknown material part");
+    p.content = r.bytes(kDefaultMaxPayload);
+    f.parts.push_back(p);
+  }
+  uint64_t media = r.varint();
+  if (r.ok() && media > r.remaining() / (kMediaHashSize + 2)) r.fail("media count larger than the frame");
+  for (uint64_t i = 0; r.ok() && i < media; ++i) {
+    MediaRef m;
+    readFixed(r, m.hash);
+    m.disposition = readEnum<MediaDisposition>(r, 1, 2, "unknown media disposition");
+    m.name = r.bytes(kMaxNameBytes);
+    f.media.push_back(m);
+  }
+}
+
+void read(PayloadReader& r, SendFrame& f) {
+  f.request_id = r.varint();
+  f.sender = r.bytes(kMaxAddressBytes);
+  f.recipient = r.bytes(kMaxAddressBytes);
+  f.material_id = r.varint();
+  uint64_t count = r.bounded(kMaxMergeFields, "too many merge fields");
+  // Walk the fields once to validate them; keep only their span for lazy iteration.
+  size_t start = r.remaining();
+  std::span<const uint8_t> rest = r.fixed(0);
+  for (uint64_t i = 0; r.ok() && i < count; ++i) {
+    r.bytes(kMaxNameBytes);
+    r.bytes(kMaxFieldValueBytes);
+  }
+  if (r.ok()) {
+    f.fields = MergeFields::encoded(std::span<const uint8_t>(rest.data(), start - r.remaining()),
+                                    static_cast<size_t>(count));
+  }
+  f.deadline_ms = static_cast<uint32_t>(r.bounded(kU32Max, "deadline out of range"));
+}
+
+void read(PayloadReader& r, AcceptFrame& f) { f.request_id = r.varint(); }
+
+void read(PayloadReader& r, RejectFrame& f) {
+  f.request_id = r.varint();
+  f.reason = static_cast<RejectReason>(r.u8());
+  f.text = r.bytes(kMaxTextBytes);
+}
+
+void read(PayloadReader& r, ResultFrame& f) {
+  f.request_id = r.varint();
+  f.outcome = readEnum<Outcome>(r, 1, 4, "unknown outcome");
+  f.smtp_code = static_cast<uint16_t>(r.bounded(999, "SMTP code out of range"));
+  f.enhanced_code = r.bytes(16);
+  f.reply = r.bytes(kMaxReplyBytes);
+  f.mx_host = r.bytes(kMaxNameBytes);
+  f.timings.queue_us = r.varint();
+  f.timings.dns_us = r.varint();
+  f.timings.connect_us = r.varint();
+  f.timings.smtp_us = r.varint();
+  f.timings.total_us = r.varint();
+}
+
+void read(PayloadReader& r, CreditFrame& f) { f.grant = static_cast<uint32_t>(r.bounded(kU32Max, "grant out of range")); }
+
+void read(PayloadReader& r, LoadFrame& f) {
+  f.queue_depth = r.varint();
+  f.in_flight = r.varint();
+  f.smtp_connections = r.varint();
+}
+
+void read(PayloadReader& r, PingFrame& f) { f.token = r.varint(); }
+void read(PayloadReader& r, PongFrame& f) { f.token = r.varint(); }
+void read(PayloadReader&, DrainFrame&) {}
+
+void read(PayloadReader& r, GoodbyeFrame& f) {
+  f.reason = static_cast<GoodbyeReason>(r.u8());
+  f.text = r.bytes(kMaxTextBytes);
+}
+
+// A frame's type number is its position in the Frame variant, plus one.
+template <typename F, typename... Ts>
+constexpr size_t variantIndex(std::variant<Ts...>*) {
+  constexpr bool kMatches[] = {std::is_same_v<F, Ts>...};
+  for (size_t i = 0; i < sizeof...(Ts); ++i) {
+    if (kMatches[i]) return i;
+  }
+  return sizeof...(Ts);
+}
+
+template <typename F>
+constexpr FrameType typeOf() {
+  return static_cast<FrameType>(variantIndex<F>(static_cast<Frame*>(nullptr)) + 1);
+}
+
+template <typename F>
+Expected<Frame, const char*> decodeAs(std::span<const uint8_t> payload) {
+  PayloadReader r(payload);
+  F frame;
+  read(r, frame);
+  if (!r.finish()) return unexpected(r.error());
+  return Frame(std::move(frame));
+}
+
+void writeHeader(uint8_t* p, FrameType type, uint32_t length) {
+  p[0] = kMagic0;
+  p[1] = kMagic1;
+  p[2] = kProtocolVersion;
+  p[3] = static_cast<uint8_t>(type);
+  p[4] = 0;  // flags: none defined in version 1
+  p[5] = 0;
+  for (int i = 0; i < 4; ++i) p[6 + i] = static_cast<uint8_t>(length >> (8 * i));
+}
+
+}  // namespace
+
+const char* frameTypeName(FrameType t) {
+  static constexpr const char* kNames[] = {"?",       "HELLO",  "AUTH_CHALLENGE", "AUTH_RESPONSE", "CATALOG", "MATERIAL",
+                                           "SEND",    "ACCEPT", "REJECT",         "RESULT",        "CREDIT",  "LOAD",
+                                           "PING",    "PONG",   "DRAIN",          "GOODBYE"};
+  auto i = static_cast<size_t>(t);
+  return i <= kMaxFrameType ? kNames[i] : "?";
+}
+
+const char* outcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kDelivered: return "delivered";
+    case Outcome::kDeferred: return "deferred";
+    case Outcome::kBounced: return "bounced";
+    case Outcome::kFailed: return "failed";
+  }
+  return "?";
+}
+
+FrameType frameType(const Frame& f) { return static_cast<FrameType>(f.index() + 1); }
+
+SplitResult splitFrame(std::span<const uint8_t> input, uint32_t max_payload) {
+  SplitResult out;
+  if (input.size() < kHeaderSize) {
+    // Reject a wrong magic as soon as its bytes arrive rather than after a whole header.
+    if ((input.size() >= 1 && input[0] != kMagic0) || (input.size() >= 2 && input[1] != kMagic1)) {
+      out.status = SplitStatus::kError;
+      out.error = "bad magic";
+    }
+    return out;
+  }
+  out.status = SplitStatus::kError;
+  if (input[0] != kMagic0 || input[1] != kMagic1) return out.error = "bad magic", out;
+  out.header.version = input[2];
+  if (out.header.version != kProtocolVersion) return out.error = "unsupported protocol version", out;
+  if (input[3] == 0 || input[3] > kMaxFrameType) return out.error = "unknown frame type", out;
+  out.header.type = static_cast<FrameType>(input[3]);
+  out.header.flags = static_cast<uint16_t>(input[4] | input[5] << 8);
+  if (out.header.flags != 0) return out.error = "unknown flags", out;
+  out.header.length = static_cast<uint32_t>(input[6]) | static_cast<uint32_t>(input[7]) << 8 |
+                      static_cast<uint32_t>(input[8]) << 16 | static_cast<uint32_t>(input[9]) << 24;
+  if (out.header.length > max_payload) return out.error = "frame larger than the maximum", out;
+  if (input.size() - kHeaderSize < out.header.length) {
+    out.status = SplitStatus::kNeedMore;
+    return out;
+  }
+  out.status = SplitStatus::kFrame;
+  out.consumed = kHeaderSize + out.header.length;
+  out.payload = input.subspan(kHeaderSize, out.header.length);
+  return out;
+}
+
+Expected<Frame, const char*> decodePayload(FrameType type, std::span<const uint8_t> payload) {
+  switch (type) {
+    case FrameType::kHello: return decodeAs<HelloFrame>(payload);
+    case FrameType::kAuthChallenge: return decodeAs<AuthChallengeFrame>(payload);
+    case FrameType::kAuthResponse: return decodeAs<AuthResponseFrame>(payload);
+    case FrameType::kCatalog: return decodeAs<CatalogFrame>(payload);
+    case FrameType::kMaterial: return decodeAs<MaterialFrame>(payload);
+    case FrameType::kSend: return decodeAs<SendFrame>(payload);
+    case FrameType::kAccept: return decodeAs<AcceptFrame>(payload);
+    case FrameType::kReject: return decodeAs<RejectFrame>(payload);
+    case FrameType::kResult: return decodeAs<ResultFrame>(payload);
+    case FrameType::kCredit: return decodeAs<CreditFrame>(payload);
+    case FrameType::kLoad: return decodeAs<LoadFrame>(payload);
+    case FrameType::kPing: return decodeAs<PingFrame>(payload);
+    case FrameType::kPong: return decodeAs<PongFrame>(payload);
+    case FrameType::kDrain: return decodeAs<DrainFrame>(payload);
+    case FrameType::kGoodbye: return decodeAs<GoodbyeFrame>(payload);
+  }
+  return unexpected("unknown frame type");
+}
+
+template <typename F>
+size_t encodedSize(const F& frame) {
+  SizeCounter counter;
+  layout(counter, frame);
+  return kHeaderSize + counter.size();
+}
+
+template <typename F>
+void encodeFrame(BufferList& out, const F& frame) {
+  SizeCounter counter;
+  layout(counter, frame);
+  uint8_t* p = out.append(kHeaderSize + counter.size());
+  writeHeader(p, typeOf<F>(), static_cast<uint32_t>(counter.size()));
+  PayloadWriter w(p + kHeaderSize);
+  layout(w, frame);
+}
+
+void encodeFrame(BufferList& out, const Frame& frame) {
+  std::visit([&](const auto& f) { encodeFrame(out, f); }, frame);
+}
+
+// One instantiation per frame type; the variant's order is the type numbering.
+#define LBMAIL_FRAME_CODEC(F)                               \
+  template void encodeFrame<F>(BufferList&, const F&);      \
+  template size_t encodedSize<F>(const F&);
+LBMAIL_FRAME_CODEC(HelloFrame)
+LBMAIL_FRAME_CODEC(AuthChallengeFrame)
+LBMAIL_FRAME_CODEC(AuthResponseFrame)
+LBMAIL_FRAME_CODEC(CatalogFrame)
+LBMAIL_FRAME_CODEC(MaterialFrame)
+LBMAIL_FRAME_CODEC(SendFrame)
+LBMAIL_FRAME_CODEC(AcceptFrame)
+LBMAIL_FRAME_CODEC(RejectFrame)
+LBMAIL_FRAME_CODEC(ResultFrame)
+LBMAIL_FRAME_CODEC(CreditFrame)
+LBMAIL_FRAME_CODEC(LoadFrame)
+LBMAIL_FRAME_CODEC(PingFrame)
+LBMAIL_FRAME_CODEC(PongFrame)
+LBMAIL_FRAME_CODEC(DrainFrame)
+LBMAIL_FRAME_CODEC(GoodbyeFrame)
+#undef LBMAIL_FRAME_CODEC
+
+}  // namespace lbmail::proto

@@ -1,0 +1,359 @@
+// Tests for link frame encoding and decoding: round trips, every split, malformed input.
+#include "lbmail/proto/frame_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace lbmail::proto {
+namespace {
+
+std::vector<uint8_t> flatten(const BufferList& b) {
+  std::vector<uint8_t> out;
+  for (const uv_buf_t& buf : b.uvBufs()) out.insert(out.end(), buf.base, buf.base + buf.len);
+  return out;
+}
+
+template <typename F>
+std::vector<uint8_t> encode(const F& f) {
+  BufferList b(64);  // small chunks: frames must still come out contiguous
+  encodeFrame(b, f);
+  EXPECT_EQ(b.size(), encodedSize(f));
+  return flatten(b);
+}
+
+// Decodes exactly one frame from bytes, expecting it to consume all of them. The decoded
+// frame holds views into bytes, so the bytes are kept for the rest of the test program.
+template <typename F>
+F decodeOne(std::vector<uint8_t> encoded) {
+  static std::deque<std::vector<uint8_t>> kept;
+  const std::vector<uint8_t>& bytes = kept.emplace_back(std::move(encoded));
+  SplitResult s = splitFrame(bytes, kDefaultMaxPayload);
+  EXPECT_EQ(s.status, SplitStatus::kFrame) << (s.error ? s.error : "");
+  EXPECT_EQ(s.consumed, bytes.size());
+  auto frame = decodePayload(s.header.type, s.payload);
+  EXPECT_TRUE(frame) << (frame ? "" : frame.error());
+  EXPECT_TRUE(std::holds_alternative<F>(*frame));
+  return std::get<F>(*frame);
+}
+
+std::vector<MergeField> collect(const MergeFields& f) {
+  std::vector<MergeField> out;
+  f.forEach([&](const MergeField& m) { out.push_back(m); });
+  return out;
+}
+
+SendFrame sampleSend(const std::vector<MergeField>& fields) {
+  SendFrame s;
+  s.request_id = 123456789012345ull;
+  s.sender = "bounces@news.example";
+  s.recipient = "alice@example.test";
+  s.material_id = 7;
+  s.fields = MergeFields(fields);
+  s.deadline_ms = 3'600'000;
+  return s;
+}
+
+TEST(FrameCodec, SendRoundTrips) {
+  std::vector<MergeField> fields{{"first_name", "Alice"}, {"city", "Zürich"}, {"empty", ""}};
+  SendFrame in = sampleSend(fields);
+  SendFrame out = decodeOne<SendFrame>(encode(in));
+  EXPECT_EQ(out.request_id, in.request_id);
+  EXPECT_EQ(out.sender, in.sender);
+  EXPECT_EQ(out.recipient, in.recipient);
+  EXPECT_EQ(out.material_id, 7u);
+  EXPECT_EQ(out.deadline_ms, 3'600'000u);
+  auto got = collect(out.fields);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(got[i].name, fields[i].name);
+    EXPECT_EQ(got[i].value, fields[i].value);
+  }
+}
+
+TEST(FrameCodec, TypicalSendIsSmall) {
+  std::vector<MergeField> fields{{"first_name", "Alice"}, {"last_name", "Martin"}, {"offer", "SPRING24"}};
+  EXPECT_LT(encodedSize(sampleSend(fields)), 200u);
+}
+
+TEST(FrameCodec, SendWithEdgeValuesRoundTrips) {
+  std::string max_addr(kMaxAddressBytes, 'a');
+  std::string big_value(kMaxFieldValueBytes, 'v');
+  std::vector<MergeField> fields{{std::string_view(), big_value}};
+  SendFrame in;
+  in.request_id = UINT64_MAX;
+  in.sender = "";  // null reverse-path
+  in.recipient = max_addr;
+  in.material_id = 0;
+  in.fields = MergeFields(fields);
+  in.deadline_ms = UINT32_MAX;
+  SendFrame out = decodeOne<SendFrame>(encode(in));
+  EXPECT_EQ(out.request_id, UINT64_MAX);
+  EXPECT_EQ(out.sender, "");
+  EXPECT_EQ(out.recipient, max_addr);
+  EXPECT_EQ(out.deadline_ms, UINT32_MAX);
+  auto got = collect(out.fields);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].value.size(), kMaxFieldValueBytes);
+}
+
+TEST(FrameCodec, ResultRoundTripsForEveryOutcome) {
+  for (Outcome o : {Outcome::kDelivered, Outcome::kDeferred, Outcome::kBounced, Outcome::kFailed}) {
+    ResultFrame in;
+    in.request_id = 42;
+    in.outcome = o;
+    in.smtp_code = o == Outcome::kDelivered ? 250 : 451;
+    in.enhanced_code = "4.7.1";
+    in.reply = std::string_view("try again later");
+    in.mx_host = "mx1.example.test";
+    in.timings = {1, 2, 3, 4, UINT64_MAX};
+    ResultFrame out = decodeOne<ResultFrame>(encode(in));
+    EXPECT_EQ(out.outcome, o);
+    EXPECT_EQ(out.smtp_code, in.smtp_code);
+    EXPECT_EQ(out.enhanced_code, "4.7.1");
+    EXPECT_EQ(out.reply, "try again later");
+    EXPECT_EQ(out.mx_host, "mx1.example.test");
+    EXPECT_EQ(out.timings.queue_us, 1u);
+    EXPECT_EQ(out.timings.connect_us, 3u);
+    EXPECT_EQ(out.timings.total_us, UINT64_MAX);
+  }
+}
+
+TEST(FrameCodec, ResultWithMaximalReplyRoundTrips) {
+  std::string reply(kMaxReplyBytes, 'r');
+  ResultFrame in;
+  in.reply = reply;
+  EXPECT_EQ(decodeOne<ResultFrame>(encode(in)).reply, reply);
+}
+
+TEST(FrameCodec, HandshakeFramesRoundTrip) {
+  HelloFrame hello{kProtocolVersion, "gateway-eu-1", Role::kGateway, 0x5};
+  HelloFrame h = decodeOne<HelloFrame>(encode(hello));
+  EXPECT_EQ(h.node_name, "gateway-eu-1");
+  EXPECT_EQ(h.role, Role::kGateway);
+  EXPECT_EQ(h.capabilities, 5u);
+
+  AuthChallengeFrame c;
+  for (size_t i = 0; i < kNonceSize; ++i) c.nonce[i] = static_cast<uint8_t>(i);
+  AuthChallengeFrame c1 = decodeOne<AuthChallengeFrame>(encode(c));
+  EXPECT_EQ(c1.nonce, c.nonce);
+  EXPECT_FALSE(c1.has_proof);
+  c.has_proof = true;
+  c.proof.fill(0xab);
+  AuthChallengeFrame c2 = decodeOne<AuthChallengeFrame>(encode(c));
+  EXPECT_TRUE(c2.has_proof);
+  EXPECT_EQ(c2.proof, c.proof);
+
+  AuthResponseFrame r;
+  r.proof.fill(0xcd);
+  EXPECT_EQ(decodeOne<AuthResponseFrame>(encode(r)).proof, r.proof);
+}
+
+TEST(FrameCodec, CatalogAndMaterialRoundTrip) {
+  CatalogFrame empty;
+  EXPECT_TRUE(decodeOne<CatalogFrame>(encode(empty)).hashes.empty());
+  CatalogFrame cat;
+  for (int i = 0; i < 1000; ++i) {
+    MediaHash h{};
+    h[0] = static_cast<uint8_t>(i);
+    h[15] = static_cast<uint8_t>(i >> 8);
+    cat.hashes.push_back(h);
+  }
+  EXPECT_EQ(decodeOne<CatalogFrame>(encode(cat)).hashes, cat.hashes);
+
+  MaterialFrame m;
+  m.material_id = 9;
+  m.parts = {{MaterialPartKind::kSubject, "Hello {{first_name}}"}, {MaterialPartKind::kHtml, "<p>Hi</p>"},
+             {MaterialPartKind::kFrom, ""}};
+  m.media = {{cat.hashes[1], MediaDisposition::kInline, "logo@x"}, {cat.hashes[2], MediaDisposition::kAttachment, ""}};
+  MaterialFrame out = decodeOne<MaterialFrame>(encode(m));
+  EXPECT_EQ(out.material_id, 9u);
+  ASSERT_EQ(out.parts.size(), 3u);
+  EXPECT_EQ(out.parts[0].kind, MaterialPartKind::kSubject);
+  EXPECT_EQ(out.parts[0].content, "Hello {{first_name}}");
+  EXPECT_EQ(out.parts[2].content, "");
+  ASSERT_EQ(out.media.size(), 2u);
+  EXPECT_EQ(out.media[0].hash, cat.hashes[1]);
+  EXPECT_EQ(out.media[0].disposition, MediaDisposition::kInline);
+  EXPECT_EQ(out.media[0].name, "logo@x");
+}
+
+TEST(FrameCodec, SmallFramesRoundTrip) {
+  EXPECT_EQ(decodeOne<AcceptFrame>(encode(AcceptFrame{77})).request_id, 77u);
+  RejectFrame rej{5, RejectReason::kUnknownMaterial, "no material 5"};
+  RejectFrame r = decodeOne<RejectFrame>(encode(rej));
+  EXPECT_EQ(r.reason, RejectReason::kUnknownMaterial);
+  EXPECT_EQ(r.text, "no material 5");
+  EXPECT_EQ(decodeOne<CreditFrame>(encode(CreditFrame{UINT32_MAX})).grant, UINT32_MAX);
+  LoadFrame load = decodeOne<LoadFrame>(encode(LoadFrame{1, 2, 3}));
+  EXPECT_EQ(load.queue_depth, 1u);
+  EXPECT_EQ(load.smtp_connections, 3u);
+  EXPECT_EQ(decodeOne<PingFrame>(encode(PingFrame{0})).token, 0u);
+  EXPECT_EQ(decodeOne<PongFrame>(encode(PongFrame{UINT64_MAX})).token, UINT64_MAX);
+  decodeOne<DrainFrame>(encode(DrainFrame{}));
+  GoodbyeFrame g = decodeOne<GoodbyeFrame>(encode(GoodbyeFrame{GoodbyeReason::kDrained, ""}));
+  EXPECT_EQ(g.reason, GoodbyeReason::kDrained);
+}
+
+TEST(FrameCodec, EveryTypeHasItsNumber) {
+  EXPECT_EQ(encode(HelloFrame{})[3], 1);
+  EXPECT_EQ(encode(SendFrame{})[3], 6);
+  EXPECT_EQ(encode(GoodbyeFrame{})[3], 15);
+  EXPECT_STREQ(frameTypeName(FrameType::kResult), "RESULT");
+}
+
+// A stream of several frames, decoded whole, split at every offset, and byte by byte.
+std::vector<uint8_t> sampleStream() {
+  static std::vector<MergeField> fields{{"a", "1"}, {"b", "2"}};
+  BufferList b;
+  encodeFrame(b, HelloFrame{1, "init", Role::kInitiator, 0});
+  encodeFrame(b, sampleSend(fields));
+  encodeFrame(b, DrainFrame{});
+  encodeFrame(b, ResultFrame{9, Outcome::kBounced, 550, "5.1.1", "no such user", "mx", {}});
+  encodeFrame(b, CreditFrame{64});
+  return flatten(b);
+}
+
+// Feeds chunks through a reassembly buffer as a connection would; returns the frame types seen.
+std::vector<FrameType> decodeStream(const std::vector<uint8_t>& bytes, size_t chunk) {
+  std::vector<uint8_t> buffer;
+  std::vector<FrameType> types;
+  for (size_t off = 0; off < bytes.size(); off += chunk) {
+    size_t n = std::min(chunk, bytes.size() - off);
+    buffer.insert(buffer.end(), bytes.begin() + static_cast<long>(off), bytes.begin() + static_cast<long>(off + n));
+    for (;;) {
+      SplitResult s = splitFrame(buffer, kDefaultMaxPayload);
+      EXPECT_NE(s.status, SplitStatus::kError);
+      if (s.status != SplitStatus::kFrame) break;
+      auto f = decodePayload(s.header.type, s.payload);
+      EXPECT_TRUE(f);
+      types.push_back(frameType(*f));
+      buffer.erase(buffer.begin(), buffer.begin() + static_cast<long>(s.consumed));
+    }
+  }
+  EXPECT_TRUE(buffer.empty());
+  return types;
+}
+
+TEST(FrameCodec, StreamDecodesIdenticallyWholeSplitAndByteByByte) {
+  std::vector<uint8_t> bytes = sampleStream();
+  std::vector<FrameType> whole = decodeStream(bytes, bytes.size());
+  ASSERT_EQ(whole.size(), 5u);
+  EXPECT_EQ(decodeStream(bytes, 1), whole);
+  for (size_t cut = 1; cut < bytes.size(); ++cut) {
+    std::vector<uint8_t> first(bytes.begin(), bytes.begin() + static_cast<long>(cut));
+    std::vector<uint8_t> buffer = first;
+    std::vector<FrameType> types;
+    auto drain = [&] {
+      for (;;) {
+        SplitResult s = splitFrame(buffer, kDefaultMaxPayload);
+        ASSERT_NE(s.status, SplitStatus::kError) << cut;
+        if (s.status != SplitStatus::kFrame) return;
+        auto f = decodePayload(s.header.type, s.payload);
+        ASSERT_TRUE(f) << cut;
+        types.push_back(frameType(*f));
+        buffer.erase(buffer.begin(), buffer.begin() + static_cast<long>(s.consumed));
+      }
+    };
+    drain();
+    buffer.insert(buffer.end(), bytes.begin() + static_cast<long>(cut), bytes.end());
+    drain();
+    EXPECT_EQ(types, whole) << cut;
+  }
+}
+
+// ---- Malformed input ----
+
+std::vector<uint8_t> header(uint8_t type, uint32_t length, uint8_t version = kProtocolVersion, uint16_t flags = 0) {
+  return {kMagic0, kMagic1, version, type, static_cast<uint8_t>(flags), static_cast<uint8_t>(flags >> 8),
+          static_cast<uint8_t>(length), static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length >> 16),
+          static_cast<uint8_t>(length >> 24)};
+}
+
+TEST(FrameCodec, BadMagicIsAnErrorAsSoonAsItArrives) {
+  std::vector<uint8_t> http{'G', 'E', 'T', ' ', '/'};
+  EXPECT_EQ(splitFrame(http, kDefaultMaxPayload).status, SplitStatus::kError);
+  std::vector<uint8_t> one{'L'};
+  EXPECT_EQ(splitFrame(one, kDefaultMaxPayload).status, SplitStatus::kNeedMore);
+  std::vector<uint8_t> two{'L', 'X'};
+  EXPECT_STREQ(splitFrame(two, kDefaultMaxPayload).error, "bad magic");
+}
+
+TEST(FrameCodec, HeaderProblemsAreErrors) {
+  EXPECT_STREQ(splitFrame(header(6, 0, 2), kDefaultMaxPayload).error, "unsupported protocol version");
+  EXPECT_STREQ(splitFrame(header(0, 0), kDefaultMaxPayload).error, "unknown frame type");
+  EXPECT_STREQ(splitFrame(header(16, 0), kDefaultMaxPayload).error, "unknown frame type");
+  EXPECT_STREQ(splitFrame(header(6, 0, 1, 0x100), kDefaultMaxPayload).error, "unknown flags");
+}
+
+TEST(FrameCodec, LengthOverTheMaximumIsRejectedFromTheHeaderAlone) {
+  // Only the 10 header bytes are present: the claimed 4 GiB is never awaited nor allocated.
+  SplitResult s = splitFrame(header(6, 0xffffffffu), kDefaultMaxPayload);
+  EXPECT_EQ(s.status, SplitStatus::kError);
+  EXPECT_STREQ(s.error, "frame larger than the maximum");
+  EXPECT_EQ(splitFrame(header(6, 1025), 1024).status, SplitStatus::kError);
+  EXPECT_EQ(splitFrame(header(6, 1024), 1024).status, SplitStatus::kNeedMore);
+}
+
+std::string decodeError(FrameType type, const std::vector<uint8_t>& payload) {
+  auto f = decodePayload(type, payload);
+  return f ? "" : f.error();
+}
+
+TEST(FrameCodec, TruncatedFieldsAreErrors) {
+  std::vector<uint8_t> send = encode(sampleSend({}));
+  std::vector<uint8_t> payload(send.begin() + kHeaderSize, send.end());
+  for (size_t n = 0; n < payload.size(); ++n) {
+    EXPECT_NE(decodeError(FrameType::kSend, std::vector<uint8_t>(payload.begin(), payload.begin() + static_cast<long>(n))),
+              "")
+        << n;
+  }
+  EXPECT_EQ(decodeError(FrameType::kSend, payload), "");
+}
+
+TEST(FrameCodec, TrailingBytesAreAnError) {
+  EXPECT_EQ(decodeError(FrameType::kPing, {0x01, 0x00}), "trailing bytes after the last field");
+}
+
+TEST(FrameCodec, VarintOverflowIsAnError) {
+  std::vector<uint8_t> eleven(10, 0xff);
+  eleven.push_back(0x01);
+  EXPECT_EQ(decodeError(FrameType::kPing, eleven), "varint overflows 64 bits");
+  std::vector<uint8_t> tenth_too_big(9, 0xff);
+  tenth_too_big.push_back(0x02);
+  EXPECT_EQ(decodeError(FrameType::kPing, tenth_too_big), "varint overflows 64 bits");
+  std::vector<uint8_t> max(9, 0xff);
+  max.push_back(0x01);
+  EXPECT_EQ(decodeError(FrameType::kPing, max), "");
+}
+
+TEST(FrameCodec, StringLongerThanTheFrameIsAnError) {
+  // ACCEPT is fine, but REJECT's text claims 1 GiB with 3 bytes present.
+  std::vector<uint8_t> p{0x01, 0x01, 0x80, 0x80, 0x80, 0x80, 0x04, 'a', 'b', 'c'};
+  EXPECT_EQ(decodeError(FrameType::kReject, p), "string longer than its limit");
+  std::vector<uint8_t> q{0x01, 0x01, 0x05, 'a', 'b'};
+  EXPECT_EQ(decodeError(FrameType::kReject, q), "string longer than the frame");
+}
+
+TEST(FrameCodec, CountsLargerThanTheFrameAreErrorsBeforeAnyAllocation) {
+  std::vector<uint8_t> catalog{0xff, 0xff, 0xff, 0xff, 0x0f};  // 4 G hashes claimed
+  EXPECT_EQ(decodeError(FrameType::kCatalog, catalog), "catalog count larger than the frame");
+  std::vector<uint8_t> material{0x01, 0xff, 0xff, 0xff, 0xff, 0x0f};
+  EXPECT_EQ(decodeError(FrameType::kMaterial, material), "part count larger than the frame");
+  std::vector<uint8_t> send{0x01, 0x00, 0x00, 0x01, 0xff, 0xff, 0x03};
+  EXPECT_EQ(decodeError(FrameType::kSend, send), "too many merge fields");
+}
+
+TEST(FrameCodec, EnumValuesOutOfRangeAreErrors) {
+  EXPECT_EQ(decodeError(FrameType::kHello, {0x01, 0x00, 0x03, 0x00}), "unknown role");
+  ResultFrame r;
+  std::vector<uint8_t> bytes = encode(r);
+  std::vector<uint8_t> payload(bytes.begin() + kHeaderSize, bytes.end());
+  payload[1] = 9;
+  EXPECT_EQ(decodeError(FrameType::kResult, payload), "unknown outcome");
+}
+
+}  // namespace
+}  // namespace lbmail::proto
