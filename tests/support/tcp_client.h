@@ -31,6 +31,10 @@ class TcpClient {
   std::string readUntilClosed();
   // True when the peer has closed: the next read returns end of stream (or a reset).
   bool peerClosed();
+  // Raw access for binary protocols: received() holds what arrived and was not consumed;
+  // receiveMore() waits for more bytes (false at end of stream, error or the 10 s bound).
+  std::string& received() { return buffered_; }
+  bool receiveMore() { return fill(); }
 
  private:
   bool fill();

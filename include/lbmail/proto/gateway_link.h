@@ -1,0 +1,91 @@
+// The initiator's link to one gateway: keeps it connected (reconnecting with jittered
+// exponential backoff), sends requests within the gateway's credit, reports what comes back.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "lbmail/proto/link_connection.h"
+
+namespace lbmail::proto {
+
+struct GatewayLinkConfig {
+  SocketAddress gateway;
+  LinkSettings link;
+  Duration reconnect_min = std::chrono::milliseconds(100);
+  Duration reconnect_max = std::chrono::seconds(10);
+};
+
+class GatewayLink final : private LinkConnection::Handler {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void onGatewayUp(GatewayLink&) {}
+    // CATALOG, ACCEPT, REJECT, RESULT, CREDIT, LOAD, DRAIN, GOODBYE. Views die on return.
+    virtual void onGatewayFrame(GatewayLink& link, const Frame& frame) = 0;
+    // The link went down; requests still in flight on it will get no RESULT.
+    virtual void onGatewayDown(GatewayLink&, std::string_view reason) { (void)reason; }
+  };
+
+  GatewayLink(uv_loop_t* loop, GatewayLinkConfig config, const PreSharedKey& key, Handler& handler);
+  GatewayLink(const GatewayLink&) = delete;
+  GatewayLink& operator=(const GatewayLink&) = delete;
+  ~GatewayLink();
+
+  void start();
+  // Closes the link (GOODBYE) and stops reconnecting; done runs when every handle is closed.
+  void stop(std::function<void()> done);
+
+  bool isUp() const { return link_ && link_->state() == LinkConnection::State::kOpen; }
+  bool draining() const { return draining_; }
+  // SENDs the initiator may still put on this link now.
+  uint64_t credit() const { return isUp() && !draining_ ? link_->credit() : 0; }
+  // A SEND within credit; false when down, draining or out of credit.
+  bool sendRequest(const SendFrame& frame);
+  // Any other frame to the gateway (MATERIAL); false when the link is not up.
+  template <typename F>
+  bool send(const F& frame) {
+    if (!isUp()) return false;
+    link_->send(frame);
+    return true;
+  }
+
+  const SocketAddress& address() const { return config_.gateway; }
+  std::string_view gatewayName() const { return link_ ? std::string_view(link_->peerName()) : std::string_view(); }
+  uint64_t rttMicros() const { return link_ ? link_->rttMicros() : 0; }
+  uint64_t connects() const { return connects_; }
+
+ private:
+  void onLinkUp(LinkConnection& link) override;
+  void onLinkFrame(LinkConnection& link, const Frame& frame) override;
+  void onLinkClosed(LinkConnection& link, std::string_view reason) override;
+
+  static void onRetryTimer(uv_timer_t* timer);
+  static void onTimerClosed(uv_handle_t* handle);
+  void connectNow();
+  void scheduleReconnect();
+  void maybeFinishStop();
+
+  uv_loop_t* loop_;
+  GatewayLinkConfig config_;
+  const PreSharedKey& key_;
+  Handler& handler_;
+  std::unique_ptr<LinkConnection> link_;
+  uv_timer_t retry_timer_;
+  bool timer_open_ = true;
+  bool stopping_ = false;
+  bool was_up_ = false;
+  bool draining_ = false;
+  uint32_t failures_ = 0;
+  uint64_t connects_ = 0;
+  std::function<void()> stop_done_;
+  std::minstd_rand jitter_;
+};
+
+}  // namespace lbmail::proto

@@ -1,0 +1,72 @@
+// The gateway's side of the links: listens, authenticates initiators, owns their connections.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lbmail/proto/link_connection.h"
+
+namespace lbmail::proto {
+
+struct LinkAcceptorConfig {
+  SocketAddress listen;
+  LinkSettings link;
+  // Initiator IP addresses allowed to connect; empty allows any (the key still decides).
+  std::vector<std::string> allowed_initiators;
+  uint32_t max_links = 64;
+};
+
+class LinkAcceptor final : private LinkConnection::Handler {
+ public:
+  // The gateway's view of its links: up (authenticated), frames, closed (the link is deleted
+  // when onLinkClosed returns).
+  using Handler = LinkConnection::Handler;
+
+  LinkAcceptor(uv_loop_t* loop, LinkAcceptorConfig config, const PreSharedKey& key, Handler& handler);
+  LinkAcceptor(const LinkAcceptor&) = delete;
+  LinkAcceptor& operator=(const LinkAcceptor&) = delete;
+  ~LinkAcceptor();
+
+  // Binds and listens; 0 or a libuv error code.
+  int start();
+  SocketAddress boundAddress() const;
+  // Stops accepting; open links get GOODBYE with reason. done runs when all handles are closed.
+  void stop(GoodbyeReason reason, std::string_view text, std::function<void()> done);
+  // Stops accepting, leaving open links to finish (graceful drain); stop() later.
+  void stopAccepting();
+
+  size_t linkCount() const { return links_.size(); }
+  template <typename Fn>
+  void forEachLink(Fn&& fn) {
+    for (auto& l : links_) fn(*l);
+  }
+
+ private:
+  void onLinkUp(LinkConnection& link) override;
+  void onLinkFrame(LinkConnection& link, const Frame& frame) override;
+  void onLinkClosed(LinkConnection& link, std::string_view reason) override;
+
+  static void onConnection(uv_stream_t* listener, int status);
+  static void onListenerClosed(uv_handle_t* handle);
+  void closeListener();
+  void maybeFinishStop();
+
+  uv_loop_t* loop_;
+  LinkAcceptorConfig config_;
+  const PreSharedKey& key_;
+  Handler& handler_;
+  uv_tcp_t listener_;
+  bool listener_open_ = false;
+  bool listener_closing_ = false;
+  bool listening_ = false;
+  bool stopping_ = false;
+  std::function<void()> stop_done_;
+  std::list<std::unique_ptr<LinkConnection>> links_;
+};
+
+}  // namespace lbmail::proto

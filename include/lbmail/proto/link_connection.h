@@ -1,0 +1,153 @@
+// One authenticated initiator–gateway link over TCP: handshake, framing, credit, heartbeats.
+// Both ends use it; GatewayLink (initiator side) and LinkAcceptor (gateway side) own them.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lbmail/core/buffer_list.h"
+#include "lbmail/core/socket_address.h"
+#include "lbmail/core/units.h"
+#include "lbmail/proto/frame_codec.h"
+#include "lbmail/proto/pre_shared_key.h"
+
+namespace lbmail::proto {
+
+struct LinkSettings {
+  std::string node_name;
+  uint64_t capabilities = 0;
+  uint32_t max_payload = kDefaultMaxPayload;
+  Duration auth_timeout = std::chrono::seconds(5);        // handshake must complete within this
+  Duration heartbeat_interval = std::chrono::seconds(1);  // a PING this often while open
+  Duration heartbeat_timeout = std::chrono::seconds(5);   // nothing received for this long: dead
+  size_t max_write_queue = 64 * 1024 * 1024;              // unsent bytes beyond this: peer not reading
+};
+
+class LinkConnection {
+ public:
+  enum class State { kConnecting, kHandshake, kOpen, kClosing, kClosed };
+
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // Authenticated both ways and the peer's HELLO arrived.
+    virtual void onLinkUp(LinkConnection& link) = 0;
+    // Every frame after the handshake except PING, PONG and CREDIT bookkeeping (CREDIT is
+    // passed on too, after it was counted). Views in frame die when this returns.
+    virtual void onLinkFrame(LinkConnection& link, const Frame& frame) = 0;
+    // The last call: every handle is closed; the owner may delete the link now.
+    virtual void onLinkClosed(LinkConnection& link, std::string_view reason) = 0;
+  };
+
+  LinkConnection(uv_loop_t* loop, Role role, const LinkSettings& settings, const PreSharedKey& key, Handler& handler);
+  LinkConnection(const LinkConnection&) = delete;
+  LinkConnection& operator=(const LinkConnection&) = delete;
+  ~LinkConnection();
+
+  // Initiator side: connects, then opens the handshake.
+  void connect(const SocketAddress& gateway);
+  // Gateway side: accepts a pending connection from the listener, then awaits the handshake.
+  // Returns false (and closes) when the peer is not allowed or the accept failed.
+  bool accept(uv_stream_t* listener, const std::vector<std::string>& allowed_hosts);
+
+  // Queues a frame; everything queued in one loop turn leaves in a single writev.
+  template <typename F>
+  void send(const F& frame);
+  // Initiator side: a SEND within credit. False (nothing sent) when the link is not open or has
+  // no credit left.
+  bool sendRequest(const SendFrame& frame);
+  // Gateway side: allows the initiator n more outstanding SENDs.
+  void grantCredit(uint32_t n);
+
+  // Sends GOODBYE, flushes and closes. Idempotent.
+  void close(GoodbyeReason reason, std::string_view text);
+  // Closes at once without a word to the peer (protocol violations, dead links).
+  void abort(std::string_view reason);
+
+  State state() const { return state_; }
+  Role role() const { return role_; }
+  const std::string& peerName() const { return peer_name_; }
+  const SocketAddress& peerAddress() const { return peer_address_; }
+  // Credit the initiator still holds (initiator side) or that the gateway granted and has not
+  // yet seen used (gateway side).
+  uint64_t credit() const { return credit_; }
+  // Last measured PING round trip, microseconds (0 until the first PONG).
+  uint64_t rttMicros() const { return rtt_us_; }
+  uint64_t bytesSent() const { return bytes_sent_; }
+  uint64_t bytesReceived() const { return bytes_received_; }
+
+ private:
+  struct WriteRequest {
+    uv_write_t req;
+    BufferList chunks;
+  };
+
+  static void onConnect(uv_connect_t* req, int status);
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onIdle(uv_idle_t* idle);
+  static void onTimer(uv_timer_t* timer);
+  static void onClosed(uv_handle_t* handle);
+
+  void startReading();
+  void processInput();
+  void dispatch(const Frame& frame);
+  void handleHandshake(const Frame& frame);
+  void becomeOpen();
+  void scheduleFlush();
+  void flush();
+  void armTimer(Duration d);
+  void closeHandles(std::string_view reason);
+  uint64_t nowMs() const { return uv_now(loop_); }
+
+  uv_loop_t* loop_;
+  Role role_;
+  LinkSettings settings_;
+  const PreSharedKey& key_;
+  Handler& handler_;
+
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_idle_t flush_idle_;  // runs the batched writev once per loop turn
+  uv_connect_t connect_req_;
+  int open_handles_ = 0;
+
+  // Where the handshake stands (docs/protocol.md, "Handshake").
+  enum class Step { kAwaitChallenge, kAwaitProof, kAwaitHello, kDone };
+
+  State state_ = State::kConnecting;
+  Step step_ = Step::kAwaitChallenge;
+  bool handles_closing_ = false;
+  Nonce initiator_nonce_{};
+  Nonce gateway_nonce_{};
+  std::string peer_name_;
+  SocketAddress peer_address_;
+  std::string close_reason_;
+
+  std::vector<uint8_t> rbuf_;
+  size_t rlen_ = 0;
+  BufferList out_;
+  size_t writes_in_flight_ = 0;
+  bool flush_scheduled_ = false;
+
+  uint64_t credit_ = 0;
+  uint64_t last_rx_ms_ = 0;
+  uint64_t rtt_us_ = 0;
+  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_received_ = 0;
+};
+
+template <typename F>
+void LinkConnection::send(const F& frame) {
+  if (state_ == State::kClosing || state_ == State::kClosed) return;
+  encodeFrame(out_, frame);
+  scheduleFlush();
+}
+
+}  // namespace lbmail::proto

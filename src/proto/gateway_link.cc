@@ -1,0 +1,103 @@
+// The initiator's self-healing link to one gateway.
+#include "lbmail/proto/gateway_link.h"
+
+#include <cassert>
+
+#include "lbmail/core/log.h"
+
+namespace lbmail::proto {
+
+GatewayLink::GatewayLink(uv_loop_t* loop, GatewayLinkConfig config, const PreSharedKey& key, Handler& handler)
+    : loop_(loop),
+      config_(std::move(config)),
+      key_(key),
+      handler_(handler),
+      jitter_(static_cast<uint32_t>(uv_hrtime())) {
+  uv_timer_init(loop_, &retry_timer_);
+  retry_timer_.data = this;
+}
+
+GatewayLink::~GatewayLink() { assert(!link_ && !timer_open_ && "stop() the link and run the loop first"); }
+
+void GatewayLink::start() { connectNow(); }
+
+void GatewayLink::connectNow() {
+  if (stopping_) return;
+  ++connects_;
+  LinkConnection::Handler& as_handler = *this;  // a private base: convert here, not in make_unique
+  link_ = std::make_unique<LinkConnection>(loop_, Role::kInitiator, config_.link, key_, as_handler);
+  link_->connect(config_.gateway);
+}
+
+void GatewayLink::scheduleReconnect() {
+  // Exponential backoff from reconnect_min to reconnect_max, each delay drawn uniformly from
+  // its upper half so that many initiators do not reconnect in step after a gateway restart.
+  double base = static_cast<double>(config_.reconnect_min.count());
+  double ceiling = static_cast<double>(config_.reconnect_max.count());
+  double delay = base;
+  for (uint32_t i = 1; i < failures_ && delay < ceiling; ++i) delay *= 2;
+  delay = std::min(delay, ceiling);
+  std::uniform_real_distribution<double> half(0.5, 1.0);
+  auto ms = static_cast<uint64_t>(delay * half(jitter_) / 1e6);
+  uv_timer_start(&retry_timer_, onRetryTimer, std::max<uint64_t>(ms, 1), 0);
+}
+
+void GatewayLink::onRetryTimer(uv_timer_t* timer) { static_cast<GatewayLink*>(timer->data)->connectNow(); }
+
+bool GatewayLink::sendRequest(const SendFrame& frame) {
+  if (!isUp() || draining_) return false;
+  return link_->sendRequest(frame);
+}
+
+void GatewayLink::onLinkUp(LinkConnection&) {
+  failures_ = 0;
+  was_up_ = true;
+  draining_ = false;
+  handler_.onGatewayUp(*this);
+}
+
+void GatewayLink::onLinkFrame(LinkConnection&, const Frame& frame) {
+  if (std::holds_alternative<DrainFrame>(frame)) draining_ = true;
+  handler_.onGatewayFrame(*this, frame);
+}
+
+void GatewayLink::onLinkClosed(LinkConnection&, std::string_view reason) {
+  std::string why(reason);
+  link_.reset();
+  bool was_up = was_up_;
+  was_up_ = false;
+  draining_ = false;
+  ++failures_;
+  if (was_up) handler_.onGatewayDown(*this, why);
+  if (stopping_) {
+    maybeFinishStop();
+    return;
+  }
+  logDebug("link.reconnect_scheduled", {{"gateway", config_.gateway.toString()}, {"failures", failures_}});
+  scheduleReconnect();
+}
+
+void GatewayLink::stop(std::function<void()> done) {
+  stop_done_ = std::move(done);
+  if (!stopping_) {
+    stopping_ = true;
+    if (link_) link_->close(GoodbyeReason::kShutdown, "initiator stopping");
+    uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), onTimerClosed);
+  }
+  maybeFinishStop();
+}
+
+void GatewayLink::onTimerClosed(uv_handle_t* handle) {
+  auto* self = static_cast<GatewayLink*>(handle->data);
+  self->timer_open_ = false;
+  self->maybeFinishStop();
+}
+
+void GatewayLink::maybeFinishStop() {
+  if (!stopping_ || link_ || timer_open_ || !stop_done_) return;
+  auto done = std::move(stop_done_);
+  stop_done_ = nullptr;
+  done();
+}
+
+}  // namespace lbmail::proto
