@@ -22,12 +22,13 @@ AdminServer::AdminServer(uv_loop_t* loop, const AdminConfig& config, MetricsRegi
                                  Histogram::latencySecondsBounds())},
       status_(std::move(status)),
       healthy_(std::move(healthy)),
+      listener_(loop, "admin"),
       start_ms_(uv_now(loop)) {
   addRoutes();
 }
 
 AdminServer::~AdminServer() {
-  assert(!listener_open_ && connections_.empty() && "close() the server and run the loop first");
+  assert(!listener_.isOpen() && connections_.empty() && "close() the server and run the loop first");
 }
 
 void AdminServer::addRoutes() {
@@ -56,46 +57,23 @@ void AdminServer::addRoutes() {
 }
 
 int AdminServer::start() {
-  uv_tcp_init(loop_, &listener_);
-  listener_.data = this;
-  listener_open_ = true;
-  int rc = uv_tcp_bind(&listener_, config_.listen.sockaddrPtr(), 0);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, onConnection);
-  if (rc != 0) {
-    logError("admin.listen_failed", {{"addr", config_.listen.toString()}, {"error", uv_strerror(rc)}});
-    return rc;
-  }
-  listening_ = true;
-  logInfo("admin.listening", {{"addr", boundAddress().toString()}});
-  return 0;
+  return listener_.listen(config_.listen, [this](uv_stream_t* server) { onConnection(server); });
 }
 
-SocketAddress AdminServer::boundAddress() const {
-  if (!listening_) return config_.listen;
-  sockaddr_storage ss{};
-  int len = sizeof ss;
-  uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&ss), &len);
-  return SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
-}
+SocketAddress AdminServer::boundAddress() const { return listener_.boundAddress(); }
 
-void AdminServer::onConnection(uv_stream_t* listener, int status) {
-  auto* self = static_cast<AdminServer*>(listener->data);
-  if (status < 0) {
-    logWarn("admin.accept_failed", {{"error", uv_strerror(status)}});
-    return;
-  }
-  if (self->closing_) return;
-  self->connections_.push_front(std::make_unique<AdminConnection>(*self));
-  AdminConnection& conn = *self->connections_.front();
-  conn.start(listener, self->connections_.begin());
-  self->metrics_.connections.set(static_cast<double>(self->connections_.size()));
-  if (self->connections_.size() > self->config_.max_connections) {
-    self->metrics_.refused.inc();
-    logWarn("admin.too_many_connections", {{"max", self->config_.max_connections}});
+void AdminServer::onConnection(uv_stream_t* listener) {
+  connections_.push_front(std::make_unique<AdminConnection>(*this));
+  AdminConnection& conn = *connections_.front();
+  conn.start(listener, connections_.begin());
+  metrics_.connections.set(static_cast<double>(connections_.size()));
+  if (connections_.size() > config_.max_connections) {
+    metrics_.refused.inc();
+    logWarn("admin.too_many_connections", {{"max", config_.max_connections}});
     conn.close();
     return;
   }
-  self->metrics_.accepted.inc();
+  metrics_.accepted.inc();
 }
 
 void AdminServer::countResponse(int status) {
@@ -115,21 +93,14 @@ void AdminServer::close(std::function<void()> done) {
   close_done_ = std::move(done);
   if (!closing_) {
     closing_ = true;
-    if (listener_open_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), onListenerClosed);
+    listener_.close([this] { maybeFinishClose(); });
     for (auto& connection : connections_) connection->close();
   }
   maybeFinishClose();
 }
 
-void AdminServer::onListenerClosed(uv_handle_t* handle) {
-  auto* self = static_cast<AdminServer*>(handle->data);
-  self->listener_open_ = false;
-  self->listening_ = false;
-  self->maybeFinishClose();
-}
-
 void AdminServer::maybeFinishClose() {
-  if (!closing_ || listener_open_ || !connections_.empty() || !close_done_) return;
+  if (!closing_ || listener_.isOpen() || !connections_.empty() || !close_done_) return;
   auto done = std::move(close_done_);
   close_done_ = nullptr;
   done();

@@ -13,6 +13,7 @@
 #include "lbmail/core/metrics_registry.h"
 #include "lbmail/core/service_config.h"
 #include "lbmail/core/socket_address.h"
+#include "lbmail/core/tcp_listener.h"
 
 namespace lbmail {
 
@@ -51,8 +52,7 @@ class AdminServer {
     Histogram& request_seconds;
   };
 
-  static void onConnection(uv_stream_t* listener, int status);
-  static void onListenerClosed(uv_handle_t* handle);
+  void onConnection(uv_stream_t* listener);
   void addRoutes();
   void countResponse(int status);
   void connectionClosed(AdminConnection* connection);
@@ -65,9 +65,7 @@ class AdminServer {
   StatusWriter status_;
   HealthCheck healthy_;
   AdminRouter router_;
-  uv_tcp_t listener_;
-  bool listening_ = false;
-  bool listener_open_ = false;
+  TcpListener listener_;
   bool closing_ = false;
   std::function<void()> close_done_;
   std::list<std::unique_ptr<AdminConnection>> connections_;

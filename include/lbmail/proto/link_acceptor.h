@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lbmail/core/tcp_listener.h"
 #include "lbmail/proto/link_connection.h"
 
 namespace lbmail::proto {
@@ -51,19 +52,14 @@ class LinkAcceptor final : private LinkConnection::Handler {
   void onLinkFrame(LinkConnection& link, const Frame& frame) override;
   void onLinkClosed(LinkConnection& link, std::string_view reason) override;
 
-  static void onConnection(uv_stream_t* listener, int status);
-  static void onListenerClosed(uv_handle_t* handle);
-  void closeListener();
+  void onConnection(uv_stream_t* listener);
   void maybeFinishStop();
 
   uv_loop_t* loop_;
   LinkAcceptorConfig config_;
   const PreSharedKey& key_;
   Handler& handler_;
-  uv_tcp_t listener_;
-  bool listener_open_ = false;
-  bool listener_closing_ = false;
-  bool listening_ = false;
+  TcpListener listener_;
   bool stopping_ = false;
   std::function<void()> stop_done_;
   std::list<std::unique_ptr<LinkConnection>> links_;

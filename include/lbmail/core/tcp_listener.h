@@ -1,0 +1,49 @@
+// A listening TCP socket on a libuv loop: bind, listen, report where, close once.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "lbmail/core/socket_address.h"
+
+namespace lbmail {
+
+class TcpListener {
+ public:
+  // Called for each pending connection; accept it from server with uv_accept.
+  using OnConnection = std::function<void(uv_stream_t* server)>;
+
+  // what names the listener in log events: "<what>.listening", "<what>.listen_failed".
+  TcpListener(uv_loop_t* loop, std::string what);
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+  ~TcpListener();
+
+  // Binds and listens (port 0 picks a free port); returns 0 or a libuv error code. After a
+  // failure close() must still be called.
+  int listen(const SocketAddress& address, OnConnection on_connection);
+  // The address actually bound, or the one asked for when not listening.
+  SocketAddress boundAddress() const;
+  // Stops listening; done runs once the handle is closed (at once if it never opened).
+  void close(std::function<void()> done);
+  bool isOpen() const { return open_; }
+
+ private:
+  static void onConnection(uv_stream_t* server, int status);
+  static void onClosed(uv_handle_t* handle);
+
+  uv_loop_t* loop_;
+  std::string what_;
+  uv_tcp_t tcp_;
+  SocketAddress requested_;
+  OnConnection on_connection_;
+  bool open_ = false;
+  bool listening_ = false;
+  bool closing_ = false;
+  std::function<void()> close_done_;
+};
+
+}  // namespace lbmail

@@ -1,0 +1,69 @@
+// A listening TCP socket shared by the admin endpoint and the link acceptor.
+#include "lbmail/core/tcp_listener.h"
+
+#include <cassert>
+
+#include "lbmail/core/log.h"
+
+namespace lbmail {
+
+TcpListener::TcpListener(uv_loop_t* loop, std::string what) : loop_(loop), what_(std::move(what)) {}
+
+TcpListener::~TcpListener() { assert(!open_ && "close() the listener and run the loop first"); }
+
+int TcpListener::listen(const SocketAddress& address, OnConnection on_connection) {
+  assert(!open_);
+  requested_ = address;
+  on_connection_ = std::move(on_connection);
+  uv_tcp_init(loop_, &tcp_);
+  tcp_.data = this;
+  open_ = true;
+  int rc = uv_tcp_bind(&tcp_, address.sockaddrPtr(), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_), 511, onConnection);
+  if (rc != 0) {
+    logError(what_ + ".listen_failed", {{"addr", address.toString()}, {"error", uv_strerror(rc)}});
+    return rc;
+  }
+  listening_ = true;
+  logInfo(what_ + ".listening", {{"addr", boundAddress().toString()}});
+  return 0;
+}
+
+SocketAddress TcpListener::boundAddress() const {
+  if (!listening_) return requested_;
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len);
+  return SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+void TcpListener::onConnection(uv_stream_t* server, int status) {
+  auto* self = static_cast<TcpListener*>(server->data);
+  if (status < 0) {
+    logWarn(self->what_ + ".accept_failed", {{"error", uv_strerror(status)}});
+    return;
+  }
+  if (self->closing_) return;
+  self->on_connection_(server);
+}
+
+void TcpListener::close(std::function<void()> done) {
+  if (!open_) {
+    if (done) done();
+    return;
+  }
+  close_done_ = std::move(done);
+  if (closing_) return;
+  closing_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
+}
+
+void TcpListener::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<TcpListener*>(handle->data);
+  self->open_ = false;
+  self->listening_ = false;
+  self->closing_ = false;
+  if (auto done = std::move(self->close_done_)) done();
+}
+
+}  // namespace lbmail
