@@ -1,6 +1,7 @@
 // The initiator's self-healing link to one gateway.
 #include "lbmail/proto/gateway_link.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "lbmail/core/log.h"
@@ -29,17 +30,18 @@ void GatewayLink::connectNow() {
   link_->connect(config_.gateway);
 }
 
+Duration GatewayLink::reconnectDelay(uint32_t failures, Duration min, Duration max, double jitter) {
+  Duration delay = min;
+  for (uint32_t i = 1; i < failures && delay < max; ++i) delay *= 2;
+  delay = std::min(delay, max);
+  return Duration(static_cast<int64_t>(static_cast<double>(delay.count()) * std::clamp(jitter, 0.5, 1.0)));
+}
+
 void GatewayLink::scheduleReconnect() {
-  // Exponential backoff from reconnect_min to reconnect_max, each delay drawn uniformly from
-  // its upper half so that many initiators do not reconnect in step after a gateway restart.
-  double base = static_cast<double>(config_.reconnect_min.count());
-  double ceiling = static_cast<double>(config_.reconnect_max.count());
-  double delay = base;
-  for (uint32_t i = 1; i < failures_ && delay < ceiling; ++i) delay *= 2;
-  delay = std::min(delay, ceiling);
-  std::uniform_real_distribution<double> half(0.5, 1.0);
-  auto ms = static_cast<uint64_t>(delay * half(jitter_) / 1e6);
-  uv_timer_start(&retry_timer_, onRetryTimer, std::max<uint64_t>(ms, 1), 0);
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  Duration delay = reconnectDelay(failures_, config_.reconnect_min, config_.reconnect_max, jitter(jitter_));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();
+  uv_timer_start(&retry_timer_, onRetryTimer, static_cast<uint64_t>(std::max<int64_t>(ms, 1)), 0);
 }
 
 void GatewayLink::onRetryTimer(uv_timer_t* timer) { static_cast<GatewayLink*>(timer->data)->connectNow(); }

@@ -503,5 +503,16 @@ TEST_F(LinkTest, DrainFinishesTheRequestsInFlight) {
   EXPECT_EQ(initiator.goodbye, "drained");
 }
 
+TEST(GatewayLinkBackoff, DoublesFromTheMinimumUpToTheMaximumWithJitter) {
+  Duration min = 100ms, max = 10s;
+  EXPECT_EQ(GatewayLink::reconnectDelay(1, min, max, 1.0), Duration(100ms));
+  EXPECT_EQ(GatewayLink::reconnectDelay(2, min, max, 1.0), Duration(200ms));
+  EXPECT_EQ(GatewayLink::reconnectDelay(5, min, max, 1.0), Duration(1600ms));
+  EXPECT_EQ(GatewayLink::reconnectDelay(8, min, max, 1.0), Duration(10s));   // 12.8 s capped
+  EXPECT_EQ(GatewayLink::reconnectDelay(1000, min, max, 1.0), Duration(10s));
+  EXPECT_EQ(GatewayLink::reconnectDelay(1, min, max, 0.5), Duration(50ms));  // the lower half is never used
+  EXPECT_EQ(GatewayLink::reconnectDelay(1, min, max, 0.0), Duration(50ms));
+}
+
 }  // namespace
 }  // namespace lbmail::proto

@@ -61,6 +61,11 @@ class GatewayLink final : private LinkConnection::Handler {
   uint64_t rttMicros() const { return link_ ? link_->rttMicros() : 0; }
   uint64_t connects() const { return connects_; }
 
+  // The wait before reconnect attempt number `failures` (1 = first): reconnect_min doubled per
+  // failure up to reconnect_max, scaled by jitter in [0.5, 1] so that many initiators do not
+  // reconnect in step after a gateway restart.
+  static Duration reconnectDelay(uint32_t failures, Duration min, Duration max, double jitter);
+
  private:
   void onLinkUp(LinkConnection& link) override;
   void onLinkFrame(LinkConnection& link, const Frame& frame) override;
