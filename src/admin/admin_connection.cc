@@ -73,19 +73,40 @@ void AdminConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void AdminConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<AdminConnection*>(stream->data);
   if (nread == 0 || self->state_ == State::kClosing) return;
-  if (nread < 0) {  // EOF or a socket error: nothing more to answer
+  if (nread == UV_EOF && self->state_ == State::kOpen && self->writes_in_flight_ > 0) {
+    // A client that half-closes after its request still gets every answer in full.
+    self->peer_eof_ = true;
+    self->close_after_writes_ = true;
+    self->reading_ = false;  // libuv stops reading at end of stream
+    return;
+  }
+  if (nread < 0) {  // EOF with nothing left to send, or a socket error
     self->close();
     return;
   }
-  if (self->state_ == State::kLingering) return;  // discarding until the client's FIN
+  // Lingering, or closing after an error or a 408: the rest of the input is never parsed.
+  if (self->state_ == State::kLingering || self->close_after_writes_) return;
   self->handleBytes(std::string_view(buf->base, static_cast<size_t>(nread)));
 }
 
 void AdminConnection::handleBytes(std::string_view bytes) {
   HttpRequestReader::Result result = reader_.feed(bytes, *this);
+  if (result == HttpRequestReader::Result::kPaused) {
+    // Too many answers wait for a client that does not read them: keep the unparsed rest of
+    // this read and read nothing more until the answers drain (see onWrite).
+    stash_.assign(bytes.substr(reader_.consumed()));
+    server_.metrics_.parse_pauses.inc();
+    if (reading_) {
+      uv_read_stop(asStream(&tcp_));
+      reading_ = false;
+    }
+    flush();
+    return;
+  }
   if (result == HttpRequestReader::Result::kError) {
     std::string answer;
     AdminRouter::respondError(reader_.errorStatus(), answer);
+    pending_bytes_ += answer.size();
     pending_.push_back(std::move(answer));
     server_.countResponse(reader_.errorStatus());
     logDebug("admin.bad_request", {{"status", reader_.errorStatus()}, {"reason", reader_.errorReason()}});
@@ -100,6 +121,16 @@ void AdminConnection::handleBytes(std::string_view bytes) {
   }
 }
 
+void AdminConnection::resumeParsing() {
+  std::string rest;
+  rest.swap(stash_);
+  handleBytes(rest);
+}
+
+bool AdminConnection::wantsPause() {
+  return pending_bytes_ + uv_stream_get_write_queue_size(asStream(&tcp_)) > kWriteHighWater;
+}
+
 void AdminConnection::onRequestStarted() {
   request_started_ns_ = uv_hrtime();
   armTimer(toMs(server_.config_.request_timeout));
@@ -109,6 +140,7 @@ bool AdminConnection::onRequest(const HttpRequest& request) {
   bool close = !request.keep_alive || server_.closing_;
   std::string answer;
   int status = server_.router_.respond(request, close, answer);
+  pending_bytes_ += answer.size();
   pending_.push_back(std::move(answer));
   server_.countResponse(status);
   server_.metrics_.request_seconds.observe(static_cast<double>(uv_hrtime() - request_started_ns_) / 1e9);
@@ -121,6 +153,7 @@ void AdminConnection::flush() {
   auto* write = new WriteRequest;
   write->parts = std::move(pending_);
   pending_.clear();
+  pending_bytes_ = 0;
   std::vector<uv_buf_t> bufs;
   bufs.reserve(write->parts.size());
   for (std::string& part : write->parts) bufs.push_back(uv_buf_init(part.data(), static_cast<unsigned>(part.size())));
@@ -146,6 +179,8 @@ void AdminConnection::onWrite(uv_write_t* req, int status) {
   }
   if (self->close_after_writes_) {
     self->finishAfterWrites();
+  } else if (!self->stash_.empty()) {
+    if (uv_stream_get_write_queue_size(asStream(&self->tcp_)) <= kWriteLowWater) self->resumeParsing();
   } else {
     self->applyBackpressure();
   }
@@ -156,6 +191,10 @@ void AdminConnection::onWrite(uv_write_t* req, int status) {
 // would reset the connection and could destroy them).
 void AdminConnection::finishAfterWrites() {
   if (writes_in_flight_ > 0 || state_ != State::kOpen) return;
+  if (peer_eof_) {
+    close();  // the client has nothing more to send: no need to linger
+    return;
+  }
   state_ = State::kLingering;
   armTimer(kLingerMs);
   shutdown_req_.data = this;
@@ -188,6 +227,7 @@ void AdminConnection::onTimer(uv_timer_t* timer) {
 void AdminConnection::armTimer(uint64_t ms) { uv_timer_start(&timer_, onTimer, ms, 0); }
 
 void AdminConnection::applyBackpressure() {
+  if (!stash_.empty()) return;  // paused: resumeParsing restarts reading
   size_t queued = uv_stream_get_write_queue_size(asStream(&tcp_));
   if (reading_ && queued > kWriteHighWater) {
     uv_read_stop(asStream(&tcp_));

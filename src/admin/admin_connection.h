@@ -31,6 +31,7 @@ class AdminConnection final : public HttpRequestSink {
   // HttpRequestSink
   void onRequestStarted() override;
   bool onRequest(const HttpRequest& request) override;
+  bool wantsPause() override;
 
  private:
   enum class State { kOpen, kLingering, kClosing };
@@ -48,6 +49,7 @@ class AdminConnection final : public HttpRequestSink {
   static void onClosed(uv_handle_t* handle);
 
   void handleBytes(std::string_view bytes);
+  void resumeParsing();
   void flush();
   void finishAfterWrites();
   void armTimer(uint64_t ms);
@@ -62,9 +64,12 @@ class AdminConnection final : public HttpRequestSink {
   State state_ = State::kOpen;
   int open_handles_ = 0;
   size_t writes_in_flight_ = 0;
-  bool close_after_writes_ = false;
+  bool close_after_writes_ = false;  // no more requests are read: answer what is queued, then close
+  bool peer_eof_ = false;            // the client half-closed; close once the answers are out
   bool reading_ = false;
   std::vector<std::string> pending_;  // responses produced by the current read, sent in one writev
+  size_t pending_bytes_ = 0;
+  std::string stash_;  // bytes of a read not yet parsed because parsing paused (at most one read)
   uint64_t request_started_ns_ = 0;
   char read_buf_[16 * 1024];
 };

@@ -17,6 +17,9 @@ AdminServer::AdminServer(uv_loop_t* loop, const AdminConfig& config, MetricsRegi
                metrics.counter("lbmail_admin_connections_accepted_total", "Admin HTTP connections accepted."),
                metrics.counter("lbmail_admin_connections_refused_total",
                                "Admin HTTP connections closed at once because max_connections were open."),
+               metrics.counter("lbmail_admin_parse_pauses_total",
+                               "Times a connection stopped reading because its answers waited for a client "
+                               "that does not read them."),
                metrics.histogram("lbmail_admin_request_duration_seconds",
                                  "Time from the first byte of an admin request to its answer.",
                                  Histogram::latencySecondsBounds())},

@@ -91,6 +91,10 @@ int HttpRequestReader::onMessageComplete(llhttp_t* p) {
     r.stop_ = true;
     return HPE_PAUSED;
   }
+  if (r.sink_->wantsPause()) {
+    r.pause_ = true;
+    return HPE_PAUSED;
+  }
   return 0;
 }
 
@@ -101,6 +105,12 @@ HttpRequestReader::Result HttpRequestReader::feed(std::string_view bytes, HttpRe
   llhttp_errno_t err = llhttp_execute(&parser_, bytes.data(), bytes.size());
   sink_ = nullptr;
   if (err == HPE_OK) return Result::kNeedMore;
+  if (pause_ && err == HPE_PAUSED) {
+    pause_ = false;
+    consumed_ = static_cast<size_t>(llhttp_get_error_pos(&parser_) - bytes.data());
+    llhttp_resume(&parser_);
+    return Result::kPaused;
+  }
   if (stop_ || err == HPE_PAUSED_UPGRADE) {
     stop_ = true;
     return Result::kClose;

@@ -205,6 +205,53 @@ TEST_F(AdminServerTest, GarbageGets400AndClose) {
   EXPECT_EQ(ok->status, 200);
 }
 
+TEST_F(AdminServerTest, JunkFloodGetsExactlyOne400) {
+  startServer();
+  TcpClient c(addr_);
+  ASSERT_TRUE(c.send(std::string(200 * 1024, '\x01')));
+  std::string all = c.readUntilClosed();
+  EXPECT_EQ(all.rfind("HTTP/1.1 400 ", 0), 0u) << all.substr(0, 40);
+  EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos) << "a second answer followed the 400";
+  EXPECT_EQ(responses("400"), 1u);
+}
+
+TEST_F(AdminServerTest, ClientThatHalfClosesGetsTheWholeAnswer) {
+  const size_t kBig = 4 * 1024 * 1024;
+  startServer();
+  loop_.call([&] {
+    server_->router().add("/big", [&](const HttpRequest&, AdminResponse& r) { r.body.assign(kBig, 'x'); });
+  });
+  TcpClient c(addr_);
+  ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\n\r\n"));
+  c.shutdownWrite();
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), kBig);
+}
+
+TEST_F(AdminServerTest, PipelinedFloodFromAClientThatDoesNotReadIsPausedThenServedInOrder) {
+  const size_t kAnswer = 256 * 1024;
+  const int kRequests = 200;  // 50 MiB of answers if nothing held the server back
+  startServer();
+  loop_.call([&] {
+    server_->router().add("/big", [&](const HttpRequest& req, AdminResponse& r) {
+      r.body.assign(kAnswer, req.query.empty() ? 'x' : req.query[0]);
+    });
+  });
+  TcpClient c(addr_);
+  std::string batch;
+  for (int i = 0; i < kRequests; ++i) batch += "GET /big?" + std::string(1, static_cast<char>('a' + i % 26)) + " HTTP/1.1\r\n\r\n";
+  ASSERT_TRUE(c.send(batch));  // all requests first, reading nothing yet
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c.readResponse();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->body.size(), kAnswer) << i;
+    ASSERT_EQ(r->body[0], static_cast<char>('a' + i % 26)) << "answer " << i << " out of order";
+  }
+  EXPECT_GE(metrics_.counter("lbmail_admin_parse_pauses_total", "").value(), 1u);
+}
+
 TEST_F(AdminServerTest, StalledHalfRequestGets408AndClose) {
   config_.request_timeout = 100ms;
   startServer();

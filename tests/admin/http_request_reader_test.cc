@@ -23,8 +23,10 @@ class RecordingSink : public HttpRequestSink {
     requests.push_back({std::string(r.method), std::string(r.path), std::string(r.query), r.keep_alive});
     return accept_more;
   }
+  bool wantsPause() override { return pause_after_each; }
   int started = 0;
   bool accept_more = true;
+  bool pause_after_each = false;
   std::vector<Seen> requests;
 };
 
@@ -118,6 +120,27 @@ TEST(HttpRequestReader, SinkCanStopReading) {
   sink.accept_more = false;
   EXPECT_EQ(reader.feed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", sink), HttpRequestReader::Result::kClose);
   EXPECT_EQ(sink.requests.size(), 1u);
+}
+
+TEST(HttpRequestReader, PausesAfterARequestAndResumesWithTheRest) {
+  HttpRequestReader reader(smallLimits());
+  RecordingSink sink;
+  sink.pause_after_each = true;
+  std::string_view rest = kThreeRequests;
+  int pauses = 0;
+  for (;;) {
+    HttpRequestReader::Result r = reader.feed(rest, sink);
+    if (r != HttpRequestReader::Result::kPaused) {
+      EXPECT_EQ(r, HttpRequestReader::Result::kNeedMore);
+      break;
+    }
+    ++pauses;
+    ASSERT_EQ(sink.requests.size(), static_cast<size_t>(pauses));
+    rest = rest.substr(reader.consumed());
+  }
+  EXPECT_EQ(pauses, 3);
+  EXPECT_TRUE(rest.empty());
+  expectThree(sink);
 }
 
 TEST(HttpRequestReader, ChunkedBodyIsConsumed) {

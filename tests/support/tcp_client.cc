@@ -38,6 +38,8 @@ bool TcpClient::send(const std::string& bytes) {
   return true;
 }
 
+void TcpClient::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
 bool TcpClient::fill() {
   char buf[16384];
   for (;;) {

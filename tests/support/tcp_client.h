@@ -25,6 +25,8 @@ class TcpClient {
 
   bool connected() const { return fd_ >= 0; }
   bool send(const std::string& bytes);
+  // Half-closes: the peer reads end of stream, and can still answer.
+  void shutdownWrite();
   // One response; HEAD responses carry no body whatever Content-Length says.
   std::optional<HttpResponse> readResponse(bool head = false);
   // Reads until the peer closes; returns everything received (after what readResponse kept).

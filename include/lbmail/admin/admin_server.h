@@ -49,6 +49,7 @@ class AdminServer {
     Gauge& connections;
     Counter& accepted;
     Counter& refused;
+    Counter& parse_pauses;
     Histogram& request_seconds;
   };
 

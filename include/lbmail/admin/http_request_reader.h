@@ -26,6 +26,9 @@ class HttpRequestSink {
   virtual void onRequestStarted() = 0;
   // A complete request. Return false to stop reading: the connection will close.
   virtual bool onRequest(const HttpRequest& request) = 0;
+  // Asked after each request: true pauses parsing (feed returns kPaused) until the caller
+  // feeds the rest again, so that answers waiting to be sent stay bounded.
+  virtual bool wantsPause() { return false; }
 };
 
 class HttpRequestReader {
@@ -38,6 +41,7 @@ class HttpRequestReader {
 
   enum class Result {
     kNeedMore,  // all bytes consumed; more may come
+    kPaused,    // the sink asked to pause: consumed() bytes were used, feed the rest later
     kClose,     // a request asked to close (or the sink said stop): ignore the rest
     kError,     // malformed or over a limit: answer errorStatus() and close
   };
@@ -47,6 +51,8 @@ class HttpRequestReader {
   HttpRequestReader& operator=(const HttpRequestReader&) = delete;
 
   Result feed(std::string_view bytes, HttpRequestSink& sink);
+  // After kPaused: how many of the bytes fed were consumed.
+  size_t consumed() const { return consumed_; }
 
   // 400 (malformed), 413 (body too large) or 431 (request line and headers too large).
   int errorStatus() const { return error_status_; }
@@ -77,6 +83,8 @@ class HttpRequestReader {
   size_t body_bytes_ = 0;
   bool mid_request_ = false;
   bool stop_ = false;
+  bool pause_ = false;
+  size_t consumed_ = 0;
   int error_status_ = 0;
   std::string error_reason_;
 };
