@@ -118,7 +118,7 @@ TEST(Cli, BadValueExits2NamingWhatWasExpected) {
 TEST(Cli, UnreadableConfigExits2) {
   RunResult r = run({"gateway", "-c", "/nonexistent.toml"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "lbmail: cannot read config file /nonexistent.toml\n");
+  EXPECT_EQ(r.err, "lbmail: cannot read config file /nonexistent.toml: No such file or directory\n");
 }
 
 TEST(Cli, BusyAdminPortExits1) {

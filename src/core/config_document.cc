@@ -3,10 +3,22 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace lbmail {
 namespace {
+
+// Control characters in a message would reach the user's terminal: show them as '?'.
+std::string printable(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
+}
+
 
 std::string quoted(std::string_view s) {
   std::string out = "\"";
@@ -72,7 +84,7 @@ void ConfigTable::fail(std::string_view key, std::string_view expected) const {
   std::string msg = doc_.location(node ? node : table_) + ": " + keyPath(key) + ": expected " +
                     std::string(expected);
   if (node) msg += ", got " + describe(*node);
-  throw ConfigError(msg);
+  throw ConfigError(printable(msg));
 }
 
 template <typename T>
@@ -172,24 +184,92 @@ ConfigTable ConfigTable::table(std::string_view key) {
   return ConfigTable(doc_, t, keyPath(key));
 }
 
+// toml++ parses nested arrays, inline tables and dotted keys recursively, so a hostile file of
+// a few hundred kilobytes could exhaust the stack. Real configuration nests a few levels: refuse
+// more than kMaxNesting before parsing. Strings and comments are skipped; the count is
+// conservative (it may refuse a weird but valid file, never crash on one).
+namespace {
+
+constexpr int kMaxNesting = 32;
+constexpr size_t kMaxConfigBytes = 1024 * 1024;
+
+bool nestingWithinLimit(std::string_view text, size_t& line_out) {
+  int depth = 0;
+  int dots = 0;
+  size_t line = 1;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line;
+      dots = 0;
+    }
+    if (quote) {
+      if (c == '\\' && quote == '"') ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    switch (c) {
+      case '"':
+      case '\'':
+        quote = c;
+        break;
+      case '#':
+        while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+        break;
+      case '[':
+      case '{':
+        ++depth;
+        break;
+      case ']':
+      case '}':
+        --depth;
+        break;
+      case '.':
+        ++dots;
+        break;
+      default:
+        break;
+    }
+    if (depth > kMaxNesting || dots > kMaxNesting) {
+      line_out = line;
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Expected<ConfigDocument, std::string> ConfigDocument::parseString(std::string_view text, std::string name) {
+  size_t line = 0;
+  if (!nestingWithinLimit(text, line)) {
+    return unexpected(printable(name + ":" + std::to_string(line) + ": nesting deeper than " +
+                                std::to_string(kMaxNesting) + " levels"));
+  }
   try {
     toml::table table = toml::parse(text, name);
     return ConfigDocument(std::move(table), std::move(name));
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
-    return unexpected(name + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
-                      ": invalid TOML: " + std::string(e.description()));
+    return unexpected(printable(name + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+                                ": invalid TOML: " + std::string(e.description())));
   }
 }
 
 Expected<ConfigDocument, std::string> ConfigDocument::parseFile(const std::string& file) {
+  struct stat st {};
+  if (stat(file.c_str(), &st) != 0) return unexpected("cannot read config file " + file + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return unexpected("config file " + file + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxConfigBytes) {
+    return unexpected("config file " + file + " is larger than 1 MiB");
+  }
   std::ifstream in(file, std::ios::binary);
-  if (!in) return unexpected("cannot read config file " + file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return unexpected("cannot read config file " + file);
-  return parseString(text.str(), file);
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  if (!in || !in.read(text.data(), static_cast<std::streamsize>(text.size()))) {
+    return unexpected("cannot read config file " + file);
+  }
+  return parseString(text, file);
 }
 
 ConfigTable ConfigDocument::root() { return ConfigTable(*this, &table_, ""); }
@@ -242,7 +322,7 @@ void ConfigDocument::rejectUnknownKeys() const {
   std::string msg = location(first->first) + ": " + first->second + ": unknown key";
   if (!best.empty()) msg += " (did you mean '" + best + "'?)";
   if (unknown.size() > 1) msg += " (and " + std::to_string(unknown.size() - 1) + " more unknown keys)";
-  throw ConfigError(msg);
+  throw ConfigError(printable(msg));
 }
 
 }  // namespace lbmail

@@ -24,6 +24,8 @@ std::string_view label(Role prover) {
 Expected<PreSharedKey, std::string> PreSharedKey::loadFile(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return unexpected("cannot read key file " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return unexpected("key file " + path + " is not a regular file");
+  if (st.st_size > 4096) return unexpected("key file " + path + " is larger than 4 KiB");
   if (st.st_mode & S_IRWXO) {
     return unexpected("key file " + path + " is accessible to other users; chmod o-rwx (0600 is best)");
   }

@@ -160,7 +160,32 @@ TEST(ConfigDocument, DuplicateKeyIsASyntaxError) {
 TEST(ConfigDocument, MissingFileIsAnError) {
   auto doc = ConfigDocument::parseFile("/nonexistent/lbmail.toml");
   ASSERT_FALSE(doc);
-  EXPECT_EQ(doc.error(), "cannot read config file /nonexistent/lbmail.toml");
+  EXPECT_EQ(doc.error(), "cannot read config file /nonexistent/lbmail.toml: No such file or directory");
+}
+
+TEST(ConfigDocument, ADirectoryOrDeviceIsNotAConfigFile) {
+  auto dir = ConfigDocument::parseFile(::testing::TempDir());
+  ASSERT_FALSE(dir);
+  EXPECT_NE(dir.error().find("is not a regular file"), std::string::npos) << dir.error();
+  auto dev = ConfigDocument::parseFile("/dev/zero");
+  ASSERT_FALSE(dev);
+  EXPECT_NE(dev.error().find("is not a regular file"), std::string::npos) << dev.error();
+}
+
+TEST(ConfigDocument, DeepNestingIsRefusedBeforeParsing) {
+  std::string dotted = "a";
+  for (int i = 0; i < 100000; ++i) dotted += ".a";
+  EXPECT_EQ(loadError("\n" + dotted + " = 1\n"), "test.toml:2: nesting deeper than 32 levels");
+  EXPECT_EQ(loadError("x = " + std::string(50, '[') + std::string(50, ']') + "\n"),
+            "test.toml:1: nesting deeper than 32 levels");
+  // Brackets and dots inside strings and comments do not count.
+  EXPECT_EQ(loadError("name = \"" + std::string(100, '[') + "....\" # [[[[....\n"), "");
+}
+
+TEST(ConfigDocument, ControlCharactersNeverReachTheTerminal) {
+  std::string err = loadError("[net]\n\"evil\\u001b[2J\" = 1\n");
+  EXPECT_EQ(err.find('\x1b'), std::string::npos) << err;
+  EXPECT_NE(err.find("net.evil?[2J: unknown key"), std::string::npos) << err;
 }
 
 TEST(ConfigDocument, LoadConfigFileRunsTheReaderAndRejectsUnknownKeys) {

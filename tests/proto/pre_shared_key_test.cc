@@ -49,6 +49,16 @@ TEST(PreSharedKey, RefusesAMissingFile) {
   EXPECT_NE(key.error().find("cannot read key file /nonexistent/psk"), std::string::npos);
 }
 
+TEST(PreSharedKey, RefusesWhatIsNotASmallRegularFile) {
+  auto dir = PreSharedKey::loadFile(::testing::TempDir());
+  ASSERT_FALSE(dir);
+  EXPECT_NE(dir.error().find("is not a regular file"), std::string::npos) << dir.error();
+  EXPECT_FALSE(PreSharedKey::loadFile("/dev/zero"));
+  auto big = PreSharedKey::loadFile(writeKey("psk_big", std::string(5000, 'k'), 0600));
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().find("larger than 4 KiB"), std::string::npos) << big.error();
+}
+
 TEST(PreSharedKey, ProofsDependOnKeyRoleAndBothNonces) {
   PreSharedKey k = PreSharedKey::fromBytes("0123456789abcdef0123456789abcdef");
   PreSharedKey other = PreSharedKey::fromBytes("0123456789abcdef0123456789abcdeX");

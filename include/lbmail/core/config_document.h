@@ -106,6 +106,8 @@ Expected<Config, std::string> loadConfigFile(const std::string& file,
     return config;
   } catch (const ConfigError& e) {
     return unexpected(std::string(e.what()));
+  } catch (const std::exception& e) {
+    return unexpected(file + ": cannot load: " + e.what());
   }
 }
 
