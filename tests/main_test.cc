@@ -10,6 +10,7 @@
 #include "lbmail/core/service_config.h"
 #include "tcp_client.h"
 #include "validate.h"
+#include "temp_path.h"
 
 namespace lbmail {
 namespace {
@@ -32,7 +33,7 @@ std::string configOnFreePort(std::string_view mode) {
   size_t at = body.find("\nlisten = \"127.0.0.1:");
   size_t end = at == std::string::npos ? at : body.find('"', at + 11);
   if (end != std::string::npos) body.replace(at, end - at + 1, "\nlisten = \"127.0.0.1:0\"");
-  std::string path = ::testing::TempDir() + "/lbmail_" + std::string(mode) + "_test.toml";
+  std::string path = test::tempPath(std::string(mode) + ".toml");
   std::ofstream(path) << body;
   return path;
 }
@@ -100,7 +101,7 @@ TEST(Cli, ModeHelpDescribesTheMode) {
 }
 
 TEST(Cli, MisspelledKeyExits2NamingKeyAndLine) {
-  std::string path = ::testing::TempDir() + "/lbmail_typo.toml";
+  std::string path = test::tempPath("typo.toml");
   std::ofstream(path) << "[node]\nname = \"gw\"\n\n[admin]\nlisten = \"127.0.0.1:0\"\nidle_timeuot = \"5s\"\n";
   RunResult r = run({"gateway", "-c", path});
   EXPECT_EQ(r.code, 2);
@@ -108,7 +109,7 @@ TEST(Cli, MisspelledKeyExits2NamingKeyAndLine) {
 }
 
 TEST(Cli, BadValueExits2NamingWhatWasExpected) {
-  std::string path = ::testing::TempDir() + "/lbmail_badvalue.toml";
+  std::string path = test::tempPath("badvalue.toml");
   std::ofstream(path) << "[admin]\nmax_connections = -4\n";
   RunResult r = run({"gateway", "--config", path});
   EXPECT_EQ(r.code, 2);
@@ -127,7 +128,7 @@ TEST(Cli, BusyAdminPortExits1) {
   ASSERT_TRUE(line) << first.err();
   auto taken = addrField(*line);
   ASSERT_TRUE(taken) << *line;
-  std::string path = ::testing::TempDir() + "/lbmail_busy.toml";
+  std::string path = test::tempPath("busy.toml");
   std::ofstream(path) << "[admin]\nlisten = \"" << taken->toString() << "\"\n";
   RunResult second = run({"sink", "-c", path});
   EXPECT_EQ(second.code, 1);

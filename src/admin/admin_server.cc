@@ -93,7 +93,7 @@ void AdminServer::connectionClosed(AdminConnection* connection) {
 }
 
 void AdminServer::close(std::function<void()> done) {
-  close_done_ = std::move(done);
+  close_done_.add(std::move(done));
   if (!closing_) {
     closing_ = true;
     listener_.close([this] { maybeFinishClose(); });
@@ -103,10 +103,8 @@ void AdminServer::close(std::function<void()> done) {
 }
 
 void AdminServer::maybeFinishClose() {
-  if (!closing_ || listener_.isOpen() || !connections_.empty() || !close_done_) return;
-  auto done = std::move(close_done_);
-  close_done_ = nullptr;
-  done();
+  if (!closing_ || listener_.isOpen() || !connections_.empty()) return;
+  close_done_.runAll();
 }
 
 }  // namespace lbmail

@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
 
 namespace lbmail {
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
-  assert(std::is_sorted(bounds_.begin(), bounds_.end()));
+  // Strictly increasing: equal bounds would render two series with the same "le".
+  assert(std::adjacent_find(bounds_.begin(), bounds_.end(), std::greater_equal<double>()) == bounds_.end());
   for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
 }
 

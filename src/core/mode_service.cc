@@ -27,13 +27,18 @@ int ModeService::start() {
 }
 
 void ModeService::stop(std::function<void()> done) {
-  if (state_ == State::kDraining || state_ == State::kStopped) return;
+  stopped_.add(std::move(done));
+  if (state_ == State::kStopped) {
+    stopped_.runAll();
+    return;
+  }
+  if (state_ == State::kDraining) return;
   state_ = State::kDraining;
   logInfo("mode.draining", {{"mode", modeName(config_.mode)}});
-  onStop([this, done = std::move(done)] {
+  onStop([this] {
     state_ = State::kStopped;
     logInfo("mode.stopped", {{"mode", modeName(config_.mode)}});
-    done();
+    stopped_.runAll();
   });
 }
 

@@ -48,11 +48,11 @@ void TcpListener::onConnection(uv_stream_t* server, int status) {
 }
 
 void TcpListener::close(std::function<void()> done) {
+  close_done_.add(std::move(done));
   if (!open_) {
-    if (done) done();
+    close_done_.runAll();
     return;
   }
-  close_done_ = std::move(done);
   if (closing_) return;
   closing_ = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
@@ -63,7 +63,7 @@ void TcpListener::onClosed(uv_handle_t* handle) {
   self->open_ = false;
   self->listening_ = false;
   self->closing_ = false;
-  if (auto done = std::move(self->close_done_)) done();
+  self->close_done_.runAll();
 }
 
 }  // namespace lbmail

@@ -80,7 +80,7 @@ void GatewayLink::onLinkClosed(LinkConnection&, std::string_view reason) {
 }
 
 void GatewayLink::stop(std::function<void()> done) {
-  stop_done_ = std::move(done);
+  stop_done_.add(std::move(done));
   if (!stopping_) {
     stopping_ = true;
     if (link_) link_->close(GoodbyeReason::kShutdown, "initiator stopping");
@@ -96,10 +96,8 @@ void GatewayLink::onTimerClosed(uv_handle_t* handle) {
 }
 
 void GatewayLink::maybeFinishStop() {
-  if (!stopping_ || link_ || timer_open_ || !stop_done_) return;
-  auto done = std::move(stop_done_);
-  stop_done_ = nullptr;
-  done();
+  if (!stopping_ || link_ || timer_open_) return;
+  stop_done_.runAll();
 }
 
 }  // namespace lbmail::proto

@@ -47,7 +47,7 @@ void LinkAcceptor::stopAccepting() {
 }
 
 void LinkAcceptor::stop(GoodbyeReason reason, std::string_view text, std::function<void()> done) {
-  stop_done_ = std::move(done);
+  stop_done_.add(std::move(done));
   if (!stopping_) {
     stopping_ = true;
     stopAccepting();
@@ -57,10 +57,8 @@ void LinkAcceptor::stop(GoodbyeReason reason, std::string_view text, std::functi
 }
 
 void LinkAcceptor::maybeFinishStop() {
-  if (!stopping_ || listener_.isOpen() || !links_.empty() || !stop_done_) return;
-  auto done = std::move(stop_done_);
-  stop_done_ = nullptr;
-  done();
+  if (!stopping_ || listener_.isOpen() || !links_.empty()) return;
+  stop_done_.runAll();
 }
 
 }  // namespace lbmail::proto

@@ -315,6 +315,18 @@ TEST_F(AdminServerTest, CloseWithClientsConnectedReleasesEverything) {
   // TearDown closes the server with both still connected and checks uv_loop_close() == 0.
 }
 
+TEST_F(AdminServerTest, EveryCloseCallerIsToldWhenClosed) {
+  startServer();
+  TcpClient idle(addr_);
+  ASSERT_TRUE(idle.send("GET /healthz HTTP/1.1\r\n\r\n") && idle.readResponse());
+  int told = 0;
+  loop_.call([&] {
+    server_->close([&] { ++told; });
+    server_->close([&] { ++told; });  // e.g. a signal arriving while the mode stops itself
+  });
+  loop_.call([&] { EXPECT_EQ(told, 2); });  // close callbacks ran by the next loop turn
+}
+
 TEST_F(AdminServerTest, BindFailureIsReported) {
   startServer();
   AdminConfig taken = config_;

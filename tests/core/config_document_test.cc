@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_path.h"
+
 namespace lbmail {
 namespace {
 
@@ -189,7 +191,7 @@ TEST(ConfigDocument, ControlCharactersNeverReachTheTerminal) {
 }
 
 TEST(ConfigDocument, LoadConfigFileRunsTheReaderAndRejectsUnknownKeys) {
-  std::string path = ::testing::TempDir() + "/lbmail_config_test.toml";
+  std::string path = test::tempPath("config_document.toml");
   FILE* f = std::fopen(path.c_str(), "w");
   ASSERT_NE(f, nullptr);
   std::fputs("name = \"x\"\nextra = 1\n", f);

@@ -33,7 +33,7 @@ TEST(ModeService, RunsDrainsAndStops) {
 
   int done = 0;
   mode.stop([&] { ++done; });
-  mode.stop([&] { ++done; });  // a second request while draining changes nothing
+  mode.stop([&] { ++done; });  // a second request while draining waits for the same drain
   EXPECT_EQ(mode.stops, 1);
   EXPECT_EQ(mode.state(), ModeService::State::kDraining);
   EXPECT_EQ(done, 0);
@@ -47,7 +47,9 @@ TEST(ModeService, RunsDrainsAndStops) {
 
   mode.finish_drain();
   EXPECT_EQ(mode.state(), ModeService::State::kStopped);
-  EXPECT_EQ(done, 1);
+  EXPECT_EQ(done, 2);
+  mode.stop([&] { ++done; });  // after the end: answered at once
+  EXPECT_EQ(done, 3);
 }
 
 }  // namespace

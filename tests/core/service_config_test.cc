@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "validate.h"
+#include "temp_path.h"
 
 namespace lbmail {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 
 Expected<ServiceConfig, std::string> loadText(const std::string& text, Mode mode) {
-  std::string path = ::testing::TempDir() + "/service_config_test.toml";
+  std::string path = test::tempPath("service_config.toml");
   std::ofstream(path) << text;
   return loadServiceConfig(path, mode);
 }

@@ -6,11 +6,13 @@
 
 #include <fstream>
 
+#include "temp_path.h"
+
 namespace lbmail::proto {
 namespace {
 
 std::string writeKey(const std::string& name, const std::string& content, mode_t mode) {
-  std::string path = ::testing::TempDir() + "/" + name;
+  std::string path = test::tempPath(name);
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
   chmod(path.c_str(), mode);
   return path;

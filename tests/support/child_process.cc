@@ -9,12 +9,17 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 
 extern char** environ;
 
 namespace lbmail::test {
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::optional<std::string>& input) {
+  // A child that exits before reading its input must fail the test with its status, not kill
+  // the test process with SIGPIPE.
+  static const bool kIgnoreSigpipe = [] { return std::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)kIgnoreSigpipe;
   int out[2], err[2], in[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(in, O_CLOEXEC) != 0) return;
   posix_spawn_file_actions_t fa;

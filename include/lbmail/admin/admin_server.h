@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "lbmail/admin/admin_router.h"
+#include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/json_writer.h"
 #include "lbmail/core/metrics_registry.h"
 #include "lbmail/core/service_config.h"
@@ -68,7 +69,7 @@ class AdminServer {
   AdminRouter router_;
   TcpListener listener_;
   bool closing_ = false;
-  std::function<void()> close_done_;
+  DoneCallbacks close_done_;
   std::list<std::unique_ptr<AdminConnection>> connections_;
   uint64_t start_ms_;
 };

@@ -1,6 +1,7 @@
 // Structured logging: one line per event, key=value fields, to stderr, with repeats rate-limited.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -64,7 +65,7 @@ class Logger {
 
   void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields);
 
-  uint64_t suppressedTotal() const { return suppressed_total_; }
+  uint64_t suppressedTotal() const { return suppressed_total_.load(std::memory_order_relaxed); }
 
  private:
   struct RepeatState {
@@ -81,7 +82,7 @@ class Logger {
   Duration repeat_interval_ = std::chrono::seconds(10);
   std::mutex mutex_;
   std::unordered_map<uint64_t, RepeatState> repeats_;
-  uint64_t suppressed_total_ = 0;
+  std::atomic<uint64_t> suppressed_total_{0};
 };
 
 // The process-wide logger every subsystem writes to.

@@ -25,7 +25,8 @@ class MetricsRegistry {
   Gauge& gauge(std::string_view name, std::string_view help, const MetricLabels& labels = {});
   Histogram& histogram(std::string_view name, std::string_view help, std::vector<double> upper_bounds,
                        const MetricLabels& labels = {});
-  // A gauge whose value is read at scrape time (open connections, queue depth, memory).
+  // A gauge whose value is read at scrape time (open connections, queue depth, memory). The
+  // callback runs with the registry locked: it must not call into the registry.
   void gaugeCallback(std::string_view name, std::string_view help, std::function<double()> read,
                      const MetricLabels& labels = {});
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string_view>
 
+#include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/json_writer.h"
 #include "lbmail/core/metrics_registry.h"
 #include "lbmail/core/service_config.h"
@@ -24,7 +25,7 @@ class ModeService {
   // Returns 0 when the mode runs, or an error code (the process then exits 1).
   int start();
   // Graceful drain: stop taking work, finish or cancel what is in flight, close every
-  // handle the mode owns; done runs once that is over.
+  // handle the mode owns; done runs once that is over (every caller's, if asked twice).
   void stop(std::function<void()> done);
   // The mode's part of /status: node, mode, state and what the mode adds.
   void writeStatus(JsonWriter& w);
@@ -43,6 +44,7 @@ class ModeService {
 
  private:
   State state_ = State::kStarting;
+  DoneCallbacks stopped_;
 };
 
 }  // namespace lbmail

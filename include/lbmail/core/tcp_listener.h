@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/socket_address.h"
 
 namespace lbmail {
@@ -43,7 +44,7 @@ class TcpListener {
   bool open_ = false;
   bool listening_ = false;
   bool closing_ = false;
-  std::function<void()> close_done_;
+  DoneCallbacks close_done_;
 };
 
 }  // namespace lbmail

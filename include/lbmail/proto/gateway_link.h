@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "lbmail/core/done_callbacks.h"
 #include "lbmail/proto/link_connection.h"
 
 namespace lbmail::proto {
@@ -89,7 +90,7 @@ class GatewayLink final : private LinkConnection::Handler {
   bool draining_ = false;
   uint32_t failures_ = 0;
   uint64_t connects_ = 0;
-  std::function<void()> stop_done_;
+  DoneCallbacks stop_done_;
   std::minstd_rand jitter_;
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/tcp_listener.h"
 #include "lbmail/proto/link_connection.h"
 
@@ -61,7 +62,7 @@ class LinkAcceptor final : private LinkConnection::Handler {
   Handler& handler_;
   TcpListener listener_;
   bool stopping_ = false;
-  std::function<void()> stop_done_;
+  DoneCallbacks stop_done_;
   std::list<std::unique_ptr<LinkConnection>> links_;
 };
 
