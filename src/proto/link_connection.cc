@@ -107,6 +107,7 @@ void LinkConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*)
     self->abort(nread == UV_EOF ? "peer closed the connection" : std::string("read failed: ") + uv_strerror(static_cast<int>(nread)));
     return;
   }
+  if (self->state_ == State::kClosing) return;  // our GOODBYE is on its way: input is ignored
   self->rlen_ += static_cast<size_t>(nread);
   self->bytes_received_ += static_cast<uint64_t>(nread);
   self->last_rx_ms_ = self->nowMs();
