@@ -63,6 +63,8 @@ void GatewayLink::onLinkFrame(LinkConnection&, const Frame& frame) {
   handler_.onGatewayFrame(*this, frame);
 }
 
+void GatewayLink::onLinkRtt(LinkConnection&, uint64_t rtt_us) { handler_.onGatewayRtt(*this, rtt_us); }
+
 void GatewayLink::onLinkClosed(LinkConnection&, std::string_view reason) {
   std::string why(reason);
   link_.reset();

@@ -35,6 +35,8 @@ void LinkAcceptor::onLinkUp(LinkConnection& link) { handler_.onLinkUp(link); }
 
 void LinkAcceptor::onLinkFrame(LinkConnection& link, const Frame& frame) { handler_.onLinkFrame(link, frame); }
 
+void LinkAcceptor::onLinkRtt(LinkConnection& link, uint64_t rtt_us) { handler_.onLinkRtt(link, rtt_us); }
+
 void LinkAcceptor::onLinkClosed(LinkConnection& link, std::string_view reason) {
   handler_.onLinkClosed(link, reason);
   auto it = std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });

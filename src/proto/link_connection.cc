@@ -158,7 +158,10 @@ void LinkConnection::dispatch(const Frame& frame) {
     case FrameType::kPong: {
       uint64_t now_us = uv_hrtime() / 1000;
       uint64_t token = std::get<PongFrame>(frame).token;
-      if (token <= now_us) rtt_us_ = now_us - token;
+      if (token <= now_us) {
+        rtt_us_ = now_us - token;
+        handler_.onLinkRtt(*this, rtt_us_);
+      }
       return;
     }
     case FrameType::kHello:

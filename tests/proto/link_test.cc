@@ -150,6 +150,13 @@ class PumpingInitiator : public GatewayLink::Handler {
     pump(link);
   }
 
+  void onGatewayRtt(GatewayLink& link, uint64_t rtt_us) override {
+    events_.update([&] {
+      last_rtt_us = rtt_us;
+      rtt_seen_by_link = link.rttMicros();
+    });
+  }
+
   void onGatewayDown(GatewayLink&, std::string_view reason) override {
     events_.update([&] {
       ++downs;
@@ -183,6 +190,8 @@ class PumpingInitiator : public GatewayLink::Handler {
   uint64_t sent = 0;
   uint64_t results = 0;
   uint64_t credit_granted = 0;
+  uint64_t last_rtt_us = 0;
+  uint64_t rtt_seen_by_link = 0;
   size_t catalog_size = 0;
   bool saw_drain = false;
   bool send_refused_while_draining = false;
@@ -263,6 +272,16 @@ TEST_F(LinkTest, HandshakeSucceedsAndTheGatewaySpeaksFirst) {
   uint64_t credit = 0;
   init_loop_.call([&] { credit = link_->credit(); });
   EXPECT_EQ(credit, 16u);
+}
+
+TEST_F(LinkTest, HeartbeatsMeasureTheLinkRoundTrip) {
+  EchoGateway& gateway = gateway_;
+  PumpingInitiator& initiator = initiator_;
+  startGateway(key_, gateway);
+  startInitiator(key_, initiator);
+  ASSERT_TRUE(events_.waitFor([&] { return initiator.last_rtt_us > 0; }));
+  EXPECT_EQ(initiator.rtt_seen_by_link, initiator.last_rtt_us);
+  EXPECT_LT(initiator.last_rtt_us, 2'000'000u);  // a loopback round trip, well inside the heartbeat timeout
 }
 
 TEST_F(LinkTest, RequestsFlowAndResultsComeBack) {

@@ -30,6 +30,8 @@ class GatewayLink final : private LinkConnection::Handler {
     virtual void onGatewayUp(GatewayLink&) {}
     // CATALOG, ACCEPT, REJECT, RESULT, CREDIT, LOAD, DRAIN, GOODBYE. Views die on return.
     virtual void onGatewayFrame(GatewayLink& link, const Frame& frame) = 0;
+    // A heartbeat measured the link's round trip, microseconds.
+    virtual void onGatewayRtt(GatewayLink&, uint64_t rtt_us) { (void)rtt_us; }
     // The link went down; requests still in flight on it will get no RESULT.
     virtual void onGatewayDown(GatewayLink&, std::string_view reason) { (void)reason; }
   };
@@ -71,6 +73,7 @@ class GatewayLink final : private LinkConnection::Handler {
   void onLinkUp(LinkConnection& link) override;
   void onLinkFrame(LinkConnection& link, const Frame& frame) override;
   void onLinkClosed(LinkConnection& link, std::string_view reason) override;
+  void onLinkRtt(LinkConnection& link, uint64_t rtt_us) override;
 
   static void onRetryTimer(uv_timer_t* timer);
   static void onTimerClosed(uv_handle_t* handle);

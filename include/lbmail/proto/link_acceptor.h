@@ -52,6 +52,7 @@ class LinkAcceptor final : private LinkConnection::Handler {
   void onLinkUp(LinkConnection& link) override;
   void onLinkFrame(LinkConnection& link, const Frame& frame) override;
   void onLinkClosed(LinkConnection& link, std::string_view reason) override;
+  void onLinkRtt(LinkConnection& link, uint64_t rtt_us) override;
 
   void onConnection(uv_stream_t* listener);
   void maybeFinishStop();

@@ -40,6 +40,11 @@ class LinkConnection {
     // Every frame after the handshake except PING, PONG and CREDIT bookkeeping (CREDIT is
     // passed on too, after it was counted). Views in frame die when this returns.
     virtual void onLinkFrame(LinkConnection& link, const Frame& frame) = 0;
+    // A PONG came back: the link's round trip, microseconds.
+    virtual void onLinkRtt(LinkConnection& link, uint64_t rtt_us) {
+      (void)link;
+      (void)rtt_us;
+    }
     // The last call: every handle is closed; the owner may delete the link now.
     virtual void onLinkClosed(LinkConnection& link, std::string_view reason) = 0;
   };
