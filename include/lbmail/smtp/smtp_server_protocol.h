@@ -1,0 +1,133 @@
+// The receiving side of ESMTP as a state machine over bytes: commands (pipelined), DATA with
+// dot-unstuffing, BDAT chunks, RFC 5321 limits. No I/O: the caller feeds what it read, sends
+// the replies it gets back, and decides recipients and end-of-data through a Policy.
+#pragma once
+
+#include <xxhash.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lbmail/smtp/smtp_command.h"
+
+namespace lbmail::smtp {
+
+struct SmtpReply {
+  // Which latency a receiver applies before sending it (see the sink's rules).
+  enum class Kind { kGreeting, kCommand, kEndOfData };
+  Kind kind = Kind::kCommand;
+  int code = 250;
+  std::string text;  // one or more lines, each ending in CRLF, already formatted
+  bool close_after = false;  // 221 and 421: the connection closes once this is sent
+};
+
+// What the receiver knows of an accepted or refused message at its end.
+struct ReceivedMessage {
+  std::string_view helo;
+  std::string_view sender;
+  const std::vector<std::string>* recipients = nullptr;
+  uint64_t size = 0;           // body bytes after dot-unstuffing
+  uint64_t body_hash = 0;      // XXH3-64 of those bytes
+  std::string_view message_id;  // header values, empty when absent
+  std::string_view lbmail_id;  // X-Lbmail-Id
+  std::string_view body;       // the whole body, only when the policy asked to keep bodies
+};
+
+class SmtpServerProtocol {
+ public:
+  struct Limits {
+    uint64_t max_message_size = 50 * 1024 * 1024;
+    size_t max_recipients = 1000;   // RFC 5321 §4.5.3.1.8 asks for at least 100
+    size_t max_text_line = 1000;    // §4.5.3.1.6, CRLF included
+    size_t max_header_capture = 64 * 1024;  // header bytes kept to find Message-ID
+  };
+
+  struct Decision {
+    int code;
+    std::string enhanced;
+    std::string text;
+  };
+
+  class Policy {
+   public:
+    virtual ~Policy() = default;
+    // A recipient was given (address checked for syntax): accept with 250 or refuse.
+    virtual Decision onRecipient(std::string_view address) = 0;
+    // The message is complete: the final reply. Not called for messages already refused for
+    // size or line length.
+    virtual Decision onMessage(const ReceivedMessage& message) = 0;
+    // Called before MAIL is accepted: a non-2xx decision refuses it (e.g. 421 rate limits).
+    virtual Decision onMail(std::string_view sender) {
+      (void)sender;
+      return {250, "2.1.0", "Ok"};
+    }
+    // Keep whole bodies for ReceivedMessage::body (costs memory up to the size limit).
+    virtual bool keepBodies() const { return false; }
+  };
+
+  SmtpServerProtocol(std::string hostname, const Limits& limits, Policy& policy);
+
+  // The 220 greeting, to send first.
+  SmtpReply greeting() const;
+  // Consumes bytes; appends the replies they produce, in order. After a reply with
+  // close_after, the rest of the input is ignored.
+  void feed(std::string_view bytes, std::vector<SmtpReply>& replies);
+
+  bool closed() const { return state_ == State::kClosed; }
+  bool inData() const { return state_ == State::kData || state_ == State::kBdat; }
+  uint64_t messagesAccepted() const { return messages_; }
+
+ private:
+  enum class State { kCommand, kData, kBdat, kClosed };
+
+  void handleLine(std::string_view line, std::vector<SmtpReply>& replies);
+  void handleCommand(const SmtpCommand& cmd, std::vector<SmtpReply>& replies);
+  size_t feedData(std::string_view bytes, std::vector<SmtpReply>& replies);
+  size_t feedBdat(std::string_view bytes, std::vector<SmtpReply>& replies);
+  void bodyBytes(std::string_view bytes);
+  void finishMessage(std::vector<SmtpReply>& replies);
+  void resetTransaction();
+  SmtpReply reply(int code, std::string_view enhanced, std::string_view text,
+                  SmtpReply::Kind kind = SmtpReply::Kind::kCommand) const;
+  SmtpReply ehloReply() const;
+
+  std::string hostname_;
+  Limits limits_;
+  Policy& policy_;
+  State state_ = State::kCommand;
+
+  std::string line_;  // a command line being assembled across reads (bounded)
+  bool line_too_long_ = false;
+
+  // Transaction.
+  std::string helo_;
+  bool have_sender_ = false;
+  std::string sender_;
+  std::vector<std::string> recipients_;
+  uint64_t bdat_left_ = 0;
+  bool bdat_last_ = false;
+  bool bdat_refused_ = false;  // chunks still read in full, then refused (RFC 3030 §2)
+
+  // Body of the message being received.
+  uint64_t body_size_ = 0;
+  bool oversize_ = false;
+  bool long_line_ = false;
+  size_t line_length_ = 0;   // current body line, for the 1000-octet limit
+  int dot_state_ = 0;        // DATA end detection and unstuffing, see feedData
+  XXH3_state_t* hash_ = nullptr;
+  std::string headers_;      // first bytes of the body, to find Message-ID
+  bool headers_done_ = false;
+  std::string body_;         // only with Policy::keepBodies()
+
+  uint64_t messages_ = 0;
+  int errors_ = 0;  // refused commands in a row
+
+ public:
+  ~SmtpServerProtocol();
+  SmtpServerProtocol(const SmtpServerProtocol&) = delete;
+  SmtpServerProtocol& operator=(const SmtpServerProtocol&) = delete;
+};
+
+}  // namespace lbmail::smtp
