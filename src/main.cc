@@ -24,7 +24,8 @@
 #include "lbmail/core/shutdown_signals.h"
 #include "lbmail_build_config.h"
 #include "sim/sim.h"
-#include "sink/sink.h"
+#include "sink.h"
+#include "sink_config.h"
 
 #if LBMAIL_HAVE_MIMALLOC
 #include <mimalloc.h>
@@ -87,18 +88,10 @@ int usageError(const std::string& message) {
   return kExitUsage;
 }
 
-std::unique_ptr<ModeService> makeMode(uv_loop_t* loop, const ServiceConfig& config, MetricsRegistry& metrics) {
-  switch (config.mode) {
-    case Mode::kInitiator: return std::make_unique<Initiator>(loop, config, metrics);
-    case Mode::kGateway: return std::make_unique<Gateway>(loop, config, metrics);
-    case Mode::kSink: return std::make_unique<Sink>(loop, config, metrics);
-    case Mode::kSim: return std::make_unique<Sim>(loop, config, metrics);
-  }
-  return nullptr;
-}
+using ModeFactory = std::function<std::unique_ptr<ModeService>(uv_loop_t*, MetricsRegistry&)>;
 
 // Runs one mode on its loop until it has drained; every handle is closed before returning.
-int runService(const ServiceConfig& config) {
+int runService(const ServiceConfig& config, const ModeFactory& makeMode) {
   logger().setLevel(config.log.level);
   logger().setRepeatInterval(config.log.repeat_interval);
 
@@ -106,7 +99,7 @@ int runService(const ServiceConfig& config) {
   uv_loop_init(&loop);
   MetricsRegistry metrics;
   registerProcessMetrics(metrics, config, allocatorName());
-  std::unique_ptr<ModeService> mode = makeMode(&loop, config, metrics);
+  std::unique_ptr<ModeService> mode = makeMode(&loop, metrics);
   AdminServer admin(
       &loop, config.admin, metrics, [&](JsonWriter& w) { mode->writeStatus(w); },
       [&] { return mode->state() == ModeService::State::kRunning; });
@@ -164,13 +157,30 @@ int runMode(Mode mode, const std::vector<std::string_view>& args) {
     return usageError(std::string(modeName(mode)) + ": -c FILE is required (example: configs/" +
                       std::string(modeName(mode)) + ".toml)");
   }
+  auto report = [&](const ServiceConfig& service) {
+    std::printf("%s: valid %s configuration\n", config_file.c_str(), std::string(modeName(service.mode)).c_str());
+    return kExitOk;
+  };
+  if (mode == Mode::kSink) {
+    auto config = loadSinkConfig(config_file);
+    if (!config) return usageError(config.error());
+    if (check_only) return report(config->service);
+    return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
+      return std::make_unique<Sink>(loop, *config, metrics);
+    });
+  }
   auto config = loadServiceConfig(config_file, mode);
   if (!config) return usageError(config.error());
-  if (check_only) {
-    std::printf("%s: valid %s configuration\n", config_file.c_str(), std::string(modeName(mode)).c_str());
-    return kExitOk;
-  }
-  return runService(*config);
+  if (check_only) return report(*config);
+  return runService(*config, [&](uv_loop_t* loop, MetricsRegistry& metrics) -> std::unique_ptr<ModeService> {
+    switch (mode) {
+      case Mode::kInitiator: return std::make_unique<Initiator>(loop, *config, metrics);
+      case Mode::kGateway: return std::make_unique<Gateway>(loop, *config, metrics);
+      case Mode::kSim: return std::make_unique<Sim>(loop, *config, metrics);
+      case Mode::kSink: break;
+    }
+    return nullptr;
+  });
 }
 
 }  // namespace

@@ -30,9 +30,12 @@ std::string configOnFreePort(std::string_view mode) {
   std::stringstream text;
   text << in.rdbuf();
   std::string body = text.str();
-  size_t at = body.find("\nlisten = \"127.0.0.1:");
-  size_t end = at == std::string::npos ? at : body.find('"', at + 11);
-  if (end != std::string::npos) body.replace(at, end - at + 1, "\nlisten = \"127.0.0.1:0\"");
+  // Every listen address (admin, sink, ...) moves to port 0.
+  const std::string kListen = "\nlisten = \"127.0.0.1:";
+  for (size_t at = body.find(kListen); at != std::string::npos; at = body.find(kListen, at + 1)) {
+    size_t end = body.find('"', at + kListen.size());
+    body.replace(at, end - at + 1, "\nlisten = \"127.0.0.1:0\"");
+  }
   std::string path = test::tempPath(std::string(mode) + ".toml");
   std::ofstream(path) << body;
   return path;

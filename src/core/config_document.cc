@@ -176,6 +176,59 @@ std::vector<std::string> ConfigTable::stringArray(std::string_view key) {
   return out;
 }
 
+double ConfigTable::real(std::string_view key, double fallback, double min, double max) {
+  std::string expected = "a number from " + std::to_string(min) + " to " + std::to_string(max);
+  const toml::node* node = use(key);
+  if (!node) return fallback;
+  std::optional<double> v;
+  if (auto f = node->value_exact<double>()) v = *f;
+  if (auto i = node->value_exact<int64_t>()) v = static_cast<double>(*i);
+  if (!v || !(*v >= min && *v <= max)) fail(key, expected);
+  return *v;
+}
+
+std::vector<SocketAddress> ConfigTable::addressList(std::string_view key, const std::vector<SocketAddress>& fallback) {
+  static constexpr std::string_view kExpected =
+      "an IP address and port like \"127.0.0.1:2525\", or an array of them";
+  const toml::node* node = use(key);
+  if (!node) return fallback;
+  std::vector<std::string> texts;
+  if (auto s = node->value_exact<std::string>()) {
+    texts.push_back(*s);
+  } else if (const toml::array* arr = node->as_array()) {
+    for (const toml::node& el : *arr) {
+      auto s = el.value_exact<std::string>();
+      if (!s) fail(key, kExpected);
+      texts.push_back(*s);
+    }
+  }
+  if (texts.empty()) fail(key, kExpected);
+  std::vector<SocketAddress> out;
+  for (const std::string& t : texts) {
+    auto a = SocketAddress::parse(t);
+    if (!a) fail(key, kExpected);
+    out.push_back(*a);
+  }
+  return out;
+}
+
+std::vector<ConfigTable> ConfigTable::tableArray(std::string_view key) {
+  const toml::node* node = use(key);
+  std::vector<ConfigTable> out;
+  if (!node) return out;
+  const toml::array* arr = node->as_array();
+  if (!arr) fail(key, "an array of tables ([[" + keyPath(key) + "]] sections)");
+  for (const toml::node& el : *arr) {
+    const toml::table* t = el.as_table();
+    if (!t) fail(key, "an array of tables ([[" + keyPath(key) + "]] sections)");
+    doc_.markUsed(t);
+    // Every element shares the array's path, so line numbers tell them apart in messages
+    // and a typo in any of them gets a suggestion.
+    out.emplace_back(doc_, t, keyPath(key));
+  }
+  return out;
+}
+
 ConfigTable ConfigTable::table(std::string_view key) {
   const toml::node* node = use(key);
   if (!node) return ConfigTable(doc_, nullptr, keyPath(key));

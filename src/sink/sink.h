@@ -1,15 +1,73 @@
 // The sink mode: a fast receiving SMTP server with scripted latency and failures.
 #pragma once
 
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "lbmail/core/mode_service.h"
+#include "lbmail/core/tcp_listener.h"
+#include "sink_config.h"
+#include "sink_message_log.h"
+#include "sink_session.h"
 
 namespace lbmail {
 
-// So far the shared lifecycle only: loop, admin endpoint, graceful stop. The mode's own
-// work plugs into onStart/onStop/writeModeStatus.
 class Sink final : public ModeService {
  public:
-  using ModeService::ModeService;
+  Sink(uv_loop_t* loop, const SinkConfig& config, MetricsRegistry& metrics);
+
+  // Used by sessions.
+  uv_loop_t* loop() const { return loop_; }
+  const SinkSettings& settings() const { return settings_; }
+  const SinkRules& rules() const { return rules_; }
+  Duration elapsed() const;
+  // Counts one recipient's outcome: accepted, deferred, bounced or dropped.
+  void count(const std::string& client, std::string_view domain, std::string_view outcome);
+  // A MAIL from client now: false when it exceeds the rule's message rate.
+  bool admitMessage(const std::string& client, double max_rate);
+  void sessionClosed(SinkSession* session);
+  SinkMessageLog& messageLog() { return message_log_; }
+  uint64_t nextMessageNumber() { return ++message_number_; }
+
+ protected:
+  int onStart() override;
+  void onStop(std::function<void()> done) override;
+  void writeModeStatus(JsonWriter& w) override;
+
+ private:
+  struct RateWindow {
+    uint64_t window_start_ms = 0;
+    double count = 0;
+  };
+  struct OutcomeKey {
+    std::string client;
+    std::string domain;
+    std::string outcome;
+    auto operator<=>(const OutcomeKey&) const = default;
+  };
+
+  void onConnection(uv_stream_t* listener);
+  void maybeFinishStop();
+
+  SinkSettings settings_;
+  SinkRules rules_;
+  uint64_t started_ms_ = 0;
+  std::vector<std::unique_ptr<TcpListener>> listeners_;
+  std::list<std::unique_ptr<SinkSession>> sessions_;
+  std::map<std::string, uint32_t> connections_per_client_;
+  std::map<std::string, RateWindow> rates_;
+  std::map<OutcomeKey, Counter*> outcomes_;
+  uint64_t connections_total_ = 0;
+  uint64_t message_number_ = 0;
+  Gauge& open_connections_;
+  Counter& refused_connections_;
+  SinkMessageLog message_log_;
+  bool stopping_ = false;
+  size_t listeners_open_ = 0;
+  std::function<void()> stop_done_;
 };
 
 }  // namespace lbmail

@@ -45,6 +45,12 @@ class ConfigTable {
   // One of a fixed set of words; returns its index in choices.
   size_t choice(std::string_view key, std::initializer_list<std::string_view> choices, size_t fallback);
   std::vector<std::string> stringArray(std::string_view key);
+  // A number (integer or float) within [min, max].
+  double real(std::string_view key, double fallback, double min, double max);
+  // One address or an array of them; fallback when absent.
+  std::vector<SocketAddress> addressList(std::string_view key, const std::vector<SocketAddress>& fallback);
+  // An array of tables ([[name]] sections); empty when absent.
+  std::vector<ConfigTable> tableArray(std::string_view key);
 
   // A sub-table; absent gives an empty view (every getter returns its fallback).
   ConfigTable table(std::string_view key);

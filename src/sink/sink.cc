@@ -1,0 +1,134 @@
+// The sink mode: listeners, sessions, per-client limits and accounting.
+#include "sink.h"
+
+#include "lbmail/core/log.h"
+
+namespace lbmail {
+namespace {
+
+// Distinct (client, domain, outcome) series kept apart; beyond it domains fold into "other".
+constexpr size_t kMaxOutcomeSeries = 10000;
+
+}  // namespace
+
+Sink::Sink(uv_loop_t* loop, const SinkConfig& config, MetricsRegistry& metrics)
+    : ModeService(loop, config.service, metrics),
+      settings_(config.sink),
+      rules_(config.sink.rules),
+      open_connections_(metrics.gauge("lbmail_sink_connections", "SMTP connections open now.")),
+      refused_connections_(metrics.counter("lbmail_sink_connections_refused_total",
+                                           "Connections answered 421 at once (connection caps).")),
+      message_log_(loop, config.sink.message_log, config.sink.message_dir) {}
+
+Duration Sink::elapsed() const { return std::chrono::milliseconds(uv_now(loop_) - started_ms_); }
+
+int Sink::onStart() {
+  started_ms_ = uv_now(loop_);
+  if (std::string err = message_log_.open(); !err.empty()) {
+    logError("sink.start_failed", {{"error", err}});
+    return 1;
+  }
+  for (const SocketAddress& addr : settings_.listen) {
+    listeners_.push_back(std::make_unique<TcpListener>(loop_, "sink"));
+    ++listeners_open_;
+    if (int rc = listeners_.back()->listen(addr, [this](uv_stream_t* s) { onConnection(s); }); rc != 0) return rc;
+  }
+  logInfo("sink.ready", {{"listeners", listeners_.size()}, {"rules", rules_.size()}});
+  return 0;
+}
+
+void Sink::onConnection(uv_stream_t* listener) {
+  ++connections_total_;
+  sessions_.push_back(std::make_unique<SinkSession>(*this, settings_.seed * 1'000'003 + connections_total_));
+  SinkSession& session = *sessions_.back();
+  session.start(listener, std::prev(sessions_.end()));
+  open_connections_.set(static_cast<double>(sessions_.size()));
+  if (session.clientHost().empty()) return;  // accept failed: closing itself
+  uint32_t& from_client = connections_per_client_[session.clientHost()];
+  ++from_client;
+  const SinkRule& rule = rules_.match(session.clientHost(), "", elapsed());
+  if (sessions_.size() > settings_.max_connections ||
+      (rule.max_connections_per_client > 0 && from_client > rule.max_connections_per_client)) {
+    refused_connections_.inc();
+    session.refuse("Too many connections from your address");
+  }
+}
+
+void Sink::sessionClosed(SinkSession* session) {
+  if (!session->clientHost().empty()) {
+    auto it = connections_per_client_.find(session->clientHost());
+    if (it != connections_per_client_.end() && --it->second == 0) connections_per_client_.erase(it);
+  }
+  sessions_.erase(session->handle());
+  open_connections_.set(static_cast<double>(sessions_.size()));
+  maybeFinishStop();
+}
+
+bool Sink::admitMessage(const std::string& client, double max_rate) {
+  if (max_rate <= 0) return true;
+  // A one-second window per client: simple, and what "messages per second" means to a tester.
+  RateWindow& w = rates_[client];
+  uint64_t now = uv_now(loop_);
+  if (now - w.window_start_ms >= 1000) {
+    w.window_start_ms = now;
+    w.count = 0;
+  }
+  if (w.count + 1 > max_rate) return false;
+  w.count += 1;
+  return true;
+}
+
+void Sink::count(const std::string& client, std::string_view domain, std::string_view outcome) {
+  OutcomeKey key{client, std::string(domain), std::string(outcome)};
+  auto it = outcomes_.find(key);
+  if (it == outcomes_.end()) {
+    if (outcomes_.size() >= kMaxOutcomeSeries) key.domain = "other";
+    it = outcomes_.find(key);
+    if (it == outcomes_.end()) {
+      Counter& c = metrics_.counter("lbmail_sink_recipients_total",
+                                    "Recipients by client address, recipient domain and outcome.",
+                                    {{"client", key.client}, {"domain", key.domain}, {"outcome", key.outcome}});
+      it = outcomes_.emplace(key, &c).first;
+    }
+  }
+  it->second->inc();
+}
+
+void Sink::onStop(std::function<void()> done) {
+  stopping_ = true;
+  stop_done_ = std::move(done);
+  for (auto& l : listeners_) {
+    l->close([this] {
+      --listeners_open_;
+      maybeFinishStop();
+    });
+  }
+  for (auto& s : sessions_) s->close();
+  maybeFinishStop();
+}
+
+void Sink::maybeFinishStop() {
+  if (!stopping_ || listeners_open_ > 0 || !sessions_.empty() || !stop_done_) return;
+  auto done = std::move(stop_done_);
+  stop_done_ = nullptr;
+  message_log_.close(std::move(done));
+}
+
+void Sink::writeModeStatus(JsonWriter& w) {
+  w.key("sink").beginObject();
+  w.key("listen").beginArray();
+  for (auto& l : listeners_) w.value(l->boundAddress().toString());
+  w.endArray();
+  w.field("connections", sessions_.size());
+  w.field("connections_total", connections_total_);
+  w.field("messages_accepted", message_number_);
+  w.key("recipients").beginArray();
+  for (const auto& [key, counter] : outcomes_) {
+    w.beginObject().field("client", key.client).field("domain", key.domain).field("outcome", key.outcome);
+    w.field("count", counter->value()).endObject();
+  }
+  w.endArray();
+  w.endObject();
+}
+
+}  // namespace lbmail

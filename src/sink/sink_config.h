@@ -1,0 +1,33 @@
+// The sink mode's configuration: [sink] and its [[sink.rule]] list, beside the shared sections.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lbmail/core/service_config.h"
+#include "sink_rules.h"
+
+namespace lbmail {
+
+struct SinkSettings {
+  std::vector<SocketAddress> listen;
+  std::string hostname = "sink.lbmail.test";
+  uint64_t max_message_size = 50 * 1024 * 1024;
+  uint32_t max_recipients = 1000;
+  Duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
+  Duration data_timeout = std::chrono::minutes(3);     // no byte of a message for this long
+  uint32_t max_connections = 10000;
+  uint64_t seed = 1;            // every random draw follows from it
+  std::string message_log;      // JSON lines, one per accepted message; empty: none
+  std::string message_dir;      // each accepted message as a file; empty: none
+  std::vector<SinkRule> rules;
+};
+
+struct SinkConfig {
+  ServiceConfig service;
+  SinkSettings sink;
+};
+
+Expected<SinkConfig, std::string> loadSinkConfig(const std::string& file);
+
+}  // namespace lbmail

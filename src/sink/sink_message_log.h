@@ -1,0 +1,52 @@
+// What the sink writes about accepted messages, off the loop (libuv's thread pool): a JSON line
+// per message, and optionally each message as a file for tests to parse.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "lbmail/core/done_callbacks.h"
+#include "lbmail/smtp/smtp_server_protocol.h"
+
+namespace lbmail {
+
+class SinkMessageLog {
+ public:
+  SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir);
+  SinkMessageLog(const SinkMessageLog&) = delete;
+  SinkMessageLog& operator=(const SinkMessageLog&) = delete;
+
+  // Opens the log file for appending (at start-up); "" when fine, else why not.
+  std::string open();
+  bool keepsBodies() const { return !dir_.empty(); }
+  // Queues the record of one accepted message; number names its file in the directory.
+  void record(const smtp::ReceivedMessage& message, const std::string& client, uint64_t number);
+  // Writes what is queued, closes the file; done runs when nothing is in flight.
+  void close(std::function<void()> done);
+
+  uint64_t linesDropped() const { return dropped_; }
+
+ private:
+  struct FileWrite;
+  static void onLogWritten(uv_fs_t* req);
+  void writeLog();
+  void maybeFinishClose();
+
+  uv_loop_t* loop_;
+  std::string log_path_;
+  std::string dir_;
+  uv_file fd_ = -1;
+  std::string pending_;   // lines not yet handed to the thread pool
+  std::string writing_;   // lines being written
+  uv_fs_t log_req_;
+  bool log_write_in_flight_ = false;
+  size_t files_in_flight_ = 0;
+  uint64_t dropped_ = 0;
+  bool closing_ = false;
+  DoneCallbacks closed_;
+};
+
+}  // namespace lbmail

@@ -1,0 +1,249 @@
+// A sink connection: SMTP with the rules' latency, failures and limits applied.
+#include "sink_session.h"
+
+#include <chrono>
+
+#include "lbmail/core/log.h"
+#include "sink.h"
+
+namespace lbmail {
+namespace {
+
+uv_stream_t* asStream(uv_tcp_t* t) { return reinterpret_cast<uv_stream_t*>(t); }
+uv_handle_t* asHandle(void* h) { return static_cast<uv_handle_t*>(h); }
+uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
+
+std::string_view domainOf(std::string_view address) {
+  size_t at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
+}
+
+smtp::SmtpServerProtocol::Limits protocolLimits(const SinkSettings& s) {
+  smtp::SmtpServerProtocol::Limits l;
+  l.max_message_size = s.max_message_size;
+  l.max_recipients = s.max_recipients;
+  return l;
+}
+
+}  // namespace
+
+SinkSession::SinkSession(Sink& sink, uint64_t seed)
+    : sink_(sink), rng_(seed), protocol_(sink.settings().hostname, protocolLimits(sink.settings()), *this) {}
+
+void SinkSession::start(uv_stream_t* listener, Handle self) {
+  self_ = self;
+  uv_tcp_init(sink_.loop(), &tcp_);
+  uv_timer_init(sink_.loop(), &delay_timer_);
+  uv_timer_init(sink_.loop(), &idle_timer_);
+  tcp_.data = this;
+  delay_timer_.data = this;
+  idle_timer_.data = this;
+  open_handles_ = 3;
+  if (uv_accept(listener, asStream(&tcp_)) != 0) {
+    close();
+    return;
+  }
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len);
+  client_host_ = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).host();
+  uv_tcp_nodelay(&tcp_, 1);
+  armIdle();
+  respond({protocol_.greeting()});
+}
+
+void SinkSession::refuse(std::string_view text) {
+  // RFC 5321 §3.1: a server may answer the connection with 421 instead of 220.
+  smtp::SmtpReply r;
+  r.code = 421;
+  r.text = "421 4.7.0 " + std::string(text) + "\r\n";
+  r.close_after = true;
+  delayed_.clear();
+  uv_timer_stop(&delay_timer_);
+  writeNow({r});
+}
+
+void SinkSession::close() {
+  if (closing_) return;
+  closing_ = true;
+  uv_close(asHandle(&tcp_), onClosed);
+  uv_close(asHandle(&delay_timer_), onClosed);
+  uv_close(asHandle(&idle_timer_), onClosed);
+}
+
+void SinkSession::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<SinkSession*>(handle->data);
+  if (--self->open_handles_ == 0) self->sink_.sessionClosed(self);  // deletes self
+}
+
+const SinkRule& SinkSession::rule(std::string_view domain) const {
+  return sink_.rules().match(client_host_, domain, sink_.elapsed());
+}
+
+bool SinkSession::roll(double probability) {
+  return probability > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < probability;
+}
+
+void SinkSession::armIdle() {
+  Duration limit = protocol_.inData() ? sink_.settings().data_timeout : sink_.settings().command_timeout;
+  uv_timer_start(&idle_timer_, onIdle, toMs(limit), 0);
+}
+
+void SinkSession::onIdle(uv_timer_t* timer) {
+  auto* self = static_cast<SinkSession*>(timer->data);
+  smtp::SmtpReply r;
+  r.code = 421;
+  r.text = "421 4.4.2 " + self->sink_.settings().hostname + " Timeout, closing connection\r\n";
+  r.close_after = true;
+  self->writeNow({r});
+}
+
+void SinkSession::respond(std::vector<smtp::SmtpReply> replies) {
+  if (replies.empty() || closing_) return;
+  // The batch waits for the latency of its weightiest reply: end of data, then greeting, then
+  // plain command replies. The domain is the transaction's first recipient's, once known.
+  const SinkRule& r = rule(first_domain_);
+  const LatencySpec* latency = &r.reply_latency;
+  for (const smtp::SmtpReply& reply : replies) {
+    if (reply.kind == smtp::SmtpReply::Kind::kEndOfData) latency = &r.data_latency;
+    if (reply.kind == smtp::SmtpReply::Kind::kGreeting && latency != &r.data_latency) {
+      latency = &rule("").greeting_latency;
+    }
+  }
+  Duration delay = latency->draw(rng_);
+  if (delay.count() == 0) {
+    writeNow(std::move(replies));
+    return;
+  }
+  // Replies stay in order: nothing more is read until this batch has gone out.
+  if (reading_) {
+    uv_read_stop(asStream(&tcp_));
+    reading_ = false;
+  }
+  delayed_ = std::move(replies);
+  uint64_t ms = toMs(delay);
+  uv_timer_start(&delay_timer_, onDelay, ms == 0 ? 1 : ms, 0);
+}
+
+void SinkSession::onDelay(uv_timer_t* timer) {
+  auto* self = static_cast<SinkSession*>(timer->data);
+  std::vector<smtp::SmtpReply> batch;
+  batch.swap(self->delayed_);
+  self->writeNow(std::move(batch));
+}
+
+void SinkSession::writeNow(std::vector<smtp::SmtpReply> replies) {
+  if (closing_ || replies.empty()) return;
+  auto* w = new WriteRequest;
+  std::vector<uv_buf_t> bufs;
+  for (smtp::SmtpReply& r : replies) {
+    if (r.close_after) close_after_write_ = true;
+    w->parts.push_back(std::move(r.text));
+  }
+  for (std::string& p : w->parts) bufs.push_back(uv_buf_init(p.data(), static_cast<unsigned>(p.size())));
+  w->req.data = w;
+  if (uv_write(&w->req, asStream(&tcp_), bufs.data(), static_cast<unsigned>(bufs.size()), onWrite) != 0) {
+    delete w;
+    close();
+    return;
+  }
+  ++writes_in_flight_;
+  if (close_after_write_) {
+    if (reading_) uv_read_stop(asStream(&tcp_));
+    reading_ = false;
+    return;
+  }
+  if (!reading_ && uv_read_start(asStream(&tcp_), onAlloc, onRead) == 0) reading_ = true;
+}
+
+void SinkSession::onWrite(uv_write_t* req, int status) {
+  std::unique_ptr<WriteRequest> w(static_cast<WriteRequest*>(req->data));
+  auto* self = static_cast<SinkSession*>(req->handle->data);
+  --self->writes_in_flight_;
+  if (self->closing_) return;
+  if (status < 0 || (self->close_after_write_ && self->writes_in_flight_ == 0)) self->close();
+}
+
+void SinkSession::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<SinkSession*>(handle->data);
+  *buf = uv_buf_init(self->read_buf_, sizeof self->read_buf_);
+}
+
+void SinkSession::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<SinkSession*>(stream->data);
+  if (nread == 0 || self->closing_) return;
+  if (nread < 0) {
+    self->close();
+    return;
+  }
+  if (self->close_after_write_) return;  // QUIT or 421 given: the rest is not read
+  if (self->protocol_.inData() && !self->data_rolled_) {
+    self->data_rolled_ = true;
+    if (self->roll(self->rule(self->first_domain_).drop_in_data)) {
+      // A receiver that vanishes mid-message: no reply at all.
+      self->sink_.count(self->client_host_, self->first_domain_, "dropped");
+      self->close();
+      return;
+    }
+  }
+  std::vector<smtp::SmtpReply> replies;
+  self->protocol_.feed(std::string_view(buf->base, static_cast<size_t>(nread)), replies);
+  self->armIdle();
+  self->respond(std::move(replies));
+}
+
+smtp::SmtpServerProtocol::Decision SinkSession::onMail(std::string_view) {
+  const SinkRule& r = rule("");
+  if (r.max_messages_per_connection > 0 && messages_ >= r.max_messages_per_connection) {
+    return {421, "4.7.0", sink_.settings().hostname + " Too many messages on this connection"};
+  }
+  if (!sink_.admitMessage(client_host_, r.max_message_rate)) {
+    return {421, "4.7.0", sink_.settings().hostname + " Message rate limit exceeded, try again later"};
+  }
+  first_domain_.clear();
+  data_rolled_ = false;
+  return {250, "2.1.0", "Ok"};
+}
+
+smtp::SmtpServerProtocol::Decision SinkSession::onRecipient(std::string_view address) {
+  std::string_view domain = domainOf(address);
+  const SinkRule& r = rule(domain);
+  double u = std::uniform_real_distribution<double>(0, 1)(rng_);
+  if (u < r.defer_rcpt) {
+    sink_.count(client_host_, domain, "deferred");
+    return {450, "4.2.1", "Mailbox temporarily unavailable, try again later"};
+  }
+  if (u < r.defer_rcpt + r.bounce_rcpt) {
+    sink_.count(client_host_, domain, "bounced");
+    return {550, "5.1.1", "Recipient address rejected: user unknown"};
+  }
+  if (first_domain_.empty()) first_domain_ = std::string(domain);
+  return {250, "2.1.5", "Ok"};
+}
+
+smtp::SmtpServerProtocol::Decision SinkSession::onMessage(const smtp::ReceivedMessage& m) {
+  const SinkRule& r = rule(first_domain_);
+  double u = std::uniform_real_distribution<double>(0, 1)(rng_);
+  // drop_in_data was drawn when the data began; the rest of the range splits as configured.
+  std::string_view outcome = "accepted";
+  smtp::SmtpServerProtocol::Decision d{250, "2.0.0", ""};
+  if (u < r.defer_data) {
+    outcome = "deferred";
+    d = {451, "4.3.0", "Temporary local problem, try again later"};
+  } else if (u < r.defer_data + r.bounce_data) {
+    outcome = "bounced";
+    d = {554, "5.7.1", "Message rejected: content policy"};
+  }
+  for (const std::string& rcpt : *m.recipients) sink_.count(client_host_, domainOf(rcpt), outcome);
+  data_rolled_ = false;
+  if (d.code != 250) return d;
+  ++messages_;
+  uint64_t number = sink_.nextMessageNumber();
+  sink_.messageLog().record(m, client_host_, number);
+  d.text = "Ok: queued as " + std::to_string(number);
+  return d;
+}
+
+bool SinkSession::keepBodies() const { return sink_.messageLog().keepsBodies(); }
+
+}  // namespace lbmail

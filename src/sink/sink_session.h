@@ -1,0 +1,83 @@
+// One SMTP client connection to the sink: the protocol machine, the rules' latency and
+// failures applied to it, deadlines, and ordered, batched replies.
+#pragma once
+
+#include <uv.h>
+
+#include <list>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lbmail/smtp/smtp_server_protocol.h"
+#include "sink_rules.h"
+
+namespace lbmail {
+
+class Sink;
+
+class SinkSession final : private smtp::SmtpServerProtocol::Policy {
+ public:
+  using Handle = std::list<std::unique_ptr<SinkSession>>::iterator;
+
+  SinkSession(Sink& sink, uint64_t seed);
+  SinkSession(const SinkSession&) = delete;
+  SinkSession& operator=(const SinkSession&) = delete;
+
+  // Accepts from the listener and greets (or refuses with 421 when refuse_text is not empty).
+  void start(uv_stream_t* listener, Handle self);
+  void refuse(std::string_view text);
+  void close();
+
+  Handle handle() const { return self_; }
+  const std::string& clientHost() const { return client_host_; }
+
+ private:
+  struct WriteRequest {
+    uv_write_t req;
+    std::vector<std::string> parts;
+  };
+
+  // Policy
+  smtp::SmtpServerProtocol::Decision onMail(std::string_view sender) override;
+  smtp::SmtpServerProtocol::Decision onRecipient(std::string_view address) override;
+  smtp::SmtpServerProtocol::Decision onMessage(const smtp::ReceivedMessage& message) override;
+  bool keepBodies() const override;
+
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onDelay(uv_timer_t* timer);
+  static void onIdle(uv_timer_t* timer);
+  static void onClosed(uv_handle_t* handle);
+
+  // Sends replies after the latency the rules give their kind; reading pauses meanwhile.
+  void respond(std::vector<smtp::SmtpReply> replies);
+  void writeNow(std::vector<smtp::SmtpReply> replies);
+  void armIdle();
+  const SinkRule& rule(std::string_view domain) const;
+  bool roll(double probability);
+
+  Sink& sink_;
+  Handle self_;
+  uv_tcp_t tcp_;
+  uv_timer_t delay_timer_;
+  uv_timer_t idle_timer_;
+  int open_handles_ = 0;
+  bool closing_ = false;
+  bool close_after_write_ = false;
+  bool reading_ = false;
+  size_t writes_in_flight_ = 0;
+
+  std::string client_host_;
+  std::mt19937_64 rng_;
+  smtp::SmtpServerProtocol protocol_;
+  std::vector<smtp::SmtpReply> delayed_;  // a batch waiting for its latency
+  bool data_rolled_ = false;              // the drop-in-DATA draw for this message is done
+  uint32_t messages_ = 0;
+  std::string first_domain_;              // of the transaction's first recipient
+  char read_buf_[64 * 1024];
+};
+
+}  // namespace lbmail

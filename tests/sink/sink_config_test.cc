@@ -1,0 +1,109 @@
+// Tests for the sink's configuration and rule matching.
+#include "sink_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "temp_path.h"
+#include "validate.h"
+
+namespace lbmail {
+namespace {
+
+using namespace std::chrono_literals;
+
+Expected<SinkConfig, std::string> loadText(const std::string& text) {
+  std::string path = test::tempPath("sink.toml");
+  std::ofstream(path) << text;
+  return loadSinkConfig(path);
+}
+
+TEST(SinkConfig, ExampleConfigLoadsWithItsRules) {
+  auto c = loadSinkConfig(test::testEnv("LBMAIL_SOURCE_ROOT") + "/configs/sink.toml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->service.mode, Mode::kSink);
+  ASSERT_EQ(c->sink.listen.size(), 1u);
+  EXPECT_EQ(c->sink.listen[0].toString(), "127.0.0.1:2525");
+  EXPECT_EQ(c->sink.rules.size(), 5u);
+  EXPECT_EQ(c->sink.rules[0].after, Duration(60s));
+  EXPECT_DOUBLE_EQ(c->sink.rules[1].defer_rcpt, 0.05);
+}
+
+TEST(SinkConfig, ListenTakesOneAddressOrSeveral) {
+  auto c = loadText("[sink]\nlisten = [\"127.0.0.2:25\", \"127.0.0.3:25\"]\n");
+  ASSERT_TRUE(c) << c.error();
+  ASSERT_EQ(c->sink.listen.size(), 2u);
+  EXPECT_EQ(c->sink.listen[1].toString(), "127.0.0.3:25");
+}
+
+TEST(SinkConfig, BadRuleValuesNameTheirKeyAndLine) {
+  auto a = loadText("[[sink.rule]]\ndefer_rcpt = 1.5\n");
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().find(":2:14: sink.rule.defer_rcpt: expected a number from 0"), std::string::npos) << a.error();
+  auto b = loadText("[[sink.rule]]\nreply_latency = \"fast\"\n");
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().find("sink.rule.reply_latency: expected a latency"), std::string::npos) << b.error();
+  auto c = loadText("[[sink.rule]]\nclient = \"mx.example\"\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("sink.rule.client: expected an IP address"), std::string::npos) << c.error();
+  auto d = loadText("[[sink.rule]]\nreply_latncy = \"1ms\"\n");
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().find(":2:16: sink.rule.reply_latncy: unknown key (did you mean 'reply_latency'?)"),
+            std::string::npos)
+      << d.error();
+  auto e = loadText("[[sink.rule]]\ndefer_data = 0.6\nbounce_data = 0.6\n");
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().find("at most 1"), std::string::npos) << e.error();
+}
+
+TEST(LatencySpec, ParsesFixedRangeAndExponential) {
+  std::mt19937_64 rng(7);
+  EXPECT_EQ(LatencySpec::parse("20ms")->draw(rng), Duration(20ms));
+  auto range = LatencySpec::parse("10ms..30ms");
+  ASSERT_TRUE(range);
+  for (int i = 0; i < 100; ++i) {
+    Duration d = range->draw(rng);
+    EXPECT_GE(d, Duration(10ms));
+    EXPECT_LE(d, Duration(30ms));
+  }
+  auto exp = LatencySpec::parse("exp:10ms");
+  ASSERT_TRUE(exp);
+  double sum = 0;
+  for (int i = 0; i < 20000; ++i) sum += static_cast<double>(exp->draw(rng).count());
+  EXPECT_NEAR(sum / 20000 / 1e6, 10.0, 0.5);  // mean in ms, fixed seed
+  EXPECT_FALSE(LatencySpec::parse("30ms..10ms"));
+  EXPECT_FALSE(LatencySpec::parse("exp:"));
+}
+
+TEST(SinkRules, FirstMatchInForceWins) {
+  SinkRule shifted;
+  shifted.domain = ".slow.test";
+  shifted.after = 60s;
+  shifted.defer_rcpt = 0.5;
+  SinkRule slow;
+  slow.domain = ".slow.test";
+  slow.defer_rcpt = 0.1;
+  SinkRule client;
+  client.client = "127.0.0.3";
+  client.max_connections_per_client = 2;
+  SinkRules rules({shifted, slow, client});
+  EXPECT_DOUBLE_EQ(rules.match("127.0.0.2", "a.slow.test", 10s).defer_rcpt, 0.1);
+  EXPECT_DOUBLE_EQ(rules.match("127.0.0.2", "slow.test", 61s).defer_rcpt, 0.5);
+  EXPECT_DOUBLE_EQ(rules.match("127.0.0.2", "notslow.test", 61s).defer_rcpt, 0.0);
+  EXPECT_EQ(rules.match("127.0.0.3", "", 0s).max_connections_per_client, 2u);
+  // A domain rule never matches where no domain is known yet (the greeting).
+  EXPECT_DOUBLE_EQ(rules.match("127.0.0.2", "", 61s).defer_rcpt, 0.0);
+}
+
+TEST(SinkRules, DomainPatterns) {
+  EXPECT_TRUE(SinkRules::domainMatches("example.com", "EXAMPLE.com"));
+  EXPECT_FALSE(SinkRules::domainMatches("example.com", "a.example.com"));
+  EXPECT_TRUE(SinkRules::domainMatches(".example.com", "example.com"));
+  EXPECT_TRUE(SinkRules::domainMatches(".example.com", "a.b.example.com"));
+  EXPECT_FALSE(SinkRules::domainMatches(".example.com", "badexample.com"));
+}
+
+}  // namespace
+}  // namespace lbmail
