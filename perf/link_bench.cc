@@ -128,12 +128,15 @@ void linkRoundTrips(benchmark::State& state) {
     pid_t child = fork();
     if (child == 0) runGatewayProcess(fds[1]);
     uint16_t port = 0;
-    if (read(fds[0], &port, sizeof port) != sizeof port || port == 0) {
+    bool started = read(fds[0], &port, sizeof port) == sizeof port && port != 0;
+    close(fds[0]);
+    close(fds[1]);
+    if (!started) {
+      kill(child, SIGKILL);
+      waitpid(child, nullptr, 0);
       state.SkipWithError("gateway stub did not start");
       break;
     }
-    close(fds[0]);
-    close(fds[1]);
 
     uv_loop_t loop;
     uv_loop_init(&loop);

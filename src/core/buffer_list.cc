@@ -8,8 +8,11 @@ namespace lbmail {
 
 uint8_t* BufferList::append(size_t n) {
   if (chunks_.empty() || chunks_.back().capacity - chunks_.back().size < n) {
+    constexpr size_t kFirstChunk = 4096;
     Chunk c;
-    c.capacity = std::max(chunk_size_, n);
+    size_t next = chunks_.empty() ? kFirstChunk : std::min(max_chunk_, chunks_.back().capacity * 2);
+    c.capacity = std::max(next, n);
+    capacity_ += c.capacity;
     c.data.reset(new uint8_t[c.capacity]);
     chunks_.push_back(std::move(c));
   }
@@ -27,6 +30,7 @@ void BufferList::append(const void* data, size_t n) {
 void BufferList::clear() {
   chunks_.clear();
   size_ = 0;
+  capacity_ = 0;
 }
 
 std::vector<uv_buf_t> BufferList::uvBufs() const {
@@ -41,6 +45,7 @@ std::vector<uv_buf_t> BufferList::uvBufs() const {
 void BufferList::moveTo(BufferList& out) {
   for (Chunk& c : chunks_) out.chunks_.push_back(std::move(c));
   out.size_ += size_;
+  out.capacity_ += capacity_;
   clear();
 }
 

@@ -10,12 +10,16 @@ namespace {
 
 constexpr uint64_t kU32Max = 0xffffffffu;
 
+// Texts meant for people are cut to their limit when encoded, so a long SMTP reply or reason
+// can never make a frame the peer must refuse. (Addresses are never cut: sendRequest refuses.)
+std::string_view cut(std::string_view s, size_t max) { return s.substr(0, std::min(s.size(), max)); }
+
 // ---- Layouts: the order of fields on the wire (docs/protocol.md) ----
 
 template <typename W>
 void layout(W& w, const HelloFrame& f) {
   w.varint(f.version);
-  w.bytes(f.node_name);
+  w.bytes(cut(f.node_name, kMaxNameBytes));
   w.u8(static_cast<uint8_t>(f.role));
   w.varint(f.capabilities);
 }
@@ -77,7 +81,7 @@ template <typename W>
 void layout(W& w, const RejectFrame& f) {
   w.varint(f.request_id);
   w.u8(static_cast<uint8_t>(f.reason));
-  w.bytes(f.text);
+  w.bytes(cut(f.text, kMaxTextBytes));
 }
 
 template <typename W>
@@ -85,9 +89,9 @@ void layout(W& w, const ResultFrame& f) {
   w.varint(f.request_id);
   w.u8(static_cast<uint8_t>(f.outcome));
   w.varint(f.smtp_code);
-  w.bytes(f.enhanced_code);
-  w.bytes(f.reply);
-  w.bytes(f.mx_host);
+  w.bytes(cut(f.enhanced_code, kMaxEnhancedCodeBytes));
+  w.bytes(cut(f.reply, kMaxReplyBytes));
+  w.bytes(cut(f.mx_host, kMaxNameBytes));
   w.varint(f.timings.queue_us);
   w.varint(f.timings.dns_us);
   w.varint(f.timings.connect_us);
@@ -123,7 +127,7 @@ void layout(W&, const DrainFrame&) {}
 template <typename W>
 void layout(W& w, const GoodbyeFrame& f) {
   w.u8(static_cast<uint8_t>(f.reason));
-  w.bytes(f.text);
+  w.bytes(cut(f.text, kMaxTextBytes));
 }
 
 // ---- Readers: the same fields back, with every bound checked ----
@@ -169,7 +173,7 @@ void read(PayloadReader& r, CatalogFrame& f) {
 
 void read(PayloadReader& r, MaterialFrame& f) {
   f.material_id = r.varint();
-  uint64_t parts = r.varint();
+  uint64_t parts = r.bounded(kMaxMaterialParts, "too many material parts");
   if (r.ok() && parts > r.remaining() / 2) r.fail("part count larger than the frame");  // each part >= 2 bytes
   for (uint64_t i = 0; r.ok() && i < parts; ++i) {
     MaterialPart p;
@@ -177,7 +181,7 @@ void read(PayloadReader& r, MaterialFrame& f) {
     p.content = r.bytes(kDefaultMaxPayload);
     f.parts.push_back(p);
   }
-  uint64_t media = r.varint();
+  uint64_t media = r.bounded(kMaxMaterialMedia, "too many media references");
   if (r.ok() && media > r.remaining() / (kMediaHashSize + 2)) r.fail("media count larger than the frame");
   for (uint64_t i = 0; r.ok() && i < media; ++i) {
     MediaRef m;
@@ -220,7 +224,7 @@ void read(PayloadReader& r, ResultFrame& f) {
   f.request_id = r.varint();
   f.outcome = readEnum<Outcome>(r, 1, 4, "unknown outcome");
   f.smtp_code = static_cast<uint16_t>(r.bounded(999, "SMTP code out of range"));
-  f.enhanced_code = r.bytes(16);
+  f.enhanced_code = r.bytes(kMaxEnhancedCodeBytes);
   f.reply = r.bytes(kMaxReplyBytes);
   f.mx_host = r.bytes(kMaxNameBytes);
   f.timings.queue_us = r.varint();

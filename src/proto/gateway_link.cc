@@ -23,7 +23,7 @@ GatewayLink::~GatewayLink() { assert(!link_ && !timer_open_ && "stop() the link 
 void GatewayLink::start() { connectNow(); }
 
 void GatewayLink::connectNow() {
-  if (stopping_) return;
+  if (stopping_ || link_) return;  // a link is already connecting or up
   ++connects_;
   LinkConnection::Handler& as_handler = *this;  // a private base: convert here, not in make_unique
   link_ = std::make_unique<LinkConnection>(loop_, Role::kInitiator, config_.link, key_, as_handler);

@@ -25,13 +25,27 @@ void LinkAcceptor::onConnection(uv_stream_t* listener) {
   links_.push_back(std::make_unique<LinkConnection>(loop_, Role::kGateway, config_.link, key_, as_handler));
   LinkConnection& link = *links_.back();
   if (!link.accept(listener, config_.allowed_initiators)) return;  // closing itself
-  if (links_.size() > config_.max_links) {
-    logWarn("link.refused", {{"peer", link.peerAddress().toString()}, {"reason", "max_links reached"}});
-    link.abort("too many links");
+  // Unauthenticated connections get a small pool of their own, so that they can never crowd
+  // out real initiators (max_links counts authenticated links only).
+  if (countInState(LinkConnection::State::kHandshake) > config_.max_handshakes) {
+    logWarn("link.refused", {{"peer", link.peerAddress().toString()}, {"reason", "too many handshakes"}});
+    link.abort("too many connections in handshake");
   }
 }
 
-void LinkAcceptor::onLinkUp(LinkConnection& link) { handler_.onLinkUp(link); }
+size_t LinkAcceptor::countInState(LinkConnection::State state) const {
+  return static_cast<size_t>(
+      std::count_if(links_.begin(), links_.end(), [&](const auto& l) { return l->state() == state; }));
+}
+
+void LinkAcceptor::onLinkUp(LinkConnection& link) {
+  if (countInState(LinkConnection::State::kOpen) > config_.max_links) {
+    logWarn("link.refused", {{"peer", link.peerAddress().toString()}, {"reason", "max_links reached"}});
+    link.close(GoodbyeReason::kShutdown, "too many links");
+    return;
+  }
+  handler_.onLinkUp(link);
+}
 
 void LinkAcceptor::onLinkFrame(LinkConnection& link, const Frame& frame) { handler_.onLinkFrame(link, frame); }
 

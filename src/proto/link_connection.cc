@@ -16,6 +16,11 @@ constexpr Duration kGoodbyeFlushBound = std::chrono::seconds(1);
 
 uv_stream_t* asStream(uv_tcp_t* t) { return reinterpret_cast<uv_stream_t*>(t); }
 uv_handle_t* asHandle(void* h) { return static_cast<uv_handle_t*>(h); }
+bool isHandshakeFrame(FrameType t) {
+  return t == FrameType::kAuthChallenge || t == FrameType::kAuthResponse || t == FrameType::kHello ||
+         t == FrameType::kGoodbye;
+}
+
 uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 const char* roleName(Role r) { return r == Role::kGateway ? "gateway" : "initiator"; }
 
@@ -57,7 +62,7 @@ void LinkConnection::onConnect(uv_connect_t* req, int status) {
   self->initiator_nonce_ = PreSharedKey::freshNonce();
   AuthChallengeFrame challenge;
   challenge.nonce = self->initiator_nonce_;
-  self->send(challenge);
+  self->queue(challenge);
 }
 
 bool LinkConnection::accept(uv_stream_t* listener, const std::vector<std::string>& allowed_hosts) {
@@ -67,7 +72,10 @@ bool LinkConnection::accept(uv_stream_t* listener, const std::vector<std::string
   }
   sockaddr_storage ss{};
   int len = sizeof ss;
-  uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    abort("peer address unknown");  // never check an allow-list against a made-up address
+    return false;
+  }
   peer_address_ = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
   if (!allowed_hosts.empty() &&
       std::find(allowed_hosts.begin(), allowed_hosts.end(), peer_address_.host()) == allowed_hosts.end()) {
@@ -92,7 +100,7 @@ void LinkConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<LinkConnection*>(handle->data);
   // The buffer holds at most one incomplete frame (complete ones are consumed at once), so it
   // never needs more than the largest allowed frame plus one read's worth.
-  size_t limit = kHeaderSize + self->settings_.max_payload + kReadChunk;
+  size_t limit = kHeaderSize + self->payloadLimit() + kReadChunk;
   if (self->rbuf_.size() - self->rlen_ < kReadChunk / 4 && self->rbuf_.size() < limit) {
     self->rbuf_.resize(std::min(limit, std::max(self->rbuf_.size() * 2, self->rlen_ + kReadChunk)));
   }
@@ -117,10 +125,16 @@ void LinkConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*)
 void LinkConnection::processInput() {
   size_t pos = 0;
   while (state_ != State::kClosing && state_ != State::kClosed) {
-    SplitResult split = splitFrame(std::span<const uint8_t>(rbuf_.data() + pos, rlen_ - pos), settings_.max_payload);
+    SplitResult split = splitFrame(std::span<const uint8_t>(rbuf_.data() + pos, rlen_ - pos), payloadLimit());
     if (split.status == SplitStatus::kNeedMore) break;
     if (split.status == SplitStatus::kError) {
       close(GoodbyeReason::kProtocolError, split.error);
+      return;
+    }
+    if (state_ != State::kOpen && !isHandshakeFrame(split.header.type)) {
+      // Refused from the header alone: nothing of an unauthenticated peer's frame is decoded.
+      logWarn("link.handshake_violation", {{"peer", peer_address_.toString()}, {"frame", frameTypeName(split.header.type)}});
+      close(GoodbyeReason::kProtocolError, std::string(frameTypeName(split.header.type)) + " before authentication");
       return;
     }
     auto frame = decodePayload(split.header.type, split.payload);
@@ -206,8 +220,8 @@ void LinkConnection::handleHandshake(const Frame& frame) {
       close(GoodbyeReason::kAuthFailed, "gateway failed authentication");
       return;
     }
-    send(AuthResponseFrame{key_.prove(Role::kInitiator, initiator_nonce_, gateway_nonce_)});
-    send(HelloFrame{kProtocolVersion, settings_.node_name, Role::kInitiator, settings_.capabilities});
+    queue(AuthResponseFrame{key_.prove(Role::kInitiator, initiator_nonce_, gateway_nonce_)});
+    queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kInitiator, settings_.capabilities});
     step_ = Step::kAwaitHello;
     return;
   }
@@ -223,7 +237,7 @@ void LinkConnection::handleHandshake(const Frame& frame) {
     answer.nonce = gateway_nonce_;
     answer.has_proof = true;
     answer.proof = key_.prove(Role::kGateway, initiator_nonce_, gateway_nonce_);
-    send(answer);
+    queue(answer);
     step_ = Step::kAwaitProof;
     return;
   }
@@ -245,7 +259,7 @@ void LinkConnection::handleHandshake(const Frame& frame) {
     }
     peer_name_ = std::string(hello.node_name);
     if (role_ == Role::kGateway) {
-      send(HelloFrame{kProtocolVersion, settings_.node_name, Role::kGateway, settings_.capabilities});
+      queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kGateway, settings_.capabilities});
     }
     becomeOpen();
     return;
@@ -265,8 +279,23 @@ void LinkConnection::becomeOpen() {
   handler_.onLinkUp(*this);
 }
 
+const char* LinkConnection::requestProblem(const SendFrame& frame, uint32_t max_payload) {
+  if (frame.sender.size() > kMaxAddressBytes) return "sender longer than 320 bytes";
+  if (frame.recipient.size() > kMaxAddressBytes) return "recipient longer than 320 bytes";
+  if (frame.fields.size() > kMaxMergeFields) return "more than 1024 merge fields";
+  const char* problem = nullptr;
+  frame.fields.forEach([&](const MergeField& f) {
+    if (f.name.size() > kMaxNameBytes) problem = "merge field name longer than 255 bytes";
+    if (f.value.size() > kMaxFieldValueBytes) problem = "merge field value longer than 64 KiB";
+  });
+  if (problem) return problem;
+  if (encodedSize(frame) - kHeaderSize > max_payload) return "request larger than the maximum frame";
+  return nullptr;
+}
+
 bool LinkConnection::sendRequest(const SendFrame& frame) {
   if (state_ != State::kOpen || role_ != Role::kInitiator || credit_ == 0) return false;
+  if (requestProblem(frame, settings_.max_payload)) return false;
   --credit_;
   send(frame);
   return true;
@@ -295,12 +324,15 @@ void LinkConnection::onIdle(uv_idle_t* idle) {
 
 void LinkConnection::flush() {
   if (out_.empty() || handles_closing_) return;
-  if (uv_stream_get_write_queue_size(asStream(&tcp_)) > settings_.max_write_queue) {
+  // Count the memory the unsent writes hold, not just their bytes: a peer that never reads
+  // must not make many small writes pin many chunks.
+  if (queued_capacity_ + out_.capacity() > settings_.max_write_queue) {
     abort("peer is not reading (write queue full)");
     return;
   }
   auto* write = new WriteRequest;
   out_.moveTo(write->chunks);
+  queued_capacity_ += write->chunks.capacity();
   std::vector<uv_buf_t> bufs = write->chunks.uvBufs();
   write->req.data = write;
   size_t bytes = write->chunks.size();
@@ -318,6 +350,7 @@ void LinkConnection::onWrite(uv_write_t* req, int status) {
   std::unique_ptr<WriteRequest> write(static_cast<WriteRequest*>(req->data));
   auto* self = static_cast<LinkConnection*>(req->handle->data);
   --self->writes_in_flight_;
+  self->queued_capacity_ -= write->chunks.capacity();
   if (self->handles_closing_) return;
   if (status < 0) {
     self->abort(std::string("write failed: ") + uv_strerror(status));

@@ -60,7 +60,11 @@ Proof PreSharedKey::prove(Role prover, const Nonce& initiator_nonce, const Nonce
   n += kNonceSize;
   Proof out{};
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), message, n, out.data(), &len);
+  // A failed HMAC would leave an all-zero proof that a forger could match: stop instead.
+  if (HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), message, n, out.data(), &len) == nullptr ||
+      len != kProofSize) {
+    abort();
+  }
   return out;
 }
 

@@ -341,7 +341,9 @@ TEST(FrameCodec, CountsLargerThanTheFrameAreErrorsBeforeAnyAllocation) {
   std::vector<uint8_t> catalog{0xff, 0xff, 0xff, 0xff, 0x0f};  // 4 G hashes claimed
   EXPECT_EQ(decodeError(FrameType::kCatalog, catalog), "catalog count larger than the frame");
   std::vector<uint8_t> material{0x01, 0xff, 0xff, 0xff, 0xff, 0x0f};
-  EXPECT_EQ(decodeError(FrameType::kMaterial, material), "part count larger than the frame");
+  EXPECT_EQ(decodeError(FrameType::kMaterial, material), "too many material parts");
+  std::vector<uint8_t> parts{0x01, 0x40, 0x01, 0x00};  // 64 parts claimed, room for one
+  EXPECT_EQ(decodeError(FrameType::kMaterial, parts), "part count larger than the frame");
   std::vector<uint8_t> send{0x01, 0x00, 0x00, 0x01, 0xff, 0xff, 0x03};
   EXPECT_EQ(decodeError(FrameType::kSend, send), "too many merge fields");
 }

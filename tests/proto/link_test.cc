@@ -38,6 +38,14 @@ class Events {
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
+
+ public:
+  // Runs fn (assertions on handler state) while the loops cannot change that state.
+  template <typename Fn>
+  void locked(Fn&& fn) {
+    std::lock_guard lock(mutex_);
+    fn();
+  }
 };
 
 LinkSettings fastSettings(const char* name) {
@@ -267,7 +275,9 @@ TEST_F(LinkTest, HandshakeSucceedsAndTheGatewaySpeaksFirst) {
   startGateway(key_, gateway);
   startInitiator(key_, initiator);
   ASSERT_TRUE(events_.waitFor([&] { return gateway.ups == 1 && initiator.ups == 1 && initiator.catalog_size == 1; }));
-  EXPECT_EQ(initiator.gateway_name, "gw-test");
+  events_.locked([&] {
+    EXPECT_EQ(initiator.gateway_name, "gw-test");
+  });
   ASSERT_TRUE(events_.waitFor([&] { return initiator.credit_granted == 16; }));
   uint64_t credit = 0;
   init_loop_.call([&] { credit = link_->credit(); });
@@ -280,8 +290,10 @@ TEST_F(LinkTest, HeartbeatsMeasureTheLinkRoundTrip) {
   startGateway(key_, gateway);
   startInitiator(key_, initiator);
   ASSERT_TRUE(events_.waitFor([&] { return initiator.last_rtt_us > 0; }));
-  EXPECT_EQ(initiator.rtt_seen_by_link, initiator.last_rtt_us);
-  EXPECT_LT(initiator.last_rtt_us, 2'000'000u);  // a loopback round trip, well inside the heartbeat timeout
+  events_.locked([&] {
+    EXPECT_EQ(initiator.rtt_seen_by_link, initiator.last_rtt_us);
+    EXPECT_LT(initiator.last_rtt_us, 2'000'000u);  // a loopback round trip, well inside the heartbeat timeout
+  });
 }
 
 TEST_F(LinkTest, RequestsFlowAndResultsComeBack) {
@@ -291,9 +303,11 @@ TEST_F(LinkTest, RequestsFlowAndResultsComeBack) {
   startGateway(key_, gateway);
   startInitiator(key_, initiator);
   ASSERT_TRUE(events_.waitFor([&] { return initiator.results == 100; }));
-  EXPECT_EQ(initiator.result_ids.size(), 100u);
-  EXPECT_EQ(gateway.recipients.size(), 100u);
-  EXPECT_TRUE(gateway.recipients.count("r99@example.test"));
+  events_.locked([&] {
+    EXPECT_EQ(initiator.result_ids.size(), 100u);
+    EXPECT_EQ(gateway.recipients.size(), 100u);
+    EXPECT_TRUE(gateway.recipients.count("r99@example.test"));
+  });
 }
 
 TEST_F(LinkTest, CreditIsNeverExceededWhenTheInitiatorHasFarMoreToSend) {
@@ -305,10 +319,12 @@ TEST_F(LinkTest, CreditIsNeverExceededWhenTheInitiatorHasFarMoreToSend) {
   startGateway(key_, gateway);
   startInitiator(key_, initiator);
   ASSERT_TRUE(events_.waitFor([&] { return initiator.results == 5000; }));
-  EXPECT_LE(gateway.max_outstanding, 8);
-  EXPECT_EQ(gateway.max_outstanding, 8);  // and the credit was used in full
-  EXPECT_EQ(gateway.closes, 0);            // no credit violation closed the link
-  EXPECT_EQ(initiator.downs, 0);
+  events_.locked([&] {
+    EXPECT_LE(gateway.max_outstanding, 8);
+    EXPECT_EQ(gateway.max_outstanding, 8);  // and the credit was used in full
+    EXPECT_EQ(gateway.closes, 0);            // no credit violation closed the link
+    EXPECT_EQ(initiator.downs, 0);
+  });
 }
 
 TEST_F(LinkTest, WrongKeyOnTheGatewayIsRefusedByTheInitiator) {
@@ -319,10 +335,12 @@ TEST_F(LinkTest, WrongKeyOnTheGatewayIsRefusedByTheInitiator) {
   startInitiator(key_, initiator);
   // The gateway proves first; the initiator refuses its proof and closes the link.
   ASSERT_TRUE(events_.waitFor([&] { return gateway.closes >= 1; }));
-  EXPECT_EQ(gateway.ups, 0);
-  EXPECT_EQ(initiator.ups, 0);
-  EXPECT_NE(gateway.last_close.find("peer refused the link: gateway failed authentication"), std::string::npos)
-      << gateway.last_close;
+  events_.locked([&] {
+    EXPECT_EQ(gateway.ups, 0);
+    EXPECT_EQ(initiator.ups, 0);
+    EXPECT_NE(gateway.last_close.find("peer refused the link: gateway failed authentication"), std::string::npos)
+        << gateway.last_close;
+  });
 }
 
 // A hand-driven initiator over a plain socket, to send what a well-behaved one never would.
@@ -389,7 +407,10 @@ TEST_F(LinkTest, WrongKeyOnTheInitiatorIsRefusedByTheGateway) {
   PreSharedKey wrong = PreSharedKey::fromBytes("not the gateway's key, at all...");
   EXPECT_FALSE(raw.handshake(wrong));
   EXPECT_EQ(raw.goodbyeText(), "initiator failed authentication");
-  EXPECT_EQ(gateway.ups, 0);
+  EXPECT_TRUE(raw.tcp_.peerClosed());
+  events_.locked([&] {
+    EXPECT_EQ(gateway.ups, 0);
+  });
 }
 
 TEST_F(LinkTest, SendBeforeAuthenticationIsRefused) {
@@ -401,8 +422,106 @@ TEST_F(LinkTest, SendBeforeAuthenticationIsRefused) {
   send.recipient = "victim@example.test";
   raw.sendFrame(send);
   EXPECT_EQ(raw.goodbyeText(), "SEND before authentication");
-  EXPECT_EQ(gateway.sends, 0u);
-  EXPECT_EQ(gateway.ups, 0);
+  EXPECT_TRUE(raw.tcp_.peerClosed());
+  events_.locked([&] {
+    EXPECT_EQ(gateway.sends, 0u);
+    EXPECT_EQ(gateway.ups, 0);
+  });
+}
+
+// The gateway's answer to a fresh challenge, for the tests that go wrong after it.
+std::optional<AuthChallengeFrame> openHandshake(RawInitiator& raw, Nonce& initiator_nonce) {
+  AuthChallengeFrame c;
+  c.nonce = initiator_nonce = PreSharedKey::freshNonce();
+  raw.sendFrame(c);
+  auto answer = raw.next();
+  if (!answer || !std::holds_alternative<AuthChallengeFrame>(*answer)) return std::nullopt;
+  return std::get<AuthChallengeFrame>(*answer);
+}
+
+TEST_F(LinkTest, TheGatewaysOwnProofReflectedBackIsRefused) {
+  startGateway(key_, gateway_);
+  RawInitiator raw(gateway_addr_);
+  Nonce ni{};
+  auto answer = openHandshake(raw, ni);
+  ASSERT_TRUE(answer && answer->has_proof);
+  raw.sendFrame(AuthResponseFrame{answer->proof});
+  EXPECT_EQ(raw.goodbyeText(), "initiator failed authentication");
+  EXPECT_TRUE(raw.tcp_.peerClosed());
+}
+
+TEST_F(LinkTest, RequestsBetweenChallengeAndProofAreRefused) {
+  startGateway(key_, gateway_);
+  RawInitiator raw(gateway_addr_);
+  Nonce ni{};
+  ASSERT_TRUE(openHandshake(raw, ni));
+  SendFrame send;
+  send.request_id = 7;
+  send.recipient = "victim@example.test";
+  raw.sendFrame(send);
+  EXPECT_EQ(raw.goodbyeText(), "SEND before authentication");
+  EXPECT_TRUE(raw.tcp_.peerClosed());
+  events_.locked([&] { EXPECT_EQ(gateway_.sends, 0u); });
+}
+
+TEST_F(LinkTest, HelloWithoutAProofIsRefused) {
+  startGateway(key_, gateway_);
+  RawInitiator raw(gateway_addr_);
+  Nonce ni{};
+  ASSERT_TRUE(openHandshake(raw, ni));
+  raw.sendFrame(HelloFrame{kProtocolVersion, "sneaky", Role::kInitiator, 0});
+  EXPECT_EQ(raw.goodbyeText(), "HELLO before authentication");
+  events_.locked([&] { EXPECT_EQ(gateway_.ups, 0); });
+}
+
+TEST_F(LinkTest, LargeFramesBeforeAuthenticationAreRefusedFromTheHeader) {
+  startGateway(key_, gateway_);
+  RawInitiator raw(gateway_addr_);
+  BufferList material;
+  material.append("LB\x01\x05\x00\x00\x00\x00\x10\x00", 10);  // a 1 MiB MATERIAL, never sent in full
+  raw.send(material);
+  EXPECT_EQ(raw.goodbyeText(), "frame larger than the maximum");
+  RawInitiator small(gateway_addr_);
+  MaterialFrame m;
+  small.sendFrame(m);
+  EXPECT_EQ(small.goodbyeText(), "MATERIAL before authentication");
+}
+
+TEST_F(LinkTest, UnauthenticatedConnectionsDoNotTakeTheLinksSlots) {
+  LinkAcceptorConfig config;
+  config.listen = *SocketAddress::parse("127.0.0.1:0");
+  config.link = fastSettings("gw-test");
+  config.max_links = 1;
+  gw_loop_.call([&] {
+    acceptor_ = std::make_unique<LinkAcceptor>(gw_loop_.loop(), config, key_, gateway_);
+    ASSERT_EQ(acceptor_->start(), 0);
+    gateway_addr_ = acceptor_->boundAddress();
+  });
+  test::TcpClient idle1(gateway_addr_), idle2(gateway_addr_);  // connected, saying nothing
+  ASSERT_TRUE(idle1.connected() && idle2.connected());
+  startInitiator(key_, initiator_);
+  ASSERT_TRUE(events_.waitFor([&] { return initiator_.ups == 1; }));
+}
+
+TEST_F(LinkTest, RequestsOverAProtocolLimitAreRefusedAtTheInitiator) {
+  startGateway(key_, gateway_);
+  startInitiator(key_, initiator_);
+  ASSERT_TRUE(events_.waitFor([&] { return initiator_.credit_granted > 0; }));
+  std::string huge(kMaxFieldValueBytes + 1, 'v');
+  MergeField field{"big", huge};
+  SendFrame send;
+  send.request_id = 1;
+  send.recipient = "a@example.test";
+  send.fields = MergeFields(std::span<const MergeField>(&field, 1));
+  EXPECT_STREQ(LinkConnection::requestProblem(send, kDefaultMaxPayload), "merge field value longer than 64 KiB");
+  bool sent = true;
+  bool up = false;
+  init_loop_.call([&] {
+    sent = link_->sendRequest(send);
+    up = link_->isUp();
+  });
+  EXPECT_FALSE(sent);
+  EXPECT_TRUE(up);  // the link is not torn down by a request the gateway would refuse
 }
 
 TEST_F(LinkTest, SendBeyondCreditIsAProtocolViolation) {
@@ -418,7 +537,10 @@ TEST_F(LinkTest, SendBeyondCreditIsAProtocolViolation) {
   send.request_id = 2;
   raw.sendFrame(send);  // beyond it
   EXPECT_EQ(raw.goodbyeText(), "SEND beyond granted credit");
-  EXPECT_EQ(gateway.sends, 1u);
+  EXPECT_TRUE(raw.tcp_.peerClosed());
+  events_.locked([&] {
+    EXPECT_EQ(gateway.sends, 1u);
+  });
 }
 
 TEST_F(LinkTest, MalformedFrameAfterHandshakeClosesTheLinkNotTheProcess) {
@@ -430,6 +552,7 @@ TEST_F(LinkTest, MalformedFrameAfterHandshakeClosesTheLinkNotTheProcess) {
   junk.append("LB\x01\x06\x00\x00\x03\x00\x00\x00\xff\xff\xff", 13);  // SEND with a broken varint
   raw.send(junk);
   EXPECT_EQ(raw.goodbyeText(), "malformed SEND: truncated varint");
+  EXPECT_TRUE(raw.tcp_.peerClosed());
   // The gateway still serves others.
   RawInitiator next(gateway_addr_);
   EXPECT_TRUE(next.handshake(key_));
@@ -443,6 +566,7 @@ TEST_F(LinkTest, OversizeFrameIsRefusedFromItsHeader) {
   huge.append("LB\x01\x06\x00\x00\xff\xff\xff\x7f", 10);  // claims 2 GiB
   raw.send(huge);
   EXPECT_EQ(raw.goodbyeText(), "frame larger than the maximum");
+  EXPECT_TRUE(raw.tcp_.peerClosed());
 }
 
 TEST_F(LinkTest, SilentPeerIsDroppedAfterTheHandshakeTimeout) {
@@ -452,7 +576,9 @@ TEST_F(LinkTest, SilentPeerIsDroppedAfterTheHandshakeTimeout) {
   ASSERT_TRUE(silent.connected());
   EXPECT_EQ(silent.readUntilClosed(), "");  // closed by the gateway after auth_timeout (2 s)
   ASSERT_TRUE(events_.waitFor([&] { return gateway.closes == 1; }));
-  EXPECT_EQ(gateway.last_close, "handshake timed out");
+  events_.locked([&] {
+    EXPECT_EQ(gateway.last_close, "handshake timed out");
+  });
 }
 
 TEST_F(LinkTest, InitiatorNotOnTheAllowListIsRefusedBeforeTheHandshake) {
@@ -461,7 +587,9 @@ TEST_F(LinkTest, InitiatorNotOnTheAllowListIsRefusedBeforeTheHandshake) {
   RawInitiator raw(gateway_addr_);
   EXPECT_FALSE(raw.handshake(key_));
   ASSERT_TRUE(events_.waitFor([&] { return gateway.closes == 1; }));
-  EXPECT_EQ(gateway.last_close, "address not allowed");
+  events_.locked([&] {
+    EXPECT_EQ(gateway.last_close, "address not allowed");
+  });
 }
 
 TEST_F(LinkTest, HeartbeatTimeoutKillsALinkWhosePeerStopsResponding) {
@@ -475,7 +603,9 @@ TEST_F(LinkTest, HeartbeatTimeoutKillsALinkWhosePeerStopsResponding) {
   std::unique_lock held(freeze);
   std::thread blocker([&] { gw_loop_.call([&] { std::lock_guard wait(freeze); }); });
   ASSERT_TRUE(events_.waitFor([&] { return initiator.downs == 1; }));
-  EXPECT_NE(initiator.last_down.find("heartbeat timeout"), std::string::npos) << initiator.last_down;
+  events_.locked([&] {
+    EXPECT_NE(initiator.last_down.find("heartbeat timeout"), std::string::npos) << initiator.last_down;
+  });
   held.unlock();
   blocker.join();
 }
@@ -489,7 +619,9 @@ TEST_F(LinkTest, InitiatorReconnectsAfterTheGatewayRestarts) {
   uint16_t port = gateway_addr_.port();
   stopGateway();
   ASSERT_TRUE(events_.waitFor([&] { return initiator.downs == 1; }));
-  EXPECT_EQ(initiator.goodbye, "test over");
+  events_.locked([&] {
+    EXPECT_EQ(initiator.goodbye, "test over");
+  });
   startGateway(key_, gateway, {}, port);
   ASSERT_TRUE(events_.waitFor([&] { return initiator.ups == 2 && gateway.ups == 2; }));
 }
@@ -515,11 +647,13 @@ TEST_F(LinkTest, DrainFinishesTheRequestsInFlight) {
     });
   });
   ASSERT_TRUE(events_.waitFor([&] { return initiator.downs == 1; }));
-  EXPECT_EQ(initiator.results, 5u);
-  EXPECT_TRUE(initiator.saw_drain);
-  EXPECT_TRUE(initiator.send_refused_while_draining);
-  EXPECT_EQ(initiator.sent, 5u);
-  EXPECT_EQ(initiator.goodbye, "drained");
+  events_.locked([&] {
+    EXPECT_EQ(initiator.results, 5u);
+    EXPECT_TRUE(initiator.saw_drain);
+    EXPECT_TRUE(initiator.send_refused_while_draining);
+    EXPECT_EQ(initiator.sent, 5u);
+    EXPECT_EQ(initiator.goodbye, "drained");
+  });
 }
 
 TEST(GatewayLinkBackoff, DoublesFromTheMinimumUpToTheMaximumWithJitter) {

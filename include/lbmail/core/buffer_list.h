@@ -13,13 +13,17 @@ namespace lbmail {
 
 class BufferList {
  public:
-  explicit BufferList(size_t chunk_size = 64 * 1024) : chunk_size_(chunk_size) {}
+  // Chunks start at 4 KiB and double up to max_chunk, so a list holding one small frame
+  // holds little memory, and a long batch still takes few chunks.
+  explicit BufferList(size_t max_chunk = 64 * 1024) : max_chunk_(max_chunk) {}
 
   // n contiguous writable bytes at the end, already counted in size(); fill them at once.
   uint8_t* append(size_t n);
   void append(const void* data, size_t n);
 
   size_t size() const { return size_; }
+  // Bytes allocated for the chunks: what the list really costs in memory.
+  size_t capacity() const { return capacity_; }
   bool empty() const { return size_ == 0; }
   void clear();
 
@@ -35,8 +39,9 @@ class BufferList {
     size_t capacity = 0;
   };
 
-  size_t chunk_size_;
+  size_t max_chunk_;
   size_t size_ = 0;
+  size_t capacity_ = 0;
   std::vector<Chunk> chunks_;
 };
 

@@ -28,6 +28,12 @@ constexpr size_t kMaxReplyBytes = 512;      // RESULT reply text
 constexpr size_t kMaxTextBytes = 1024;      // REJECT and GOODBYE texts
 constexpr size_t kMaxFieldValueBytes = 64 * 1024;
 constexpr size_t kMaxMergeFields = 1024;
+constexpr size_t kMaxMaterialParts = 64;
+constexpr size_t kMaxMaterialMedia = 4096;
+constexpr size_t kMaxEnhancedCodeBytes = 16;
+// Before authentication only AUTH_CHALLENGE (at most 75 bytes), AUTH_RESPONSE, HELLO (under
+// 300) and GOODBYE are accepted, each within this payload size.
+constexpr uint32_t kMaxHandshakePayload = 2048;
 
 enum class FrameType : uint8_t {
   kHello = 1,

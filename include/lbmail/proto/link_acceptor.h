@@ -20,7 +20,8 @@ struct LinkAcceptorConfig {
   LinkSettings link;
   // Initiator IP addresses allowed to connect; empty allows any (the key still decides).
   std::vector<std::string> allowed_initiators;
-  uint32_t max_links = 64;
+  uint32_t max_links = 64;       // authenticated links at once
+  uint32_t max_handshakes = 16;  // connections still proving themselves: beyond, refused at once
 };
 
 class LinkAcceptor final : private LinkConnection::Handler {
@@ -43,9 +44,12 @@ class LinkAcceptor final : private LinkConnection::Handler {
   void stopAccepting();
 
   size_t linkCount() const { return links_.size(); }
+  // Visits the open (authenticated) links only.
   template <typename Fn>
   void forEachLink(Fn&& fn) {
-    for (auto& l : links_) fn(*l);
+    for (auto& l : links_) {
+      if (l->state() == LinkConnection::State::kOpen) fn(*l);
+    }
   }
 
  private:
@@ -55,6 +59,7 @@ class LinkAcceptor final : private LinkConnection::Handler {
   void onLinkRtt(LinkConnection& link, uint64_t rtt_us) override;
 
   void onConnection(uv_stream_t* listener);
+  size_t countInState(LinkConnection::State state) const;
   void maybeFinishStop();
 
   uv_loop_t* loop_;

@@ -60,12 +60,16 @@ class LinkConnection {
   // Returns false (and closes) when the peer is not allowed or the accept failed.
   bool accept(uv_stream_t* listener, const std::vector<std::string>& allowed_hosts);
 
-  // Queues a frame; everything queued in one loop turn leaves in a single writev.
+  // Queues a frame on an open link (nothing before the handshake completes); everything queued
+  // in one loop turn leaves in a single writev.
   template <typename F>
   void send(const F& frame);
-  // Initiator side: a SEND within credit. False (nothing sent) when the link is not open or has
-  // no credit left.
+  // Initiator side: a SEND within credit. False (nothing sent) when the link is not open, has
+  // no credit left, or the request breaks a protocol limit (see requestProblem).
   bool sendRequest(const SendFrame& frame);
+  // Why a SEND could never be accepted by a gateway (an address or field over its limit, a
+  // frame over max_payload), or nullptr. Such a request must fail, not be resent for ever.
+  static const char* requestProblem(const SendFrame& frame, uint32_t max_payload);
   // Gateway side: allows the initiator n more outstanding SENDs.
   void grantCredit(uint32_t n);
 
@@ -100,6 +104,8 @@ class LinkConnection {
   static void onTimer(uv_timer_t* timer);
   static void onClosed(uv_handle_t* handle);
 
+  template <typename F>
+  void queue(const F& frame);
   void startReading();
   void processInput();
   void dispatch(const Frame& frame);
@@ -110,6 +116,8 @@ class LinkConnection {
   void armTimer(Duration d);
   void closeHandles(std::string_view reason);
   uint64_t nowMs() const { return uv_now(loop_); }
+  // Before authentication a peer may send only small handshake frames.
+  uint32_t payloadLimit() const { return state_ == State::kOpen ? settings_.max_payload : kMaxHandshakePayload; }
 
   uv_loop_t* loop_;
   Role role_;
@@ -139,6 +147,7 @@ class LinkConnection {
   size_t rlen_ = 0;
   BufferList out_;
   size_t writes_in_flight_ = 0;
+  size_t queued_capacity_ = 0;  // memory held by writes in flight, counted against max_write_queue
   bool flush_scheduled_ = false;
 
   uint64_t credit_ = 0;
@@ -150,6 +159,11 @@ class LinkConnection {
 
 template <typename F>
 void LinkConnection::send(const F& frame) {
+  if (state_ == State::kOpen) queue(frame);
+}
+
+template <typename F>
+void LinkConnection::queue(const F& frame) {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
   encodeFrame(out_, frame);
   scheduleFlush();
