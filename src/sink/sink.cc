@@ -51,7 +51,9 @@ void Sink::onConnection(uv_stream_t* listener) {
       (rule.max_connections_per_client > 0 && from_client > rule.max_connections_per_client)) {
     refused_connections_.inc();
     session.refuse("Too many connections from your address");
+    return;
   }
+  session.greet();
 }
 
 void Sink::sessionClosed(SinkSession* session) {

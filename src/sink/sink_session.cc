@@ -49,8 +49,9 @@ void SinkSession::start(uv_stream_t* listener, Handle self) {
   client_host_ = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).host();
   uv_tcp_nodelay(&tcp_, 1);
   armIdle();
-  respond({protocol_.greeting()});
 }
+
+void SinkSession::greet() { respond({protocol_.greeting()}); }
 
 void SinkSession::refuse(std::string_view text) {
   // RFC 5321 §3.1: a server may answer the connection with 421 instead of 220.
@@ -121,6 +122,9 @@ void SinkSession::respond(std::vector<smtp::SmtpReply> replies) {
     reading_ = false;
   }
   delayed_ = std::move(replies);
+  // The loop's clock was read before this turn's callbacks: refresh it so the delay counts
+  // from now, not from the start of the turn.
+  uv_update_time(sink_.loop());
   uint64_t ms = toMs(delay);
   uv_timer_start(&delay_timer_, onDelay, ms == 0 ? 1 : ms, 0);
 }

@@ -25,8 +25,9 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   SinkSession(const SinkSession&) = delete;
   SinkSession& operator=(const SinkSession&) = delete;
 
-  // Accepts from the listener and greets (or refuses with 421 when refuse_text is not empty).
+  // Accepts from the listener; then the sink either greets or refuses (421) the client.
   void start(uv_stream_t* listener, Handle self);
+  void greet();
   void refuse(std::string_view text);
   void close();
 

@@ -1,0 +1,367 @@
+// The sink as a real process, driven by real SMTP clients (swaks, Postfix's smtp-source) and
+// raw sockets; each behaviour rule observed from the client's side.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "child_process.h"
+#include "lbmail/core/socket_address.h"
+#include "tcp_client.h"
+#include "temp_path.h"
+#include "validate.h"
+
+namespace lbmail {
+namespace {
+
+using test::ChildProcess;
+using test::TcpClient;
+using Clock = std::chrono::steady_clock;
+
+std::optional<SocketAddress> addrField(const std::string& line) {
+  size_t at = line.find(" addr=");
+  if (at == std::string::npos) return std::nullopt;
+  size_t end = line.find(' ', at + 6);
+  return SocketAddress::parse(line.substr(at + 6, end == std::string::npos ? end : end - at - 6));
+}
+
+// `lbmail sink` on free ports with the given [sink] settings and rules appended.
+class SinkProcess {
+ public:
+  explicit SinkProcess(const std::string& extra) {
+    log_path_ = test::tempPath("sink-messages.jsonl");
+    std::remove(log_path_.c_str());
+    std::string config = test::tempPath("sink-test.toml");
+    std::ofstream(config) << "[admin]\nlisten = \"127.0.0.1:0\"\n[sink]\n"
+                          << "listen = \"127.0.0.1:0\"\nhostname = \"sink.test\"\nmessage_log = \"" << log_path_
+                          << "\"\n"
+                          << extra;
+    child_ = std::make_unique<ChildProcess>(std::vector<std::string>{test::testEnv("LBMAIL_BINARY"), "sink", "-c", config});
+  }
+
+  // Waits for both listeners; false (with the log in err()) when the sink did not start.
+  bool start() {
+    auto admin = child_->waitForStderrLine("event=admin.listening");
+    auto smtp = child_->waitForStderrLine("event=sink.listening");
+    if (!admin || !smtp) return false;
+    admin_ = *addrField(*admin);
+    smtp_ = *addrField(*smtp);
+    return true;
+  }
+
+  // SIGTERM, then the exit status; the message log is complete afterwards.
+  int stop() {
+    child_->signal(SIGTERM);
+    return test::exitCode(child_->wait());
+  }
+
+  std::vector<std::string> messageLog() const {
+    std::ifstream in(log_path_);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  std::string metrics() const {
+    auto r = test::httpGet(admin_, "/metrics");
+    return r ? r->body : "";
+  }
+
+  const SocketAddress& smtp() const { return smtp_; }
+  const std::string& err() const { return child_->err(); }
+
+ private:
+  std::unique_ptr<ChildProcess> child_;
+  std::string log_path_;
+  SocketAddress admin_;
+  SocketAddress smtp_;
+};
+
+// A line-oriented SMTP client over a raw socket.
+class SmtpClient {
+ public:
+  explicit SmtpClient(const SocketAddress& addr) : tcp_(addr) {}
+  bool send(const std::string& s) { return tcp_.send(s); }
+  // One whole reply (all its lines); empty when the connection ends first.
+  std::string reply() {
+    std::string out;
+    for (;;) {
+      std::string& in = tcp_.received();
+      size_t nl;
+      while ((nl = in.find("\r\n")) != std::string::npos) {
+        std::string line = in.substr(0, nl + 2);
+        in.erase(0, nl + 2);
+        out += line;
+        if (line.size() >= 4 && line[3] == ' ') return out;
+      }
+      if (!tcp_.receiveMore()) return "";
+    }
+  }
+  int code() {
+    std::string r = reply();
+    return r.size() >= 3 ? std::stoi(r.substr(0, 3)) : 0;
+  }
+  bool closed() { return tcp_.peerClosed(); }
+
+ private:
+  TcpClient tcp_;
+};
+
+int countOf(const std::string& metrics, const std::string& outcome) {
+  int total = 0;
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("lbmail_sink_recipients_total{", 0) == 0 && line.find("outcome=\"" + outcome + "\"") != std::string::npos) {
+      total += std::stoi(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return total;
+}
+
+TEST(SinkProcessTest, SwaksDeliversAMessageThatTheLogRecords) {
+  SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  ChildProcess swaks({test::testEnv("LBMAIL_SWAKS"), "--server", sink.smtp().host(), "--port",
+                      std::to_string(sink.smtp().port()), "--from", "news@sender.test", "--to", "alice@example.test",
+                      "--header", "X-Lbmail-Id: 4242", "--header", "Message-Id: <swaks-1@sender.test>",
+                      "--body", "Hello Alice", "--silent", "2"});
+  EXPECT_EQ(test::exitCode(swaks.wait()), 0) << swaks.out() << swaks.err();
+  EXPECT_EQ(countOf(sink.metrics(), "accepted"), 1);
+  EXPECT_EQ(sink.stop(), 0) << sink.err();
+  auto lines = sink.messageLog();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(test::validateDocument("json", lines[0]).ok) << lines[0];
+  EXPECT_NE(lines[0].find("\"lbmail_id\":\"4242\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"message_id\":\"<swaks-1@sender.test>\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"recipients\":[\"alice@example.test\"]"), std::string::npos) << lines[0];
+}
+
+TEST(SinkProcessTest, SmtpSourcePipelinedLoadIsAllAccepted) {
+  SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  ChildProcess source({test::testEnv("LBMAIL_SMTP_SOURCE"), "-d", "-s", "8", "-m", "400", "-l", "2048", "-f",
+                       "news@sender.test", "-t", "bob@example.test", sink.smtp().toString()});
+  EXPECT_EQ(test::exitCode(source.wait()), 0) << source.err();
+  EXPECT_EQ(countOf(sink.metrics(), "accepted"), 400);
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_EQ(sink.messageLog().size(), 400u);
+}
+
+TEST(SinkProcessTest, PipelinedBatchesDotStuffingAndBdatOverARealSocket) {
+  SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO raw.test\r\nMAIL FROM:<a@raw.test>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n"));
+  std::string ehlo = c.reply();
+  EXPECT_NE(ehlo.find("250-PIPELINING"), std::string::npos) << ehlo;
+  EXPECT_NE(ehlo.find("250-CHUNKING"), std::string::npos) << ehlo;
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 354);
+  ASSERT_TRUE(c.send("Subject: t\r\n\r\n..leading dot\r\n.\r\nMAIL FROM:<a@raw.test>\r\nRCPT TO:<y@example.test>\r\n"
+                     "BDAT 5\r\nhelloBDAT 0 LAST\r\nQUIT\r\n"));
+  EXPECT_EQ(c.code(), 250);  // end of data
+  EXPECT_EQ(c.code(), 250);  // MAIL
+  EXPECT_EQ(c.code(), 250);  // RCPT
+  EXPECT_EQ(c.code(), 250);  // BDAT 5
+  EXPECT_EQ(c.code(), 250);  // BDAT 0 LAST: the message
+  EXPECT_EQ(c.code(), 221);
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(sink.stop(), 0);
+  auto lines = sink.messageLog();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("\"size\":28"), std::string::npos) << lines[0];  // one dot unstuffed
+  EXPECT_NE(lines[1].find("\"size\":5"), std::string::npos) << lines[1];
+}
+
+TEST(SinkProcessTest, GarbageAndOverlongLinesAreRefusedThenCutOff) {
+  SinkProcess sink("max_message_size = \"2KiB\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO " + std::string(600, 'h') + "\r\nEHLO ok\r\nMAIL FROM:<a@b.test> SIZE=99999\r\n"));
+  EXPECT_EQ(c.code(), 500);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 552);
+  std::string junk;
+  for (int i = 0; i < 12; ++i) junk += "\x01\x02 junk\r\n";
+  ASSERT_TRUE(c.send(junk));
+  int last = 0;
+  for (int i = 0; i < 12 && last != 421; ++i) last = c.code();
+  EXPECT_EQ(last, 421);
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, StalledClientGets421Timeout) {
+  SinkProcess sink("command_timeout = \"200ms\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO half"));  // no CRLF: a command that never completes
+  std::string r = c.reply();
+  EXPECT_EQ(r.rfind("421 4.4.2", 0), 0u) << r;
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, LatencyRulesDelayGreetingRepliesAndEndOfData) {
+  SinkProcess sink(
+      "[[sink.rule]]\ndomain = \"slow.test\"\nreply_latency = \"120ms\"\ndata_latency = \"250ms\"\n"
+      "[[sink.rule]]\ngreeting_latency = \"150ms\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  auto t0 = Clock::now();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  auto greeting = Clock::now() - t0;
+  ASSERT_TRUE(c.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@slow.test>\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  auto t1 = Clock::now();
+  ASSERT_TRUE(c.send("DATA\r\n"));
+  EXPECT_EQ(c.code(), 354);  // the domain is known now: reply latency applies
+  auto reply = Clock::now() - t1;
+  auto t2 = Clock::now();
+  ASSERT_TRUE(c.send("body\r\n.\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  auto data = Clock::now() - t2;
+  // Lower bounds only: a slow machine may add time, never remove it. The loop's timers count
+  // whole milliseconds, hence 1 ms of slack.
+  EXPECT_GE(greeting, std::chrono::milliseconds(149));
+  EXPECT_GE(reply, std::chrono::milliseconds(119));
+  EXPECT_GE(data, std::chrono::milliseconds(249));
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, DeferralAndBounceRatesFollowTheRuleForAFixedSeed) {
+  SinkProcess sink("seed = 7\n[[sink.rule]]\ndomain = \".greylist.test\"\ndefer_rcpt = 0.3\nbounce_rcpt = 0.1\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  const int kRcpts = 1000;
+  std::string batch = "EHLO c\r\n";
+  int deferred = 0, bounced = 0, accepted = 0;
+  for (int round = 0; round < kRcpts / 100; ++round) {
+    batch += "MAIL FROM:<a@b.test>\r\n";
+    for (int i = 0; i < 100; ++i) batch += "RCPT TO:<u" + std::to_string(i) + "@mx.greylist.test>\r\n";
+    batch += "RSET\r\n";
+  }
+  ASSERT_TRUE(c.send(batch));
+  EXPECT_EQ(c.code(), 250);  // EHLO
+  for (int round = 0; round < kRcpts / 100; ++round) {
+    EXPECT_EQ(c.code(), 250);  // MAIL
+    for (int i = 0; i < 100; ++i) {
+      int code = c.code();
+      if (code == 450) ++deferred;
+      else if (code == 550) ++bounced;
+      else if (code == 250) ++accepted;
+    }
+    EXPECT_EQ(c.code(), 250);  // RSET
+  }
+  EXPECT_EQ(deferred + bounced + accepted, kRcpts);
+  // Binomial bounds at about 4.5 standard deviations: never fails by chance for a fixed seed.
+  EXPECT_NEAR(deferred, 300, 65);
+  EXPECT_NEAR(bounced, 100, 45);
+  std::string m = sink.metrics();
+  EXPECT_EQ(countOf(m, "deferred"), deferred);
+  EXPECT_EQ(countOf(m, "bounced"), bounced);
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, Answers421AfterNMessagesOnAConnection) {
+  SinkProcess sink("[[sink.rule]]\nmax_messages_per_connection = 3\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO c\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.send("MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"));
+    EXPECT_EQ(c.code(), 250);
+    EXPECT_EQ(c.code(), 250);
+    EXPECT_EQ(c.code(), 354);
+    ASSERT_TRUE(c.send("m\r\n.\r\n"));
+    EXPECT_EQ(c.code(), 250) << "message " << i;
+  }
+  ASSERT_TRUE(c.send("MAIL FROM:<a@b.test>\r\n"));
+  EXPECT_EQ(c.code(), 421);
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, ConnectionCapPerClientAnswersExtraConnectionsWith421) {
+  SinkProcess sink("[[sink.rule]]\nclient = \"127.0.0.1\"\nmax_connections_per_client = 2\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient a(sink.smtp()), b(sink.smtp());
+  EXPECT_EQ(a.code(), 220);
+  EXPECT_EQ(b.code(), 220);
+  SmtpClient extra(sink.smtp());
+  std::string r = extra.reply();
+  EXPECT_EQ(r.rfind("421 4.7.0", 0), 0u) << r;
+  EXPECT_TRUE(extra.closed());
+  // Once one closes, a new connection is welcome again.
+  ASSERT_TRUE(a.send("QUIT\r\n"));
+  EXPECT_EQ(a.code(), 221);
+  EXPECT_TRUE(a.closed());
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, MessageRateAboveTheRuleGets421) {
+  SinkProcess sink("[[sink.rule]]\nmax_message_rate = 2\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  // Three MAILs in one batch fall in one second.
+  ASSERT_TRUE(c.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRSET\r\nMAIL FROM:<a@b.test>\r\nRSET\r\nMAIL FROM:<a@b.test>\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 421);
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, DropInDataClosesWithoutAReply) {
+  SinkProcess sink("[[sink.rule]]\ndomain = \"flaky.test\"\ndrop_in_data = 1.0\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@flaky.test>\r\nDATA\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 354);
+  ASSERT_TRUE(c.send("part of a message\r\n"));
+  EXPECT_EQ(c.reply(), "");  // the connection ends, no reply
+  EXPECT_EQ(countOf(sink.metrics(), "dropped"), 1);
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, MessageDirHoldsEachAcceptedMessage) {
+  std::string dir = test::tempPath("sink-dir");
+  std::string mkdir = "mkdir -p " + dir;
+  ASSERT_EQ(std::system(mkdir.c_str()), 0);
+  SinkProcess sink("message_dir = \"" + dir + "\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"));
+  for (int code : {250, 250, 250, 354}) EXPECT_EQ(c.code(), code);
+  ASSERT_TRUE(c.send("X-Lbmail-Id: 9\r\n\r\nline one\r\n..two\r\n.\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(sink.stop(), 0);
+  std::ifstream in(dir + "/1.eml", std::ios::binary);
+  std::stringstream body;
+  body << in.rdbuf();
+  EXPECT_EQ(body.str(), "X-Lbmail-Id: 9\r\n\r\nline one\r\n.two\r\n");
+}
+
+}  // namespace
+}  // namespace lbmail
