@@ -97,13 +97,14 @@ void ChildProcess::signal(int signum) {
   if (pid_ > 0) ::kill(pid_, signum);
 }
 
-int ChildProcess::wait(std::chrono::seconds bound) {
+int ChildProcess::wait(std::chrono::seconds bound, struct rusage* usage) {
   auto deadline = std::chrono::steady_clock::now() + bound;
   while (std::chrono::steady_clock::now() < deadline && pump(deadline)) {
   }
   if (out_fd_ >= 0 || err_fd_ >= 0) ::kill(pid_, SIGKILL);  // outlived the bound
   int status = 0;
-  waitpid(pid_, &status, 0);
+  struct rusage ignored {};
+  wait4(pid_, &status, 0, usage ? usage : &ignored);
   pid_ = -1;
   return status;
 }

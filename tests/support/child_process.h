@@ -1,6 +1,7 @@
 // Starts a real program for a test with pipes on its output, and stops it by pid.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -27,7 +28,7 @@ class ChildProcess {
   void signal(int signum);
   // Reads both pipes to their end, reaps the child and returns its wait status; the child is
   // killed when it outlives the bound.
-  int wait(std::chrono::seconds bound = std::chrono::seconds(20));
+  int wait(std::chrono::seconds bound = std::chrono::seconds(20), struct rusage* usage = nullptr);
 
   const std::string& out() const { return out_; }
   const std::string& err() const { return err_; }
