@@ -130,13 +130,16 @@ void SmtpServerProtocol::feed(std::string_view bytes, std::vector<SmtpReply>& re
 }
 
 void SmtpServerProtocol::handleLine(std::string_view line, std::vector<SmtpReply>& replies) {
+  size_t before = replies.size();
   auto cmd = parseSmtpCommand(line);
   if (!cmd) {
     replies.push_back(reply(cmd.error().code, cmd.error().enhanced, cmd.error().text));
   } else {
     handleCommand(*cmd, replies);
   }
-  // Count refusals in a row; a client sending only garbage is cut off.
+  // Count refusals in a row; a client sending only garbage is cut off. (BDAT answers only
+  // once its chunk has arrived, so a command may add no reply yet.)
+  if (replies.size() == before) return;
   errors_ = replies.back().code >= 500 ? errors_ + 1 : 0;
   if (errors_ >= kMaxErrors && state_ != State::kClosed) {
     replies.push_back(reply(421, "4.7.0", hostname_ + " Too many errors, closing connection"));

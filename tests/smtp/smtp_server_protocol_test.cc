@@ -121,6 +121,19 @@ TEST(SmtpServerProtocol, BdatChunksMakeOneMessage) {
   EXPECT_EQ(s.policy.bodies[0], "hello\n.x\n");  // no dot handling in BDAT
 }
 
+TEST(SmtpServerProtocol, BdatSplitAtEveryByteGivesTheSameReplies) {
+  // A BDAT line adds no reply until its chunk has arrived: the error count must cope.
+  const std::string input = "EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 6\r\nhello\nBDAT 3 LAST\r\n.x\n";
+  for (size_t cut = 0; cut <= input.size(); ++cut) {
+    Session s;
+    s.feed(std::string_view(input).substr(0, cut));
+    s.feed(std::string_view(input).substr(cut));
+    EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 250, 250, 250})) << cut;
+    ASSERT_EQ(s.policy.bodies.size(), 1u) << cut;
+    EXPECT_EQ(s.policy.bodies[0], "hello\n.x\n");
+  }
+}
+
 TEST(SmtpServerProtocol, BdatWithoutRecipientsIsReadThenRefused) {
   Session s;
   s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<bad@y.test>\r\nBDAT 5 LAST\r\nRSET\r\nNOOP\r\n");
