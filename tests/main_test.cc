@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "child_process.h"
+#include "log_fields.h"
 #include "lbmail/core/service_config.h"
 #include "tcp_client.h"
 #include "validate.h"
@@ -15,6 +16,7 @@
 namespace lbmail {
 namespace {
 
+using test::addrField;
 using test::ChildProcess;
 using test::exitCode;
 using test::testEnv;
@@ -41,13 +43,6 @@ std::string configOnFreePort(std::string_view mode) {
   return path;
 }
 
-// The address in a log line's addr=... field.
-std::optional<SocketAddress> addrField(const std::string& line) {
-  size_t at = line.find(" addr=");
-  if (at == std::string::npos) return std::nullopt;
-  size_t end = line.find(' ', at + 6);
-  return SocketAddress::parse(line.substr(at + 6, end == std::string::npos ? end : end - at - 6));
-}
 
 struct RunResult {
   int code;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "child_process.h"
+#include "log_fields.h"
 #include "lbmail/core/socket_address.h"
 #include "tcp_client.h"
 #include "temp_path.h"
@@ -18,16 +19,11 @@
 namespace lbmail {
 namespace {
 
+using test::addrField;
 using test::ChildProcess;
 using test::TcpClient;
 using Clock = std::chrono::steady_clock;
 
-std::optional<SocketAddress> addrField(const std::string& line) {
-  size_t at = line.find(" addr=");
-  if (at == std::string::npos) return std::nullopt;
-  size_t end = line.find(' ', at + 6);
-  return SocketAddress::parse(line.substr(at + 6, end == std::string::npos ? end : end - at - 6));
-}
 
 // `lbmail sink` on free ports with the given [sink] settings and rules appended.
 class SinkProcess {
