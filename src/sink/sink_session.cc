@@ -55,7 +55,7 @@ void SinkSession::greet() { respond({protocol_.greeting()}); }
 
 void SinkSession::refuse(std::string_view text) {
   // RFC 5321 §3.1: a server may answer the connection with 421 instead of 220.
-  smtp::SmtpReply r;
+  smtp::ServerReply r;
   r.code = 421;
   r.text = "421 4.7.0 " + std::string(text) + "\r\n";
   r.close_after = true;
@@ -92,22 +92,22 @@ void SinkSession::armIdle() {
 
 void SinkSession::onIdle(uv_timer_t* timer) {
   auto* self = static_cast<SinkSession*>(timer->data);
-  smtp::SmtpReply r;
+  smtp::ServerReply r;
   r.code = 421;
   r.text = "421 4.4.2 " + self->sink_.settings().hostname + " Timeout, closing connection\r\n";
   r.close_after = true;
   self->writeNow({r});
 }
 
-void SinkSession::respond(std::vector<smtp::SmtpReply> replies) {
+void SinkSession::respond(std::vector<smtp::ServerReply> replies) {
   if (replies.empty() || closing_) return;
   // The batch waits for the latency of its weightiest reply: end of data, then greeting, then
   // plain command replies. The domain is the transaction's first recipient's, once known.
   const SinkRule& r = rule(first_domain_);
   const LatencySpec* latency = &r.reply_latency;
-  for (const smtp::SmtpReply& reply : replies) {
-    if (reply.kind == smtp::SmtpReply::Kind::kEndOfData) latency = &r.data_latency;
-    if (reply.kind == smtp::SmtpReply::Kind::kGreeting && latency != &r.data_latency) {
+  for (const smtp::ServerReply& reply : replies) {
+    if (reply.kind == smtp::ServerReply::Kind::kEndOfData) latency = &r.data_latency;
+    if (reply.kind == smtp::ServerReply::Kind::kGreeting && latency != &r.data_latency) {
       latency = &rule("").greeting_latency;
     }
   }
@@ -131,16 +131,16 @@ void SinkSession::respond(std::vector<smtp::SmtpReply> replies) {
 
 void SinkSession::onDelay(uv_timer_t* timer) {
   auto* self = static_cast<SinkSession*>(timer->data);
-  std::vector<smtp::SmtpReply> batch;
+  std::vector<smtp::ServerReply> batch;
   batch.swap(self->delayed_);
   self->writeNow(std::move(batch));
 }
 
-void SinkSession::writeNow(std::vector<smtp::SmtpReply> replies) {
+void SinkSession::writeNow(std::vector<smtp::ServerReply> replies) {
   if (closing_ || replies.empty()) return;
   auto* w = new WriteRequest;
   std::vector<uv_buf_t> bufs;
-  for (smtp::SmtpReply& r : replies) {
+  for (smtp::ServerReply& r : replies) {
     if (r.close_after) close_after_write_ = true;
     w->parts.push_back(std::move(r.text));
   }
@@ -190,7 +190,7 @@ void SinkSession::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
       return;
     }
   }
-  std::vector<smtp::SmtpReply> replies;
+  std::vector<smtp::ServerReply> replies;
   self->protocol_.feed(std::string_view(buf->base, static_cast<size_t>(nread)), replies);
   self->armIdle();
   self->respond(std::move(replies));

@@ -54,8 +54,8 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   static void onClosed(uv_handle_t* handle);
 
   // Sends replies after the latency the rules give their kind; reading pauses meanwhile.
-  void respond(std::vector<smtp::SmtpReply> replies);
-  void writeNow(std::vector<smtp::SmtpReply> replies);
+  void respond(std::vector<smtp::ServerReply> replies);
+  void writeNow(std::vector<smtp::ServerReply> replies);
   void armIdle();
   const SinkRule& rule(std::string_view domain) const;
   bool roll(double probability);
@@ -74,7 +74,7 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   std::string client_host_;
   std::mt19937_64 rng_;
   smtp::SmtpServerProtocol protocol_;
-  std::vector<smtp::SmtpReply> delayed_;  // a batch waiting for its latency
+  std::vector<smtp::ServerReply> delayed_;  // a batch waiting for its latency
   bool data_rolled_ = false;              // the drop-in-DATA draw for this message is done
   uint32_t messages_ = 0;
   std::string first_domain_;              // of the transaction's first recipient

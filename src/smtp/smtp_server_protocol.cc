@@ -48,9 +48,9 @@ SmtpServerProtocol::SmtpServerProtocol(std::string hostname, const Limits& limit
 
 SmtpServerProtocol::~SmtpServerProtocol() { XXH3_freeState(hash_); }
 
-SmtpReply SmtpServerProtocol::reply(int code, std::string_view enhanced, std::string_view text,
-                                    SmtpReply::Kind kind) const {
-  SmtpReply r;
+ServerReply SmtpServerProtocol::reply(int code, std::string_view enhanced, std::string_view text,
+                                    ServerReply::Kind kind) const {
+  ServerReply r;
   r.kind = kind;
   r.code = code;
   r.text.reserve(8 + enhanced.size() + text.size());
@@ -66,12 +66,12 @@ SmtpReply SmtpServerProtocol::reply(int code, std::string_view enhanced, std::st
   return r;
 }
 
-SmtpReply SmtpServerProtocol::greeting() const {
-  return reply(220, "", hostname_ + " ESMTP lbmail sink", SmtpReply::Kind::kGreeting);
+ServerReply SmtpServerProtocol::greeting() const {
+  return reply(220, "", hostname_ + " ESMTP lbmail sink", ServerReply::Kind::kGreeting);
 }
 
-SmtpReply SmtpServerProtocol::ehloReply() const {
-  SmtpReply r;
+ServerReply SmtpServerProtocol::ehloReply() const {
+  ServerReply r;
   r.code = 250;
   r.text = "250-" + hostname_ + "\r\n250-PIPELINING\r\n250-SIZE " + std::to_string(limits_.max_message_size) +
            "\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n";
@@ -96,7 +96,7 @@ void SmtpServerProtocol::resetTransaction() {
   body_.clear();
 }
 
-void SmtpServerProtocol::feed(std::string_view bytes, std::vector<SmtpReply>& replies) {
+void SmtpServerProtocol::feed(std::string_view bytes, std::vector<ServerReply>& replies) {
   while (!bytes.empty() && state_ != State::kClosed) {
     if (state_ == State::kData) {
       bytes.remove_prefix(feedData(bytes, replies));
@@ -129,7 +129,7 @@ void SmtpServerProtocol::feed(std::string_view bytes, std::vector<SmtpReply>& re
   }
 }
 
-void SmtpServerProtocol::handleLine(std::string_view line, std::vector<SmtpReply>& replies) {
+void SmtpServerProtocol::handleLine(std::string_view line, std::vector<ServerReply>& replies) {
   size_t before = replies.size();
   auto cmd = parseSmtpCommand(line);
   if (!cmd) {
@@ -147,7 +147,7 @@ void SmtpServerProtocol::handleLine(std::string_view line, std::vector<SmtpReply
   }
 }
 
-void SmtpServerProtocol::handleCommand(const SmtpCommand& cmd, std::vector<SmtpReply>& replies) {
+void SmtpServerProtocol::handleCommand(const SmtpCommand& cmd, std::vector<ServerReply>& replies) {
   switch (cmd.verb) {
     case SmtpVerb::kEhlo:
       helo_ = std::string(cmd.argument);
@@ -242,7 +242,7 @@ void SmtpServerProtocol::bodyBytes(std::string_view bytes) {
   if (policy_.keepBodies()) body_.append(bytes);
 }
 
-size_t SmtpServerProtocol::feedData(std::string_view b, std::vector<SmtpReply>& replies) {
+size_t SmtpServerProtocol::feedData(std::string_view b, std::vector<ServerReply>& replies) {
   size_t run = 0;  // start of the body bytes not yet passed on
   for (size_t i = 0; i < b.size(); ++i) {
     char c = b[i];
@@ -285,7 +285,7 @@ size_t SmtpServerProtocol::feedData(std::string_view b, std::vector<SmtpReply>& 
   return b.size();
 }
 
-size_t SmtpServerProtocol::feedBdat(std::string_view b, std::vector<SmtpReply>& replies) {
+size_t SmtpServerProtocol::feedBdat(std::string_view b, std::vector<ServerReply>& replies) {
   size_t take = static_cast<size_t>(std::min<uint64_t>(bdat_left_, b.size()));
   if (!bdat_refused_) bodyBytes(b.substr(0, take));
   bdat_left_ -= take;
@@ -305,9 +305,9 @@ size_t SmtpServerProtocol::feedBdat(std::string_view b, std::vector<SmtpReply>& 
   return take;
 }
 
-void SmtpServerProtocol::finishMessage(std::vector<SmtpReply>& replies) {
+void SmtpServerProtocol::finishMessage(std::vector<ServerReply>& replies) {
   state_ = State::kCommand;
-  constexpr auto kEnd = SmtpReply::Kind::kEndOfData;
+  constexpr auto kEnd = ServerReply::Kind::kEndOfData;
   if (oversize_) {
     replies.push_back(reply(552, "5.3.4", "Message size exceeds fixed maximum message size", kEnd));
   } else if (long_line_) {

@@ -11,6 +11,7 @@
 
 #include "lbmail/proto/gateway_link.h"
 #include "lbmail/proto/link_acceptor.h"
+#include "events.h"
 #include "loop_thread.h"
 #include "tcp_client.h"
 
@@ -20,33 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Lets the test thread wait for something the loops do, without sleeping.
-class Events {
- public:
-  template <typename Fn>
-  void update(Fn&& fn) {
-    {
-      std::lock_guard lock(mutex_);
-      fn();
-    }
-    cv_.notify_all();
-  }
-  template <typename Pred>
-  bool waitFor(Pred&& pred, std::chrono::seconds bound = 20s) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, bound, pred);
-  }
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-
- public:
-  // Runs fn (assertions on handler state) while the loops cannot change that state.
-  template <typename Fn>
-  void locked(Fn&& fn) {
-    std::lock_guard lock(mutex_);
-    fn();
-  }
-};
+using test::Events;
 
 LinkSettings fastSettings(const char* name) {
   LinkSettings s;

@@ -25,7 +25,7 @@ class FuzzPolicy : public SmtpServerProtocol::Policy {
   bool keepBodies() const override { return true; }
 };
 
-void checkReply(const SmtpReply& r) {
+void checkReply(const ServerReply& r) {
   assert(r.code >= 200 && r.code <= 599);
   assert(r.text.size() >= 6 && r.text.compare(r.text.size() - 2, 2, "\r\n") == 0);
   (void)r;
@@ -42,10 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_message_size = 4096;
   limits.max_recipients = 8;
   SmtpServerProtocol protocol("fuzz.test", limits, policy);
-  std::vector<SmtpReply> replies;
+  std::vector<ServerReply> replies;
   for (size_t off = 0; off < input.size() && !protocol.closed(); off += step) {
     protocol.feed(input.substr(off, step), replies);
-    for (const SmtpReply& r : replies) checkReply(r);
+    for (const ServerReply& r : replies) checkReply(r);
     replies.clear();
   }
   return 0;

@@ -32,9 +32,9 @@ class RecordingPolicy : public SmtpServerProtocol::Policy {
   std::vector<size_t> recipients;
 };
 
-std::vector<int> codes(const std::vector<SmtpReply>& replies) {
+std::vector<int> codes(const std::vector<ServerReply>& replies) {
   std::vector<int> out;
-  for (const SmtpReply& r : replies) out.push_back(r.code);
+  for (const ServerReply& r : replies) out.push_back(r.code);
   return out;
 }
 
@@ -42,7 +42,7 @@ struct Session {
   RecordingPolicy policy;
   SmtpServerProtocol::Limits limits;
   std::unique_ptr<SmtpServerProtocol> protocol;
-  std::vector<SmtpReply> replies;
+  std::vector<ServerReply> replies;
 
   Session() { reset(); }
   void reset() {
@@ -83,9 +83,9 @@ void expectTransaction(const Session& s) {
 
 TEST(SmtpServerProtocol, GreetsWith220) {
   Session s;
-  SmtpReply g = s.protocol->greeting();
+  ServerReply g = s.protocol->greeting();
   EXPECT_EQ(g.code, 220);
-  EXPECT_EQ(g.kind, SmtpReply::Kind::kGreeting);
+  EXPECT_EQ(g.kind, ServerReply::Kind::kGreeting);
   EXPECT_EQ(g.text, "220 sink.test ESMTP lbmail sink\r\n");
 }
 
@@ -93,7 +93,7 @@ TEST(SmtpServerProtocol, PipelinedTransactionFedWhole) {
   Session s;
   s.feed(kTransaction);
   expectTransaction(s);
-  EXPECT_EQ(s.replies[6].kind, SmtpReply::Kind::kEndOfData);
+  EXPECT_EQ(s.replies[6].kind, ServerReply::Kind::kEndOfData);
   EXPECT_NE(s.replies[0].text.find("250-PIPELINING\r\n"), std::string::npos);
   EXPECT_NE(s.replies[0].text.find("250-CHUNKING\r\n"), std::string::npos);
   EXPECT_NE(s.replies[0].text.find("250 ENHANCEDSTATUSCODES\r\n"), std::string::npos);
@@ -116,7 +116,7 @@ TEST(SmtpServerProtocol, BdatChunksMakeOneMessage) {
   s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 6\r\nhello\nBDAT 3 LAST\r\n.x\n");
   EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 250, 250, 250}));
   EXPECT_EQ(s.replies[3].text, "250 2.0.0 6 octets received\r\n");
-  EXPECT_EQ(s.replies[4].kind, SmtpReply::Kind::kEndOfData);
+  EXPECT_EQ(s.replies[4].kind, ServerReply::Kind::kEndOfData);
   ASSERT_EQ(s.policy.bodies.size(), 1u);
   EXPECT_EQ(s.policy.bodies[0], "hello\n.x\n");  // no dot handling in BDAT
 }

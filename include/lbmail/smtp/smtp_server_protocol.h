@@ -14,7 +14,7 @@
 
 namespace lbmail::smtp {
 
-struct SmtpReply {
+struct ServerReply {
   // Which latency a receiver applies before sending it (see the sink's rules).
   enum class Kind { kGreeting, kCommand, kEndOfData };
   Kind kind = Kind::kCommand;
@@ -70,10 +70,10 @@ class SmtpServerProtocol {
   SmtpServerProtocol(std::string hostname, const Limits& limits, Policy& policy);
 
   // The 220 greeting, to send first.
-  SmtpReply greeting() const;
+  ServerReply greeting() const;
   // Consumes bytes; appends the replies they produce, in order. After a reply with
   // close_after, the rest of the input is ignored.
-  void feed(std::string_view bytes, std::vector<SmtpReply>& replies);
+  void feed(std::string_view bytes, std::vector<ServerReply>& replies);
 
   bool closed() const { return state_ == State::kClosed; }
   bool inData() const { return state_ == State::kData || state_ == State::kBdat; }
@@ -82,16 +82,16 @@ class SmtpServerProtocol {
  private:
   enum class State { kCommand, kData, kBdat, kClosed };
 
-  void handleLine(std::string_view line, std::vector<SmtpReply>& replies);
-  void handleCommand(const SmtpCommand& cmd, std::vector<SmtpReply>& replies);
-  size_t feedData(std::string_view bytes, std::vector<SmtpReply>& replies);
-  size_t feedBdat(std::string_view bytes, std::vector<SmtpReply>& replies);
+  void handleLine(std::string_view line, std::vector<ServerReply>& replies);
+  void handleCommand(const SmtpCommand& cmd, std::vector<ServerReply>& replies);
+  size_t feedData(std::string_view bytes, std::vector<ServerReply>& replies);
+  size_t feedBdat(std::string_view bytes, std::vector<ServerReply>& replies);
   void bodyBytes(std::string_view bytes);
-  void finishMessage(std::vector<SmtpReply>& replies);
+  void finishMessage(std::vector<ServerReply>& replies);
   void resetTransaction();
-  SmtpReply reply(int code, std::string_view enhanced, std::string_view text,
-                  SmtpReply::Kind kind = SmtpReply::Kind::kCommand) const;
-  SmtpReply ehloReply() const;
+  ServerReply reply(int code, std::string_view enhanced, std::string_view text,
+                  ServerReply::Kind kind = ServerReply::Kind::kCommand) const;
+  ServerReply ehloReply() const;
 
   std::string hostname_;
   Limits limits_;

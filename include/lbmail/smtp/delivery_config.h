@@ -1,0 +1,42 @@
+// How the delivery engine sends: source addresses, SMTP client settings, per-destination
+// limits with per-domain overrides, back-off. The gateway reads it from its [smtp] table.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lbmail/core/config_document.h"
+#include "lbmail/core/socket_address.h"
+#include "lbmail/smtp/smtp_client_connection.h"
+
+namespace lbmail::smtp {
+
+// Limits on one destination, a (source address, receiver IP:port) pair.
+struct DestinationLimits {
+  uint32_t max_connections = 20;           // Postfix's default_destination_concurrency_limit
+  double max_new_connections_per_second = 0;  // 0: no limit
+  double max_messages_per_second = 0;         // 0: no limit
+  uint32_t max_messages_per_connection = 1000;
+};
+
+struct DeliveryConfig {
+  // Local addresses SMTP connections bind to (port 0); a domain always leaves from the same
+  // one. Empty: the system picks.
+  std::vector<SocketAddress> sources;
+  uint16_t port = 25;  // destination port for hosts found through DNS
+  SmtpClientSettings client;
+  DestinationLimits limits;
+  // domain (lower case) -> limits for the destinations its mail goes to. When several domains
+  // share a destination, the first one to use it sets them.
+  std::vector<std::pair<std::string, DestinationLimits>> domain_limits;
+  // A destination that refused a connection, failed its greeting or said 421 is skipped this
+  // long; its queued messages move to the next MX at once.
+  Duration backoff = std::chrono::seconds(30);
+};
+
+// Reads [smtp] (and [smtp.domain."example.com"] overrides).
+DeliveryConfig readDeliveryConfig(ConfigTable& t);
+
+}  // namespace lbmail::smtp

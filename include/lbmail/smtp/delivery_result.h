@@ -1,0 +1,56 @@
+// What became of a message: per recipient and overall, with the reply that decided it and the
+// timings the initiator routes on.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lbmail/core/socket_address.h"
+#include "lbmail/core/units.h"
+#include "lbmail/smtp/smtp_reply.h"
+
+namespace lbmail::smtp {
+
+enum class DeliveryOutcome : uint8_t {
+  kDelivered,  // 2xx at end of data
+  kDeferred,   // 4xx, network or DNS trouble: try again later
+  kBounced,    // 5xx, or a permanent DNS answer: do not try again
+};
+
+const char* outcomeName(DeliveryOutcome outcome);
+// 2xx delivered, 4xx deferred, 5xx bounced.
+DeliveryOutcome outcomeOf(const SmtpReply& reply);
+
+struct RecipientResult {
+  DeliveryOutcome outcome = DeliveryOutcome::kDeferred;
+  SmtpReply reply;  // code 0 when no reply decided it (network failure)
+};
+
+struct DeliveryTimings {
+  Duration queue_wait{0};   // from ready to send (after DNS) until a connection took it
+  Duration dns{0};          // MX resolution (0 from the cache or a static route)
+  Duration connect{0};      // TCP connect of the connection used: the RTT to the receiver
+  Duration greeting{0};     // connected until the 220 greeting
+  Duration transaction{0};  // MAIL (or RSET) until the final reply
+  Duration total{0};        // submit until the result
+};
+
+struct DeliveryResult {
+  // Delivered when every recipient was; otherwise deferred when some recipient may still
+  // succeed later, else bounced.
+  DeliveryOutcome outcome = DeliveryOutcome::kDeferred;
+  std::vector<RecipientResult> recipients;
+  SmtpReply reply;      // the reply that decided the message; code 0 when none did
+  std::string reason;   // one line: the reply's summary or what went wrong
+  std::string mx_host;  // the MX host name used ("" for a static route)
+  SocketAddress mx_address;
+  bool connection_reused = false;
+  uint32_t attempts = 0;  // destinations tried (MX failover)
+  DeliveryTimings timings;
+};
+
+// The message-level outcome from the recipients' (see DeliveryResult::outcome).
+DeliveryOutcome combineOutcomes(const std::vector<RecipientResult>& recipients);
+
+}  // namespace lbmail::smtp

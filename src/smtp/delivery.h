@@ -1,0 +1,38 @@
+// One message on its way through the engine: what to send, where it may go, and the clock
+// readings its timings come from. Owned by exactly one place at a time (the resolver wait, a
+// destination queue, or a connection's transaction).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lbmail/core/socket_address.h"
+#include "lbmail/smtp/delivery_engine.h"
+
+namespace lbmail::smtp {
+
+struct DeliveryCandidate {
+  std::string mx_host;
+  SocketAddress address;
+};
+
+struct Delivery {
+  uint64_t id = 0;
+  std::string domain;
+  OutgoingMessage message;
+  DeliveryEngine::Done done;
+  std::vector<DeliveryCandidate> candidates;  // MX hosts by preference, each address in turn
+  size_t next_candidate = 0;
+  const DeliveryCandidate* current = nullptr;
+  uint32_t attempts = 0;
+  uint32_t requeues = 0;  // times a reused connection died under it before any reply
+  std::string last_failure;
+  uint64_t submitted_ns = 0;
+  uint64_t dns_ns = 0;
+  uint64_t enqueued_ns = 0;  // joined its destination's queue
+  uint64_t queue_wait_ns = 0;
+};
+
+}  // namespace lbmail::smtp

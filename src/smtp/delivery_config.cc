@@ -1,0 +1,65 @@
+// Reading the delivery engine's configuration.
+#include "lbmail/smtp/delivery_config.h"
+
+namespace lbmail::smtp {
+namespace {
+
+using namespace std::chrono_literals;
+
+DestinationLimits readLimits(ConfigTable& t, const DestinationLimits& base) {
+  DestinationLimits l = base;
+  l.max_connections = static_cast<uint32_t>(t.integer("max_connections", l.max_connections, 1, 100'000));
+  l.max_new_connections_per_second =
+      t.real("max_new_connections_per_second", l.max_new_connections_per_second, 0, 1e6);
+  l.max_messages_per_second = t.real("max_messages_per_second", l.max_messages_per_second, 0, 1e9);
+  l.max_messages_per_connection =
+      static_cast<uint32_t>(t.integer("max_messages_per_connection", l.max_messages_per_connection, 1, 100'000'000));
+  return l;
+}
+
+SocketAddress readSource(ConfigTable& t, const std::string& text) {
+  std::optional<SocketAddress> a = SocketAddress::parse(text + ":0");
+  if (!a) a = SocketAddress::parse("[" + text + "]:0");
+  if (!a) t.fail("source_addresses", "IP addresses such as \"127.0.0.2\" or \"::1\"");
+  return *a;
+}
+
+std::string lowerCase(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+}  // namespace
+
+DeliveryConfig readDeliveryConfig(ConfigTable& t) {
+  DeliveryConfig c;
+  for (const std::string& s : t.stringArray("source_addresses")) c.sources.push_back(readSource(t, s));
+  c.port = static_cast<uint16_t>(t.integer("port", 25, 1, 65535));
+  SmtpClientSettings& s = c.client;
+  s.helo_name = t.string("helo_name", s.helo_name);
+  if (s.helo_name.empty() || s.helo_name.find_first_of(" \t\r\n<>") != std::string::npos) {
+    t.fail("helo_name", "a host name without blanks");
+  }
+  s.connect_timeout = t.duration("connect_timeout", s.connect_timeout, 1ms, 1h);
+  s.greeting_timeout = t.duration("greeting_timeout", s.greeting_timeout, 1ms, 1h);
+  s.mail_timeout = t.duration("mail_timeout", s.mail_timeout, 1ms, 1h);
+  s.rcpt_timeout = t.duration("rcpt_timeout", s.rcpt_timeout, 1ms, 1h);
+  s.data_init_timeout = t.duration("data_init_timeout", s.data_init_timeout, 1ms, 1h);
+  s.data_block_timeout = t.duration("data_block_timeout", s.data_block_timeout, 1ms, 1h);
+  s.data_end_timeout = t.duration("data_end_timeout", s.data_end_timeout, 1ms, 1h);
+  s.idle_timeout = t.duration("idle_timeout", s.idle_timeout, 1ms, 1h);
+  s.pipelining = t.boolean("pipelining", s.pipelining);
+  s.chunking = t.boolean("chunking", s.chunking);
+  c.limits = readLimits(t, c.limits);
+  c.backoff = t.duration("backoff", c.backoff, 0s, 24h);
+  for (ConfigTable& d : t.tableArray("domain")) {
+    std::string name = lowerCase(d.string("name", ""));
+    if (name.empty() || name.find_first_of(" \t\r\n@<>") != std::string::npos) d.fail("name", "a domain name");
+    c.domain_limits.emplace_back(name, readLimits(d, c.limits));
+  }
+  return c;
+}
+
+}  // namespace lbmail::smtp

@@ -1,0 +1,214 @@
+// Connection reuse, limits and back-off for one destination.
+#include "destination_pool.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "lbmail/core/log.h"
+#include "lbmail/smtp/delivery_engine.h"
+
+namespace lbmail::smtp {
+namespace {
+
+bool noReplyAtAll(const DeliveryResult& r) {
+  if (r.reply.code != 0) return false;
+  return std::all_of(r.recipients.begin(), r.recipients.end(), [](const RecipientResult& x) { return x.reply.code == 0; });
+}
+
+}  // namespace
+
+DestinationPool::DestinationPool(uv_loop_t* loop, DeliveryEngine& engine, std::optional<SocketAddress> source,
+                                 SocketAddress destination, DestinationLimits limits)
+    : loop_(loop),
+      engine_(engine),
+      source_(std::move(source)),
+      destination_(destination),
+      limits_(limits),
+      // A second's worth of new connections may come at once; messages are smoothed to a tenth.
+      new_connections_(limits.max_new_connections_per_second, limits.max_new_connections_per_second),
+      messages_(limits.max_messages_per_second, limits.max_messages_per_second / 10) {
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+}
+
+DestinationPool::~DestinationPool() { assert(slots_.empty() && !timer_open_); }
+
+void DestinationPool::enqueue(std::unique_ptr<Delivery> d) {
+  d->enqueued_ns = uv_hrtime();
+  queue_.push_back(std::move(d));
+  ++engine_.stats_.queued;
+  pump();
+}
+
+void DestinationPool::pump() {
+  if (closing_) return;
+  uint64_t now = uv_hrtime();
+  while (!queue_.empty() && !idle_.empty()) {
+    if (!messages_.tryTake(now)) {
+      waitFor(messages_.waitNanos(now));
+      return;  // no point opening connections for messages that may not go yet
+    }
+    SmtpClientConnection* c = idle_.back();
+    idle_.pop_back();
+    std::unique_ptr<Delivery> d = std::move(queue_.front());
+    queue_.pop_front();
+    start(*slotOf(*c), std::move(d));
+  }
+  // One new connection per message that has none coming, within the limits.
+  while (queue_.size() > connecting_ && slots_.size() < limits_.max_connections && !backedOff(now)) {
+    if (!new_connections_.tryTake(now)) {
+      waitFor(new_connections_.waitNanos(now));
+      return;
+    }
+    openConnection();
+  }
+}
+
+void DestinationPool::openConnection() {
+  auto slot = std::make_unique<Slot>();
+  slot->connection = std::make_unique<SmtpClientConnection>(loop_, engine_.config_.client, *this);
+  SmtpClientConnection& c = *slot->connection;
+  slots_.push_back(std::move(slot));
+  ++connecting_;
+  ++engine_.stats_.connections_opened;
+  ++engine_.stats_.connections_open;
+  c.connect(source_, destination_);
+}
+
+void DestinationPool::start(Slot& slot, std::unique_ptr<Delivery> d) {
+  --engine_.stats_.queued;
+  d->queue_wait_ns = uv_hrtime() - d->enqueued_ns;
+  if (slot.connection->transactions() > 0) ++engine_.stats_.transactions_reused;
+  engine_.stats_.bytes_sent += d->message.bodySize();
+  slot.active = std::move(d);
+  Slot* s = &slot;
+  slot.connection->send(slot.active->message, [this, s](DeliveryResult&& result) { onTransactionDone(*s, std::move(result)); });
+}
+
+void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
+  std::unique_ptr<Delivery> d = std::move(slot.active);
+  ++delivered_;
+  // A reused connection the server had already dropped fails before any reply: that says
+  // nothing about the message, so it goes back to the queue once.
+  if (result.connection_reused && noReplyAtAll(result) && d->requeues == 0 && !closing_) {
+    ++d->requeues;
+    d->enqueued_ns = uv_hrtime();
+    queue_.push_front(std::move(d));
+    ++engine_.stats_.queued;
+    return;  // the connection's close pumps the queue
+  }
+  engine_.finish(std::move(d), std::move(result));
+}
+
+void DestinationPool::onConnectionReady(SmtpClientConnection& connection) {
+  Slot* slot = slotOf(connection);
+  if (!slot->ready_once) {
+    slot->ready_once = true;
+    --connecting_;
+  }
+  if (closing_ || connection.transactions() >= limits_.max_messages_per_connection) {
+    connection.quit();
+    pump();
+    return;
+  }
+  idle_.push_back(&connection);
+  pump();
+}
+
+void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpClientConnection::End end,
+                                         const std::string& reason) {
+  using End = SmtpClientConnection::End;
+  Slot* slot = slotOf(connection);
+  assert(slot && !slot->active);
+  if (!slot->ready_once) --connecting_;
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), &connection), idle_.end());
+  --engine_.stats_.connections_open;
+  bool setup_failed = end == End::kConnectFailed || end == End::kGreetingFailed;
+  if (setup_failed) ++engine_.stats_.connection_failures;
+  if ((setup_failed || end == End::kServiceClosing) && !closing_) backOff(reason);
+  slots_.erase(std::find_if(slots_.begin(), slots_.end(), [slot](const auto& s) { return s.get() == slot; }));
+  if (closing_) {
+    maybeClosed();
+  } else {
+    pump();
+  }
+}
+
+void DestinationPool::backOff(const std::string& reason) {
+  uint64_t now = uv_hrtime();
+  if (!backedOff(now)) {
+    ++engine_.stats_.backoffs;
+    logWarn("smtp.destination_backoff", {{"destination", destination_.toString()},
+                                         {"source", source_ ? source_->host() : std::string("any")},
+                                         {"for", formatDuration(engine_.config_.backoff)},
+                                         {"reason", reason}});
+  }
+  backoff_until_ns_ = now + static_cast<uint64_t>(engine_.config_.backoff.count());
+  // Whatever waits here goes to the next MX now rather than after the back-off.
+  std::deque<std::unique_ptr<Delivery>> waiting;
+  waiting.swap(queue_);
+  for (auto& d : waiting) {
+    --engine_.stats_.queued;
+    engine_.failOver(std::move(d), destination_.toString() + ": " + reason);
+  }
+}
+
+DestinationPool::Slot* DestinationPool::slotOf(SmtpClientConnection& connection) {
+  for (auto& s : slots_) {
+    if (s->connection.get() == &connection) return s.get();
+  }
+  return nullptr;
+}
+
+void DestinationPool::waitFor(uint64_t nanos) {
+  uint64_t ms = (nanos + 999'999) / 1'000'000;
+  uv_timer_start(&timer_, onTimer, std::max<uint64_t>(ms, 1), 0);
+}
+
+void DestinationPool::onTimer(uv_timer_t* timer) { static_cast<DestinationPool*>(timer->data)->pump(); }
+
+void DestinationPool::close() {
+  closing_ = true;
+  std::deque<std::unique_ptr<Delivery>> waiting;
+  waiting.swap(queue_);
+  for (auto& d : waiting) {
+    --engine_.stats_.queued;
+    engine_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "shutting down");
+  }
+  std::vector<SmtpClientConnection*> connections;
+  for (auto& s : slots_) connections.push_back(s->connection.get());
+  for (SmtpClientConnection* c : connections) {
+    if (c->state() == SmtpClientConnection::State::kReady) {
+      c->quit();
+    } else if (c->state() < SmtpClientConnection::State::kQuitting) {
+      c->abort("shutting down");
+    }
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onTimerClosed);
+}
+
+void DestinationPool::onTimerClosed(uv_handle_t* handle) {
+  auto* self = static_cast<DestinationPool*>(handle->data);
+  self->timer_open_ = false;
+  self->maybeClosed();
+}
+
+void DestinationPool::maybeClosed() {
+  if (!closing_ || !slots_.empty() || timer_open_ || closed_reported_) return;
+  closed_reported_ = true;
+  engine_.onPoolClosed();
+}
+
+DestinationStatus DestinationPool::status(uint64_t now_ns) const {
+  DestinationStatus s;
+  s.source = source_ ? source_->host() : std::string();
+  s.destination = destination_;
+  s.connections = static_cast<uint32_t>(slots_.size());
+  s.idle = static_cast<uint32_t>(idle_.size());
+  s.queued = queue_.size();
+  s.delivered = delivered_;
+  s.backed_off = backedOff(now_ns);
+  return s;
+}
+
+}  // namespace lbmail::smtp

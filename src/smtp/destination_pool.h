@@ -1,0 +1,81 @@
+// The connections to one destination, a (source address, receiver IP:port) pair: reused while
+// they last, opened within the destination's limits, with a queue of messages behind them and a
+// back-off after the destination refuses us.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delivery.h"
+#include "lbmail/smtp/delivery_config.h"
+#include "lbmail/smtp/smtp_client_connection.h"
+#include "rate_limiter.h"
+
+namespace lbmail::smtp {
+
+class DeliveryEngine;
+
+class DestinationPool final : private SmtpClientConnection::Handler {
+ public:
+  DestinationPool(uv_loop_t* loop, DeliveryEngine& engine, std::optional<SocketAddress> source,
+                  SocketAddress destination, DestinationLimits limits);
+  DestinationPool(const DestinationPool&) = delete;
+  DestinationPool& operator=(const DestinationPool&) = delete;
+  ~DestinationPool() override;
+
+  void enqueue(std::unique_ptr<Delivery> d);
+  bool backedOff(uint64_t now_ns) const { return now_ns < backoff_until_ns_; }
+  // Defers the queue, ends every connection; the engine hears onPoolClosed when all are gone.
+  void close();
+
+  DestinationStatus status(uint64_t now_ns) const;
+  size_t queued() const { return queue_.size(); }
+
+ private:
+  struct Slot {
+    std::unique_ptr<SmtpClientConnection> connection;
+    std::unique_ptr<Delivery> active;  // the message in its transaction
+    bool ready_once = false;           // has been ready: no longer counted as connecting
+  };
+
+  void onConnectionReady(SmtpClientConnection& connection) override;
+  void onConnectionClosed(SmtpClientConnection& connection, SmtpClientConnection::End end,
+                          const std::string& reason) override;
+  static void onTimer(uv_timer_t* timer);
+  static void onTimerClosed(uv_handle_t* handle);
+
+  // Hands queued messages to ready connections and opens new ones, within the limits.
+  void pump();
+  void openConnection();
+  void start(Slot& slot, std::unique_ptr<Delivery> d);
+  void onTransactionDone(Slot& slot, DeliveryResult&& result);
+  void backOff(const std::string& reason);
+  Slot* slotOf(SmtpClientConnection& connection);
+  void waitFor(uint64_t nanos);
+  void maybeClosed();
+
+  uv_loop_t* loop_;
+  DeliveryEngine& engine_;
+  std::optional<SocketAddress> source_;
+  SocketAddress destination_;
+  DestinationLimits limits_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<SmtpClientConnection*> idle_;  // ready and without work, most recent last
+  std::deque<std::unique_ptr<Delivery>> queue_;
+  uint32_t connecting_ = 0;  // opened, not yet ready
+  RateLimiter new_connections_;
+  RateLimiter messages_;
+  uint64_t backoff_until_ns_ = 0;
+  uint64_t delivered_ = 0;
+  uv_timer_t timer_;
+  bool timer_open_ = true;
+  bool closing_ = false;
+  bool closed_reported_ = false;
+};
+
+}  // namespace lbmail::smtp
