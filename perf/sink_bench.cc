@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "child_process.h"
+#include "sink_process.h"
 #include "tcp_client.h"
 
 namespace {
@@ -24,23 +25,7 @@ using lbmail::test::ChildProcess;
 
 constexpr int kMessages = 2000;
 
-// A port free now (the kernel picks it); the receiver binds it a moment later.
-std::string freePort() {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  uv_tcp_t tcp;
-  uv_tcp_init(&loop, &tcp);
-  auto any = *lbmail::SocketAddress::parse("127.0.0.1:0");
-  uv_tcp_bind(&tcp, any.sockaddrPtr(), 0);
-  sockaddr_storage ss{};
-  int len = sizeof ss;
-  uv_tcp_getsockname(&tcp, reinterpret_cast<sockaddr*>(&ss), &len);
-  uint16_t port = lbmail::SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)).port();
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp), nullptr);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  return std::to_string(port);
-}
+std::string freePort() { return std::to_string(lbmail::test::freePort()); }
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);

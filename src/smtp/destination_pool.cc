@@ -66,7 +66,8 @@ void DestinationPool::pump() {
 
 void DestinationPool::openConnection() {
   auto slot = std::make_unique<Slot>();
-  slot->connection = std::make_unique<SmtpClientConnection>(loop_, engine_.config_.client, *this);
+  SmtpClientConnection::Handler& handler = *this;
+  slot->connection = std::make_unique<SmtpClientConnection>(loop_, engine_.config_.client, handler);
   SmtpClientConnection& c = *slot->connection;
   slots_.push_back(std::move(slot));
   ++connecting_;

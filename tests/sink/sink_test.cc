@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "child_process.h"
+#include "sink_process.h"
 #include "log_fields.h"
 #include "lbmail/core/socket_address.h"
 #include "tcp_client.h"
@@ -21,61 +22,10 @@ namespace {
 
 using test::addrField;
 using test::ChildProcess;
+using test::SinkProcess;
 using test::TcpClient;
 using Clock = std::chrono::steady_clock;
 
-
-// `lbmail sink` on free ports with the given [sink] settings and rules appended.
-class SinkProcess {
- public:
-  explicit SinkProcess(const std::string& extra) {
-    log_path_ = test::tempPath("sink-messages.jsonl");
-    std::remove(log_path_.c_str());
-    std::string config = test::tempPath("sink-test.toml");
-    std::ofstream(config) << "[admin]\nlisten = \"127.0.0.1:0\"\n[sink]\n"
-                          << "listen = \"127.0.0.1:0\"\nhostname = \"sink.test\"\nmessage_log = \"" << log_path_
-                          << "\"\n"
-                          << extra;
-    child_ = std::make_unique<ChildProcess>(std::vector<std::string>{test::testEnv("LBMAIL_BINARY"), "sink", "-c", config});
-  }
-
-  // Waits for both listeners; false (with the log in err()) when the sink did not start.
-  bool start() {
-    auto admin = child_->waitForStderrLine("event=admin.listening");
-    auto smtp = child_->waitForStderrLine("event=sink.listening");
-    if (!admin || !smtp) return false;
-    admin_ = *addrField(*admin);
-    smtp_ = *addrField(*smtp);
-    return true;
-  }
-
-  // SIGTERM, then the exit status; the message log is complete afterwards.
-  int stop() {
-    child_->signal(SIGTERM);
-    return test::exitCode(child_->wait());
-  }
-
-  std::vector<std::string> messageLog() const {
-    std::ifstream in(log_path_);
-    std::vector<std::string> lines;
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-  }
-
-  std::string metrics() const {
-    auto r = test::httpGet(admin_, "/metrics");
-    return r ? r->body : "";
-  }
-
-  const SocketAddress& smtp() const { return smtp_; }
-  const std::string& err() const { return child_->err(); }
-
- private:
-  std::unique_ptr<ChildProcess> child_;
-  std::string log_path_;
-  SocketAddress admin_;
-  SocketAddress smtp_;
-};
 
 // A line-oriented SMTP client over a raw socket.
 class SmtpClient {

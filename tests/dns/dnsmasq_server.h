@@ -1,0 +1,63 @@
+// dnsmasq as a test's DNS server, on a free loopback port with the test's records, stopped by
+// pid; and the two kinds of broken server a resolver must survive: one that never answers and
+// a port where nothing listens.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "child_process.h"
+#include "lbmail/core/socket_address.h"
+
+namespace lbmail::dns::test {
+
+class DnsmasqServer {
+ public:
+  // records: dnsmasq options such as "--mx-host=example.test,mx1.example.test,10". Names
+  // under .test that have no record are answered NXDOMAIN or no-data (--local=/test/), every
+  // record has TTL 300 (--local-ttl), other names get REFUSED.
+  explicit DnsmasqServer(std::vector<std::string> records) : records_(std::move(records)) {}
+
+  // "" once it answers a query; else what went wrong on the last of a few free ports tried.
+  std::string start();
+  SocketAddress address() const;
+  // Queries of qtype ("MX", "A", "AAAA") for name it has logged so far. A marker query is
+  // answered and logged first, so every earlier query is in the log.
+  size_t queriesLogged(std::string_view qtype, std::string_view name);
+
+ private:
+  std::string startOn(uint16_t port);
+
+  std::vector<std::string> records_;
+  std::unique_ptr<lbmail::test::ChildProcess> child_;
+  uint16_t port_ = 0;
+  int markers_ = 0;
+};
+
+// A bound UDP socket that never reads or replies: every query to it times out.
+class SilentUdpPort {
+ public:
+  SilentUdpPort();
+  ~SilentUdpPort();
+  SilentUdpPort(const SilentUdpPort&) = delete;
+  SilentUdpPort& operator=(const SilentUdpPort&) = delete;
+
+  SocketAddress address() const;
+  // Datagrams that arrived and were never answered (read now, without waiting).
+  size_t drainReceived();
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+// A loopback UDP port nothing is bound to now (bound to port 0, then closed).
+uint16_t freeUdpPort();
+
+// One DNS query for (name, A) to 127.0.0.1:port; true when any reply came within 500 ms.
+bool answersQueries(uint16_t port, std::string_view name);
+
+}  // namespace lbmail::dns::test
