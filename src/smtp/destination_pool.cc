@@ -44,15 +44,28 @@ void DestinationPool::pump() {
   if (closing_) return;
   uint64_t now = uv_hrtime();
   while (!queue_.empty() && !idle_.empty()) {
-    if (!messages_.tryTake(now)) {
+    SmtpClientConnection* c = idle_.back();
+    idle_.pop_back();
+    Slot& slot = *slotOf(*c);
+    // As many queued messages as the connection takes in one write (pipelined BDAT
+    // transactions), within the message rate and the per-connection limit.
+    c->cork();
+    bool rate_limited = false;
+    do {
+      if (!messages_.tryTake(now)) {
+        rate_limited = true;
+        break;
+      }
+      std::unique_ptr<Delivery> d = std::move(queue_.front());
+      queue_.pop_front();
+      start(slot, std::move(d));
+    } while (!queue_.empty() && c->acceptsMore() && c->transactions() < limits_.max_messages_per_connection);
+    if (c->state() == SmtpClientConnection::State::kReady) idle_.push_back(c);  // sent nothing
+    c->uncork();
+    if (rate_limited) {
       waitFor(messages_.waitNanos(now));
       return;  // no point opening connections for messages that may not go yet
     }
-    SmtpClientConnection* c = idle_.back();
-    idle_.pop_back();
-    std::unique_ptr<Delivery> d = std::move(queue_.front());
-    queue_.pop_front();
-    start(*slotOf(*c), std::move(d));
   }
   // One new connection per message that has none coming, within the limits.
   while (queue_.size() > connecting_ && slots_.size() < limits_.max_connections && !backedOff(now)) {
@@ -81,13 +94,16 @@ void DestinationPool::start(Slot& slot, std::unique_ptr<Delivery> d) {
   d->queue_wait_ns = uv_hrtime() - d->enqueued_ns;
   if (slot.connection->transactions() > 0) ++engine_.stats_.transactions_reused;
   engine_.stats_.bytes_sent += d->message.bodySize();
-  slot.active = std::move(d);
+  slot.active.push_back(std::move(d));
   Slot* s = &slot;
-  slot.connection->send(slot.active->message, [this, s](DeliveryResult&& result) { onTransactionDone(*s, std::move(result)); });
+  slot.connection->send(slot.active.back()->message,
+                        [this, s](DeliveryResult&& result) { onTransactionDone(*s, std::move(result)); });
 }
 
 void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
-  std::unique_ptr<Delivery> d = std::move(slot.active);
+  // Transactions end in the order they were sent.
+  std::unique_ptr<Delivery> d = std::move(slot.active.front());
+  slot.active.pop_front();
   ++delivered_;
   // A reused connection the server had already dropped fails before any reply: that says
   // nothing about the message, so it goes back to the queue once.
@@ -120,7 +136,7 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
                                          const std::string& reason) {
   using End = SmtpClientConnection::End;
   Slot* slot = slotOf(connection);
-  assert(slot && !slot->active);
+  assert(slot && slot->active.empty());
   if (!slot->ready_once) --connecting_;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &connection), idle_.end());
   --engine_.stats_.connections_open;

@@ -39,7 +39,7 @@ class DestinationPool final : private SmtpClientConnection::Handler {
  private:
   struct Slot {
     std::unique_ptr<SmtpClientConnection> connection;
-    std::unique_ptr<Delivery> active;  // the message in its transaction
+    std::deque<std::unique_ptr<Delivery>> active;  // messages in its transactions, oldest first
     bool ready_once = false;           // has been ready: no longer counted as connecting
   };
 

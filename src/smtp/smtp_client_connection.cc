@@ -33,11 +33,13 @@ SmtpReply localReply(int code, const char* enhanced, const char* text) {
 
 }  // namespace
 
+// One writev: command texts and body slices in order, gathered until flushed.
 struct SmtpClientConnection::Write {
   uv_write_t req;
-  SmtpClientConnection* connection;
-  std::string text;
-  std::shared_ptr<const void> owner;  // the body's bytes, alive until the write completes
+  SmtpClientConnection* connection = nullptr;
+  std::deque<std::string> texts;
+  std::vector<uv_buf_t> bufs;
+  std::vector<std::shared_ptr<const void>> owners;  // the bodies' bytes, alive until the write completes
   bool carries_body = false;
 };
 
@@ -207,11 +209,20 @@ void SmtpClientConnection::becomeReady() {
   handler_.onConnectionReady(*this);
 }
 
+bool SmtpClientConnection::pipelining() const { return settings_.pipelining && caps_.pipelining; }
+
+bool SmtpClientConnection::acceptsMore() const {
+  if (state_ == State::kReady) return true;
+  // Transactions follow each other without waiting for replies: with BDAT at once, with DATA
+  // each group right after the previous message's end-of-data marker (RFC 2920 section 3.1).
+  return state_ == State::kBusy && pipelining() && !txs_.empty() && txs_.front().unsent.empty() &&
+         txs_.size() < settings_.max_pipelined_transactions;
+}
+
 void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone done) {
-  assert(state_ == State::kReady && !tx_);
+  assert(acceptsMore());
   state_ = State::kBusy;
-  tx_.emplace();
-  Transaction& tx = *tx_;
+  Transaction& tx = txs_.emplace_back();
   tx.message = &message;
   tx.done = std::move(done);
   tx.started = uv_hrtime();
@@ -230,7 +241,7 @@ void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone 
     tx.mail_reply = safe ? localReply(552, "5.3.4", "message larger than the server's SIZE limit")
                          : localReply(553, "5.1.3", "address unsafe for an SMTP command");
     tx.decided_locally = true;
-    armTimer(Duration(0));
+    if (txs_.size() == 1) armTimer(Duration(0));
     return;
   }
 
@@ -248,14 +259,16 @@ void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone 
   }
   ++transactions_;
 
-  if (settings_.pipelining && caps_.pipelining) {
+  if (pipelining()) {
     // RFC 2920: the whole group in one write (and with BDAT the body too: one round trip).
-    std::string batch;
     for (Command& c : commands) {
-      batch += c.text;
-      expected_.push_back(c.expect);
+      tx.group += c.text;
+      tx.group_expects.push_back(c.expect);
     }
-    writeCommands(std::move(batch), bdat);
+    // A DATA group waits until the message before it has had its 354 and gone out.
+    bool waits = !bdat && txs_.size() > 1 && !txs_[txs_.size() - 2].content_sent;
+    if (!waits) releaseGroup(tx, false);
+    if (!corked_) flush();
   } else {
     tx.unsent = std::move(commands);
     std::reverse(tx.unsent.begin(), tx.unsent.end());  // popped from the back
@@ -264,52 +277,86 @@ void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone 
   rearmForReply();
 }
 
+void SmtpClientConnection::releaseGroup(Transaction& tx, bool after_end_of_data) {
+  if (tx.group.empty()) return;
+  // Right behind an end-of-data marker the server has cleared the transaction whatever it
+  // answers (RFC 5321 section 4.1.1.4), so the RSET would only cost the receiver a reply.
+  if (after_end_of_data && tx.group_expects.front() == Expect::kRset) {
+    tx.group.erase(0, 6);
+    tx.group_expects.erase(tx.group_expects.begin());
+  }
+  // BDAT carries the message as it is, right behind its command: no stuffing, no terminator.
+  bool bdat = tx.group_expects.back() == Expect::kBdat;
+  for (Expect e : tx.group_expects) expected_.push_back(e);
+  tx.group_expects.clear();
+  appendText(std::move(tx.group));
+  tx.group.clear();
+  if (bdat) appendBody(*tx.message);
+}
+
+void SmtpClientConnection::cork() { corked_ = true; }
+
+void SmtpClientConnection::uncork() {
+  corked_ = false;
+  flush();
+}
+
 void SmtpClientConnection::sendNextStep() {
-  Command c = std::move(tx_->unsent.back());
-  tx_->unsent.pop_back();
+  Transaction& tx = txs_.front();
+  Command c = std::move(tx.unsent.back());
+  tx.unsent.pop_back();
   expected_.push_back(c.expect);
-  writeCommands(std::move(c.text), c.expect == Expect::kBdat);
+  appendText(std::move(c.text));
+  // BDAT carries the message as it is: no stuffing, no terminator (RFC 3030).
+  if (c.expect == Expect::kBdat) appendBody(*tx.message);
+  flush();
 }
 
 void SmtpClientConnection::sendCommand(std::string text, Expect expect) {
   expected_.push_back(expect);
-  writeCommands(std::move(text), false);
+  appendText(std::move(text));
+  flush();
   armTimer(timeoutFor(expect));
 }
 
-void SmtpClientConnection::writeCommands(std::string text, bool with_body) {
-  std::vector<uv_buf_t> bufs;
-  auto* w = new Write;
-  w->connection = this;
-  w->text = std::move(text);
-  bufs.push_back(uv_buf_init(w->text.data(), static_cast<unsigned>(w->text.size())));
-  if (with_body) {
-    // BDAT carries the message as it is: no stuffing, no terminator (RFC 3030).
-    for (std::string_view s : tx_->message->body) {
-      if (!s.empty()) bufs.push_back(uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size())));
-    }
+SmtpClientConnection::Write& SmtpClientConnection::openWrite() {
+  if (!open_write_) {
+    open_write_ = std::make_unique<Write>();
+    open_write_->connection = this;
   }
-  submit(w, bufs, with_body);
+  return *open_write_;
 }
 
-void SmtpClientConnection::sendDataContent(bool with_content) {
-  std::vector<uv_buf_t> bufs;
+void SmtpClientConnection::appendText(std::string text) {
+  Write& w = openWrite();
+  // A deque never moves its elements, so buffers pointing into them stay valid.
+  std::string& t = w.texts.emplace_back(std::move(text));
+  w.bufs.push_back(uv_buf_init(t.data(), static_cast<unsigned>(t.size())));
+}
+
+void SmtpClientConnection::appendBody(const OutgoingMessage& message) {
+  Write& w = openWrite();
+  for (std::string_view s : message.body) {
+    if (!s.empty()) w.bufs.push_back(uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size())));
+  }
+  if (message.owner) w.owners.push_back(message.owner);
+  w.carries_body = true;
+}
+
+void SmtpClientConnection::appendDataContent(bool with_content) {
   static const std::vector<std::string_view> kNoBody;
-  auto* w = new Write;
-  w->connection = this;
-  const OutgoingMessage& m = *tx_->message;
-  appendDataContent(with_content ? m.body : kNoBody, !m.no_leading_dots, bufs);
-  submit(w, bufs, true);
+  const OutgoingMessage& m = *txs_.front().message;
+  Write& w = openWrite();
+  smtp::appendDataContent(with_content ? m.body : kNoBody, !m.no_leading_dots, w.bufs);
+  if (m.owner) w.owners.push_back(m.owner);
+  w.carries_body = true;
 }
 
-void SmtpClientConnection::submit(Write* w, const std::vector<uv_buf_t>& bufs, bool carries_body) {
-  w->carries_body = carries_body;
-  if (carries_body && tx_) {
-    w->owner = tx_->message->owner;
-    tx_->body_writing = true;
-  }
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs.data(), static_cast<unsigned>(bufs.size()),
-                    onWrite);
+void SmtpClientConnection::flush() {
+  if (!open_write_) return;
+  Write* w = open_write_.release();
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), w->bufs.data(),
+                    static_cast<unsigned>(w->bufs.size()), onWrite);
   if (rc < 0) {
     delete w;
     pending_end_ = End::kNetwork;
@@ -318,6 +365,7 @@ void SmtpClientConnection::submit(Write* w, const std::vector<uv_buf_t>& bufs, b
     return;
   }
   ++writes_in_flight_;
+  if (w->carries_body) ++body_writes_in_flight_;
 }
 
 void SmtpClientConnection::onWrite(uv_write_t* req, int status) {
@@ -326,19 +374,17 @@ void SmtpClientConnection::onWrite(uv_write_t* req, int status) {
   bool body = w->carries_body;
   delete w;
   --self->writes_in_flight_;
+  if (body) --self->body_writes_in_flight_;
   if (status == UV_ECANCELED || self->state_ >= State::kClosing) return;
   if (status < 0) {
     self->fail(End::kNetwork, std::string("write: ") + uv_strerror(status));
     return;
   }
-  if (body && self->tx_) {
-    self->tx_->body_writing = false;
-    self->rearmForReply();
-  }
+  if (body) self->rearmForReply();
 }
 
 void SmtpClientConnection::onTransactionReply(Expect expect, SmtpReply& reply) {
-  Transaction& tx = *tx_;
+  Transaction& tx = txs_.front();
   if (reply.code == 421) {
     // The server is closing the channel (RFC 5321 section 3.8): the message is deferred.
     tx.failure_reply = reply;
@@ -363,9 +409,13 @@ void SmtpClientConnection::onTransactionReply(Expect expect, SmtpReply& reply) {
       }
       // RFC 2920 section 3.1: DATA accepted although no recipient was: send a lone "." and
       // ignore the reply to it.
-      tx.ignore_end_reply = !anyRecipientAccepted();
+      tx.ignore_end_reply = !anyRecipientAccepted(tx);
       expected_.push_back(Expect::kDataEnd);
-      sendDataContent(!tx.ignore_end_reply);
+      appendDataContent(!tx.ignore_end_reply);
+      tx.content_sent = true;
+      // The next transaction's group rides behind the end-of-data marker.
+      if (txs_.size() > 1) releaseGroup(txs_[1], true);
+      flush();
       break;
     case Expect::kDataEnd:
     case Expect::kBdat:
@@ -379,7 +429,7 @@ void SmtpClientConnection::onTransactionReply(Expect expect, SmtpReply& reply) {
   if (!tx.unsent.empty()) {
     // Lock-step: stop early when MAIL failed or every RCPT did, so no DATA goes out.
     bool data_next = tx.unsent.back().expect == Expect::kData || tx.unsent.back().expect == Expect::kBdat;
-    if (tx.mail_failed || (data_next && !anyRecipientAccepted())) {
+    if (tx.mail_failed || (data_next && !anyRecipientAccepted(tx))) {
       tx.unsent.clear();
       finishTransaction();
       return;
@@ -389,15 +439,14 @@ void SmtpClientConnection::onTransactionReply(Expect expect, SmtpReply& reply) {
   rearmForReply();
 }
 
-bool SmtpClientConnection::anyRecipientAccepted() const {
-  if (tx_->mail_failed) return false;
-  return std::any_of(tx_->rcpt_replies.begin(), tx_->rcpt_replies.end(),
-                     [](const SmtpReply& r) { return r.positive(); });
+bool SmtpClientConnection::anyRecipientAccepted(const Transaction& tx) const {
+  if (tx.mail_failed) return false;
+  return std::any_of(tx.rcpt_replies.begin(), tx.rcpt_replies.end(), [](const SmtpReply& r) { return r.positive(); });
 }
 
 void SmtpClientConnection::rearmForReply() {
-  if (state_ != State::kBusy || !tx_) return;
-  if (tx_->body_writing) {
+  if (state_ != State::kBusy) return;
+  if (body_writes_in_flight_ > 0) {
     armTimer(settings_.data_block_timeout);
   } else if (!expected_.empty()) {
     armTimer(timeoutFor(expected_.front()));
@@ -418,8 +467,7 @@ Duration SmtpClientConnection::timeoutFor(Expect expect) const {
 
 // Each recipient's fate: a failed MAIL decides them all; a refused RCPT decides its own; the
 // rest share the final reply, or the failure that cut the transaction short.
-void SmtpClientConnection::decideRecipients(const std::string& failure) {
-  Transaction& tx = *tx_;
+void SmtpClientConnection::decideRecipients(Transaction& tx, const std::string& failure) {
   DeliveryResult& result = tx.result;
   const SmtpReply* decisive = nullptr;
   result.recipients.resize(tx.rcpt_replies.size());
@@ -453,13 +501,27 @@ void SmtpClientConnection::decideRecipients(const std::string& failure) {
   result.timings.transaction = since(tx.started);
 }
 
+// Reports the front transaction, then any refused locally behind it; ready when none is left.
 void SmtpClientConnection::finishTransaction() {
-  decideRecipients({});
-  TransactionDone done = std::move(tx_->done);
-  DeliveryResult result = std::move(tx_->result);
-  tx_.reset();
-  done(std::move(result));
-  if (state_ == State::kBusy) becomeReady();
+  do {
+    Transaction& tx = txs_.front();
+    decideRecipients(tx, {});
+    TransactionDone done = std::move(tx.done);
+    DeliveryResult result = std::move(tx.result);
+    txs_.pop_front();
+    done(std::move(result));
+    if (state_ != State::kBusy) return;  // closed by the callback
+  } while (!txs_.empty() && txs_.front().decided_locally);
+  if (txs_.empty()) {
+    becomeReady();
+    return;
+  }
+  // A group still held (its predecessor's DATA was refused, so no 354 released it) goes now.
+  if (!txs_.front().group.empty()) {
+    releaseGroup(txs_.front(), false);
+    flush();
+  }
+  rearmForReply();
 }
 
 void SmtpClientConnection::onTimer(uv_timer_t* timer) {
@@ -483,7 +545,7 @@ void SmtpClientConnection::onTimer(uv_timer_t* timer) {
       self->quit();
       return;
     case State::kBusy:
-      if (self->tx_ && self->tx_->decided_locally) {
+      if (!self->txs_.empty() && self->txs_.front().decided_locally) {
         self->finishTransaction();
         return;
       }
@@ -513,16 +575,15 @@ void SmtpClientConnection::fail(End end, std::string reason) {
   if (state_ >= State::kClosing) return;
   end_ = end;
   end_reason_ = reason;
-  if (tx_) {
-    decideRecipients(reason);
-    TransactionDone done = std::move(tx_->done);
-    DeliveryResult result = std::move(tx_->result);
-    tx_.reset();
-    closeHandles();
-    done(std::move(result));
-    return;
-  }
+  // Every transaction in flight ends here, in order; the handles close first so that no
+  // callback can write to this connection again.
+  std::deque<Transaction> txs;
+  txs.swap(txs_);
   closeHandles();
+  for (Transaction& tx : txs) {
+    decideRecipients(tx, reason);
+    tx.done(std::move(tx.result));
+  }
 }
 
 void SmtpClientConnection::closeHandles() {

@@ -36,7 +36,8 @@ OutgoingMessage message(std::string body, std::vector<std::string> rcpts = {"b@y
 // Drives one connection: sends the messages in order when ready, then QUITs.
 class ClientRun final : public SmtpClientConnection::Handler {
  public:
-  ClientRun(Events& events, std::vector<OutgoingMessage> messages) : events_(events), messages_(std::move(messages)) {}
+  ClientRun(Events& events, std::vector<OutgoingMessage> messages, bool all_at_once)
+      : events_(events), messages_(std::move(messages)), all_at_once_(all_at_once) {}
 
   void onConnectionReady(SmtpClientConnection& c) override {
     caps = c.capabilities();
@@ -44,7 +45,11 @@ class ClientRun final : public SmtpClientConnection::Handler {
       c.quit();
       return;
     }
-    c.send(messages_[next_++], [this](DeliveryResult&& r) { events_.update([&] { results.push_back(std::move(r)); }); });
+    c.cork();
+    do {
+      c.send(messages_[next_++], [this](DeliveryResult&& r) { events_.update([&] { results.push_back(std::move(r)); }); });
+    } while (all_at_once_ && next_ < messages_.size() && c.acceptsMore());
+    c.uncork();
   }
   void onConnectionClosed(SmtpClientConnection&, End e, const std::string& why) override {
     events_.update([&] {
@@ -63,6 +68,7 @@ class ClientRun final : public SmtpClientConnection::Handler {
  private:
   Events& events_;
   std::vector<OutgoingMessage> messages_;
+  bool all_at_once_;
   size_t next_ = 0;
 };
 
@@ -73,11 +79,13 @@ struct Outcome {
   std::string reason;
 };
 
+// Sends the messages one transaction at a time, or (all_at_once) as many as the connection
+// takes without waiting.
 Outcome run(const SocketAddress& server, const SmtpClientSettings& settings, std::vector<OutgoingMessage> messages,
-            std::optional<SocketAddress> source = {}) {
+            std::optional<SocketAddress> source = {}, bool all_at_once = false) {
   Events events;
   LoopThread loop;
-  ClientRun handler(events, std::move(messages));
+  ClientRun handler(events, std::move(messages), all_at_once);
   auto connection = std::make_unique<SmtpClientConnection>(loop.loop(), settings, handler);
   loop.call([&] { connection->connect(source, server); });
   EXPECT_TRUE(events.waitFor([&] { return handler.closed; }));
@@ -128,6 +136,66 @@ TEST(SmtpClientConnection, PipelinesTheWholeTransactionWithBdatInOneRoundTrip) {
   EXPECT_EQ(o.results[1].reply.text, "queued as B");
   EXPECT_GT(o.results[0].timings.connect.count(), 0);
   EXPECT_EQ(o.end, End::kQuit);
+}
+
+TEST(SmtpClientConnection, BdatTransactionsFollowEachOtherWithoutWaiting) {
+  ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
+    greetAndHello(peer, {"PIPELINING", "CHUNKING"});
+    // Three whole transactions arrive before the server answers any of them.
+    std::string expected;
+    for (int i = 0; i < 3; ++i) {
+      if (i > 0) expected += "RSET\r\n";
+      expected += "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 3 LAST\r\nm" + std::to_string(i) + "\n";
+    }
+    EXPECT_EQ(peer.readBytes(expected.size()).value_or(""), expected);
+    peer.send("250 Ok\r\n250 Ok\r\n250 one\r\n250 Ok\r\n250 Ok\r\n550 5.1.1 gone\r\n554 5.5.1 no valid recipients\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 three\r\n");
+    expectQuit(peer);
+  });
+  Outcome o = run(server.address(), fast(), {message("m0\n"), message("m1\n"), message("m2\n")}, {}, true);
+  ASSERT_EQ(o.results.size(), 3u);
+  EXPECT_EQ(o.results[0].reply.text, "one");
+  EXPECT_EQ(o.results[1].outcome, DeliveryOutcome::kBounced);
+  EXPECT_EQ(o.results[2].reply.text, "three");
+}
+
+TEST(SmtpClientConnection, DataTransactionsChainBehindTheEndOfDataMarker) {
+  ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
+    greetAndHello(peer, {"PIPELINING"});
+    EXPECT_EQ(peer.readUntil("DATA\r\n").value_or(""), "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+    EXPECT_EQ(peer.pendingBytes(), 0u);  // the second group waits for the 354
+    peer.send("250 Ok\r\n250 Ok\r\n354 go\r\n");
+    // The first message, then the second group in the same write, without RSET: the end of
+    // data cleared the transaction.
+    EXPECT_EQ(peer.readUntil("DATA\r\n").value_or(""),
+              "first\r\n.\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+    peer.send("250 2.0.0 first\r\n250 Ok\r\n250 Ok\r\n354 go\r\n");
+    EXPECT_EQ(peer.readUntil("\r\n.\r\n").value_or(""), "second\r\n.\r\n");
+    peer.send("250 2.0.0 second\r\n");
+    expectQuit(peer);
+  });
+  Outcome o = run(server.address(), fast(), {message("first\r\n"), message("second\r\n")}, {}, true);
+  ASSERT_EQ(o.results.size(), 2u);
+  EXPECT_EQ(o.results[0].reply.text, "first");
+  EXPECT_EQ(o.results[1].reply.text, "second");
+  EXPECT_TRUE(o.results[1].connection_reused);
+}
+
+TEST(SmtpClientConnection, RefusedDataReleasesTheNextGroupWithRset) {
+  ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
+    greetAndHello(peer, {"PIPELINING"});
+    peer.readUntil("DATA\r\n");
+    peer.send("250 Ok\r\n250 Ok\r\n554 5.5.1 No thanks\r\n");
+    // No 354, so no end-of-data cleared the transaction: the next group starts with RSET.
+    EXPECT_EQ(peer.readUntil("DATA\r\n").value_or(""), "RSET\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+    peer.send("250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n");
+    peer.readUntil("\r\n.\r\n");
+    peer.send("250 Ok\r\n");
+    expectQuit(peer);
+  });
+  Outcome o = run(server.address(), fast(), {message("first\r\n"), message("second\r\n")}, {}, true);
+  ASSERT_EQ(o.results.size(), 2u);
+  EXPECT_EQ(o.results[0].outcome, DeliveryOutcome::kBounced);
+  EXPECT_EQ(o.results[1].outcome, DeliveryOutcome::kDelivered);
 }
 
 TEST(SmtpClientConnection, PipelinedDataStuffsDotsAndKeepsPerRecipientResults) {

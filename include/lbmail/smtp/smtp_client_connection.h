@@ -36,6 +36,9 @@ struct SmtpClientSettings {
   Duration idle_timeout = std::chrono::seconds(5);  // a ready connection with no work QUITs
   bool pipelining = true;                            // used when the server advertises it
   bool chunking = true;                              // BDAT when the server advertises CHUNKING
+  // With PIPELINING and CHUNKING, whole transactions follow each other without waiting for
+  // replies, up to this many on the wire at once (RFC 2920 section 3.1 allows it).
+  size_t max_pipelined_transactions = 16;
 };
 
 struct ServerCapabilities {
@@ -86,10 +89,15 @@ class SmtpClientConnection {
   // Starts connecting, from source when given (port 0: any). Failures arrive through
   // onConnectionClosed, never from this call.
   void connect(const std::optional<SocketAddress>& source, const SocketAddress& destination);
-  // One transaction; only in kReady. message must stay unchanged until done runs; its owner
-  // keeps the body alive for writes still in flight after that. done runs exactly once, before
-  // onConnectionClosed when the connection fails during the transaction.
+  // True when send() may be called: ready, or busy with transactions that more may follow.
+  bool acceptsMore() const;
+  // One transaction; only when acceptsMore(). message must stay unchanged until done runs; its
+  // owner keeps the body alive for writes still in flight after that. done runs exactly once,
+  // before onConnectionClosed when the connection fails during the transaction.
   void send(const OutgoingMessage& message, TransactionDone done);
+  // Between cork() and uncork(), sends gather into one write.
+  void cork();
+  void uncork();
   // QUIT when ready, then close; abort() anywhere else.
   void quit();
   void abort(std::string_view reason = "aborted");
@@ -123,7 +131,9 @@ class SmtpClientConnection {
     bool mail_failed = false;
     bool ignore_end_reply = false;  // a lone "." after DATA with no recipient (RFC 2920 section 3.1)
     bool decided_locally = false;   // refused before sending (size, unsafe address)
-    bool body_writing = false;
+    bool content_sent = false;      // DATA: 354 came and the content went out
+    std::string group;              // pipelined commands not yet on the wire
+    std::vector<Expect> group_expects;
     uint64_t started = 0;  // uv_hrtime
   };
 
@@ -140,14 +150,18 @@ class SmtpClientConnection {
   void becomeReady();
   void sendCommand(std::string text, Expect expect);
   void sendNextStep();
-  void writeCommands(std::string text, bool with_body);
-  void sendDataContent(bool with_content);
-  void submit(Write* w, const std::vector<uv_buf_t>& bufs, bool carries_body);
-  bool anyRecipientAccepted() const;
+  Write& openWrite();
+  void appendText(std::string text);
+  void appendBody(const OutgoingMessage& message);
+  void appendDataContent(bool with_content);
+  void releaseGroup(Transaction& tx, bool after_end_of_data);
+  void flush();
+  bool pipelining() const;
+  bool anyRecipientAccepted(const Transaction& tx) const;
   void rearmForReply();
   void armTimer(Duration timeout);
   Duration timeoutFor(Expect expect) const;
-  void decideRecipients(const std::string& failure);
+  void decideRecipients(Transaction& tx, const std::string& failure);
   void finishTransaction();
   // Ends the transaction (if any) with every undecided recipient deferred, then closes.
   void fail(End end, std::string reason);
@@ -163,7 +177,10 @@ class SmtpClientConnection {
   SocketAddress destination_;
   SmtpReplyParser parser_;
   std::deque<Expect> expected_;
-  std::optional<Transaction> tx_;
+  std::deque<Transaction> txs_;  // in flight, oldest first: replies come in this order
+  std::unique_ptr<Write> open_write_;
+  bool corked_ = false;
+  uint32_t body_writes_in_flight_ = 0;
   ServerCapabilities caps_;
   SmtpReply greeting_;
   uint64_t connect_started_ = 0;
