@@ -78,7 +78,9 @@ inline std::vector<uint8_t> aRdata(std::initializer_list<uint8_t> octets) { retu
 
 // An SOA with the given TTL-relevant MINIMUM; the other counters are arbitrary.
 inline std::vector<uint8_t> soaRdata(uint32_t minimum) {
-  return DnsMessageBuilder().name("ns.test").name("admin.test").u32(1).u32(7200).u32(900).u32(86400).u32(minimum).bytes();
+  DnsMessageBuilder b;
+  b.name("ns.test").name("admin.test");
+  return b.u32(1).u32(7200).u32(900).u32(86400).u32(minimum).bytes();
 }
 
 }  // namespace lbmail::dns::test

@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "dnsmasq_server.h"
 #include "events.h"
 #include "loop_thread.h"
 #include "scripted_smtp_server.h"
@@ -151,6 +153,40 @@ TEST(DeliveryEngine, DeliversIntoLbmailSinkOverFewReusedConnections) {
     seen.insert(rcpt);
   }
   EXPECT_EQ(seen.size(), kMessages);  // each recipient exactly once
+}
+
+TEST(DeliveryEngine, ResolvesMxThroughDnsAndClassifiesDnsAnswers) {
+  test::SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  // The sink listens on 127.0.0.1; DNS names it by MX, by implicit MX, and not at all.
+  test::DnsmasqServer dns({"--mx-host=mx.test,mx1.mx.test,10", "--host-record=mx1.mx.test,127.0.0.1",
+                           "--host-record=implicit.test,127.0.0.1", "--mx-host=nullmx.test,.,0"});
+  ASSERT_EQ(dns.start(), "");
+  dns::ResolverConfig rc;
+  rc.servers = {dns.address()};
+  rc.smtp_port = sink.smtp().port();
+  {
+    EngineRun run(fastConfig(), rc);
+    run.submit("mx.test", {message("a@mx.test")});
+    run.submit("implicit.test", {message("b@implicit.test")});
+    run.submit("nullmx.test", {message("c@nullmx.test")});
+    run.submit("missing.test", {message("d@missing.test")});
+    ASSERT_TRUE(run.waitForResults(4));
+    std::vector<DeliveryResult> results = run.results();
+    size_t ok = 0;
+    for (const DeliveryResult& r : results) {
+      if (r.outcome == DeliveryOutcome::kDelivered) {
+        ++ok;
+        EXPECT_TRUE(r.mx_host == "mx1.mx.test" || r.mx_host == "implicit.test") << r.mx_host;
+      } else {
+        EXPECT_EQ(r.outcome, DeliveryOutcome::kBounced) << r.reason;
+        EXPECT_NE(r.reason.find("DNS: "), std::string::npos) << r.reason;
+      }
+    }
+    EXPECT_EQ(ok, 2u);
+  }
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_EQ(sink.messageLog().size(), 2u);
 }
 
 TEST(DeliveryEngine, DeliversIntoPostfixSmtpSink) {

@@ -1,6 +1,5 @@
 // dnsmasq as a test's DNS server, on a free loopback port with the test's records, stopped by
-// pid; and the two kinds of broken server a resolver must survive: one that never answers and
-// a port where nothing listens.
+// pid.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +11,7 @@
 #include "child_process.h"
 #include "lbmail/core/socket_address.h"
 
-namespace lbmail::dns::test {
+namespace lbmail::test {
 
 class DnsmasqServer {
  public:
@@ -37,27 +36,10 @@ class DnsmasqServer {
   int markers_ = 0;
 };
 
-// A bound UDP socket that never reads or replies: every query to it times out.
-class SilentUdpPort {
- public:
-  SilentUdpPort();
-  ~SilentUdpPort();
-  SilentUdpPort(const SilentUdpPort&) = delete;
-  SilentUdpPort& operator=(const SilentUdpPort&) = delete;
-
-  SocketAddress address() const;
-  // Datagrams that arrived and were never answered (read now, without waiting).
-  size_t drainReceived();
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
-
 // A loopback UDP port nothing is bound to now (bound to port 0, then closed).
 uint16_t freeUdpPort();
 
 // One DNS query for (name, A) to 127.0.0.1:port; true when any reply came within 500 ms.
 bool answersQueries(uint16_t port, std::string_view name);
 
-}  // namespace lbmail::dns::test
+}  // namespace lbmail::test

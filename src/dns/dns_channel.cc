@@ -1,0 +1,235 @@
+// c-ares on libuv. Answers are copied out of c-ares callbacks and delivered after
+// ares_process_fd returns, so that the code they run may query again, or destroy the channel,
+// which c-ares forbids from inside its own callbacks.
+#include "dns_channel.h"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <memory>
+
+#include "dns_answer.h"
+#include "lbmail/core/log.h"
+
+namespace lbmail::dns {
+namespace {
+
+// c-ares 1.18 needs it before the first channel on some platforms; once per process.
+bool initAresLibrary() {
+  static const int rc = ares_library_init(ARES_LIB_INIT_ALL);
+  return rc == ARES_SUCCESS;
+}
+
+int toMillis(Duration d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return static_cast<int>(std::clamp<int64_t>(ms, 1, INT32_MAX));
+}
+
+}  // namespace
+
+DnsChannel::DnsChannel(uv_loop_t* loop, const ResolverConfig& config, ResolverStats& stats)
+    : loop_(loop), config_(config), stats_(stats) {}
+
+DnsChannel::~DnsChannel() {
+  assert(!channel_ && open_handles_ == 0 && "close() the channel and run the loop first");
+}
+
+std::string DnsChannel::start() {
+  assert(!channel_ && !closing_);
+  if (!initAresLibrary()) return "c-ares library initialisation failed";
+  ares_options options{};
+  options.sock_state_cb = onSocketState;
+  options.sock_state_cb_data = this;
+  options.timeout = toMillis(config_.query_timeout);
+  options.tries = static_cast<int>(std::max<uint32_t>(config_.query_tries, 1));
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  int rc = ares_init_options(&channel_, &options, mask);
+  if (rc != ARES_SUCCESS) {
+    channel_ = nullptr;
+    return std::string("c-ares initialisation failed: ") + ares_strerror(rc);
+  }
+  if (std::string error = configureServers(); !error.empty()) {
+    ares_destroy(channel_);
+    channel_ = nullptr;
+    return error;
+  }
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+  ++open_handles_;
+  return "";
+}
+
+// No servers configured keeps what c-ares read from /etc/resolv.conf.
+std::string DnsChannel::configureServers() {
+  if (config_.servers.empty()) return "";
+  std::string csv;
+  for (const SocketAddress& server : config_.servers) {
+    // c-ares would read port 0 as 53 and would not say so.
+    if (server.port() == 0) return "DNS server " + server.toString() + " has no port";
+    if (!csv.empty()) csv += ",";
+    csv += server.toString();
+  }
+  int rc = ares_set_servers_ports_csv(channel_, csv.c_str());
+  if (rc != ARES_SUCCESS) return "DNS servers " + csv + " refused by c-ares: " + ares_strerror(rc);
+  return "";
+}
+
+void DnsChannel::query(const std::string& name, uint16_t type, Answer answer) {
+  assert(channel_ && !closing_);
+  if (stats_.in_flight >= maxInFlight()) ++stats_.queued;
+  waiting_.push_back({name, type, std::move(answer)});
+  startWaiting();
+  // A new query brings a new timeout, and a query c-ares failed at once left an answer to
+  // deliver: the timer does both. During a delivery the timer is re-armed at its end.
+  if (!delivering_) rearmTimer();
+}
+
+void DnsChannel::startWaiting() {
+  while (!closing_ && !waiting_.empty() && stats_.in_flight < maxInFlight()) {
+    Waiting w = std::move(waiting_.front());
+    waiting_.pop_front();
+    ++stats_.in_flight;
+    ++stats_.queries_sent;
+    // c-ares may answer inside ares_query (a name it cannot encode): onAresAnswer only queues.
+    ares_query(channel_, w.name.c_str(), kClassIn, w.type, onAresAnswer, new InFlight{this, std::move(w.answer)});
+  }
+  stats_.waiting = waiting_.size();
+}
+
+void DnsChannel::onAresAnswer(void* arg, int status, int, unsigned char* abuf, int alen) noexcept {
+  std::unique_ptr<InFlight> query(static_cast<InFlight*>(arg));
+  DnsChannel* self = query->channel;
+  --self->stats_.in_flight;
+  // ARES_EDESTRUCTION from ares_destroy in close(): nobody waits any more.
+  if (self->closing_) return;
+  Completed done{std::move(query->answer), status, {}};
+  if (abuf && alen > 0) done.message.assign(abuf, abuf + alen);
+  self->completed_.push_back(std::move(done));
+}
+
+void DnsChannel::onSocketState(void* data, ares_socket_t fd, int readable, int writable) noexcept {
+  static_cast<DnsChannel*>(data)->watchSocket(fd, readable, writable);
+}
+
+// c-ares reports a socket as neither readable nor writable just before it closes it: the
+// poll must stop then, while the descriptor is still valid.
+void DnsChannel::watchSocket(ares_socket_t fd, int readable, int writable) {
+  auto it = polls_.find(fd);
+  if (!readable && !writable) {
+    if (it == polls_.end()) return;
+    SocketPoll* poll = it->second;
+    polls_.erase(it);
+    closePoll(poll);
+    return;
+  }
+  SocketPoll* poll = nullptr;
+  if (it != polls_.end()) {
+    poll = it->second;
+  } else {
+    poll = new SocketPoll{{}, fd, this};
+    if (int rc = uv_poll_init_socket(loop_, &poll->handle, fd); rc != 0) {
+      // Its queries then end by timeout, which is the failure they would report anyway.
+      logWarn("dns.poll_failed", {{"error", uv_strerror(rc)}});
+      delete poll;
+      return;
+    }
+    poll->handle.data = poll;
+    ++open_handles_;
+    polls_.emplace(fd, poll);
+  }
+  int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
+  uv_poll_start(&poll->handle, events, onPoll);
+}
+
+void DnsChannel::closePoll(SocketPoll* poll) {
+  uv_poll_stop(&poll->handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll->handle), onHandleClosed);
+}
+
+void DnsChannel::onPoll(uv_poll_t* handle, int status, int events) noexcept {
+  auto* poll = static_cast<SocketPoll*>(handle->data);
+  // On an error c-ares reads or writes the socket itself to learn what it was.
+  bool error = status < 0;
+  ares_socket_t read_fd = error || (events & UV_READABLE) ? poll->fd : ARES_SOCKET_BAD;
+  ares_socket_t write_fd = error || (events & UV_WRITABLE) ? poll->fd : ARES_SOCKET_BAD;
+  poll->channel->process(read_fd, write_fd);
+}
+
+void DnsChannel::onTimer(uv_timer_t* timer) noexcept {
+  static_cast<DnsChannel*>(timer->data)->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+}
+
+void DnsChannel::process(ares_socket_t read_fd, ares_socket_t write_fd) {
+  if (closing_) return;
+  ares_process_fd(channel_, read_fd, write_fd);
+  deliver();
+}
+
+void DnsChannel::deliver() {
+  delivering_ = true;
+  bool delivered = false;
+  while (!closing_ && !completed_.empty()) {
+    Completed c = std::move(completed_.front());
+    completed_.pop_front();
+    startWaiting();  // the query just answered made room
+    c.answer(c.status, c.message);
+    delivered = true;
+  }
+  if (!closing_) startWaiting();
+  if (delivered && !closing_ && after_answers_) after_answers_();
+  delivering_ = false;
+  if (!closing_) rearmTimer();
+}
+
+void DnsChannel::rearmTimer() {
+  if (!completed_.empty()) {
+    uv_timer_start(&timer_, onTimer, 0, 0);
+    return;
+  }
+  timeval tv{};
+  if (!ares_timeout(channel_, nullptr, &tv)) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  // Rounded up: waking before c-ares' deadline would only re-arm the timer again.
+  uint64_t ms = static_cast<uint64_t>(tv.tv_sec) * 1000 + (static_cast<uint64_t>(tv.tv_usec) + 999) / 1000;
+  uv_timer_start(&timer_, onTimer, ms, 0);
+}
+
+void DnsChannel::close(std::function<void()> done) {
+  close_done_.add(std::move(done));
+  if (!closing_) {
+    closing_ = true;
+    waiting_.clear();
+    completed_.clear();
+    stats_.waiting = 0;
+    if (channel_) {
+      // Ends every query with ARES_EDESTRUCTION (ignored now) and reports each socket closed.
+      ares_destroy(channel_);
+      channel_ = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onHandleClosed);
+    }
+    for (auto& [fd, poll] : polls_) closePoll(poll);
+    polls_.clear();
+  }
+  maybeFinishClose();
+}
+
+void DnsChannel::onHandleClosed(uv_handle_t* handle) noexcept {
+  DnsChannel* self;
+  if (handle->type == UV_POLL) {
+    auto* poll = static_cast<SocketPoll*>(handle->data);
+    self = poll->channel;
+    delete poll;
+  } else {
+    self = static_cast<DnsChannel*>(handle->data);
+  }
+  --self->open_handles_;
+  self->maybeFinishClose();
+}
+
+void DnsChannel::maybeFinishClose() {
+  if (closing_ && open_handles_ == 0) close_done_.runAll();
+}
+
+}  // namespace lbmail::dns
