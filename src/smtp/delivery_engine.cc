@@ -53,7 +53,11 @@ void DeliveryEngine::submit(std::string_view domain, OutgoingMessage message, Do
   uint64_t id = d->id;
   std::string name = d->domain;
   resolving_.emplace(id, std::move(d));
-  resolver_.resolve(name, [this, id](const dns::MxAnswer& answer) { onResolved(id, answer); });
+  // The resolver may outlive the engine; an answer after that finds the token expired.
+  std::weak_ptr<bool> alive = alive_;
+  resolver_.resolve(name, [this, id, alive](const dns::MxAnswer& answer) {
+    if (alive.lock()) onResolved(id, answer);
+  });
 }
 
 void DeliveryEngine::onResolved(uint64_t id, const dns::MxAnswer& answer) {

@@ -46,6 +46,8 @@ void DestinationPool::pump() {
   while (!queue_.empty() && !idle_.empty()) {
     SmtpClientConnection* c = idle_.back();
     idle_.pop_back();
+    // One that timed out idle and said QUIT, or failed, is on its way out.
+    if (c->state() != SmtpClientConnection::State::kReady) continue;
     Slot& slot = *slotOf(*c);
     // As many queued messages as the connection takes in one write (pipelined BDAT
     // transactions), within the message rate and the per-connection limit.
@@ -109,6 +111,10 @@ void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
   // nothing about the message, so it goes back to the queue once.
   if (result.connection_reused && noReplyAtAll(result) && d->requeues == 0 && !closing_) {
     ++d->requeues;
+    if (backedOff(uv_hrtime())) {
+      engine_.failOver(std::move(d), destination_.toString() + ": " + result.reason);
+      return;
+    }
     d->enqueued_ns = uv_hrtime();
     queue_.push_front(std::move(d));
     ++engine_.stats_.queued;
@@ -136,11 +142,20 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
                                          const std::string& reason) {
   using End = SmtpClientConnection::End;
   Slot* slot = slotOf(connection);
-  assert(slot && slot->active.empty());
+  assert(slot);
+  // The connection reports every transaction before it closes; should one be left, it is
+  // deferred rather than lost.
+  while (!slot->active.empty()) {
+    std::unique_ptr<Delivery> d = std::move(slot->active.front());
+    slot->active.pop_front();
+    engine_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "connection closed: " + reason);
+  }
   if (!slot->ready_once) --connecting_;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &connection), idle_.end());
   --engine_.stats_.connections_open;
-  bool setup_failed = end == End::kConnectFailed || end == End::kGreetingFailed;
+  // Whatever ends a connection before it was ever ready says the destination is not taking
+  // mail now: a reset before the greeting, garbage instead of one, a refusal.
+  bool setup_failed = !slot->ready_once || end == End::kConnectFailed || end == End::kGreetingFailed;
   if (setup_failed) ++engine_.stats_.connection_failures;
   if ((setup_failed || end == End::kServiceClosing) && !closing_) backOff(reason);
   slots_.erase(std::find_if(slots_.begin(), slots_.end(), [slot](const auto& s) { return s.get() == slot; }));

@@ -17,8 +17,10 @@ uv_buf_t slice(const char* p, size_t n) { return uv_buf_init(const_cast<char*>(p
 void appendDataContent(const std::vector<std::string_view>& body, bool scan, std::vector<uv_buf_t>& out) {
   bool line_start = true;  // the body's first byte starts a line
   char last = 0, before_last = 0;
+  bool empty = true;
   for (std::string_view s : body) {
     if (s.empty()) continue;
+    empty = false;
     if (!scan) {
       out.push_back(slice(s.data(), s.size()));
     } else {
@@ -44,7 +46,6 @@ void appendDataContent(const std::vector<std::string_view>& body, bool scan, std
     last = s.back();
   }
   bool ends_with_crlf = before_last == '\r' && last == '\n';
-  bool empty = last == 0;
   if (!empty && !ends_with_crlf) out.push_back(slice(kCrlf, 2));
   out.push_back(slice(kEnd, 3));
 }

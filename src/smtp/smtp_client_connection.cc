@@ -159,7 +159,8 @@ void SmtpClientConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_b
 
 void SmtpClientConnection::onReply(SmtpReply& reply) {
   if (expected_.empty()) {
-    fail(End::kProtocol, "reply nobody asked for: " + reply.summary());
+    // A server may announce 421 at any time before closing (RFC 5321 section 3.8).
+    fail(reply.code == 421 ? End::kServiceClosing : End::kProtocol, "reply nobody asked for: " + reply.summary());
     return;
   }
   Expect expect = expected_.front();
@@ -215,8 +216,10 @@ bool SmtpClientConnection::acceptsMore() const {
   if (state_ == State::kReady) return true;
   // Transactions follow each other without waiting for replies: with BDAT at once, with DATA
   // each group right after the previous message's end-of-data marker (RFC 2920 section 3.1).
+  // A transaction refused locally at the front has no replies coming; nothing may queue
+  // behind it until it has been reported, or the next one's replies would land on it.
   return state_ == State::kBusy && pipelining() && !txs_.empty() && txs_.front().unsent.empty() &&
-         txs_.size() < settings_.max_pipelined_transactions;
+         !txs_.front().decided_locally && txs_.size() < settings_.max_pipelined_transactions;
 }
 
 void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone done) {
@@ -228,7 +231,7 @@ void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone 
   tx.started = uv_hrtime();
   tx.rcpt_replies.resize(message.recipients.size());
   tx.result.mx_address = destination_;
-  tx.result.connection_reused = transactions_ > 0;
+  tx.result.connection_reused = completed_ > 0;
   tx.result.timings.connect = connect_time_;
   tx.result.timings.greeting = greeting_time_;
 
@@ -402,6 +405,10 @@ void SmtpClientConnection::onTransactionReply(Expect expect, SmtpReply& reply) {
       if (tx.next_rcpt < tx.rcpt_replies.size()) tx.rcpt_replies[tx.next_rcpt++] = std::move(reply);
       break;
     case Expect::kData:
+      if (reply.positive()) {
+        fail(End::kProtocol, "DATA answered with " + reply.summary() + " instead of 354");
+        return;
+      }
       if (reply.code != 354) {
         tx.final_reply = std::move(reply);
         finishTransaction();
@@ -444,9 +451,17 @@ bool SmtpClientConnection::anyRecipientAccepted(const Transaction& tx) const {
   return std::any_of(tx.rcpt_replies.begin(), tx.rcpt_replies.end(), [](const SmtpReply& r) { return r.positive(); });
 }
 
+bool SmtpClientConnection::writeQueueShrank() {
+  size_t now = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
+  bool shrank = now < write_queue_at_arm_;
+  write_queue_at_arm_ = now;
+  return shrank;
+}
+
 void SmtpClientConnection::rearmForReply() {
   if (state_ != State::kBusy) return;
   if (body_writes_in_flight_ > 0) {
+    write_queue_at_arm_ = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
     armTimer(settings_.data_block_timeout);
   } else if (!expected_.empty()) {
     armTimer(timeoutFor(expected_.front()));
@@ -509,6 +524,7 @@ void SmtpClientConnection::finishTransaction() {
     TransactionDone done = std::move(tx.done);
     DeliveryResult result = std::move(tx.result);
     txs_.pop_front();
+    ++completed_;
     done(std::move(result));
     if (state_ != State::kBusy) return;  // closed by the callback
   } while (!txs_.empty() && txs_.front().decided_locally);
@@ -547,6 +563,12 @@ void SmtpClientConnection::onTimer(uv_timer_t* timer) {
     case State::kBusy:
       if (!self->txs_.empty() && self->txs_.front().decided_locally) {
         self->finishTransaction();
+        return;
+      }
+      if (self->body_writes_in_flight_ > 0 && self->writeQueueShrank()) {
+        // The data-block timeout is per block (RFC 5321 section 4.5.3.2.5): a slow link that
+        // still takes bytes is given another period.
+        self->armTimer(self->settings_.data_block_timeout);
         return;
       }
       self->fail(End::kTimeout, "timed out waiting for a reply");

@@ -252,6 +252,21 @@ TEST(DeliveryEngine, FailsOverOn421GreetingAndBacksTheDestinationOff) {
   EXPECT_EQ(sink.stop(), 0);
 }
 
+TEST(DeliveryEngine, ResetBeforeTheGreetingFailsOverAndBacksOff) {
+  ScriptedSmtpServer resetting([](ScriptedPeer& peer, int) { peer.reset(); });
+  test::SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  {
+    EngineRun run(fastConfig(), routes("example.test", {resetting.address(), sink.smtp()}));
+    run.submit("example.test", batch(3));
+    ASSERT_TRUE(run.waitForResults(3));
+    EXPECT_EQ(delivered(run.results()), 3u);
+    EXPECT_EQ(run.stats().backoffs, 1u);
+    EXPECT_LE(resetting.accepted(), 3);  // no reconnect storm
+  }
+  EXPECT_EQ(sink.stop(), 0);
+}
+
 TEST(DeliveryEngine, DefersWithAReasonWhenNoMxTakesTheMessage) {
   SocketAddress nowhere = *SocketAddress::parse("127.0.0.1:" + std::to_string(test::freePort()));
   EngineRun run(fastConfig(), routes("example.test", {nowhere}));

@@ -177,7 +177,7 @@ TEST(SmtpClientConnection, DataTransactionsChainBehindTheEndOfDataMarker) {
   ASSERT_EQ(o.results.size(), 2u);
   EXPECT_EQ(o.results[0].reply.text, "first");
   EXPECT_EQ(o.results[1].reply.text, "second");
-  EXPECT_TRUE(o.results[1].connection_reused);
+  EXPECT_FALSE(o.results[1].connection_reused);  // queued before the connection had finished one
 }
 
 TEST(SmtpClientConnection, RefusedDataReleasesTheNextGroupWithRset) {
@@ -401,6 +401,38 @@ TEST(SmtpClientConnection, RefusesLocallyWhatMustNotReachTheServer) {
   EXPECT_EQ(o.results[0].reply.code, 552);
   EXPECT_EQ(o.results[1].outcome, DeliveryOutcome::kBounced);
   EXPECT_EQ(o.results[1].reply.code, 553);
+}
+
+TEST(SmtpClientConnection, LocalRefusalDoesNotTakeTheNextTransactionsReplies) {
+  ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
+    greetAndHello(peer, {"PIPELINING", "CHUNKING", "SIZE 100"});
+    // Only the small message reaches the wire, on its own.
+    EXPECT_EQ(peer.readLine().value_or(""), "MAIL FROM:<a@x.test> SIZE=4");
+    peer.readLine();
+    EXPECT_EQ(peer.readLine().value_or(""), "BDAT 4 LAST");
+    peer.readBytes(4);
+    peer.send("250 Ok\r\n250 Ok\r\n250 2.0.0 small one\r\n");
+    expectQuit(peer);
+  });
+  Outcome o = run(server.address(), fast(), {message(std::string(200, 'x') + "\r\n"), message("ok\r\n")}, {}, true);
+  ASSERT_EQ(o.results.size(), 2u);
+  EXPECT_EQ(o.results[0].reply.code, 552);
+  EXPECT_EQ(o.results[0].outcome, DeliveryOutcome::kBounced);
+  EXPECT_EQ(o.results[1].outcome, DeliveryOutcome::kDelivered);
+  EXPECT_EQ(o.results[1].reply.text, "small one");
+}
+
+TEST(SmtpClientConnection, DataAnsweredWith250IsAProtocolError) {
+  ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
+    greetAndHello(peer, {"PIPELINING"});
+    for (int i = 0; i < 3; ++i) peer.readLine();
+    peer.send("250 Ok\r\n250 Ok\r\n250 2.0.0 sure\r\n");  // no 354: nothing was sent
+    peer.waitForClose();
+  });
+  Outcome o = run(server.address(), fast(), {message("x\r\n")});
+  ASSERT_EQ(o.results.size(), 1u);
+  EXPECT_EQ(o.results[0].outcome, DeliveryOutcome::kDeferred);
+  EXPECT_EQ(o.end, End::kProtocol);
 }
 
 TEST(SmtpClientConnection, SilentEndOfDataTimesOut) {

@@ -97,6 +97,7 @@ class DeliveryEngine {
   bool closing_ = false;
   size_t pools_open_ = 0;
   DoneCallbacks close_done_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace lbmail::smtp

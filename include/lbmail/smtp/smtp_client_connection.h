@@ -159,6 +159,7 @@ class SmtpClientConnection {
   bool pipelining() const;
   bool anyRecipientAccepted(const Transaction& tx) const;
   void rearmForReply();
+  bool writeQueueShrank();
   void armTimer(Duration timeout);
   Duration timeoutFor(Expect expect) const;
   void decideRecipients(Transaction& tx, const std::string& failure);
@@ -187,7 +188,9 @@ class SmtpClientConnection {
   uint64_t connected_at_ = 0;
   Duration connect_time_{0};
   Duration greeting_time_{0};
-  uint32_t transactions_ = 0;
+  uint32_t transactions_ = 0;  // sent
+  uint32_t completed_ = 0;     // reported: later ones go over a reused connection
+  size_t write_queue_at_arm_ = 0;
   uint32_t writes_in_flight_ = 0;
   int handles_open_ = 0;
   End end_ = End::kQuit;
