@@ -35,7 +35,9 @@ double cpuSeconds(const rusage& u) {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// LBMAIL_BENCH_NO_PIN=1 leaves placement to the scheduler.
 void pinTo(int cpu) {
+  if (std::getenv("LBMAIL_BENCH_NO_PIN")) return;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu % static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))), &set);
@@ -110,7 +112,8 @@ SenderRun runEngine(const SocketAddress& sink, size_t payload, int messages) {
 SenderRun runSmtpSource(const SocketAddress& sink, size_t payload, int messages) {
   SenderRun run;
   auto t0 = std::chrono::steady_clock::now();
-  ChildProcess source({"/usr/bin/taskset", "-c", "1", lbmail::test::testEnv("LBMAIL_SMTP_SOURCE"), "-d", "-s",
+  ChildProcess source({"/usr/bin/taskset", "-c", std::getenv("LBMAIL_BENCH_NO_PIN") ? "0-63" : "1",
+                       lbmail::test::testEnv("LBMAIL_SMTP_SOURCE"), "-d", "-s",
                        std::to_string(kSessions), "-m", std::to_string(messages), "-l", std::to_string(payload), "-f",
                        "bench@sender.test", "-t", "rcpt@example.test", sink.toString()});
   rusage usage{};
