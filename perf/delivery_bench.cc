@@ -25,15 +25,11 @@ namespace {
 using namespace std::chrono_literals;
 using lbmail::SocketAddress;
 using lbmail::test::ChildProcess;
+using lbmail::test::cpuSeconds;
 using lbmail::test::PostfixSmtpSink;
 namespace smtp = lbmail::smtp;
 
 constexpr int kSessions = 8;
-
-double cpuSeconds(const rusage& u) {
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 // LBMAIL_BENCH_NO_PIN=1 leaves placement to the scheduler.
 void pinTo(int cpu) {

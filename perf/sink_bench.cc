@@ -17,7 +17,6 @@
 
 #include "child_process.h"
 #include "sink_process.h"
-#include "tcp_client.h"
 
 namespace {
 
@@ -44,14 +43,7 @@ ReceiverRun runAgainst(const std::vector<std::string>& receiver, const std::stri
   ReceiverRun run;
   ChildProcess server(receiver);
   if (!server.started()) return run;
-  // smtp-sink says nothing when it is ready: try to connect, for at most 10 s.
-  auto addr = *lbmail::SocketAddress::parse("127.0.0.1:" + port);
-  bool ready = false;
-  for (int i = 0; i < 1000 && !ready; ++i) {
-    ready = lbmail::test::TcpClient(addr).connected();
-    if (!ready) usleep(10'000);
-  }
-  if (!ready) return run;
+  if (!lbmail::test::waitUntilAccepting(*lbmail::SocketAddress::parse("127.0.0.1:" + port))) return run;
   auto t0 = std::chrono::steady_clock::now();
   ChildProcess source({env("LBMAIL_SMTP_SOURCE"), "-d", "-s", "8", "-m", std::to_string(kMessages), "-l",
                        std::to_string(size), "-f", "bench@sender.test", "-t", "rcpt@example.test",
@@ -61,8 +53,7 @@ ReceiverRun runAgainst(const std::vector<std::string>& receiver, const std::stri
   server.signal(SIGTERM);
   struct rusage usage {};
   server.wait(std::chrono::seconds(20), &usage);
-  run.receiver_cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                             static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  run.receiver_cpu_seconds = lbmail::test::cpuSeconds(usage);
   run.ok = lbmail::test::exitCode(status) == 0;
   return run;
 }

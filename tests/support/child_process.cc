@@ -115,4 +115,9 @@ int exitCode(int wait_status) {
   return -1;
 }
 
+double cpuSeconds(const struct rusage& usage) {
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 }  // namespace lbmail::test

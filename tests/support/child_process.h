@@ -48,4 +48,7 @@ class ChildProcess {
 // Exit code when the child exited normally, else 128 + signal.
 int exitCode(int wait_status);
 
+// User plus system time in a wait4 or getrusage result, in seconds.
+double cpuSeconds(const struct rusage& usage);
+
 }  // namespace lbmail::test

@@ -77,14 +77,15 @@ PostfixSmtpSink::PostfixSmtpSink(const std::vector<std::string>& options) {
   child_ = std::make_unique<ChildProcess>(argv);
 }
 
-bool PostfixSmtpSink::start() {
-  if (!child_->started()) return false;
+bool waitUntilAccepting(const SocketAddress& address) {
   for (int i = 0; i < 1000; ++i) {
-    if (TcpClient(address_).connected()) return true;
-    usleep(10'000);  // it has no readiness signal; connecting is the only probe
+    if (TcpClient(address).connected()) return true;
+    usleep(10'000);  // no readiness signal to await: connecting is the only probe
   }
   return false;
 }
+
+bool PostfixSmtpSink::start() { return child_->started() && waitUntilAccepting(address_); }
 
 int PostfixSmtpSink::stop(struct rusage* usage) {
   child_->signal(SIGTERM);

@@ -14,6 +14,10 @@ namespace lbmail::test {
 // A loopback port free now (the kernel picks it); the receiver binds it a moment later.
 uint16_t freePort(const std::string& host = "127.0.0.1");
 
+// For receivers that say nothing when they are ready (smtp-sink): true once address accepts a
+// TCP connection, false after 10 s.
+bool waitUntilAccepting(const SocketAddress& address);
+
 // `lbmail sink` on free ports with the given [sink] settings and rules appended.
 class SinkProcess {
  public:
