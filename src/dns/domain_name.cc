@@ -1,5 +1,5 @@
 // Domain name normalisation and checks (RFC 1035 section 2.3.4 limits).
-#include "domain_name.h"
+#include "lbmail/dns/domain_name.h"
 
 namespace lbmail::dns {
 namespace {

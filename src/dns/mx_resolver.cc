@@ -9,7 +9,7 @@
 #include <unordered_map>
 
 #include "dns_channel.h"
-#include "domain_name.h"
+#include "lbmail/dns/domain_name.h"
 #include "mx_lookup.h"
 #include "record_cache.h"
 #include "record_resolver.h"

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "domain_name.h"
+#include "lbmail/dns/domain_name.h"
 
 namespace lbmail::dns {
 namespace {

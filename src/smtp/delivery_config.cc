@@ -1,6 +1,8 @@
 // Reading the delivery engine's configuration.
 #include "lbmail/smtp/delivery_config.h"
 
+#include "lbmail/dns/domain_name.h"
+
 namespace lbmail::smtp {
 namespace {
 
@@ -22,13 +24,6 @@ SocketAddress readSource(ConfigTable& t, const std::string& text) {
   if (!a) a = SocketAddress::parse("[" + text + "]:0");
   if (!a) t.fail("source_addresses", "IP addresses such as \"127.0.0.2\" or \"::1\"");
   return *a;
-}
-
-std::string lowerCase(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
 }
 
 }  // namespace
@@ -55,9 +50,9 @@ DeliveryConfig readDeliveryConfig(ConfigTable& t) {
   c.limits = readLimits(t, c.limits);
   c.backoff = t.duration("backoff", c.backoff, 0s, 24h);
   for (ConfigTable& d : t.tableArray("domain")) {
-    std::string name = lowerCase(d.string("name", ""));
-    if (name.empty() || name.find_first_of(" \t\r\n@<>") != std::string::npos) d.fail("name", "a domain name");
-    c.domain_limits.emplace_back(name, readLimits(d, c.limits));
+    std::optional<std::string> name = dns::normalizeDomain(d.string("name", ""));
+    if (!name) d.fail("name", "a domain name like \"example.com\"");
+    c.domain_limits.emplace_back(std::move(*name), readLimits(d, c.limits));
   }
   return c;
 }

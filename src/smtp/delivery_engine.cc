@@ -4,18 +4,11 @@
 #include <algorithm>
 
 #include "delivery.h"
+#include "lbmail/dns/domain_name.h"
 #include "destination_pool.h"
 
 namespace lbmail::smtp {
 namespace {
-
-std::string lowerCase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 bool validEnvelope(const OutgoingMessage& m) {
   if (m.recipients.empty() || !safeSmtpPath(m.mail_from)) return false;
@@ -36,7 +29,8 @@ DeliveryEngine::~DeliveryEngine() = default;
 void DeliveryEngine::submit(std::string_view domain, OutgoingMessage message, Done done) {
   auto d = std::make_unique<Delivery>();
   d->id = next_id_++;
-  d->domain = lowerCase(domain);
+  // The resolver's spelling, so that per-domain limits and source choice see one name.
+  d->domain = dns::normalizeDomain(domain).value_or("");
   d->message = std::move(message);
   d->done = std::move(done);
   d->submitted_ns = uv_hrtime();

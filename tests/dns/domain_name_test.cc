@@ -1,5 +1,5 @@
 // Tests of domain normalisation.
-#include "domain_name.h"
+#include "lbmail/dns/domain_name.h"
 
 #include <gtest/gtest.h>
 
