@@ -23,6 +23,7 @@
 #include "lbmail/core/service_config.h"
 #include "lbmail/core/shutdown_signals.h"
 #include "lbmail_build_config.h"
+#include "media_command.h"
 #include "sim/sim.h"
 #include "sink.h"
 #include "sink_config.h"
@@ -66,7 +67,10 @@ void printUsage(FILE* out) {
                "  initiator   run a campaign over the recipient database through the gateways\n"
                "  gateway     take authenticated assemble-and-mail requests and deliver them\n"
                "  sink        a fast receiving SMTP server with scripted latency and failures\n"
-               "  sim         the whole system on loopback, with a report\n");
+               "  sim         the whole system on loopback, with a report\n"
+               "\n"
+               "helpers:\n"
+               "  media       build or verify the media cache (lbmail media --help)\n");
 }
 
 void printModeHelp(Mode mode) {
@@ -203,6 +207,7 @@ int main(int argc, char** argv) {
     printUsage(stdout);
     return kExitOk;
   }
+  if (first == "media") return media::runMediaCommand(std::vector<std::string_view>(argv + 2, argv + argc));
   std::optional<Mode> mode = parseMode(first);
   if (!mode) return usageError("unknown mode '" + std::string(first) + "' (see 'lbmail --help')");
   std::vector<std::string_view> args(argv + 2, argv + argc);
