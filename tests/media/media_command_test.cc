@@ -33,7 +33,7 @@ TEST(MediaCommand, BuildThenVerifyThenFindDamage) {
   RunResult built = lbmail({"build", "--src", f.src(), "--cache", f.cache()});
   ASSERT_EQ(built.code, 0) << built.err;
   EXPECT_NE(built.out.find("application/pdf"), std::string::npos) << built.out;
-  EXPECT_NE(built.out.find("image/webp  pics/banner.webp"), std::string::npos) << built.out;
+  EXPECT_NE(built.out.find("image/webp                pics/banner.webp"), std::string::npos) << built.out;
   EXPECT_NE(built.out.find("media build: 2 files, 133455 octets"), std::string::npos) << built.out;
   EXPECT_NE(built.out.find("2 written, 0 already cached"), std::string::npos) << built.out;
 
