@@ -177,7 +177,7 @@ void read(PayloadReader& r, MaterialFrame& f) {
   if (r.ok() && parts > r.remaining() / 2) r.fail("part count larger than the frame");  // each part >= 2 bytes
   for (uint64_t i = 0; r.ok() && i < parts; ++i) {
     MaterialPart p;
-    p.kind = readEnum<MaterialPartKind>(r, 1, 6, "unknown material part");
+    p.kind = readEnum<MaterialPartKind>(r, 1, kMaxMaterialPartKind, "unknown material part");
     p.content = r.bytes(kDefaultMaxPayload);
     f.parts.push_back(p);
   }

@@ -166,14 +166,16 @@ TEST(FrameCodec, CatalogAndMaterialRoundTrip) {
   MaterialFrame m;
   m.material_id = 9;
   m.parts = {{MaterialPartKind::kSubject, "Hello {{first_name}}"}, {MaterialPartKind::kHtml, "<p>Hi</p>"},
-             {MaterialPartKind::kFrom, ""}};
+             {MaterialPartKind::kFrom, ""}, {MaterialPartKind::kFields, "first_name,city"}};
   m.media = {{cat.hashes[1], MediaDisposition::kInline, "logo@x"}, {cat.hashes[2], MediaDisposition::kAttachment, ""}};
   MaterialFrame out = decodeOne<MaterialFrame>(encode(m));
   EXPECT_EQ(out.material_id, 9u);
-  ASSERT_EQ(out.parts.size(), 3u);
+  ASSERT_EQ(out.parts.size(), 4u);
   EXPECT_EQ(out.parts[0].kind, MaterialPartKind::kSubject);
   EXPECT_EQ(out.parts[0].content, "Hello {{first_name}}");
   EXPECT_EQ(out.parts[2].content, "");
+  EXPECT_EQ(out.parts[3].kind, MaterialPartKind::kFields);
+  EXPECT_EQ(out.parts[3].content, "first_name,city");
   ASSERT_EQ(out.media.size(), 2u);
   EXPECT_EQ(out.media[0].hash, cat.hashes[1]);
   EXPECT_EQ(out.media[0].disposition, MediaDisposition::kInline);

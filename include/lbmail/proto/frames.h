@@ -107,7 +107,9 @@ enum class MaterialPartKind : uint8_t {
   kFrom = 4,
   kReplyTo = 5,
   kListUnsubscribe = 6,
+  kFields = 7,  // the merge-field names the templates may use, separated by commas
 };
+constexpr uint8_t kMaxMaterialPartKind = 7;
 
 struct MaterialPart {
   MaterialPartKind kind = MaterialPartKind::kText;
