@@ -192,17 +192,19 @@ BENCHMARK(assemble)->Arg(0)->Arg(1)->ArgName("attachment_1m");
 BENCHMARK(copyingPeer)->Arg(0)->Arg(1)->ArgName("attachment_1m");
 BENCHMARK(encodingPeer)->Arg(0)->Arg(1)->ArgName("attachment_1m");
 
-// Median CPU time per message of each benchmark, by name.
+// Median CPU time per message of each benchmark, by name: the median aggregate when the run
+// had repetitions, otherwise the median of the runs seen.
 std::map<std::string, double> medians(const lbmail::perf::Runs& runs) {
+  using Run = benchmark::BenchmarkReporter::Run;
   std::map<std::string, std::vector<double>> all;
-  for (const auto& r : runs) {
-    if (r.run_type != benchmark::BenchmarkReporter::Run::RT_Iteration || r.iterations == 0) continue;
-    all[r.run_name.str()].push_back(r.GetAdjustedCPUTime());
-  }
   std::map<std::string, double> out;
+  for (const Run& r : runs) {
+    if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") out[r.run_name.str()] = r.GetAdjustedCPUTime();
+    if (r.run_type == Run::RT_Iteration && r.iterations > 0) all[r.run_name.str()].push_back(r.GetAdjustedCPUTime());
+  }
   for (auto& [name, v] : all) {
     std::sort(v.begin(), v.end());
-    out[name] = v[v.size() / 2];
+    out.emplace(name, v[v.size() / 2]);
   }
   return out;
 }
