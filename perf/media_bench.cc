@@ -220,8 +220,10 @@ void summarise(const lbmail::perf::Runs& runs) {
               per_second / 1e6, per_second >= 1e6 ? "met" : "NOT MET");
   std::printf("  assemble, 1 MB attachment    %8.0f ns  1 MB / 10 KB = %.2fx (target <= 1.2)  %s\n", large,
               large / small, large / small <= 1.2 ? "met" : "NOT MET");
-  if (copy_large > 0) std::printf("  peer: copy into one buffer, 1 MB   %10.0f ns  (%.0fx lbmail)\n", copy_large, copy_large / large);
-  if (encode_large > 0) std::printf("  peer: encode per message, 1 MB     %10.0f ns  (%.0fx lbmail)\n", encode_large, encode_large / large);
+  if (copy_large > 0)
+    std::printf("  peer: copy into one buffer, 1 MB   %10.0f ns  (%.0fx lbmail)\n", copy_large, copy_large / large);
+  if (encode_large > 0)
+    std::printf("  peer: encode per message, 1 MB     %10.0f ns  (%.0fx lbmail)\n", encode_large, encode_large / large);
 }
 
 [[maybe_unused]] const bool kRegistered = lbmail::perf::setSummary(summarise);

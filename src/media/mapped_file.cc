@@ -12,7 +12,7 @@
 namespace lbmail::media {
 
 Expected<std::shared_ptr<const MappedFile>, std::string> MappedFile::open(int dir_fd, const std::string& name,
-                                                                         uint64_t expected_size) {
+                                                                          uint64_t expected_size) {
   int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return unexpected(name + ": " + std::strerror(errno));
   struct stat st;

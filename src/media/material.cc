@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <set>
 
@@ -45,8 +46,11 @@ const char* literalError(const MessageTemplate& t, bool header) {
 std::set<std::string> cidReferences(std::string_view html) {
   std::set<std::string> refs;
   for (size_t pos = html.find("cid:"); pos != std::string_view::npos; pos = html.find("cid:", pos + 4)) {
+    // "cid:" inside a word ("placid:") is text, not a reference.
+    if (pos > 0 && std::isalnum(static_cast<unsigned char>(html[pos - 1]))) continue;
     size_t end = pos + 4;
-    while (end < html.size() && validContentId(html.substr(end, 1)) && html[end] != '{') ++end;
+    // The reference ends where an attribute value or CSS url() would: quotes, '{' of a template.
+    while (end < html.size() && validContentId(html.substr(end, 1)) && html[end] != '{' && html[end] != '\'') ++end;
     if (end > pos + 4) refs.emplace(html.substr(pos + 4, end - pos - 4));
   }
   return refs;
@@ -98,7 +102,8 @@ Expected<bool, MaterialError> Material::compile(const MaterialSpec& spec, const 
   std::set<std::string> inline_ids;
   for (const MaterialSpec::Media& ref : spec.media) {
     if (ref.is_inline) {
-      if (!validContentId(ref.name)) return fail("inline image Content-ID '" + ref.name.substr(0, 64) + "' is not valid");
+      if (!validContentId(ref.name))
+        return fail("inline image Content-ID '" + ref.name.substr(0, 64) + "' is not valid");
       if (!inline_ids.insert(ref.name).second) return fail("inline image Content-ID '" + ref.name + "' used twice");
     } else if (const char* err = mediaNameError(ref.name); err || !validUtf8(ref.name)) {
       return fail("attachment name '" + ref.name.substr(0, 64) + "': " + (err ? err : "not valid UTF-8"));
@@ -107,13 +112,15 @@ Expected<bool, MaterialError> Material::compile(const MaterialSpec& spec, const 
     if (!entry) missing.missing_media.push_back(ref.hash);
     media.push_back(entry);
   }
+  if (!inline_ids.empty() && spec.html.empty()) return fail("inline images need an HTML body to show them");
   if (!missing.missing_media.empty()) {
     missing.text = "missing media:";
     for (const MediaHash& h : missing.missing_media) missing.text += " " + hashToHex(h);
     return unexpected(std::move(missing));
   }
   for (const std::string& cid : cidReferences(spec.html)) {
-    if (!inline_ids.count(cid)) return fail("HTML body refers to cid:" + cid + " but no inline image has that Content-ID");
+    if (!inline_ids.count(cid))
+      return fail("HTML body refers to cid:" + cid + " but no inline image has that Content-ID");
   }
   layOut(spec, media);
   return true;
@@ -130,8 +137,10 @@ Expected<bool, std::string> Material::compileAddresses(const MaterialSpec& spec)
       if (h.required) return unexpected(std::string(h.name) + " is required");
       continue;
     }
-    std::string_view display, addr;
-    if (!splitNameAddr(h.text, display, addr)) return unexpected(std::string(h.name) + ": expected 'Name <addr>' or 'addr'");
+    std::string display;
+    std::string_view addr;
+    if (!splitNameAddr(h.text, display, addr))
+      return unexpected(std::string(h.name) + ": expected 'Name <addr>' or 'addr'");
     if (const char* err = mailboxError(addr)) return unexpected(std::string(h.name) + " address: " + err);
     if (hasLineBreakOrNul(display) || !validUtf8(display) || display.size() > kMaxDisplayNameOctets) {
       return unexpected(std::string(h.name) + " display name: one line of UTF-8, at most 255 octets");
@@ -185,13 +194,17 @@ Expected<bool, std::string> Material::compileListUnsubscribe(std::string_view te
     while (!rest.empty() && (rest.front() == ' ' || rest.front() == ',')) rest.remove_prefix(1);
     if (rest.empty()) break;
     size_t close = rest.find('>');
-    if (rest.front() != '<' || close == std::string_view::npos) return unexpected(std::string("expected <URI>, <URI>..."));
+    if (rest.front() != '<' || close == std::string_view::npos)
+      return unexpected(std::string("expected <URI>, <URI>..."));
     std::string_view uri = rest.substr(1, close - 1);
     if (uri.find_first_of("<> ") != std::string_view::npos || uri.find(':') == std::string_view::npos) {
       return unexpected("bad URI <" + std::string(uri) + ">");
     }
     one_click |= uri.starts_with("https://");
     rest.remove_prefix(close + 1);
+  }
+  if (shape.size() + std::string_view("List-Unsubscribe: ").size() > kMaxHeaderLineOctets) {
+    return unexpected(std::string("longer than a header line may be (998 octets)"));
   }
   // RFC 8058: one-click unsubscription needs an HTTPS URI to POST to.
   if (one_click) fixed_headers_ += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n";
@@ -272,7 +285,10 @@ void Material::layOut(const MaterialSpec& spec, const std::vector<const MediaEnt
         // "=_" can appear neither in quoted-printable nor in base64, so no body holds the
         // boundary (RFC 2046 section 5.1.1).
         std::string boundary = "=_lbm_" + node.subtype + "_" + suffix;
-        pending += "Content-Type: multipart/" + node.subtype + ";\r\n boundary=\"" + boundary + "\"\r\n\r\n";
+        pending += "Content-Type: multipart/" + node.subtype + ";\r\n boundary=\"" + boundary + "\"";
+        // RFC 2387 section 3.1: related names the type of its root part, the HTML.
+        if (node.subtype == "related") pending += ";\r\n type=\"text/html\"";
+        pending += "\r\n\r\n";
         for (size_t i = 0; i < node.children.size(); ++i) {
           pending += (i == 0 ? "--" : "\r\n--") + boundary + "\r\n";
           self(self, node.children[i], false);

@@ -31,8 +31,8 @@ Expected<MediaCache, std::string> MediaCache::open(const std::string& dir) {
       return fail(file_name + " (" + e.name + "): checksum mismatch, the file is damaged; run 'lbmail media verify'");
     }
     cache.mapped_bytes_ += e.encoded_size;
-    cache.entries_.emplace(e.hash, MediaEntry{e.hash, std::move(e.name), std::move(e.content_type), e.source_size,
-                                              std::move(*file)});
+    cache.entries_.emplace(
+        e.hash, MediaEntry{e.hash, std::move(e.name), std::move(e.content_type), e.source_size, std::move(*file)});
   }
   ::close(dir_fd);
   return cache;

@@ -53,8 +53,10 @@ class StagedFile {
   }
 
   bool commit(const std::string& name) {
-    if (::fsync(fd_) != 0 || ::close(fd_) != 0) return false;
+    bool synced = ::fsync(fd_) == 0;
+    bool closed = ::close(fd_) == 0;  // closed either way: never closed twice
     fd_ = -1;
+    if (!synced || !closed) return false;
     if (::rename(temp_.c_str(), (dir_ + "/" + name).c_str()) != 0) return false;
     committed_ = true;
     return true;
@@ -77,7 +79,7 @@ bool syncDirectory(const std::string& dir) {
 
 // Maps the cache file for e when it exists at the size e says.
 Expected<std::shared_ptr<const MappedFile>, std::string> mapCacheFile(const std::string& cache_dir,
-                                                                     const ManifestEntry& e) {
+                                                                      const ManifestEntry& e) {
   int dir_fd = ::open(cache_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) return unexpected(errnoText(cache_dir));
   auto file = MappedFile::open(dir_fd, cacheFileName(e.hash), e.encoded_size);
@@ -159,20 +161,20 @@ Expected<bool, std::string> encodeOne(const fs::path& source, const std::string&
 
 // Regular files under dir, relative names sorted, hidden names (".x") skipped.
 Expected<std::vector<std::string>, std::string> listSources(const std::string& dir) {
-  std::error_code ec;
+  std::error_code walk;  // a folder that cannot be read fails the build: no file is left out silently
   std::vector<std::string> names;
-  fs::recursive_directory_iterator it(dir, ec), end;
-  if (ec) return unexpected(dir + ": " + ec.message());
-  for (; it != end; it.increment(ec)) {
-    if (ec) return unexpected(dir + ": " + ec.message());
+  fs::recursive_directory_iterator it(dir, walk), end;
+  for (; !walk && it != end; it.increment(walk)) {
+    std::error_code ec;
     std::string base = it->path().filename().string();
     if (!base.empty() && base.front() == '.') {
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
     if (!it->is_regular_file(ec)) continue;
-    names.push_back(fs::relative(it->path(), dir, ec).string());
+    names.push_back(it->path().lexically_relative(dir).string());
   }
+  if (walk) return unexpected(dir + ": " + walk.message());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -181,8 +183,14 @@ Expected<std::vector<std::string>, std::string> listSources(const std::string& d
 
 Expected<BuildReport, std::string> buildMediaCache(const std::string& src_dir, const std::string& cache_dir) {
   std::error_code ec;
-  if (fs::weakly_canonical(src_dir, ec) == fs::weakly_canonical(cache_dir, ec)) {
-    return unexpected(std::string("the cache must be another directory than the sources"));
+  // A cache inside the sources would be read back as sources by the next build.
+  fs::path src = fs::weakly_canonical(src_dir, ec);
+  if (ec) return unexpected(src_dir + ": " + ec.message());
+  fs::path cache = fs::weakly_canonical(cache_dir, ec);
+  if (ec) return unexpected(cache_dir + ": " + ec.message());
+  if (src.filename().empty()) src = src.parent_path();  // "dir/" ends in an empty element
+  if (std::mismatch(src.begin(), src.end(), cache.begin(), cache.end()).first == src.end()) {
+    return unexpected(std::string("the cache must not be the source directory or inside it"));
   }
   auto names = listSources(src_dir);
   if (!names) return unexpected(names.error());
@@ -202,6 +210,8 @@ Expected<BuildReport, std::string> buildMediaCache(const std::string& src_dir, c
     report.encoded_bytes += e.encoded_size;
     report.entries.push_back(std::move(e));
   }
+  // The cache files' names must be durable before a manifest that lists them.
+  if (!syncDirectory(cache_dir)) return unexpected(errnoText(cache_dir));
   StagedFile manifest(cache_dir);
   if (!manifest.ok() || !manifest.write(formatManifest(report.entries)) ||
       !manifest.commit(std::string(kManifestFile)) || !syncDirectory(cache_dir)) {

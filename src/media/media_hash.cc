@@ -26,7 +26,9 @@ MediaHasher::MediaHasher() : state_(XXH3_createState()) { XXH3_128bits_reset(sta
 
 MediaHasher::~MediaHasher() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
 
-void MediaHasher::update(const void* data, size_t n) { XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), data, n); }
+void MediaHasher::update(const void* data, size_t n) {
+  XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), data, n);
+}
 
 MediaHash MediaHasher::digest() const { return fromCanonical(XXH3_128bits_digest(static_cast<XXH3_state_t*>(state_))); }
 

@@ -69,12 +69,14 @@ std::string AssembledMessage::flatten() const {
 
 std::optional<AssemblyError> MessageAssembler::checkRequest(const Material& m, const MessageRequest& r) const {
   using Kind = AssemblyError::Kind;
-  if (const char* err = mailboxError(r.recipient)) return AssemblyError{Kind::kBadAddress, std::string("recipient: ") + err};
+  if (const char* err = mailboxError(r.recipient))
+    return AssemblyError{Kind::kBadAddress, std::string("recipient: ") + err};
   for (size_t i = 0; i < m.fields().size(); ++i) {
     if (!m.used(i)) continue;
     std::optional<std::string_view> v = i < r.fields.size() ? r.fields[i] : std::nullopt;
     if (!v) {
-      if (m.requiresValue(i)) return AssemblyError{Kind::kMissingField, "field '" + m.fields().name(i) + "' has no value and no default"};
+      if (m.requiresValue(i))
+        return AssemblyError{Kind::kMissingField, "field '" + m.fields().name(i) + "' has no value and no default"};
       continue;
     }
     if (v->find('\0') != std::string_view::npos || !validUtf8(*v)) {
@@ -82,7 +84,8 @@ std::optional<AssemblyError> MessageAssembler::checkRequest(const Material& m, c
     }
     // A line break in a header value would start a header of the sender's choosing.
     if (m.inHeader(i) && v->find_first_of("\r\n") != std::string_view::npos) {
-      return AssemblyError{Kind::kBadField, "field '" + m.fields().name(i) + "' is used in a header and contains a line break"};
+      return AssemblyError{Kind::kBadField,
+                           "field '" + m.fields().name(i) + "' is used in a header and contains a line break"};
     }
   }
   if (!r.message_id.empty() && !validMessageId(r.message_id)) {
@@ -153,7 +156,8 @@ void MessageAssembler::share(std::string_view bytes, std::string& out) {
 }
 
 void MessageAssembler::endPersonalised(const std::string& out) {
-  if (out.size() > personalised_from_) pieces_.push_back(Piece{nullptr, personalised_from_, out.size() - personalised_from_});
+  if (out.size() > personalised_from_)
+    pieces_.push_back(Piece{nullptr, personalised_from_, out.size() - personalised_from_});
   personalised_from_ = out.size();
 }
 

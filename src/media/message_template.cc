@@ -47,7 +47,8 @@ int FieldTable::find(std::string_view name) const {
 }
 
 bool MessageTemplate::usesFields() const {
-  return std::any_of(segments_.begin(), segments_.end(), [](const TemplateSegment& s) { return s.field != TemplateSegment::kLiteral; });
+  return std::any_of(segments_.begin(), segments_.end(),
+                     [](const TemplateSegment& s) { return s.field != TemplateSegment::kLiteral; });
 }
 
 Expected<MessageTemplate, std::string> MessageTemplate::compile(std::string_view text, const FieldTable& fields) {

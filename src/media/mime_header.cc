@@ -10,7 +10,9 @@ namespace lbmail::media {
 namespace {
 
 constexpr std::string_view kWordStart = "=?utf-8?B?";
-constexpr size_t kWordOctets = 45;  // 60 base64 characters: a 72-character encoded word
+// 36 octets are 48 base64 characters, a 60-character encoded word: with "Reply-To: " in front
+// of the first one, every line stays within RFC 2047 section 2's 76 characters.
+constexpr size_t kWordOctets = 36;
 
 bool isPrintableAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= 32 && c < 127; });
@@ -112,6 +114,7 @@ std::string formatAddressHeader(std::string_view name, std::string_view display,
       out += '"';
     } else {
       appendEncodedWords(out, display);
+      out += "\r\n";  // the address on a line of its own keeps the word's line short
     }
     out += " <";
     out += addr;
@@ -123,21 +126,28 @@ std::string formatAddressHeader(std::string_view name, std::string_view display,
   return out;
 }
 
-bool splitNameAddr(std::string_view text, std::string_view& display, std::string_view& addr) {
+bool splitNameAddr(std::string_view text, std::string& display, std::string_view& addr) {
   text = trim(text);
+  display.clear();
   if (text.empty()) return false;
   if (text.back() != '>') {
-    display = {};
     addr = text;
     return text.find('<') == std::string_view::npos;
   }
   size_t open = text.rfind('<');
   if (open == std::string_view::npos) return false;
   addr = text.substr(open + 1, text.size() - open - 2);
-  display = trim(text.substr(0, open));
-  if (display.size() >= 2 && display.front() == '"' && display.back() == '"') {
-    display = display.substr(1, display.size() - 2);
+  std::string_view name = trim(text.substr(0, open));
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+    // A quoted-string: its quoted-pairs stand for the characters after the backslash.
+    name = name.substr(1, name.size() - 2);
+    for (size_t i = 0; i < name.size(); ++i) {
+      if (name[i] == '\\' && i + 1 < name.size()) ++i;
+      display.push_back(name[i]);
+    }
+    return true;
   }
+  display = std::string(name);
   return true;
 }
 

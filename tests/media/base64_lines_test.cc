@@ -60,12 +60,12 @@ TEST(Base64Lines, PiecesSplitAtWholeLinesConcatenate) {
 
 TEST(Base64Lines, DecoderRefusesAnythingButTheExactForm) {
   std::string out;
-  EXPECT_NE(decodeBase64Lines("TWFu", out), nullptr);           // no CRLF
-  EXPECT_NE(decodeBase64Lines("TWFu\n", out), nullptr);         // bare LF
-  EXPECT_NE(decodeBase64Lines("TW=u\r\n", out), nullptr);       // data after padding
-  EXPECT_NE(decodeBase64Lines("TWF\r\n", out), nullptr);        // not a multiple of 4
-  EXPECT_NE(decodeBase64Lines("TQ==\r\nTWFu\r\n", out), nullptr);  // padding before the end
-  EXPECT_NE(decodeBase64Lines("TW_u\r\n", out), nullptr);       // outside the alphabet
+  EXPECT_NE(decodeBase64Lines("TWFu", out), nullptr);                         // no CRLF
+  EXPECT_NE(decodeBase64Lines("TWFu\n", out), nullptr);                       // bare LF
+  EXPECT_NE(decodeBase64Lines("TW=u\r\n", out), nullptr);                     // data after padding
+  EXPECT_NE(decodeBase64Lines("TWF\r\n", out), nullptr);                      // not a multiple of 4
+  EXPECT_NE(decodeBase64Lines("TQ==\r\nTWFu\r\n", out), nullptr);             // padding before the end
+  EXPECT_NE(decodeBase64Lines("TW_u\r\n", out), nullptr);                     // outside the alphabet
   EXPECT_NE(decodeBase64Lines(std::string(80, 'A') + "\r\n", out), nullptr);  // too long
 }
 

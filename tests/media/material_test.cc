@@ -44,9 +44,9 @@ TEST_F(MaterialTest, AValidMaterialIsDefined) {
   auto m = Material::define(spec(), cache_);
   ASSERT_TRUE(m) << m.error().text;
   EXPECT_EQ((*m)->fields().size(), 2u);
-  EXPECT_TRUE((*m)->inHeader(0));          // first_name is in the subject
-  EXPECT_FALSE((*m)->used(1));             // id is declared but unused
-  EXPECT_TRUE((*m)->requiresValue(0));     // used without a default in the subject and HTML
+  EXPECT_TRUE((*m)->inHeader(0));       // first_name is in the subject
+  EXPECT_FALSE((*m)->used(1));          // id is declared but unused
+  EXPECT_TRUE((*m)->requiresValue(0));  // used without a default in the subject and HTML
   EXPECT_EQ((*m)->messageIdDomain(), "shop.example");
   EXPECT_EQ((*m)->mediaBytes(), cache_.find(f_.hashOf(report_, "brochure.pdf"))->encoded().size() +
                                     cache_.find(f_.hashOf(report_, "logo.png"))->encoded().size());
@@ -102,6 +102,15 @@ TEST_F(MaterialTest, MediaReferencesAreChecked) {
   s.html = "<img src=\"cid:other\">";
   EXPECT_EQ(error(s), "HTML body refers to cid:other but no inline image has that Content-ID");
   s = spec();
+  s.html = "<img src='cid:nope'>";
+  EXPECT_EQ(error(s), "HTML body refers to cid:nope but no inline image has that Content-ID");
+  s = spec();
+  s.html.clear();
+  EXPECT_EQ(error(s), "inline images need an HTML body to show them");
+  s = spec();
+  s.html += "<p>Stay placid:calm</p>";  // not a reference
+  EXPECT_EQ(error(s), "<defined>");
+  s = spec();
   s.media[1].name = "bad id";
   EXPECT_EQ(error(s), "inline image Content-ID 'bad id' is not valid");
   s = spec();
@@ -120,6 +129,8 @@ TEST_F(MaterialTest, ListUnsubscribeShape) {
   auto m = Material::define(s, cache_);
   ASSERT_TRUE(m) << m.error().text;
   EXPECT_NE((*m)->fixedHeaders().find("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"), std::string::npos);
+  s.list_unsubscribe = "<https://shop.example/" + std::string(990, 'u') + ">";
+  EXPECT_EQ(error(s), "List-Unsubscribe: longer than a header line may be (998 octets)");
   s.list_unsubscribe = "<mailto:unsub@shop.example>";
   m = Material::define(s, cache_);
   ASSERT_TRUE(m);

@@ -3,9 +3,9 @@
 #include "lbmail/media/media_cache.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <gtest/gtest.h>
 
 #include <filesystem>
 
@@ -209,6 +209,7 @@ TEST(MediaCache, NamesWithControlCharactersAreRefusedAtBuild) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().find("control character or tab in name"), std::string::npos);
   EXPECT_FALSE(buildMediaCache(f.src(), f.src()));  // the cache must be elsewhere
+  EXPECT_FALSE(buildMediaCache(f.src(), f.src() + "/cache"));
   EXPECT_FALSE(buildMediaCache(f.src() + "/missing", f.cache()));
 }
 

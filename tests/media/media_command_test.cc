@@ -1,8 +1,8 @@
 // Tests for src/media/media_command.cc: `lbmail media build|verify` through the real binary.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <gtest/gtest.h>
 
 #include "child_process.h"
 #include "lbmail/media/media_manifest.h"

@@ -83,8 +83,9 @@ TEST_F(AssemblerTest, FullMessageParsesAsIntended) {
   auto msg = assemble(m, {"Ana", "Zürich", "u-17"});
   ASSERT_TRUE(msg) << msg.error().text;
   MimeView v = parsed(*msg);
-  EXPECT_EQ(v.get("structure"),
-            "multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/pdf)");
+  EXPECT_EQ(
+      v.get("structure"),
+      "multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/pdf)");
   EXPECT_EQ(v.get("header.Date"), "Wed, 02 Dec 2026 02:16:30 +0000");
   EXPECT_EQ(v.get("header.From"), "Shop News <news@shop.example>");
   EXPECT_EQ(v.get("header.Reply-To"), "help@shop.example");
@@ -163,6 +164,8 @@ TEST_F(AssemblerTest, NonAsciiHeadersAndFileNamesDecode) {
   MimeView v = parsed(*msg);
   EXPECT_EQ(v.get("header.From"), "Müller & Söhne GmbH <news@shop.example>");
   EXPECT_EQ(v.get("header.Subject"), "Grüße aus Köln — Zoë 🎉");
+  EXPECT_GT(std::stoul(v.get("max_encoded_word_line")), 0u);
+  EXPECT_LE(std::stoul(v.get("max_encoded_word_line")), 76u);
   EXPECT_EQ(v.get("part.4.filename"), "Prospekt Müller.pdf");
   EXPECT_EQ(v.get("part.4.content"), umlaut_);
 }
@@ -173,6 +176,10 @@ TEST_F(AssemblerTest, QuotedDisplayNames) {
   auto msg = assemble(define(s), {"a", "b", "c"});
   ASSERT_TRUE(msg);
   EXPECT_EQ(parsed(*msg).get("header.From"), "\"Shop, Inc. (news)\" <news@shop.example>");
+  s.from = "\"Smith, \\\"Bob\\\"\" <bob@shop.example>";  // "Smith, \"Bob\"" <bob@shop.example>
+  msg = assemble(define(s), {"a", "b", "c"});
+  ASSERT_TRUE(msg);
+  EXPECT_EQ(parsed(*msg).get("header.From.display"), "Smith, \"Bob\"");
 }
 
 TEST_F(AssemblerTest, LineBreaksInHeaderFieldsAreRefused) {
@@ -192,8 +199,9 @@ TEST_F(AssemblerTest, LineBreaksInBodyFieldsAreEncodedSafely) {
   auto msg = assemble(m, {"Ana", "Oslo\r\n.\r\nQUIT\r\nContent-Type: text/evil\n", "1"});
   ASSERT_TRUE(msg) << msg.error().text;
   MimeView v = parsed(*msg);
-  EXPECT_EQ(v.get("structure"),
-            "multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/pdf)");
+  EXPECT_EQ(
+      v.get("structure"),
+      "multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/pdf)");
   EXPECT_EQ(v.get("part.0.content"), "Dear Ana,\nour offer for Oslo\n.\nQUIT\nContent-Type: text/evil\n.\n.\n");
   // In HTML, a value is text: markup in it is escaped.
   EXPECT_NE(v.get("part.1.content").find("offer for Oslo\n.\nQUIT"), std::string::npos);
@@ -203,8 +211,9 @@ TEST_F(AssemblerTest, HtmlInValuesIsEscaped) {
   auto msg = assemble(define(spec()), {"<script>alert('x')</script>", "A&B", "1"});
   ASSERT_TRUE(msg);
   MimeView v = parsed(*msg);
-  EXPECT_EQ(v.get("part.1.content"),
-            "<p>Dear &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, offer for A&amp;B</p>\n<img src=\"cid:logo@shop\">\n");
+  EXPECT_EQ(
+      v.get("part.1.content"),
+      "<p>Dear &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, offer for A&amp;B</p>\n<img src=\"cid:logo@shop\">\n");
   EXPECT_EQ(v.get("part.0.content"), "Dear <script>alert('x')</script>,\nour offer for A&B.\n.\n");
 }
 

@@ -53,13 +53,13 @@ TEST(MessageTemplate, MalformedBracesAreErrorsWithOffsets) {
     const char* text;
     const char* error;
   };
-  for (const Case& c : {Case{"Hi {{first_name", "at offset 3: '{{' without '}}'"},
-                        Case{"Hi {{first_name}", "at offset 3: '{{' without '}}'"},
-                        Case{"{{}}", "at offset 0: empty merge field name"},
-                        Case{"{{ |x}}", "at offset 0: empty merge field name"},
-                        Case{"a {{first{{name}}", "at offset 2: '{{' inside a merge field"},
-                        Case{"{{first name}}", "at offset 0: bad merge field name 'first name' (1 to 64 of A-Z a-z 0-9 _ - .)"},
-                        Case{"x {{surname}}", "at offset 2: unknown merge field 'surname'"}}) {
+  for (const Case& c :
+       {Case{"Hi {{first_name", "at offset 3: '{{' without '}}'"},
+        Case{"Hi {{first_name}", "at offset 3: '{{' without '}}'"}, Case{"{{}}", "at offset 0: empty merge field name"},
+        Case{"{{ |x}}", "at offset 0: empty merge field name"},
+        Case{"a {{first{{name}}", "at offset 2: '{{' inside a merge field"},
+        Case{"{{first name}}", "at offset 0: bad merge field name 'first name' (1 to 64 of A-Z a-z 0-9 _ - .)"},
+        Case{"x {{surname}}", "at offset 2: unknown merge field 'surname'"}}) {
     auto t = MessageTemplate::compile(c.text, table());
     ASSERT_FALSE(t) << c.text;
     EXPECT_EQ(t.error(), c.error) << c.text;

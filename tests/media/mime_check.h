@@ -7,8 +7,8 @@
 namespace lbmail::test {
 
 struct MimeView {
-  bool ok = false;       // the parser ran and printed its report
-  std::string error;     // what went wrong otherwise
+  bool ok = false;                            // the parser ran and printed its report
+  std::string error;                          // what went wrong otherwise
   std::map<std::string, std::string> values;  // key -> decoded value (see mime_check.py)
 
   std::string get(const std::string& key) const {

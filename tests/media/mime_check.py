@@ -23,6 +23,9 @@ def main():
         if name in msg:
             emit("header." + name, str(msg[name]))
     emit("header_count", str(len(msg.keys())))
+    for name in ["From", "Reply-To"]:
+        if name in msg and msg[name].addresses:
+            emit(f"header.{name}.display", msg[name].addresses[0].display_name)
 
     def structure(part):
         if part.is_multipart():
@@ -48,6 +51,8 @@ def main():
     emit("defects", ",".join(defects))
     lines = data.split(b"\r\n")
     emit("max_line", str(max(len(line) for line in lines)))
+    # RFC 2047 section 2: a line holding an encoded word is at most 76 characters.
+    emit("max_encoded_word_line", str(max([len(line) for line in lines if b"=?utf-8?" in line] or [0])))
     rest = data.replace(b"\r\n", b"")
     emit("bare_newlines", str(rest.count(b"\n") + rest.count(b"\r")))
     emit("dot_lines", str(sum(1 for line in lines if line.startswith(b"."))))

@@ -29,9 +29,9 @@ void checkMessage(const std::string& msg) {
     check(line.find_first_of("\r\n") == std::string_view::npos);
     check(line.empty() || line.front() != '.');
     if (pos < header_end && !line.empty() && line.front() != ' ') {
-      static constexpr std::string_view kAllowed[] = {"Date:", "From:", "To:", "Subject:", "Message-ID:",
-                                                      "X-Lbmail-Id:", "MIME-Version:", "Content-Type:",
-                                                      "Content-Transfer-Encoding:"};
+      static constexpr std::string_view kAllowed[] = {"Date:",         "From:",         "To:",
+                                                      "Subject:",      "Message-ID:",   "X-Lbmail-Id:",
+                                                      "MIME-Version:", "Content-Type:", "Content-Transfer-Encoding:"};
       bool known = false;
       for (std::string_view h : kAllowed) known |= line.starts_with(h);
       check(known);

@@ -6,9 +6,9 @@
 
 namespace lbmail {
 
-constexpr size_t kMaxLocalPartOctets = 64;   // RFC 5321 section 4.5.3.1.1
-constexpr size_t kMaxDomainOctets = 255;     // RFC 5321 section 4.5.3.1.2
-constexpr size_t kMaxMailboxOctets = 254;    // a 256-octet path less its "<" and ">"
+constexpr size_t kMaxLocalPartOctets = 64;  // RFC 5321 section 4.5.3.1.1
+constexpr size_t kMaxDomainOctets = 255;    // RFC 5321 section 4.5.3.1.2
+constexpr size_t kMaxMailboxOctets = 254;   // a 256-octet path less its "<" and ">"
 
 // Null when text is a valid Mailbox (Local-part "@" Domain or address-literal, ASCII only);
 // otherwise a short reason such as "no '@'" or "domain label longer than 63 octets".

@@ -17,7 +17,7 @@ class MappedFile {
   // Maps name, relative to the open directory dir_fd, which must be a regular file (symbolic
   // links are refused) of exactly expected_size octets. Blocking: call at start-up or off-loop.
   static Expected<std::shared_ptr<const MappedFile>, std::string> open(int dir_fd, const std::string& name,
-                                                                      uint64_t expected_size);
+                                                                       uint64_t expected_size);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

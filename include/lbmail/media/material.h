@@ -19,11 +19,11 @@ namespace lbmail::media {
 
 struct MaterialSpec {
   std::string subject;
-  std::string text;              // text/plain body template
-  std::string html;              // text/html body template; may reference inline images by cid:
-  std::string from;              // "Display Name <addr>" or "addr"
-  std::string reply_to;          // optional, same form
-  std::string list_unsubscribe;  // optional: "<https://...{{id}}>, <mailto:...>" (RFC 2369)
+  std::string text;                 // text/plain body template
+  std::string html;                 // text/html body template; may reference inline images by cid:
+  std::string from;                 // "Display Name <addr>" or "addr"
+  std::string reply_to;             // optional, same form
+  std::string list_unsubscribe;     // optional: "<https://...{{id}}>, <mailto:...>" (RFC 2369)
   std::vector<std::string> fields;  // the merge fields the templates may use ('email' is built in)
 
   struct Media {

@@ -22,8 +22,9 @@ void appendUnstructuredHeader(std::string& out, std::string_view name, std::stri
 // needs. addr must be a valid mailbox.
 std::string formatAddressHeader(std::string_view name, std::string_view display, std::string_view addr);
 
-// Splits "Display Name <addr>" or "addr" into its parts; false when the shape is wrong.
-bool splitNameAddr(std::string_view text, std::string_view& display, std::string_view& addr);
+// Splits "Display Name <addr>" or "addr" into its parts, a quoted display name unquoted; false
+// when the shape is wrong.
+bool splitNameAddr(std::string_view text, std::string& display, std::string_view& addr);
 
 // "Content-Disposition: <disposition>; filename=..." with RFC 2231 encoding for a name that
 // is not plain printable ASCII.
