@@ -173,14 +173,22 @@ int runMode(Mode mode, const std::vector<std::string_view>& args) {
       return std::make_unique<Sink>(loop, *config, metrics);
     });
   }
+  if (mode == Mode::kGateway) {
+    auto config = loadGatewayConfig(config_file);
+    if (!config) return usageError(config.error());
+    if (check_only) return report(config->service);
+    return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
+      return std::make_unique<Gateway>(loop, *config, metrics);
+    });
+  }
   auto config = loadServiceConfig(config_file, mode);
   if (!config) return usageError(config.error());
   if (check_only) return report(*config);
   return runService(*config, [&](uv_loop_t* loop, MetricsRegistry& metrics) -> std::unique_ptr<ModeService> {
     switch (mode) {
       case Mode::kInitiator: return std::make_unique<Initiator>(loop, *config, metrics);
-      case Mode::kGateway: return std::make_unique<Gateway>(loop, *config, metrics);
       case Mode::kSim: return std::make_unique<Sim>(loop, *config, metrics);
+      case Mode::kGateway:
       case Mode::kSink: break;
     }
     return nullptr;

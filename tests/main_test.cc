@@ -1,6 +1,7 @@
 // Tests of the lbmail binary itself: command line, configuration errors, every mode's lifecycle.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <optional>
@@ -37,6 +38,14 @@ std::string configOnFreePort(std::string_view mode) {
   for (size_t at = body.find(kListen); at != std::string::npos; at = body.find(kListen, at + 1)) {
     size_t end = body.find('"', at + kListen.size());
     body.replace(at, end - at + 1, "\nlisten = \"127.0.0.1:0\"");
+  }
+  // The gateway's key file must be private to its owner: the test makes one.
+  const std::string kKey = "key_file = \"/etc/lbmail/link.key\"";
+  if (size_t at = body.find(kKey); at != std::string::npos) {
+    std::string key = test::tempPath("link.key");
+    std::ofstream(key) << "an example key of more than sixteen bytes\n";
+    ::chmod(key.c_str(), 0600);
+    body.replace(at, kKey.size(), "key_file = \"" + key + "\"");
   }
   std::string path = test::tempPath(std::string(mode) + ".toml");
   std::ofstream(path) << body;
@@ -101,7 +110,7 @@ TEST(Cli, ModeHelpDescribesTheMode) {
 TEST(Cli, MisspelledKeyExits2NamingKeyAndLine) {
   std::string path = test::tempPath("typo.toml");
   std::ofstream(path) << "[node]\nname = \"gw\"\n\n[admin]\nlisten = \"127.0.0.1:0\"\nidle_timeuot = \"5s\"\n";
-  RunResult r = run({"gateway", "-c", path});
+  RunResult r = run({"sink", "-c", path});
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "lbmail: " + path + ":6:16: admin.idle_timeuot: unknown key (did you mean 'idle_timeout'?)\n");
 }

@@ -1,15 +1,102 @@
-// The gateway mode: takes authenticated assemble-and-mail requests, builds and delivers the mail.
+// The gateway mode: takes authenticated assemble-and-mail requests from initiator links,
+// assembles each message from the media cache, delivers it through the delivery engine and
+// answers with its outcome and timings. Credit follows real capacity: requests in flight plus
+// credit granted never exceed [gateway] capacity, so a backed-up gateway grants less.
 #pragma once
 
+#include <uv.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "gateway_config.h"
 #include "lbmail/core/mode_service.h"
+#include "lbmail/dns/mx_resolver.h"
+#include "lbmail/media/material.h"
+#include "lbmail/media/media_cache.h"
+#include "lbmail/media/message_assembler.h"
+#include "lbmail/proto/link_acceptor.h"
+#include "lbmail/proto/pre_shared_key.h"
+#include "lbmail/smtp/delivery_engine.h"
 
 namespace lbmail {
 
-// So far the shared lifecycle only: loop, admin endpoint, graceful stop. The mode's own
-// work plugs into onStart/onStop/writeModeStatus.
-class Gateway final : public ModeService {
+class Gateway final : public ModeService, public proto::LinkConnection::Handler {
  public:
-  using ModeService::ModeService;
+  Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& metrics);
+  ~Gateway() override;
+
+ protected:
+  int onStart() override;
+  void onStop(std::function<void()> done) override;
+  void writeModeStatus(JsonWriter& w) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // What the gateway keeps for one authenticated link.
+  struct LinkState {
+    uint64_t id = 0;
+    proto::LinkConnection* link = nullptr;
+    // Materials by the initiator's id; a failed definition keeps its error for the SENDs
+    // that name it.
+    std::map<uint64_t, std::shared_ptr<const media::Material>> materials;
+    std::map<uint64_t, std::pair<proto::RejectReason, std::string>> failed_materials;
+    uint64_t in_flight = 0;
+    uint64_t requests = 0;
+  };
+
+  void onLinkUp(proto::LinkConnection& link) override;
+  void onLinkFrame(proto::LinkConnection& link, const proto::Frame& frame) override;
+  void onLinkClosed(proto::LinkConnection& link, std::string_view reason) override;
+
+  void defineMaterial(LinkState& s, const proto::MaterialFrame& frame);
+  void handleSend(LinkState& s, const proto::SendFrame& send);
+  void reject(LinkState& s, uint64_t request_id, proto::RejectReason reason, std::string_view text);
+  void finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, smtp::DeliveryResult&& result);
+  void countDelivery(std::string_view domain, const smtp::DeliveryResult& r, size_t size);
+  // Grants s what its share of the free capacity allows (nothing while draining).
+  void grantCredit(LinkState& s);
+  void grantEveryLink();
+  uint64_t freeCapacity() const;
+  void startDrain();
+  void maybeFinishDrain();
+  void closeEverything();
+  static void onDrainTimer(uv_timer_t* timer);
+
+  const GatewayConfig& config_;
+  std::optional<proto::PreSharedKey> key_;
+  media::MediaCache media_;
+  media::MessageAssembler assembler_;
+  std::unique_ptr<dns::MxResolver> resolver_;
+  std::unique_ptr<smtp::DeliveryEngine> engine_;
+  std::unique_ptr<proto::LinkAcceptor> acceptor_;
+  std::unordered_map<proto::LinkConnection*, LinkState> links_;
+  std::unordered_map<uint64_t, LinkState*> links_by_id_;
+  uint64_t next_link_id_ = 1;
+  uint64_t in_flight_ = 0;
+  std::vector<std::optional<std::string_view>> field_values_;  // scratch, per SEND
+
+  bool draining_ = false;
+  bool closing_ = false;
+  uv_timer_t drain_timer_;
+  bool timer_open_ = false;
+  std::function<void()> stop_done_;
+
+  Counter& accepted_;
+  Counter& rejected_;
+  Counter& results_dropped_;
+  Counter& bytes_sent_;
+  Histogram& total_seconds_;
+  Histogram& dns_seconds_;
+  Histogram& connect_seconds_;
+  Histogram& smtp_seconds_;
+  Histogram& queue_seconds_;
+  std::map<std::pair<std::string, std::string>, Counter*> deliveries_;  // (outcome, class)
 };
 
 }  // namespace lbmail

@@ -1,0 +1,451 @@
+// The gateway mode: links in, mail out, results back.
+#include "gateway.h"
+
+#include <algorithm>
+
+#include "lbmail/core/log.h"
+#include "lbmail/core/mailbox.h"
+#include "material_spec.h"
+
+namespace lbmail {
+namespace {
+
+using proto::RejectReason;
+
+const std::vector<double> kSecondsBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                             0.5,   1,      2.5,   5,    10,    30,   60, 300};
+constexpr size_t kMaxDomainClasses = 64;  // series per outcome before "other"
+
+uint64_t micros(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); }
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+proto::Outcome outcomeOf(smtp::DeliveryOutcome o) {
+  switch (o) {
+    case smtp::DeliveryOutcome::kDelivered: return proto::Outcome::kDelivered;
+    case smtp::DeliveryOutcome::kDeferred: return proto::Outcome::kDeferred;
+    case smtp::DeliveryOutcome::kBounced: return proto::Outcome::kBounced;
+  }
+  return proto::Outcome::kFailed;
+}
+
+RejectReason rejectReasonOf(media::AssemblyError::Kind k) {
+  switch (k) {
+    case media::AssemblyError::Kind::kBadAddress: return RejectReason::kBadAddress;
+    case media::AssemblyError::Kind::kMissingField: return RejectReason::kMissingField;
+    case media::AssemblyError::Kind::kBadField:
+    case media::AssemblyError::Kind::kTooLong: return RejectReason::kOther;
+  }
+  return RejectReason::kOther;
+}
+
+// The domain class a delivery is counted under: the top-level domain ("com", "de", "test").
+std::string_view domainClass(std::string_view domain) {
+  size_t dot = domain.rfind('.');
+  return dot == std::string_view::npos ? domain : domain.substr(dot + 1);
+}
+
+}  // namespace
+
+Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& metrics)
+    : ModeService(loop, config.service, metrics),
+      config_(config),
+      accepted_(metrics.counter("lbmail_gateway_requests_total", "SEND requests taken or refused.",
+                                {{"result", "accepted"}})),
+      rejected_(metrics.counter("lbmail_gateway_requests_total", "SEND requests taken or refused.",
+                                {{"result", "rejected"}})),
+      results_dropped_(metrics.counter("lbmail_gateway_results_dropped_total",
+                                       "Deliveries finished after their link had closed: no RESULT sent (the "
+                                       "initiator resends).")),
+      bytes_sent_(metrics.counter("lbmail_gateway_message_bytes_total", "Octets of messages delivered.")),
+      total_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
+                                       kSecondsBuckets, {{"phase", "total"}})),
+      dns_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
+                                     kSecondsBuckets, {{"phase", "dns"}})),
+      connect_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
+                                         kSecondsBuckets, {{"phase", "connect"}})),
+      smtp_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
+                                      kSecondsBuckets, {{"phase", "smtp"}})),
+      queue_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
+                                       kSecondsBuckets, {{"phase", "queue"}})) {
+  metrics.gaugeCallback("lbmail_gateway_in_flight", "Requests taken and not yet answered.",
+                        [this] { return static_cast<double>(in_flight_); });
+  metrics.gaugeCallback("lbmail_gateway_links", "Authenticated initiator links open.",
+                        [this] { return static_cast<double>(links_.size()); });
+  metrics.gaugeCallback("lbmail_gateway_queue_depth", "Messages waiting in destination queues.",
+                        [this] { return engine_ ? static_cast<double>(engine_->stats().queued) : 0.0; });
+  metrics.gaugeCallback("lbmail_gateway_smtp_connections", "SMTP connections open.",
+                        [this] { return engine_ ? static_cast<double>(engine_->stats().connections_open) : 0.0; });
+  metrics.gaugeCallback("lbmail_gateway_smtp_connections_opened", "SMTP connections opened since start.",
+                        [this] { return engine_ ? static_cast<double>(engine_->stats().connections_opened) : 0.0; });
+  metrics.gaugeCallback("lbmail_gateway_smtp_transactions_reused",
+                        "Transactions sent on a connection that had sent before, since start.",
+                        [this] { return engine_ ? static_cast<double>(engine_->stats().transactions_reused) : 0.0; });
+  metrics.gaugeCallback("lbmail_gateway_dns_cache_hits", "MX lookups answered from the cache, since start.",
+                        [this] { return resolver_ ? static_cast<double>(resolver_->stats().cache_hits) : 0.0; });
+  metrics.gaugeCallback("lbmail_gateway_dns_cache_misses", "MX lookups that needed DNS, since start.",
+                        [this] { return resolver_ ? static_cast<double>(resolver_->stats().cache_misses) : 0.0; });
+  metrics.gaugeCallback("lbmail_gateway_media_files", "Media files mapped from the cache.",
+                        [this] { return static_cast<double>(media_.size()); });
+}
+
+Gateway::~Gateway() = default;
+
+int Gateway::onStart() {
+  const GatewaySettings& g = config_.gateway;
+  auto key = proto::PreSharedKey::loadFile(g.key_file);
+  if (!key) {
+    logError("gateway.key_failed", {{"error", key.error()}});
+    return 1;
+  }
+  key_.emplace(std::move(*key));
+  if (!g.media_cache.empty()) {
+    // Blocking by design: the loop serves nothing until the media are mapped and checked.
+    auto cache = media::MediaCache::open(g.media_cache);
+    if (!cache) {
+      logError("gateway.media_failed", {{"error", cache.error()}});
+      return 1;
+    }
+    media_ = std::move(*cache);
+  }
+  logInfo("gateway.media_loaded", {{"files", static_cast<uint64_t>(media_.size())},
+                                   {"bytes", media_.mappedBytes()},
+                                   {"cache", g.media_cache}});
+
+  resolver_ = std::make_unique<dns::MxResolver>(loop_, config_.dns);
+  if (std::string err = resolver_->start(); !err.empty()) {
+    logError("gateway.dns_failed", {{"error", err}});
+    return 1;
+  }
+  engine_ = std::make_unique<smtp::DeliveryEngine>(loop_, config_.smtp, *resolver_);
+
+  proto::LinkAcceptorConfig ac;
+  ac.listen = g.listen;
+  ac.link.node_name = config_.service.node_name;
+  ac.link.heartbeat_interval = g.heartbeat_interval;
+  ac.link.heartbeat_timeout = g.heartbeat_timeout;
+  ac.allowed_initiators = g.allowed_initiators;
+  ac.max_links = g.max_links;
+  acceptor_ = std::make_unique<proto::LinkAcceptor>(loop_, ac, *key_, *this);
+  if (int rc = acceptor_->start(); rc != 0) {
+    logError("gateway.listen_failed", {{"addr", g.listen.toString()}, {"error", uv_strerror(rc)}});
+    return 1;
+  }
+  uv_timer_init(loop_, &drain_timer_);
+  drain_timer_.data = this;
+  timer_open_ = true;
+  logInfo("gateway.listening", {{"addr", acceptor_->boundAddress().toString()},
+                                {"capacity", static_cast<uint64_t>(g.capacity)}});
+  return 0;
+}
+
+void Gateway::onLinkUp(proto::LinkConnection& link) {
+  LinkState& s = links_[&link];
+  s.id = next_link_id_++;
+  s.link = &link;
+  links_by_id_[s.id] = &s;
+  logInfo("gateway.link_up", {{"peer", link.peerName()}, {"addr", link.peerAddress().toString()}});
+  link.send(proto::CatalogFrame{media_.catalog()});
+  if (draining_) {
+    link.send(proto::DrainFrame{});
+    return;
+  }
+  // A new link takes its share: the others give theirs back as their requests finish.
+  grantCredit(s);
+}
+
+void Gateway::onLinkFrame(proto::LinkConnection& link, const proto::Frame& frame) {
+  auto it = links_.find(&link);
+  if (it == links_.end()) return;
+  LinkState& s = it->second;
+  if (const auto* send = std::get_if<proto::SendFrame>(&frame)) {
+    handleSend(s, *send);
+  } else if (const auto* material = std::get_if<proto::MaterialFrame>(&frame)) {
+    defineMaterial(s, *material);
+  }
+  // CREDIT, LOAD, RESULT and the like are not for a gateway: ignored.
+}
+
+void Gateway::onLinkClosed(proto::LinkConnection& link, std::string_view reason) {
+  auto it = links_.find(&link);
+  if (it == links_.end()) return;
+  // Deliveries in flight go on; their results are dropped (the initiator resends them).
+  logInfo("gateway.link_closed", {{"peer", link.peerName()},
+                                  {"reason", reason},
+                                  {"in_flight", it->second.in_flight}});
+  links_by_id_.erase(it->second.id);
+  links_.erase(it);
+  grantEveryLink();
+  maybeFinishDrain();
+}
+
+void Gateway::defineMaterial(LinkState& s, const proto::MaterialFrame& frame) {
+  s.materials.erase(frame.material_id);
+  s.failed_materials.erase(frame.material_id);
+  auto material = media::Material::define(materialSpecFromFrame(frame, media_), media_);
+  if (material) {
+    s.materials[frame.material_id] = std::move(*material);
+    return;
+  }
+  RejectReason reason = material.error().missing_media.empty() ? RejectReason::kOther : RejectReason::kMissingMedia;
+  logWarn("gateway.material_refused", {{"peer", s.link->peerName()},
+                                       {"material", frame.material_id},
+                                       {"error", material.error().text}});
+  s.failed_materials[frame.material_id] = {reason, "material " + std::to_string(frame.material_id) + ": " +
+                                                       material.error().text};
+}
+
+void Gateway::reject(LinkState& s, uint64_t request_id, RejectReason reason, std::string_view text) {
+  rejected_.inc();
+  s.link->send(proto::RejectFrame{request_id, reason, text});
+  grantCredit(s);
+}
+
+void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
+  Clock::time_point received = Clock::now();
+  ++s.requests;
+  if (draining_) return reject(s, send.request_id, RejectReason::kDraining, "gateway is draining");
+  auto found = s.materials.find(send.material_id);
+  if (found == s.materials.end()) {
+    auto failed = s.failed_materials.find(send.material_id);
+    if (failed != s.failed_materials.end()) {
+      return reject(s, send.request_id, failed->second.first, failed->second.second);
+    }
+    return reject(s, send.request_id, RejectReason::kUnknownMaterial,
+                  "no material " + std::to_string(send.material_id) + " on this link");
+  }
+  if (!send.sender.empty()) {
+    if (const char* err = mailboxError(send.sender)) {
+      return reject(s, send.request_id, RejectReason::kBadAddress, std::string("sender: ") + err);
+    }
+  }
+  const std::shared_ptr<const media::Material>& material = found->second;
+  bindFields(*material, send.fields, field_values_);
+  media::MessageRequest request;
+  request.request_id = send.request_id;
+  request.recipient = send.recipient;
+  request.fields = field_values_;
+  request.date = std::time(nullptr);
+  auto message = assembler_.assemble(material, request);
+  if (!message) return reject(s, send.request_id, rejectReasonOf(message.error().kind), message.error().text);
+
+  smtp::OutgoingMessage out;
+  out.mail_from = send.sender;
+  out.recipients.emplace_back(send.recipient);
+  out.body.assign(message->slices().begin(), message->slices().end());
+  out.owner = message->owner();
+  out.no_leading_dots = true;
+  size_t size = message->size();
+
+  accepted_.inc();
+  ++in_flight_;
+  ++s.in_flight;
+  engine_->submit(mailboxDomain(send.recipient), std::move(out),
+                  [this, link_id = s.id, request_id = send.request_id, received, size,
+                   domain = std::string(mailboxDomain(send.recipient))](smtp::DeliveryResult&& r) {
+                    countDelivery(domain, r, size);
+                    finish(link_id, request_id, received, std::move(r));
+                  });
+}
+
+void Gateway::countDelivery(std::string_view domain, const smtp::DeliveryResult& r, size_t size) {
+  std::string outcome = smtp::outcomeName(r.outcome);
+  std::string cls(domainClass(domain));
+  auto key = std::make_pair(outcome, cls);
+  auto it = deliveries_.find(key);
+  if (it == deliveries_.end()) {
+    if (deliveries_.size() >= kMaxDomainClasses) key.second = "other";
+    it = deliveries_.find(key);
+    if (it == deliveries_.end()) {
+      Counter& c = metrics_.counter("lbmail_gateway_deliveries_total", "Deliveries by outcome and top-level domain.",
+                                    {{"outcome", key.first}, {"domain_class", key.second}});
+      it = deliveries_.emplace(key, &c).first;
+    }
+  }
+  it->second->inc();
+  if (r.outcome == smtp::DeliveryOutcome::kDelivered) bytes_sent_.inc(size);
+  total_seconds_.observe(seconds(r.timings.total));
+  dns_seconds_.observe(seconds(r.timings.dns));
+  connect_seconds_.observe(seconds(r.timings.connect));
+  smtp_seconds_.observe(seconds(r.timings.transaction));
+  queue_seconds_.observe(seconds(r.timings.queue_wait));
+}
+
+void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point received,
+                     smtp::DeliveryResult&& r) {
+  --in_flight_;
+  auto it = links_by_id_.find(link_id);
+  if (it == links_by_id_.end()) {
+    results_dropped_.inc();
+    maybeFinishDrain();
+    return;
+  }
+  LinkState& s = *it->second;
+  --s.in_flight;
+  proto::ResultFrame result;
+  result.request_id = request_id;
+  result.outcome = outcomeOf(r.outcome);
+  result.smtp_code = static_cast<uint16_t>(std::clamp(r.reply.code, 0, 999));
+  result.enhanced_code = r.reply.enhanced;
+  std::string reply = r.reply.code ? r.reply.summary(proto::kMaxReplyBytes) : r.reason;
+  result.reply = reply;
+  // A static route has no MX host name: its address stands in.
+  std::string mx = !r.mx_host.empty() ? r.mx_host : r.mx_address.port() ? r.mx_address.toString() : "";
+  result.mx_host = mx;
+  result.timings.queue_us = micros(r.timings.queue_wait);
+  result.timings.dns_us = micros(r.timings.dns);
+  result.timings.connect_us = micros(r.timings.connect);
+  result.timings.smtp_us = micros(r.timings.transaction);
+  result.timings.total_us = micros(Clock::now() - received);
+  s.link->send(result);
+  grantCredit(s);
+  maybeFinishDrain();
+}
+
+uint64_t Gateway::freeCapacity() const {
+  uint64_t held = in_flight_;
+  for (const auto& [link, s] : links_) held += link->credit();
+  return held >= config_.gateway.capacity ? 0 : config_.gateway.capacity - held;
+}
+
+void Gateway::grantCredit(LinkState& s) {
+  if (draining_ || closing_) return;
+  uint64_t share = std::max<uint64_t>(1, config_.gateway.capacity / std::max<size_t>(1, links_.size()));
+  uint64_t holds = s.link->credit() + s.in_flight;
+  if (holds >= share) return;
+  uint64_t want = std::min(share - holds, freeCapacity());
+  // Grants go out in batches (an eighth of the share) rather than one CREDIT per RESULT.
+  if (want == 0 || (want < share / 8 && holds > 0)) return;
+  s.link->grantCredit(static_cast<uint32_t>(want));
+  proto::LoadFrame load;
+  load.queue_depth = engine_->stats().queued;
+  load.in_flight = in_flight_;
+  load.smtp_connections = engine_->stats().connections_open;
+  s.link->send(load);
+}
+
+void Gateway::grantEveryLink() {
+  for (auto& [link, s] : links_) grantCredit(s);
+}
+
+void Gateway::onStop(std::function<void()> done) {
+  stop_done_ = std::move(done);
+  if (!acceptor_) {
+    // start() failed part way: close what was opened.
+    closeEverything();
+    return;
+  }
+  startDrain();
+}
+
+void Gateway::startDrain() {
+  draining_ = true;
+  acceptor_->stopAccepting();
+  acceptor_->forEachLink([](proto::LinkConnection& link) { link.send(proto::DrainFrame{}); });
+  logInfo("gateway.draining", {{"in_flight", in_flight_}});
+  if (in_flight_ > 0 && config_.gateway.drain_timeout.count() > 0) {
+    uv_timer_start(&drain_timer_, onDrainTimer,
+                   static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             config_.gateway.drain_timeout)
+                                             .count()),
+                   0);
+  }
+  maybeFinishDrain();
+}
+
+void Gateway::onDrainTimer(uv_timer_t* timer) {
+  auto* self = static_cast<Gateway*>(timer->data);
+  logWarn("gateway.drain_timeout", {{"in_flight", self->in_flight_}});
+  // What is still queued is deferred now; its RESULTs go out before the GOODBYE.
+  self->engine_->close([] {});
+}
+
+void Gateway::maybeFinishDrain() {
+  if (!draining_ || closing_ || in_flight_ > 0) return;
+  closeEverything();
+}
+
+void Gateway::closeEverything() {
+  closing_ = true;
+  auto after_engine = [this] {
+    auto after_resolver = [this] {
+      if (timer_open_) {
+        timer_open_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), [](uv_handle_t* h) {
+          auto* self = static_cast<Gateway*>(h->data);
+          if (self->stop_done_) std::exchange(self->stop_done_, nullptr)();
+        });
+        return;
+      }
+      if (stop_done_) std::exchange(stop_done_, nullptr)();
+    };
+    if (resolver_) {
+      resolver_->close(after_resolver);
+    } else {
+      after_resolver();
+    }
+  };
+  auto after_links = [this, after_engine] {
+    if (engine_) {
+      engine_->close(after_engine);
+    } else {
+      after_engine();
+    }
+  };
+  if (acceptor_) {
+    acceptor_->stop(proto::GoodbyeReason::kDrained, "drained", after_links);
+  } else {
+    after_links();
+  }
+}
+
+void Gateway::writeModeStatus(JsonWriter& w) {
+  w.key("gateway").beginObject();
+  w.key("capacity").value(static_cast<uint64_t>(config_.gateway.capacity));
+  w.key("in_flight").value(in_flight_);
+  w.key("free_capacity").value(freeCapacity());
+  w.key("draining").value(draining_);
+  w.key("media_files").value(static_cast<uint64_t>(media_.size()));
+  w.key("media_bytes").value(media_.mappedBytes());
+  w.key("accepted").value(accepted_.value());
+  w.key("rejected").value(rejected_.value());
+  w.key("results_dropped").value(results_dropped_.value());
+  w.key("links").beginArray();
+  for (const auto& [link, s] : links_) {
+    w.beginObject();
+    w.key("peer").value(link->peerName());
+    w.key("address").value(link->peerAddress().toString());
+    w.key("in_flight").value(s.in_flight);
+    w.key("credit").value(link->credit());
+    w.key("requests").value(s.requests);
+    w.key("materials").value(static_cast<uint64_t>(s.materials.size()));
+    w.key("rtt_us").value(link->rttMicros());
+    w.endObject();
+  }
+  w.endArray();
+  if (engine_) {
+    const smtp::DeliveryEngineStats& st = engine_->stats();
+    w.key("delivery").beginObject();
+    w.key("delivered").value(st.delivered);
+    w.key("deferred").value(st.deferred);
+    w.key("bounced").value(st.bounced);
+    w.key("queued").value(st.queued);
+    w.key("connections_open").value(st.connections_open);
+    w.key("bytes_sent").value(st.bytes_sent);
+    w.endObject();
+    w.key("destinations").beginArray();
+    for (const smtp::DestinationStatus& d : engine_->destinations()) {
+      w.beginObject();
+      w.key("source").value(d.source);
+      w.key("destination").value(d.destination.toString());
+      w.key("connections").value(static_cast<uint64_t>(d.connections));
+      w.key("queued").value(d.queued);
+      w.key("delivered").value(d.delivered);
+      w.key("backed_off").value(d.backed_off);
+      w.endObject();
+    }
+    w.endArray();
+  }
+  w.endObject();
+}
+
+}  // namespace lbmail

@@ -1,0 +1,52 @@
+// Reading the gateway's configuration.
+#include "gateway_config.h"
+
+#include "lbmail/dns/resolver_config.h"
+
+namespace lbmail {
+namespace {
+
+GatewaySettings readGateway(ConfigTable t) {
+  using namespace std::chrono_literals;
+  GatewaySettings g;
+  g.listen = t.address("listen", g.listen);
+  std::optional<std::string> key = t.optionalString("key_file");
+  // Without a key there is no authentication, and a gateway without it is an open relay.
+  if (!key || key->empty()) t.fail("key_file", "the path of the pre-shared key file (required)");
+  g.key_file = *key;
+  for (const std::string& ip : t.stringArray("allowed_initiators")) {
+    if (!SocketAddress::parse(ip + ":0") && !SocketAddress::parse("[" + ip + "]:0")) {
+      t.fail("allowed_initiators", "IP addresses such as \"127.0.0.1\"");
+    }
+    g.allowed_initiators.push_back(ip);
+  }
+  g.max_links = static_cast<uint32_t>(t.integer("max_links", g.max_links, 1, 100000));
+  g.capacity = static_cast<uint32_t>(t.integer("capacity", g.capacity, 1, 10'000'000));
+  g.media_cache = t.string("media_cache", "");
+  g.drain_timeout = t.duration("drain_timeout", g.drain_timeout, 0s, 1h);
+  g.heartbeat_interval = t.duration("heartbeat_interval", g.heartbeat_interval, 10ms, 1min);
+  g.heartbeat_timeout = t.duration("heartbeat_timeout", g.heartbeat_timeout, 50ms, 10min);
+  if (g.heartbeat_timeout <= g.heartbeat_interval) {
+    t.fail("heartbeat_timeout", "a duration longer than heartbeat_interval");
+  }
+  return g;
+}
+
+}  // namespace
+
+Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file) {
+  return loadConfigFile<GatewayConfig>(file, [](ConfigTable& root) {
+    GatewayConfig c;
+    c.service = readServiceConfig(root, Mode::kGateway);
+    c.gateway = readGateway(root.table("gateway"));
+    ConfigTable smtp = root.table("smtp");
+    c.smtp = smtp::readDeliveryConfig(smtp);
+    ConfigTable dns = root.table("dns");
+    c.dns = dns::readResolverConfig(dns);
+    // Hosts found through DNS are reached on the [smtp] port (25 unless a test says otherwise).
+    c.dns.smtp_port = c.smtp.port;
+    return c;
+  });
+}
+
+}  // namespace lbmail
