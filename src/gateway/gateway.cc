@@ -13,10 +13,12 @@ namespace {
 using proto::RejectReason;
 
 const std::vector<double> kSecondsBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                             0.5,   1,      2.5,   5,    10,    30,   60, 300};
+                                             0.5,   1,      2.5,   5,    10,    30,   60,  300};
 constexpr size_t kMaxDomainClasses = 64;  // series per outcome before "other"
 
-uint64_t micros(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); }
+uint64_t micros(Duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 proto::Outcome outcomeOf(smtp::DeliveryOutcome o) {
@@ -57,16 +59,16 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
                                        "Deliveries finished after their link had closed: no RESULT sent (the "
                                        "initiator resends).")),
       bytes_sent_(metrics.counter("lbmail_gateway_message_bytes_total", "Octets of messages delivered.")),
-      total_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
-                                       kSecondsBuckets, {{"phase", "total"}})),
-      dns_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
-                                     kSecondsBuckets, {{"phase", "dns"}})),
+      total_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
+                                       {{"phase", "total"}})),
+      dns_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
+                                     {{"phase", "dns"}})),
       connect_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
                                          kSecondsBuckets, {{"phase", "connect"}})),
-      smtp_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
-                                      kSecondsBuckets, {{"phase", "smtp"}})),
-      queue_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
-                                       kSecondsBuckets, {{"phase", "queue"}})) {
+      smtp_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
+                                      {{"phase", "smtp"}})),
+      queue_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
+                                       {{"phase", "queue"}})) {
   metrics.gaugeCallback("lbmail_gateway_in_flight", "Requests taken and not yet answered.",
                         [this] { return static_cast<double>(in_flight_); });
   metrics.gaugeCallback("lbmail_gateway_links", "Authenticated initiator links open.",
@@ -107,9 +109,8 @@ int Gateway::onStart() {
     }
     media_ = std::move(*cache);
   }
-  logInfo("gateway.media_loaded", {{"files", static_cast<uint64_t>(media_.size())},
-                                   {"bytes", media_.mappedBytes()},
-                                   {"cache", g.media_cache}});
+  logInfo("gateway.media_loaded",
+          {{"files", static_cast<uint64_t>(media_.size())}, {"bytes", media_.mappedBytes()}, {"cache", g.media_cache}});
 
   resolver_ = std::make_unique<dns::MxResolver>(loop_, config_.dns);
   if (std::string err = resolver_->start(); !err.empty()) {
@@ -133,8 +134,8 @@ int Gateway::onStart() {
   uv_timer_init(loop_, &drain_timer_);
   drain_timer_.data = this;
   timer_open_ = true;
-  logInfo("gateway.listening", {{"addr", acceptor_->boundAddress().toString()},
-                                {"capacity", static_cast<uint64_t>(g.capacity)}});
+  logInfo("gateway.listening",
+          {{"addr", acceptor_->boundAddress().toString()}, {"capacity", static_cast<uint64_t>(g.capacity)}});
   return 0;
 }
 
@@ -169,9 +170,7 @@ void Gateway::onLinkClosed(proto::LinkConnection& link, std::string_view reason)
   auto it = links_.find(&link);
   if (it == links_.end()) return;
   // Deliveries in flight go on; their results are dropped (the initiator resends them).
-  logInfo("gateway.link_closed", {{"peer", link.peerName()},
-                                  {"reason", reason},
-                                  {"in_flight", it->second.in_flight}});
+  logInfo("gateway.link_closed", {{"peer", link.peerName()}, {"reason", reason}, {"in_flight", it->second.in_flight}});
   links_by_id_.erase(it->second.id);
   links_.erase(it);
   grantEveryLink();
@@ -187,11 +186,10 @@ void Gateway::defineMaterial(LinkState& s, const proto::MaterialFrame& frame) {
     return;
   }
   RejectReason reason = material.error().missing_media.empty() ? RejectReason::kOther : RejectReason::kMissingMedia;
-  logWarn("gateway.material_refused", {{"peer", s.link->peerName()},
-                                       {"material", frame.material_id},
-                                       {"error", material.error().text}});
-  s.failed_materials[frame.material_id] = {reason, "material " + std::to_string(frame.material_id) + ": " +
-                                                       material.error().text};
+  logWarn("gateway.material_refused",
+          {{"peer", s.link->peerName()}, {"material", frame.material_id}, {"error", material.error().text}});
+  s.failed_materials[frame.material_id] = {
+      reason, "material " + std::to_string(frame.material_id) + ": " + material.error().text};
 }
 
 void Gateway::reject(LinkState& s, uint64_t request_id, RejectReason reason, std::string_view text) {
@@ -270,8 +268,7 @@ void Gateway::countDelivery(std::string_view domain, const smtp::DeliveryResult&
   queue_seconds_.observe(seconds(r.timings.queue_wait));
 }
 
-void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point received,
-                     smtp::DeliveryResult&& r) {
+void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, smtp::DeliveryResult&& r) {
   --in_flight_;
   auto it = links_by_id_.find(link_id);
   if (it == links_by_id_.end()) {
@@ -344,9 +341,8 @@ void Gateway::startDrain() {
   logInfo("gateway.draining", {{"in_flight", in_flight_}});
   if (in_flight_ > 0 && config_.gateway.drain_timeout.count() > 0) {
     uv_timer_start(&drain_timer_, onDrainTimer,
-                   static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             config_.gateway.drain_timeout)
-                                             .count()),
+                   static_cast<uint64_t>(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(config_.gateway.drain_timeout).count()),
                    0);
   }
   maybeFinishDrain();

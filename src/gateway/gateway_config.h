@@ -13,11 +13,11 @@ namespace lbmail {
 
 struct GatewaySettings {
   SocketAddress listen = *SocketAddress::parse("127.0.0.1:7301");  // initiator links
-  std::string key_file;                       // required: the pre-shared key (mode 0600)
-  std::vector<std::string> allowed_initiators;  // IPs; empty: any that holds the key
+  std::string key_file;                                            // required: the pre-shared key (mode 0600)
+  std::vector<std::string> allowed_initiators;                     // IPs; empty: any that holds the key
   uint32_t max_links = 64;
-  uint32_t capacity = 1000;     // requests in flight at once, across links: credit never exceeds it
-  std::string media_cache;      // `lbmail media build` output; empty: no media (materials with media fail)
+  uint32_t capacity = 1000;  // requests in flight at once, across links: credit never exceeds it
+  std::string media_cache;   // `lbmail media build` output; empty: no media (materials with media fail)
   Duration drain_timeout = std::chrono::seconds(30);  // then what is still queued is deferred
   Duration heartbeat_interval = std::chrono::seconds(1);
   Duration heartbeat_timeout = std::chrono::seconds(5);

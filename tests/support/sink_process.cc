@@ -55,6 +55,11 @@ int SinkProcess::stop() {
   return exitCode(child_->wait());
 }
 
+void SinkProcess::kill() {
+  child_->signal(SIGKILL);
+  child_->wait();
+}
+
 std::vector<std::string> SinkProcess::messageLog() const {
   std::ifstream in(log_path_);
   std::vector<std::string> lines;

@@ -27,6 +27,8 @@ class SinkProcess {
   bool start();
   // SIGTERM, then the exit status; the message log is complete afterwards.
   int stop();
+  // SIGKILL: the receiver vanishes mid-conversation, as a crashed server does.
+  void kill();
 
   std::vector<std::string> messageLog() const;
   std::string metrics() const;

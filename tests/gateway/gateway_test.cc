@@ -1,0 +1,332 @@
+// End-to-end tests of the gateway mode over real processes on loopback: a test initiator on the
+// link library, `lbmail gateway` resolving MX through a dnsmasq the test starts, delivering into
+// `lbmail sink` with its message log and message files on.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <xxhash.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "dnsmasq_server.h"
+#include "gateway_process.h"
+#include "lbmail/media/message_assembler.h"
+#include "lbmail/proto/frame_codec.h"
+#include "loop_thread.h"
+#include "media_fixture.h"
+#include "sink_process.h"
+#include "tcp_client.h"
+#include "test_initiator.h"
+
+namespace lbmail {
+namespace {
+
+using proto::MaterialPartKind;
+using test::TestAnswer;
+using test::TestRequest;
+
+constexpr int kDomains = 50;
+const char kDeferDomain[] = "d48.test";   // the sink defers every RCPT here
+const char kBounceDomain[] = "d49.test";  // and bounces every RCPT here
+
+std::vector<std::string> dnsRecords() {
+  std::vector<std::string> r;
+  for (int i = 0; i < kDomains; ++i) {
+    std::string d = "d" + std::to_string(i) + ".test";
+    r.push_back("--mx-host=" + d + ",mx." + d + ",10");
+    r.push_back("--host-record=mx." + d + ",127.0.0.1");
+  }
+  return r;
+}
+
+// A JSON string field of a sink log line ("message_id":"<...>").
+std::string jsonField(const std::string& line, const std::string& key) {
+  std::string k = "\"" + key + "\":";
+  size_t at = line.find(k);
+  if (at == std::string::npos) return "";
+  at += k.size();
+  if (line[at] == '"') {
+    size_t end = line.find('"', at + 1);
+    return line.substr(at + 1, end - at - 1);
+  }
+  size_t end = line.find_first_of(",}", at);
+  return line.substr(at, end - at);
+}
+
+class GatewayEndToEnd : public ::testing::Test {
+ protected:
+  GatewayEndToEnd() : media_("gateway") {
+    pdf_ = media_.addRandomFile("offer.pdf", 20000);
+    media_.addRandomFile("logo.png", 2000);
+    report_ = media_.build();
+  }
+
+  test::TestMaterial material(uint64_t id) {
+    test::TestMaterial m;
+    m.id = id;
+    m.parts = {{MaterialPartKind::kFrom, "Shop <news@shop.example>"},
+               {MaterialPartKind::kSubject, "{{first_name}}, your offer"},
+               {MaterialPartKind::kText, "Dear {{first_name}},\nyour code is {{code}}.\n"},
+               {MaterialPartKind::kHtml, "<p>Dear {{first_name}}</p><img src=\"cid:logo\">\n"},
+               {MaterialPartKind::kFields, "first_name, code"}};
+    m.media = {{media_.hashOf(report_, "offer.pdf"), proto::MediaDisposition::kAttachment, "offer.pdf"},
+               {media_.hashOf(report_, "logo.png"), proto::MediaDisposition::kInline, "logo"}};
+    return m;
+  }
+
+  // The same material as the gateway defines it, for rebuilding what it sent.
+  std::shared_ptr<const media::Material> localMaterial(const media::MediaCache& cache) {
+    media::MaterialSpec s;
+    s.from = "Shop <news@shop.example>";
+    s.subject = "{{first_name}}, your offer";
+    s.text = "Dear {{first_name}},\nyour code is {{code}}.\n";
+    s.html = "<p>Dear {{first_name}}</p><img src=\"cid:logo\">\n";
+    s.fields = {"first_name", "code"};
+    s.media = {{media_.hashOf(report_, "offer.pdf"), false, "offer.pdf"},
+               {media_.hashOf(report_, "logo.png"), true, "logo"}};
+    auto m = media::Material::define(s, cache);
+    EXPECT_TRUE(m) << m.error().text;
+    return m ? *m : nullptr;
+  }
+
+  static TestRequest request(uint64_t id, int domain) {
+    TestRequest r;
+    r.id = id;
+    r.sender = "bounces@shop.example";
+    r.recipient = "user" + std::to_string(id) + "@d" + std::to_string(domain) + ".test";
+    r.material = 1;
+    r.fields = {{"first_name", "Name" + std::to_string(id)}, {"code", "C-" + std::to_string(id * 7)}};
+    return r;
+  }
+
+  test::MediaFixture media_;
+  std::string pdf_;
+  media::BuildReport report_;
+};
+
+TEST_F(GatewayEndToEnd, TenThousandRequestsFiftyDomainsEachAnsweredOnce) {
+  test::DnsmasqServer dns(dnsRecords());
+  ASSERT_EQ(dns.start(), "");
+  std::string message_dir = test::tempPath("gateway-e2e-messages");
+  std::filesystem::create_directories(message_dir);
+  test::SinkProcess sink("message_dir = \"" + message_dir + "\"\n" + "[[sink.rule]]\ndomain = \"" + kDeferDomain +
+                         "\"\ndefer_rcpt = 1.0\n" + "[[sink.rule]]\ndomain = \"" + kBounceDomain +
+                         "\"\nbounce_rcpt = 1.0\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.dns_server = dns.address().toString();
+  go.media_cache = media_.cache();
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+
+  constexpr uint64_t kRequests = 10000;
+  std::vector<TestRequest> requests;
+  for (uint64_t id = 1; id <= kRequests; ++id) requests.push_back(request(id, static_cast<int>(id % kDomains)));
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+  test::LoopThread loop;
+  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, requests);
+  loop.call([&] { initiator.start(); });
+  bool all = initiator.waitForAnswers(kRequests, std::chrono::seconds(180));
+  loop.call([&] { initiator.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(all) << "answers: " << initiator.answers().size() << "\n" << gateway.err().substr(0, 4000);
+  EXPECT_EQ(initiator.catalogSize(), 2u);
+
+  // Every request exactly one RESULT, with the outcome its domain's rule says.
+  auto answers = initiator.answers();
+  ASSERT_EQ(answers.size(), kRequests);
+  std::set<uint64_t> delivered;
+  for (const auto& [id, list] : answers) {
+    ASSERT_EQ(list.size(), 1u) << "request " << id;
+    const TestAnswer& a = list[0];
+    ASSERT_FALSE(a.rejected) << id << ": " << a.text;
+    std::string domain = "d" + std::to_string(id % kDomains) + ".test";
+    if (domain == kDeferDomain) {
+      EXPECT_EQ(a.outcome, proto::Outcome::kDeferred) << id;
+      EXPECT_EQ(a.code, 450) << id;
+      EXPECT_EQ(a.enhanced, "4.2.1") << id;
+    } else if (domain == kBounceDomain) {
+      EXPECT_EQ(a.outcome, proto::Outcome::kBounced) << id;
+      EXPECT_EQ(a.code, 550) << id;
+      EXPECT_EQ(a.enhanced, "5.1.1") << id;
+    } else {
+      EXPECT_EQ(a.outcome, proto::Outcome::kDelivered) << id << ": " << a.text;
+      EXPECT_EQ(a.code, 250) << id;
+      EXPECT_EQ(a.mx_host, "mx." + domain) << id;
+      EXPECT_GT(a.timings.total_us, 0u);
+      EXPECT_GE(a.timings.total_us, a.timings.smtp_us);
+      delivered.insert(id);
+    }
+  }
+  EXPECT_EQ(delivered.size(), kRequests - 2 * kRequests / kDomains);
+  EXPECT_EQ(gateway.stop(), 0) << gateway.err().substr(0, 4000);
+  EXPECT_EQ(sink.stop(), 0);
+
+  // Every delivered message once in the sink's log, to its recipient, with its Message-ID; a
+  // sample rebuilt here byte for byte, with the Date the gateway wrote.
+  auto cache = media::MediaCache::open(media_.cache());
+  ASSERT_TRUE(cache);
+  auto local = localMaterial(*cache);
+  media::MessageAssembler assembler;
+  std::map<uint64_t, int> seen;
+  for (const std::string& line : sink.messageLog()) {
+    uint64_t id = std::stoull(jsonField(line, "lbmail_id"));
+    ++seen[id];
+    ASSERT_TRUE(delivered.count(id)) << line;
+    TestRequest r = request(id, static_cast<int>(id % kDomains));
+    EXPECT_NE(line.find("\"recipients\":[\"" + r.recipient + "\"]"), std::string::npos) << line;
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(id));
+    EXPECT_EQ(jsonField(line, "message_id"), std::string("<lbm.") + hex + "@shop.example>") << line;
+    if (id % 500 != 0) continue;
+    std::ifstream in(message_dir + "/" + jsonField(line, "number") + ".eml", std::ios::binary);
+    std::string received((std::istreambuf_iterator<char>(in)), {});
+    char sum[17];
+    std::snprintf(sum, sizeof sum, "%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits(received.data(), received.size())));
+    EXPECT_EQ(jsonField(line, "xxh3"), sum);
+    size_t date_at = received.find("Date: ");
+    ASSERT_NE(date_at, std::string::npos);
+    struct tm tm {};
+    ASSERT_NE(strptime(received.c_str() + date_at + 6, "%a, %d %b %Y %H:%M:%S +0000", &tm), nullptr);
+    std::vector<std::optional<std::string_view>> values{r.fields[0].second, r.fields[1].second};
+    media::MessageRequest mr;
+    mr.request_id = id;
+    mr.recipient = r.recipient;
+    mr.fields = values;
+    mr.date = timegm(&tm);
+    auto rebuilt = assembler.assemble(local, mr);
+    ASSERT_TRUE(rebuilt);
+    EXPECT_EQ(rebuilt->flatten(), received) << "message " << id << " differs from its assembly";
+  }
+  EXPECT_EQ(seen.size(), delivered.size());
+  for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << "message " << id << " received " << n << " times";
+  std::filesystem::remove_all(message_dir);
+}
+
+TEST_F(GatewayEndToEnd, MaterialWithMissingMediaIsRefusedWithTheHashes) {
+  test::SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.media_cache = media_.cache();
+  go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+
+  test::TestMaterial lacking = material(1);
+  proto::MediaHash unknown{};
+  unknown.fill(0xab);
+  lacking.media.push_back({unknown, proto::MediaDisposition::kAttachment, "gone.pdf"});
+  std::vector<TestRequest> requests{request(1, 1), request(2, 1)};
+  requests[1].material = 9;  // never defined
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+  test::LoopThread loop;
+  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {lacking}, requests);
+  loop.call([&] { initiator.start(); });
+  bool all = initiator.waitForAnswers(2, std::chrono::seconds(30));
+  loop.call([&] { initiator.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(all) << gateway.err();
+  auto answers = initiator.answers();
+  ASSERT_TRUE(answers[1][0].rejected);
+  EXPECT_EQ(answers[1][0].reason, proto::RejectReason::kMissingMedia);
+  EXPECT_NE(answers[1][0].text.find(media::hashToHex(unknown)), std::string::npos) << answers[1][0].text;
+  ASSERT_TRUE(answers[2][0].rejected);
+  EXPECT_EQ(answers[2][0].reason, proto::RejectReason::kUnknownMaterial);
+  EXPECT_EQ(gateway.stop(), 0);
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_TRUE(sink.messageLog().empty());
+}
+
+TEST_F(GatewayEndToEnd, UnauthenticatedSendsDeliverNothing) {
+  test::SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+
+  // Frames straight onto the socket, without the handshake: a MATERIAL and SENDs.
+  BufferList frames;
+  proto::MaterialFrame m;
+  m.material_id = 1;
+  m.parts = {{MaterialPartKind::kFrom, "a@shop.example"}, {MaterialPartKind::kText, "hi"}};
+  proto::encodeFrame(frames, m);
+  for (uint64_t id = 1; id <= 50; ++id) {
+    proto::SendFrame s;
+    s.request_id = id;
+    s.recipient = "victim@d1.test";
+    s.material_id = 1;
+    proto::encodeFrame(frames, s);
+  }
+  std::string bytes;
+  for (const uv_buf_t& b : frames.uvBufs()) bytes.append(b.base, b.len);
+  test::TcpClient client(gateway.link());
+  ASSERT_TRUE(client.connected());
+  client.send(bytes);
+  // The gateway closes the connection: reading reaches the end of the stream.
+  client.readUntilClosed();
+  EXPECT_TRUE(client.peerClosed());
+  EXPECT_EQ(gateway.stop(), 0);
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_TRUE(sink.messageLog().empty());
+}
+
+TEST_F(GatewayEndToEnd, ReceiverKilledMidRunDefersAndTheGatewayGoesOn) {
+  test::DnsmasqServer dns(dnsRecords());
+  ASSERT_EQ(dns.start(), "");
+  test::SinkProcess sink("[[sink.rule]]\nreply_latency = \"2ms\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.dns_server = dns.address().toString();
+  go.media_cache = media_.cache();
+  go.capacity = 100;
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+
+  constexpr uint64_t kRequests = 2000;
+  std::vector<TestRequest> requests;
+  for (uint64_t id = 1; id <= kRequests; ++id) requests.push_back(request(id, static_cast<int>(id % 40)));
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+  test::LoopThread loop;
+  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, requests);
+  loop.call([&] { initiator.start(); });
+  ASSERT_TRUE(initiator.waitForAnswers(200, std::chrono::seconds(60))) << gateway.err();
+  sink.kill();
+  bool all = initiator.waitForAnswers(kRequests, std::chrono::seconds(120));
+  loop.call([&] { initiator.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(all) << "answers: " << initiator.answers().size();
+
+  size_t deferred = 0, delivered = 0;
+  for (const auto& [id, list] : initiator.answers()) {
+    ASSERT_EQ(list.size(), 1u) << id;
+    const TestAnswer& a = list[0];
+    ASSERT_FALSE(a.rejected) << a.text;
+    if (a.outcome == proto::Outcome::kDelivered) {
+      ++delivered;
+    } else {
+      EXPECT_EQ(a.outcome, proto::Outcome::kDeferred) << a.text;
+      EXPECT_FALSE(a.text.empty()) << "a deferral without a reason";
+      ++deferred;
+    }
+  }
+  EXPECT_GE(delivered, 200u);
+  EXPECT_GT(deferred, 0u);
+  // Still serving.
+  auto health = test::httpGet(gateway.admin(), "/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(gateway.stop(), 0) << gateway.err().substr(0, 3000);
+}
+
+}  // namespace
+}  // namespace lbmail

@@ -1,0 +1,103 @@
+// The test initiator: requests out within credit, answers in.
+#include "test_initiator.h"
+
+#include "lbmail/proto/frame_codec.h"
+
+namespace lbmail::test {
+namespace {
+
+proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway) {
+  proto::GatewayLinkConfig c;
+  c.gateway = gateway;
+  c.link.node_name = "test-initiator";
+  return c;
+}
+
+}  // namespace
+
+TestInitiator::TestInitiator(uv_loop_t* loop, const SocketAddress& gateway, const proto::PreSharedKey& key,
+                             std::vector<TestMaterial> materials, std::vector<TestRequest> requests)
+    : link_(loop, linkConfig(gateway), key, *this), materials_(std::move(materials)), requests_(std::move(requests)) {}
+
+void TestInitiator::onGatewayUp(proto::GatewayLink& link) {
+  for (const TestMaterial& m : materials_) {
+    proto::MaterialFrame f;
+    f.material_id = m.id;
+    for (const auto& [kind, text] : m.parts) f.parts.push_back({kind, text});
+    for (const auto& [hash, disposition, name] : m.media) f.media.push_back({hash, disposition, name});
+    link.send(f);
+  }
+  pump();
+}
+
+void TestInitiator::pump() {
+  std::vector<proto::MergeField> fields;
+  while (next_ < requests_.size() && link_.credit() > 0) {
+    const TestRequest& r = requests_[next_];
+    fields.clear();
+    for (const auto& [name, value] : r.fields) fields.push_back({name, value});
+    proto::SendFrame s;
+    s.request_id = r.id;
+    s.sender = r.sender;
+    s.recipient = r.recipient;
+    s.material_id = r.material;
+    s.fields = proto::MergeFields(fields);
+    if (!link_.sendRequest(s)) break;
+    BufferList sized;
+    proto::encodeFrame(sized, s);
+    bytes_sent_ += sized.size();
+    ++next_;
+  }
+}
+
+void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& frame) {
+  BufferList sized;
+  std::visit([&](const auto& f) { proto::encodeFrame(sized, f); }, frame);
+  bytes_received_ += sized.size();
+  if (const auto* r = std::get_if<proto::ResultFrame>(&frame)) {
+    TestAnswer a;
+    a.outcome = r->outcome;
+    a.code = r->smtp_code;
+    a.enhanced = r->enhanced_code;
+    a.text = r->reply;
+    a.mx_host = r->mx_host;
+    a.timings = r->timings;
+    record(r->request_id, std::move(a));
+  } else if (const auto* j = std::get_if<proto::RejectFrame>(&frame)) {
+    TestAnswer a;
+    a.rejected = true;
+    a.reason = j->reason;
+    a.text = j->text;
+    record(j->request_id, std::move(a));
+  } else if (const auto* c = std::get_if<proto::CatalogFrame>(&frame)) {
+    std::lock_guard lock(mutex_);
+    catalog_size_ = c->hashes.size();
+  }
+  pump();
+}
+
+void TestInitiator::onGatewayDown(proto::GatewayLink&, std::string_view) {}
+
+void TestInitiator::record(uint64_t id, TestAnswer a) {
+  std::lock_guard lock(mutex_);
+  answers_[id].push_back(std::move(a));
+  ++answer_count_;
+  changed_.notify_all();
+}
+
+bool TestInitiator::waitForAnswers(size_t n, std::chrono::seconds bound) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, bound, [&] { return answer_count_ >= n; });
+}
+
+std::map<uint64_t, std::vector<TestAnswer>> TestInitiator::answers() {
+  std::lock_guard lock(mutex_);
+  return answers_;
+}
+
+size_t TestInitiator::catalogSize() {
+  std::lock_guard lock(mutex_);
+  return catalog_size_;
+}
+
+}  // namespace lbmail::test

@@ -1,0 +1,79 @@
+// A minimal initiator for gateway tests and benchmarks, built on the link library: defines
+// materials when the link comes up, sends its requests as credit allows, and records every
+// answer. It runs on a LoopThread; the test thread waits for answers with waitForAnswers.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "lbmail/proto/gateway_link.h"
+
+namespace lbmail::test {
+
+struct TestMaterial {
+  uint64_t id = 0;
+  std::vector<std::pair<proto::MaterialPartKind, std::string>> parts;
+  std::vector<std::tuple<proto::MediaHash, proto::MediaDisposition, std::string>> media;
+};
+
+struct TestRequest {
+  uint64_t id = 0;
+  std::string sender;
+  std::string recipient;
+  uint64_t material = 0;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+struct TestAnswer {
+  bool rejected = false;
+  proto::RejectReason reason = proto::RejectReason::kOther;
+  proto::Outcome outcome = proto::Outcome::kFailed;
+  uint16_t code = 0;
+  std::string enhanced;
+  std::string text;  // the reply, or the reject's text
+  std::string mx_host;
+  proto::Timings timings;
+};
+
+class TestInitiator final : public proto::GatewayLink::Handler {
+ public:
+  TestInitiator(uv_loop_t* loop, const SocketAddress& gateway, const proto::PreSharedKey& key,
+                std::vector<TestMaterial> materials, std::vector<TestRequest> requests);
+
+  // On the loop thread.
+  void start() { link_.start(); }
+  void stop(std::function<void()> done) { link_.stop(std::move(done)); }
+
+  // On the test thread: true once n answers in all have arrived, false after bound.
+  bool waitForAnswers(size_t n, std::chrono::seconds bound);
+  // On the test thread, after the loop stopped or while waiting is over.
+  std::map<uint64_t, std::vector<TestAnswer>> answers();
+  size_t catalogSize();
+  uint64_t bytesSent() const { return bytes_sent_; }
+  uint64_t bytesReceived() const { return bytes_received_; }
+
+ private:
+  void onGatewayUp(proto::GatewayLink& link) override;
+  void onGatewayFrame(proto::GatewayLink& link, const proto::Frame& frame) override;
+  void onGatewayDown(proto::GatewayLink& link, std::string_view reason) override;
+  void pump();
+  void record(uint64_t id, TestAnswer a);
+
+  proto::GatewayLink link_;
+  std::vector<TestMaterial> materials_;
+  std::vector<TestRequest> requests_;
+  size_t next_ = 0;
+  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_received_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<uint64_t, std::vector<TestAnswer>> answers_;
+  size_t answer_count_ = 0;
+  size_t catalog_size_ = 0;
+};
+
+}  // namespace lbmail::test

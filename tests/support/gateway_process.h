@@ -1,0 +1,41 @@
+// `lbmail gateway` as a test's process: its config written from the test's pieces (a fresh
+// key file of mode 0600, the receiver port, the DNS server, the media cache), stopped by pid.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "child_process.h"
+#include "lbmail/core/socket_address.h"
+
+namespace lbmail::test {
+
+struct GatewayOptions {
+  uint16_t smtp_port = 25;  // receivers' port for hosts found through DNS
+  std::string dns_server;   // "127.0.0.1:PORT"
+  std::string media_cache;  // may be empty
+  uint32_t capacity = 1000;
+  std::string extra;  // appended to the config as it is (more tables)
+};
+
+class GatewayProcess {
+ public:
+  explicit GatewayProcess(const GatewayOptions& options);
+  // Waits for the admin and link listeners; false (with the log in err()) when it did not start.
+  bool start();
+  // SIGTERM (graceful drain), then the exit code.
+  int stop();
+  const SocketAddress& link() const { return link_; }
+  const SocketAddress& admin() const { return admin_; }
+  const std::string& keyFile() const { return key_file_; }
+  const std::string& err() const { return child_->err(); }
+  ChildProcess& child() { return *child_; }
+
+ private:
+  std::unique_ptr<ChildProcess> child_;
+  std::string key_file_;
+  SocketAddress link_;
+  SocketAddress admin_;
+};
+
+}  // namespace lbmail::test
