@@ -6,7 +6,6 @@
 // 20 KB and 100 KB, with less CPU per message. The receiver is pinned to CPU 0 and both senders
 // to CPU 1 so that they meet the same machine. Bounded: N messages, 120 s per run.
 #include <benchmark/benchmark.h>
-#include <sched.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -18,6 +17,7 @@
 #include "child_process.h"
 #include "lbmail/smtp/delivery_engine.h"
 #include "sink_process.h"
+#include "smtp_source_run.h"
 #include "validate.h"
 
 namespace {
@@ -29,23 +29,10 @@ using lbmail::test::cpuSeconds;
 using lbmail::test::PostfixSmtpSink;
 namespace smtp = lbmail::smtp;
 
-constexpr int kSessions = 8;
-
-// LBMAIL_BENCH_NO_PIN=1 leaves placement to the scheduler.
-void pinTo(int cpu) {
-  if (std::getenv("LBMAIL_BENCH_NO_PIN")) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu % static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))), &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
-
-struct SenderRun {
-  bool ok = false;
-  double seconds = 0;
-  double cpu_seconds = 0;
-  double sink_cpu_seconds = 0;
-};
+using lbmail::perf::kSessions;
+using lbmail::perf::pinTo;
+using lbmail::perf::runSmtpSource;
+using lbmail::perf::SenderRun;
 
 // A message like smtp-source's: a few headers and `payload` bytes of body in 76-byte lines.
 std::shared_ptr<std::string> readyMessage(size_t payload) {
@@ -102,21 +89,6 @@ SenderRun runEngine(const SocketAddress& sink, size_t payload, int messages) {
   run.cpu_seconds = cpuSeconds(after) - cpuSeconds(before);
   uv_loop_close(&loop);
   run.ok = delivered == messages;
-  return run;
-}
-
-SenderRun runSmtpSource(const SocketAddress& sink, size_t payload, int messages) {
-  SenderRun run;
-  auto t0 = std::chrono::steady_clock::now();
-  ChildProcess source({"/usr/bin/taskset", "-c", std::getenv("LBMAIL_BENCH_NO_PIN") ? "0-63" : "1",
-                       lbmail::test::testEnv("LBMAIL_SMTP_SOURCE"), "-d", "-s",
-                       std::to_string(kSessions), "-m", std::to_string(messages), "-l", std::to_string(payload), "-f",
-                       "bench@sender.test", "-t", "rcpt@example.test", sink.toString()});
-  rusage usage{};
-  int status = source.wait(120s, &usage);
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  run.cpu_seconds = cpuSeconds(usage);
-  run.ok = lbmail::test::exitCode(status) == 0;
   return run;
 }
 

@@ -24,7 +24,7 @@ GatewayProcess::GatewayProcess(const GatewayOptions& o) {
       << "[admin]\nlisten = \"127.0.0.1:0\"\n"
       << "[gateway]\nlisten = \"127.0.0.1:0\"\nkey_file = \"" << key_file_ << "\"\ncapacity = " << o.capacity
       << "\nmedia_cache = \"" << o.media_cache << "\"\ndrain_timeout = \"10s\"\n"
-      << "[smtp]\nport = " << o.smtp_port << "\nhelo_name = \"gateway.test\"\nbackoff = \"1s\"\n";
+      << "[smtp]\nport = " << o.smtp_port << "\nhelo_name = \"gateway.test\"\nbackoff = \"1s\"\n" << o.smtp_extra;
   if (!o.dns_server.empty()) out << "[dns]\nservers = [\"" << o.dns_server << "\"]\n";
   out << o.extra;
   out.close();
@@ -40,9 +40,9 @@ bool GatewayProcess::start() {
   return true;
 }
 
-int GatewayProcess::stop() {
+int GatewayProcess::stop(struct rusage* usage) {
   child_->signal(SIGTERM);
-  return exitCode(child_->wait(std::chrono::seconds(30)));
+  return exitCode(child_->wait(std::chrono::seconds(30), usage));
 }
 
 }  // namespace lbmail::test

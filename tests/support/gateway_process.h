@@ -15,7 +15,8 @@ struct GatewayOptions {
   std::string dns_server;   // "127.0.0.1:PORT"
   std::string media_cache;  // may be empty
   uint32_t capacity = 1000;
-  std::string extra;  // appended to the config as it is (more tables)
+  std::string smtp_extra;  // more [smtp] keys, one per line
+  std::string extra;       // appended to the config as it is (more tables)
 };
 
 class GatewayProcess {
@@ -23,8 +24,8 @@ class GatewayProcess {
   explicit GatewayProcess(const GatewayOptions& options);
   // Waits for the admin and link listeners; false (with the log in err()) when it did not start.
   bool start();
-  // SIGTERM (graceful drain), then the exit code.
-  int stop();
+  // SIGTERM (graceful drain), then the exit code; the process's CPU time in usage when given.
+  int stop(struct rusage* usage = nullptr);
   const SocketAddress& link() const { return link_; }
   const SocketAddress& admin() const { return admin_; }
   const std::string& keyFile() const { return key_file_; }
