@@ -1,0 +1,66 @@
+// Tests for src/gateway/gateway_config.cc: the example loads, the key is required, values are
+// checked.
+#include "gateway_config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "temp_path.h"
+#include "validate.h"
+
+namespace lbmail {
+namespace {
+
+using namespace std::chrono_literals;
+
+Expected<GatewayConfig, std::string> loadText(const std::string& text) {
+  std::string path = test::tempPath("gateway.toml");
+  std::ofstream(path) << text;
+  return loadGatewayConfig(path);
+}
+
+TEST(GatewayConfig, ExampleConfigLoads) {
+  auto c = loadGatewayConfig(test::testEnv("LBMAIL_SOURCE_ROOT") + "/configs/gateway.toml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->service.mode, Mode::kGateway);
+  EXPECT_EQ(c->service.admin.listen.port(), 9101);
+  EXPECT_EQ(c->gateway.listen.toString(), "127.0.0.1:7301");
+  EXPECT_EQ(c->gateway.key_file, "/etc/lbmail/link.key");
+  EXPECT_EQ(c->gateway.capacity, 1000u);
+  EXPECT_EQ(c->smtp.client.helo_name, "gateway-1.lbmail.test");
+  EXPECT_EQ(c->dns.smtp_port, 25);
+}
+
+TEST(GatewayConfig, KeyFileIsRequired) {
+  auto c = loadText("[gateway]\ncapacity = 10\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("gateway.key_file: expected the path of the pre-shared key file (required)"),
+            std::string::npos)
+      << c.error();
+}
+
+TEST(GatewayConfig, ValuesAreChecked) {
+  auto c = loadText("[gateway]\nkey_file = \"k\"\ncapacity = 0\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("gateway.capacity"), std::string::npos) << c.error();
+  c = loadText("[gateway]\nkey_file = \"k\"\nallowed_initiators = [\"not an ip\"]\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("gateway.allowed_initiators"), std::string::npos) << c.error();
+  c = loadText("[gateway]\nkey_file = \"k\"\nheartbeat_interval = \"5s\"\nheartbeat_timeout = \"2s\"\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("gateway.heartbeat_timeout"), std::string::npos) << c.error();
+  c = loadText("[gateway]\nkey_file = \"k\"\ncapacty = 5\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("gateway.capacty: unknown key"), std::string::npos) << c.error();
+}
+
+TEST(GatewayConfig, HostsFromDnsAreReachedOnTheSmtpPort) {
+  auto c = loadText("[gateway]\nkey_file = \"k\"\ndrain_timeout = \"2s\"\n[smtp]\nport = 2525\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->dns.smtp_port, 2525);
+  EXPECT_EQ(c->gateway.drain_timeout, Duration(2s));
+}
+
+}  // namespace
+}  // namespace lbmail
