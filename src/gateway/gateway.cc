@@ -195,7 +195,7 @@ void Gateway::defineMaterial(LinkState& s, const proto::MaterialFrame& frame) {
 void Gateway::reject(LinkState& s, uint64_t request_id, RejectReason reason, std::string_view text) {
   rejected_.inc();
   s.link->send(proto::RejectFrame{request_id, reason, text});
-  grantCredit(s);
+  grantEveryLink();
 }
 
 void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
@@ -278,6 +278,11 @@ void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point re
   }
   LinkState& s = *it->second;
   --s.in_flight;
+  if (s.link->state() != proto::LinkConnection::State::kOpen) {
+    results_dropped_.inc();  // the link is closing: the RESULT could not reach the initiator
+    maybeFinishDrain();
+    return;
+  }
   proto::ResultFrame result;
   result.request_id = request_id;
   result.outcome = outcomeOf(r.outcome);
@@ -294,7 +299,8 @@ void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point re
   result.timings.smtp_us = micros(r.timings.transaction);
   result.timings.total_us = micros(Clock::now() - received);
   s.link->send(result);
-  grantCredit(s);
+  // The freed unit goes to whichever link is furthest below its share, not only back to s.
+  grantEveryLink();
   maybeFinishDrain();
 }
 
@@ -321,7 +327,15 @@ void Gateway::grantCredit(LinkState& s) {
 }
 
 void Gateway::grantEveryLink() {
-  for (auto& [link, s] : links_) grantCredit(s);
+  // Neediest first, so a link that holds nothing is not starved by one refilling its share.
+  auto holds = [](const auto& entry) { return entry.first->credit() + entry.second.in_flight; };
+  auto neediest =
+      std::min_element(links_.begin(), links_.end(), [&](const auto& a, const auto& b) { return holds(a) < holds(b); });
+  if (neediest == links_.end()) return;
+  grantCredit(neediest->second);
+  for (auto& [link, s] : links_) {
+    if (&s != &neediest->second) grantCredit(s);
+  }
 }
 
 void Gateway::onStop(std::function<void()> done) {
@@ -362,6 +376,9 @@ void Gateway::maybeFinishDrain() {
 
 void Gateway::closeEverything() {
   closing_ = true;
+  logInfo("gateway.drained", {{"accepted", accepted_.value()},
+                              {"rejected", rejected_.value()},
+                              {"results_dropped", results_dropped_.value()}});
   auto after_engine = [this] {
     auto after_resolver = [this] {
       if (timer_open_) {

@@ -278,6 +278,65 @@ TEST_F(GatewayEndToEnd, UnauthenticatedSendsDeliverNothing) {
   EXPECT_TRUE(sink.messageLog().empty());
 }
 
+TEST_F(GatewayEndToEnd, TwoLinksAtOnceAndALinkThatDropsLeavesItsDeliveriesToFinish) {
+  test::SinkProcess sink("[[sink.rule]]\nreply_latency = \"5ms\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.media_cache = media_.cache();
+  go.capacity = 200;
+  go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+
+  std::vector<TestRequest> first, second;
+  for (uint64_t id = 1; id <= 1000; ++id) {
+    first.push_back(request(id, 1));
+    second.push_back(request(100000 + id, 1));
+  }
+  test::LoopThread loop;
+  test::TestInitiator a(loop.loop(), gateway.link(), *key, {material(1)}, first);
+  test::TestInitiator b(loop.loop(), gateway.link(), *key, {material(1)}, second);
+  loop.call([&] {
+    a.start();
+    b.start();
+  });
+  // A leaves after its first answers, with requests still in flight on the gateway.
+  bool some = a.waitForAnswers(20, std::chrono::seconds(60));
+  loop.call([&] { a.stop([] {}); });
+  if (!some) {
+    loop.call([&] { b.stop([] {}); });
+    loop.stop();
+    gateway.stop();
+    FAIL() << "no answers on the first link\n" << gateway.err().substr(0, 5000);
+  }
+  bool all = b.waitForAnswers(1000, std::chrono::seconds(120));
+  loop.call([&] { b.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(all) << "answers on the second link: " << b.answers().size();
+  for (const auto& [id, list] : b.answers()) {
+    ASSERT_EQ(list.size(), 1u) << id;
+    EXPECT_EQ(list[0].outcome, proto::Outcome::kDelivered) << list[0].text;
+  }
+  size_t answered_a = a.answers().size();
+  EXPECT_LT(answered_a, 1000u);
+  EXPECT_EQ(gateway.stop(), 0);
+  // Whatever A had in flight was still delivered; its RESULTs were dropped and counted.
+  std::string log = gateway.err();
+  size_t at = log.find("results_dropped=");
+  ASSERT_NE(at, std::string::npos) << log.substr(0, 3000);
+  uint64_t dropped = std::stoull(log.substr(at + 16));
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(sink.stop(), 0);
+  // Every SEND of A's that reached the gateway was delivered: answered, dropped, or answered
+  // while A was saying goodbye (on the wire, never read). None was delivered twice or lost.
+  size_t received = sink.messageLog().size();
+  EXPECT_GE(received, 1000 + answered_a + dropped);
+  EXPECT_LE(received, 1000 + a.sent());
+}
+
 TEST_F(GatewayEndToEnd, ReceiverKilledMidRunDefersAndTheGatewayGoesOn) {
   test::DnsmasqServer dns(dnsRecords());
   ASSERT_EQ(dns.start(), "");

@@ -53,6 +53,8 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   std::map<uint64_t, std::vector<TestAnswer>> answers();
   size_t catalogSize();
   uint64_t bytesSent() const { return bytes_sent_; }
+  // SENDs put on the link so far (read it after the loop has stopped).
+  size_t sent() const { return next_; }
   uint64_t bytesReceived() const { return bytes_received_; }
 
  private:
