@@ -148,7 +148,10 @@ const std::optional<SocketAddress>& DeliveryEngine::sourceFor(const std::string&
 
 void DeliveryEngine::close(std::function<void()> done) {
   close_done_.add(std::move(done));
-  if (closing_) return;
+  if (closing_) {
+    if (pools_open_ == 0) close_done_.runAll();  // closed already: a later caller is done at once
+    return;
+  }
   closing_ = true;
   // Messages waiting for DNS are answered now; the resolver's late answers find nothing.
   auto resolving = std::move(resolving_);

@@ -3,6 +3,7 @@
 // `lbmail sink` with its message log and message files on.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <filesystem>
@@ -335,6 +336,46 @@ TEST_F(GatewayEndToEnd, TwoLinksAtOnceAndALinkThatDropsLeavesItsDeliveriesToFini
   size_t received = sink.messageLog().size();
   EXPECT_GE(received, 1000 + answered_a + dropped);
   EXPECT_LE(received, 1000 + a.sent());
+}
+
+TEST_F(GatewayEndToEnd, DrainAnswersEverythingWithinItsTimeoutAndExitsZero) {
+  // A receiver that never answers the end of data: deliveries hang until the drain gives up.
+  test::SinkProcess sink("[[sink.rule]]\ndata_latency = \"10m\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.media_cache = media_.cache();
+  go.drain_timeout = "300ms";
+  go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+  std::vector<TestRequest> requests;
+  for (uint64_t id = 1; id <= 50; ++id) requests.push_back(request(id, 1));
+  test::LoopThread loop;
+  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, requests);
+  loop.call([&] { initiator.start(); });
+  // Wait until the gateway has taken them all (its in-flight gauge says so), then SIGTERM.
+  bool taken = false;
+  for (int i = 0; i < 500 && !taken; ++i) {
+    auto m = test::httpGet(gateway.admin(), "/metrics");
+    taken = m && m->body.find("\nlbmail_gateway_in_flight 50\n") != std::string::npos;
+    if (!taken) usleep(10'000);  // a scrape is the only way to see inside the process
+  }
+  ASSERT_TRUE(taken);
+  gateway.child().signal(SIGTERM);
+  bool all = initiator.waitForAnswers(50, std::chrono::seconds(30));
+  EXPECT_EQ(test::exitCode(gateway.child().wait(std::chrono::seconds(30))), 0) << gateway.err().substr(0, 3000);
+  loop.call([&] { initiator.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(all);
+  for (const auto& [id, list] : initiator.answers()) {
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].outcome, proto::Outcome::kDeferred) << list[0].text;
+  }
+  EXPECT_NE(gateway.err().find("event=gateway.drain_timeout"), std::string::npos);
+  sink.kill();
 }
 
 TEST_F(GatewayEndToEnd, ReceiverKilledMidRunDefersAndTheGatewayGoesOn) {

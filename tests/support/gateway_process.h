@@ -15,6 +15,7 @@ struct GatewayOptions {
   std::string dns_server;   // "127.0.0.1:PORT"
   std::string media_cache;  // may be empty
   uint32_t capacity = 1000;
+  std::string drain_timeout = "10s";
   std::string smtp_extra;  // more [smtp] keys, one per line
   std::string extra;       // appended to the config as it is (more tables)
 };
