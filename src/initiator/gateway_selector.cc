@@ -1,0 +1,143 @@
+// Gateway selection policies.
+#include "gateway_selector.h"
+
+#include <cmath>
+
+namespace lbmail {
+namespace {
+
+bool candidate(const GatewayLoad& g) { return g.up && g.credit > 0; }
+
+}  // namespace
+
+std::optional<SelectionPolicy> parseSelectionPolicy(std::string_view name) {
+  if (name == "ewma") return SelectionPolicy::kEwma;
+  if (name == "round_robin") return SelectionPolicy::kRoundRobin;
+  if (name == "random") return SelectionPolicy::kRandom;
+  if (name == "least_loaded") return SelectionPolicy::kLeastLoaded;
+  return std::nullopt;
+}
+
+std::string_view selectionPolicyName(SelectionPolicy p) {
+  switch (p) {
+    case SelectionPolicy::kEwma: return "ewma";
+    case SelectionPolicy::kRoundRobin: return "round_robin";
+    case SelectionPolicy::kRandom: return "random";
+    case SelectionPolicy::kLeastLoaded: return "least_loaded";
+  }
+  return "?";
+}
+
+GatewaySelector::GatewaySelector(const DeliveryTimeTable& table, SelectorSettings settings)
+    : table_(table), settings_(settings), rng_(settings.seed * 0x9E3779B97F4A7C15ull + 1) {}
+
+uint64_t GatewaySelector::nextRandom() {
+  // xorshift64*: fast and good enough to spread load.
+  rng_ ^= rng_ >> 12;
+  rng_ ^= rng_ << 25;
+  rng_ ^= rng_ >> 27;
+  return rng_ * 0x2545F4914F6CDD1Dull;
+}
+
+int GatewaySelector::choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
+  ++decisions_;
+  size_t n = gateways.size();
+  switch (settings_.policy) {
+    case SelectionPolicy::kEwma: return chooseEwma(domain, gateways, now_ms);
+    case SelectionPolicy::kRoundRobin:
+      for (size_t i = 0; i < n; ++i) {
+        size_t g = (round_robin_ + i) % n;
+        if (candidate(gateways[g])) {
+          round_robin_ = g + 1;
+          return static_cast<int>(g);
+        }
+      }
+      return -1;
+    case SelectionPolicy::kRandom: {
+      size_t start = n ? nextRandom() % n : 0;
+      for (size_t i = 0; i < n; ++i) {
+        size_t g = (start + i) % n;
+        if (candidate(gateways[g])) return static_cast<int>(g);
+      }
+      return -1;
+    }
+    case SelectionPolicy::kLeastLoaded: {
+      int best = -1;
+      for (size_t g = 0; g < n; ++g) {
+        if (candidate(gateways[g]) && (best < 0 || gateways[g].in_flight < gateways[best].in_flight)) {
+          best = static_cast<int>(g);
+        }
+      }
+      return best;
+    }
+  }
+  return -1;
+}
+
+// Expected delivery time plus the wait the gateway's backlog implies (in flight over its
+// completion rate). An unknown expectation counts as 0, so unknown gateways get tried.
+double GatewaySelector::cost(size_t g, uint32_t domain, const GatewayLoad& load) const {
+  double expected = table_.expected(g, domain).ms;
+  if (std::isnan(expected)) expected = 0;
+  double wait =
+      load.completions_per_second > 0 ? 1000.0 * static_cast<double>(load.in_flight) / load.completions_per_second : 0;
+  return expected + wait;
+}
+
+int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
+  if (current_.size() <= domain) current_.resize(table_.domains() > domain ? table_.domains() : domain + 1, -1);
+  // A share of decisions, spread evenly (not in bursts), may go to refresh an entry.
+  exploration_credit_ += settings_.exploration;
+  if (exploration_credit_ >= 1) {
+    int g = explore(domain, gateways, now_ms);
+    if (g >= 0) {
+      exploration_credit_ -= 1;
+      ++explorations_;
+      return g;
+    }
+    exploration_credit_ = 1;  // nothing to refresh now: keep the turn for later, without piling up
+  }
+  int best = -1;
+  double best_cost = 0;
+  for (size_t g = 0; g < gateways.size(); ++g) {
+    if (!candidate(gateways[g])) continue;
+    double c = cost(g, domain, gateways[g]);
+    if (best < 0 || c < best_cost) {
+      best = static_cast<int>(g);
+      best_cost = c;
+    }
+  }
+  if (best < 0) return -1;
+  int& current = current_[domain];
+  if (current >= 0 && current != best && static_cast<size_t>(current) < gateways.size() &&
+      candidate(gateways[static_cast<size_t>(current)])) {
+    // Hysteresis: move only when the best is clearly cheaper than where the domain is.
+    double here = cost(static_cast<size_t>(current), domain, gateways[static_cast<size_t>(current)]);
+    if (here <= best_cost * (1 + settings_.hysteresis)) return current;
+  }
+  if (current != best) {
+    if (current >= 0) ++switches_;
+    current = best;
+  }
+  return best;
+}
+
+// The candidate whose entry for the domain is unknown or oldest, if it is stale.
+int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
+  int pick = -1;
+  uint64_t oldest = UINT64_MAX;
+  for (size_t g = 0; g < gateways.size(); ++g) {
+    if (!candidate(gateways[g])) continue;
+    DeliveryTimeTable::Estimate e = table_.expected(g, domain);
+    uint64_t updated = e.source == DeliveryTimeTable::Source::kSamples ? e.updated_ms : 0;
+    if (updated < oldest) {
+      oldest = updated;
+      pick = static_cast<int>(g);
+    }
+  }
+  if (pick < 0) return -1;
+  bool stale = oldest == 0 || now_ms - oldest >= settings_.stale_after_ms;
+  return stale ? pick : -1;
+}
+
+}  // namespace lbmail

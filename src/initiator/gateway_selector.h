@@ -1,0 +1,67 @@
+// Which gateway gets the next message for a domain. `ewma` (the default) picks the gateway
+// expected to deliver soonest: its expected delivery time for the domain plus the wait its
+// current load implies; it explores a bounded share of decisions to refresh stale or unknown
+// entries, and keeps a domain on its gateway unless another is clearly better (hysteresis), so
+// a domain does not flap between source addresses on noise. `round_robin`, `random` and
+// `least_loaded` exist for comparison. Only gateways that are up and hold credit are
+// candidates.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "delivery_time_table.h"
+
+namespace lbmail {
+
+enum class SelectionPolicy { kEwma, kRoundRobin, kRandom, kLeastLoaded };
+std::optional<SelectionPolicy> parseSelectionPolicy(std::string_view name);
+std::string_view selectionPolicyName(SelectionPolicy p);
+
+struct GatewayLoad {
+  bool up = false;
+  uint64_t credit = 0;                // SENDs the gateway would take now
+  uint64_t in_flight = 0;             // SENDs without an answer yet
+  double completions_per_second = 0;  // recent RESULT rate; 0 when unknown
+};
+
+struct SelectorSettings {
+  SelectionPolicy policy = SelectionPolicy::kEwma;
+  double exploration = 0.05;        // at most this share of decisions explore (0..0.5)
+  uint64_t stale_after_ms = 60000;  // an entry not refreshed for this long may be explored
+  double hysteresis = 0.15;         // stay unless another gateway is this much cheaper
+  uint64_t seed = 1;
+};
+
+class GatewaySelector {
+ public:
+  GatewaySelector(const DeliveryTimeTable& table, SelectorSettings settings);
+
+  // The gateway for the next message to domain, or -1 when no gateway is a candidate.
+  int choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
+
+  uint64_t decisions() const { return decisions_; }
+  uint64_t explorations() const { return explorations_; }
+  uint64_t switches() const { return switches_; }
+
+ private:
+  int chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  double cost(size_t g, uint32_t domain, const GatewayLoad& load) const;
+  uint64_t nextRandom();
+
+  const DeliveryTimeTable& table_;
+  SelectorSettings settings_;
+  std::vector<int> current_;  // per domain: the gateway it is on (-1: none yet)
+  uint64_t rng_;
+  size_t round_robin_ = 0;
+  double exploration_credit_ = 0;
+  uint64_t decisions_ = 0;
+  uint64_t explorations_ = 0;
+  uint64_t switches_ = 0;
+};
+
+}  // namespace lbmail

@@ -1,0 +1,167 @@
+// Tests for src/initiator/gateway_selector.cc on synthetic gateways with an injected clock: a
+// small discrete-event loop sends a message every millisecond, each chosen gateway answers
+// after its latency for the domain (plus noise), and every answer feeds the table.
+#include "gateway_selector.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <queue>
+#include <random>
+
+namespace lbmail {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Simulation {
+  // latency(gateway, now_ms) in ms for the one domain simulated.
+  std::function<double(size_t, uint64_t)> latency;
+  size_t gateways = 2;
+  double noise = 0.0;  // relative, uniform +-
+  SelectorSettings settings;
+  std::chrono::milliseconds half_life = 5s;
+
+  std::vector<int> choices;  // gateway per decision, in order
+  uint64_t explorations = 0;
+  uint64_t switches = 0;
+
+  void run(uint64_t decisions) {
+    DeliveryTimeTable table(gateways, half_life);
+    uint32_t d = table.domainId("d.test");
+    GatewaySelector selector(table, settings);
+    std::vector<GatewayLoad> load(gateways, GatewayLoad{true, 1000000, 0, 0});
+    using Done = std::tuple<uint64_t, size_t, double>;  // at, gateway, took
+    std::priority_queue<Done, std::vector<Done>, std::greater<>> pending;
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> jitter(-noise, noise);
+    for (uint64_t now = 0; now < decisions; ++now) {
+      while (!pending.empty() && std::get<0>(pending.top()) <= now) {
+        auto [at, g, took] = pending.top();
+        pending.pop();
+        table.recordDelivery(g, d, took, at);
+        --load[g].in_flight;
+      }
+      int g = selector.choose(d, load, now);
+      ASSERT_GE(g, 0);
+      choices.push_back(g);
+      double took = latency(static_cast<size_t>(g), now) * (1 + jitter(rng));
+      ++load[static_cast<size_t>(g)].in_flight;
+      pending.emplace(now + static_cast<uint64_t>(took), static_cast<size_t>(g), took);
+    }
+    explorations = selector.explorations();
+    switches = selector.switches();
+  }
+
+  double share(int g, size_t from, size_t to) const {
+    size_t n = 0;
+    for (size_t i = from; i < to; ++i) n += choices[i] == g;
+    return static_cast<double>(n) / static_cast<double>(to - from);
+  }
+};
+
+TEST(GatewaySelector, ConvergesToTheFasterGateway) {
+  Simulation sim;
+  sim.latency = [](size_t g, uint64_t) { return g == 0 ? 300.0 : 100.0; };
+  sim.noise = 0.1;
+  sim.run(20000);
+  EXPECT_GT(sim.share(1, 2000, 20000), 0.9);
+}
+
+TEST(GatewaySelector, ExplorationStaysWithinItsBoundAndRefreshes) {
+  Simulation sim;
+  sim.gateways = 3;
+  sim.latency = [](size_t g, uint64_t) { return 50.0 + 100.0 * static_cast<double>(g); };
+  sim.settings.exploration = 0.02;
+  sim.settings.stale_after_ms = 2000;
+  sim.run(30000);
+  EXPECT_LE(static_cast<double>(sim.explorations), 0.02 * 30000 + 1);
+  EXPECT_GT(sim.explorations, 0u);
+  // Every gateway was sampled again in the last stretch, slow ones included.
+  for (int g = 0; g < 3; ++g) EXPECT_GT(sim.share(g, 20000, 30000), 0.0) << g;
+  EXPECT_GT(sim.share(0, 2000, 30000), 0.9);
+}
+
+TEST(GatewaySelector, DoesNotFlapOnNoise) {
+  Simulation sim;
+  sim.latency = [](size_t g, uint64_t) { return g == 0 ? 200.0 : 205.0; };
+  sim.noise = 0.2;
+  sim.settings.exploration = 0.01;
+  sim.run(30000);
+  EXPECT_LT(sim.switches, 10u) << "a domain moved between two equal gateways " << sim.switches << " times";
+}
+
+TEST(GatewaySelector, FollowsASwapWithinTheHalfLifeScale) {
+  Simulation sim;
+  // At 20 s the two gateways trade places.
+  sim.latency = [](size_t g, uint64_t now) { return (g == 0) == (now < 20000) ? 80.0 : 400.0; };
+  sim.noise = 0.1;
+  sim.half_life = 2s;
+  sim.settings.stale_after_ms = 3000;  // the slower gateway is re-measured every 3 s
+  sim.run(40000);
+  EXPECT_GT(sim.share(0, 5000, 20000), 0.9);
+  // Within 10 s (a refresh plus a few half-lives) most traffic is on the new best.
+  EXPECT_GT(sim.share(1, 27000, 30000), 0.9);
+}
+
+TEST(GatewaySelector, OnlyGatewaysThatAreUpWithCreditAreCandidates) {
+  DeliveryTimeTable table(3, 10s);
+  uint32_t d = table.domainId("d.test");
+  table.recordDelivery(0, d, 10, 0);   // the fastest, but out of credit
+  table.recordDelivery(1, d, 50, 0);   // down
+  table.recordDelivery(2, d, 500, 0);  // slow but available
+  std::vector<GatewayLoad> load{{true, 0, 0, 0}, {false, 100, 0, 0}, {true, 100, 0, 0}};
+  for (SelectionPolicy p : {SelectionPolicy::kEwma, SelectionPolicy::kRoundRobin, SelectionPolicy::kRandom,
+                            SelectionPolicy::kLeastLoaded}) {
+    SelectorSettings s;
+    s.policy = p;
+    GatewaySelector selector(table, s);
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(selector.choose(d, load, 1000 + i), 2) << selectionPolicyName(p);
+    std::vector<GatewayLoad> none{{false, 5, 0, 0}, {true, 0, 0, 0}};
+    EXPECT_EQ(selector.choose(d, none, 2000), -1);
+  }
+}
+
+TEST(GatewaySelector, LoadCountsAgainstAGateway) {
+  DeliveryTimeTable table(2, 10s);
+  uint32_t d = table.domainId("d.test");
+  table.recordDelivery(0, d, 100, 0);
+  table.recordDelivery(1, d, 150, 0);
+  SelectorSettings s;
+  s.exploration = 0;
+  GatewaySelector selector(table, s);
+  // Gateway 0 is faster, but 500 in flight at 1,000 completions/s is a 500 ms wait.
+  std::vector<GatewayLoad> load{{true, 10, 500, 1000}, {true, 10, 0, 1000}};
+  EXPECT_EQ(selector.choose(d, load, 1), 1);
+}
+
+TEST(GatewaySelector, ComparisonPoliciesSpreadAsNamed) {
+  DeliveryTimeTable table(3, 10s);
+  uint32_t d = table.domainId("d.test");
+  std::vector<GatewayLoad> load(3, GatewayLoad{true, 10, 0, 0});
+  SelectorSettings rr;
+  rr.policy = SelectionPolicy::kRoundRobin;
+  GatewaySelector round_robin(table, rr);
+  EXPECT_EQ(round_robin.choose(d, load, 0), 0);
+  EXPECT_EQ(round_robin.choose(d, load, 0), 1);
+  EXPECT_EQ(round_robin.choose(d, load, 0), 2);
+  EXPECT_EQ(round_robin.choose(d, load, 0), 0);
+  SelectorSettings ll;
+  ll.policy = SelectionPolicy::kLeastLoaded;
+  load[0].in_flight = 5;
+  load[1].in_flight = 2;
+  load[2].in_flight = 9;
+  EXPECT_EQ(GatewaySelector(table, ll).choose(d, load, 0), 1);
+  SelectorSettings rnd;
+  rnd.policy = SelectionPolicy::kRandom;
+  GatewaySelector random(table, rnd);
+  std::map<int, int> seen;
+  for (int i = 0; i < 3000; ++i) ++seen[random.choose(d, load, 0)];
+  for (int g = 0; g < 3; ++g) EXPECT_GT(seen[g], 800) << g;
+  EXPECT_EQ(parseSelectionPolicy("least_loaded"), SelectionPolicy::kLeastLoaded);
+  EXPECT_FALSE(parseSelectionPolicy("fastest"));
+}
+
+}  // namespace
+}  // namespace lbmail
