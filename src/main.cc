@@ -23,6 +23,7 @@
 #include "lbmail/core/service_config.h"
 #include "lbmail/core/shutdown_signals.h"
 #include "lbmail_build_config.h"
+#include "import_command.h"
 #include "media_command.h"
 #include "sim/sim.h"
 #include "sink.h"
@@ -70,7 +71,8 @@ void printUsage(FILE* out) {
                "  sim         the whole system on loopback, with a report\n"
                "\n"
                "helpers:\n"
-               "  media       build or verify the media cache (lbmail media --help)\n");
+               "  media       build or verify the media cache (lbmail media --help)\n"
+               "  import      load recipients from CSV into the database (lbmail import --help)\n");
 }
 
 void printModeHelp(Mode mode) {
@@ -216,6 +218,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (first == "media") return media::runMediaCommand(std::vector<std::string_view>(argv + 2, argv + argc));
+  if (first == "import") return runImportCommand(std::vector<std::string_view>(argv + 2, argv + argc));
   std::optional<Mode> mode = parseMode(first);
   if (!mode) return usageError("unknown mode '" + std::string(first) + "' (see 'lbmail --help')");
   std::vector<std::string_view> args(argv + 2, argv + argc);
