@@ -37,6 +37,14 @@ void CsvReader::endRecord() {
   record_line_ = line_;
 }
 
+void CsvReader::endLine(char c) {
+  if (c == '\r') {  // a CR ends the line too; an LF right after it belongs to it
+    ++line_;
+    pending_cr_ = true;
+  }
+  endRecord();
+}
+
 void CsvReader::fail(std::string_view reason) {
   if (state_ == State::kSkipToLineEnd) return;
   on_error_(record_line_, reason);
@@ -64,21 +72,11 @@ void CsvReader::feed(std::string_view bytes) {
     if (c == '\n') ++line_;
     switch (state_) {
       case State::kSkipToLineEnd:
-        if (c == '\n' || c == '\r') {
-          if (c == '\r') {
-            ++line_;
-            pending_cr_ = true;
-          }
-          endRecord();
-        }
+        if (c == '\n' || c == '\r') endLine(c);
         break;
       case State::kFieldStart:
         if (c == '\n' || c == '\r') {  // a blank line, or a record ending in an empty field
-          if (c == '\r') {
-            ++line_;
-            pending_cr_ = true;
-          }
-          endRecord();
+          endLine(c);
           break;
         }
         record_empty_ = false;
@@ -93,11 +91,7 @@ void CsvReader::feed(std::string_view bytes) {
           endField();
           if (state_ != State::kSkipToLineEnd) state_ = State::kFieldStart;
         } else if (c == '\n' || c == '\r') {
-          if (c == '\r') {
-            ++line_;
-            pending_cr_ = true;
-          }
-          endRecord();
+          endLine(c);
         } else if (c == '"') {
           fail("a quote inside an unquoted field");
         } else {
@@ -119,11 +113,7 @@ void CsvReader::feed(std::string_view bytes) {
           endField();
           if (state_ != State::kSkipToLineEnd) state_ = State::kFieldStart;
         } else if (c == '\n' || c == '\r') {
-          if (c == '\r') {
-            ++line_;
-            pending_cr_ = true;
-          }
-          endRecord();
+          endLine(c);
         } else {
           fail("text after a closing quote");
         }

@@ -34,6 +34,8 @@ class CsvReader {
 
   void endField();
   void endRecord();
+  // A record ends at a line end (c is '\n' or '\r').
+  void endLine(char c);
   void fail(std::string_view reason);
   void put(char c);
 
