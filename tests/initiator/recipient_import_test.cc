@@ -135,7 +135,11 @@ TEST(RecipientImport, AMillionRowsThroughTheCommandInBoundedMemory) {
   int status = p.wait(std::chrono::seconds(240), &usage);
   ASSERT_EQ(test::exitCode(status), 0) << p.err();
   EXPECT_NE(p.out().find("import: 1000000 rows: 1000000 added, 0 updated, 0 rejected"), std::string::npos) << p.out();
-  EXPECT_LT(usage.ru_maxrss, 64 * 1024) << "peak resident KiB";  // streaming: not the file's 45 MB
+#if !LBMAIL_SANITIZED
+  // Streaming: the file is 45 MB. (Under AddressSanitizer the shadow memory and quarantine make
+  // the resident size meaningless; the plain build checks it.)
+  EXPECT_LT(usage.ru_maxrss, 64 * 1024) << "peak resident KiB";
+#endif
   EXPECT_EQ(query(db, "SELECT count(*) FROM recipients"), "1000000");
   EXPECT_EQ(query(db, "SELECT count(DISTINCT domain) FROM recipients"), "5000");
   std::remove(csv.c_str());
