@@ -273,6 +273,7 @@ void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point re
   auto it = links_by_id_.find(link_id);
   if (it == links_by_id_.end()) {
     results_dropped_.inc();
+    grantEveryLink();  // the freed unit may be all a reconnected link is waiting for
     maybeFinishDrain();
     return;
   }
@@ -280,6 +281,7 @@ void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point re
   --s.in_flight;
   if (s.link->state() != proto::LinkConnection::State::kOpen) {
     results_dropped_.inc();  // the link is closing: the RESULT could not reach the initiator
+    grantEveryLink();
     maybeFinishDrain();
     return;
   }

@@ -47,6 +47,7 @@ void CsvReader::endLine(char c) {
 
 void CsvReader::fail(std::string_view reason) {
   if (state_ == State::kSkipToLineEnd) return;
+  skip_in_quotes_ = state_ == State::kQuoted;
   on_error_(record_line_, reason);
   state_ = State::kSkipToLineEnd;
   record_.clear();
@@ -72,7 +73,12 @@ void CsvReader::feed(std::string_view bytes) {
     if (c == '\n') ++line_;
     switch (state_) {
       case State::kSkipToLineEnd:
-        if (c == '\n' || c == '\r') endLine(c);
+        // Quotes still pair up in a bad record: a line break inside them does not end it.
+        if (c == '"') {
+          skip_in_quotes_ = !skip_in_quotes_;
+        } else if ((c == '\n' || c == '\r') && !skip_in_quotes_) {
+          endLine(c);
+        }
         break;
       case State::kFieldStart:
         if (c == '\n' || c == '\r') {  // a blank line, or a record ending in an empty field
@@ -106,9 +112,9 @@ void CsvReader::feed(std::string_view bytes) {
         }
         break;
       case State::kQuoteInQuoted:
-        if (c == '"') {  // "" stands for one quote
+        if (c == '"') {             // "" stands for one quote
+          state_ = State::kQuoted;  // still inside the quotes, also if put() fails
           put('"');
-          state_ = State::kQuoted;
         } else if (c == ',') {
           endField();
           if (state_ != State::kSkipToLineEnd) state_ = State::kFieldStart;

@@ -45,6 +45,7 @@ class CsvReader {
   bool at_start_ = true;  // no byte seen yet (for the BOM)
   size_t bom_matched_ = 0;
   bool record_empty_ = true;  // nothing in this record yet (a blank line is no record)
+  bool skip_in_quotes_ = false;  // skipping a bad record: inside a quoted field now
   bool pending_cr_ = false;   // a CR seen outside quotes: the record ends, LF may follow
   uint64_t line_ = 1;         // current physical line
   uint64_t record_line_ = 1;  // where the current record started

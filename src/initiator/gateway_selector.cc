@@ -85,7 +85,9 @@ double GatewaySelector::cost(size_t g, uint32_t domain, const GatewayLoad& load)
 }
 
 int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
-  if (current_.size() <= domain) current_.resize(table_.domains() > domain ? table_.domains() : domain + 1, -1);
+  // The table knows only its own domains and gateways.
+  if (domain >= table_.domains() || gateways.size() > table_.gateways()) return -1;
+  if (current_.size() <= domain) current_.resize(table_.domains(), -1);
   // A share of decisions, spread evenly (not in bursts), may go to refresh an entry.
   exploration_credit_ += settings_.exploration;
   if (exploration_credit_ >= 1) {

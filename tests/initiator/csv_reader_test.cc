@@ -81,6 +81,19 @@ TEST(CsvReader, BadRecordsAreReportedAndSkipped) {
                           {5, "a quoted field is not closed before the end of the file"}}));
 }
 
+TEST(CsvReader, ABadRecordsQuotedLineBreaksDoNotStartRecords) {
+  Parsed p = parseEveryWay("h,n\n\"a\"x,\"note\nbob@ex.test,Bob\nend\"\nok,1\n");
+  EXPECT_EQ(p.records, (std::vector<Record>{{1, {"h", "n"}}, {5, {"ok", "1"}}}));
+  EXPECT_EQ(p.errors, (std::vector<std::pair<uint64_t, std::string>>{{2, "text after a closing quote"}}));
+}
+
+TEST(CsvReader, OverlongQuotedRecordEndingOnAnEscapedQuoteStaysRefused) {
+  std::string big = "\"" + std::string(CsvReader::kMaxRecordOctets, 'x') + "\"\"tail\"\nb\n";
+  Parsed p = parse({"a\n", big});
+  EXPECT_EQ(p.records, (std::vector<Record>{{1, {"a"}}, {3, {"b"}}}));
+  ASSERT_EQ(p.errors.size(), 1u);
+}
+
 TEST(CsvReader, OverlongRecordsAreRefusedWithoutGrowingMemory) {
   std::string big(CsvReader::kMaxRecordOctets + 10, 'x');
   Parsed p = parse({"a\n", big, "\nb\n"});
