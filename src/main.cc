@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gateway/gateway.h"
+#include "import_command.h"
 #include "initiator/initiator.h"
 #include "lbmail/admin/admin_server.h"
 #include "lbmail/core/log.h"
@@ -23,7 +24,6 @@
 #include "lbmail/core/service_config.h"
 #include "lbmail/core/shutdown_signals.h"
 #include "lbmail_build_config.h"
-#include "import_command.h"
 #include "media_command.h"
 #include "sim/sim.h"
 #include "sink.h"
@@ -52,9 +52,8 @@ std::string allocatorName() {
 void printVersion() {
   std::printf("lbmail %s\n", LBMAIL_VERSION);
   std::printf("  libuv %s, c-ares %s, llhttp %d.%d.%d, toml++ %d.%d.%d, xxHash %u.%u.%u\n", uv_version_string(),
-              ares_version(nullptr), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH,
-              TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH, XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
-              XXH_VERSION_RELEASE);
+              ares_version(nullptr), LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, TOML_LIB_MAJOR,
+              TOML_LIB_MINOR, TOML_LIB_PATCH, XXH_VERSION_MAJOR, XXH_VERSION_MINOR, XXH_VERSION_RELEASE);
   std::printf("  allocator %s\n", allocatorName().c_str());
 }
 
@@ -110,6 +109,13 @@ int runService(const ServiceConfig& config, const ModeFactory& makeMode) {
       &loop, config.admin, metrics, [&](JsonWriter& w) { mode->writeStatus(w); },
       [&] { return mode->state() == ModeService::State::kRunning; });
 
+  for (ModeService::AdminPage& page : mode->adminPages()) {
+    admin.router().add(page.path, [page](const HttpRequest&, AdminResponse& r) {
+      r.content_type = page.content_type;
+      r.body = page.body();
+    });
+  }
+
   std::function<void()> shutdown;
   ShutdownSignals signals(&loop, [&](int) { shutdown(); });
   shutdown = [&] {
@@ -118,6 +124,7 @@ int runService(const ServiceConfig& config, const ModeFactory& makeMode) {
       signals.close();
     });
   };
+  mode->setStopRequest([&] { shutdown(); });
 
   int exit_code = kExitOk;
   if (admin.start() != 0 || mode->start() != 0) {
@@ -131,8 +138,12 @@ int runService(const ServiceConfig& config, const ModeFactory& makeMode) {
   int rc = uv_loop_close(&loop);
   if (rc != 0) {
     // A handle outlived shutdown: a bug. Name what is left, then fail loudly.
-    uv_walk(&loop, [](uv_handle_t* h, void*) { logError("shutdown.handle_left", {{"type", uv_handle_type_name(h->type)}}); },
-            nullptr);
+    uv_walk(
+        &loop,
+        [](uv_handle_t* h, void*) {
+          logError("shutdown.handle_left", {{"type", uv_handle_type_name(h->type)}});
+        },
+        nullptr);
     return kExitRuntime;
   }
   logInfo("process.exit", {{"code", exit_code}});
@@ -183,17 +194,19 @@ int runMode(Mode mode, const std::vector<std::string_view>& args) {
       return std::make_unique<Gateway>(loop, *config, metrics);
     });
   }
+  if (mode == Mode::kInitiator) {
+    auto config = loadInitiatorConfig(config_file);
+    if (!config) return usageError(config.error());
+    if (check_only) return report(config->service);
+    return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
+      return std::make_unique<Initiator>(loop, *config, metrics);
+    });
+  }
   auto config = loadServiceConfig(config_file, mode);
   if (!config) return usageError(config.error());
   if (check_only) return report(*config);
-  return runService(*config, [&](uv_loop_t* loop, MetricsRegistry& metrics) -> std::unique_ptr<ModeService> {
-    switch (mode) {
-      case Mode::kInitiator: return std::make_unique<Initiator>(loop, *config, metrics);
-      case Mode::kSim: return std::make_unique<Sim>(loop, *config, metrics);
-      case Mode::kGateway:
-      case Mode::kSink: break;
-    }
-    return nullptr;
+  return runService(*config, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
+    return std::make_unique<Sim>(loop, *config, metrics);
   });
 }
 

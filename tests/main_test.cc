@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "child_process.h"
-#include "log_fields.h"
 #include "lbmail/core/service_config.h"
+#include "log_fields.h"
 #include "tcp_client.h"
-#include "validate.h"
 #include "temp_path.h"
+#include "validate.h"
 
 namespace lbmail {
 namespace {
@@ -28,6 +28,10 @@ std::string exampleConfig(std::string_view mode) {
 }
 
 // The example config with its admin address moved to a free port, so tests never collide.
+void replaceOnce(std::string& text, const std::string& from, const std::string& to) {
+  if (size_t at = text.find(from); at != std::string::npos) text.replace(at, from.size(), to);
+}
+
 std::string configOnFreePort(std::string_view mode) {
   std::ifstream in(exampleConfig(mode));
   std::stringstream text;
@@ -39,19 +43,23 @@ std::string configOnFreePort(std::string_view mode) {
     size_t end = body.find('"', at + kListen.size());
     body.replace(at, end - at + 1, "\nlisten = \"127.0.0.1:0\"");
   }
-  // The gateway's key file must be private to its owner: the test makes one.
+  // Key files must be private to their owner: the test makes one for every reference.
   const std::string kKey = "key_file = \"/etc/lbmail/link.key\"";
-  if (size_t at = body.find(kKey); at != std::string::npos) {
-    std::string key = test::tempPath("link.key");
-    std::ofstream(key) << "an example key of more than sixteen bytes\n";
-    ::chmod(key.c_str(), 0600);
+  std::string key = test::tempPath("link.key");
+  std::ofstream(key) << "an example key of more than sixteen bytes\n";
+  ::chmod(key.c_str(), 0600);
+  for (size_t at = body.find(kKey); at != std::string::npos; at = body.find(kKey, at + 1)) {
     body.replace(at, kKey.size(), "key_file = \"" + key + "\"");
   }
+  // The initiator's database is the test's own, and it keeps serving once its (empty)
+  // campaign is over.
+  replaceOnce(body, "database = \"/var/lib/lbmail/recipients.db\"",
+              "database = \"" + test::tempPath(std::string(mode) + "-recipients.db") + "\"");
+  replaceOnce(body, "exit_when_done = true", "exit_when_done = false");
   std::string path = test::tempPath(std::string(mode) + ".toml");
   std::ofstream(path) << body;
   return path;
 }
-
 
 struct RunResult {
   int code;
@@ -120,7 +128,8 @@ TEST(Cli, BadValueExits2NamingWhatWasExpected) {
   std::ofstream(path) << "[admin]\nmax_connections = -4\n";
   RunResult r = run({"gateway", "--config", path});
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.err, "lbmail: " + path + ":2:19: admin.max_connections: expected an integer from 1 to 100000, got integer -4\n");
+  EXPECT_EQ(r.err,
+            "lbmail: " + path + ":2:19: admin.max_connections: expected an integer from 1 to 100000, got integer -4\n");
 }
 
 TEST(Cli, UnreadableConfigExits2) {

@@ -71,6 +71,13 @@ std::string ConfigTable::keyPath(std::string_view key) const {
 
 bool ConfigTable::has(std::string_view key) const { return table_ && table_->get(key) != nullptr; }
 
+std::vector<std::string> ConfigTable::keys() const {
+  std::vector<std::string> out;
+  if (!table_) return out;
+  for (const auto& [k, v] : *table_) out.emplace_back(k.str());
+  return out;
+}
+
 const toml::node* ConfigTable::use(std::string_view key) {
   doc_.markAsked(path_, key);
   if (!table_) return nullptr;

@@ -44,13 +44,13 @@ class CsvReader {
   State state_ = State::kFieldStart;
   bool at_start_ = true;  // no byte seen yet (for the BOM)
   size_t bom_matched_ = 0;
-  bool record_empty_ = true;  // nothing in this record yet (a blank line is no record)
+  bool record_empty_ = true;     // nothing in this record yet (a blank line is no record)
   bool skip_in_quotes_ = false;  // skipping a bad record: inside a quoted field now
-  bool pending_cr_ = false;   // a CR seen outside quotes: the record ends, LF may follow
-  uint64_t line_ = 1;         // current physical line
-  uint64_t record_line_ = 1;  // where the current record started
-  std::string record_;        // the current record's field bytes, unescaped
-  std::vector<size_t> ends_;  // end offset of each field in record_
+  bool pending_cr_ = false;      // a CR seen outside quotes: the record ends, LF may follow
+  uint64_t line_ = 1;            // current physical line
+  uint64_t record_line_ = 1;     // where the current record started
+  std::string record_;           // the current record's field bytes, unescaped
+  std::vector<size_t> ends_;     // end offset of each field in record_
   std::vector<std::string_view> views_;
 };
 

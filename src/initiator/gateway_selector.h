@@ -43,6 +43,8 @@ class GatewaySelector {
   // The gateway for the next message to domain, or -1 when no gateway is a candidate.
   int choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
 
+  // The gateway the domain is on now (-1 before its first ewma decision).
+  int currentGateway(uint32_t domain) const { return domain < current_.size() ? current_[domain] : -1; }
   uint64_t decisions() const { return decisions_; }
   uint64_t explorations() const { return explorations_; }
   uint64_t switches() const { return switches_; }

@@ -1,15 +1,27 @@
-// The initiator mode: runs a campaign over the recipient database through the gateways.
+// The initiator mode: runs the configured campaign over the recipient database through the
+// gateways, serves its state at /status and a live page at /, and stops the process when the
+// campaign is over (exit_when_done).
 #pragma once
 
+#include "campaign.h"
+#include "initiator_config.h"
 #include "lbmail/core/mode_service.h"
 
 namespace lbmail {
 
-// So far the shared lifecycle only: loop, admin endpoint, graceful stop. The mode's own
-// work plugs into onStart/onStop/writeModeStatus.
 class Initiator final : public ModeService {
  public:
-  using ModeService::ModeService;
+  Initiator(uv_loop_t* loop, const InitiatorConfig& config, MetricsRegistry& metrics);
+
+  std::vector<AdminPage> adminPages() override;
+
+ protected:
+  int onStart() override { return campaign_.start(); }
+  void onStop(std::function<void()> done) override { campaign_.stop(std::move(done)); }
+  void writeModeStatus(JsonWriter& w) override { campaign_.writeStatus(w); }
+
+ private:
+  Campaign campaign_;
 };
 
 }  // namespace lbmail

@@ -24,13 +24,18 @@ CREATE TABLE IF NOT EXISTS deliveries (
   recipient_id  INTEGER NOT NULL REFERENCES recipients (id),
   state         TEXT NOT NULL,
   attempts      INTEGER NOT NULL DEFAULT 0,
+  material      TEXT,
   gateway       TEXT,
   smtp_code     INTEGER,
   enhanced_code TEXT,
   reason        TEXT,
+  delivery_ms   REAL,
+  first_at      REAL,
+  next_at       REAL,
   updated_at    REAL,
   PRIMARY KEY (campaign, recipient_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (campaign, state, next_at);
 )sql";
 
 double unixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }

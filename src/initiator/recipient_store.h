@@ -32,6 +32,8 @@ class RecipientStore {
 
   uint64_t recipientCount();
   const std::string& lastError() const { return error_; }
+  // For the campaign's own statements on the same connection.
+  sqlite3* handle() const { return db_; }
 
  private:
   explicit RecipientStore(sqlite3* db) : db_(db) {}

@@ -31,16 +31,6 @@ constexpr int kDomains = 50;
 const char kDeferDomain[] = "d48.test";   // the sink defers every RCPT here
 const char kBounceDomain[] = "d49.test";  // and bounces every RCPT here
 
-std::vector<std::string> dnsRecords() {
-  std::vector<std::string> r;
-  for (int i = 0; i < kDomains; ++i) {
-    std::string d = "d" + std::to_string(i) + ".test";
-    r.push_back("--mx-host=" + d + ",mx." + d + ",10");
-    r.push_back("--host-record=mx." + d + ",127.0.0.1");
-  }
-  return r;
-}
-
 // A JSON string field of a sink log line ("message_id":"<...>").
 std::string jsonField(const std::string& line, const std::string& key) {
   std::string k = "\"" + key + "\":";
@@ -107,7 +97,7 @@ class GatewayEndToEnd : public ::testing::Test {
 };
 
 TEST_F(GatewayEndToEnd, TenThousandRequestsFiftyDomainsEachAnsweredOnce) {
-  test::DnsmasqServer dns(dnsRecords());
+  test::DnsmasqServer dns(test::loopbackMxRecords(kDomains));
   ASSERT_EQ(dns.start(), "");
   std::string message_dir = test::tempPath("gateway-e2e-messages");
   std::filesystem::create_directories(message_dir);
@@ -379,7 +369,7 @@ TEST_F(GatewayEndToEnd, DrainAnswersEverythingWithinItsTimeoutAndExitsZero) {
 }
 
 TEST_F(GatewayEndToEnd, ReceiverKilledMidRunDefersAndTheGatewayGoesOn) {
-  test::DnsmasqServer dns(dnsRecords());
+  test::DnsmasqServer dns(test::loopbackMxRecords(kDomains));
   ASSERT_EQ(dns.start(), "");
   test::SinkProcess sink("[[sink.rule]]\nreply_latency = \"2ms\"\n");
   ASSERT_TRUE(sink.start()) << sink.err();

@@ -36,6 +36,17 @@ class DnsmasqServer {
   int markers_ = 0;
 };
 
+// Records for domains d0.test .. d<n-1>.test, each with one MX (mx.dI.test) at 127.0.0.1.
+inline std::vector<std::string> loopbackMxRecords(int n) {
+  std::vector<std::string> r;
+  for (int i = 0; i < n; ++i) {
+    std::string d = "d" + std::to_string(i) + ".test";
+    r.push_back("--mx-host=" + d + ",mx." + d + ",10");
+    r.push_back("--host-record=mx." + d + ",127.0.0.1");
+  }
+  return r;
+}
+
 // A loopback UDP port nothing is bound to now (bound to port 0, then closed).
 uint16_t freeUdpPort();
 

@@ -55,6 +55,9 @@ class ConfigTable {
   // A sub-table; absent gives an empty view (every getter returns its fallback).
   ConfigTable table(std::string_view key);
   bool has(std::string_view key) const;
+  // The keys this table holds, for tables whose keys are the user's own names (a mapping);
+  // each key still counts as unknown until a getter reads it.
+  std::vector<std::string> keys() const;
 
   // Reports a problem with key's value; never returns.
   [[noreturn]] void fail(std::string_view key, std::string_view expected) const;

@@ -4,7 +4,9 @@
 #include <uv.h>
 
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/json_writer.h"
@@ -33,10 +35,24 @@ class ModeService {
   State state() const { return state_; }
   static std::string_view stateName(State s);
 
+  // A page the mode adds to its admin endpoint (the initiator's live page at "/").
+  struct AdminPage {
+    std::string path;
+    std::string content_type;
+    std::function<std::string()> body;
+  };
+  virtual std::vector<AdminPage> adminPages() { return {}; }
+
+  // How the mode asks the process to shut down once its work is over (a finished campaign).
+  void setStopRequest(std::function<void()> request) { stop_request_ = std::move(request); }
+
  protected:
   virtual int onStart() { return 0; }
   virtual void onStop(std::function<void()> done) { done(); }
   virtual void writeModeStatus(JsonWriter&) {}
+  void requestStop() {
+    if (stop_request_) stop_request_();
+  }
 
   uv_loop_t* loop_;
   const ServiceConfig& config_;
@@ -45,6 +61,7 @@ class ModeService {
  private:
   State state_ = State::kStarting;
   DoneCallbacks stopped_;
+  std::function<void()> stop_request_;
 };
 
 }  // namespace lbmail

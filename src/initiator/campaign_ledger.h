@@ -1,0 +1,96 @@
+// The campaign's durable state in the recipient database, read and written off the event loop
+// (through a BackgroundQueue; never two calls at once). A recipient with no `deliveries` row
+// for the campaign has not been sent, or was in flight when the initiator stopped: either way
+// it is sent (again) on the next run. Deferred recipients wait in their row for next_at; rows
+// claimed for a retry say 'sending' until their outcome is written, and a restart turns them
+// back to 'deferred'. So nothing is skipped and nobody is lost across a kill -9.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lbmail/core/expected.h"
+#include "recipient_store.h"
+
+struct sqlite3_stmt;
+
+namespace lbmail {
+
+// A recipient as the database gives it to the campaign.
+struct StoredRecipient {
+  uint64_t id = 0;
+  std::string email;
+  std::string domain;
+  std::string attributes;  // the JSON object
+  uint32_t attempts = 0;   // made before this one
+  double first_at = 0;     // unix seconds of the first attempt; 0 before it
+  std::string last_gateway;
+};
+
+// One state change: a final outcome or a deferral.
+struct StateChange {
+  uint64_t recipient_id = 0;
+  std::string state;  // delivered, bounced, failed, deferred
+  uint32_t attempts = 0;
+  std::string material;
+  std::string gateway;
+  int smtp_code = 0;
+  std::string enhanced_code;
+  std::string reason;
+  double delivery_ms = 0;
+  double first_at = 0;
+  double next_at = 0;  // deferred: when the retry is due
+  double at = 0;       // when it happened (unix seconds)
+  // For the accounting file only.
+  std::string email;
+  std::string domain;
+};
+
+struct LedgerCounts {
+  uint64_t recipients = 0;
+  uint64_t delivered = 0;
+  uint64_t bounced = 0;
+  uint64_t failed = 0;
+  uint64_t deferred = 0;  // waiting for a retry (after a restart: including those that were being retried)
+};
+
+class CampaignLedger {
+ public:
+  // Opens the database and turns the campaign's 'sending' rows (a run that stopped mid-retry)
+  // back into due deferrals.
+  static Expected<std::unique_ptr<CampaignLedger>, std::string> open(const std::string& path, std::string campaign);
+  ~CampaignLedger();
+
+  LedgerCounts counts();
+  // Up to limit recipients after after_id that have no row for the campaign, by id.
+  bool fetchFresh(uint64_t after_id, size_t limit, std::vector<StoredRecipient>& out);
+  // Up to limit deferrals due at now, marked 'sending' in the same transaction.
+  bool claimDue(double now, size_t limit, std::vector<StoredRecipient>& out);
+  // The earliest next_at of the waiting deferrals, if any.
+  std::optional<double> nextDue();
+  // Every change in one transaction.
+  bool write(const std::vector<StateChange>& changes);
+
+  const std::string& lastError() const { return error_; }
+
+ private:
+  CampaignLedger(std::unique_ptr<RecipientStore> store, std::string campaign)
+      : store_(std::move(store)), campaign_(std::move(campaign)) {}
+  bool prepare();
+  bool exec(const char* sql);
+  bool fail();
+
+  std::unique_ptr<RecipientStore> store_;
+  std::string campaign_;
+  sqlite3_stmt* fresh_ = nullptr;
+  sqlite3_stmt* due_ = nullptr;
+  sqlite3_stmt* claim_ = nullptr;
+  sqlite3_stmt* next_ = nullptr;
+  sqlite3_stmt* upsert_ = nullptr;
+  std::string error_;
+};
+
+}  // namespace lbmail

@@ -1,0 +1,285 @@
+// End-to-end campaigns over real processes on loopback: dnsmasq answers MX queries, `lbmail
+// sink` receives, `lbmail gateway` x2 deliver, `lbmail initiator` runs the campaign over a
+// recipient database the test fills. The database, the accounting file and the sink's message
+// log are read back to check that every recipient ends with exactly one final state.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "chromium_page.h"
+#include "dnsmasq_server.h"
+#include "gateway_process.h"
+#include "initiator_process.h"
+#include "recipient_store.h"
+#include "sink_process.h"
+#include "temp_path.h"
+
+namespace lbmail {
+namespace {
+
+constexpr int kDomains = 8;
+const char kDeferDomain[] = "d7.test";  // the sink defers half its RCPTs
+
+std::string makeDatabase(const std::string& name, int recipients) {
+  std::string path = test::tempPath(name);
+  std::filesystem::remove(path);
+  auto store = RecipientStore::open(path);
+  EXPECT_TRUE(store) << store.error();
+  (*store)->beginBatch();
+  for (int i = 0; i < recipients; ++i) {
+    std::string domain = "d" + std::to_string(i % kDomains) + ".test";
+    std::string attrs =
+        "{\"first_name\":\"Name" + std::to_string(i) + "\",\"tier\":\"" + (i % 10 == 0 ? "gold" : "std") + "\"}";
+    (*store)->upsert("user" + std::to_string(i) + "@" + domain, domain, attrs);
+  }
+  (*store)->commitBatch();
+  return path;
+}
+
+// Rows of a query's first columns as text.
+std::vector<std::vector<std::string>> query(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  std::vector<std::vector<std::string>> rows;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    auto& row = rows.emplace_back();
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const unsigned char* t = sqlite3_column_text(st, i);
+      row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return rows;
+}
+
+std::map<std::string, int> stateCounts(const std::string& db) {
+  std::map<std::string, int> m;
+  for (auto& row : query(db, "SELECT state, count(*) FROM deliveries WHERE campaign = 'test' GROUP BY state")) {
+    m[row[0]] = std::stoi(row[1]);
+  }
+  return m;
+}
+
+// Times each recipient arrived at the sink, from its message log.
+std::map<std::string, int> receivedCounts(const std::vector<std::string>& log) {
+  std::map<std::string, int> m;
+  for (const std::string& line : log) {
+    size_t at = line.find("\"recipients\":[\"");
+    if (at == std::string::npos) continue;
+    at += 15;
+    ++m[line.substr(at, line.find('"', at) - at)];
+  }
+  return m;
+}
+
+// Polls /status until the campaign's count reaches n (events from another process; bounded).
+bool waitForCount(const test::InitiatorProcess& p, const std::string& key, int64_t n, std::chrono::seconds bound) {
+  auto until = std::chrono::steady_clock::now() + bound;
+  while (std::chrono::steady_clock::now() < until) {
+    if (p.campaignCount(key) >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+class CampaignEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(dns_.start(), "");
+    sink_ = std::make_unique<test::SinkProcess>(std::string("[[sink.rule]]\ndomain = \"") + kDeferDomain +
+                                                "\"\ndefer_rcpt = 0.5\n[[sink.rule]]\ndata_latency = \"1ms..3ms\"\n");
+    ASSERT_TRUE(sink_->start()) << sink_->err();
+    for (int i = 0; i < 2; ++i) {
+      test::GatewayOptions go;
+      go.smtp_port = sink_->smtp().port();
+      go.dns_server = dns_.address().toString();
+      go.capacity = 200;
+      gateways_.push_back(std::make_unique<test::GatewayProcess>(go));
+      ASSERT_TRUE(gateways_.back()->start()) << gateways_.back()->err();
+    }
+  }
+
+  test::InitiatorOptions options(const std::string& db) {
+    test::InitiatorOptions o;
+    o.database = db;
+    for (size_t i = 0; i < gateways_.size(); ++i) {
+      o.gateways.push_back({"gw" + std::to_string(i + 1), gateways_[i]->link(), gateways_[i]->keyFile()});
+    }
+    accounting_ = test::tempPath("accounting-" + std::to_string(++runs_) + ".csv");
+    std::filesystem::remove(accounting_);
+    o.campaign_extra =
+        "retry_schedule = [\"200ms\"]\nmax_attempts = 4\nbatch_size = 250\nfailover_grace = \"300ms\"\n"
+        "accounting_file = \"" +
+        accounting_ + "\"\n";
+    return o;
+  }
+
+  void expectOneFinalStateEach(const std::string& db, int recipients) {
+    auto rows = query(db,
+                      "SELECT count(*), count(DISTINCT recipient_id) FROM deliveries WHERE campaign = 'test' "
+                      "AND state IN ('delivered', 'bounced', 'failed')");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0][0], std::to_string(recipients));
+    EXPECT_EQ(rows[0][1], std::to_string(recipients));
+    auto left = query(db,
+                      "SELECT count(*) FROM recipients r WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE "
+                      "d.campaign = 'test' AND d.recipient_id = r.id AND d.state IN ('delivered', 'bounced', "
+                      "'failed'))");
+    EXPECT_EQ(left[0][0], "0");
+  }
+
+  test::DnsmasqServer dns_{test::loopbackMxRecords(kDomains)};
+  std::unique_ptr<test::SinkProcess> sink_;
+  std::vector<std::unique_ptr<test::GatewayProcess>> gateways_;
+  std::string accounting_;
+  int runs_ = 0;
+};
+
+TEST_F(CampaignEndToEnd, EveryRecipientEndsWithOneFinalStateAndItsAccountingLines) {
+  constexpr int kRecipients = 3000;
+  std::string db = makeDatabase("campaign-all.db", kRecipients);
+  test::InitiatorOptions o = options(db);
+  // Gold recipients get their own material by a targeting rule.
+  o.extra =
+      "[[campaign.material]]\nname = \"gold\"\nfrom = \"Shop <vip@shop.example>\"\n"
+      "subject = \"Gold {{first_name}}\"\ntext = \"Gold\\n\"\n"
+      "[[campaign.target]]\nmaterial = \"gold\"\nall = [{ field = \"tier\", equals = \"gold\" }]\n";
+  test::InitiatorProcess initiator(o);
+  ASSERT_TRUE(initiator.start()) << initiator.err();
+  ASSERT_EQ(initiator.waitForExit(std::chrono::seconds(120)), 0) << initiator.err().substr(0, 4000);
+  EXPECT_NE(initiator.err().find("event=campaign.done"), std::string::npos);
+
+  expectOneFinalStateEach(db, kRecipients);
+  auto states = stateCounts(db);
+  EXPECT_GT(states["delivered"], kRecipients * 8 / 10);
+  // Half of d7's RCPTs are deferred, four attempts: about 1/16 of its recipients fail.
+  EXPECT_GT(states["failed"], 0);
+  auto gold = query(db,
+                    "SELECT count(*) FROM deliveries d JOIN recipients r ON r.id = d.recipient_id WHERE "
+                    "d.material = 'gold' AND json_extract(r.attributes, '$.tier') <> 'gold'");
+  EXPECT_EQ(gold[0][0], "0");
+  auto gold_count = query(db, "SELECT count(*) FROM deliveries WHERE material = 'gold'");
+  EXPECT_EQ(gold_count[0][0], std::to_string(kRecipients / 10));
+  // Retried deferrals prefer the other gateway.
+  auto moved = query(db, "SELECT count(*) FROM deliveries WHERE attempts > 1");
+  EXPECT_GT(std::stoi(moved[0][0]), 0);
+
+  // The accounting file: a header, then one line per final state and per deferral.
+  std::ifstream acc(accounting_);
+  std::string line;
+  std::getline(acc, line);
+  EXPECT_EQ(line, "time,recipient,domain,material,gateway,outcome,smtp_code,enhanced_code,delivery_ms,attempt");
+  std::map<std::string, int> outcomes;
+  int lines = 0;
+  while (std::getline(acc, line)) {
+    ++lines;
+    std::vector<std::string> f;
+    std::stringstream s(line);
+    for (std::string x; std::getline(s, x, ',');) f.push_back(x);
+    ASSERT_EQ(f.size(), 10u) << line;
+    ++outcomes[f[5]];
+  }
+  EXPECT_EQ(outcomes["delivered"], states["delivered"]);
+  EXPECT_EQ(outcomes["failed"], states["failed"]);
+  EXPECT_GT(outcomes["deferred"], 0);
+
+  // Every delivered recipient reached the sink, once (nothing was killed).
+  ASSERT_EQ(sink_->stop(), 0);
+  auto received = receivedCounts(sink_->messageLog());
+  EXPECT_EQ(static_cast<int>(received.size()), states["delivered"]);
+  for (const auto& [rcpt, n] : received) EXPECT_EQ(n, 1) << rcpt;
+}
+
+TEST_F(CampaignEndToEnd, KilledInitiatorResumesAndLosesNobody) {
+  constexpr int kRecipients = 8000;
+  std::string db = makeDatabase("campaign-resume.db", kRecipients);
+  test::InitiatorOptions o = options(db);
+  {
+    test::InitiatorProcess first(o);
+    ASSERT_TRUE(first.start()) << first.err();
+    ASSERT_TRUE(waitForCount(first, "delivered", 1500, std::chrono::seconds(60))) << first.err().substr(0, 3000);
+    first.kill();
+  }
+  auto after_kill = stateCounts(db);
+  EXPECT_LT(after_kill["delivered"], kRecipients) << "the kill came too late to test anything";
+
+  test::InitiatorProcess second(o);
+  ASSERT_TRUE(second.start()) << second.err();
+  ASSERT_EQ(second.waitForExit(std::chrono::seconds(120)), 0) << second.err().substr(0, 4000);
+  expectOneFinalStateEach(db, kRecipients);
+
+  // At least once: every delivered recipient reached the sink. At most once more than the
+  // window at the kill allows: the initiator sends only while fewer than two batches of outcomes
+  // are unwritten, so requests in flight (both gateways' capacity) plus unwritten outcomes
+  // stay within 2 * batch_size + capacity.
+  ASSERT_EQ(sink_->stop(), 0);
+  auto received = receivedCounts(sink_->messageLog());
+  int duplicates = 0;
+  for (auto& row : query(db,
+                         "SELECT r.email FROM deliveries d JOIN recipients r ON r.id = d.recipient_id WHERE "
+                         "d.state = 'delivered'")) {
+    int n = received[row[0]];
+    EXPECT_GE(n, 1) << row[0];
+    EXPECT_LE(n, 2) << row[0];
+    duplicates += n > 1;
+  }
+  EXPECT_LE(duplicates, 2 * 250 + 2 * 200);
+  std::printf("delivered before the kill: %d of %d; delivered twice: %d\n", after_kill["delivered"], kRecipients,
+              duplicates);
+}
+
+TEST_F(CampaignEndToEnd, KilledGatewaysRequestsAreDeliveredThroughTheOther) {
+  constexpr int kRecipients = 6000;
+  std::string db = makeDatabase("campaign-failover.db", kRecipients);
+  test::InitiatorOptions o = options(db);
+  test::InitiatorProcess initiator(o);
+  ASSERT_TRUE(initiator.start()) << initiator.err();
+  ASSERT_TRUE(waitForCount(initiator, "delivered", 1000, std::chrono::seconds(60))) << initiator.err().substr(0, 3000);
+  gateways_[0]->child().signal(SIGKILL);
+  ASSERT_EQ(initiator.waitForExit(std::chrono::seconds(120)), 0) << initiator.err().substr(0, 4000);
+  expectOneFinalStateEach(db, kRecipients);
+  EXPECT_NE(initiator.err().find("event=campaign.failover gateway=gw1"), std::string::npos)
+      << initiator.err().substr(0, 4000);
+  // After the kill only gw2 delivers: its share is well above half.
+  auto by_gateway = query(db, "SELECT count(*) FROM deliveries WHERE state = 'delivered' AND gateway = 'gw2'");
+  EXPECT_GT(std::stoi(by_gateway[0][0]), kRecipients / 2);
+}
+
+TEST_F(CampaignEndToEnd, LivePageShowsGatewaysByDomainsInChromium) {
+  if (test::chromiumPath().empty()) GTEST_FAIL() << "chromium is not installed (scripts/install-deps installs it)";
+  constexpr int kRecipients = 800;
+  std::string db = makeDatabase("campaign-page.db", kRecipients);
+  test::InitiatorOptions o = options(db);
+  o.campaign_extra += "exit_when_done = false\n";
+  test::InitiatorProcess initiator(o);
+  ASSERT_TRUE(initiator.start()) << initiator.err();
+  ASSERT_TRUE(initiator.waitForStderrLine("event=campaign.done")) << initiator.err().substr(0, 3000);
+  auto dom = test::renderedDom("http://" + initiator.admin().toString() + "/", std::chrono::seconds(30));
+  ASSERT_TRUE(dom);
+  EXPECT_NE(dom->find("id=\"ewma\""), std::string::npos) << *dom;
+  // A cell per gateway and domain, each with the expected delivery time the table holds.
+  int cells = 0;
+  for (size_t at = dom->find("data-gateway=\""); at != std::string::npos; at = dom->find("data-gateway=\"", at + 1)) {
+    ++cells;
+  }
+  EXPECT_EQ(cells, 2 * kDomains) << *dom;
+  for (int d = 0; d < kDomains; ++d) {
+    EXPECT_NE(dom->find("data-gateway=\"gw1\" data-domain=\"d" + std::to_string(d) + ".test\" data-ms=\""),
+              std::string::npos)
+        << *dom;
+  }
+  EXPECT_EQ(dom->find("data-ms=\"\""), std::string::npos) << "every cell has samples after a whole campaign";
+  EXPECT_NE(dom->find("id=\"state\""), std::string::npos);
+  EXPECT_EQ(initiator.stop(), 0);
+}
+
+}  // namespace
+}  // namespace lbmail
