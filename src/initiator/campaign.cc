@@ -17,6 +17,7 @@ constexpr size_t kLowWater = 2 * kPage;  // read more when fewer than this wait 
 constexpr uint64_t kTickMs = 50;
 constexpr uint64_t kDrainMs = 10000;  // a stop waits this long for answers in flight
 constexpr int kRecipientIdBits = 40;
+constexpr uint32_t kMaxRequeues = 8;  // sent back without an attempt (failover, capacity) before a deferral
 
 double unixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
@@ -317,7 +318,6 @@ size_t Campaign::slotOf(const proto::GatewayLink& link) const {
 
 void Campaign::onGatewayUp(proto::GatewayLink& link) {
   GatewaySlot& slot = slots_[slotOf(link)];
-  ++links_open_;
   // A gateway that comes back may have a new media cache: ask it again.
   slot.missing_media.assign(campaign_.materials.size(), false);
   sendMaterials(slot);
@@ -328,7 +328,6 @@ void Campaign::onGatewayUp(proto::GatewayLink& link) {
 void Campaign::onGatewayDown(proto::GatewayLink& link, std::string_view reason) {
   size_t g = slotOf(link);
   GatewaySlot& slot = slots_[g];
-  if (links_open_) --links_open_;
   size_t orphans = 0;
   for (const auto& [id, f] : in_flight_) {
     if (f.gateway == g) {
@@ -337,6 +336,8 @@ void Campaign::onGatewayDown(proto::GatewayLink& link, std::string_view reason) 
     }
   }
   slot.orphans_due_ms = uv_now(loop_) + millis(campaign_.failover_grace);
+  // Our own stop closes every link: that is no news.
+  if (stopping_) return;
   logWarn("campaign.gateway_down",
           {{"gateway", slot.endpoint.name}, {"reason", reason}, {"in_flight", static_cast<uint64_t>(orphans)}});
 }
@@ -432,9 +433,15 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
   }
 }
 
-// Back to the front of the queue, not counted as an attempt: the gateway never tried it.
+// Back to the front of the queue, not counted as an attempt: the gateway never tried it. A
+// recipient sent back over and over (one gateway that keeps refusing it) waits for a retry
+// instead, so that nothing spins.
 void Campaign::requeue(InFlight&& f) {
   f.r.avoid_gateway = static_cast<int>(f.gateway);
+  if (++f.r.requeues > kMaxRequeues) {
+    f.r.requeues = 0;
+    return defer(std::move(f.r), static_cast<int>(f.gateway), 0, "", "sent back by the gateways too often", 0);
+  }
   ready_.push_front(std::move(f.r));
 }
 

@@ -65,6 +65,7 @@ class Campaign final : private proto::GatewayLink::Handler {
     uint32_t attempts = 0;                           // made before
     double first_at = 0;
     int avoid_gateway = -1;  // deferred or failed over from it: another is preferred
+    uint32_t requeues = 0;   // sent back without an attempt
   };
   struct InFlight {
     Pending r;
@@ -157,7 +158,6 @@ class Campaign final : private proto::GatewayLink::Handler {
   uint64_t drain_deadline_ms_ = 0;
   DoneCallbacks stop_done_;
   std::function<void()> timer_closed_;
-  size_t links_open_ = 0;
 
   Counter& sent_total_;
   Counter* outcome_total_[4];

@@ -10,6 +10,7 @@
 #include "lbmail/core/mailbox.h"
 #include "lbmail/media/media_manifest.h"
 #include "lbmail/media/message_template.h"
+#include "recipient_import.h"
 
 namespace lbmail {
 namespace {
@@ -255,9 +256,10 @@ RateLimits readRateLimits(ConfigTable t) {
   r.per_domain = t.real("per_domain", 0, 0, 1e9);
   for (ConfigTable& d : t.tableArray("domain")) {
     DomainRate rate;
-    rate.domain = d.string("name", "");
-    if (rate.domain.empty()) d.fail("name", "the recipient domain the rate applies to");
-    for (char& ch : rate.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    // Normalised as imported addresses are (lower case, IDN to A-label), so that it matches.
+    auto normalised = normaliseAddress("postmaster@" + d.string("name", ""));
+    if (!normalised) d.fail("name", "the recipient domain the rate applies to");
+    rate.domain = normalised->substr(normalised->find('@') + 1);
     rate.per_second = d.real("per_second", 0, 0.001, 1e9);
     if (!d.has("per_second")) d.fail("per_second", "messages per second (required)");
     r.domains.push_back(rate);

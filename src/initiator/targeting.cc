@@ -2,6 +2,7 @@
 #include "targeting.h"
 
 #include <charconv>
+#include <cmath>
 #include <optional>
 
 namespace lbmail {
@@ -12,7 +13,8 @@ std::optional<double> number(std::string_view s) {
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   double v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  // "inf" and "nan" parse, but no one means them as an attribute's number.
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 

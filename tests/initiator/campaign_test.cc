@@ -15,6 +15,7 @@
 #include "dnsmasq_server.h"
 #include "gateway_process.h"
 #include "initiator_process.h"
+#include "media_fixture.h"
 #include "recipient_store.h"
 #include "sink_process.h"
 #include "temp_path.h"
@@ -97,17 +98,23 @@ class CampaignEndToEnd : public ::testing::Test {
     sink_ = std::make_unique<test::SinkProcess>(std::string("[[sink.rule]]\ndomain = \"") + kDeferDomain +
                                                 "\"\ndefer_rcpt = 0.5\n[[sink.rule]]\ndata_latency = \"1ms..3ms\"\n");
     ASSERT_TRUE(sink_->start()) << sink_->err();
-    for (int i = 0; i < 2; ++i) {
+  }
+
+  // Two gateways, each with the media cache given (empty: none).
+  void startGateways(const std::string& media1 = "", const std::string& media2 = "") {
+    for (const std::string& media : {media1, media2}) {
       test::GatewayOptions go;
       go.smtp_port = sink_->smtp().port();
       go.dns_server = dns_.address().toString();
       go.capacity = 200;
+      go.media_cache = media;
       gateways_.push_back(std::make_unique<test::GatewayProcess>(go));
       ASSERT_TRUE(gateways_.back()->start()) << gateways_.back()->err();
     }
   }
 
   test::InitiatorOptions options(const std::string& db) {
+    if (gateways_.empty()) startGateways();
     test::InitiatorOptions o;
     o.database = db;
     for (size_t i = 0; i < gateways_.size(); ++i) {
@@ -251,6 +258,51 @@ TEST_F(CampaignEndToEnd, KilledGatewaysRequestsAreDeliveredThroughTheOther) {
   // After the kill only gw2 delivers: its share is well above half.
   auto by_gateway = query(db, "SELECT count(*) FROM deliveries WHERE state = 'delivered' AND gateway = 'gw2'");
   EXPECT_GT(std::stoi(by_gateway[0][0]), kRecipients / 2);
+}
+
+// A material with an attachment: the gateway without the media refuses it once and is left out
+// for that material; when no gateway has the media, every recipient fails saying so.
+TEST_F(CampaignEndToEnd, MaterialGoesOnlyWhereItsMediaAre) {
+  test::MediaFixture media("campaign");
+  media.addRandomFile("offer.pdf", 5000);
+  media.build();
+  auto run = [&](const std::string& name) {
+    std::string db = makeDatabase(name, 300);
+    test::InitiatorOptions o = options(db);
+    o.default_material = false;
+    o.campaign_extra += "media = \"" + media.cache() + "\"\ndefault_material = \"offer\"\n";
+    o.extra =
+        "[[campaign.material]]\nname = \"offer\"\nfrom = \"Shop <news@shop.example>\"\n"
+        "subject = \"Offer\"\ntext = \"See the attachment.\\n\"\nattachments = [\"offer.pdf\"]\n";
+    test::InitiatorProcess initiator(o);
+    EXPECT_TRUE(initiator.start()) << initiator.err();
+    EXPECT_EQ(initiator.waitForExit(std::chrono::seconds(60)), 0) << initiator.err().substr(0, 4000);
+    expectOneFinalStateEach(db, 300);
+    return db;
+  };
+
+  // Only gw2 holds the cache: every recipient goes through gw2 (and all but some of d7's,
+  // which the sink defers, are delivered).
+  startGateways("", media.cache());
+  std::string db = run("campaign-media-one.db");
+  auto rows = query(db, "SELECT DISTINCT gateway FROM deliveries");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], "gw2");
+  rows = query(db,
+               "SELECT count(*) FROM deliveries d JOIN recipients r ON r.id = d.recipient_id WHERE "
+               "d.state = 'delivered' OR r.domain = 'd7.test'");
+  EXPECT_EQ(rows[0][0], "300");
+
+  // Neither holds it: every recipient fails with the reason.
+  for (auto& g : gateways_) EXPECT_EQ(g->stop(), 0);
+  gateways_.clear();
+  startGateways();
+  db = run("campaign-media-none.db");
+  rows = query(db, "SELECT state, reason, count(*) FROM deliveries GROUP BY 1, 2");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], "failed");
+  EXPECT_EQ(rows[0][1], "material offer: its media are missing on every gateway");
+  EXPECT_EQ(rows[0][2], "300");
 }
 
 TEST_F(CampaignEndToEnd, LivePageShowsGatewaysByDomainsInChromium) {

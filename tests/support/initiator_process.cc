@@ -17,7 +17,8 @@ InitiatorProcess::InitiatorProcess(const InitiatorOptions& o) {
   config_ = tempPath("initiator-" + std::to_string(++count) + ".toml");
   std::ofstream out(config_);
   out << "[node]\nname = \"initiator-test\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"
-      << "[campaign]\nname = \"test\"\ndatabase = \"" << o.database << "\"\nsender = \"bounces@shop.example\"\n"
+      << "[campaign]\nname = \"" << o.campaign << "\"\ndatabase = \"" << o.database
+      << "\"\nsender = \"bounces@shop.example\"\n"
       << (o.default_material ? "default_material = \"standard\"\n" : "") << o.campaign_extra
       << "[campaign.merge_fields]\nfirst_name = \"first_name\"\n";
   if (o.default_material) {

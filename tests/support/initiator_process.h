@@ -20,6 +20,7 @@ struct InitiatorGateway {
 
 struct InitiatorOptions {
   std::string database;
+  std::string campaign = "test";
   std::vector<InitiatorGateway> gateways;
   std::string campaign_extra;    // more [campaign] keys, one per line
   std::string extra;             // more tables, appended as they are (materials, rules, selection)
@@ -46,6 +47,7 @@ class InitiatorProcess {
     return child_->waitForStderrLine(needle, bound);
   }
   const SocketAddress& admin() const { return admin_; }
+  pid_t pid() const { return child_->pid(); }
   const std::string& err() const { return child_->err(); }
   const std::string& config() const { return config_; }
 
