@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "lbmail/core/log.h"
 
@@ -201,8 +202,9 @@ void Campaign::claimRetries() {
           return;
         }
         deferred_waiting_ -= std::min<uint64_t>(deferred_waiting_, pending->size());
-        // Deferrals recorded since the claim was posted are not in next; keep the earlier time.
-        next_due_ = next->has_value() ? **next : unixNow() + 1;
+        // Deferrals recorded while the claim ran are not in next: the earlier of both.
+        next_due_ = std::min(next->has_value() ? **next : unixNow() + 1, due_during_claim_);
+        due_during_claim_ = std::numeric_limits<double>::infinity();
         for (Pending& p : *pending) ready_.push_back(std::move(p));
         pump();
       });
@@ -251,7 +253,7 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
   }
   if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
   int chosen = selector_.choose(p.domain_id, loads_, now);
-  if (chosen < 0 || !rates_.tryTake(p.domain_id, p.domain, now)) return false;
+  if (chosen < 0) return false;
   GatewaySlot& slot = slots_[static_cast<size_t>(chosen)];
 
   std::vector<proto::MergeField> fields;
@@ -265,6 +267,12 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
   send.recipient = p.email;
   send.material_id = m + 1;
   send.fields = proto::MergeFields(fields);
+  // A request no link can carry (a field over 64 KiB, a frame over 1 MiB) never will.
+  if (const char* problem = proto::LinkConnection::requestProblem(send, proto::kDefaultMaxPayload)) {
+    finish(std::move(p), "failed", -1, 0, "", std::string("cannot be sent: ") + problem, 0);
+    return true;
+  }
+  if (!rates_.tryTake(p.domain_id, p.domain, now)) return false;
   if (!slot.link->sendRequest(send)) return false;
   if (p.first_at == 0) p.first_at = unixNow();
   ++slot.in_flight;
@@ -426,8 +434,7 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
     case Reason::kMissingField:
       finish(std::move(f.r), "failed", static_cast<int>(g), 0, "", "rejected by gateway: " + std::string(r.text), 0);
       break;
-    case Reason::kExpired:
-    case Reason::kOther:
+    default:  // kExpired, kOther, and codes newer than this initiator
       defer(std::move(f.r), static_cast<int>(g), 0, "", "rejected by gateway: " + std::string(r.text), 0);
       break;
   }
@@ -440,15 +447,16 @@ void Campaign::requeue(InFlight&& f) {
   f.r.avoid_gateway = static_cast<int>(f.gateway);
   if (++f.r.requeues > kMaxRequeues) {
     f.r.requeues = 0;
-    return defer(std::move(f.r), static_cast<int>(f.gateway), 0, "", "sent back by the gateways too often", 0);
+    return defer(std::move(f.r), static_cast<int>(f.gateway), 0, "", "sent back by the gateways too often", 0, false);
   }
   ready_.push_front(std::move(f.r));
 }
 
 // ---- outcomes ----
 
-void Campaign::defer(Pending&& p, int gateway, int code, std::string enhanced, std::string reason, double ms) {
-  uint32_t attempts = p.attempts + 1;
+void Campaign::defer(Pending&& p, int gateway, int code, std::string enhanced, std::string reason, double ms,
+                     bool attempted) {
+  uint32_t attempts = p.attempts + (attempted ? 1 : 0);
   double now = unixNow();
   double age = now - (p.first_at > 0 ? p.first_at : now);
   if (attempts >= campaign_.max_attempts || age >= std::chrono::duration<double>(campaign_.max_age).count()) {
@@ -458,7 +466,7 @@ void Campaign::defer(Pending&& p, int gateway, int code, std::string enhanced, s
     return;
   }
   const auto& schedule = campaign_.retry_schedule;
-  Duration wait = schedule[std::min<size_t>(attempts - 1, schedule.size() - 1)];
+  Duration wait = schedule[std::min<size_t>(attempts > 0 ? attempts - 1 : 0, schedule.size() - 1)];
   StateChange c;
   c.recipient_id = p.id;
   c.state = "deferred";
@@ -475,6 +483,7 @@ void Campaign::defer(Pending&& p, int gateway, int code, std::string enhanced, s
   c.email = std::move(p.email);
   c.domain = std::move(p.domain);
   next_due_ = deferred_waiting_ == 0 ? c.next_at : std::min(next_due_, c.next_at);
+  if (claiming_) due_during_claim_ = std::min(due_during_claim_, c.next_at);
   ++deferred_waiting_;
   ++deferrals_;
   outcome_total_[1]->inc();
@@ -520,10 +529,12 @@ void Campaign::flushWrites() {
   writing_ += batch->size();
   background_.post(
       [this, batch, ok] {
-        *ok = ledger_->write(*batch);
-        if (*ok && accounting_ && !accounting_->append(*batch)) {
+        // The accounting lines first: after a crash between the two, a line is repeated when
+        // the outcome comes again, never missing.
+        if (accounting_ && !accounting_->append(*batch)) {
           logError("campaign.accounting_write_failed", {{"file", campaign_.accounting_file}});
         }
+        *ok = ledger_->write(*batch);
       },
       [this, batch, ok] {
         writing_ -= batch->size();
@@ -619,6 +630,11 @@ void Campaign::maybeFinished() {
   done_ = true;
   flushWrites();
   background_.whenIdle([this] {
+    // A write that failed is back in writes_: not done until it is in the database.
+    if (!writes_.empty() || writing_ > 0) {
+      done_ = false;
+      return;
+    }
     progress_.finish(snapshot());
     if (!finished_called_ && campaign_.exit_when_done) {
       finished_called_ = true;

@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,7 +102,9 @@ class Campaign final : private proto::GatewayLink::Handler {
   void onResult(size_t g, const proto::ResultFrame& r);
   void onReject(size_t g, const proto::RejectFrame& r);
   void requeue(InFlight&& f);
-  void defer(Pending&& p, int gateway, int code, std::string enhanced, std::string reason, double ms);
+  // attempted: a gateway tried it (counts toward max_attempts); false when it was only sent back.
+  void defer(Pending&& p, int gateway, int code, std::string enhanced, std::string reason, double ms,
+             bool attempted = true);
   void finish(Pending&& p, const char* state, int gateway, int code, std::string enhanced, std::string reason,
               double ms);
   void record(StateChange&& c);
@@ -142,6 +145,7 @@ class Campaign final : private proto::GatewayLink::Handler {
   bool claiming_ = false;
   uint64_t deferred_waiting_ = 0;  // deferrals not yet claimed for their retry
   double next_due_ = 0;            // unix seconds of the earliest of them
+  double due_during_claim_ = std::numeric_limits<double>::infinity();
   uint64_t last_flush_ms_ = 0;
   uint64_t last_second_ms_ = 0;
 

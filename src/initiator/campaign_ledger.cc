@@ -14,7 +14,11 @@ constexpr const char* kDue =
     "JOIN recipients r ON r.id = d.recipient_id WHERE d.campaign = ?1 AND d.state = 'deferred' AND d.next_at <= ?2 "
     "ORDER BY d.next_at LIMIT ?3";
 constexpr const char* kClaim = "UPDATE deliveries SET state = 'sending' WHERE campaign = ?1 AND recipient_id = ?2";
-constexpr const char* kNext = "SELECT min(next_at) FROM deliveries WHERE campaign = ?1 AND state = 'deferred'";
+// Joined with recipients like kDue: a row whose recipient was deleted is never claimed, so it
+// must not count as waiting either (else the campaign would wait for it for ever).
+constexpr const char* kNext =
+    "SELECT min(d.next_at) FROM deliveries d JOIN recipients r ON r.id = d.recipient_id WHERE d.campaign = ?1 AND "
+    "d.state = 'deferred'";
 constexpr const char* kUpsert =
     "INSERT INTO deliveries (campaign, recipient_id, state, attempts, material, gateway, smtp_code, enhanced_code, "
     "reason, delivery_ms, first_at, next_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
@@ -83,7 +87,9 @@ LedgerCounts CampaignLedger::counts() {
   LedgerCounts c;
   c.recipients = store_->recipientCount();
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(store_->handle(), "SELECT state, count(*) FROM deliveries WHERE campaign = ?1 GROUP BY state",
+  if (sqlite3_prepare_v2(store_->handle(),
+                         "SELECT d.state, count(*) FROM deliveries d JOIN recipients r ON r.id = d.recipient_id "
+                         "WHERE d.campaign = ?1 GROUP BY d.state",
                          -1, &st, nullptr) != SQLITE_OK) {
     return c;
   }

@@ -5,11 +5,11 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "lbmail/core/mailbox.h"
 #include "lbmail/media/media_manifest.h"
 #include "lbmail/media/message_template.h"
+#include "lbmail/proto/frames.h"
 #include "recipient_import.h"
 
 namespace lbmail {
@@ -18,6 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr size_t kMaxTemplateBytes = 1 << 20;
+constexpr size_t kMaxMaterialBytes = 960 << 10;
 
 // Paths in the file are relative to the file's own folder, so a campaign folder can be moved.
 std::string resolvePath(const std::string& config_file, const std::string& path) {
@@ -26,12 +27,28 @@ std::string resolvePath(const std::string& config_file, const std::string& path)
 }
 
 std::string readTemplateFile(ConfigTable& t, std::string_view key, const std::string& path) {
+  // A regular file only (not /dev/zero, not a FIFO that never ends), read to its bound.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) t.fail(key, "a readable regular file (" + path + ")");
   std::ifstream in(path, std::ios::binary);
   if (!in) t.fail(key, "a readable file (" + path + ")");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (s.str().size() > kMaxTemplateBytes) t.fail(key, "a template of at most 1 MiB (" + path + ")");
-  return s.str();
+  std::string text(kMaxTemplateBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxTemplateBytes) t.fail(key, "a template of at most 1 MiB (" + path + ")");
+  return text;
+}
+
+// A material goes to the gateways in one MATERIAL frame, which must fit the link's 1 MiB.
+void checkMaterialSize(ConfigTable& t, const CampaignMaterial& m) {
+  size_t bytes =
+      m.from.size() + m.reply_to.size() + m.subject.size() + m.text.size() + m.html.size() + m.list_unsubscribe.size();
+  for (const CampaignMaterial::Media& media : m.media) bytes += media.name.size() + 32;
+  if (bytes > kMaxMaterialBytes) t.fail("text", "a material of at most 960 KiB in all (it is sent in one frame)");
+  if (m.media.size() > proto::kMaxMaterialMedia) t.fail("attachments", "at most 4096 media");
+  for (const CampaignMaterial::Media& media : m.media) {
+    if (media.name.size() > proto::kMaxNameBytes) t.fail("inline", "file names and Content-IDs of at most 255 bytes");
+  }
 }
 
 // A part given inline (`text = "..."`) or by file (`text_file = "..."`), not both.
@@ -93,6 +110,7 @@ class MaterialReader {
       if (file.empty() || cid.empty()) i.fail("cid", "an inline image as { file = \"logo.png\", cid = \"logo\" }");
       m.media.push_back({hashOf(i, "file", file), true, cid});
     }
+    checkMaterialSize(t, m);
     return m;
   }
 
@@ -214,6 +232,7 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
     std::string attribute = mapping.string(field, "");
     if (const char* err = fields.declare(field)) mapping.fail(field, std::string("a merge field name (") + err + ")");
     if (attribute.empty()) mapping.fail(field, "the attribute that fills the field");
+    if (c.merge_fields.size() == proto::kMaxMergeFields) mapping.fail(field, "at most 1024 merge fields");
     c.merge_fields.emplace_back(field, attribute);
   }
   MaterialReader reader(config_file, resolvePath(config_file, t.string("media", "")), fields);

@@ -151,8 +151,14 @@ class CampaignEndToEnd : public ::testing::Test {
 };
 
 TEST_F(CampaignEndToEnd, EveryRecipientEndsWithOneFinalStateAndItsAccountingLines) {
-  constexpr int kRecipients = 3000;
-  std::string db = makeDatabase("campaign-all.db", kRecipients);
+  constexpr int kRecipients = 3001;
+  std::string db = makeDatabase("campaign-all.db", kRecipients - 1);
+  {
+    // One recipient whose merge field no SEND can carry (over 64 KiB): it fails with the reason.
+    auto store = RecipientStore::open(db);
+    ASSERT_TRUE(store);
+    (*store)->upsert("huge@d1.test", "d1.test", "{\"first_name\":\"" + std::string(70000, 'x') + "\"}");
+  }
   test::InitiatorOptions o = options(db);
   // Gold recipients get their own material by a targeting rule.
   o.extra =
@@ -174,7 +180,13 @@ TEST_F(CampaignEndToEnd, EveryRecipientEndsWithOneFinalStateAndItsAccountingLine
                     "d.material = 'gold' AND json_extract(r.attributes, '$.tier') <> 'gold'");
   EXPECT_EQ(gold[0][0], "0");
   auto gold_count = query(db, "SELECT count(*) FROM deliveries WHERE material = 'gold'");
-  EXPECT_EQ(gold_count[0][0], std::to_string(kRecipients / 10));
+  EXPECT_EQ(gold_count[0][0], std::to_string((kRecipients - 1) / 10));
+  auto huge = query(db,
+                    "SELECT d.state, d.reason FROM deliveries d JOIN recipients r ON r.id = d.recipient_id "
+                    "WHERE r.email = 'huge@d1.test'");
+  ASSERT_EQ(huge.size(), 1u);
+  EXPECT_EQ(huge[0][0], "failed");
+  EXPECT_NE(huge[0][1].find("cannot be sent: "), std::string::npos) << huge[0][1];
   // Retried deferrals prefer the other gateway.
   auto moved = query(db, "SELECT count(*) FROM deliveries WHERE attempts > 1");
   EXPECT_GT(std::stoi(moved[0][0]), 0);

@@ -58,6 +58,7 @@ TEST(InitiatorConfig, ExampleConfigLoads) {
   auto c = loadInitiatorConfig(test::testEnv("LBMAIL_SOURCE_ROOT") + "/configs/initiator.toml");
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->service.mode, Mode::kInitiator);
+  EXPECT_EQ(c->service.admin.listen.port(), defaultAdminPort(Mode::kInitiator));
   EXPECT_EQ(c->campaign.name, "spring-2026");
   EXPECT_EQ(c->campaign.database, "/var/lib/lbmail/recipients.db");
   EXPECT_EQ(c->campaign.sender, "bounces@shop.example");
@@ -267,6 +268,22 @@ TEST(InitiatorConfig, TextOrTextFileNotBoth) {
   EXPECT_ERROR_HAS(load(t.str(), dir), "campaign.material.text_file: expected either text or text_file, not both");
 }
 
+// A template file is read to its bound and no further; a material must fit its one frame.
+TEST(InitiatorConfig, TemplateFilesAndMaterialsAreBounded) {
+  std::string dir = testDir();
+  ConfigText t;
+  t.material = "[[campaign.material]]\nname = \"standard\"\nfrom = \"news@shop.example\"\ntext_file = \"/dev/zero\"\n";
+  EXPECT_ERROR_HAS(load(t.str(), dir), "campaign.material.text_file: expected a readable regular file (/dev/zero)");
+  std::ofstream(dir + "/big.txt") << std::string((1 << 20) + 1, 'x');
+  t.material = "[[campaign.material]]\nname = \"standard\"\nfrom = \"news@shop.example\"\ntext_file = \"big.txt\"\n";
+  EXPECT_ERROR_HAS(load(t.str(), dir), "campaign.material.text_file: expected a template of at most 1 MiB");
+  std::ofstream(dir + "/half.txt") << std::string(600 << 10, 'x');
+  t.material =
+      "[[campaign.material]]\nname = \"standard\"\nfrom = \"news@shop.example\"\n"
+      "text_file = \"half.txt\"\nhtml_file = \"half.txt\"\n";
+  EXPECT_ERROR_HAS(load(t.str(), dir), "campaign.material.text: expected a material of at most 960 KiB in all");
+}
+
 TEST(InitiatorConfig, TemplateFilesAreReadRelativeToTheConfig) {
   std::string dir = testDir();
   std::filesystem::create_directories(dir + "/templates");
@@ -286,7 +303,7 @@ TEST(InitiatorConfig, TemplateFilesAreReadRelativeToTheConfig) {
       "[[campaign.material]]\nname = \"standard\"\nfrom = \"news@shop.example\"\n"
       "text_file = \"templates/absent.txt\"\n";
   EXPECT_ERROR_HAS(load(t.str(), dir),
-                   "campaign.material.text_file: expected a readable file (" + dir + "/templates/absent.txt)");
+                   "campaign.material.text_file: expected a readable regular file (" + dir + "/templates/absent.txt)");
   std::ofstream(dir + "/templates/bad.txt") << "{{nope}}";
   t.material =
       "[[campaign.material]]\nname = \"standard\"\nfrom = \"news@shop.example\"\n"
