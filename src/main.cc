@@ -86,6 +86,15 @@ void printModeHelp(Mode mode) {
       "SIGINT or SIGTERM drains and exits 0; a second signal exits at once.\n",
       static_cast<int>(modeName(mode).size()), modeName(mode).data(), static_cast<int>(modeName(mode).size()),
       modeName(mode).data(), defaultAdminPort(mode));
+  if (mode == Mode::kSim) {
+    std::printf(
+        "\nsim options:\n"
+        "  --quick             a small world for a run under 30 seconds (CI)\n"
+        "  --policies LIST     the policies to compare, e.g. ewma,round_robin,random,least_loaded\n"
+        "  --shift             add the shift scenario (group 1's fastest gateway changes mid-run)\n"
+        "The report goes to the terminal and to [sim] work_dir as report.json and report.html;\n"
+        "the exit code is 1 when a run did not account for every recipient.\n");
+  }
 }
 
 int usageError(const std::string& message) {
@@ -146,6 +155,7 @@ int runService(const ServiceConfig& config, const ModeFactory& makeMode) {
         nullptr);
     return kExitRuntime;
   }
+  if (exit_code == kExitOk) exit_code = mode->exitCode();
   logInfo("process.exit", {{"code", exit_code}});
   return exit_code;
 }
@@ -153,6 +163,11 @@ int runService(const ServiceConfig& config, const ModeFactory& makeMode) {
 int runMode(Mode mode, const std::vector<std::string_view>& args) {
   std::string config_file;
   bool check_only = false;
+  struct {
+    bool quick = false;
+    bool shift = false;
+    std::vector<std::string> policies;
+  } sim_flags;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     if (a == "-h" || a == "--help") {
@@ -165,6 +180,28 @@ int runMode(Mode mode, const std::vector<std::string_view>& args) {
       config_file = a.substr(std::strlen("--config="));
     } else if (a == "--check-config") {
       check_only = true;
+    } else if (mode == Mode::kSim && a == "--quick") {
+      sim_flags.quick = true;
+    } else if (mode == Mode::kSim && a == "--shift") {
+      sim_flags.shift = true;
+    } else if (mode == Mode::kSim && (a == "--policies" || a.starts_with("--policies="))) {
+      std::string list;
+      if (a == "--policies") {
+        if (i + 1 >= args.size()) return usageError("--policies needs a list such as ewma,round_robin");
+        list = args[++i];
+      } else {
+        list = a.substr(std::strlen("--policies="));
+      }
+      sim_flags.policies.clear();
+      for (size_t at = 0; at <= list.size();) {
+        size_t end = list.find(',', at);
+        std::string p = list.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (!validRunPolicy(p))
+          return usageError("--policies: '" + p + "' is not one of ewma, round_robin, random, least_loaded");
+        sim_flags.policies.push_back(p);
+        if (end == std::string::npos) break;
+        at = end + 1;
+      }
     } else {
       return usageError(std::string(modeName(mode)) + ": unknown option '" + std::string(a) + "' (see 'lbmail " +
                         std::string(modeName(mode)) + " --help')");
@@ -202,10 +239,13 @@ int runMode(Mode mode, const std::vector<std::string_view>& args) {
       return std::make_unique<Initiator>(loop, *config, metrics);
     });
   }
-  auto config = loadServiceConfig(config_file, mode);
+  auto config = loadSimConfig(config_file);
   if (!config) return usageError(config.error());
-  if (check_only) return report(*config);
-  return runService(*config, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
+  if (check_only) return report(config->service);
+  if (sim_flags.quick) makeQuick(config->sim);
+  if (sim_flags.shift) config->sim.shift = true;
+  if (!sim_flags.policies.empty()) config->sim.policies = sim_flags.policies;
+  return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
     return std::make_unique<Sim>(loop, *config, metrics);
   });
 }

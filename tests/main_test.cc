@@ -56,6 +56,8 @@ std::string configOnFreePort(std::string_view mode) {
   replaceOnce(body, "database = \"/var/lib/lbmail/recipients.db\"",
               "database = \"" + test::tempPath(std::string(mode) + "-recipients.db") + "\"");
   replaceOnce(body, "exit_when_done = true", "exit_when_done = false");
+  // The simulation's world goes to the test's scratch space.
+  replaceOnce(body, "work_dir = \"sim-out\"", "work_dir = \"" + test::tempPath("sim-out") + "\"");
   std::string path = test::tempPath(std::string(mode) + ".toml");
   std::ofstream(path) << body;
   return path;

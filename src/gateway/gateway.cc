@@ -380,7 +380,8 @@ void Gateway::closeEverything() {
   closing_ = true;
   logInfo("gateway.drained", {{"accepted", accepted_.value()},
                               {"rejected", rejected_.value()},
-                              {"results_dropped", results_dropped_.value()}});
+                              {"results_dropped", results_dropped_.value()},
+                              {"message_bytes", bytes_sent_.value()}});
   auto after_engine = [this] {
     auto after_resolver = [this] {
       if (timer_open_) {

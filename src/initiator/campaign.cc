@@ -18,7 +18,9 @@ constexpr size_t kLowWater = 2 * kPage;  // read more when fewer than this wait 
 constexpr uint64_t kTickMs = 50;
 constexpr uint64_t kDrainMs = 10000;  // a stop waits this long for answers in flight
 constexpr int kRecipientIdBits = 40;
-constexpr uint32_t kMaxRequeues = 8;  // sent back without an attempt (failover, capacity) before a deferral
+constexpr uint32_t kMaxRequeues = 8;
+constexpr uint32_t kProbesPerGateway = 4;  // in flight for a domain with no measurement yet  // sent back without an
+                                           // attempt (failover, capacity) before a deferral
 
 double unixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
@@ -67,6 +69,7 @@ Campaign::Campaign(uv_loop_t* loop, const InitiatorConfig& config, MetricsRegist
     slots_[i].missing_media.assign(campaign_.materials.size(), false);
   }
   loads_.resize(slots_.size());
+  waiting_.resize(slots_.size());
 }
 
 Campaign::~Campaign() = default;
@@ -150,7 +153,7 @@ Campaign::Pending Campaign::toPending(StoredRecipient&& s) const {
 }
 
 void Campaign::fetchMore() {
-  if (fetching_ || fresh_done_ || stopping_ || ready_.size() + held_.size() >= kLowWater) return;
+  if (fetching_ || fresh_done_ || stopping_ || queued() >= kLowWater) return;
   fetching_ = true;
   auto rows = std::make_shared<std::vector<StoredRecipient>>();
   auto pending = std::make_shared<std::vector<Pending>>();
@@ -178,8 +181,7 @@ void Campaign::fetchMore() {
 }
 
 void Campaign::claimRetries() {
-  if (claiming_ || stopping_ || deferred_waiting_ == 0 || unixNow() < next_due_ ||
-      ready_.size() + held_.size() >= kLowWater) {
+  if (claiming_ || stopping_ || deferred_waiting_ == 0 || unixNow() < next_due_ || queued() >= kLowWater) {
     return;
   }
   // Deferrals recorded so far reach the database before the claim reads it.
@@ -215,13 +217,19 @@ void Campaign::claimRetries() {
 void Campaign::pump() {
   if (stopping_) return;
   uint64_t now = uv_now(loop_);
-  while (!ready_.empty()) {
-    // Outcomes not yet committed plus requests in flight are what a crash would send twice:
-    // sending waits while the database is two batches behind, which bounds that window.
-    if (writes_.size() + writing_ >= 2 * campaign_.batch_size) break;
-    uint64_t credit = 0;
-    for (const GatewaySlot& s : slots_) credit += s.link->credit();
-    if (credit == 0) break;
+  // Outcomes not yet committed plus requests in flight are what a crash would send twice:
+  // sending waits while the database is two batches behind, which bounds that window.
+  auto backlogged = [&] { return writes_.size() + writing_ >= 2 * campaign_.batch_size; };
+  // First those waiting for a gateway that has credit again. They choose again: the choice
+  // was made on what the table said then, and it may say otherwise now.
+  for (size_t g = 0; g < slots_.size(); ++g) {
+    std::deque<Pending>& queue = waiting_[g];
+    while (!queue.empty() && slots_[g].link->credit() > 0 && !backlogged()) {
+      Pending p = takeWaiting(g);
+      if (!dispatch(p, now)) held_.push_back(std::move(p));
+    }
+  }
+  while (!ready_.empty() && !backlogged()) {
     Pending& p = ready_.front();
     if (!dispatch(p, now)) held_.push_back(std::move(p));
     ready_.pop_front();
@@ -243,7 +251,7 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
   for (size_t g = 0; g < slots_.size(); ++g) {
     const GatewaySlot& s = slots_[g];
     any_has_media |= !s.missing_media[m];
-    loads_[g] = {s.link->isUp() && !s.missing_media[m], s.link->credit(), s.in_flight, s.completions_per_second};
+    loads_[g] = {s.link->isUp() && !s.missing_media[m], s.link->credit(), 0, 0};
     if (static_cast<int>(g) != p.avoid_gateway && loads_[g].up && loads_[g].credit > 0) other_candidate = true;
   }
   if (!any_has_media) {
@@ -252,10 +260,72 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
     return true;
   }
   if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
-  int chosen = selector_.choose(p.domain_id, loads_, now);
+  // A domain nothing is known about yet gets a few probes per gateway, not a blind wave: the
+  // first answers come back in milliseconds and then the rest go where they arrive soonest.
+  if (domain_in_flight_.size() <= p.domain_id) domain_in_flight_.resize(p.domain_id + 1, 0);
+  if (config_.selection.selector.policy == SelectionPolicy::kEwma &&
+      domain_in_flight_[p.domain_id] >= kProbesPerGateway * slots_.size() && !known(p.domain_id)) {
+    return false;
+  }
+  fillDestinationLoad(p.domain_id);
+  int wait_for = -1;
+  int chosen = selector_.choose(p.domain_id, loads_, now, &wait_for);
+  if (chosen < 0 && wait_for >= 0) {
+    // Sooner through that gateway's next credit than through another one now.
+    ++cell(p.domain_id, static_cast<size_t>(wait_for)).parked;
+    waiting_[static_cast<size_t>(wait_for)].push_back(std::move(p));
+    ++waiting_count_;
+    return true;
+  }
   if (chosen < 0) return false;
-  GatewaySlot& slot = slots_[static_cast<size_t>(chosen)];
+  return sendTo(p, static_cast<size_t>(chosen), now);
+}
 
+// The load that matters for a message is its destination's on that gateway, not the gateway's
+// as a whole: a gateway queues per destination. In flight is counted as sent; the rate is
+// measured per second, and until then one connection's worth (1 / expected time) is assumed,
+// so that a cell is not flooded before its rate is known.
+void Campaign::fillDestinationLoad(uint32_t domain) {
+  size_t n = slots_.size();
+  if (cells_.size() < (static_cast<size_t>(domain) + 1) * n) cells_.resize((static_cast<size_t>(domain) + 1) * n);
+  for (size_t g = 0; g < n; ++g) {
+    const Cell& c = cells_[domain * n + g];
+    loads_[g].in_flight = c.in_flight;
+    double rate = c.rate;
+    if (rate <= 0) {
+      double expected = table_.expected(g, domain).ms;
+      rate = expected > 0 ? 1000.0 / expected : 0;
+    }
+    loads_[g].completions_per_second = rate;
+  }
+}
+
+Campaign::Cell& Campaign::cell(uint32_t domain, size_t g) {
+  size_t n = slots_.size();
+  if (cells_.size() < (static_cast<size_t>(domain) + 1) * n) cells_.resize((static_cast<size_t>(domain) + 1) * n);
+  return cells_[domain * n + g];
+}
+
+Campaign::Pending Campaign::takeWaiting(size_t g) {
+  Pending p = std::move(waiting_[g].front());
+  waiting_[g].pop_front();
+  --waiting_count_;
+  --cell(p.domain_id, g).parked;
+  return p;
+}
+
+// Whether some gateway has a measurement (a sample or an RTT prior) for the domain.
+bool Campaign::known(uint32_t domain) const {
+  for (size_t g = 0; g < slots_.size(); ++g) {
+    auto source = table_.expected(g, domain).source;
+    if (source == DeliveryTimeTable::Source::kSamples || source == DeliveryTimeTable::Source::kRttPrior) return true;
+  }
+  return false;
+}
+
+// Puts p on gateway g's link; false (p untouched) when the domain's rate or the link says wait.
+bool Campaign::sendTo(Pending& p, size_t g, uint64_t now) {
+  GatewaySlot& slot = slots_[g];
   std::vector<proto::MergeField> fields;
   fields.reserve(p.values.size());
   for (size_t i = 0; i < p.values.size(); ++i) {
@@ -265,7 +335,7 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
   send.request_id = requestId(campaign_.name, p.id);
   send.sender = campaign_.sender;
   send.recipient = p.email;
-  send.material_id = m + 1;
+  send.material_id = static_cast<uint64_t>(p.material) + 1;
   send.fields = proto::MergeFields(fields);
   // A request no link can carry (a field over 64 KiB, a frame over 1 MiB) never will.
   if (const char* problem = proto::LinkConnection::requestProblem(send, proto::kDefaultMaxPayload)) {
@@ -276,12 +346,14 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
   if (!slot.link->sendRequest(send)) return false;
   if (p.first_at == 0) p.first_at = unixNow();
   ++slot.in_flight;
+  ++domain_in_flight_[p.domain_id];
+  ++cell(p.domain_id, g).in_flight;
   ++slot.sent;
   ++sent_;
   sent_total_.inc();
   if (p.domain_id >= domain_sent_.size()) domain_sent_.resize(p.domain_id + 1);
   ++domain_sent_[p.domain_id];
-  in_flight_.insert_or_assign(send.request_id, InFlight{std::move(p), static_cast<size_t>(chosen), now});
+  in_flight_.insert_or_assign(send.request_id, InFlight{std::move(p), g, now});
   in_flight_gauge_.set(static_cast<double>(in_flight_.size()));
   return true;
 }
@@ -344,6 +416,8 @@ void Campaign::onGatewayDown(proto::GatewayLink& link, std::string_view reason) 
     }
   }
   slot.orphans_due_ms = uv_now(loop_) + millis(campaign_.failover_grace);
+  // Those waiting for this gateway's credit choose again.
+  while (!waiting_[g].empty()) ready_.push_front(takeWaiting(g));
   // Our own stop closes every link: that is no news.
   if (stopping_) return;
   logWarn("campaign.gateway_down",
@@ -369,6 +443,10 @@ std::optional<Campaign::InFlight> Campaign::takeInFlight(size_t g, uint64_t requ
   in_flight_.erase(it);
   in_flight_gauge_.set(static_cast<double>(in_flight_.size()));
   --slots_[g].in_flight;
+  --domain_in_flight_[f.r.domain_id];
+  Cell& c = cell(f.r.domain_id, g);
+  --c.in_flight;
+  ++c.done;
   return f;
 }
 
@@ -560,6 +638,11 @@ void Campaign::tick() {
       s.completions_per_second = 0.5 * s.completions_per_second + 0.5 * (s.results_in_tick / seconds);
       s.results_in_tick = 0;
     }
+    for (Cell& c : cells_) {
+      double r = c.done / seconds;
+      c.rate = c.rate <= 0 ? r : 0.5 * c.rate + 0.5 * r;
+      c.done = 0;
+    }
     last_second_ms_ = now;
     expireSilent(now);
   }
@@ -568,10 +651,14 @@ void Campaign::tick() {
     if (in_flight_.empty() || now >= drain_deadline_ms_) finishStop();
     return;
   }
-  // Held recipients get another chance as rates refill and credit returns.
+  // Held recipients get another chance as rates refill and credit returns, and those waiting
+  // for a gateway choose again on what the table says now.
   for (size_t n = held_.size(); n > 0; --n) {
     ready_.push_back(std::move(held_.front()));
     held_.pop_front();
+  }
+  for (size_t g = 0; g < waiting_.size(); ++g) {
+    while (!waiting_[g].empty()) ready_.push_back(takeWaiting(g));
   }
   pump();
   claimRetries();
@@ -592,6 +679,8 @@ void Campaign::expireSilent(uint64_t now) {
     InFlight f = std::move(it->second);
     in_flight_.erase(it);
     --slots_[f.gateway].in_flight;
+    --domain_in_flight_[f.r.domain_id];
+    --cell(f.r.domain_id, f.gateway).in_flight;
     table_.recordDelivery(f.gateway, f.r.domain_id, static_cast<double>(limit), now);
     defer(std::move(f.r), static_cast<int>(f.gateway), 0, "", "no answer within result_timeout",
           static_cast<double>(limit));
@@ -611,6 +700,8 @@ void Campaign::failOver(uint64_t now) {
       InFlight f = std::move(it->second);
       in_flight_.erase(it);
       --s.in_flight;
+      --domain_in_flight_[f.r.domain_id];
+      --cell(f.r.domain_id, g).in_flight;
       ++failovers_;
       failover_total_.inc();
       ++moved;
@@ -623,8 +714,8 @@ void Campaign::failOver(uint64_t now) {
 }
 
 void Campaign::maybeFinished() {
-  if (done_ || stopping_ || !fresh_done_ || fetching_ || claiming_ || !ready_.empty() || !held_.empty() ||
-      !in_flight_.empty() || deferred_waiting_ > 0) {
+  if (done_ || stopping_ || !fresh_done_ || fetching_ || claiming_ || queued() > 0 || !in_flight_.empty() ||
+      deferred_waiting_ > 0) {
     return;
   }
   done_ = true;
@@ -636,6 +727,12 @@ void Campaign::maybeFinished() {
       return;
     }
     progress_.finish(snapshot());
+    uint64_t link_sent = 0, link_received = 0;
+    for (const GatewaySlot& g : slots_) {
+      link_sent += g.link->bytesSent();
+      link_received += g.link->bytesReceived();
+    }
+    logInfo("campaign.link_bytes", {{"sent", link_sent}, {"received", link_received}});
     if (!finished_called_ && campaign_.exit_when_done) {
       finished_called_ = true;
       finished_();
@@ -695,6 +792,8 @@ void Campaign::writeStatus(JsonWriter& w) {
     w.field("credit", g.link ? g.link->credit() : 0);
     w.field("in_flight", g.in_flight);
     w.field("rtt_ms", g.link ? static_cast<double>(g.link->rttMicros()) / 1000.0 : 0.0);
+    w.field("link_bytes_sent", g.link ? g.link->bytesSent() : 0);
+    w.field("link_bytes_received", g.link ? g.link->bytesReceived() : 0);
     w.field("sent", g.sent);
     w.field("delivered", g.delivered);
     w.field("deferred", g.deferred);

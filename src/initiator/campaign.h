@@ -98,6 +98,20 @@ class Campaign final : private proto::GatewayLink::Handler {
   void claimRetries();
   void pump();
   bool dispatch(Pending& p, uint64_t now_ms);
+  bool sendTo(Pending& p, size_t gateway, uint64_t now_ms);
+  bool known(uint32_t domain) const;
+  Pending takeWaiting(size_t gateway);
+  // What a gateway has in flight to one domain, and how fast it completes them.
+  struct Cell {
+    uint32_t in_flight = 0;
+    uint32_t parked = 0;  // waiting for this gateway's credit
+    uint32_t done = 0;    // this second
+    double rate = 0;      // per second, smoothed
+  };
+  Cell& cell(uint32_t domain, size_t gateway);
+  void fillDestinationLoad(uint32_t domain);
+  // Recipients read and not yet sent: ready, held, or waiting for a gateway's credit.
+  size_t queued() const { return ready_.size() + held_.size() + waiting_count_; }
   std::optional<InFlight> takeInFlight(size_t g, uint64_t request_id);
   void onResult(size_t g, const proto::ResultFrame& r);
   void onReject(size_t g, const proto::RejectFrame& r);
@@ -133,11 +147,15 @@ class Campaign final : private proto::GatewayLink::Handler {
   ProgressReporter progress_;
 
   std::deque<Pending> ready_;
-  std::deque<Pending> held_;  // waiting for a domain's rate or for a gateway that can take them
+  std::deque<Pending> held_;                  // waiting for a domain's rate or for a gateway that can take them
+  std::vector<std::deque<Pending>> waiting_;  // per gateway: chosen, waiting for its credit
+  size_t waiting_count_ = 0;
   std::unordered_map<uint64_t, InFlight> in_flight_;
   std::vector<StateChange> writes_;
   size_t writing_ = 0;                 // changes in a database write now
   std::vector<uint64_t> domain_sent_;  // by domain id, for the status table
+  std::vector<uint32_t> domain_in_flight_;
+  std::vector<Cell> cells_;  // domain-major: cells_[domain * gateways + gateway]
 
   uint64_t last_fresh_id_ = 0;
   bool fresh_done_ = false;

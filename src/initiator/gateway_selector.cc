@@ -15,6 +15,7 @@ std::optional<SelectionPolicy> parseSelectionPolicy(std::string_view name) {
   if (name == "round_robin") return SelectionPolicy::kRoundRobin;
   if (name == "random") return SelectionPolicy::kRandom;
   if (name == "least_loaded") return SelectionPolicy::kLeastLoaded;
+  if (name == "fixed") return SelectionPolicy::kFixed;
   return std::nullopt;
 }
 
@@ -24,6 +25,7 @@ std::string_view selectionPolicyName(SelectionPolicy p) {
     case SelectionPolicy::kRoundRobin: return "round_robin";
     case SelectionPolicy::kRandom: return "random";
     case SelectionPolicy::kLeastLoaded: return "least_loaded";
+    case SelectionPolicy::kFixed: return "fixed";
   }
   return "?";
 }
@@ -39,11 +41,12 @@ uint64_t GatewaySelector::nextRandom() {
   return rng_ * 0x2545F4914F6CDD1Dull;
 }
 
-int GatewaySelector::choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
+int GatewaySelector::choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for) {
+  if (wait_for) *wait_for = -1;
   ++decisions_;
   size_t n = gateways.size();
   switch (settings_.policy) {
-    case SelectionPolicy::kEwma: return chooseEwma(domain, gateways, now_ms);
+    case SelectionPolicy::kEwma: return chooseEwma(domain, gateways, now_ms, wait_for);
     case SelectionPolicy::kRoundRobin:
       for (size_t i = 0; i < n; ++i) {
         size_t g = (round_robin_ + i) % n;
@@ -61,16 +64,42 @@ int GatewaySelector::choose(uint32_t domain, std::span<const GatewayLoad> gatewa
       }
       return -1;
     }
-    case SelectionPolicy::kLeastLoaded: {
-      int best = -1;
-      for (size_t g = 0; g < n; ++g) {
-        if (candidate(gateways[g]) && (best < 0 || gateways[g].in_flight < gateways[best].in_flight)) {
-          best = static_cast<int>(g);
-        }
-      }
-      return best;
+    case SelectionPolicy::kLeastLoaded: return leastLoaded(gateways);
+    case SelectionPolicy::kFixed: return chooseFixed(domain, gateways, wait_for);
+  }
+  return -1;
+}
+
+int GatewaySelector::leastLoaded(std::span<const GatewayLoad> gateways) const {
+  int best = -1;
+  for (size_t g = 0; g < gateways.size(); ++g) {
+    if (candidate(gateways[g]) && (best < 0 || gateways[g].in_flight < gateways[best].in_flight)) {
+      best = static_cast<int>(g);
     }
   }
+  return best;
+}
+
+// The routed gateway, waiting for its credit rather than going elsewhere: the route is the
+// point. Routes are matched once per domain.
+int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> gateways, int* wait_for) {
+  if (domain >= table_.domains()) return -1;
+  if (routed_.size() <= domain) routed_.resize(table_.domains(), -2);
+  if (routed_[domain] == -2) {
+    std::string_view name = table_.domainName(domain);
+    routed_[domain] = -1;
+    for (const auto& [pattern, g] : settings_.routes) {
+      bool below = pattern.starts_with('.') && name.ends_with(pattern);
+      if (name == pattern || below) {
+        routed_[domain] = g;
+        break;
+      }
+    }
+  }
+  int g = routed_[domain];
+  if (g < 0 || static_cast<size_t>(g) >= gateways.size()) return leastLoaded(gateways);
+  if (candidate(gateways[static_cast<size_t>(g)])) return g;
+  if (wait_for && gateways[static_cast<size_t>(g)].up) *wait_for = g;
   return -1;
 }
 
@@ -84,7 +113,8 @@ double GatewaySelector::cost(size_t g, uint32_t domain, const GatewayLoad& load)
   return expected + wait;
 }
 
-int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
+int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms,
+                                int* wait_for) {
   // The table knows only its own domains and gateways.
   if (domain >= table_.domains() || gateways.size() > table_.gateways()) return -1;
   if (current_.size() <= domain) current_.resize(table_.domains(), -1);
@@ -99,18 +129,48 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
     }
     exploration_credit_ = 1;  // nothing to refresh now: keep the turn for later, without piling up
   }
+  // Once some gateway has measured the domain, only measured gateways compete: a stand-in (the
+  // gateway's average over other domains) would make an unmeasured gateway look as fast as its
+  // best domains, and a wave would go there before its first answer came back. Unmeasured
+  // entries are exploration's to probe, within its bound.
+  bool measured = false;
+  for (size_t g = 0; g < gateways.size() && !measured; ++g) {
+    measured = gateways[g].up && table_.expected(g, domain).source == DeliveryTimeTable::Source::kSamples;
+  }
   int best = -1;
   double best_cost = 0;
+  int best_up = -1;  // the cheapest gateway that is up, credit or not
+  double best_up_cost = 0;
   for (size_t g = 0; g < gateways.size(); ++g) {
-    if (!candidate(gateways[g])) continue;
+    if (!gateways[g].up) continue;
+    if (measured && table_.expected(g, domain).source != DeliveryTimeTable::Source::kSamples) continue;
     double c = cost(g, domain, gateways[g]);
+    if (best_up < 0 || c < best_up_cost) {
+      best_up = static_cast<int>(g);
+      best_up_cost = c;
+    }
+    if (gateways[g].credit == 0) continue;
     if (best < 0 || c < best_cost) {
       best = static_cast<int>(g);
       best_cost = c;
     }
   }
-  if (best < 0) return -1;
   int& current = current_[domain];
+  // Waiting for credit costs about one completion's time at that gateway (its backlog, what is
+  // in flight and waiting for it, is in the cost already).
+  if (wait_for && best_up >= 0 && best_up != best) {
+    const GatewayLoad& l = gateways[static_cast<size_t>(best_up)];
+    double wait = l.completions_per_second > 0 ? 1000.0 / l.completions_per_second : 0;
+    if (best < 0 || best_cost > (best_up_cost + wait) * (1 + settings_.hysteresis)) {
+      // Rather than wait, a gateway with credit that has not measured the domain gets a probe.
+      if (int p = probe(domain, gateways); p >= 0) return p;
+      *wait_for = best_up;
+      if (current != best_up && current >= 0) ++switches_;
+      current = best_up;
+      return -1;
+    }
+  }
+  if (best < 0) return probe(domain, gateways);
   if (current >= 0 && current != best && static_cast<size_t>(current) < gateways.size() &&
       candidate(gateways[static_cast<size_t>(current)])) {
     // Hysteresis: move only when the best is clearly cheaper than where the domain is.
@@ -122,6 +182,17 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
     current = best;
   }
   return best;
+}
+
+// A candidate that has no sample for the domain and fewer than kProbes of its messages in flight.
+int GatewaySelector::probe(uint32_t domain, std::span<const GatewayLoad> gateways) {
+  for (size_t g = 0; g < gateways.size(); ++g) {
+    if (!candidate(gateways[g]) || gateways[g].in_flight >= kProbes) continue;
+    if (table_.expected(g, domain).source == DeliveryTimeTable::Source::kSamples) continue;
+    ++explorations_;
+    return static_cast<int>(g);
+  }
+  return -1;
 }
 
 // The candidate whose entry for the domain is unknown or oldest, if it is stale.

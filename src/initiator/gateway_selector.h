@@ -10,14 +10,18 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "delivery_time_table.h"
 
 namespace lbmail {
 
-enum class SelectionPolicy { kEwma, kRoundRobin, kRandom, kLeastLoaded };
+// kFixed sends each domain to the gateway its route names (the simulation's oracle, which
+// knows the fastest gateway from its latency matrix); an unrouted domain goes least-loaded.
+enum class SelectionPolicy { kEwma, kRoundRobin, kRandom, kLeastLoaded, kFixed };
 std::optional<SelectionPolicy> parseSelectionPolicy(std::string_view name);
 std::string_view selectionPolicyName(SelectionPolicy p);
 
@@ -34,6 +38,9 @@ struct SelectorSettings {
   uint64_t stale_after_ms = 60000;  // an entry not refreshed for this long may be explored
   double hysteresis = 0.15;         // stay unless another gateway is this much cheaper
   uint64_t seed = 1;
+  // kFixed: (domain, gateway index); "example.com" names the domain, ".example.com" every name
+  // below it.
+  std::vector<std::pair<std::string, int>> routes;
 };
 
 class GatewaySelector {
@@ -41,7 +48,12 @@ class GatewaySelector {
   GatewaySelector(const DeliveryTimeTable& table, SelectorSettings settings);
 
   // The gateway for the next message to domain, or -1 when no gateway is a candidate.
-  int choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  // With wait_for given, ewma and fixed may also answer -1 and set *wait_for to a gateway that
+  // is up but out of credit now: the message will arrive sooner if it waits for that gateway's
+  // next credit than if it goes through a slower one at once (with a backlog, credit frees up
+  // one gateway at a time, and taking whichever frees first would be round-robin by another
+  // name).
+  int choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for = nullptr);
 
   // The gateway the domain is on now (-1 before its first ewma decision).
   int currentGateway(uint32_t domain) const { return domain < current_.size() ? current_[domain] : -1; }
@@ -50,7 +62,11 @@ class GatewaySelector {
   uint64_t switches() const { return switches_; }
 
  private:
-  int chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  int chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for);
+  int chooseFixed(uint32_t domain, std::span<const GatewayLoad> gateways, int* wait_for);
+  int leastLoaded(std::span<const GatewayLoad> gateways) const;
+  int probe(uint32_t domain, std::span<const GatewayLoad> gateways);
+  static constexpr uint64_t kProbes = 4;  // in flight to a gateway that has not measured a domain
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
   double cost(size_t g, uint32_t domain, const GatewayLoad& load) const;
   uint64_t nextRandom();
@@ -58,6 +74,7 @@ class GatewaySelector {
   const DeliveryTimeTable& table_;
   SelectorSettings settings_;
   std::vector<int> current_;  // per domain: the gateway it is on (-1: none yet)
+  std::vector<int> routed_;   // kFixed, per domain: its route's gateway (-1: none, -2: not looked up)
   uint64_t rng_;
   size_t round_robin_ = 0;
   double exploration_credit_ = 0;

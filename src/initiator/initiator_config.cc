@@ -258,8 +258,9 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
 
 SelectionConfig readSelection(ConfigTable t) {
   SelectionConfig s;
-  size_t policy = t.choice("policy", {"ewma", "round_robin", "random", "least_loaded"}, 0);
-  s.selector.policy = *parseSelectionPolicy(std::array{"ewma", "round_robin", "random", "least_loaded"}[policy]);
+  size_t policy = t.choice("policy", {"ewma", "round_robin", "random", "least_loaded", "fixed"}, 0);
+  s.selector.policy =
+      *parseSelectionPolicy(std::array{"ewma", "round_robin", "random", "least_loaded", "fixed"}[policy]);
   s.half_life = t.duration("half_life", s.half_life, 100ms, 24h);
   s.selector.exploration = t.real("exploration", s.selector.exploration, 0, 0.5);
   s.selector.hysteresis = t.real("hysteresis", s.selector.hysteresis, 0, 10);
@@ -268,6 +269,23 @@ SelectionConfig readSelection(ConfigTable t) {
   s.selector.seed = static_cast<uint64_t>(t.integer("seed", 1, 0, INT64_MAX));
   s.slow_sample = t.duration("slow_sample", s.slow_sample, 0s, 1h);
   return s;
+}
+
+// [[selection.route]] (policy fixed): a domain, or ".parent" for every name below it, and the
+// name of its gateway.
+void readRoutes(ConfigTable t, InitiatorConfig& c) {
+  for (ConfigTable& r : t.tableArray("route")) {
+    std::string domain = r.string("domain", "");
+    if (domain.empty()) r.fail("domain", "a recipient domain, or \".parent\" for every name below it");
+    for (char& ch : domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::string name = r.string("gateway", "");
+    int index = -1;
+    for (size_t g = 0; g < c.gateways.size(); ++g) {
+      if (c.gateways[g].name == name) index = static_cast<int>(g);
+    }
+    if (index < 0) r.fail("gateway", "the name of a [[gateway]]");
+    c.selection.selector.routes.emplace_back(domain, index);
+  }
 }
 
 RateLimits readRateLimits(ConfigTable t) {
@@ -316,6 +334,7 @@ Expected<InitiatorConfig, std::string> loadInitiatorConfig(const std::string& fi
     c.selection = readSelection(root.table("selection"));
     c.rate_limit = readRateLimits(root.table("rate_limit"));
     c.gateways = readGateways(root, file);
+    readRoutes(root.table("selection"), c);
     return c;
   });
 }

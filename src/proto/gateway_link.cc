@@ -67,6 +67,8 @@ void GatewayLink::onLinkRtt(LinkConnection&, uint64_t rtt_us) { handler_.onGatew
 
 void GatewayLink::onLinkClosed(LinkConnection&, std::string_view reason) {
   std::string why(reason);
+  bytes_sent_before_ += link_->bytesSent();
+  bytes_received_before_ += link_->bytesReceived();
   link_.reset();
   bool was_up = was_up_;
   was_up_ = false;

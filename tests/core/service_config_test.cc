@@ -87,19 +87,6 @@ TEST(ServiceConfig, RejectsUnknownLogLevel) {
 
 // The sink's and the gateway's examples have their own sections: tests/sink and tests/gateway
 // check them with their own loaders.
-// The modes with tables of their own (gateway, sink, initiator) check their examples in their
-// own suites; the sim's is only the shared tables so far.
-TEST(ServiceConfig, ExampleConfigsLoad) {
-  std::string root = test::testEnv("LBMAIL_SOURCE_ROOT");
-  ASSERT_FALSE(root.empty());
-  for (Mode m : {Mode::kSim}) {
-    std::string file = root + "/configs/" + std::string(modeName(m)) + ".toml";
-    auto c = loadServiceConfig(file, m);
-    ASSERT_TRUE(c) << c.error();
-    EXPECT_EQ(c->admin.listen.port(), defaultAdminPort(m)) << file;
-  }
-}
-
 TEST(Mode, ParsesNames) {
   EXPECT_EQ(parseMode("gateway"), Mode::kGateway);
   EXPECT_EQ(parseMode("sim"), Mode::kSim);

@@ -272,6 +272,39 @@ TEST_F(CampaignEndToEnd, KilledGatewaysRequestsAreDeliveredThroughTheOther) {
   EXPECT_GT(std::stoi(by_gateway[0][0]), kRecipients / 2);
 }
 
+// A gateway killed and started again on its address: the link reconnects, the materials are
+// defined again, and the gateway takes traffic again.
+TEST_F(CampaignEndToEnd, GatewayThatComesBackIsUsedAgain) {
+  constexpr int kRecipients = 30000;
+  std::string db = makeDatabase("campaign-comeback.db", kRecipients);
+  test::InitiatorOptions o = options(db);
+  test::InitiatorProcess initiator(o);
+  ASSERT_TRUE(initiator.start()) << initiator.err();
+  ASSERT_TRUE(waitForCount(initiator, "delivered", 1000, std::chrono::seconds(60))) << initiator.err().substr(0, 3000);
+  SocketAddress address = gateways_[0]->link();
+  gateways_[0]->child().signal(SIGKILL);
+  gateways_[0]->child().wait();
+  ASSERT_TRUE(initiator.waitForStderrLine("event=campaign.failover gateway=gw1")) << initiator.err().substr(0, 4000);
+
+  test::GatewayOptions go;
+  go.listen = address.toString();
+  go.smtp_port = sink_->smtp().port();
+  go.dns_server = dns_.address().toString();
+  go.capacity = 200;
+  gateways_[0] = std::make_unique<test::GatewayProcess>(go);
+  ASSERT_TRUE(gateways_[0]->start()) << gateways_[0]->err();
+  double restarted = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  ASSERT_TRUE(initiator.waitForStderrLine("event=campaign.gateway_up gateway=gw1")) << initiator.err().substr(0, 4000);
+
+  ASSERT_EQ(initiator.waitForExit(std::chrono::seconds(120)), 0) << initiator.err().substr(0, 4000);
+  expectOneFinalStateEach(db, kRecipients);
+  auto after = query(db,
+                     "SELECT count(*) FROM deliveries WHERE state = 'delivered' AND gateway = 'gw1' AND "
+                     "updated_at > " +
+                         std::to_string(restarted));
+  EXPECT_GT(std::stoi(after[0][0]), 0) << "the restarted gateway took no traffic";
+}
+
 // A material with an attachment: the gateway without the media refuses it once and is left out
 // for that material; when no gateway has the media, every recipient fails saying so.
 TEST_F(CampaignEndToEnd, MaterialGoesOnlyWhereItsMediaAre) {

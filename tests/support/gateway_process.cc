@@ -22,9 +22,10 @@ GatewayProcess::GatewayProcess(const GatewayOptions& o) {
   std::ofstream out(config);
   out << "[node]\nname = \"gateway-test-" << tag << "\"\n"
       << "[admin]\nlisten = \"127.0.0.1:0\"\n"
-      << "[gateway]\nlisten = \"127.0.0.1:0\"\nkey_file = \"" << key_file_ << "\"\ncapacity = " << o.capacity
+      << "[gateway]\nlisten = \"" << o.listen << "\"\nkey_file = \"" << key_file_ << "\"\ncapacity = " << o.capacity
       << "\nmedia_cache = \"" << o.media_cache << "\"\ndrain_timeout = \"" << o.drain_timeout << "\"\n"
-      << "[smtp]\nport = " << o.smtp_port << "\nhelo_name = \"gateway.test\"\nbackoff = \"1s\"\n" << o.smtp_extra;
+      << "[smtp]\nport = " << o.smtp_port << "\nhelo_name = \"gateway.test\"\nbackoff = \"1s\"\n"
+      << o.smtp_extra;
   if (!o.dns_server.empty()) out << "[dns]\nservers = [\"" << o.dns_server << "\"]\n";
   out << o.extra;
   out.close();

@@ -11,9 +11,10 @@
 namespace lbmail::test {
 
 struct GatewayOptions {
-  uint16_t smtp_port = 25;  // receivers' port for hosts found through DNS
-  std::string dns_server;   // "127.0.0.1:PORT"
-  std::string media_cache;  // may be empty
+  std::string listen = "127.0.0.1:0";  // the link listener (a restarted gateway takes its old one)
+  uint16_t smtp_port = 25;             // receivers' port for hosts found through DNS
+  std::string dns_server;              // "127.0.0.1:PORT"
+  std::string media_cache;             // may be empty
   uint32_t capacity = 1000;
   std::string drain_timeout = "10s";
   std::string smtp_extra;  // more [smtp] keys, one per line

@@ -43,6 +43,10 @@ class ModeService {
   };
   virtual std::vector<AdminPage> adminPages() { return {}; }
 
+  // The process's exit code once the mode has stopped (a simulation whose report is incomplete
+  // exits 1).
+  virtual int exitCode() const { return 0; }
+
   // How the mode asks the process to shut down once its work is over (a finished campaign).
   void setStopRequest(std::function<void()> request) { stop_request_ = std::move(request); }
 

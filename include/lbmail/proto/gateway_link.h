@@ -63,6 +63,9 @@ class GatewayLink final : private LinkConnection::Handler {
   std::string_view gatewayName() const { return link_ ? std::string_view(link_->peerName()) : std::string_view(); }
   uint64_t rttMicros() const { return link_ ? link_->rttMicros() : 0; }
   uint64_t connects() const { return connects_; }
+  // Octets on the wire over every connection so far (the control traffic the link costs).
+  uint64_t bytesSent() const { return bytes_sent_before_ + (link_ ? link_->bytesSent() : 0); }
+  uint64_t bytesReceived() const { return bytes_received_before_ + (link_ ? link_->bytesReceived() : 0); }
 
   // The wait before reconnect attempt number `failures` (1 = first): reconnect_min doubled per
   // failure up to reconnect_max, scaled by jitter in [0.5, 1] so that many initiators do not
@@ -93,6 +96,8 @@ class GatewayLink final : private LinkConnection::Handler {
   bool draining_ = false;
   uint32_t failures_ = 0;
   uint64_t connects_ = 0;
+  uint64_t bytes_sent_before_ = 0;  // of connections already closed
+  uint64_t bytes_received_before_ = 0;
   DoneCallbacks stop_done_;
   std::minstd_rand jitter_;
 };

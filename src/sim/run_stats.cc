@@ -1,0 +1,132 @@
+// Reading a run's outcome back.
+#include "run_stats.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+namespace lbmail {
+namespace {
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t i = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+// "2026-12-02T07:28:19.161Z" to Unix seconds.
+double parseTime(const std::string& s) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &ms) != 7) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm)) + ms / 1000.0;
+}
+
+std::string readDeliveries(const SimWorld& world, const SimSettings& settings, RunStats& s) {
+  sqlite3* db = nullptr;
+  std::string file = world.path("recipients.db");
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return file + ": cannot open";
+  }
+  sqlite3_stmt* st = nullptr;
+  const char* sql =
+      "SELECT d.state, d.gateway, d.delivery_ms, r.domain FROM deliveries d JOIN recipients r ON r.id = "
+      "d.recipient_id WHERE d.campaign = ?1 AND d.state IN ('delivered', 'bounced', 'failed')";
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
+    std::string e = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return file + ": " + e;
+  }
+  sqlite3_bind_text(st, 1, s.name.c_str(), -1, SQLITE_STATIC);
+  std::vector<double> times;
+  std::vector<double> gateway_sum(settings.gateways, 0);
+  s.gateways.resize(settings.gateways);
+  for (uint32_t g = 0; g < settings.gateways; ++g) s.gateways[g].name = world.gatewayName(g);
+  s.group_share.assign(settings.groups, std::vector<uint64_t>(settings.gateways, 0));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ++s.finals;
+    std::string state = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    const unsigned char* gw = sqlite3_column_text(st, 1);
+    std::string gateway = gw ? reinterpret_cast<const char*>(gw) : "";
+    double ms = sqlite3_column_double(st, 2);
+    std::string domain = reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+    if (state == "bounced") ++s.bounced;
+    if (state == "failed") ++s.failed;
+    if (state != "delivered") continue;
+    ++s.delivered;
+    times.push_back(ms);
+    uint32_t g = gateway.size() > 2 ? static_cast<uint32_t>(std::strtoul(gateway.c_str() + 2, nullptr, 10)) - 1 : 0;
+    if (g >= settings.gateways) continue;
+    ++s.gateways[g].delivered;
+    gateway_sum[g] += ms;
+    uint32_t group = world.groupOfDomain(domain);
+    if (group < settings.groups) ++s.group_share[group][g];
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  std::sort(times.begin(), times.end());
+  double sum = 0;
+  for (double t : times) sum += t;
+  s.mean_ms = times.empty() ? 0 : sum / static_cast<double>(times.size());
+  s.p50_ms = percentile(times, 0.5);
+  s.p90_ms = percentile(times, 0.9);
+  s.p99_ms = percentile(times, 0.99);
+  for (uint32_t g = 0; g < settings.gateways; ++g) {
+    if (s.gateways[g].delivered) s.gateways[g].mean_ms = gateway_sum[g] / static_cast<double>(s.gateways[g].delivered);
+  }
+  return "";
+}
+
+// Deferrals, and for the shift run the share of group 0 on the new best gateway over time.
+void readAccounting(const SimWorld& world, RunStats& s, double shift_at) {
+  std::ifstream in(world.path(s.name + ".csv"));
+  std::string line;
+  std::getline(in, line);  // header
+  constexpr double kBucket = 0.5;
+  std::vector<uint64_t> total, best;
+  std::string best_name = world.gatewayName(world.shiftedBest());
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    if (f.size() != 10) continue;
+    if (f[5] == "deferred") ++s.deferrals;
+    if (shift_at <= 0 || f[5] != "delivered" || world.groupOfDomain(f[2]) != 0) continue;
+    double t = parseTime(f[0]) - shift_at;
+    if (t < 0) continue;
+    auto b = static_cast<size_t>(t / kBucket);
+    if (b >= total.size()) total.resize(b + 1, 0), best.resize(b + 1, 0);
+    ++total[b];
+    if (f[4] == best_name) ++best[b];
+  }
+  for (size_t b = 0; b < total.size(); ++b) {
+    double share = total[b] ? static_cast<double>(best[b]) / static_cast<double>(total[b]) : 0;
+    s.shift_share.push_back(share);
+    if (s.shift_seconds < 0 && total[b] && share > 0.5) s.shift_seconds = static_cast<double>(b + 1) * kBucket;
+  }
+}
+
+}  // namespace
+
+std::string analyseRun(const SimWorld& world, const SimSettings& settings, RunStats& stats, double shift_at) {
+  stats.recipients = settings.recipients;
+  std::string err = readDeliveries(world, settings, stats);
+  if (!err.empty()) return err;
+  readAccounting(world, stats, shift_at);
+  if (stats.seconds > 0) {
+    stats.msgs_per_second = static_cast<double>(stats.delivered) / stats.seconds;
+    stats.mb_per_second = static_cast<double>(stats.smtp_bytes) / 1e6 / stats.seconds;
+  }
+  return "";
+}
+
+}  // namespace lbmail

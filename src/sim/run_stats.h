@@ -1,0 +1,43 @@
+// What one campaign run of the simulation measured, read back from the recipient database and
+// the run's accounting file once the initiator has exited.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim_world.h"
+
+namespace lbmail {
+
+struct RunStats {
+  std::string name;       // the campaign name: the policy, "oracle" or "ewma-shift"
+  std::string policy;     // as the initiator ran it
+  bool finished = false;  // the initiator exited 0 in time
+  uint64_t recipients = 0;
+  uint64_t finals = 0;  // recipients with one final state (must equal recipients)
+  uint64_t delivered = 0, bounced = 0, failed = 0, deferrals = 0;
+  double seconds = 0;  // initiator start to exit
+  double msgs_per_second = 0;
+  double mb_per_second = 0;                                // SMTP octets the gateways delivered
+  double mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0;  // delivered: SEND to RESULT
+  struct Gateway {
+    std::string name;
+    uint64_t delivered = 0;
+    double mean_ms = 0;
+  };
+  std::vector<Gateway> gateways;
+  std::vector<std::vector<uint64_t>> group_share;  // [group][gateway]: deliveries
+  uint64_t link_bytes = 0;                         // both directions, every gateway
+  uint64_t smtp_bytes = 0;
+  // The shift run: the share of group 0's deliveries on the new best gateway, per half second
+  // after the shift, and the seconds until it passed one half (-1: never).
+  std::vector<double> shift_share;
+  double shift_seconds = -1;
+};
+
+// Fills stats from the database and accounting file (blocking: off the loop).
+// shift_at: Unix time of the shift in this run, 0 for none.
+std::string analyseRun(const SimWorld& world, const SimSettings& settings, RunStats& stats, double shift_at);
+
+}  // namespace lbmail

@@ -1,0 +1,29 @@
+// The simulation's report: the runs side by side, the ratios to the oracle and to round-robin
+// with their targets, and the shift. On the terminal, as JSON (report.json) and as one
+// self-contained HTML file with inline SVG charts (report.html).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "run_stats.h"
+
+namespace lbmail {
+
+struct SimReport {
+  const SimSettings& settings;
+  const std::vector<RunStats>& runs;
+  double total_seconds = 0;
+
+  const RunStats* find(const std::string& name) const;
+  // mean(a) / mean(b), or 0 when either run is missing.
+  double ratio(const std::string& a, const std::string& b) const;
+  // Every run finished with one final state for every recipient.
+  bool complete() const;
+
+  std::string text() const;
+  std::string json() const;
+  std::string html() const;
+};
+
+}  // namespace lbmail

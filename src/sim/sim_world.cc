@@ -1,0 +1,225 @@
+// Making the simulated world.
+#include "sim_world.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "lbmail/media/media_cache_builder.h"
+#include "recipient_store.h"
+
+namespace lbmail {
+namespace {
+
+// Random bytes that do not compress, as real PDFs and PNGs mostly do not.
+bool writeRandomFile(const std::string& file, uint64_t size, uint64_t seed) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  std::mt19937_64 rng(seed);
+  std::string block(64 * 1024, '\0');
+  for (uint64_t left = size; left > 0;) {
+    for (size_t i = 0; i < block.size(); i += 8) {
+      uint64_t v = rng();
+      std::memcpy(block.data() + i, &v, 8);
+    }
+    size_t n = static_cast<size_t>(std::min<uint64_t>(left, block.size()));
+    out.write(block.data(), static_cast<std::streamsize>(n));
+    left -= n;
+  }
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+SimWorld::SimWorld(const SimSettings& settings, std::string binary, std::string dnsmasq)
+    : settings_(settings),
+      binary_(std::move(binary)),
+      dnsmasq_(std::move(dnsmasq)),
+      second_octet_(100 + static_cast<int>(getpid() % 100)),
+      group_recipients_(settings.groups, 0) {}
+
+std::string SimWorld::ip(int third, uint32_t fourth) const {
+  return "127." + std::to_string(second_octet_) + "." + std::to_string(third) + "." + std::to_string(fourth);
+}
+
+std::string SimWorld::domainName(uint32_t d) const {
+  return "d" + std::to_string(d) + ".g" + std::to_string(d % settings_.groups + 1) + ".sim";
+}
+
+uint32_t SimWorld::groupOfDomain(const std::string& domain) const {
+  size_t g = domain.find(".g");
+  if (g == std::string::npos) return 0;
+  return static_cast<uint32_t>(std::strtoul(domain.c_str() + g + 2, nullptr, 10)) - 1;
+}
+
+std::string SimWorld::build() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(path("logs"), ec);
+  fs::create_directories(path("configs"), ec);
+  fs::create_directories(path("media-src"), ec);
+  if (ec) return settings_.work_dir + ": " + ec.message();
+
+  // A list's domains are skewed: a few big ones, a long tail (Zipf, s = 1).
+  std::vector<double> cumulative(settings_.domains);
+  double sum = 0;
+  for (uint32_t d = 0; d < settings_.domains; ++d) cumulative[d] = sum += 1.0 / (d + 1);
+  std::mt19937_64 rng(settings_.seed);
+  std::uniform_real_distribution<double> pick(0, sum);
+
+  std::string db = path("recipients.db");
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix, ec);
+  auto store = RecipientStore::open(db);
+  if (!store) return store.error();
+  (*store)->beginBatch();
+  std::string attributes;
+  for (uint64_t i = 0; i < settings_.recipients; ++i) {
+    auto d =
+        static_cast<uint32_t>(std::lower_bound(cumulative.begin(), cumulative.end(), pick(rng)) - cumulative.begin());
+    d = std::min(d, settings_.domains - 1);
+    ++group_recipients_[d % settings_.groups];
+    std::string domain = domainName(d);
+    attributes = "{\"first_name\":\"Name" + std::to_string(i) + "\",\"tier\":\"" + (i % 10 == 0 ? "gold" : "std") +
+                 "\",\"city\":\"City" + std::to_string(i % 50) + "\"}";
+    if ((*store)->upsert("user" + std::to_string(i) + "@" + domain, domain, attributes) ==
+        RecipientStore::Upsert::kFailed) {
+      return db + ": " + (*store)->lastError();
+    }
+  }
+  if (!(*store)->commitBatch()) return db + ": " + (*store)->lastError();
+
+  // Media: the offer (attachment_size) and a logo shown inline.
+  if (settings_.attachment_size > 0 &&
+      !writeRandomFile(path("media-src/offer.pdf"), settings_.attachment_size, settings_.seed + 1)) {
+    return path("media-src/offer.pdf") + ": cannot write";
+  }
+  if (!writeRandomFile(path("media-src/logo.png"), 6 * 1024, settings_.seed + 2)) {
+    return path("media-src/logo.png") + ": cannot write";
+  }
+  auto built = media::buildMediaCache(path("media-src"), path("media"));
+  if (!built) return built.error();
+
+  std::ofstream(path("link.key")) << "lbmail simulation link key " << settings_.seed << "-" << getpid() << "\n";
+  ::chmod(path("link.key").c_str(), 0600);
+  return "";
+}
+
+std::vector<std::string> SimWorld::dnsmasqArgs() const {
+  std::vector<std::string> a = {dnsmasq_,
+                                "--keep-in-foreground",
+                                "--no-daemon",
+                                "--conf-file=/dev/null",
+                                "--no-resolv",
+                                "--no-hosts",
+                                "--port=5353",
+                                "--listen-address=" + ip(0, 1),
+                                "--bind-interfaces",
+                                "--local=/sim/",
+                                "--local-ttl=300",
+                                "--log-facility=-",
+                                "--pid-file="};
+  if (::getuid() == 0) a.push_back("--user=root");
+  for (uint32_t k = 0; k < settings_.groups; ++k) {
+    a.push_back("--host-record=mx.g" + std::to_string(k + 1) + ".sim," + sinkIp(k));
+  }
+  for (uint32_t d = 0; d < settings_.domains; ++d) {
+    a.push_back("--mx-host=" + domainName(d) + ",mx.g" + std::to_string(d % settings_.groups + 1) + ".sim,10");
+  }
+  return a;
+}
+
+std::string SimWorld::sinkRules(uint32_t group, const std::vector<SimLatency>& matrix, const std::string& after) const {
+  std::string out;
+  for (const SimLatency& l : matrix) {
+    if (l.group != group) continue;
+    out += "[[sink.rule]]\nclient = \"" + gatewaySource(l.gateway) + "\"\n" + after + "data_latency = \"" +
+           l.data_latency + "\"\nreply_latency = \"" + l.reply_latency + "\"\ndefer_rcpt = " + std::to_string(l.defer) +
+           "\nbounce_rcpt = " + std::to_string(l.bounce) + "\n";
+    if (l.max_connections > 0) out += "max_connections_per_client = " + std::to_string(l.max_connections) + "\n";
+  }
+  return out;
+}
+
+uint32_t SimWorld::shiftedBest() const { return (fastestGateway(settings_.matrix, 0) + 1) % settings_.gateways; }
+
+std::string SimWorld::sinkConfig(uint32_t group, bool shifted) const {
+  std::string c = "[node]\nname = \"sink-g" + std::to_string(group + 1) + "\"\n[admin]\nlisten = \"" + sinkIp(group) +
+                  ":0\"\n[sink]\nlisten = \"" + sinkIp(group) + ":" + std::to_string(kSmtpPort) +
+                  "\"\nhostname = \"mx.g" + std::to_string(group + 1) + ".sim\"\n";
+  if (shifted && group == 0 && settings_.gateways > 1) {
+    // The shift: group 0's fastest gateway and the next one trade places. Rules with `after`
+    // come first: the first rule in force decides.
+    std::vector<SimLatency> swapped = settings_.matrix;
+    uint32_t a = fastestGateway(settings_.matrix, 0), b = shiftedBest();
+    SimLatency* la = nullptr;
+    SimLatency* lb = nullptr;
+    for (SimLatency& l : swapped) {
+      if (l.group == 0 && l.gateway == a) la = &l;
+      if (l.group == 0 && l.gateway == b) lb = &l;
+    }
+    if (la && lb) {
+      std::swap(la->data_latency, lb->data_latency);
+      std::swap(la->reply_latency, lb->reply_latency);
+      std::swap(la->defer, lb->defer);
+    }
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.shift_after).count();
+    c += sinkRules(group, swapped, "after = \"" + std::to_string(ms) + "ms\"\n");
+  }
+  return c + sinkRules(group, settings_.matrix, "");
+}
+
+std::string SimWorld::gatewayConfig(uint32_t g) const {
+  std::string c = "[node]\nname = \"" + gatewayName(g) + "\"\n[admin]\nlisten = \"" + ip(2, g + 1) +
+                  ":0\"\n[gateway]\nlisten = \"" + gatewayLink(g) + "\"\nkey_file = \"" + path("link.key") +
+                  "\"\ncapacity = 400\nmedia_cache = \"" + path("media") +
+                  "\"\ndrain_timeout = \"5s\"\n[smtp]\nport = " + std::to_string(kSmtpPort) + "\nhelo_name = \"" +
+                  gatewayName(g) + ".sim\"\nsource_addresses = [\"" + gatewaySource(g) +
+                  "\"]\nbackoff = \"1s\"\nmax_connections = 40\n";
+  if (useDnsmasq()) return c + "[dns]\nservers = [\"" + dnsAddress() + "\"]\n";
+  // Without dnsmasq: static routes for every domain to its group's sink.
+  c += "[dns]\n";
+  for (uint32_t d = 0; d < settings_.domains; ++d) {
+    c += "[[dns.route]]\ndomain = \"" + domainName(d) + "\"\naddresses = [\"" + sinkIp(d % settings_.groups) + ":" +
+         std::to_string(kSmtpPort) + "\"]\n";
+  }
+  return c;
+}
+
+std::string SimWorld::initiatorConfig(const std::string& run, const std::string& policy) const {
+  std::string c = "[node]\nname = \"initiator\"\n[admin]\nlisten = \"" + ip(4, 1) +
+                  ":0\"\n[log]\nlevel = \"info\"\n[campaign]\nname = \"" + run + "\"\ndatabase = \"" +
+                  path("recipients.db") + "\"\nsender = \"bounces@shop.sim\"\nmedia = \"" + path("media") +
+                  "\"\naccounting_file = \"" + path(run + ".csv") +
+                  "\"\ndefault_material = \"offer\"\nretry_schedule = [\"1s\", \"2s\"]\nmax_attempts = 3\n"
+                  "progress_interval = \"2s\"\nexit_when_done = true\n"
+                  "[campaign.merge_fields]\nfirst_name = \"first_name\"\ncity = \"city\"\n";
+  std::string attachments = settings_.attachment_size > 0 ? "attachments = [\"offer.pdf\"]\n" : "";
+  c += "[[campaign.material]]\nname = \"offer\"\nfrom = \"Shop <news@shop.sim>\"\n"
+       "subject = \"{{first_name|Hello}}, the spring offer\"\n"
+       "text = \"Dear {{first_name|customer}},\\nthe spring offer for {{city|your city}} is attached.\\n\"\n"
+       "html = \"<p>Dear {{first_name|customer}},</p><p>the spring offer for {{city|your city}}.</p>"
+       "<img src=\\\"cid:logo\\\">\\n\"\n" +
+       attachments + "inline = [{ file = \"logo.png\", cid = \"logo\" }]\n";
+  c += "[[campaign.material]]\nname = \"gold\"\nfrom = \"Shop <vip@shop.sim>\"\n"
+       "subject = \"{{first_name|Hello}}, a gold member offer\"\n"
+       "text = \"Dear {{first_name|customer}},\\nas a gold member you get 20% off.\\n\"\n" +
+       attachments + "[[campaign.target]]\nmaterial = \"gold\"\nall = [{ field = \"tier\", equals = \"gold\" }]\n";
+  c += "[selection]\npolicy = \"" + policy + "\"\nhalf_life = \"5s\"\nstale_after = \"2s\"\n";
+  if (policy == "fixed") {
+    for (uint32_t k = 0; k < settings_.groups; ++k) {
+      c += "[[selection.route]]\ndomain = \".g" + std::to_string(k + 1) + ".sim\"\ngateway = \"" +
+           gatewayName(fastestGateway(settings_.matrix, k)) + "\"\n";
+    }
+  }
+  for (uint32_t g = 0; g < settings_.gateways; ++g) {
+    c += "[[gateway]]\nname = \"" + gatewayName(g) + "\"\naddress = \"" + gatewayLink(g) + "\"\nkey_file = \"" +
+         path("link.key") + "\"\n";
+  }
+  return c;
+}
+
+}  // namespace lbmail

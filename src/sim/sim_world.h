@@ -1,0 +1,59 @@
+// The simulated world, made once per simulation: synthetic domains in groups (network regions)
+// with a skewed size distribution, a recipient database, media of realistic sizes in a cache,
+// a link key, and the configuration of every process (dnsmasq, one sink per group, the
+// gateways, the initiator per run). Each process has its own loopback address.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lbmail/core/expected.h"
+#include "sim_config.h"
+
+namespace lbmail {
+
+class SimWorld {
+ public:
+  SimWorld(const SimSettings& settings, std::string binary, std::string dnsmasq);
+
+  // Writes the database, media cache and key under the work folder (blocking: run it off the
+  // loop). Returns an error text, or "".
+  std::string build();
+
+  // Addresses: 127.B.0.1 DNS, 127.B.1.k sinks, 127.B.2.g gateway links, 127.B.3.g gateway
+  // sources, 127.B.4.1 the initiator; B from the pid so that two simulations do not meet.
+  std::string dnsAddress() const { return ip(0, 1) + ":5353"; }
+  std::string sinkIp(uint32_t group) const { return ip(1, group + 1); }
+  std::string gatewayLink(uint32_t g) const { return ip(2, g + 1) + ":7301"; }
+  std::string gatewaySource(uint32_t g) const { return ip(3, g + 1); }
+  static constexpr uint16_t kSmtpPort = 2525;
+
+  bool useDnsmasq() const { return !dnsmasq_.empty(); }
+  std::vector<std::string> dnsmasqArgs() const;
+  // The sink of one group; shifted: the shift scenario's rules come into force after shift_after.
+  std::string sinkConfig(uint32_t group, bool shifted) const;
+  std::string gatewayConfig(uint32_t g) const;
+  // policy "fixed" routes every group to its fastest gateway (the oracle).
+  std::string initiatorConfig(const std::string& run, const std::string& policy) const;
+
+  std::string path(const std::string& name) const { return settings_.work_dir + "/" + name; }
+  const std::string& binary() const { return binary_; }
+  uint32_t groupOfDomain(const std::string& domain) const;
+  uint64_t recipientsInGroup(uint32_t group) const { return group_recipients_[group]; }
+  // The gateway that is fastest for group 0 after the shift.
+  uint32_t shiftedBest() const;
+  std::string gatewayName(uint32_t g) const { return "gw" + std::to_string(g + 1); }
+
+ private:
+  std::string ip(int third, uint32_t fourth) const;
+  std::string domainName(uint32_t d) const;
+  std::string sinkRules(uint32_t group, const std::vector<SimLatency>& matrix, const std::string& after) const;
+
+  const SimSettings& settings_;
+  std::string binary_;
+  std::string dnsmasq_;
+  int second_octet_;
+  std::vector<uint64_t> group_recipients_;
+};
+
+}  // namespace lbmail

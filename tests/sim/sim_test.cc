@@ -1,0 +1,152 @@
+// The simulation: its configuration, and `lbmail sim --quick` run for real (dnsmasq, sinks,
+// gateways and initiators as processes on loopback) with its report checked: every recipient
+// accounted for in every run, ewma ahead of round-robin, and the HTML report rendered by
+// headless Chromium.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "child_process.h"
+#include "chromium_page.h"
+#include "sim_config.h"
+#include "temp_path.h"
+#include "validate.h"
+
+namespace lbmail {
+namespace {
+
+std::string exampleConfig() { return test::testEnv("LBMAIL_SOURCE_ROOT") + "/configs/sim.toml"; }
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The example with its work folder and admin port moved to the test's own.
+std::string testConfig(const std::string& work_dir, const std::string& extra = "") {
+  std::string body = readFile(exampleConfig());
+  auto replace = [&](const std::string& from, const std::string& to) {
+    size_t at = body.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    body.replace(at, from.size(), to);
+  };
+  replace("work_dir = \"sim-out\"", "work_dir = \"" + work_dir + "\"");
+  replace("listen = \"127.0.0.1:9103\"", "listen = \"127.0.0.1:0\"");
+  std::string path = test::tempPath("sim-" + std::to_string(std::hash<std::string>()(work_dir)) + ".toml");
+  std::ofstream(path) << body << extra;
+  return path;
+}
+
+TEST(SimConfig, ExampleLoadsWithTheDefaultMatrix) {
+  auto c = loadSimConfig(exampleConfig());
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->sim.gateways, 3u);
+  EXPECT_EQ(c->sim.groups, 4u);
+  EXPECT_EQ(c->sim.recipients, 100000u);
+  ASSERT_EQ(c->sim.matrix.size(), 12u);
+  // Group k is nearest gateway k mod 3.
+  for (uint32_t k = 0; k < 4; ++k) EXPECT_EQ(fastestGateway(c->sim.matrix, k), k % 3) << k;
+  EXPECT_EQ(c->service.admin.listen.port(), defaultAdminPort(Mode::kSim));
+}
+
+TEST(SimConfig, MistakesAreNamed) {
+  std::string path = test::tempPath("sim-bad.toml");
+  auto load = [&](const std::string& text) {
+    std::ofstream(path) << text;
+    auto c = loadSimConfig(path);
+    return c ? std::string() : c.error();
+  };
+  EXPECT_NE(load("[sim]\npolicies = [\"ewma\", \"fastest\"]\n").find("sim.policies: expected policies from"),
+            std::string::npos);
+  EXPECT_NE(load("[sim]\ngateways = 2\ngroups = 1\n[[sim.latency]]\ngateway = 1\ngroup = 1\n")
+                .find("sim.latency: expected one [[sim.latency]] per (gateway, group)"),
+            std::string::npos);
+  EXPECT_NE(load("[sim]\n[[sim.latency]]\ngateway = 4\n").find("sim.latency.gateway: expected a gateway number"),
+            std::string::npos);
+  EXPECT_NE(load("[sim]\n[[sim.latency]]\ndata_latency = \"fast\"\n").find("sim.latency.data_latency"),
+            std::string::npos);
+  EXPECT_NE(load("[sim]\ndomains = 2\ngroups = 4\n").find("sim.domains: expected at least as many domains"),
+            std::string::npos);
+  EXPECT_NE(load("[sim]\nrecipeints = 5\n").find("unknown key"), std::string::npos);
+}
+
+TEST(Sim, QuickRunAccountsForEveryRecipientAndEwmaBeatsRoundRobin) {
+  std::string work = test::tempPath("sim-quick");
+  std::filesystem::remove_all(work);
+  test::ChildProcess sim({test::testEnv("LBMAIL_BINARY"), "sim", "-c", testConfig(work), "--quick"});
+  int code = test::exitCode(sim.wait(std::chrono::seconds(120)));
+  ASSERT_EQ(code, 0) << sim.err().substr(sim.err().size() > 6000 ? sim.err().size() - 6000 : 0);
+  EXPECT_NE(sim.out().find("every recipient accounted for in every run: yes"), std::string::npos) << sim.out();
+
+  // The report, read back with Python's json module (it is for other programs too).
+  std::string script =
+      "import json,sys\nr=json.load(open(sys.argv[1]))\nruns={x['name']:x for x in r['runs']}\n"
+      "assert r['complete'] is True\n"
+      "assert set(runs)=={'oracle','ewma','round_robin','ewma-shift'}, runs.keys()\n"
+      "for x in r['runs']:\n"
+      "  assert x['finished'] and x['accounted']==x['recipients']==6000, x['name']\n"
+      "  assert x['delivered']+x['bounced']+x['failed']==6000, x['name']\n"
+      "  assert x['smtp_bytes']>x['delivered']*20000 and 0<x['link_bytes']<x['smtp_bytes']/50, x['name']\n"
+      "  assert sum(sum(g) for g in x['group_share'])==x['delivered'], x['name']\n"
+      "assert runs['ewma']['delivery_ms']['mean']<runs['round_robin']['delivery_ms']['mean'], r['targets']\n"
+      "assert r['targets']['ewma_over_round_robin']<1\n"
+      "assert all(s==0 for s in runs['oracle']['group_share'][0][1:]), runs['oracle']['group_share']\n"
+      "print('ok')\n";
+  test::ChildProcess check({test::testEnv("LBMAIL_PYTHON"), "-c", script, work + "/report.json"});
+  EXPECT_EQ(test::exitCode(check.wait()), 0) << check.err() << check.out();
+  EXPECT_EQ(check.out(), "ok\n");
+
+  // Nothing is left running: every child's log ends with its exit.
+  for (const auto& entry : std::filesystem::directory_iterator(work + "/logs")) {
+    std::string log = readFile(entry.path());
+    if (entry.path().filename().string().find("dnsmasq") != std::string::npos) continue;
+    EXPECT_NE(log.find("event=process.exit code=0"), std::string::npos) << entry.path();
+  }
+  EXPECT_NE(sim.err().find("event=sim.child_exited child=dnsmasq"), std::string::npos);
+
+  // The HTML report opens in a browser: the runs table and the charts are there.
+  if (test::chromiumPath().empty()) GTEST_FAIL() << "chromium is not installed (scripts/install-deps installs it)";
+  auto dom = test::renderedDom("file://" + work + "/report.html", std::chrono::seconds(30));
+  ASSERT_TRUE(dom);
+  EXPECT_NE(dom->find("<table id=\"runs\">"), std::string::npos);
+  for (const char* run : {"oracle", "ewma", "round_robin", "ewma-shift"}) {
+    EXPECT_NE(dom->find(std::string("data-run=\"") + run + "\""), std::string::npos) << run;
+  }
+  size_t charts = 0;
+  for (size_t at = dom->find("<svg class=\"chart"); at != std::string::npos;
+       at = dom->find("<svg class=\"chart", at + 1)) {
+    ++charts;
+  }
+  EXPECT_GE(charts, 2u + 4u + 1u) << "two bar charts, one share chart per run, the shift";
+}
+
+TEST(Sim, SigtermStopsEveryChild) {
+  std::string work = test::tempPath("sim-stop");
+  std::filesystem::remove_all(work);
+  test::ChildProcess sim({test::testEnv("LBMAIL_BINARY"), "sim", "-c", testConfig(work), "--quick"});
+  // Once the first run's initiator is up, stop the simulation.
+  ASSERT_TRUE(sim.waitForStderrLine("event=sim.child_started child=oracle-initiator", std::chrono::seconds(60)))
+      << sim.err();
+  sim.signal(SIGTERM);
+  EXPECT_EQ(test::exitCode(sim.wait(std::chrono::seconds(60))), 0) << sim.err();
+  // Every child it started has exited.
+  size_t started = 0, exited = 0;
+  for (size_t at = sim.err().find("event=sim.child_started"); at != std::string::npos;
+       at = sim.err().find("event=sim.child_started", at + 1)) {
+    ++started;
+  }
+  for (size_t at = sim.err().find("event=sim.child_exited"); at != std::string::npos;
+       at = sim.err().find("event=sim.child_exited", at + 1)) {
+    ++exited;
+  }
+  EXPECT_GT(started, 4u);
+  EXPECT_EQ(started, exited) << sim.err();
+}
+
+}  // namespace
+}  // namespace lbmail
