@@ -137,6 +137,13 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
   for (size_t g = 0; g < gateways.size() && !measured; ++g) {
     measured = gateways[g].up && table_.expected(g, domain).source == DeliveryTimeTable::Source::kSamples;
   }
+  // Nothing measured for the domain yet: no average stands in (whichever gateway answered
+  // first elsewhere would get every new domain). Spread the first messages evenly instead, so
+  // that each gateway measures the domain within its first answers.
+  if (!measured) return leastLoaded(gateways);
+  // A gateway that has not measured the domain yet gets a few messages now (at most kProbes in
+  // flight), so that it is measured within one answer instead of waiting for exploration.
+  if (int p = probe(domain, gateways); p >= 0) return p;
   int best = -1;
   double best_cost = 0;
   int best_up = -1;  // the cheapest gateway that is up, credit or not

@@ -33,7 +33,7 @@ struct SimSettings {
   std::vector<std::string> policies = {"ewma", "round_robin", "random", "least_loaded"};
   bool oracle = true;  // also run the oracle (policy fixed on the matrix's fastest gateways)
   bool shift = false;  // after shift_after, group 0's fastest gateway changes
-  Duration shift_after = std::chrono::seconds(5);
+  Duration shift_after = std::chrono::seconds(3);
   Duration run_timeout = std::chrono::minutes(10);
   std::vector<SimLatency> matrix;  // filled with the default when the file has none
 };

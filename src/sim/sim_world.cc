@@ -179,7 +179,12 @@ std::string SimWorld::gatewayConfig(uint32_t g) const {
                   "\"\ndrain_timeout = \"5s\"\n[smtp]\nport = " + std::to_string(kSmtpPort) + "\nhelo_name = \"" +
                   gatewayName(g) + ".sim\"\nsource_addresses = [\"" + gatewaySource(g) +
                   "\"]\nbackoff = \"1s\"\nmax_connections = 40\n";
-  if (useDnsmasq()) return c + "[dns]\nservers = [\"" + dnsAddress() + "\"]\n";
+  // A burst of first lookups from every gateway can overflow dnsmasq's socket: on loopback a
+  // lost query is retried after 300 ms, not after the default 5 s.
+  if (useDnsmasq()) {
+    return c + "[dns]\nservers = [\"" + dnsAddress() +
+           "\"]\nquery_timeout = \"300ms\"\nquery_tries = 4\nmax_in_flight = 32\n";
+  }
   // Without dnsmasq: static routes for every domain to its group's sink.
   c += "[dns]\n";
   for (uint32_t d = 0; d < settings_.domains; ++d) {
@@ -208,7 +213,8 @@ std::string SimWorld::initiatorConfig(const std::string& run, const std::string&
        "subject = \"{{first_name|Hello}}, a gold member offer\"\n"
        "text = \"Dear {{first_name|customer}},\\nas a gold member you get 20% off.\\n\"\n" +
        attachments + "[[campaign.target]]\nmaterial = \"gold\"\nall = [{ field = \"tier\", equals = \"gold\" }]\n";
-  c += "[selection]\npolicy = \"" + policy + "\"\nhalf_life = \"5s\"\nstale_after = \"2s\"\n";
+  c += "[selection]\npolicy = \"" + policy +
+       "\"\nhalf_life = \"2s\"\nstale_after = \"5s\"\nexploration = 0.02\nhysteresis = 0.3\n";
   if (policy == "fixed") {
     for (uint32_t k = 0; k < settings_.groups; ++k) {
       c += "[[selection.route]]\ndomain = \".g" + std::to_string(k + 1) + ".sim\"\ngateway = \"" +

@@ -165,3 +165,92 @@ TEST(GatewaySelector, ComparisonPoliciesSpreadAsNamed) {
 
 }  // namespace
 }  // namespace lbmail
+
+namespace lbmail {
+namespace {
+
+SelectorSettings noExploration() {
+  SelectorSettings s;
+  s.exploration = 0;
+  return s;
+}
+
+// A table where gateway 0 is fast (10 ms) and gateway 1 slow (90 ms) for the one domain.
+struct TwoGateways {
+  DeliveryTimeTable table{2, std::chrono::seconds(5)};
+  uint32_t d = table.domainId("d1.g1.sim");
+  TwoGateways() {
+    for (int i = 0; i < 20; ++i) {
+      table.recordDelivery(0, d, 10, 1000 + i);
+      table.recordDelivery(1, d, 90, 1000 + i);
+    }
+  }
+};
+
+TEST(GatewaySelectorWait, EwmaWaitsForTheFasterGatewaysCreditRatherThanTakeTheSlowOne) {
+  TwoGateways t;
+  GatewaySelector selector(t.table, noExploration());
+  // The fast gateway is up without credit, completing 500 a second; the slow one has credit.
+  std::vector<GatewayLoad> loads = {{true, 0, 0, 500}, {true, 10, 0, 500}};
+  int wait_for = -2;
+  EXPECT_EQ(selector.choose(t.d, loads, 2000, &wait_for), -1);
+  EXPECT_EQ(wait_for, 0);
+  // Without wait_for the caller takes what has credit now, as before.
+  EXPECT_EQ(selector.choose(t.d, loads, 2000), 1);
+  // When the fast one's own backlog makes it slower than the slow one, no waiting.
+  loads[0].in_flight = 100;  // 100 / 500 per second: 200 ms ahead of this message
+  EXPECT_EQ(selector.choose(t.d, loads, 2000, &wait_for), 1);
+  EXPECT_EQ(wait_for, -1);
+  // A gateway that is down is never waited for.
+  loads[0] = {false, 0, 0, 500};
+  EXPECT_EQ(selector.choose(t.d, loads, 2000, &wait_for), 1);
+  EXPECT_EQ(wait_for, -1);
+}
+
+TEST(GatewaySelectorWait, AnUnmeasuredGatewayGetsBoundedProbesNotAWave) {
+  DeliveryTimeTable table(2, std::chrono::seconds(5));
+  uint32_t d = table.domainId("d.test");
+  uint32_t other = table.domainId("other.test");
+  table.recordDelivery(0, d, 50, 1000);     // gateway 0 has measured d
+  table.recordDelivery(1, other, 5, 1000);  // gateway 1 is fast elsewhere: its average says 5 ms
+  GatewaySelector selector(table, noExploration());
+  std::vector<GatewayLoad> loads = {{true, 0, 0, 100}, {true, 10, 0, 100}};
+  // Gateway 0 (measured) is out of credit; gateway 1 has only its average for d: it gets
+  // probes, at most kProbes in flight, and then d waits for gateway 0.
+  int sent_to_1 = 0;
+  for (int i = 0; i < 20; ++i) {
+    int wait_for = -2;
+    int g = selector.choose(d, loads, 2000, &wait_for);
+    if (g == 1) {
+      ++sent_to_1;
+      ++loads[1].in_flight;
+    } else {
+      EXPECT_EQ(wait_for, 0);
+    }
+  }
+  EXPECT_EQ(sent_to_1, 4);
+}
+
+TEST(GatewaySelectorFixed, RoutesByDomainOrParentAndWaitsForTheRoutedGateway) {
+  DeliveryTimeTable table(3, std::chrono::seconds(5));
+  SelectorSettings s;
+  s.policy = SelectionPolicy::kFixed;
+  s.routes = {{".g1.sim", 2}, {"exact.test", 1}};
+  GatewaySelector selector(table, s);
+  std::vector<GatewayLoad> loads(3, GatewayLoad{true, 5, 0, 0});
+  loads[0].in_flight = 9;
+  EXPECT_EQ(selector.choose(table.domainId("d7.g1.sim"), loads, 0), 2);
+  EXPECT_EQ(selector.choose(table.domainId("exact.test"), loads, 0), 1);
+  EXPECT_EQ(selector.choose(table.domainId("sub.exact.test"), loads, 0), 1) << "unrouted: least loaded";
+  loads[1].in_flight = 20;
+  EXPECT_EQ(selector.choose(table.domainId("unrouted.test"), loads, 0), 2);
+  // The routed gateway out of credit: wait for it.
+  loads[2].credit = 0;
+  int wait_for = -2;
+  EXPECT_EQ(selector.choose(table.domainId("d7.g1.sim"), loads, 0, &wait_for), -1);
+  EXPECT_EQ(wait_for, 2);
+  EXPECT_EQ(parseSelectionPolicy("fixed"), SelectionPolicy::kFixed);
+}
+
+}  // namespace
+}  // namespace lbmail
