@@ -126,14 +126,15 @@ std::string SimReport::text() const {
                     std::to_string(settings.recipients) + " recipients, attachment " +
                     std::to_string(settings.attachment_size / 1024) + " KiB\n\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-12s %9s %8s %8s %8s %8s %8s %8s %8s %7s\n", "run", "delivered", "failed", "msg/s",
-                "MB/s", "mean ms", "p50", "p90", "p99", "all");
+  std::snprintf(line, sizeof line, "%-12s %9s %8s %8s %8s %8s %8s %8s %8s %9s %7s\n", "run", "delivered", "failed",
+                "msg/s", "MB/s", "mean ms", "p50", "p90", "p99", "/oracle", "all");
   out += line;
   for (const RunStats& r : runs) {
-    std::snprintf(line, sizeof line, "%-12s %9llu %8llu %8.0f %8.2f %8.1f %8.1f %8.1f %8.1f %7s\n", r.name.c_str(),
+    double vs = ratio(r.name, "oracle");
+    std::snprintf(line, sizeof line, "%-12s %9llu %8llu %8.0f %8.2f %8.1f %8.1f %8.1f %8.1f %9s %7s\n", r.name.c_str(),
                   static_cast<unsigned long long>(r.delivered), static_cast<unsigned long long>(r.failed),
                   r.msgs_per_second, r.mb_per_second, r.mean_ms, r.p50_ms, r.p90_ms, r.p99_ms,
-                  r.finished && r.finals == r.recipients ? "yes" : "NO");
+                  vs > 0 ? fmt("%.2f", vs).c_str() : "-", r.finished && r.finals == r.recipients ? "yes" : "NO");
     out += line;
   }
   out += "\n";
@@ -237,14 +238,15 @@ std::string SimReport::html() const {
       std::to_string(settings.groups) + " groups, " + std::to_string(settings.recipients) + " recipients, attachment " +
       std::to_string(settings.attachment_size / 1024) + " KiB.</p>\n";
   h += "<table id=\"runs\"><tr><th>run</th><th>delivered</th><th>failed</th><th>msg/s</th><th>MB/s</th>"
-       "<th>mean ms</th><th>p50</th><th>p90</th><th>p99</th><th>all accounted</th></tr>";
+       "<th>mean ms</th><th>p50</th><th>p90</th><th>p99</th><th>mean / oracle</th><th>all accounted</th></tr>";
   for (const RunStats& r : runs) {
     h += "<tr class=\"run\" data-run=\"" + escapeHtml(r.name) + "\"><td>" + escapeHtml(r.name) + "</td><td>" +
          std::to_string(r.delivered) + "</td><td>" + std::to_string(r.failed) + "</td><td>" +
          fmt("%.0f", r.msgs_per_second) + "</td><td>" + fmt("%.2f", r.mb_per_second) + "</td><td>" +
          fmt("%.1f", r.mean_ms) + "</td><td>" + fmt("%.1f", r.p50_ms) + "</td><td>" + fmt("%.1f", r.p90_ms) +
-         "</td><td>" + fmt("%.1f", r.p99_ms) + "</td><td>" + (r.finished && r.finals == r.recipients ? "yes" : "NO") +
-         "</td></tr>";
+         "</td><td>" + fmt("%.1f", r.p99_ms) + "</td><td>" +
+         (ratio(r.name, "oracle") > 0 ? fmt("%.2f", ratio(r.name, "oracle")) : "-") + "</td><td>" +
+         (r.finished && r.finals == r.recipients ? "yes" : "NO") + "</td></tr>";
   }
   h += "</table>\n<ul id=\"targets\">";
   auto target = [&](const std::string& what, double v, double limit, const char* unit) {
