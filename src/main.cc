@@ -1,12 +1,14 @@
 // lbmail's entry point: parses the command line, loads the configuration and runs one mode.
 #include <ares.h>
 #include <llhttp.h>
+#include <sys/prctl.h>
 #include <toml++/toml.h>
 #include <uv.h>
 #include <xxhash.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -196,8 +198,12 @@ int runMode(Mode mode, const std::vector<std::string_view>& args) {
       for (size_t at = 0; at <= list.size();) {
         size_t end = list.find(',', at);
         std::string p = list.substr(at, end == std::string::npos ? std::string::npos : end - at);
-        if (!validRunPolicy(p))
+        if (!validRunPolicy(p)) {
           return usageError("--policies: '" + p + "' is not one of ewma, round_robin, random, least_loaded");
+        }
+        for (const std::string& q : sim_flags.policies) {
+          if (q == p) return usageError("--policies: '" + p + "' is named twice");
+        }
         sim_flags.policies.push_back(p);
         if (end == std::string::npos) break;
         at = end + 1;
@@ -257,6 +263,8 @@ int main(int argc, char** argv) {
   using namespace lbmail;
   // A peer that closes early must give EPIPE on write, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Started by `lbmail sim`: end with it, even if it is killed (no process outlives a simulation).
+  if (std::getenv("LBMAIL_DIE_WITH_PARENT")) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (argc < 2) {
     printUsage(stderr);
     return kExitUsage;

@@ -61,6 +61,7 @@ ChildProcesses::~ChildProcesses() = default;
 
 uint64_t ChildProcesses::start(const std::string& name, const std::vector<std::string>& argv,
                                const std::string& log_file, ExitFn on_exit) {
+  if (closing_) return 0;  // the simulation is stopping: nothing new starts
   int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
     logError("sim.child_log_failed", {{"child", name}, {"file", log_file}});
@@ -87,6 +88,9 @@ uint64_t ChildProcesses::start(const std::string& name, const std::vector<std::s
   options.exit_cb = onExit;
   options.stdio_count = 3;
   options.stdio = stdio;
+  // A process group of its own: a Ctrl-C on the terminal reaches only the simulation, which
+  // then stops its children in order (SIGTERM, drain) instead of all at once.
+  options.flags = UV_PROCESS_DETACHED;
   c->process.data = c.get();
   int rc = uv_spawn(loop_, &c->process, &options);
   ::close(fd);

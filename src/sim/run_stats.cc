@@ -111,7 +111,8 @@ void readAccounting(const SimWorld& world, RunStats& s, double shift_at) {
   for (size_t b = 0; b < total.size(); ++b) {
     double share = total[b] ? static_cast<double>(best[b]) / static_cast<double>(total[b]) : 0;
     s.shift_share.push_back(share);
-    if (s.shift_seconds < 0 && total[b] && share > 0.5) s.shift_seconds = static_cast<double>(b + 1) * kBucket;
+    // A half second with a handful of deliveries says nothing: at least 5.
+    if (s.shift_seconds < 0 && total[b] >= 5 && share > 0.5) s.shift_seconds = static_cast<double>(b + 1) * kBucket;
   }
 }
 

@@ -61,6 +61,8 @@ Sim::~Sim() = default;
 
 int Sim::onStart() {
   sim_started_ms_ = uv_now(loop_);
+  // Children of this binary die with the simulation even when it is killed (prctl in main).
+  ::setenv("LBMAIL_DIE_WITH_PARENT", "1", 1);
   world_ = std::make_unique<SimWorld>(settings_, selfPath(), findDnsmasq());
   if (!world_->useDnsmasq()) logWarn("sim.no_dnsmasq", {{"fallback", "static routes in every gateway"}});
   phase_ = "building";
@@ -140,6 +142,7 @@ void Sim::startSinks(std::function<void(bool)> ready) {
     std::string name = run.name + "-sink-g" + std::to_string(k + 1);
     std::string config = writeConfig(name, world_->sinkConfig(k, run.shifted));
     startChild(name, {world_->binary(), "sink", "-c", config}, "event=sink.listening", sinks_, all);
+    if (stopping_) return;
   }
 }
 
@@ -151,6 +154,7 @@ void Sim::startGateways(std::function<void(bool)> ready) {
     std::string name = run.name + "-" + world_->gatewayName(g);
     std::string config = writeConfig(name, world_->gatewayConfig(g));
     startChild(name, {world_->binary(), "gateway", "-c", config}, "event=gateway.listening", gateways_, all);
+    if (stopping_) return;
   }
 }
 
@@ -171,6 +175,7 @@ void Sim::startInitiator() {
 void Sim::onRunTimeout(uv_timer_t* t) {
   auto* self = static_cast<Sim*>(t->data);
   logError("sim.run_timeout", {{"run", self->plan_[self->current_].name}});
+  self->timed_out_ = true;
   self->children_.stop(self->initiator_, kStopGrace, [] {});
 }
 
@@ -181,7 +186,8 @@ void Sim::initiatorExited(int code) {
   RunStats s;
   s.name = plan_[current_].name;
   s.policy = plan_[current_].policy;
-  s.finished = code == 0;
+  s.finished = code == 0 && !timed_out_;
+  timed_out_ = false;
   s.seconds = static_cast<double>(uv_now(loop_) - run_started_ms_) / 1000.0;
   stats_.push_back(std::move(s));
   logInfo("sim.run_finished", {{"run", plan_[current_].name}, {"code", code}, {"seconds", stats_.back().seconds}});

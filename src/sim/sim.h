@@ -72,6 +72,7 @@ class Sim final : public ModeService {
   int initiator_code_ = -1;
   uv_timer_t run_timer_;
   bool stopping_ = false;
+  bool timed_out_ = false;
   int exit_code_ = 0;
 };
 

@@ -79,8 +79,12 @@ Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
     s.attachment_size = t.size("attachment_size", s.attachment_size, 0, 64 << 20);
     if (t.has("policies")) {
       s.policies = t.stringArray("policies");
-      for (const std::string& p : s.policies) {
-        if (!validRunPolicy(p)) t.fail("policies", "policies from: ewma, round_robin, random, least_loaded");
+      for (size_t i = 0; i < s.policies.size(); ++i) {
+        if (!validRunPolicy(s.policies[i]))
+          t.fail("policies", "policies from: ewma, round_robin, random, least_loaded");
+        for (size_t j = 0; j < i; ++j) {
+          if (s.policies[j] == s.policies[i]) t.fail("policies", "each policy once");
+        }
       }
     } else {
       t.stringArray("policies");

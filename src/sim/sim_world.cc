@@ -59,6 +59,15 @@ uint32_t SimWorld::groupOfDomain(const std::string& domain) const {
 std::string SimWorld::build() {
   namespace fs = std::filesystem;
   std::error_code ec;
+  // A work folder used before: its logs, accounting files and report go (readiness is read
+  // from the logs, and the numbers from the rest).
+  fs::remove_all(path("logs"), ec);
+  fs::remove_all(path("configs"), ec);
+  for (const auto& entry : fs::directory_iterator(settings_.work_dir, ec)) {
+    std::string ext = entry.path().extension().string();
+    if (ext == ".csv" || entry.path().stem() == "report") fs::remove(entry.path(), ec);
+  }
+  ec.clear();
   fs::create_directories(path("logs"), ec);
   fs::create_directories(path("configs"), ec);
   fs::create_directories(path("media-src"), ec);

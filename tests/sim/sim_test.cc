@@ -73,6 +73,8 @@ TEST(SimConfig, MistakesAreNamed) {
   EXPECT_NE(load("[sim]\ndomains = 2\ngroups = 4\n").find("sim.domains: expected at least as many domains"),
             std::string::npos);
   EXPECT_NE(load("[sim]\nrecipeints = 5\n").find("unknown key"), std::string::npos);
+  EXPECT_NE(load("[sim]\npolicies = [\"ewma\", \"ewma\"]\n").find("sim.policies: expected each policy once"),
+            std::string::npos);
 }
 
 TEST(Sim, QuickRunAccountsForEveryRecipientAndEwmaBeatsRoundRobin) {
