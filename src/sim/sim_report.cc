@@ -42,7 +42,7 @@ std::string barChart(const std::string& title, const std::vector<std::pair<std::
   for (const auto& [label, v] : bars) top = std::max(top, v);
   const int row = 26, left = 130, width = 420;
   int height = row * static_cast<int>(bars.size()) + 30;
-  std::string svg = "<h3>" + escapeHtml(title) + "</h3><svg class=\"chart\" width=\"640\" height=\"" +
+  std::string svg = "<h3>" + escapeHtml(title) + "</h3><svg class=\"chart\" width=\"700\" height=\"" +
                     std::to_string(height) + "\" role=\"img\">";
   int y = 10;
   for (size_t i = 0; i < bars.size(); ++i) {
@@ -259,7 +259,11 @@ std::string SimReport::html() const {
     target("ewma / round_robin mean delivery time", ratio("ewma", "round_robin"), 0.7, "");
   }
   const RunStats* shift = find("ewma-shift");
-  if (shift) target("seconds until the shifted group moved", shift->shift_seconds, 10, " s");
+  if (shift && shift->shift_seconds >= 0) {
+    target("seconds until the shifted group moved", shift->shift_seconds, 10, " s");
+  } else if (shift) {
+    h += "<li class=\"missed\">the shifted group never moved to its new best gateway (target &le; 10 s) not met</li>";
+  }
   h += "</ul>\n";
   std::vector<std::pair<std::string, double>> means, rates;
   for (const RunStats& r : runs) {
