@@ -132,7 +132,7 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
   // Once some gateway has measured the domain, only measured gateways compete: a stand-in (the
   // gateway's average over other domains) would make an unmeasured gateway look as fast as its
   // best domains, and a wave would go there before its first answer came back. Unmeasured
-  // entries are exploration's to probe, within its bound.
+  // gateways get probes instead (below).
   bool measured = false;
   for (size_t g = 0; g < gateways.size() && !measured; ++g) {
     measured = gateways[g].up && table_.expected(g, domain).source == DeliveryTimeTable::Source::kSamples;
@@ -150,7 +150,7 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
   double best_up_cost = 0;
   for (size_t g = 0; g < gateways.size(); ++g) {
     if (!gateways[g].up) continue;
-    if (measured && table_.expected(g, domain).source != DeliveryTimeTable::Source::kSamples) continue;
+    if (table_.expected(g, domain).source != DeliveryTimeTable::Source::kSamples) continue;
     double c = cost(g, domain, gateways[g]);
     if (best_up < 0 || c < best_up_cost) {
       best_up = static_cast<int>(g);
@@ -163,8 +163,8 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
     }
   }
   int& current = current_[domain];
-  // Waiting for credit costs about one completion's time at that gateway (its backlog, what is
-  // in flight and waiting for it, is in the cost already).
+  // Waiting for credit costs about one completion's time at that gateway (what it already has
+  // in flight for the domain is in the cost).
   if (wait_for && best_up >= 0 && best_up != best) {
     const GatewayLoad& l = gateways[static_cast<size_t>(best_up)];
     double wait = l.completions_per_second > 0 ? 1000.0 / l.completions_per_second : 0;
