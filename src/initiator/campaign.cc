@@ -262,9 +262,8 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
   if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
   // A domain nothing is known about yet gets a few probes per gateway, not a blind wave: the
   // first answers come back in milliseconds and then the rest go where they arrive soonest.
-  if (domain_in_flight_.size() <= p.domain_id) domain_in_flight_.resize(p.domain_id + 1, 0);
   if (config_.selection.selector.policy == SelectionPolicy::kEwma &&
-      domain_in_flight_[p.domain_id] >= kProbesPerGateway * slots_.size() && !known(p.domain_id)) {
+      domainInFlight(p.domain_id) >= kProbesPerGateway * slots_.size() && !known(p.domain_id)) {
     return false;
   }
   fillDestinationLoad(p.domain_id);
@@ -286,10 +285,8 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
 // measured per second, and until then one connection's worth (1 / expected time) is assumed,
 // so that a cell is not flooded before its rate is known.
 void Campaign::fillDestinationLoad(uint32_t domain) {
-  size_t n = slots_.size();
-  if (cells_.size() < (static_cast<size_t>(domain) + 1) * n) cells_.resize((static_cast<size_t>(domain) + 1) * n);
-  for (size_t g = 0; g < n; ++g) {
-    const Cell& c = cells_[domain * n + g];
+  for (size_t g = 0; g < slots_.size(); ++g) {
+    const Cell& c = cell(domain, g);
     loads_[g].in_flight = c.in_flight;
     double rate = c.rate;
     if (rate <= 0) {
@@ -304,6 +301,12 @@ Campaign::Cell& Campaign::cell(uint32_t domain, size_t g) {
   size_t n = slots_.size();
   if (cells_.size() < (static_cast<size_t>(domain) + 1) * n) cells_.resize((static_cast<size_t>(domain) + 1) * n);
   return cells_[domain * n + g];
+}
+
+uint64_t Campaign::domainInFlight(uint32_t domain) {
+  uint64_t n = 0;
+  for (size_t g = 0; g < slots_.size(); ++g) n += cell(domain, g).in_flight;
+  return n;
 }
 
 Campaign::Pending Campaign::takeWaiting(size_t g) {
@@ -346,7 +349,6 @@ bool Campaign::sendTo(Pending& p, size_t g, uint64_t now) {
   if (!slot.link->sendRequest(send)) return false;
   if (p.first_at == 0) p.first_at = unixNow();
   ++slot.in_flight;
-  ++domain_in_flight_[p.domain_id];
   ++cell(p.domain_id, g).in_flight;
   ++slot.sent;
   ++sent_;
@@ -443,7 +445,6 @@ std::optional<Campaign::InFlight> Campaign::takeInFlight(size_t g, uint64_t requ
   in_flight_.erase(it);
   in_flight_gauge_.set(static_cast<double>(in_flight_.size()));
   --slots_[g].in_flight;
-  --domain_in_flight_[f.r.domain_id];
   Cell& c = cell(f.r.domain_id, g);
   --c.in_flight;
   ++c.done;
@@ -455,7 +456,6 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   if (!taken) return;
   InFlight& f = *taken;
   GatewaySlot& slot = slots_[g];
-  ++slot.results_in_tick;
   ++results_in_second_;
   uint64_t now = uv_now(loop_);
   double ms = static_cast<double>(now - f.sent_ms);
@@ -634,10 +634,6 @@ void Campaign::tick() {
     double seconds = static_cast<double>(now - last_second_ms_) / 1000.0;
     rate_ = rate_ == 0 ? results_in_second_ / seconds : 0.7 * rate_ + 0.3 * (results_in_second_ / seconds);
     results_in_second_ = 0;
-    for (GatewaySlot& s : slots_) {
-      s.completions_per_second = 0.5 * s.completions_per_second + 0.5 * (s.results_in_tick / seconds);
-      s.results_in_tick = 0;
-    }
     for (Cell& c : cells_) {
       double r = c.done / seconds;
       c.rate = c.rate <= 0 ? r : 0.5 * c.rate + 0.5 * r;
@@ -679,7 +675,6 @@ void Campaign::expireSilent(uint64_t now) {
     InFlight f = std::move(it->second);
     in_flight_.erase(it);
     --slots_[f.gateway].in_flight;
-    --domain_in_flight_[f.r.domain_id];
     --cell(f.r.domain_id, f.gateway).in_flight;
     table_.recordDelivery(f.gateway, f.r.domain_id, static_cast<double>(limit), now);
     defer(std::move(f.r), static_cast<int>(f.gateway), 0, "", "no answer within result_timeout",
@@ -700,7 +695,6 @@ void Campaign::failOver(uint64_t now) {
       InFlight f = std::move(it->second);
       in_flight_.erase(it);
       --s.in_flight;
-      --domain_in_flight_[f.r.domain_id];
       --cell(f.r.domain_id, g).in_flight;
       ++failovers_;
       failover_total_.inc();

@@ -82,8 +82,6 @@ class Campaign final : private proto::GatewayLink::Handler {
     uint64_t orphans_due_ms = 0;
     uint64_t in_flight = 0;
     uint64_t sent = 0, delivered = 0, deferred = 0, bounced = 0, failed = 0;
-    uint64_t results_in_tick = 0;
-    double completions_per_second = 0;
   };
 
   // GatewayLink::Handler
@@ -109,6 +107,8 @@ class Campaign final : private proto::GatewayLink::Handler {
     double rate = 0;      // per second, smoothed
   };
   Cell& cell(uint32_t domain, size_t gateway);
+  // Requests in flight to a domain, over every gateway.
+  uint64_t domainInFlight(uint32_t domain);
   void fillDestinationLoad(uint32_t domain);
   // Recipients read and not yet sent: ready, held, or waiting for a gateway's credit.
   size_t queued() const { return ready_.size() + held_.size() + waiting_count_; }
@@ -154,8 +154,7 @@ class Campaign final : private proto::GatewayLink::Handler {
   std::vector<StateChange> writes_;
   size_t writing_ = 0;                 // changes in a database write now
   std::vector<uint64_t> domain_sent_;  // by domain id, for the status table
-  std::vector<uint32_t> domain_in_flight_;
-  std::vector<Cell> cells_;  // domain-major: cells_[domain * gateways + gateway]
+  std::vector<Cell> cells_;            // domain-major: cells_[domain * gateways + gateway]
 
   uint64_t last_fresh_id_ = 0;
   bool fresh_done_ = false;
