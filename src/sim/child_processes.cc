@@ -118,22 +118,6 @@ ChildProcesses::Child* ChildProcesses::find(uint64_t id) const {
   return nullptr;
 }
 
-bool ChildProcesses::running(uint64_t id) const {
-  Child* c = find(id);
-  return c && !c->exited;
-}
-
-pid_t ChildProcesses::pid(uint64_t id) const {
-  Child* c = find(id);
-  return c ? c->process.pid : 0;
-}
-
-const std::string& ChildProcesses::logFile(uint64_t id) const {
-  static const std::string kNone;
-  Child* c = find(id);
-  return c ? c->log_file : kNone;
-}
-
 void ChildProcesses::whenLogged(uint64_t id, std::string needle, std::chrono::milliseconds bound,
                                 std::function<void(bool)> ready) {
   Child* c = find(id);

@@ -36,10 +36,6 @@ class ChildProcesses {
   // Stops every child, then closes every handle; done when all are gone.
   void stopAll(std::chrono::milliseconds grace, std::function<void()> done);
 
-  bool running(uint64_t id) const;
-  pid_t pid(uint64_t id) const;
-  const std::string& logFile(uint64_t id) const;
-
  private:
   struct Child;
   Child* find(uint64_t id) const;

@@ -91,16 +91,6 @@ bool waitForCount(const test::InitiatorProcess& p, const std::string& key, int64
   return false;
 }
 
-// What /status says gw is holding in flight (-1 when it cannot be read).
-int64_t gatewayInFlight(const test::InitiatorProcess& p, const std::string& gw) {
-  auto body = p.status();
-  if (!body) return -1;
-  size_t at = body->find("\"name\":\"" + gw + "\"");
-  if (at == std::string::npos) return -1;
-  at = body->find("\"in_flight\":", at);
-  return at == std::string::npos ? -1 : std::stoll(body->substr(at + 12));
-}
-
 class CampaignEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -146,7 +136,7 @@ class CampaignEndToEnd : public ::testing::Test {
     std::string name = "gw" + std::to_string(g + 1);
     for (int i = 0; i < 500; ++i) {
       gateways_[g]->child().signal(SIGSTOP);
-      if (gatewayInFlight(initiator, name) > 0) {
+      if (initiator.gatewayCount(name, "in_flight") > 0) {
         gateways_[g]->child().signal(SIGKILL);
         return true;
       }

@@ -63,14 +63,26 @@ std::optional<std::string> InitiatorProcess::status() const {
   return r->body;
 }
 
-int64_t InitiatorProcess::campaignCount(const std::string& key) const {
-  auto body = status();
+namespace {
+
+// The number after "key": at the first key after the object that starts with opening.
+int64_t numberAfter(const std::optional<std::string>& body, const std::string& opening, const std::string& key) {
   if (!body) return -1;
-  size_t campaign = body->find("\"campaign\":{");
-  if (campaign == std::string::npos) return -1;
-  size_t at = body->find("\"" + key + "\":", campaign);
+  size_t object = body->find(opening);
+  if (object == std::string::npos) return -1;
+  size_t at = body->find("\"" + key + "\":", object);
   if (at == std::string::npos) return -1;
   return std::stoll(body->substr(at + key.size() + 3));
+}
+
+}  // namespace
+
+int64_t InitiatorProcess::campaignCount(const std::string& key) const {
+  return numberAfter(status(), "\"campaign\":{", key);
+}
+
+int64_t InitiatorProcess::gatewayCount(const std::string& gateway, const std::string& key) const {
+  return numberAfter(status(), "\"name\":\"" + gateway + "\"", key);
 }
 
 }  // namespace lbmail::test

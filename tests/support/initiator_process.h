@@ -42,6 +42,9 @@ class InitiatorProcess {
   std::optional<std::string> status() const;
   // A number field of /status's "campaign" object (delivered, sent, ...); -1 when absent.
   int64_t campaignCount(const std::string& key) const;
+  // A number field of one gateway's object in /status's "gateways" (in_flight, sent, ...); -1
+  // when absent.
+  int64_t gatewayCount(const std::string& gateway, const std::string& key) const;
   std::optional<std::string> waitForStderrLine(const std::string& needle,
                                                std::chrono::seconds bound = std::chrono::seconds(60)) {
     return child_->waitForStderrLine(needle, bound);

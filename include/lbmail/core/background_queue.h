@@ -20,8 +20,6 @@ class BackgroundQueue {
 
   // work runs off the loop; done, when given, on the loop after it.
   void post(std::function<void()> work, std::function<void()> done = {});
-  // Jobs posted or running.
-  size_t pending() const { return jobs_.size() + (running_ ? 1 : 0); }
   // done runs on the loop once every job posted so far has finished (at once when idle).
   void whenIdle(std::function<void()> done);
 
