@@ -1,0 +1,27 @@
+// The close countdown over one owner's libuv handles.
+#include "lbmail/core/handle_closer.h"
+
+#include <utility>
+
+namespace lbmail {
+
+void HandleCloser::close(std::initializer_list<uv_handle_t*> handles, std::function<void()> done) {
+  if (started_) return;
+  started_ = true;
+  done_ = std::move(done);
+  open_ = handles.size();
+  for (uv_handle_t* h : handles) {
+    h->data = this;
+    uv_close(h, onClosed);
+  }
+}
+
+void HandleCloser::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<HandleCloser*>(handle->data);
+  if (--self->open_ > 0) return;
+  // Taken out first: done may destroy the owner, and this closer with it.
+  std::function<void()> done = std::move(self->done_);
+  if (done) done();
+}
+
+}  // namespace lbmail
