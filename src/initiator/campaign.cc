@@ -241,7 +241,7 @@ void Campaign::pump() {
 // when it must wait (its domain's rate, or no gateway that could take it has credit).
 bool Campaign::dispatch(Pending& p, uint64_t now) {
   if (p.material < 0) {
-    finish(std::move(p), "failed", -1, 0, "", p.error, 0);
+    finish(std::move(p), RecipientState::kFailed, -1, 0, "", p.error, 0);
     return true;
   }
   p.domain_id = table_.domainId(p.domain);
@@ -255,7 +255,7 @@ bool Campaign::dispatch(Pending& p, uint64_t now) {
     if (static_cast<int>(g) != p.avoid_gateway && loads_[g].up && loads_[g].credit > 0) other_candidate = true;
   }
   if (!any_has_media) {
-    finish(std::move(p), "failed", -1, 0, "",
+    finish(std::move(p), RecipientState::kFailed, -1, 0, "",
            "material " + campaign_.materials[m].name + ": its media are missing on every gateway", 0);
     return true;
   }
@@ -342,7 +342,7 @@ bool Campaign::sendTo(Pending& p, size_t g, uint64_t now) {
   send.fields = proto::MergeFields(fields);
   // A request no link can carry (a field over 64 KiB, a frame over 1 MiB) never will.
   if (const char* problem = proto::LinkConnection::requestProblem(send, proto::kDefaultMaxPayload)) {
-    finish(std::move(p), "failed", -1, 0, "", std::string("cannot be sent: ") + problem, 0);
+    finish(std::move(p), RecipientState::kFailed, -1, 0, "", std::string("cannot be sent: ") + problem, 0);
     return true;
   }
   if (!rates_.tryTake(p.domain_id, p.domain, now)) return false;
@@ -468,13 +468,13 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
     case proto::Outcome::kDelivered:
       table_.recordDelivery(g, d, ms, now);
       ++slot.delivered;
-      finish(std::move(f.r), "delivered", static_cast<int>(g), r.smtp_code, enhanced, "", ms);
+      finish(std::move(f.r), RecipientState::kDelivered, static_cast<int>(g), r.smtp_code, enhanced, "", ms);
       break;
     case proto::Outcome::kBounced:
       // A refusal is still an answer in ms: the route was fast, the address is bad.
       table_.recordDelivery(g, d, ms, now);
       ++slot.bounced;
-      finish(std::move(f.r), "bounced", static_cast<int>(g), r.smtp_code, enhanced, reply, ms);
+      finish(std::move(f.r), RecipientState::kBounced, static_cast<int>(g), r.smtp_code, enhanced, reply, ms);
       break;
     case proto::Outcome::kDeferred:
       table_.recordDelivery(g, d, slow, now);
@@ -484,7 +484,7 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
     case proto::Outcome::kFailed:
       table_.recordDelivery(g, d, slow, now);
       ++slot.failed;
-      finish(std::move(f.r), "failed", static_cast<int>(g), r.smtp_code, enhanced, reply, ms);
+      finish(std::move(f.r), RecipientState::kFailed, static_cast<int>(g), r.smtp_code, enhanced, reply, ms);
       break;
   }
 }
@@ -510,7 +510,7 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
     case Reason::kUnknownMaterial: requeue(std::move(f)); break;
     case Reason::kBadAddress:
     case Reason::kMissingField:
-      finish(std::move(f.r), "failed", static_cast<int>(g), 0, "", "rejected by gateway: " + std::string(r.text), 0);
+      finish(std::move(f.r), RecipientState::kFailed, static_cast<int>(g), 0, "", "rejected by gateway: " + std::string(r.text), 0);
       break;
     default:  // kExpired, kOther, and codes newer than this initiator
       defer(std::move(f.r), static_cast<int>(g), 0, "", "rejected by gateway: " + std::string(r.text), 0);
@@ -540,14 +540,14 @@ void Campaign::defer(Pending&& p, int gateway, int code, std::string enhanced, s
   if (attempts >= campaign_.max_attempts || age >= std::chrono::duration<double>(campaign_.max_age).count()) {
     std::string why = "gave up after " + std::to_string(attempts) + " attempts over " +
                       std::to_string(static_cast<int64_t>(age)) + " s: " + reason;
-    finish(std::move(p), "failed", gateway, code, std::move(enhanced), std::move(why), ms);
+    finish(std::move(p), RecipientState::kFailed, gateway, code, std::move(enhanced), std::move(why), ms);
     return;
   }
   const auto& schedule = campaign_.retry_schedule;
   Duration wait = schedule[std::min<size_t>(attempts > 0 ? attempts - 1 : 0, schedule.size() - 1)];
   StateChange c;
   c.recipient_id = p.id;
-  c.state = "deferred";
+  c.state = RecipientState::kDeferred;
   c.attempts = attempts;
   c.material = campaign_.materials[static_cast<size_t>(p.material)].name;
   c.gateway = gateway >= 0 ? slots_[static_cast<size_t>(gateway)].endpoint.name : "";
@@ -568,7 +568,7 @@ void Campaign::defer(Pending&& p, int gateway, int code, std::string enhanced, s
   record(std::move(c));
 }
 
-void Campaign::finish(Pending&& p, const char* state, int gateway, int code, std::string enhanced, std::string reason,
+void Campaign::finish(Pending&& p, RecipientState state, int gateway, int code, std::string enhanced, std::string reason,
                       double ms) {
   StateChange c;
   c.recipient_id = p.id;
@@ -584,9 +584,9 @@ void Campaign::finish(Pending&& p, const char* state, int gateway, int code, std
   c.at = unixNow();
   c.email = std::move(p.email);
   c.domain = std::move(p.domain);
-  if (c.state == "delivered")
+  if (c.state == RecipientState::kDelivered)
     ++delivered_, outcome_total_[0]->inc();
-  else if (c.state == "bounced")
+  else if (c.state == RecipientState::kBounced)
     ++bounced_, outcome_total_[2]->inc();
   else
     ++failed_, outcome_total_[3]->inc();

@@ -119,7 +119,7 @@ class Campaign final : private proto::GatewayLink::Handler {
   // attempted: a gateway tried it (counts toward max_attempts); false when it was only sent back.
   void defer(Pending&& p, int gateway, int code, std::string enhanced, std::string reason, double ms,
              bool attempted = true);
-  void finish(Pending&& p, const char* state, int gateway, int code, std::string enhanced, std::string reason,
+  void finish(Pending&& p, RecipientState state, int gateway, int code, std::string enhanced, std::string reason,
               double ms);
   void record(StateChange&& c);
   void flushWrites();

@@ -27,7 +27,7 @@ constexpr const char* kUpsert =
     "excluded.enhanced_code, reason = excluded.reason, delivery_ms = excluded.delivery_ms, first_at = "
     "excluded.first_at, next_at = excluded.next_at, updated_at = excluded.updated_at";
 
-void bindText(sqlite3_stmt* st, int i, const std::string& s) {
+void bindText(sqlite3_stmt* st, int i, std::string_view s) {
   sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
@@ -179,7 +179,7 @@ bool CampaignLedger::write(const std::vector<StateChange>& changes) {
     sqlite3_reset(upsert_);
     bindText(upsert_, 1, campaign_);
     sqlite3_bind_int64(upsert_, 2, static_cast<int64_t>(c.recipient_id));
-    bindText(upsert_, 3, c.state);
+    bindText(upsert_, 3, recipientStateName(c.state));
     sqlite3_bind_int64(upsert_, 4, c.attempts);
     bindText(upsert_, 5, c.material);
     bindText(upsert_, 6, c.gateway);
@@ -191,7 +191,7 @@ bool CampaignLedger::write(const std::vector<StateChange>& changes) {
     bindText(upsert_, 9, c.reason);
     sqlite3_bind_double(upsert_, 10, c.delivery_ms);
     sqlite3_bind_double(upsert_, 11, c.first_at);
-    if (c.state == "deferred")
+    if (c.state == RecipientState::kDeferred)
       sqlite3_bind_double(upsert_, 12, c.next_at);
     else
       sqlite3_bind_null(upsert_, 12);

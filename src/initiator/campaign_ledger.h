@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lbmail/core/expected.h"
+#include "recipient_state.h"
 #include "recipient_store.h"
 
 struct sqlite3_stmt;
@@ -33,7 +34,7 @@ struct StoredRecipient {
 // One state change: a final outcome or a deferral.
 struct StateChange {
   uint64_t recipient_id = 0;
-  std::string state;  // delivered, bounced, failed, deferred
+  RecipientState state = RecipientState::kFailed;
   uint32_t attempts = 0;
   std::string material;
   std::string gateway;

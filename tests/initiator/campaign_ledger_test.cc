@@ -65,13 +65,13 @@ std::string stateOf(const std::string& db, uint64_t id, const std::string& campa
 StateChange change(uint64_t id, std::string state, double next_at = 0) {
   StateChange c;
   c.recipient_id = id;
-  c.state = std::move(state);
+  c.state = parseRecipientState(state).value();
   c.attempts = 1;
   c.material = "standard";
   c.gateway = "gw1";
-  c.smtp_code = c.state == "delivered" ? 250 : 451;
-  c.enhanced_code = c.state == "delivered" ? "2.0.0" : "4.7.1";
-  c.reason = c.state == "delivered" ? "" : "try later";
+  c.smtp_code = c.state == RecipientState::kDelivered ? 250 : 451;
+  c.enhanced_code = c.state == RecipientState::kDelivered ? "2.0.0" : "4.7.1";
+  c.reason = c.state == RecipientState::kDelivered ? "" : "try later";
   c.delivery_ms = 42;
   c.first_at = kNow - 300;
   c.next_at = next_at;

@@ -315,7 +315,7 @@ TEST(RateLimit, NoLimitsAlwaysAllow) {
 StateChange sampleChange() {
   StateChange c;
   c.recipient_id = 7;
-  c.state = "delivered";
+  c.state = RecipientState::kDelivered;
   c.attempts = 2;
   c.material = "gold";
   c.gateway = "gw1";
@@ -340,7 +340,7 @@ TEST(AccountingLog, LineFollowsTheHeaderColumns) {
 
   // No SMTP code (a failure before any reply): an empty column; lines append to out.
   StateChange c = sampleChange();
-  c.state = "failed";
+  c.state = RecipientState::kFailed;
   c.smtp_code = 0;
   c.enhanced_code.clear();
   c.delivery_ms = 0;
