@@ -1,5 +1,5 @@
 // The recipient database: SQLite in WAL mode, recipients with their attributes as a JSON
-// object, and (for campaigns) the delivery state of each recipient. The schema is in README,
+// object, and (for campaigns) the delivery state of each recipient. The schema is in docs/operations.md,
 // "Recipient database", so results can be queried with the sqlite3 shell.
 #pragma once
 
