@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
 
 namespace lbmail::proto {
@@ -88,7 +89,7 @@ void GatewayLink::stop(std::function<void()> done) {
   if (!stopping_) {
     stopping_ = true;
     if (link_) link_->close(GoodbyeReason::kShutdown, "initiator stopping");
-    uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), onTimerClosed);
+    uv_close(asHandle(&retry_timer_), onTimerClosed);
   }
   maybeFinishStop();
 }
