@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "lbmail/core/service_config.h"
-#include "lbmail/dns/resolver_config.h"
+#include "lbmail/dns/mx_resolver.h"
 #include "lbmail/smtp/delivery_config.h"
 
 namespace lbmail {

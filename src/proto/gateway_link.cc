@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cassert>
 
-#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
 
 namespace lbmail::proto {
@@ -89,15 +88,12 @@ void GatewayLink::stop(std::function<void()> done) {
   if (!stopping_) {
     stopping_ = true;
     if (link_) link_->close(GoodbyeReason::kShutdown, "initiator stopping");
-    uv_close(asHandle(&retry_timer_), onTimerClosed);
+    closer_.close({asHandle(&retry_timer_)}, [this] {
+      timer_open_ = false;
+      maybeFinishStop();
+    });
   }
   maybeFinishStop();
-}
-
-void GatewayLink::onTimerClosed(uv_handle_t* handle) {
-  auto* self = static_cast<GatewayLink*>(handle->data);
-  self->timer_open_ = false;
-  self->maybeFinishStop();
 }
 
 void GatewayLink::maybeFinishStop() {
