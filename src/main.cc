@@ -12,6 +12,8 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +44,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
+using Args = std::vector<std::string_view>;
+
 std::string allocatorName() {
 #if LBMAIL_HAVE_MIMALLOC
   int v = mi_version();  // also keeps libmimalloc linked under --as-needed
@@ -59,21 +63,41 @@ void printVersion() {
   std::printf("  allocator %s\n", allocatorName().c_str());
 }
 
+// One entry per word that may follow "lbmail": dispatch and the usage text both come from here.
+struct Command {
+  std::string_view name;
+  bool helper;            // listed under "helpers:", not "modes:"
+  std::string_view help;  // its line in the usage text
+  int (*run)(const Args& args);
+};
+
+int runInitiatorMode(const Args& args);
+int runGatewayMode(const Args& args);
+int runSinkMode(const Args& args);
+int runSimMode(const Args& args);
+
+constexpr Command kCommands[] = {
+    {"initiator", false, "run a campaign over the recipient database through the gateways", runInitiatorMode},
+    {"gateway", false, "take authenticated assemble-and-mail requests and deliver them", runGatewayMode},
+    {"sink", false, "a fast receiving SMTP server with scripted latency and failures", runSinkMode},
+    {"sim", false, "the whole system on loopback, with a report", runSimMode},
+    {"media", true, "build or verify the media cache (lbmail media --help)", media::runMediaCommand},
+    {"import", true, "load recipients from CSV into the database (lbmail import --help)", runImportCommand},
+};
+
 void printUsage(FILE* out) {
   std::fprintf(out,
                "usage: lbmail <mode> -c FILE [--check-config]\n"
                "       lbmail <mode> --help\n"
-               "       lbmail --version\n"
-               "\n"
-               "modes:\n"
-               "  initiator   run a campaign over the recipient database through the gateways\n"
-               "  gateway     take authenticated assemble-and-mail requests and deliver them\n"
-               "  sink        a fast receiving SMTP server with scripted latency and failures\n"
-               "  sim         the whole system on loopback, with a report\n"
-               "\n"
-               "helpers:\n"
-               "  media       build or verify the media cache (lbmail media --help)\n"
-               "  import      load recipients from CSV into the database (lbmail import --help)\n");
+               "       lbmail --version\n");
+  for (bool helpers : {false, true}) {
+    std::fputs(helpers ? "\nhelpers:\n" : "\nmodes:\n", out);
+    for (const Command& c : kCommands) {
+      if (c.helper != helpers) continue;
+      std::fprintf(out, "  %-11.*s %.*s\n", static_cast<int>(c.name.size()), c.name.data(),
+                   static_cast<int>(c.help.size()), c.help.data());
+    }
+  }
 }
 
 void printModeHelp(Mode mode) {
@@ -162,14 +186,19 @@ int runService(const ServiceConfig& config, const ModeFactory& makeMode) {
   return exit_code;
 }
 
-int runMode(Mode mode, const std::vector<std::string_view>& args) {
+// How a mode's own option (beyond -c, --check-config and --help) went.
+enum class OptionResult { kTaken, kNotMine, kError };
+// Looks at args[i] and moves i past any value it takes; kError once the error is printed.
+using ModeOption = std::function<OptionResult(const Args& args, size_t& i)>;
+
+struct CommonOptions {
   std::string config_file;
   bool check_only = false;
-  struct {
-    bool quick = false;
-    bool shift = false;
-    std::vector<std::string> policies;
-  } sim_flags;
+};
+
+// Parses the options every mode shares. Returns the exit code when the command ends here
+// (--help, a usage error), nothing when the mode should go on.
+std::optional<int> parseOptions(Mode mode, const Args& args, const ModeOption& mode_option, CommonOptions& out) {
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     if (a == "-h" || a == "--help") {
@@ -177,82 +206,100 @@ int runMode(Mode mode, const std::vector<std::string_view>& args) {
       return kExitOk;
     } else if (a == "-c" || a == "--config") {
       if (i + 1 >= args.size()) return usageError(std::string(a) + " needs a file name");
-      config_file = args[++i];
+      out.config_file = args[++i];
     } else if (a.starts_with("--config=")) {
-      config_file = a.substr(std::strlen("--config="));
+      out.config_file = a.substr(std::strlen("--config="));
     } else if (a == "--check-config") {
-      check_only = true;
-    } else if (mode == Mode::kSim && a == "--quick") {
-      sim_flags.quick = true;
-    } else if (mode == Mode::kSim && a == "--shift") {
-      sim_flags.shift = true;
-    } else if (mode == Mode::kSim && (a == "--policies" || a.starts_with("--policies="))) {
-      std::string list;
-      if (a == "--policies") {
-        if (i + 1 >= args.size()) return usageError("--policies needs a list such as ewma,round_robin");
-        list = args[++i];
-      } else {
-        list = a.substr(std::strlen("--policies="));
-      }
-      sim_flags.policies.clear();
-      for (size_t at = 0; at <= list.size();) {
-        size_t end = list.find(',', at);
-        std::string p = list.substr(at, end == std::string::npos ? std::string::npos : end - at);
-        if (!validRunPolicy(p)) {
-          return usageError("--policies: '" + p + "' is not one of ewma, round_robin, random, least_loaded");
-        }
-        for (const std::string& q : sim_flags.policies) {
-          if (q == p) return usageError("--policies: '" + p + "' is named twice");
-        }
-        sim_flags.policies.push_back(p);
-        if (end == std::string::npos) break;
-        at = end + 1;
-      }
+      out.check_only = true;
+    } else if (OptionResult r = mode_option ? mode_option(args, i) : OptionResult::kNotMine;
+               r != OptionResult::kNotMine) {
+      if (r == OptionResult::kError) return kExitUsage;
     } else {
       return usageError(std::string(modeName(mode)) + ": unknown option '" + std::string(a) + "' (see 'lbmail " +
                         std::string(modeName(mode)) + " --help')");
     }
   }
-  if (config_file.empty()) {
+  if (out.config_file.empty()) {
     return usageError(std::string(modeName(mode)) + ": -c FILE is required (example: configs/" +
                       std::string(modeName(mode)) + ".toml)");
   }
-  auto report = [&](const ServiceConfig& service) {
-    std::printf("%s: valid %s configuration\n", config_file.c_str(), std::string(modeName(service.mode)).c_str());
-    return kExitOk;
-  };
-  if (mode == Mode::kSink) {
-    auto config = loadSinkConfig(config_file);
-    if (!config) return usageError(config.error());
-    if (check_only) return report(config->service);
-    return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
-      return std::make_unique<Sink>(loop, *config, metrics);
-    });
-  }
-  if (mode == Mode::kGateway) {
-    auto config = loadGatewayConfig(config_file);
-    if (!config) return usageError(config.error());
-    if (check_only) return report(config->service);
-    return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
-      return std::make_unique<Gateway>(loop, *config, metrics);
-    });
-  }
-  if (mode == Mode::kInitiator) {
-    auto config = loadInitiatorConfig(config_file);
-    if (!config) return usageError(config.error());
-    if (check_only) return report(config->service);
-    return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
-      return std::make_unique<Initiator>(loop, *config, metrics);
-    });
-  }
-  auto config = loadSimConfig(config_file);
+  return std::nullopt;
+}
+
+// Loads the mode's configuration, then checks it or runs the mode over it. adjust applies
+// command-line settings to a loaded configuration.
+template <typename Service, typename Config>
+int runConfiguredMode(Mode mode, const Args& args, Expected<Config, std::string> (*load)(const std::string&),
+                      const ModeOption& mode_option = nullptr,
+                      const std::function<void(std::type_identity_t<Config>&)>& adjust = nullptr) {
+  CommonOptions options;
+  if (std::optional<int> exit_code = parseOptions(mode, args, mode_option, options)) return *exit_code;
+  auto config = load(options.config_file);
   if (!config) return usageError(config.error());
-  if (check_only) return report(config->service);
-  if (sim_flags.quick) makeQuick(config->sim);
-  if (sim_flags.shift) config->sim.shift = true;
-  if (!sim_flags.policies.empty()) config->sim.policies = sim_flags.policies;
+  if (options.check_only) {
+    std::printf("%s: valid %s configuration\n", options.config_file.c_str(),
+                std::string(modeName(config->service.mode)).c_str());
+    return kExitOk;
+  }
+  if (adjust) adjust(*config);
   return runService(config->service, [&](uv_loop_t* loop, MetricsRegistry& metrics) {
-    return std::make_unique<Sim>(loop, *config, metrics);
+    return std::make_unique<Service>(loop, *config, metrics);
+  });
+}
+
+int runInitiatorMode(const Args& args) { return runConfiguredMode<Initiator>(Mode::kInitiator, args, loadInitiatorConfig); }
+int runGatewayMode(const Args& args) { return runConfiguredMode<Gateway>(Mode::kGateway, args, loadGatewayConfig); }
+int runSinkMode(const Args& args) { return runConfiguredMode<Sink>(Mode::kSink, args, loadSinkConfig); }
+
+// --policies LIST: known policies, each named once.
+OptionResult parsePolicies(std::string_view list, std::vector<std::string>& policies) {
+  policies.clear();
+  for (size_t at = 0; at <= list.size();) {
+    size_t end = list.find(',', at);
+    std::string p(list.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+    if (!validRunPolicy(p)) {
+      usageError("--policies: '" + p + "' is not one of ewma, round_robin, random, least_loaded");
+      return OptionResult::kError;
+    }
+    for (const std::string& q : policies) {
+      if (q == p) {
+        usageError("--policies: '" + p + "' is named twice");
+        return OptionResult::kError;
+      }
+    }
+    policies.push_back(p);
+    if (end == std::string_view::npos) break;
+    at = end + 1;
+  }
+  return OptionResult::kTaken;
+}
+
+int runSimMode(const Args& args) {
+  bool quick = false;
+  bool shift = false;
+  std::vector<std::string> policies;
+  auto option = [&](const Args& a, size_t& i) {
+    if (a[i] == "--quick") {
+      quick = true;
+    } else if (a[i] == "--shift") {
+      shift = true;
+    } else if (a[i] == "--policies") {
+      if (i + 1 >= a.size()) {
+        usageError("--policies needs a list such as ewma,round_robin");
+        return OptionResult::kError;
+      }
+      return parsePolicies(a[++i], policies);
+    } else if (a[i].starts_with("--policies=")) {
+      return parsePolicies(a[i].substr(std::strlen("--policies=")), policies);
+    } else {
+      return OptionResult::kNotMine;
+    }
+    return OptionResult::kTaken;
+  };
+  return runConfiguredMode<Sim>(Mode::kSim, args, loadSimConfig, option, [&](SimConfig& config) {
+    if (quick) makeQuick(config.sim);
+    if (shift) config.sim.shift = true;
+    if (!policies.empty()) config.sim.policies = policies;
   });
 }
 
@@ -278,10 +325,9 @@ int main(int argc, char** argv) {
     printUsage(stdout);
     return kExitOk;
   }
-  if (first == "media") return media::runMediaCommand(std::vector<std::string_view>(argv + 2, argv + argc));
-  if (first == "import") return runImportCommand(std::vector<std::string_view>(argv + 2, argv + argc));
-  std::optional<Mode> mode = parseMode(first);
-  if (!mode) return usageError("unknown mode '" + std::string(first) + "' (see 'lbmail --help')");
-  std::vector<std::string_view> args(argv + 2, argv + argc);
-  return runMode(*mode, args);
+  Args args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (c.name == first) return c.run(args);
+  }
+  return usageError("unknown mode '" + std::string(first) + "' (see 'lbmail --help')");
 }

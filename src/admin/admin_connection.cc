@@ -3,7 +3,6 @@
 
 #include <chrono>
 
-#include "lbmail/admin/admin_server.h"
 #include "lbmail/core/log.h"
 
 namespace lbmail {
@@ -18,7 +17,6 @@ constexpr uint64_t kLingerMs = 2000;
 uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 
 uv_stream_t* asStream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
-uv_handle_t* asHandle(void* h) { return static_cast<uv_handle_t*>(h); }
 
 HttpRequestReader::Limits readerLimits(const AdminConfig& c) {
   HttpRequestReader::Limits l;
@@ -29,22 +27,21 @@ HttpRequestReader::Limits readerLimits(const AdminConfig& c) {
 
 }  // namespace
 
-AdminConnection::AdminConnection(AdminServer& server)
-    : server_(server), reader_(readerLimits(server.config_)) {}
+AdminConnection::AdminConnection(AdminConnectionContext context)
+    : context_(std::move(context)), reader_(readerLimits(context_.config)) {}
 
 void AdminConnection::start(uv_stream_t* listener, Handle self) {
   self_ = self;
-  uv_tcp_init(server_.loop_, &tcp_);
-  uv_timer_init(server_.loop_, &timer_);
+  uv_tcp_init(context_.loop, &tcp_);
+  uv_timer_init(context_.loop, &timer_);
   tcp_.data = this;
   timer_.data = this;
-  open_handles_ = 2;
   if (uv_accept(listener, asStream(&tcp_)) != 0) {
     close();
     return;
   }
   uv_tcp_nodelay(&tcp_, 1);
-  armTimer(toMs(server_.config_.idle_timeout));
+  armTimer(toMs(context_.config.idle_timeout));
   if (uv_read_start(asStream(&tcp_), onAlloc, onRead) != 0) {
     close();
     return;
@@ -55,13 +52,7 @@ void AdminConnection::start(uv_stream_t* listener, Handle self) {
 void AdminConnection::close() {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
-  uv_close(asHandle(&tcp_), onClosed);
-  uv_close(asHandle(&timer_), onClosed);
-}
-
-void AdminConnection::onClosed(uv_handle_t* handle) {
-  auto* self = static_cast<AdminConnection*>(handle->data);
-  if (--self->open_handles_ == 0) self->server_.connectionClosed(self);  // deletes self
+  closer_.close({asHandle(&tcp_), asHandle(&timer_)}, [this] { context_.closed(*this); });  // deletes this
 }
 
 void AdminConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -95,7 +86,7 @@ void AdminConnection::handleBytes(std::string_view bytes) {
     // Too many answers wait for a client that does not read them: keep the unparsed rest of
     // this read and read nothing more until the answers drain (see onWrite).
     stash_.assign(bytes.substr(reader_.consumed()));
-    server_.metrics_.parse_pauses.inc();
+    context_.parse_pauses.inc();
     if (reading_) {
       uv_read_stop(asStream(&tcp_));
       reading_ = false;
@@ -108,7 +99,7 @@ void AdminConnection::handleBytes(std::string_view bytes) {
     AdminRouter::respondError(reader_.errorStatus(), answer);
     pending_bytes_ += answer.size();
     pending_.push_back(std::move(answer));
-    server_.countResponse(reader_.errorStatus());
+    context_.count_response(reader_.errorStatus());
     logDebug("admin.bad_request", {{"status", reader_.errorStatus()}, {"reason", reader_.errorReason()}});
   }
   if (result != HttpRequestReader::Result::kNeedMore) close_after_writes_ = true;
@@ -133,24 +124,25 @@ bool AdminConnection::wantsPause() {
 
 void AdminConnection::onRequestStarted() {
   request_started_ns_ = uv_hrtime();
-  armTimer(toMs(server_.config_.request_timeout));
+  armTimer(toMs(context_.config.request_timeout));
 }
 
 bool AdminConnection::onRequest(const HttpRequest& request) {
-  bool close = !request.keep_alive || server_.closing_;
+  bool close = !request.keep_alive || context_.server_closing;
   std::string answer;
-  int status = server_.router_.respond(request, close, answer);
+  int status = context_.router.respond(request, close, answer);
   pending_bytes_ += answer.size();
   pending_.push_back(std::move(answer));
-  server_.countResponse(status);
-  server_.metrics_.request_seconds.observe(static_cast<double>(uv_hrtime() - request_started_ns_) / 1e9);
-  armTimer(toMs(server_.config_.idle_timeout));
+  context_.count_response(status);
+  context_.request_seconds.observe(static_cast<double>(uv_hrtime() - request_started_ns_) / 1e9);
+  armTimer(toMs(context_.config.idle_timeout));
   return !close;
 }
 
 void AdminConnection::flush() {
   if (pending_.empty() || state_ == State::kClosing) return;
   auto* write = new WriteRequest;
+  write->connection = this;
   write->parts = std::move(pending_);
   pending_.clear();
   pending_bytes_ = 0;
@@ -170,7 +162,7 @@ void AdminConnection::flush() {
 
 void AdminConnection::onWrite(uv_write_t* req, int status) {
   std::unique_ptr<WriteRequest> write(static_cast<WriteRequest*>(req->data));
-  auto* self = static_cast<AdminConnection*>(req->handle->data);
+  AdminConnection* self = write->connection;
   --self->writes_in_flight_;
   if (self->state_ == State::kClosing) return;
   if (status < 0) {
@@ -215,7 +207,7 @@ void AdminConnection::onTimer(uv_timer_t* timer) {
   if (self->state_ == State::kOpen && self->reader_.midRequest() && self->writes_in_flight_ == 0) {
     // A request started but did not arrive in time: say so, then close.
     AdminRouter::respondError(408, self->pending_.emplace_back());
-    self->server_.countResponse(408);
+    self->context_.count_response(408);
     self->close_after_writes_ = true;
     self->armTimer(kLingerMs);
     self->flush();

@@ -3,22 +3,41 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "lbmail/admin/admin_router.h"
 #include "lbmail/admin/http_request_reader.h"
+#include "lbmail/core/handle_closer.h"
+#include "lbmail/core/metric.h"
+#include "lbmail/core/service_config.h"
 
 namespace lbmail {
 
-class AdminServer;
+class AdminConnection;
+
+// What a connection may use of the server that owns it: the server hands this over rather
+// than opening its private members to the connection.
+struct AdminConnectionContext {
+  uv_loop_t* loop;
+  const AdminConfig& config;
+  const AdminRouter& router;
+  const bool& server_closing;  // once set, every answer closes its connection
+  Counter& parse_pauses;
+  Histogram& request_seconds;
+  std::function<void(int status)> count_response;
+  // Runs after the connection's last handle closed; deletes the connection.
+  std::function<void(AdminConnection&)> closed;
+};
 
 class AdminConnection final : public HttpRequestSink {
  public:
   using Handle = std::list<std::unique_ptr<AdminConnection>>::iterator;
 
-  explicit AdminConnection(AdminServer& server);
+  explicit AdminConnection(AdminConnectionContext context);
   AdminConnection(const AdminConnection&) = delete;
   AdminConnection& operator=(const AdminConnection&) = delete;
 
@@ -38,6 +57,9 @@ class AdminConnection final : public HttpRequestSink {
 
   struct WriteRequest {
     uv_write_t req;
+    // Not req->handle->data: that points at the closer once close() ran, and libuv still
+    // calls back pending writes (UV_ECANCELED) then.
+    AdminConnection* connection;
     std::vector<std::string> parts;
   };
 
@@ -46,7 +68,6 @@ class AdminConnection final : public HttpRequestSink {
   static void onWrite(uv_write_t* req, int status);
   static void onShutdown(uv_shutdown_t* req, int status);
   static void onTimer(uv_timer_t* timer);
-  static void onClosed(uv_handle_t* handle);
 
   void handleBytes(std::string_view bytes);
   void resumeParsing();
@@ -55,14 +76,14 @@ class AdminConnection final : public HttpRequestSink {
   void armTimer(uint64_t ms);
   void applyBackpressure();
 
-  AdminServer& server_;
+  AdminConnectionContext context_;
   Handle self_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
   uv_shutdown_t shutdown_req_;
   HttpRequestReader reader_;
   State state_ = State::kOpen;
-  int open_handles_ = 0;
+  HandleCloser closer_;
   size_t writes_in_flight_ = 0;
   bool close_after_writes_ = false;  // no more requests are read: answer what is queued, then close
   bool peer_eof_ = false;            // the client half-closed; close once the answers are out

@@ -66,7 +66,15 @@ int AdminServer::start() {
 SocketAddress AdminServer::boundAddress() const { return listener_.boundAddress(); }
 
 void AdminServer::onConnection(uv_stream_t* listener) {
-  connections_.push_front(std::make_unique<AdminConnection>(*this));
+  AdminConnectionContext context{loop_,
+                                 config_,
+                                 router_,
+                                 closing_,
+                                 metrics_.parse_pauses,
+                                 metrics_.request_seconds,
+                                 [this](int status) { countResponse(status); },
+                                 [this](AdminConnection& c) { connectionClosed(c); }};
+  connections_.push_front(std::make_unique<AdminConnection>(std::move(context)));
   AdminConnection& conn = *connections_.front();
   conn.start(listener, connections_.begin());
   metrics_.connections.set(static_cast<double>(connections_.size()));
@@ -86,8 +94,8 @@ void AdminServer::countResponse(int status) {
       .inc();
 }
 
-void AdminServer::connectionClosed(AdminConnection* connection) {
-  connections_.erase(connection->handle());
+void AdminServer::connectionClosed(AdminConnection& connection) {
+  connections_.erase(connection.handle());
   metrics_.connections.set(static_cast<double>(connections_.size()));
   maybeFinishClose();
 }

@@ -5,7 +5,7 @@
 
 namespace lbmail {
 
-void HandleCloser::close(std::initializer_list<uv_handle_t*> handles, std::function<void()> done) {
+void HandleCloser::close(std::span<uv_handle_t* const> handles, std::function<void()> done) {
   if (started_) return;
   started_ = true;
   done_ = std::move(done);

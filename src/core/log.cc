@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "lbmail/core/quoted_string.h"
+
 namespace lbmail {
 namespace {
 
@@ -26,25 +28,7 @@ void appendValue(std::string& line, std::string_view v) {
     line.append(v);
     return;
   }
-  line.push_back('"');
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"': line.append("\\\""); break;
-      case '\\': line.append("\\\\"); break;
-      case '\n': line.append("\\n"); break;
-      case '\r': line.append("\\r"); break;
-      case '\t': line.append("\\t"); break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char hex[5];
-          std::snprintf(hex, sizeof hex, "\\x%02x", c);
-          line.append(hex);
-        } else {
-          line.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  line.push_back('"');
+  appendQuoted(line, v, QuoteStyle::kLog);
 }
 
 void appendTimestamp(std::string& line, std::chrono::system_clock::time_point tp) {

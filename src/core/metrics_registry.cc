@@ -21,20 +21,14 @@ bool validName(std::string_view name, bool allow_colon) {
   return true;
 }
 
-// Label values escape backslash, double quote and newline (exposition format 0.0.4).
-void appendLabelValue(std::string& out, std::string_view v) {
-  for (char c : v) {
-    if (c == '\\') out.append("\\\\");
-    else if (c == '"') out.append("\\\"");
-    else if (c == '\n') out.append("\\n");
-    else out.push_back(c);
-  }
-}
+// Exposition format 0.0.4: label values escape backslash, double quote and newline; HELP text
+// escapes backslash and newline only.
+enum class Escaped { kLabelValue, kHelp };
 
-// HELP text escapes backslash and newline only.
-void appendHelp(std::string& out, std::string_view v) {
+void appendEscaped(std::string& out, std::string_view v, Escaped what) {
   for (char c : v) {
     if (c == '\\') out.append("\\\\");
+    else if (c == '"' && what == Escaped::kLabelValue) out.append("\\\"");
     else if (c == '\n') out.append("\\n");
     else out.push_back(c);
   }
@@ -47,7 +41,7 @@ std::string renderLabels(const MetricLabels& labels) {
     if (!out.empty()) out.push_back(',');
     out.append(k);
     out.append("=\"");
-    appendLabelValue(out, v);
+    appendEscaped(out, v, Escaped::kLabelValue);
     out.push_back('"');
   }
   return out;
@@ -144,7 +138,7 @@ void MetricsRegistry::renderFamily(const Family& f, std::string& out) {
   out.append("# HELP ");
   out.append(f.name);
   out.push_back(' ');
-  appendHelp(out, f.help);
+  appendEscaped(out, f.help, Escaped::kHelp);
   out.append("\n# TYPE ");
   out.append(f.name);
   out.push_back(' ');

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
 
 namespace lbmail {
@@ -25,8 +26,8 @@ ShutdownSignals::~ShutdownSignals() { assert(closed_ && "close() and run the loo
 void ShutdownSignals::close() {
   if (closed_) return;
   closed_ = true;
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(asHandle(&sigint_), nullptr);
+  uv_close(asHandle(&sigterm_), nullptr);
 }
 
 void ShutdownSignals::onSignal(uv_signal_t* handle, int signum) {
@@ -40,8 +41,8 @@ void ShutdownSignals::onSignal(uv_signal_t* handle, int signum) {
   }
   self->requested_ = true;
   logInfo("shutdown.requested", {{"signal", strsignal(signum)}, {"hint", "send again to exit at once"}});
-  uv_unref(reinterpret_cast<uv_handle_t*>(&self->sigint_));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&self->sigterm_));
+  uv_unref(asHandle(&self->sigint_));
+  uv_unref(asHandle(&self->sigterm_));
   self->on_first_signal_(signum);
 }
 

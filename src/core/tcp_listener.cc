@@ -3,6 +3,7 @@
 
 #include <cassert>
 
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
 
 namespace lbmail {
@@ -55,7 +56,7 @@ void TcpListener::close(std::function<void()> done) {
   }
   if (closing_) return;
   closing_ = true;
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), onClosed);
+  uv_close(asHandle(&tcp_), onClosed);
 }
 
 void TcpListener::onClosed(uv_handle_t* handle) {

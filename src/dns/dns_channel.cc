@@ -31,7 +31,7 @@ DnsChannel::DnsChannel(uv_loop_t* loop, const ResolverConfig& config, ResolverSt
     : loop_(loop), config_(config), stats_(stats) {}
 
 DnsChannel::~DnsChannel() {
-  assert(!channel_ && open_handles_ == 0 && "close() the channel and run the loop first");
+  assert(!channel_ && (!closer_.started() || closed_) && "close() the channel and run the loop first");
 }
 
 std::string DnsChannel::start() {
@@ -55,7 +55,6 @@ std::string DnsChannel::start() {
   }
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
-  ++open_handles_;
   return "";
 }
 
@@ -134,7 +133,6 @@ void DnsChannel::watchSocket(ares_socket_t fd, int readable, int writable) {
       return;
     }
     poll->handle.data = poll;
-    ++open_handles_;
     polls_.emplace(fd, poll);
   }
   int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
@@ -143,7 +141,8 @@ void DnsChannel::watchSocket(ares_socket_t fd, int readable, int writable) {
 
 void DnsChannel::closePoll(SocketPoll* poll) {
   uv_poll_stop(&poll->handle);
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll->handle), onHandleClosed);
+  // The poll frees itself and touches nothing else, so nobody needs to wait for it.
+  uv_close(asHandle(&poll->handle), [](uv_handle_t* handle) { delete static_cast<SocketPoll*>(handle->data); });
 }
 
 void DnsChannel::onPoll(uv_poll_t* handle, int status, int events) noexcept {
@@ -198,38 +197,37 @@ void DnsChannel::rearmTimer() {
 
 void DnsChannel::close(std::function<void()> done) {
   close_done_.add(std::move(done));
-  if (!closing_) {
-    closing_ = true;
-    waiting_.clear();
-    completed_.clear();
-    stats_.waiting = 0;
-    if (channel_) {
-      // Ends every query with ARES_EDESTRUCTION (ignored now) and reports each socket closed.
-      ares_destroy(channel_);
-      channel_ = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onHandleClosed);
-    }
-    for (auto& [fd, poll] : polls_) closePoll(poll);
+  if (closing_) {
+    if (closed_) close_done_.runAll();
+    return;
+  }
+  closing_ = true;
+  waiting_.clear();
+  completed_.clear();
+  stats_.waiting = 0;
+  std::vector<uv_handle_t*> handles;
+  if (channel_) {
+    // Ends every query with ARES_EDESTRUCTION (ignored now) and reports each socket closed.
+    ares_destroy(channel_);
+    channel_ = nullptr;
+    handles.push_back(asHandle(&timer_));
+  }
+  for (auto& [fd, poll] : polls_) {
+    uv_poll_stop(&poll->handle);
+    handles.push_back(asHandle(&poll->handle));
+  }
+  // c-ares is gone, so polls_ changes no more: its polls are freed once they have closed.
+  auto finish = [this] {
+    for (auto& [fd, poll] : polls_) delete poll;
     polls_.clear();
+    closed_ = true;
+    close_done_.runAll();
+  };
+  if (handles.empty()) {
+    finish();  // never started: no handle to wait for
+    return;
   }
-  maybeFinishClose();
-}
-
-void DnsChannel::onHandleClosed(uv_handle_t* handle) noexcept {
-  DnsChannel* self;
-  if (handle->type == UV_POLL) {
-    auto* poll = static_cast<SocketPoll*>(handle->data);
-    self = poll->channel;
-    delete poll;
-  } else {
-    self = static_cast<DnsChannel*>(handle->data);
-  }
-  --self->open_handles_;
-  self->maybeFinishClose();
-}
-
-void DnsChannel::maybeFinishClose() {
-  if (closing_ && open_handles_ == 0) close_done_.runAll();
+  closer_.close(handles, std::move(finish));
 }
 
 }  // namespace lbmail::dns

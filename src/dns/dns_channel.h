@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "lbmail/core/done_callbacks.h"
-#include "lbmail/dns/mx_resolver.h"
+#include "lbmail/core/handle_closer.h"
+#include "lbmail/dns/resolver_config.h"
+#include "lbmail/dns/resolver_stats.h"
 
 namespace lbmail::dns {
 
@@ -70,7 +72,6 @@ class DnsChannel {
   static void onAresAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) noexcept;
   static void onPoll(uv_poll_t* handle, int status, int events) noexcept;
   static void onTimer(uv_timer_t* timer) noexcept;
-  static void onHandleClosed(uv_handle_t* handle) noexcept;
 
   std::string configureServers();
   // A cap of 0 would hold every query for ever.
@@ -82,16 +83,16 @@ class DnsChannel {
   void process(ares_socket_t read_fd, ares_socket_t write_fd);
   void deliver();
   void rearmTimer();
-  void maybeFinishClose();
 
   uv_loop_t* loop_;
   const ResolverConfig& config_;
   ResolverStats& stats_;
   ares_channel channel_ = nullptr;
   uv_timer_t timer_;
-  size_t open_handles_ = 0;
   bool delivering_ = false;
   bool closing_ = false;
+  bool closed_ = false;  // every handle closed: close() callbacks run at once
+  HandleCloser closer_;
   std::unordered_map<ares_socket_t, SocketPoll*> polls_;
   std::deque<Waiting> waiting_;
   std::deque<Completed> completed_;

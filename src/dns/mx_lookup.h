@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "lbmail/dns/mx_resolver.h"
+#include "lbmail/dns/mx_answer.h"
+#include "lbmail/dns/resolver_config.h"
 #include "record_resolver.h"
 
 namespace lbmail::dns {
@@ -27,8 +28,8 @@ class MxLookup {
   // Targets by ascending preference; equal preferences in the order DNS gave them.
   const MxAnswer& answer() const { return answer_; }
   // Lookups of the same domain made while this one runs share its answer.
-  void addWaiter(MxResolver::Done done) { waiters_.push_back(std::move(done)); }
-  std::vector<MxResolver::Done>& waiters() { return waiters_; }
+  void addWaiter(MxDone done) { waiters_.push_back(std::move(done)); }
+  std::vector<MxDone>& waiters() { return waiters_; }
 
  private:
   // What A and AAAA said about one host.
@@ -58,7 +59,7 @@ class MxLookup {
   bool starting_ = false;
   bool done_ = false;
   MxAnswer answer_;
-  std::vector<MxResolver::Done> waiters_;
+  std::vector<MxDone> waiters_;
 };
 
 }  // namespace lbmail::dns

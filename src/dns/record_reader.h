@@ -9,7 +9,7 @@
 #include <string>
 
 #include "dns_answer.h"
-#include "lbmail/dns/mx_resolver.h"
+#include "lbmail/dns/resolver_config.h"
 #include "record_set.h"
 
 namespace lbmail::dns {

@@ -6,7 +6,7 @@
 namespace lbmail::dns {
 
 RecordResolver::RecordResolver(DnsChannel& channel, RecordCache& cache, const ResolverConfig& config,
-                               const MxResolver::Clock& clock)
+                               const ResolverClock& clock)
     : channel_(channel), cache_(cache), reader_(config), clock_(clock) {}
 
 const RecordSet* RecordResolver::cached(const std::string& name, uint16_t type) {

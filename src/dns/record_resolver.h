@@ -20,7 +20,7 @@ class RecordResolver {
  public:
   using Waiter = std::function<void(const RecordSet&)>;
 
-  RecordResolver(DnsChannel& channel, RecordCache& cache, const ResolverConfig& config, const MxResolver::Clock& clock);
+  RecordResolver(DnsChannel& channel, RecordCache& cache, const ResolverConfig& config, const ResolverClock& clock);
 
   // The cached result, or null. Valid until the next answer is stored.
   const RecordSet* cached(const std::string& name, uint16_t type);
@@ -44,7 +44,7 @@ class RecordResolver {
   DnsChannel& channel_;
   RecordCache& cache_;
   RecordReader reader_;
-  const MxResolver::Clock& clock_;
+  const ResolverClock& clock_;
   std::unordered_map<std::string, std::vector<Waiter>> pending_;
 };
 

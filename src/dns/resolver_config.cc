@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lbmail/core/config_document.h"
 #include "lbmail/dns/domain_name.h"
 
 namespace lbmail::dns {

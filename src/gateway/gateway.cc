@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
 #include "lbmail/core/mailbox.h"
 #include "material_spec.h"
@@ -386,7 +387,7 @@ void Gateway::closeEverything() {
     auto after_resolver = [this] {
       if (timer_open_) {
         timer_open_ = false;
-        uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), [](uv_handle_t* h) {
+        uv_close(asHandle(&drain_timer_), [](uv_handle_t* h) {
           auto* self = static_cast<Gateway*>(h->data);
           if (self->stop_done_) std::exchange(self->stop_done_, nullptr)();
         });

@@ -60,13 +60,6 @@ void appendNumber(std::string& out, uint64_t v, int base) {
 
 }  // namespace
 
-std::string AssembledMessage::flatten() const {
-  std::string out;
-  out.reserve(size());
-  for (std::string_view s : slices()) out.append(s);
-  return out;
-}
-
 std::optional<AssemblyError> MessageAssembler::checkRequest(const Material& m, const MessageRequest& r) const {
   using Kind = AssemblyError::Kind;
   if (const char* err = mailboxError(r.recipient))
@@ -152,12 +145,12 @@ void MessageAssembler::share(std::string_view bytes, std::string& out) {
     return;
   }
   endPersonalised(out);
-  pieces_.push_back(Piece{bytes.data(), 0, bytes.size()});
+  pieces_.push_back(MessagePiece{bytes.data(), 0, bytes.size()});
 }
 
 void MessageAssembler::endPersonalised(const std::string& out) {
   if (out.size() > personalised_from_)
-    pieces_.push_back(Piece{nullptr, personalised_from_, out.size() - personalised_from_});
+    pieces_.push_back(MessagePiece{nullptr, personalised_from_, out.size() - personalised_from_});
   personalised_from_ = out.size();
 }
 
@@ -181,9 +174,7 @@ Expected<AssembledMessage, AssemblyError> MessageAssembler::assemble(const std::
   const Material& m = *material;
   if (auto err = checkRequest(m, request)) return unexpected(std::move(*err));
 
-  auto storage = std::make_shared<AssembledMessage::Storage>();
-  storage->material = material;
-  std::string& out = storage->bytes;
+  std::string out;
   out.reserve(1024);
   pieces_.clear();
   personalised_from_ = 0;
@@ -201,14 +192,7 @@ Expected<AssembledMessage, AssemblyError> MessageAssembler::assemble(const std::
     }
   }
   endPersonalised(out);
-
-  // Offsets become views only now: the buffer no longer moves.
-  storage->slices.reserve(pieces_.size());
-  for (const Piece& p : pieces_) {
-    storage->slices.emplace_back(p.shared ? p.shared : out.data() + p.offset, p.size);
-    storage->size += p.size;
-  }
-  return AssembledMessage(std::move(storage));
+  return AssembledMessage(material, std::move(out), pieces_);
 }
 
 }  // namespace lbmail::media

@@ -88,15 +88,12 @@ void GatewayLink::stop(std::function<void()> done) {
   if (!stopping_) {
     stopping_ = true;
     if (link_) link_->close(GoodbyeReason::kShutdown, "initiator stopping");
-    uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), onTimerClosed);
+    closer_.close({asHandle(&retry_timer_)}, [this] {
+      timer_open_ = false;
+      maybeFinishStop();
+    });
   }
   maybeFinishStop();
-}
-
-void GatewayLink::onTimerClosed(uv_handle_t* handle) {
-  auto* self = static_cast<GatewayLink*>(handle->data);
-  self->timer_open_ = false;
-  self->maybeFinishStop();
 }
 
 void GatewayLink::maybeFinishStop() {

@@ -15,7 +15,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr Duration kGoodbyeFlushBound = std::chrono::seconds(1);
 
 uv_stream_t* asStream(uv_tcp_t* t) { return reinterpret_cast<uv_stream_t*>(t); }
-uv_handle_t* asHandle(void* h) { return static_cast<uv_handle_t*>(h); }
 bool isHandshakeFrame(FrameType t) {
   return t == FrameType::kAuthChallenge || t == FrameType::kAuthResponse || t == FrameType::kHello ||
          t == FrameType::kGoodbye;
@@ -36,7 +35,6 @@ LinkConnection::LinkConnection(uv_loop_t* loop, Role role, const LinkSettings& s
   timer_.data = this;
   flush_idle_.data = this;
   connect_req_.data = this;
-  open_handles_ = 3;
   step_ = role_ == Role::kInitiator ? Step::kAwaitProof : Step::kAwaitChallenge;
 }
 
@@ -110,7 +108,7 @@ void LinkConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 
 void LinkConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<LinkConnection*>(stream->data);
-  if (nread == 0 || self->handles_closing_) return;
+  if (nread == 0 || self->closer_.started()) return;
   if (nread < 0) {
     self->abort(nread == UV_EOF ? "peer closed the connection" : std::string("read failed: ") + uv_strerror(static_cast<int>(nread)));
     return;
@@ -308,7 +306,7 @@ void LinkConnection::grantCredit(uint32_t n) {
 }
 
 void LinkConnection::scheduleFlush() {
-  if (flush_scheduled_ || handles_closing_) return;
+  if (flush_scheduled_ || closer_.started()) return;
   flush_scheduled_ = true;
   // An active idle handle runs before the loop next polls (and keeps that poll from
   // blocking), so every frame queued during this turn goes out together.
@@ -323,7 +321,7 @@ void LinkConnection::onIdle(uv_idle_t* idle) {
 }
 
 void LinkConnection::flush() {
-  if (out_.empty() || handles_closing_) return;
+  if (out_.empty() || closer_.started()) return;
   // Count the memory the unsent writes hold, not just their bytes: a peer that never reads
   // must not make many small writes pin many chunks.
   if (queued_capacity_ + out_.capacity() > settings_.max_write_queue) {
@@ -331,6 +329,7 @@ void LinkConnection::flush() {
     return;
   }
   auto* write = new WriteRequest;
+  write->link = this;
   out_.moveTo(write->chunks);
   queued_capacity_ += write->chunks.capacity();
   std::vector<uv_buf_t> bufs = write->chunks.uvBufs();
@@ -348,10 +347,10 @@ void LinkConnection::flush() {
 
 void LinkConnection::onWrite(uv_write_t* req, int status) {
   std::unique_ptr<WriteRequest> write(static_cast<WriteRequest*>(req->data));
-  auto* self = static_cast<LinkConnection*>(req->handle->data);
+  LinkConnection* self = write->link;
   --self->writes_in_flight_;
   self->queued_capacity_ -= write->chunks.capacity();
-  if (self->handles_closing_) return;
+  if (self->closer_.started()) return;
   if (status < 0) {
     self->abort(std::string("write failed: ") + uv_strerror(status));
     return;
@@ -360,7 +359,7 @@ void LinkConnection::onWrite(uv_write_t* req, int status) {
 }
 
 void LinkConnection::close(GoodbyeReason reason, std::string_view text) {
-  if (handles_closing_ || state_ == State::kClosing || state_ == State::kClosed) return;
+  if (closer_.started() || state_ == State::kClosing || state_ == State::kClosed) return;
   if (state_ == State::kConnecting) {
     abort(text);
     return;
@@ -369,7 +368,7 @@ void LinkConnection::close(GoodbyeReason reason, std::string_view text) {
   state_ = State::kClosing;
   close_reason_ = std::string(text);
   flush();
-  if (handles_closing_) return;
+  if (closer_.started()) return;
   if (writes_in_flight_ == 0) {
     closeHandles(close_reason_);
   } else {
@@ -380,21 +379,14 @@ void LinkConnection::close(GoodbyeReason reason, std::string_view text) {
 void LinkConnection::abort(std::string_view reason) { closeHandles(reason); }
 
 void LinkConnection::closeHandles(std::string_view reason) {
-  if (handles_closing_) return;
-  handles_closing_ = true;
+  if (closer_.started()) return;
   close_reason_ = std::string(reason);
   state_ = State::kClosing;
   logInfo("link.closed", {{"role", roleName(role_)}, {"peer", peer_address_.toString()}, {"reason", close_reason_}});
-  uv_close(asHandle(&tcp_), onClosed);
-  uv_close(asHandle(&timer_), onClosed);
-  uv_close(asHandle(&flush_idle_), onClosed);
-}
-
-void LinkConnection::onClosed(uv_handle_t* handle) {
-  auto* self = static_cast<LinkConnection*>(handle->data);
-  if (--self->open_handles_ > 0) return;
-  self->state_ = State::kClosed;
-  self->handler_.onLinkClosed(*self, self->close_reason_);  // may delete self
+  closer_.close({asHandle(&tcp_), asHandle(&timer_), asHandle(&flush_idle_)}, [this] {
+    state_ = State::kClosed;
+    handler_.onLinkClosed(*this, close_reason_);  // may delete this
+  });
 }
 
 void LinkConnection::armTimer(Duration d) { uv_timer_start(&timer_, onTimer, toMs(d), 0); }

@@ -39,14 +39,14 @@ int Sink::onStart() {
 
 void Sink::onConnection(uv_stream_t* listener) {
   ++connections_total_;
-  sessions_.push_back(std::make_unique<SinkSession>(*this, settings_.seed * 1'000'003 + connections_total_));
+  sessions_.push_back(std::make_unique<SinkSession>(static_cast<SinkSessionOwner&>(*this), settings_.seed * 1'000'003 + connections_total_));
   SinkSession& session = *sessions_.back();
   session.start(listener, std::prev(sessions_.end()));
   open_connections_.set(static_cast<double>(sessions_.size()));
   if (session.clientHost().empty()) return;  // accept failed: closing itself
   uint32_t& from_client = connections_per_client_[session.clientHost()];
   ++from_client;
-  const SinkRule& rule = rules_.match(session.clientHost(), "", elapsed());
+  const SinkRule& rule = this->rule(session.clientHost(), "");
   if (sessions_.size() > settings_.max_connections ||
       (rule.max_connections_per_client > 0 && from_client > rule.max_connections_per_client)) {
     refused_connections_.inc();
@@ -56,14 +56,24 @@ void Sink::onConnection(uv_stream_t* listener) {
   session.greet();
 }
 
-void Sink::sessionClosed(SinkSession* session) {
-  if (!session->clientHost().empty()) {
-    auto it = connections_per_client_.find(session->clientHost());
+void Sink::sessionClosed(SinkSession& session) {
+  if (!session.clientHost().empty()) {
+    auto it = connections_per_client_.find(session.clientHost());
     if (it != connections_per_client_.end() && --it->second == 0) connections_per_client_.erase(it);
   }
-  sessions_.erase(session->handle());
+  sessions_.erase(session.handle());
   open_connections_.set(static_cast<double>(sessions_.size()));
   maybeFinishStop();
+}
+
+const SinkRule& Sink::rule(const std::string& client, std::string_view domain) const {
+  return rules_.match(client, domain, elapsed());
+}
+
+uint64_t Sink::recordMessage(const smtp::ReceivedMessage& message, const std::string& client) {
+  uint64_t number = ++message_number_;
+  message_log_.record(message, client, number);
+  return number;
 }
 
 bool Sink::admitMessage(const std::string& client, double max_rate) {

@@ -12,25 +12,13 @@
 #include "sink_config.h"
 #include "sink_message_log.h"
 #include "sink_session.h"
+#include "sink_session_owner.h"
 
 namespace lbmail {
 
-class Sink final : public ModeService {
+class Sink final : public ModeService, private SinkSessionOwner {
  public:
   Sink(uv_loop_t* loop, const SinkConfig& config, MetricsRegistry& metrics);
-
-  // Used by sessions.
-  uv_loop_t* loop() const { return loop_; }
-  const SinkSettings& settings() const { return settings_; }
-  const SinkRules& rules() const { return rules_; }
-  Duration elapsed() const;
-  // Counts one recipient's outcome: accepted, deferred, bounced or dropped.
-  void count(const std::string& client, std::string_view domain, std::string_view outcome);
-  // A MAIL from client now: false when it exceeds the rule's message rate.
-  bool admitMessage(const std::string& client, double max_rate);
-  void sessionClosed(SinkSession* session);
-  SinkMessageLog& messageLog() { return message_log_; }
-  uint64_t nextMessageNumber() { return ++message_number_; }
 
  protected:
   int onStart() override;
@@ -49,6 +37,17 @@ class Sink final : public ModeService {
     auto operator<=>(const OutcomeKey&) const = default;
   };
 
+  // SinkSessionOwner
+  uv_loop_t* loop() const override { return loop_; }
+  const SinkSettings& settings() const override { return settings_; }
+  const SinkRule& rule(const std::string& client, std::string_view domain) const override;
+  void count(const std::string& client, std::string_view domain, std::string_view outcome) override;
+  bool admitMessage(const std::string& client, double max_rate) override;
+  uint64_t recordMessage(const smtp::ReceivedMessage& message, const std::string& client) override;
+  bool keepsBodies() const override { return message_log_.keepsBodies(); }
+  void sessionClosed(SinkSession& session) override;
+
+  Duration elapsed() const;
   void onConnection(uv_stream_t* listener);
   void maybeFinishStop();
 

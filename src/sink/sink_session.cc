@@ -4,13 +4,11 @@
 #include <chrono>
 
 #include "lbmail/core/log.h"
-#include "sink.h"
 
 namespace lbmail {
 namespace {
 
 uv_stream_t* asStream(uv_tcp_t* t) { return reinterpret_cast<uv_stream_t*>(t); }
-uv_handle_t* asHandle(void* h) { return static_cast<uv_handle_t*>(h); }
 uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 
 std::string_view domainOf(std::string_view address) {
@@ -27,7 +25,7 @@ smtp::SmtpServerProtocol::Limits protocolLimits(const SinkSettings& s) {
 
 }  // namespace
 
-SinkSession::SinkSession(Sink& sink, uint64_t seed)
+SinkSession::SinkSession(SinkSessionOwner& sink, uint64_t seed)
     : sink_(sink), rng_(seed), protocol_(sink.settings().hostname, protocolLimits(sink.settings()), *this) {}
 
 void SinkSession::start(uv_stream_t* listener, Handle self) {
@@ -38,7 +36,6 @@ void SinkSession::start(uv_stream_t* listener, Handle self) {
   tcp_.data = this;
   delay_timer_.data = this;
   idle_timer_.data = this;
-  open_handles_ = 3;
   if (uv_accept(listener, asStream(&tcp_)) != 0) {
     close();
     return;
@@ -65,20 +62,12 @@ void SinkSession::refuse(std::string_view text) {
 }
 
 void SinkSession::close() {
-  if (closing_) return;
-  closing_ = true;
-  uv_close(asHandle(&tcp_), onClosed);
-  uv_close(asHandle(&delay_timer_), onClosed);
-  uv_close(asHandle(&idle_timer_), onClosed);
-}
-
-void SinkSession::onClosed(uv_handle_t* handle) {
-  auto* self = static_cast<SinkSession*>(handle->data);
-  if (--self->open_handles_ == 0) self->sink_.sessionClosed(self);  // deletes self
+  closer_.close({asHandle(&tcp_), asHandle(&delay_timer_), asHandle(&idle_timer_)},
+                [this] { sink_.sessionClosed(*this); });  // deletes this
 }
 
 const SinkRule& SinkSession::rule(std::string_view domain) const {
-  return sink_.rules().match(client_host_, domain, sink_.elapsed());
+  return sink_.rule(client_host_, domain);
 }
 
 bool SinkSession::roll(double probability) {
@@ -100,7 +89,7 @@ void SinkSession::onIdle(uv_timer_t* timer) {
 }
 
 void SinkSession::respond(std::vector<smtp::ServerReply> replies) {
-  if (replies.empty() || closing_) return;
+  if (replies.empty() || closer_.started()) return;
   // The batch waits for the latency of its weightiest reply: end of data, then greeting, then
   // plain command replies. The domain is the transaction's first recipient's, once known.
   const SinkRule& r = rule(first_domain_);
@@ -137,8 +126,9 @@ void SinkSession::onDelay(uv_timer_t* timer) {
 }
 
 void SinkSession::writeNow(std::vector<smtp::ServerReply> replies) {
-  if (closing_ || replies.empty()) return;
+  if (closer_.started() || replies.empty()) return;
   auto* w = new WriteRequest;
+  w->session = this;
   std::vector<uv_buf_t> bufs;
   for (smtp::ServerReply& r : replies) {
     if (r.close_after) close_after_write_ = true;
@@ -162,9 +152,9 @@ void SinkSession::writeNow(std::vector<smtp::ServerReply> replies) {
 
 void SinkSession::onWrite(uv_write_t* req, int status) {
   std::unique_ptr<WriteRequest> w(static_cast<WriteRequest*>(req->data));
-  auto* self = static_cast<SinkSession*>(req->handle->data);
+  SinkSession* self = w->session;
   --self->writes_in_flight_;
-  if (self->closing_) return;
+  if (self->closer_.started()) return;
   if (status < 0 || (self->close_after_write_ && self->writes_in_flight_ == 0)) self->close();
 }
 
@@ -175,7 +165,7 @@ void SinkSession::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 
 void SinkSession::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<SinkSession*>(stream->data);
-  if (nread == 0 || self->closing_) return;
+  if (nread == 0 || self->closer_.started()) return;
   if (nread < 0) {
     self->close();
     return;
@@ -242,12 +232,11 @@ smtp::SmtpServerProtocol::Decision SinkSession::onMessage(const smtp::ReceivedMe
   data_rolled_ = false;
   if (d.code != 250) return d;
   ++messages_;
-  uint64_t number = sink_.nextMessageNumber();
-  sink_.messageLog().record(m, client_host_, number);
+  uint64_t number = sink_.recordMessage(m, client_host_);
   d.text = "Ok: queued as " + std::to_string(number);
   return d;
 }
 
-bool SinkSession::keepBodies() const { return sink_.messageLog().keepsBodies(); }
+bool SinkSession::keepBodies() const { return sink_.keepsBodies(); }
 
 }  // namespace lbmail

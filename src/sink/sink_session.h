@@ -10,18 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/smtp/smtp_server_protocol.h"
 #include "sink_rules.h"
+#include "sink_session_owner.h"
 
 namespace lbmail {
-
-class Sink;
 
 class SinkSession final : private smtp::SmtpServerProtocol::Policy {
  public:
   using Handle = std::list<std::unique_ptr<SinkSession>>::iterator;
 
-  SinkSession(Sink& sink, uint64_t seed);
+  SinkSession(SinkSessionOwner& sink, uint64_t seed);
   SinkSession(const SinkSession&) = delete;
   SinkSession& operator=(const SinkSession&) = delete;
 
@@ -37,6 +37,9 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
  private:
   struct WriteRequest {
     uv_write_t req;
+    // Not req->handle->data: that points at the closer once close() ran, and libuv still
+    // calls back pending writes (UV_ECANCELED) then.
+    SinkSession* session;
     std::vector<std::string> parts;
   };
 
@@ -51,7 +54,6 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   static void onWrite(uv_write_t* req, int status);
   static void onDelay(uv_timer_t* timer);
   static void onIdle(uv_timer_t* timer);
-  static void onClosed(uv_handle_t* handle);
 
   // Sends replies after the latency the rules give their kind; reading pauses meanwhile.
   void respond(std::vector<smtp::ServerReply> replies);
@@ -60,13 +62,12 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   const SinkRule& rule(std::string_view domain) const;
   bool roll(double probability);
 
-  Sink& sink_;
+  SinkSessionOwner& sink_;
   Handle self_;
   uv_tcp_t tcp_;
   uv_timer_t delay_timer_;
   uv_timer_t idle_timer_;
-  int open_handles_ = 0;
-  bool closing_ = false;
+  HandleCloser closer_;
   bool close_after_write_ = false;
   bool reading_ = false;
   size_t writes_in_flight_ = 0;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lbmail/core/config_document.h"
+
 namespace lbmail::dns {
 namespace {
 

@@ -44,8 +44,6 @@ class AdminServer {
   size_t connectionCount() const { return connections_.size(); }
 
  private:
-  friend class AdminConnection;
-
   struct Metrics {
     Gauge& connections;
     Counter& accepted;
@@ -57,7 +55,7 @@ class AdminServer {
   void onConnection(uv_stream_t* listener);
   void addRoutes();
   void countResponse(int status);
-  void connectionClosed(AdminConnection* connection);
+  void connectionClosed(AdminConnection& connection);
   void maybeFinishClose();
 
   uv_loop_t* loop_;

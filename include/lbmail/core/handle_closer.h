@@ -6,13 +6,17 @@
 #include <cstddef>
 #include <functional>
 #include <initializer_list>
+#include <span>
+#include <utility>
 
 namespace lbmail {
 
 // Every owner of several handles needs the same countdown: uv_close on each, and the owner's
 // memory may go only after the last close callback (the uv_close contract in libuv's handle
 // docs). From close() on, each handle's data points at this closer, not at its owner: libuv
-// calls nothing on a closing handle but its close callback, so the owner loses nothing.
+// calls no handle callback on a closing handle but its close callback. It does still call back
+// the requests pending on a closing stream (writes, shutdown, connect: UV_ECANCELED), so those
+// find their owner through the request, never through req->handle->data.
 class HandleCloser {
  public:
   HandleCloser() = default;
@@ -21,7 +25,11 @@ class HandleCloser {
 
   // Closes each handle (initialised, not yet closing) and runs done after the last close
   // callback. done may destroy the owner and this closer with it. A second call does nothing.
-  void close(std::initializer_list<uv_handle_t*> handles, std::function<void()> done);
+  void close(std::initializer_list<uv_handle_t*> handles, std::function<void()> done) {
+    close(std::span<uv_handle_t* const>(handles.begin(), handles.size()), std::move(done));
+  }
+  // The same for a set of handles known only at run time.
+  void close(std::span<uv_handle_t* const> handles, std::function<void()> done);
   // True from the first close() on.
   bool started() const { return started_; }
 

@@ -39,7 +39,9 @@ class JsonWriter {
   JsonWriter& signedValue(int64_t v);
   JsonWriter& unsignedValue(uint64_t v);
   void separate();
-  void appendString(std::string_view s);
+  // Starts or ends an object or an array.
+  JsonWriter& open(char bracket);
+  JsonWriter& close(char bracket);
 
   std::string& out_;
   std::vector<bool> first_;  // per open container: no element written yet

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lbmail/core/expected.h"
+#include "lbmail/media/assembled_message.h"
 #include "lbmail/media/material.h"
 
 namespace lbmail::media {
@@ -36,31 +37,6 @@ struct AssemblyError {
   std::string text;
 };
 
-// The bytes of one assembled message. Holds the material (and so its media mappings) until
-// the last copy of it is gone: hand owner() to whatever writes the slices.
-class AssembledMessage {
- public:
-  std::span<const std::string_view> slices() const { return storage_->slices; }
-  size_t size() const { return storage_->size; }
-  // Octets written for this message alone; the rest are shared slices.
-  size_t personalisedSize() const { return storage_->bytes.size(); }
-  std::shared_ptr<const void> owner() const { return storage_; }
-  // The whole message in one string: for tests and previews, never on the sending path.
-  std::string flatten() const;
-
- private:
-  friend class MessageAssembler;
-  struct Storage {
-    std::shared_ptr<const Material> material;
-    std::string bytes;
-    std::vector<std::string_view> slices;
-    size_t size = 0;
-  };
-  explicit AssembledMessage(std::shared_ptr<Storage> s) : storage_(std::move(s)) {}
-
-  std::shared_ptr<Storage> storage_;
-};
-
 // One per thread: it keeps scratch space and the formatted Date between messages.
 class MessageAssembler {
  public:
@@ -68,12 +44,6 @@ class MessageAssembler {
                                                      const MessageRequest& request);
 
  private:
-  struct Piece {
-    const char* shared;  // null: personalised bytes at offset in the message's buffer
-    size_t offset;
-    size_t size;
-  };
-
   std::optional<AssemblyError> checkRequest(const Material& m, const MessageRequest& r) const;
   void writeHeaders(const Material& m, const MessageRequest& r, std::string& out);
   std::optional<AssemblyError> writeListUnsubscribe(const Material& m, const MessageRequest& r, std::string& out);
@@ -82,7 +52,7 @@ class MessageAssembler {
   void share(std::string_view bytes, std::string& out);
   void endPersonalised(const std::string& out);
 
-  std::vector<Piece> pieces_;
+  std::vector<MessagePiece> pieces_;
   size_t personalised_from_ = 0;
   std::string scratch_;
   std::time_t date_second_ = -1;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "lbmail/core/done_callbacks.h"
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/proto/link_connection.h"
 
 namespace lbmail::proto {
@@ -79,7 +80,6 @@ class GatewayLink final : private LinkConnection::Handler {
   void onLinkRtt(LinkConnection& link, uint64_t rtt_us) override;
 
   static void onRetryTimer(uv_timer_t* timer);
-  static void onTimerClosed(uv_handle_t* handle);
   void connectNow();
   void scheduleReconnect();
   void maybeFinishStop();
@@ -90,6 +90,7 @@ class GatewayLink final : private LinkConnection::Handler {
   Handler& handler_;
   std::unique_ptr<LinkConnection> link_;
   uv_timer_t retry_timer_;
+  HandleCloser closer_;
   bool timer_open_ = true;
   bool stopping_ = false;
   bool was_up_ = false;

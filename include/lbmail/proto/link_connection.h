@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lbmail/core/buffer_list.h"
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/socket_address.h"
 #include "lbmail/core/units.h"
 #include "lbmail/proto/frame_codec.h"
@@ -93,6 +94,9 @@ class LinkConnection {
  private:
   struct WriteRequest {
     uv_write_t req;
+    // Not req->handle->data: that points at the closer once the handles close, and libuv
+    // still calls back pending writes (UV_ECANCELED) then.
+    LinkConnection* link;
     BufferList chunks;
   };
 
@@ -102,7 +106,6 @@ class LinkConnection {
   static void onWrite(uv_write_t* req, int status);
   static void onIdle(uv_idle_t* idle);
   static void onTimer(uv_timer_t* timer);
-  static void onClosed(uv_handle_t* handle);
 
   template <typename F>
   void queue(const F& frame);
@@ -129,14 +132,13 @@ class LinkConnection {
   uv_timer_t timer_;
   uv_idle_t flush_idle_;  // runs the batched writev once per loop turn
   uv_connect_t connect_req_;
-  int open_handles_ = 0;
+  HandleCloser closer_;
 
   // Where the handshake stands (docs/protocol.md, "Handshake").
   enum class Step { kAwaitChallenge, kAwaitProof, kAwaitHello, kDone };
 
   State state_ = State::kConnecting;
   Step step_ = Step::kAwaitChallenge;
-  bool handles_closing_ = false;
   Nonce initiator_nonce_{};
   Nonce gateway_nonce_{};
   std::string peer_name_;

@@ -1,0 +1,38 @@
+// What an MX lookup says about a domain: its hosts by preference with their addresses, or why
+// there are none. Shared by the resolver's facade and its internals.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lbmail/core/socket_address.h"
+
+namespace lbmail::dns {
+
+enum class LookupStatus : uint8_t {
+  kOk,         // targets has at least one host with at least one address
+  kTemporary,  // timeout, SERVFAIL, refused, no reachable address yet: try again later
+  kPermanent,  // NXDOMAIN, RFC 7505 null MX, no MX and no address: bounce
+};
+
+struct MxTarget {
+  std::string host;  // the MX host name ("" for a static route)
+  uint16_t preference = 0;
+  std::vector<SocketAddress> addresses;  // port already set; IPv4 first, then IPv6
+};
+
+struct MxAnswer {
+  LookupStatus status = LookupStatus::kTemporary;
+  std::string reason;  // why, when not kOk: "NXDOMAIN", "null MX (RFC 7505)", "timeout", ...
+  std::vector<MxTarget> targets;  // ascending preference; equal preferences in random order
+  bool from_cache = false;
+  bool implicit_mx = false;  // no MX record: the domain's own A/AAAA (RFC 5321 section 5.1)
+  bool static_route = false;
+};
+
+// Receives one lookup's answer.
+using MxDone = std::function<void(const MxAnswer&)>;
+
+}  // namespace lbmail::dns

@@ -1,0 +1,39 @@
+// What a sink session may ask of the sink that owns it, and nothing more.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "lbmail/smtp/smtp_server_protocol.h"
+#include "sink_config.h"
+#include "sink_rules.h"
+
+namespace lbmail {
+
+class SinkSession;
+
+class SinkSessionOwner {
+ public:
+  virtual uv_loop_t* loop() const = 0;
+  virtual const SinkSettings& settings() const = 0;
+  // The rule that applies now to client and a recipient domain ("" before any recipient).
+  virtual const SinkRule& rule(const std::string& client, std::string_view domain) const = 0;
+  // Counts one recipient's outcome: accepted, deferred, bounced or dropped.
+  virtual void count(const std::string& client, std::string_view domain, std::string_view outcome) = 0;
+  // A MAIL from client now: false when it exceeds the rule's message rate.
+  virtual bool admitMessage(const std::string& client, double max_rate) = 0;
+  // Numbers an accepted message and writes it to the message log; returns its number.
+  virtual uint64_t recordMessage(const smtp::ReceivedMessage& message, const std::string& client) = 0;
+  // True when the message log keeps whole messages, so the protocol must keep their bodies.
+  virtual bool keepsBodies() const = 0;
+  // Runs after the session's last handle closed; deletes the session.
+  virtual void sessionClosed(SinkSession& session) = 0;
+
+ protected:
+  ~SinkSessionOwner() = default;
+};
+
+}  // namespace lbmail
