@@ -236,7 +236,7 @@ void Sim::analyse() {
 
 void Sim::finish() {
   phase_ = "report";
-  SimReport report{settings_, stats_, static_cast<double>(uv_now(loop_) - sim_started_ms_) / 1000.0};
+  SimReport report{settings_, stats_, world_->gatewayNames(), static_cast<double>(uv_now(loop_) - sim_started_ms_) / 1000.0};
   std::ofstream(world_->path("report.json")) << report.json() << "\n";
   std::ofstream(world_->path("report.html")) << report.html();
   std::string text = report.text();

@@ -58,7 +58,7 @@ std::string barChart(const std::string& title, const std::vector<std::pair<std::
 }
 
 // For each run, one stacked bar per group: the gateways' shares of its deliveries.
-std::string shareChart(const SimSettings& settings, const RunStats& r) {
+std::string shareChart(const SimSettings& settings, const std::vector<std::string>& gateway_names, const RunStats& r) {
   const int row = 22, left = 60, width = 420;
   std::string svg = "<h4>" + escapeHtml(r.name) + "</h4><svg class=\"chart share\" width=\"640\" height=\"" +
                     std::to_string(row * static_cast<int>(settings.groups) + 10) + "\" role=\"img\">";
@@ -71,7 +71,7 @@ std::string shareChart(const SimSettings& settings, const RunStats& r) {
       int w =
           total ? static_cast<int>(static_cast<double>(r.group_share[k][g]) / static_cast<double>(total) * width) : 0;
       svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y) + "\" width=\"" + std::to_string(w) +
-             "\" height=\"16\" fill=\"" + kColours[g % 8] + "\"><title>gw" + std::to_string(g + 1) + ": " +
+             "\" height=\"16\" fill=\"" + kColours[g % 8] + "\"><title>" + escapeHtml(gateway_names[g]) + ": " +
              std::to_string(r.group_share[k][g]) + "</title></rect>";
       x += w;
     }
@@ -274,10 +274,10 @@ std::string SimReport::html() const {
   h += barChart("Throughput per run", rates, "msg/s");
   h += "<h3>Each gateway's share of every domain group</h3><p>";
   for (uint32_t g = 0; g < settings.gateways; ++g) {
-    h += "<span style=\"color:" + std::string(kColours[g % 8]) + "\">&#9632; gw" + std::to_string(g + 1) + "</span> ";
+    h += "<span style=\"color:" + std::string(kColours[g % 8]) + "\">&#9632; " + escapeHtml(gateway_names[g]) + "</span> ";
   }
   h += "</p>";
-  for (const RunStats& r : runs) h += shareChart(settings, r);
+  for (const RunStats& r : runs) h += shareChart(settings, gateway_names, r);
   if (shift) h += shiftChart(*shift);
   h += "\n</body></html>\n";
   return h;

@@ -40,20 +40,32 @@ SimWorld::SimWorld(const SimSettings& settings, std::string binary, std::string 
       binary_(std::move(binary)),
       dnsmasq_(std::move(dnsmasq)),
       second_octet_(100 + static_cast<int>(getpid() % 100)),
-      group_recipients_(settings.groups, 0) {}
+      group_recipients_(settings.groups, 0) {
+  for (uint32_t g = 0; g < settings.gateways; ++g) {
+    gateway_names_.push_back("gw" + std::to_string(g + 1));
+    gateway_index_.emplace(gateway_names_.back(), g);
+  }
+  for (uint32_t d = 0; d < settings.domains; ++d) {
+    uint32_t group = d % settings.groups;
+    domain_names_.push_back("d" + std::to_string(d) + ".g" + std::to_string(group + 1) + ".sim");
+    domain_group_.emplace(domain_names_.back(), group);
+  }
+}
 
 std::string SimWorld::ip(int third, uint32_t fourth) const {
   return "127." + std::to_string(second_octet_) + "." + std::to_string(third) + "." + std::to_string(fourth);
 }
 
-std::string SimWorld::domainName(uint32_t d) const {
-  return "d" + std::to_string(d) + ".g" + std::to_string(d % settings_.groups + 1) + ".sim";
+std::optional<uint32_t> SimWorld::gatewayIndex(const std::string& name) const {
+  auto it = gateway_index_.find(name);
+  if (it == gateway_index_.end()) return std::nullopt;
+  return it->second;
 }
 
-uint32_t SimWorld::groupOfDomain(const std::string& domain) const {
-  size_t g = domain.find(".g");
-  if (g == std::string::npos) return 0;
-  return static_cast<uint32_t>(std::strtoul(domain.c_str() + g + 2, nullptr, 10)) - 1;
+std::optional<uint32_t> SimWorld::groupOfDomain(const std::string& domain) const {
+  auto it = domain_group_.find(domain);
+  if (it == domain_group_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string SimWorld::build() {
