@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <toml++/toml.h>
+
 #include "lbmail/core/expected.h"
 #include "sim_config.h"
 
@@ -53,7 +55,11 @@ class SimWorld {
  private:
   std::string ip(int third, uint32_t fourth) const;
   const std::string& domainName(uint32_t d) const { return domain_names_[d]; }
-  std::string sinkRules(uint32_t group, const std::vector<SimLatency>& matrix, const std::string& after) const;
+  // The rules of one group's sink from matrix, in force after `after` when it is not empty.
+  void addSinkRules(toml::array& rules, uint32_t group, const std::vector<SimLatency>& matrix,
+                    const std::string& after) const;
+  toml::table gatewayDns() const;
+  toml::array materials() const;
 
   const SimSettings& settings_;
   std::string binary_;
