@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include "lbmail/core/json_writer.h"
+#include "report_assets.h"
 
 namespace lbmail {
 namespace {
@@ -32,6 +34,14 @@ std::string escapeHtml(const std::string& s) {
   }
   return out;
 }
+
+// The page around the report: src/sim/assets/report.html, embedded at build time, with the
+// report's own markup where its marker stands.
+constexpr std::string_view kMarker = "<!-- report -->";
+constexpr size_t kMarkerAt = assets::kReportHtml.find(kMarker);
+static_assert(kMarkerAt != std::string_view::npos, "report.html must hold <!-- report -->");
+constexpr std::string_view kPageHead = assets::kReportHtml.substr(0, kMarkerAt);
+constexpr std::string_view kPageTail = assets::kReportHtml.substr(kMarkerAt + kMarker.size());
 
 const char* kColours[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"};
 
@@ -228,12 +238,7 @@ std::string SimReport::json() const {
 }
 
 std::string SimReport::html() const {
-  std::string h =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lbmail simulation report</title>"
-      "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}"
-      "td,th{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}th:first-child,td:first-child{"
-      "text-align:left}svg text{font:12px system-ui,sans-serif}.met{color:#2a7}.missed{color:#c33}</style>"
-      "</head><body><h1>lbmail simulation report</h1>\n<p id=\"world\">" +
+  std::string h = std::string(kPageHead) + "<p id=\"world\">" +
       std::to_string(settings.gateways) + " gateways, " + std::to_string(settings.domains) + " domains in " +
       std::to_string(settings.groups) + " groups, " + std::to_string(settings.recipients) + " recipients, attachment " +
       std::to_string(settings.attachment_size / 1024) + " KiB.</p>\n";
@@ -279,7 +284,7 @@ std::string SimReport::html() const {
   h += "</p>";
   for (const RunStats& r : runs) h += shareChart(settings, gateway_names, r);
   if (shift) h += shiftChart(*shift);
-  h += "\n</body></html>\n";
+  h += kPageTail;
   return h;
 }
 
