@@ -261,8 +261,8 @@ void Sim::onStop(std::function<void()> done) {
   // The world may still be building: the children are stopped once that job is over.
   background_.whenIdle([this, done = std::move(done)]() mutable {
     children_.stopAll(kStopGrace, [this, done = std::move(done)]() mutable {
-      uv_close(reinterpret_cast<uv_handle_t*>(&run_timer_), nullptr);
-      done();
+      // done may free this Sim: only after the timer's close callback (uv_close contract).
+      timer_closer_.close({asHandle(&run_timer_)}, std::move(done));
     });
   });
 }
