@@ -26,6 +26,10 @@ constexpr const char* kUpsert =
     "material = excluded.material, gateway = excluded.gateway, smtp_code = excluded.smtp_code, enhanced_code = "
     "excluded.enhanced_code, reason = excluded.reason, delivery_ms = excluded.delivery_ms, first_at = "
     "excluded.first_at, next_at = excluded.next_at, updated_at = excluded.updated_at";
+// Joined with recipients like counts(): a deleted recipient is no longer the campaign's.
+constexpr const char* kFinals =
+    "SELECT d.state, d.gateway, d.delivery_ms, r.domain FROM deliveries d JOIN recipients r ON r.id = "
+    "d.recipient_id WHERE d.campaign = ?1 AND d.state IN ('delivered', 'bounced', 'failed')";
 
 void bindText(sqlite3_stmt* st, int i, std::string_view s) {
   sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
@@ -58,6 +62,38 @@ Expected<std::unique_ptr<CampaignLedger>, std::string> CampaignLedger::open(cons
   sqlite3_finalize(reset);
   if (!ok) return unexpected(path + ": " + sqlite3_errmsg(db));
   return ledger;
+}
+
+Expected<uint64_t, std::string> CampaignLedger::readFinalOutcomes(
+    const std::string& path, const std::string& campaign, const std::function<void(const FinalOutcome&)>& visit) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return unexpected(path + ": cannot open");
+  }
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, kFinals, -1, &st, nullptr) != SQLITE_OK) {
+    std::string error = path + ": " + sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return unexpected(error);
+  }
+  bindText(st, 1, campaign);
+  uint64_t visited = 0;
+  FinalOutcome outcome;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    outcome.state = parseRecipientState(columnText(st, 0)).value_or(RecipientState::kFailed);
+    outcome.gateway = columnText(st, 1);
+    outcome.delivery_ms = sqlite3_column_double(st, 2);
+    outcome.domain = columnText(st, 3);
+    visit(outcome);
+    ++visited;
+  }
+  std::string error = rc == SQLITE_DONE ? "" : path + ": " + sqlite3_errmsg(db);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  if (!error.empty()) return unexpected(error);
+  return visited;
 }
 
 CampaignLedger::~CampaignLedger() {

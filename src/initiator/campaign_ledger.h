@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,8 +59,21 @@ struct LedgerCounts {
   uint64_t deferred = 0;  // waiting for a retry (after a restart: including those that were being retried)
 };
 
+// A recipient's final outcome in a campaign, as a reader after the run sees it.
+struct FinalOutcome {
+  RecipientState state = RecipientState::kFailed;  // delivered, bounced or failed
+  std::string gateway;                             // the last gateway tried; empty if none
+  double delivery_ms = 0;
+  std::string domain;
+};
+
 class CampaignLedger {
  public:
+  // Opens an existing database read-only (a campaign may still be writing it) and calls visit
+  // with each final outcome of campaign. Returns how many it visited, or an error naming path.
+  static Expected<uint64_t, std::string> readFinalOutcomes(const std::string& path, const std::string& campaign,
+                                                           const std::function<void(const FinalOutcome&)>& visit);
+
   // Opens the database and turns the campaign's 'sending' rows (a run that stopped mid-retry)
   // back into due deferrals.
   static Expected<std::unique_ptr<CampaignLedger>, std::string> open(const std::string& path, std::string campaign);

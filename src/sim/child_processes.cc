@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
 
 namespace lbmail {
@@ -98,7 +99,7 @@ uint64_t ChildProcesses::start(const std::string& name, const std::vector<std::s
     logError("sim.child_start_failed", {{"child", name}, {"program", argv[0]}, {"error", uv_strerror(rc)}});
     // A failed spawn still leaves a handle to close.
     c->exited = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&c->process), [](uv_handle_t* h) {
+    uv_close(asHandle(&c->process), [](uv_handle_t* h) {
       auto* child = static_cast<Child*>(h->data);
       child->closed = true;
     });
@@ -142,7 +143,7 @@ void ChildProcesses::stopAll(std::chrono::milliseconds grace, std::function<void
   auto remaining = std::make_shared<size_t>(1);
   auto one = [this, remaining] {
     if (--*remaining > 0) return;
-    uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), [](uv_handle_t* h) {
+    uv_close(asHandle(&poll_timer_), [](uv_handle_t* h) {
       auto* self = static_cast<ChildProcesses*>(h->data);
       self->all_done_.runAll();
     });
@@ -164,7 +165,7 @@ void ChildProcesses::onExit(uv_process_t* p, int64_t status, int signal) {
 }
 
 void ChildProcesses::reap(Child* c) {
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->process), [](uv_handle_t* h) {
+  uv_close(asHandle(&c->process), [](uv_handle_t* h) {
     auto* child = static_cast<Child*>(h->data);
     child->closed = true;
   });

@@ -1,12 +1,13 @@
-// Reading a run's outcome back.
+// Reading a run's outcome back: the final outcomes through the campaign's ledger, the
+// deferrals and the shift from the accounting file.
 #include "run_stats.h"
-
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <sstream>
+
+#include "campaign_ledger.h"
 
 namespace lbmail {
 namespace {
@@ -31,48 +32,25 @@ double parseTime(const std::string& s) {
 }
 
 std::string readDeliveries(const SimWorld& world, const SimSettings& settings, RunStats& s) {
-  sqlite3* db = nullptr;
-  std::string file = world.path("recipients.db");
-  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return file + ": cannot open";
-  }
-  sqlite3_stmt* st = nullptr;
-  const char* sql =
-      "SELECT d.state, d.gateway, d.delivery_ms, r.domain FROM deliveries d JOIN recipients r ON r.id = "
-      "d.recipient_id WHERE d.campaign = ?1 AND d.state IN ('delivered', 'bounced', 'failed')";
-  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
-    std::string e = sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return file + ": " + e;
-  }
-  sqlite3_bind_text(st, 1, s.name.c_str(), -1, SQLITE_STATIC);
   std::vector<double> times;
   std::vector<double> gateway_sum(settings.gateways, 0);
   s.gateways.resize(settings.gateways);
   for (uint32_t g = 0; g < settings.gateways; ++g) s.gateways[g].name = world.gatewayName(g);
   s.group_share.assign(settings.groups, std::vector<uint64_t>(settings.gateways, 0));
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    ++s.finals;
-    std::string state = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    const unsigned char* gw = sqlite3_column_text(st, 1);
-    std::string gateway = gw ? reinterpret_cast<const char*>(gw) : "";
-    double ms = sqlite3_column_double(st, 2);
-    std::string domain = reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
-    if (state == "bounced") ++s.bounced;
-    if (state == "failed") ++s.failed;
-    if (state != "delivered") continue;
+  auto finals = CampaignLedger::readFinalOutcomes(world.path("recipients.db"), s.name, [&](const FinalOutcome& o) {
+    if (o.state == RecipientState::kBounced) ++s.bounced;
+    if (o.state == RecipientState::kFailed) ++s.failed;
+    if (o.state != RecipientState::kDelivered) return;
     ++s.delivered;
-    times.push_back(ms);
-    uint32_t g = gateway.size() > 2 ? static_cast<uint32_t>(std::strtoul(gateway.c_str() + 2, nullptr, 10)) - 1 : 0;
-    if (g >= settings.gateways) continue;
-    ++s.gateways[g].delivered;
-    gateway_sum[g] += ms;
-    uint32_t group = world.groupOfDomain(domain);
-    if (group < settings.groups) ++s.group_share[group][g];
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+    times.push_back(o.delivery_ms);
+    std::optional<uint32_t> g = world.gatewayIndex(o.gateway);
+    if (!g) return;
+    ++s.gateways[*g].delivered;
+    gateway_sum[*g] += o.delivery_ms;
+    if (std::optional<uint32_t> group = world.groupOfDomain(o.domain)) ++s.group_share[*group][*g];
+  });
+  if (!finals) return finals.error();
+  s.finals = *finals;
   std::sort(times.begin(), times.end());
   double sum = 0;
   for (double t : times) sum += t;
@@ -100,7 +78,7 @@ void readAccounting(const SimWorld& world, RunStats& s, double shift_at) {
     for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
     if (f.size() != 10) continue;
     if (f[5] == "deferred") ++s.deferrals;
-    if (shift_at <= 0 || f[5] != "delivered" || world.groupOfDomain(f[2]) != 0) continue;
+    if (shift_at <= 0 || f[5] != "delivered" || world.groupOfDomain(f[2]) != 0u) continue;
     double t = parseTime(f[0]) - shift_at;
     if (t < 0) continue;
     auto b = static_cast<size_t>(t / kBucket);

@@ -236,7 +236,7 @@ void Sim::analyse() {
 
 void Sim::finish() {
   phase_ = "report";
-  SimReport report{settings_, stats_, static_cast<double>(uv_now(loop_) - sim_started_ms_) / 1000.0};
+  SimReport report{settings_, stats_, world_->gatewayNames(), static_cast<double>(uv_now(loop_) - sim_started_ms_) / 1000.0};
   std::ofstream(world_->path("report.json")) << report.json() << "\n";
   std::ofstream(world_->path("report.html")) << report.html();
   std::string text = report.text();
@@ -261,8 +261,8 @@ void Sim::onStop(std::function<void()> done) {
   // The world may still be building: the children are stopped once that job is over.
   background_.whenIdle([this, done = std::move(done)]() mutable {
     children_.stopAll(kStopGrace, [this, done = std::move(done)]() mutable {
-      uv_close(reinterpret_cast<uv_handle_t*>(&run_timer_), nullptr);
-      done();
+      // done may free this Sim: only after the timer's close callback (uv_close contract).
+      timer_closer_.close({asHandle(&run_timer_)}, std::move(done));
     });
   });
 }

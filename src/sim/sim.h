@@ -12,6 +12,7 @@
 
 #include "child_processes.h"
 #include "lbmail/core/background_queue.h"
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/core/mode_service.h"
 #include "run_stats.h"
 #include "sim_config.h"
@@ -71,6 +72,7 @@ class Sim final : public ModeService {
   double sinks_started_unix_ = 0;
   int initiator_code_ = -1;
   uv_timer_t run_timer_;
+  HandleCloser timer_closer_;
   bool stopping_ = false;
   bool timed_out_ = false;
   int exit_code_ = 0;

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
 
 #include "lbmail/core/json_writer.h"
+#include "report_assets.h"
 
 namespace lbmail {
 namespace {
@@ -33,6 +35,14 @@ std::string escapeHtml(const std::string& s) {
   return out;
 }
 
+// The page around the report: src/sim/assets/report.html, embedded at build time, with the
+// report's own markup where its marker stands.
+constexpr std::string_view kMarker = "<!-- report -->";
+constexpr size_t kMarkerAt = assets::kReportHtml.find(kMarker);
+static_assert(kMarkerAt != std::string_view::npos, "report.html must hold <!-- report -->");
+constexpr std::string_view kPageHead = assets::kReportHtml.substr(0, kMarkerAt);
+constexpr std::string_view kPageTail = assets::kReportHtml.substr(kMarkerAt + kMarker.size());
+
 const char* kColours[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"};
 
 // Horizontal bars, one per label, scaled to the largest value.
@@ -58,7 +68,7 @@ std::string barChart(const std::string& title, const std::vector<std::pair<std::
 }
 
 // For each run, one stacked bar per group: the gateways' shares of its deliveries.
-std::string shareChart(const SimSettings& settings, const RunStats& r) {
+std::string shareChart(const SimSettings& settings, const std::vector<std::string>& gateway_names, const RunStats& r) {
   const int row = 22, left = 60, width = 420;
   std::string svg = "<h4>" + escapeHtml(r.name) + "</h4><svg class=\"chart share\" width=\"640\" height=\"" +
                     std::to_string(row * static_cast<int>(settings.groups) + 10) + "\" role=\"img\">";
@@ -71,7 +81,7 @@ std::string shareChart(const SimSettings& settings, const RunStats& r) {
       int w =
           total ? static_cast<int>(static_cast<double>(r.group_share[k][g]) / static_cast<double>(total) * width) : 0;
       svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y) + "\" width=\"" + std::to_string(w) +
-             "\" height=\"16\" fill=\"" + kColours[g % 8] + "\"><title>gw" + std::to_string(g + 1) + ": " +
+             "\" height=\"16\" fill=\"" + kColours[g % 8] + "\"><title>" + escapeHtml(gateway_names[g]) + ": " +
              std::to_string(r.group_share[k][g]) + "</title></rect>";
       x += w;
     }
@@ -228,12 +238,7 @@ std::string SimReport::json() const {
 }
 
 std::string SimReport::html() const {
-  std::string h =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lbmail simulation report</title>"
-      "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}"
-      "td,th{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}th:first-child,td:first-child{"
-      "text-align:left}svg text{font:12px system-ui,sans-serif}.met{color:#2a7}.missed{color:#c33}</style>"
-      "</head><body><h1>lbmail simulation report</h1>\n<p id=\"world\">" +
+  std::string h = std::string(kPageHead) + "<p id=\"world\">" +
       std::to_string(settings.gateways) + " gateways, " + std::to_string(settings.domains) + " domains in " +
       std::to_string(settings.groups) + " groups, " + std::to_string(settings.recipients) + " recipients, attachment " +
       std::to_string(settings.attachment_size / 1024) + " KiB.</p>\n";
@@ -274,12 +279,12 @@ std::string SimReport::html() const {
   h += barChart("Throughput per run", rates, "msg/s");
   h += "<h3>Each gateway's share of every domain group</h3><p>";
   for (uint32_t g = 0; g < settings.gateways; ++g) {
-    h += "<span style=\"color:" + std::string(kColours[g % 8]) + "\">&#9632; gw" + std::to_string(g + 1) + "</span> ";
+    h += "<span style=\"color:" + std::string(kColours[g % 8]) + "\">&#9632; " + escapeHtml(gateway_names[g]) + "</span> ";
   }
   h += "</p>";
-  for (const RunStats& r : runs) h += shareChart(settings, r);
+  for (const RunStats& r : runs) h += shareChart(settings, gateway_names, r);
   if (shift) h += shiftChart(*shift);
-  h += "\n</body></html>\n";
+  h += kPageTail;
   return h;
 }
 

@@ -13,6 +13,7 @@ namespace lbmail {
 struct SimReport {
   const SimSettings& settings;
   const std::vector<RunStats>& runs;
+  const std::vector<std::string>& gateway_names;  // by index, as the world made them
   double total_seconds = 0;
 
   const RunStats* find(const std::string& name) const;

@@ -9,12 +9,21 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "lbmail/media/media_cache_builder.h"
 #include "recipient_store.h"
 
 namespace lbmail {
 namespace {
+
+// Child configs are tables written by toml++, so every value is quoted and escaped as TOML
+// requires, whatever a path or a name holds.
+std::string tomlText(const toml::table& table) {
+  std::ostringstream out;
+  out << table << "\n";
+  return out.str();
+}
 
 // Random bytes that do not compress, as real PDFs and PNGs mostly do not.
 bool writeRandomFile(const std::string& file, uint64_t size, uint64_t seed) {
@@ -40,20 +49,32 @@ SimWorld::SimWorld(const SimSettings& settings, std::string binary, std::string 
       binary_(std::move(binary)),
       dnsmasq_(std::move(dnsmasq)),
       second_octet_(100 + static_cast<int>(getpid() % 100)),
-      group_recipients_(settings.groups, 0) {}
+      group_recipients_(settings.groups, 0) {
+  for (uint32_t g = 0; g < settings.gateways; ++g) {
+    gateway_names_.push_back("gw" + std::to_string(g + 1));
+    gateway_index_.emplace(gateway_names_.back(), g);
+  }
+  for (uint32_t d = 0; d < settings.domains; ++d) {
+    uint32_t group = d % settings.groups;
+    domain_names_.push_back("d" + std::to_string(d) + ".g" + std::to_string(group + 1) + ".sim");
+    domain_group_.emplace(domain_names_.back(), group);
+  }
+}
 
 std::string SimWorld::ip(int third, uint32_t fourth) const {
   return "127." + std::to_string(second_octet_) + "." + std::to_string(third) + "." + std::to_string(fourth);
 }
 
-std::string SimWorld::domainName(uint32_t d) const {
-  return "d" + std::to_string(d) + ".g" + std::to_string(d % settings_.groups + 1) + ".sim";
+std::optional<uint32_t> SimWorld::gatewayIndex(const std::string& name) const {
+  auto it = gateway_index_.find(name);
+  if (it == gateway_index_.end()) return std::nullopt;
+  return it->second;
 }
 
-uint32_t SimWorld::groupOfDomain(const std::string& domain) const {
-  size_t g = domain.find(".g");
-  if (g == std::string::npos) return 0;
-  return static_cast<uint32_t>(std::strtoul(domain.c_str() + g + 2, nullptr, 10)) - 1;
+std::optional<uint32_t> SimWorld::groupOfDomain(const std::string& domain) const {
+  auto it = domain_group_.find(domain);
+  if (it == domain_group_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string SimWorld::build() {
@@ -141,24 +162,25 @@ std::vector<std::string> SimWorld::dnsmasqArgs() const {
   return a;
 }
 
-std::string SimWorld::sinkRules(uint32_t group, const std::vector<SimLatency>& matrix, const std::string& after) const {
-  std::string out;
+void SimWorld::addSinkRules(toml::array& rules, uint32_t group, const std::vector<SimLatency>& matrix,
+                            const std::string& after) const {
   for (const SimLatency& l : matrix) {
     if (l.group != group) continue;
-    out += "[[sink.rule]]\nclient = \"" + gatewaySource(l.gateway) + "\"\n" + after + "data_latency = \"" +
-           l.data_latency + "\"\nreply_latency = \"" + l.reply_latency + "\"\ndefer_rcpt = " + std::to_string(l.defer) +
-           "\nbounce_rcpt = " + std::to_string(l.bounce) + "\n";
-    if (l.max_connections > 0) out += "max_connections_per_client = " + std::to_string(l.max_connections) + "\n";
+    toml::table rule{{"client", gatewaySource(l.gateway)},
+                     {"data_latency", l.data_latency},
+                     {"reply_latency", l.reply_latency},
+                     {"defer_rcpt", l.defer},
+                     {"bounce_rcpt", l.bounce}};
+    if (!after.empty()) rule.insert("after", after);
+    if (l.max_connections > 0) rule.insert("max_connections_per_client", int64_t{l.max_connections});
+    rules.push_back(std::move(rule));
   }
-  return out;
 }
 
 uint32_t SimWorld::shiftedBest() const { return (fastestGateway(settings_.matrix, 0) + 1) % settings_.gateways; }
 
 std::string SimWorld::sinkConfig(uint32_t group, bool shifted) const {
-  std::string c = "[node]\nname = \"sink-g" + std::to_string(group + 1) + "\"\n[admin]\nlisten = \"" + sinkIp(group) +
-                  ":0\"\n[sink]\nlisten = \"" + sinkIp(group) + ":" + std::to_string(kSmtpPort) +
-                  "\"\nhostname = \"mx.g" + std::to_string(group + 1) + ".sim\"\n";
+  toml::array rules;
   if (shifted && group == 0 && settings_.gateways > 1) {
     // The shift: group 0's fastest gateway and the next one trade places. Rules with `after`
     // come first: the first rule in force decides.
@@ -176,65 +198,113 @@ std::string SimWorld::sinkConfig(uint32_t group, bool shifted) const {
       std::swap(la->defer, lb->defer);
     }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.shift_after).count();
-    c += sinkRules(group, swapped, "after = \"" + std::to_string(ms) + "ms\"\n");
+    addSinkRules(rules, group, swapped, std::to_string(ms) + "ms");
   }
-  return c + sinkRules(group, settings_.matrix, "");
+  addSinkRules(rules, group, settings_.matrix, "");
+  std::string n = std::to_string(group + 1);
+  toml::table sink{{"listen", sinkIp(group) + ":" + std::to_string(kSmtpPort)}, {"hostname", "mx.g" + n + ".sim"}};
+  if (!rules.empty()) sink.insert("rule", std::move(rules));
+  return tomlText(toml::table{{"node", toml::table{{"name", "sink-g" + n}}},
+                              {"admin", toml::table{{"listen", sinkIp(group) + ":0"}}},
+                              {"sink", std::move(sink)}});
 }
 
-std::string SimWorld::gatewayConfig(uint32_t g) const {
-  std::string c = "[node]\nname = \"" + gatewayName(g) + "\"\n[admin]\nlisten = \"" + ip(2, g + 1) +
-                  ":0\"\n[gateway]\nlisten = \"" + gatewayLink(g) + "\"\nkey_file = \"" + path("link.key") +
-                  "\"\ncapacity = 400\nmedia_cache = \"" + path("media") +
-                  "\"\ndrain_timeout = \"5s\"\n[smtp]\nport = " + std::to_string(kSmtpPort) + "\nhelo_name = \"" +
-                  gatewayName(g) + ".sim\"\nsource_addresses = [\"" + gatewaySource(g) +
-                  "\"]\nbackoff = \"1s\"\nmax_connections = 40\n";
+toml::table SimWorld::gatewayDns() const {
   // A burst of first lookups from every gateway can overflow dnsmasq's socket: on loopback a
   // lost query is retried after 300 ms, not after the default 5 s.
   if (useDnsmasq()) {
-    return c + "[dns]\nservers = [\"" + dnsAddress() +
-           "\"]\nquery_timeout = \"300ms\"\nquery_tries = 4\nmax_in_flight = 32\n";
+    return toml::table{{"servers", toml::array{dnsAddress()}},
+                       {"query_timeout", "300ms"},
+                       {"query_tries", 4},
+                       {"max_in_flight", 32}};
   }
   // Without dnsmasq: static routes for every domain to its group's sink.
-  c += "[dns]\n";
+  toml::array routes;
   for (uint32_t d = 0; d < settings_.domains; ++d) {
-    c += "[[dns.route]]\ndomain = \"" + domainName(d) + "\"\naddresses = [\"" + sinkIp(d % settings_.groups) + ":" +
-         std::to_string(kSmtpPort) + "\"]\n";
+    routes.push_back(toml::table{
+        {"domain", domainName(d)},
+        {"addresses", toml::array{sinkIp(d % settings_.groups) + ":" + std::to_string(kSmtpPort)}}});
   }
-  return c;
+  toml::table dns;
+  if (!routes.empty()) dns.insert("route", std::move(routes));
+  return dns;
+}
+
+std::string SimWorld::gatewayConfig(uint32_t g) const {
+  return tomlText(toml::table{{"node", toml::table{{"name", gatewayName(g)}}},
+                              {"admin", toml::table{{"listen", ip(2, g + 1) + ":0"}}},
+                              {"gateway", toml::table{{"listen", gatewayLink(g)},
+                                                      {"key_file", path("link.key")},
+                                                      {"capacity", 400},
+                                                      {"media_cache", path("media")},
+                                                      {"drain_timeout", "5s"}}},
+                              {"smtp", toml::table{{"port", kSmtpPort},
+                                                   {"helo_name", gatewayName(g) + ".sim"},
+                                                   {"source_addresses", toml::array{gatewaySource(g)}},
+                                                   {"backoff", "1s"},
+                                                   {"max_connections", 40}}},
+                              {"dns", gatewayDns()}});
+}
+
+// The two materials: the offer with its attachment and inline logo, and the gold members' one.
+toml::array SimWorld::materials() const {
+  toml::table offer{
+      {"name", "offer"},
+      {"from", "Shop <news@shop.sim>"},
+      {"subject", "{{first_name|Hello}}, the spring offer"},
+      {"text", "Dear {{first_name|customer}},\nthe spring offer for {{city|your city}} is attached.\n"},
+      {"html",
+       "<p>Dear {{first_name|customer}},</p><p>the spring offer for {{city|your city}}.</p>"
+       "<img src=\"cid:logo\">\n"},
+      {"inline", toml::array{toml::table{{"file", "logo.png"}, {"cid", "logo"}}}}};
+  toml::table gold{{"name", "gold"},
+                   {"from", "Shop <vip@shop.sim>"},
+                   {"subject", "{{first_name|Hello}}, a gold member offer"},
+                   {"text", "Dear {{first_name|customer}},\nas a gold member you get 20% off.\n"}};
+  if (settings_.attachment_size > 0) {
+    offer.insert("attachments", toml::array{"offer.pdf"});
+    gold.insert("attachments", toml::array{"offer.pdf"});
+  }
+  return toml::array{std::move(offer), std::move(gold)};
 }
 
 std::string SimWorld::initiatorConfig(const std::string& run, const std::string& policy) const {
-  std::string c = "[node]\nname = \"initiator\"\n[admin]\nlisten = \"" + ip(4, 1) +
-                  ":0\"\n[log]\nlevel = \"info\"\n[campaign]\nname = \"" + run + "\"\ndatabase = \"" +
-                  path("recipients.db") + "\"\nsender = \"bounces@shop.sim\"\nmedia = \"" + path("media") +
-                  "\"\naccounting_file = \"" + path(run + ".csv") +
-                  "\"\ndefault_material = \"offer\"\nretry_schedule = [\"1s\", \"2s\"]\nmax_attempts = 3\n"
-                  "progress_interval = \"2s\"\nexit_when_done = true\n"
-                  "[campaign.merge_fields]\nfirst_name = \"first_name\"\ncity = \"city\"\n";
-  std::string attachments = settings_.attachment_size > 0 ? "attachments = [\"offer.pdf\"]\n" : "";
-  c += "[[campaign.material]]\nname = \"offer\"\nfrom = \"Shop <news@shop.sim>\"\n"
-       "subject = \"{{first_name|Hello}}, the spring offer\"\n"
-       "text = \"Dear {{first_name|customer}},\\nthe spring offer for {{city|your city}} is attached.\\n\"\n"
-       "html = \"<p>Dear {{first_name|customer}},</p><p>the spring offer for {{city|your city}}.</p>"
-       "<img src=\\\"cid:logo\\\">\\n\"\n" +
-       attachments + "inline = [{ file = \"logo.png\", cid = \"logo\" }]\n";
-  c += "[[campaign.material]]\nname = \"gold\"\nfrom = \"Shop <vip@shop.sim>\"\n"
-       "subject = \"{{first_name|Hello}}, a gold member offer\"\n"
-       "text = \"Dear {{first_name|customer}},\\nas a gold member you get 20% off.\\n\"\n" +
-       attachments + "[[campaign.target]]\nmaterial = \"gold\"\nall = [{ field = \"tier\", equals = \"gold\" }]\n";
-  c += "[selection]\npolicy = \"" + policy +
-       "\"\nhalf_life = \"2s\"\nstale_after = \"5s\"\nexploration = 0.02\nhysteresis = 0.3\n";
+  toml::table campaign{
+      {"name", run},
+      {"database", path("recipients.db")},
+      {"sender", "bounces@shop.sim"},
+      {"media", path("media")},
+      {"accounting_file", path(run + ".csv")},
+      {"default_material", "offer"},
+      {"retry_schedule", toml::array{"1s", "2s"}},
+      {"max_attempts", 3},
+      {"progress_interval", "2s"},
+      {"exit_when_done", true},
+      {"merge_fields", toml::table{{"first_name", "first_name"}, {"city", "city"}}},
+      {"material", materials()},
+      {"target", toml::array{toml::table{{"material", "gold"},
+                                         {"all", toml::array{toml::table{{"field", "tier"}, {"equals", "gold"}}}}}}}};
+  toml::table selection{
+      {"policy", policy}, {"half_life", "2s"}, {"stale_after", "5s"}, {"exploration", 0.02}, {"hysteresis", 0.3}};
   if (policy == "fixed") {
+    toml::array routes;
     for (uint32_t k = 0; k < settings_.groups; ++k) {
-      c += "[[selection.route]]\ndomain = \".g" + std::to_string(k + 1) + ".sim\"\ngateway = \"" +
-           gatewayName(fastestGateway(settings_.matrix, k)) + "\"\n";
+      routes.push_back(toml::table{{"domain", ".g" + std::to_string(k + 1) + ".sim"},
+                                   {"gateway", gatewayName(fastestGateway(settings_.matrix, k))}});
     }
+    if (!routes.empty()) selection.insert("route", std::move(routes));
   }
+  toml::array gateways;
   for (uint32_t g = 0; g < settings_.gateways; ++g) {
-    c += "[[gateway]]\nname = \"" + gatewayName(g) + "\"\naddress = \"" + gatewayLink(g) + "\"\nkey_file = \"" +
-         path("link.key") + "\"\n";
+    gateways.push_back(
+        toml::table{{"name", gatewayName(g)}, {"address", gatewayLink(g)}, {"key_file", path("link.key")}});
   }
-  return c;
+  return tomlText(toml::table{{"node", toml::table{{"name", "initiator"}}},
+                              {"admin", toml::table{{"listen", ip(4, 1) + ":0"}}},
+                              {"log", toml::table{{"level", "info"}}},
+                              {"campaign", std::move(campaign)},
+                              {"selection", std::move(selection)},
+                              {"gateway", std::move(gateways)}});
 }
 
 }  // namespace lbmail

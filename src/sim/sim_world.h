@@ -4,8 +4,12 @@
 // gateways, the initiator per run). Each process has its own loopback address.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include <toml++/toml.h>
 
 #include "lbmail/core/expected.h"
 #include "sim_config.h"
@@ -38,22 +42,35 @@ class SimWorld {
 
   std::string path(const std::string& name) const { return settings_.work_dir + "/" + name; }
   const std::string& binary() const { return binary_; }
-  uint32_t groupOfDomain(const std::string& domain) const;
+  // The group of one of the world's domains; none for a name the world did not make.
+  std::optional<uint32_t> groupOfDomain(const std::string& domain) const;
   uint64_t recipientsInGroup(uint32_t group) const { return group_recipients_[group]; }
   // The gateway that is fastest for group 0 after the shift.
   uint32_t shiftedBest() const;
-  std::string gatewayName(uint32_t g) const { return "gw" + std::to_string(g + 1); }
+  const std::string& gatewayName(uint32_t g) const { return gateway_names_[g]; }
+  const std::vector<std::string>& gatewayNames() const { return gateway_names_; }
+  // The index of a gateway by the name its config gave it; none for a name the world did not make.
+  std::optional<uint32_t> gatewayIndex(const std::string& name) const;
 
  private:
   std::string ip(int third, uint32_t fourth) const;
-  std::string domainName(uint32_t d) const;
-  std::string sinkRules(uint32_t group, const std::vector<SimLatency>& matrix, const std::string& after) const;
+  const std::string& domainName(uint32_t d) const { return domain_names_[d]; }
+  // The rules of one group's sink from matrix, in force after `after` when it is not empty.
+  void addSinkRules(toml::array& rules, uint32_t group, const std::vector<SimLatency>& matrix,
+                    const std::string& after) const;
+  toml::table gatewayDns() const;
+  toml::array materials() const;
 
   const SimSettings& settings_;
   std::string binary_;
   std::string dnsmasq_;
   int second_octet_;
   std::vector<uint64_t> group_recipients_;
+  // Names are made once, here, and read back through these maps rather than parsed.
+  std::vector<std::string> gateway_names_;
+  std::unordered_map<std::string, uint32_t> gateway_index_;
+  std::vector<std::string> domain_names_;
+  std::unordered_map<std::string, uint32_t> domain_group_;
 };
 
 }  // namespace lbmail

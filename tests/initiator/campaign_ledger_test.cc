@@ -1,12 +1,15 @@
 // Tests for src/initiator/campaign_ledger.cc on a real SQLite file: fresh recipients page by
 // id, deferrals wait for next_at and are claimed once, a restart turns claimed rows back into
-// due deferrals, and a later state replaces an earlier one.
+// due deferrals, a later state replaces an earlier one, and a reader after the run sees each
+// final outcome once.
 #include "campaign_ledger.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <map>
 
 #include "temp_path.h"
 
@@ -254,6 +257,51 @@ TEST(CampaignLedger, WriteReplacesTheEarlierState) {
   EXPECT_EQ(n.failed, 1u);
   EXPECT_EQ(n.bounced, 0u);
   EXPECT_EQ(n.deferred, 0u);
+}
+
+TEST(CampaignLedger, ReadFinalOutcomesVisitsThisCampaignsFinalStatesOnly) {
+  std::string db = makeDatabase(5);
+  {
+    auto ledger = openLedger(db);
+    ASSERT_TRUE(ledger);
+    StateChange delivered = change(1, "delivered");
+    delivered.gateway = "gw2";
+    delivered.delivery_ms = 12.5;
+    StateChange failed = change(3, "failed");
+    failed.gateway = "";
+    std::vector<StateChange> changes = {delivered, change(2, "bounced"), failed, change(4, "deferred", kNow + 60)};
+    ASSERT_TRUE(ledger->write(changes)) << ledger->lastError();
+    std::vector<StoredRecipient> claimed;
+    ASSERT_TRUE(ledger->write({change(5, "deferred", kNow - 1)})) << ledger->lastError();
+    ASSERT_TRUE(ledger->claimDue(kNow, 10, claimed)) << ledger->lastError();  // 5 is 'sending'
+    auto other = openLedger(db, "autumn");
+    ASSERT_TRUE(other->write({change(4, "delivered")})) << other->lastError();
+  }
+  std::map<std::string, FinalOutcome> seen;  // by domain and state
+  auto visited = CampaignLedger::readFinalOutcomes(db, "spring", [&](const FinalOutcome& o) {
+    seen[o.domain + " " + std::string(recipientStateName(o.state))] = o;
+  });
+  ASSERT_TRUE(visited) << visited.error();
+  EXPECT_EQ(*visited, 3u);
+  ASSERT_EQ(seen.size(), 3u);
+  ASSERT_TRUE(seen.count("d1.test delivered"));
+  EXPECT_EQ(seen["d1.test delivered"].gateway, "gw2");
+  EXPECT_EQ(seen["d1.test delivered"].delivery_ms, 12.5);
+  ASSERT_TRUE(seen.count("d2.test bounced"));
+  EXPECT_EQ(seen["d2.test bounced"].gateway, "gw1");
+  ASSERT_TRUE(seen.count("d0.test failed"));
+  EXPECT_EQ(seen["d0.test failed"].gateway, "");
+
+  // Read-only: the file is not created, and a campaign with no outcomes visits none.
+  auto none = CampaignLedger::readFinalOutcomes(db, "winter", [](const FinalOutcome&) { ADD_FAILURE(); });
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_EQ(*none, 0u);
+  std::string missing = test::tempPath("ledger-missing.db");
+  std::remove(missing.c_str());
+  auto error = CampaignLedger::readFinalOutcomes(missing, "spring", [](const FinalOutcome&) {});
+  ASSERT_FALSE(error);
+  EXPECT_NE(error.error().find("ledger-missing.db"), std::string::npos) << error.error();
+  EXPECT_NE(::access(missing.c_str(), F_OK), 0);
 }
 
 TEST(CampaignLedger, OpenFailsClearly) {
