@@ -16,6 +16,8 @@ constexpr uint64_t kDrainMs = 10000;  // a stop waits this long for answers in f
 
 double unixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
+AttemptHistory history(const PendingRecipient& p) { return {p.attempts, p.first_at, p.requeues}; }
+
 uint64_t millis(Duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
@@ -55,7 +57,8 @@ int Campaign::start() {
   uv_timer_init(loop_, &tick_timer_);
   tick_timer_.data = this;
   timer_open_ = true;
-  uv_timer_start(&tick_timer_, [](uv_timer_t* t) { static_cast<Campaign*>(t->data)->tick(); }, kTickMs, kTickMs);
+  uv_timer_start(
+      &tick_timer_, [](uv_timer_t* t) { static_cast<Campaign*>(t->data)->tick(); }, kTickMs, kTickMs);
   last_second_ms_ = uv_now(loop_);
   feed_.start(writer_.ledger(), at_start_.deferred, writer_.ledger().nextDue().value_or(0));
   fetchFresh();
@@ -151,9 +154,8 @@ void Campaign::onLinkDown(size_t g, std::string_view reason) {
   while (dispatcher_.hasParked(g)) ready_.push_front(dispatcher_.unpark(g));
   // Our own stop closes every link: that is no news.
   if (stopping_) return;
-  logWarn("campaign.gateway_down", {{"gateway", links_.endpoint(g).name},
-                                    {"reason", reason},
-                                    {"in_flight", static_cast<uint64_t>(count)}});
+  logWarn("campaign.gateway_down",
+          {{"gateway", links_.endpoint(g).name}, {"reason", reason}, {"in_flight", static_cast<uint64_t>(count)}});
 }
 
 void Campaign::onLinkFrame(size_t g, const proto::Frame& frame) {
@@ -174,7 +176,7 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   if (r.timings.connect_us > 0) {
     dispatcher_.table().recordRtt(g, f->r.domain_id, static_cast<double>(r.timings.connect_us) / 1000.0);
   }
-  OutcomeDecision d = decideResult(r, ms, {f->r.attempts, f->r.first_at, f->r.requeues}, policy_, unixNow());
+  OutcomeDecision d = decideResult(r, ms, history(f->r), policy_, unixNow());
   counts_.result(g, d.kind == OutcomeDecision::Kind::kDefer ? RecipientState::kDeferred : d.state);
   apply(std::move(*f), d);
 }
@@ -184,7 +186,7 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
   if (!f) return;
   dispatcher_.answered(f->r.domain_id, g);
   counts_.rejected();
-  OutcomeDecision d = decideReject(r, {f->r.attempts, f->r.first_at, f->r.requeues}, policy_, unixNow());
+  OutcomeDecision d = decideReject(r, history(f->r), policy_, unixNow());
   if (d.media_missing) links_.markMediaMissing(g, static_cast<size_t>(f->r.material), r.text);
   apply(std::move(*f), d);
 }
@@ -212,21 +214,7 @@ void Campaign::failUnsent(PendingRecipient&& p, std::string reason) {
 }
 
 void Campaign::record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway) {
-  StateChange c;
-  c.recipient_id = p.id;
-  c.state = d.state;
-  c.attempts = d.attempts;
-  c.material = p.material >= 0 ? campaign_.materials[static_cast<size_t>(p.material)].name : "";
-  c.gateway = std::move(gateway);
-  c.smtp_code = d.smtp_code;
-  c.enhanced_code = d.enhanced_code;
-  c.reason = d.reason;
-  c.delivery_ms = d.delivery_ms;
-  c.first_at = p.first_at;
-  c.next_at = d.next_at;
-  c.at = unixNow();
-  c.email = std::move(p.email);
-  c.domain = std::move(p.domain);
+  StateChange c = stateChange(std::move(p), d, campaign_, std::move(gateway), unixNow());
   if (c.state == RecipientState::kDeferred) feed_.deferred(c.next_at);
   counts_.changed(c.state);
   writer_.record(std::move(c), uv_now(loop_));
@@ -271,7 +259,7 @@ void Campaign::expireSilent(uint64_t now) {
   if (now < limit) return;
   for (InFlightRequest& f : in_flight_.takeSentBefore(now - limit)) {
     dispatcher_.dropped(f.r.domain_id, f.gateway);
-    OutcomeDecision d = decideTimeout({f.r.attempts, f.r.first_at, f.r.requeues}, policy_, unixNow());
+    OutcomeDecision d = decideTimeout(history(f.r), policy_, unixNow());
     apply(std::move(f), d);
   }
 }
@@ -284,11 +272,12 @@ void Campaign::failOver(uint64_t now) {
     for (InFlightRequest& f : moved) {
       dispatcher_.dropped(f.r.domain_id, g);
       counts_.failedOver();
-      OutcomeDecision d = decideRequeue({f.r.attempts, f.r.first_at, f.r.requeues}, policy_, unixNow());
+      OutcomeDecision d = decideRequeue(history(f.r), policy_, unixNow());
       apply(std::move(f), d);
     }
     if (!moved.empty()) {
-      logInfo("campaign.failover", {{"gateway", links_.endpoint(g).name}, {"requests", static_cast<uint64_t>(moved.size())}});
+      logInfo("campaign.failover",
+              {{"gateway", links_.endpoint(g).name}, {"requests", static_cast<uint64_t>(moved.size())}});
     }
   }
 }
@@ -344,9 +333,8 @@ void Campaign::finishStop() {
     logWarn("campaign.stopped_in_flight", {{"requests", static_cast<uint64_t>(in_flight_.size())}});
   }
   writer_.flush(uv_now(loop_));
-  closer_.close({asHandle(&tick_timer_)}, [this] {
-    links_.stop([this] { background_.whenIdle([this] { stop_done_.runAll(); }); });
-  });
+  closer_.close({asHandle(&tick_timer_)},
+                [this] { links_.stop([this] { background_.whenIdle([this] { stop_done_.runAll(); }); }); });
 }
 
 }  // namespace lbmail

@@ -71,8 +71,8 @@ class GatewayDispatcher {
   // What a gateway has in flight to one domain, and how fast it completes them.
   struct Cell {
     uint32_t in_flight = 0;
-    uint32_t done = 0;    // this second
-    double rate = 0;      // per second, smoothed
+    uint32_t done = 0;  // this second
+    double rate = 0;    // per second, smoothed
   };
   Cell& cell(uint32_t domain, size_t g);
   uint64_t domainInFlight(uint32_t domain);
@@ -84,7 +84,7 @@ class GatewayDispatcher {
   DeliveryTimeTable table_;
   GatewaySelector selector_;
   std::vector<GatewayLoad> loads_;
-  std::vector<Cell> cells_;  // domain-major: cells_[domain * gateways_ + gateway]
+  std::vector<Cell> cells_;                           // domain-major: cells_[domain * gateways_ + gateway]
   std::vector<std::deque<PendingRecipient>> parked_;  // per gateway
   size_t parked_count_ = 0;
 };

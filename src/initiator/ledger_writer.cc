@@ -9,8 +9,27 @@
 
 namespace lbmail {
 
-LedgerWriter::LedgerWriter(BackgroundQueue& background, const CampaignSettings& campaign,
-                           std::function<void()> written)
+StateChange stateChange(PendingRecipient&& p, const OutcomeDecision& d, const CampaignSettings& campaign,
+                        std::string gateway, double at) {
+  StateChange c;
+  c.recipient_id = p.id;
+  c.state = d.state;
+  c.attempts = d.attempts;
+  c.material = p.material >= 0 ? campaign.materials[static_cast<size_t>(p.material)].name : "";
+  c.gateway = std::move(gateway);
+  c.smtp_code = d.smtp_code;
+  c.enhanced_code = d.enhanced_code;
+  c.reason = d.reason;
+  c.delivery_ms = d.delivery_ms;
+  c.first_at = p.first_at;
+  c.next_at = d.next_at;
+  c.at = at;
+  c.email = std::move(p.email);
+  c.domain = std::move(p.domain);
+  return c;
+}
+
+LedgerWriter::LedgerWriter(BackgroundQueue& background, const CampaignSettings& campaign, std::function<void()> written)
     : background_(background),
       campaign_(campaign),
       written_(std::move(written)),

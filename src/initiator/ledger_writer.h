@@ -14,8 +14,14 @@
 #include "campaign_ledger.h"
 #include "initiator_config.h"
 #include "lbmail/core/background_queue.h"
+#include "outcome_policy.h"
+#include "pending_recipient.h"
 
 namespace lbmail {
+
+// The row for what was decided about p at unix time at; gateway is empty when none tried it.
+StateChange stateChange(PendingRecipient&& p, const OutcomeDecision& d, const CampaignSettings& campaign,
+                        std::string gateway, double at);
 
 class LedgerWriter {
  public:

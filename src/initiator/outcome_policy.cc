@@ -11,8 +11,8 @@ namespace {
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-OutcomeDecision final(RecipientState state, const AttemptHistory& h, int code, std::string enhanced,
-                      std::string reason, double ms) {
+OutcomeDecision final(RecipientState state, const AttemptHistory& h, int code, std::string enhanced, std::string reason,
+                      double ms) {
   OutcomeDecision d;
   d.kind = OutcomeDecision::Kind::kFinal;
   d.state = state;
@@ -58,7 +58,8 @@ RetryPolicy retryPolicyOf(const InitiatorConfig& config) {
   p.max_age_s = seconds(c.max_age);
   for (Duration d : c.retry_schedule) p.retry_schedule_s.push_back(seconds(d));
   p.slow_sample_ms = seconds(config.selection.slow_sample) * 1000;
-  p.result_timeout_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(c.result_timeout).count());
+  p.result_timeout_ms =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(c.result_timeout).count());
   return p;
 }
 
@@ -81,9 +82,7 @@ OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const Attem
       d.sample = OutcomeDecision::Sample::kMs;
       d.sample_ms = ms;
       return d;
-    case proto::Outcome::kDeferred:
-      d = deferOrGiveUp(h, true, r.smtp_code, enhanced, reply, ms, p, now);
-      break;
+    case proto::Outcome::kDeferred: d = deferOrGiveUp(h, true, r.smtp_code, enhanced, reply, ms, p, now); break;
     case proto::Outcome::kFailed:
     default:  // an outcome newer than this initiator fails rather than loops
       d = final(RecipientState::kFailed, h, r.smtp_code, enhanced, reply, ms);
@@ -114,8 +113,7 @@ OutcomeDecision decideReject(const proto::RejectFrame& r, const AttemptHistory& 
 }
 
 OutcomeDecision decideTimeout(const AttemptHistory& h, const RetryPolicy& p, double now) {
-  OutcomeDecision d =
-      deferOrGiveUp(h, true, 0, "", "no answer within result_timeout", p.result_timeout_ms, p, now);
+  OutcomeDecision d = deferOrGiveUp(h, true, 0, "", "no answer within result_timeout", p.result_timeout_ms, p, now);
   d.sample = OutcomeDecision::Sample::kMs;
   d.sample_ms = p.result_timeout_ms;
   return d;

@@ -17,11 +17,11 @@ struct InitiatorConfig;
 
 struct RetryPolicy {
   uint32_t max_attempts = 10;
-  double max_age_s = 48 * 3600;         // from the first attempt; then a deferral fails
+  double max_age_s = 48 * 3600;          // from the first attempt; then a deferral fails
   std::vector<double> retry_schedule_s;  // the wait before each retry; the last one repeats
-  double slow_sample_ms = 30000;        // a deferral or failure counts as at least this
-  double result_timeout_ms = 600000;    // a request unanswered this long counts as deferred
-  uint32_t max_requeues = 8;            // sent back without an attempt, then a deferral
+  double slow_sample_ms = 30000;         // a deferral or failure counts as at least this
+  double result_timeout_ms = 600000;     // a request unanswered this long counts as deferred
+  uint32_t max_requeues = 8;             // sent back without an attempt, then a deferral
 };
 
 // The campaign's settings as the policy reads them.
@@ -52,7 +52,7 @@ struct OutcomeDecision {
   std::string reason;
   double delivery_ms = 0;  // what the ledger records as the delivery time
   Sample sample = Sample::kNone;
-  double sample_ms = 0;         // kMs or kSlow: what the delivery-time table records
+  double sample_ms = 0;        // kMs or kSlow: what the delivery-time table records
   bool media_missing = false;  // the gateway said this material's media are missing there
 };
 

@@ -19,8 +19,8 @@ struct PendingRecipient {
   std::vector<std::optional<std::string>> values;  // per merge field
   uint32_t attempts = 0;                           // made before
   double first_at = 0;                             // unix seconds of the first attempt; 0 before it
-  int avoid_gateway = -1;  // deferred or failed over from it: another is preferred
-  uint32_t requeues = 0;   // sent back without an attempt
+  int avoid_gateway = -1;                          // deferred or failed over from it: another is preferred
+  uint32_t requeues = 0;                           // sent back without an attempt
 };
 
 struct InFlightRequest {

@@ -123,9 +123,8 @@ TEST(OutcomePolicy, MaxAgeGivesUp) {
 }
 
 TEST(OutcomePolicy, RejectsTheGatewayCannotDoNowRequeueWithoutAnAttempt) {
-  for (auto reason :
-       {proto::RejectReason::kOverCapacity, proto::RejectReason::kDraining, proto::RejectReason::kUnknownMaterial,
-        proto::RejectReason::kMissingMedia}) {
+  for (auto reason : {proto::RejectReason::kOverCapacity, proto::RejectReason::kDraining,
+                      proto::RejectReason::kUnknownMaterial, proto::RejectReason::kMissingMedia}) {
     OutcomeDecision d = decideReject(reject(reason), {2, kNow, 3}, policy(), kNow);
     EXPECT_EQ(d.kind, Kind::kRequeue) << static_cast<int>(reason);
     EXPECT_EQ(d.attempts, 2u);
