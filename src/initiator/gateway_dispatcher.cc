@@ -2,11 +2,6 @@
 #include "gateway_dispatcher.h"
 
 namespace lbmail {
-namespace {
-
-constexpr uint32_t kProbesPerGateway = 4;  // in flight for a domain with no measurement yet
-
-}  // namespace
 
 GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection)
     : gateways_(gateways),
@@ -32,7 +27,7 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
   // A domain nothing is known about yet gets a few probes per gateway, not a blind wave: the
   // first answers come back in milliseconds and then the rest go where they arrive soonest.
-  if (policy_ == SelectionPolicy::kEwma && domainInFlight(p.domain_id) >= kProbesPerGateway * gateways_ &&
+  if (policy_ == SelectionPolicy::kEwma && domainInFlight(p.domain_id) >= GatewaySelector::kProbes * gateways_ &&
       !known(p.domain_id)) {
     return {Route::kHold, 0};
   }

@@ -51,7 +51,7 @@ TEST(GatewayDispatcher, AnUnknownDomainGetsAFewProbesPerGatewayThenWaits) {
   GatewayDispatcher d(2, ewma());
   FakeGateways gw(2);
   std::vector<size_t> per_gateway(2);
-  for (int i = 0; i < 8; ++i) {
+  for (uint64_t i = 0; i < 2 * GatewaySelector::kProbes; ++i) {
     PendingRecipient p = recipient("new.example");
     GatewayDispatcher::Choice c = d.route(p, gw, 1000);
     ASSERT_EQ(c.route, Route::kSend) << i;
@@ -59,8 +59,8 @@ TEST(GatewayDispatcher, AnUnknownDomainGetsAFewProbesPerGatewayThenWaits) {
     ++per_gateway[c.gateway];
   }
   // Spread evenly, so that both measure the domain within their first answers.
-  EXPECT_EQ(per_gateway, (std::vector<size_t>{4, 4}));
-  EXPECT_EQ(d.inFlight(0), 4u);
+  EXPECT_EQ(per_gateway, (std::vector<size_t>{GatewaySelector::kProbes, GatewaySelector::kProbes}));
+  EXPECT_EQ(d.inFlight(0), GatewaySelector::kProbes);
   PendingRecipient p = recipient("new.example");
   EXPECT_EQ(d.route(p, gw, 1000).route, Route::kHold);
   // Another domain is not held back by this one.
