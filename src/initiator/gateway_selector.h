@@ -45,6 +45,10 @@ struct SelectorSettings {
 
 class GatewaySelector {
  public:
+  // In flight to a gateway that has not measured a domain yet: enough to measure it within its
+  // first answers, not a blind wave.
+  static constexpr uint64_t kProbes = 4;
+
   GatewaySelector(const DeliveryTimeTable& table, SelectorSettings settings);
 
   // The gateway for the next message to domain, or -1 when no gateway is a candidate.
@@ -66,7 +70,6 @@ class GatewaySelector {
   int chooseFixed(uint32_t domain, std::span<const GatewayLoad> gateways, int* wait_for);
   int leastLoaded(std::span<const GatewayLoad> gateways) const;
   int probe(uint32_t domain, std::span<const GatewayLoad> gateways);
-  static constexpr uint64_t kProbes = 4;  // in flight to a gateway that has not measured a domain
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
   double cost(size_t g, uint32_t domain, const GatewayLoad& load) const;
   uint64_t nextRandom();

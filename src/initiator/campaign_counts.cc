@@ -1,0 +1,48 @@
+// The campaign's counters and the metrics they feed.
+#include "campaign_counts.h"
+
+namespace lbmail {
+
+CampaignCounts::CampaignCounts(size_t gateways, MetricsRegistry& metrics)
+    : gateways_(gateways),
+      sent_total_(metrics.counter("lbmail_initiator_sent_total", "SEND requests put on gateway links")),
+      failover_total_(
+          metrics.counter("lbmail_initiator_failovers_total", "requests sent again elsewhere after their link died")) {
+  for (RecipientState s :
+       {RecipientState::kDelivered, RecipientState::kDeferred, RecipientState::kBounced, RecipientState::kFailed}) {
+    outcome_total_[index(s)] =
+        &metrics.counter("lbmail_initiator_outcomes_total", "outcomes recorded, deferrals included",
+                         {{"outcome", std::string(recipientStateName(s))}});
+  }
+}
+
+void CampaignCounts::sent(size_t g, uint32_t domain) {
+  ++gateways_[g].sent;
+  sent_total_.inc();
+  if (domain >= domain_sent_.size()) domain_sent_.resize(domain + 1);
+  ++domain_sent_[domain];
+}
+
+void CampaignCounts::result(size_t g, RecipientState s) {
+  ++gateways_[g].results[index(s)];
+  ++results_in_second_;
+}
+
+void CampaignCounts::changed(RecipientState s) {
+  ++changes_[index(s)];
+  outcome_total_[index(s)]->inc();
+}
+
+void CampaignCounts::endSecond(double seconds) {
+  double r = static_cast<double>(results_in_second_) / seconds;
+  rate_ = rate_ == 0 ? r : 0.7 * rate_ + 0.3 * r;
+  results_in_second_ = 0;
+}
+
+uint64_t CampaignCounts::sent() const {
+  uint64_t n = 0;
+  for (const Gateway& g : gateways_) n += g.sent;
+  return n;
+}
+
+}  // namespace lbmail

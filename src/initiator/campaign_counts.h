@@ -1,0 +1,59 @@
+// The campaign's counters, each fact kept once: /status, the progress line and the metrics all
+// read (or are fed) from here, in the one place each is counted.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "lbmail/core/metrics_registry.h"
+#include "recipient_state.h"
+
+namespace lbmail {
+
+class CampaignCounts {
+ public:
+  CampaignCounts(size_t gateways, MetricsRegistry& metrics);
+
+  // A SEND put on gateway g's link for a recipient at the domain.
+  void sent(size_t g, uint32_t domain);
+  // A RESULT from gateway g, by the state its outcome names (deferred for a deferral).
+  void result(size_t g, RecipientState s);
+  // A state change recorded this run: a final state or a deferral.
+  void changed(RecipientState s);
+  void failedOver() { ++failovers_, failover_total_.inc(); }
+  void rejected() { ++rejects_; }
+  // Once a second: the smoothed rate of RESULTs.
+  void endSecond(double seconds);
+
+  uint64_t sent() const;
+  uint64_t sent(size_t g) const { return gateways_[g].sent; }
+  uint64_t results(size_t g, RecipientState s) const { return gateways_[g].results[index(s)]; }
+  uint64_t changes(RecipientState s) const { return changes_[index(s)]; }
+  uint64_t failovers() const { return failovers_; }
+  uint64_t rejects() const { return rejects_; }
+  double resultsPerSecond() const { return rate_; }
+  size_t domains() const { return domain_sent_.size(); }
+  uint64_t domainSent(uint32_t domain) const { return domain < domain_sent_.size() ? domain_sent_[domain] : 0; }
+
+ private:
+  static size_t index(RecipientState s) { return static_cast<size_t>(s); }
+  struct Gateway {
+    uint64_t sent = 0;
+    std::array<uint64_t, 4> results{};  // by RecipientState
+  };
+
+  std::vector<Gateway> gateways_;
+  std::vector<uint64_t> domain_sent_;  // by domain id
+  std::array<uint64_t, 4> changes_{};  // by RecipientState
+  uint64_t failovers_ = 0;
+  uint64_t rejects_ = 0;
+  uint64_t results_in_second_ = 0;
+  double rate_ = 0;
+
+  Counter& sent_total_;
+  std::array<Counter*, 4> outcome_total_{};  // by RecipientState
+  Counter& failover_total_;
+};
+
+}  // namespace lbmail

@@ -1,0 +1,113 @@
+// Gateway choice: candidates, probes, per-destination load, parking.
+#include "gateway_dispatcher.h"
+
+namespace lbmail {
+
+GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection)
+    : gateways_(gateways),
+      policy_(selection.selector.policy),
+      table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life)),
+      selector_(table_, selection.selector),
+      loads_(gateways),
+      parked_(gateways) {}
+
+GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const GatewayAvailability& gateways,
+                                                   uint64_t now) {
+  p.domain_id = table_.domainId(p.domain);
+  size_t m = static_cast<size_t>(p.material);
+  bool any_has_media = false;
+  bool other_candidate = false;
+  for (size_t g = 0; g < gateways_; ++g) {
+    bool has_media = gateways.hasMedia(g, m);
+    any_has_media |= has_media;
+    loads_[g] = {gateways.isUp(g) && has_media, gateways.credit(g), 0, 0};
+    if (static_cast<int>(g) != p.avoid_gateway && loads_[g].up && loads_[g].credit > 0) other_candidate = true;
+  }
+  if (!any_has_media) return {Route::kMediaMissing, 0};
+  if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
+  // A domain nothing is known about yet gets a few probes per gateway, not a blind wave: the
+  // first answers come back in milliseconds and then the rest go where they arrive soonest.
+  if (policy_ == SelectionPolicy::kEwma && domainInFlight(p.domain_id) >= GatewaySelector::kProbes * gateways_ &&
+      !known(p.domain_id)) {
+    return {Route::kHold, 0};
+  }
+  fillDestinationLoad(p.domain_id);
+  int wait_for = -1;
+  int chosen = selector_.choose(p.domain_id, loads_, now, &wait_for);
+  if (chosen < 0 && wait_for >= 0) {
+    // Sooner through that gateway's next credit than through another one now.
+    size_t g = static_cast<size_t>(wait_for);
+    parked_[g].push_back(std::move(p));
+    ++parked_count_;
+    return {Route::kParked, g};
+  }
+  if (chosen < 0) return {Route::kHold, 0};
+  return {Route::kSend, static_cast<size_t>(chosen)};
+}
+
+// The load that matters for a message is its destination's on that gateway, not the gateway's
+// as a whole: a gateway queues per destination. In flight is counted as sent; the rate is
+// measured per second, and until then one connection's worth (1 / expected time) is assumed,
+// so that a cell is not flooded before its rate is known.
+void GatewayDispatcher::fillDestinationLoad(uint32_t domain) {
+  for (size_t g = 0; g < gateways_; ++g) {
+    const Cell& c = cell(domain, g);
+    loads_[g].in_flight = c.in_flight;
+    double rate = c.rate;
+    if (rate <= 0) {
+      double expected = table_.expected(g, domain).ms;
+      rate = expected > 0 ? 1000.0 / expected : 0;
+    }
+    loads_[g].completions_per_second = rate;
+  }
+}
+
+PendingRecipient GatewayDispatcher::unpark(size_t g) {
+  PendingRecipient p = std::move(parked_[g].front());
+  parked_[g].pop_front();
+  --parked_count_;
+  return p;
+}
+
+void GatewayDispatcher::answered(uint32_t domain, size_t g) {
+  Cell& c = cell(domain, g);
+  --c.in_flight;
+  ++c.done;
+}
+
+void GatewayDispatcher::endSecond(double seconds) {
+  for (Cell& c : cells_) {
+    double r = c.done / seconds;
+    c.rate = c.rate <= 0 ? r : 0.5 * c.rate + 0.5 * r;
+    c.done = 0;
+  }
+}
+
+GatewayDispatcher::Cell& GatewayDispatcher::cell(uint32_t domain, size_t g) {
+  size_t need = (static_cast<size_t>(domain) + 1) * gateways_;
+  if (cells_.size() < need) cells_.resize(need);
+  return cells_[domain * gateways_ + g];
+}
+
+uint64_t GatewayDispatcher::domainInFlight(uint32_t domain) {
+  uint64_t n = 0;
+  for (size_t g = 0; g < gateways_; ++g) n += cell(domain, g).in_flight;
+  return n;
+}
+
+uint64_t GatewayDispatcher::inFlight(size_t g) const {
+  uint64_t n = 0;
+  for (size_t i = g; i < cells_.size(); i += gateways_) n += cells_[i].in_flight;
+  return n;
+}
+
+// Whether some gateway has a measurement (a sample or an RTT prior) for the domain.
+bool GatewayDispatcher::known(uint32_t domain) const {
+  for (size_t g = 0; g < gateways_; ++g) {
+    auto source = table_.expected(g, domain).source;
+    if (source == DeliveryTimeTable::Source::kSamples || source == DeliveryTimeTable::Source::kRttPrior) return true;
+  }
+  return false;
+}
+
+}  // namespace lbmail

@@ -1,0 +1,92 @@
+// The whole gateway choice for a recipient, in one place: which gateways may carry it (up,
+// holding its material's media, not the one it should avoid), a few probes for a domain
+// nothing is known about, the load each gateway has for the recipient's domain (one cell per
+// (domain, gateway)), the selection policy (GatewaySelector), and parking: a recipient that
+// will arrive sooner through a gateway out of credit now waits for that gateway's credit. It
+// sees the gateways through GatewayAvailability, so it runs without sockets.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string_view>
+#include <vector>
+
+#include "delivery_time_table.h"
+#include "gateway_selector.h"
+#include "initiator_config.h"
+#include "pending_recipient.h"
+
+namespace lbmail {
+
+// What the dispatcher needs to know of each gateway now.
+class GatewayAvailability {
+ public:
+  virtual ~GatewayAvailability() = default;
+  virtual size_t gatewayCount() const = 0;
+  virtual bool isUp(size_t g) const = 0;
+  virtual uint64_t credit(size_t g) const = 0;  // SENDs it would take now
+  virtual bool hasMedia(size_t g, size_t material) const = 0;
+};
+
+class GatewayDispatcher {
+ public:
+  enum class Route : uint8_t {
+    kSend,          // send it to gateway now
+    kParked,        // taken: it waits for gateway's credit (unpark() gives it back)
+    kHold,          // nothing can take it now: try again later
+    kMediaMissing,  // its material's media are missing on every gateway
+  };
+  struct Choice {
+    Route route = Route::kHold;
+    size_t gateway = 0;
+  };
+
+  GatewayDispatcher(size_t gateways, const SelectionConfig& selection);
+  GatewayDispatcher(const GatewayDispatcher&) = delete;
+  GatewayDispatcher& operator=(const GatewayDispatcher&) = delete;
+
+  // p has a material. Sets p.domain_id.
+  Choice route(PendingRecipient& p, const GatewayAvailability& gateways, uint64_t now_ms);
+
+  // Parked on gateway g: the oldest first.
+  bool hasParked(size_t g) const { return !parked_[g].empty(); }
+  PendingRecipient unpark(size_t g);
+  size_t parked() const { return parked_count_; }
+
+  // A request to the domain went out on gateway g; was answered; or is no longer counted
+  // there (timed out, failed over).
+  void sent(uint32_t domain, size_t g) { ++cell(domain, g).in_flight; }
+  void answered(uint32_t domain, size_t g);
+  void dropped(uint32_t domain, size_t g) { --cell(domain, g).in_flight; }
+  // Once a second: each cell's completion rate.
+  void endSecond(double seconds);
+
+  DeliveryTimeTable& table() { return table_; }
+  const DeliveryTimeTable& table() const { return table_; }
+  const GatewaySelector& selector() const { return selector_; }
+  // Requests in flight on gateway g, over every domain.
+  uint64_t inFlight(size_t g) const;
+
+ private:
+  // What a gateway has in flight to one domain, and how fast it completes them.
+  struct Cell {
+    uint32_t in_flight = 0;
+    uint32_t done = 0;  // this second
+    double rate = 0;    // per second, smoothed
+  };
+  Cell& cell(uint32_t domain, size_t g);
+  uint64_t domainInFlight(uint32_t domain);
+  bool known(uint32_t domain) const;
+  void fillDestinationLoad(uint32_t domain);
+
+  size_t gateways_;
+  SelectionPolicy policy_;
+  DeliveryTimeTable table_;
+  GatewaySelector selector_;
+  std::vector<GatewayLoad> loads_;
+  std::vector<Cell> cells_;                           // domain-major: cells_[domain * gateways_ + gateway]
+  std::vector<std::deque<PendingRecipient>> parked_;  // per gateway
+  size_t parked_count_ = 0;
+};
+
+}  // namespace lbmail

@@ -1,0 +1,177 @@
+// Gateway links, MATERIAL and SEND frames, missing media and orphans.
+#include "gateway_links.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "lbmail/core/log.h"
+
+namespace lbmail {
+namespace {
+
+constexpr int kRecipientIdBits = 40;
+
+proto::GatewayLinkConfig linkConfig(const InitiatorConfig& c, const GatewayEndpoint& g) {
+  proto::GatewayLinkConfig l;
+  l.gateway = g.address;
+  l.link.node_name = c.service.node_name;
+  return l;
+}
+
+}  // namespace
+
+uint64_t GatewayLinks::requestId(std::string_view campaign, uint64_t recipient_id) {
+  uint64_t tag = XXH3_64bits(campaign.data(), campaign.size()) & ((1ull << (64 - kRecipientIdBits - 1)) - 1);
+  return (tag << kRecipientIdBits) | (recipient_id & ((1ull << kRecipientIdBits) - 1));
+}
+
+GatewayLinks::GatewayLinks(uv_loop_t* loop, const InitiatorConfig& config, Listener& listener)
+    : loop_(loop), config_(config), campaign_(config.campaign), listener_(listener), slots_(config.gateways.size()) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    slots_[i].endpoint = config.gateways[i];
+    slots_[i].missing_media.assign(campaign_.materials.size(), false);
+  }
+}
+
+GatewayLinks::~GatewayLinks() = default;
+
+bool GatewayLinks::loadKeys() {
+  for (Slot& s : slots_) {
+    auto key = proto::PreSharedKey::loadFile(s.endpoint.key_file);
+    if (!key) {
+      logError("campaign.key_failed", {{"gateway", s.endpoint.name}, {"error", key.error()}});
+      return false;
+    }
+    s.key = std::make_unique<proto::PreSharedKey>(std::move(*key));
+  }
+  return true;
+}
+
+void GatewayLinks::connect() {
+  for (Slot& s : slots_) {
+    s.link = std::make_unique<proto::GatewayLink>(loop_, linkConfig(config_, s.endpoint), *s.key,
+                                                  static_cast<proto::GatewayLink::Handler&>(*this));
+    s.link->start();
+  }
+}
+
+void GatewayLinks::stop(std::function<void()> done) {
+  auto remaining = std::make_shared<size_t>(slots_.size());
+  if (slots_.empty()) return done();
+  for (Slot& s : slots_) {
+    s.link->stop([remaining, done] {
+      if (--*remaining == 0) done();
+    });
+  }
+}
+
+std::vector<std::string> GatewayLinks::names() const {
+  std::vector<std::string> names;
+  for (const Slot& s : slots_) names.push_back(s.endpoint.name);
+  return names;
+}
+
+void GatewayLinks::markMediaMissing(size_t g, size_t material, std::string_view text) {
+  if (!slots_[g].missing_media[material]) {
+    logWarn("campaign.media_missing",
+            {{"gateway", slots_[g].endpoint.name}, {"material", campaign_.materials[material].name}, {"text", text}});
+  }
+  slots_[g].missing_media[material] = true;
+}
+
+proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields) const {
+  proto::SendFrame send;
+  fields.clear();
+  fields.reserve(p.values.size());
+  for (size_t i = 0; i < p.values.size(); ++i) {
+    if (p.values[i]) fields.push_back({campaign_.merge_fields[i].first, *p.values[i]});
+  }
+  send.request_id = requestId(campaign_.name, p.id);
+  send.sender = campaign_.sender;
+  send.recipient = p.email;
+  send.material_id = static_cast<uint64_t>(p.material) + 1;
+  send.fields = proto::MergeFields(fields);
+  return send;
+}
+
+void GatewayLinks::sendMaterials(Slot& slot) {
+  std::string field_names;
+  for (const auto& [field, attribute] : campaign_.merge_fields) {
+    if (!field_names.empty()) field_names += ',';
+    field_names += field;
+  }
+  for (size_t i = 0; i < campaign_.materials.size(); ++i) {
+    const CampaignMaterial& m = campaign_.materials[i];
+    proto::MaterialFrame f;
+    f.material_id = i + 1;
+    using Kind = proto::MaterialPartKind;
+    f.parts.push_back({Kind::kFrom, m.from});
+    if (!m.reply_to.empty()) f.parts.push_back({Kind::kReplyTo, m.reply_to});
+    if (!m.subject.empty()) f.parts.push_back({Kind::kSubject, m.subject});
+    if (!m.text.empty()) f.parts.push_back({Kind::kText, m.text});
+    if (!m.html.empty()) f.parts.push_back({Kind::kHtml, m.html});
+    if (!m.list_unsubscribe.empty()) f.parts.push_back({Kind::kListUnsubscribe, m.list_unsubscribe});
+    if (!field_names.empty()) f.parts.push_back({Kind::kFields, field_names});
+    for (const CampaignMaterial::Media& media : m.media) {
+      proto::MediaRef ref;
+      std::copy(media.hash.begin(), media.hash.end(), ref.hash.begin());
+      ref.disposition = media.is_inline ? proto::MediaDisposition::kInline : proto::MediaDisposition::kAttachment;
+      ref.name = media.name;
+      f.media.push_back(ref);
+    }
+    slot.link->send(f);
+  }
+}
+
+void GatewayLinks::orphan(size_t g, std::vector<uint64_t> request_ids, uint64_t due_ms) {
+  Slot& s = slots_[g];
+  s.orphans.insert(s.orphans.end(), request_ids.begin(), request_ids.end());
+  s.orphans_due_ms = due_ms;
+}
+
+std::vector<uint64_t> GatewayLinks::takeDueOrphans(size_t g, uint64_t now_ms) {
+  Slot& s = slots_[g];
+  if (s.orphans.empty() || now_ms < s.orphans_due_ms) return {};
+  return std::exchange(s.orphans, {});
+}
+
+uint64_t GatewayLinks::bytesSent() const {
+  uint64_t n = 0;
+  for (const Slot& s : slots_) n += s.link ? s.link->bytesSent() : 0;
+  return n;
+}
+
+uint64_t GatewayLinks::bytesReceived() const {
+  uint64_t n = 0;
+  for (const Slot& s : slots_) n += s.link ? s.link->bytesReceived() : 0;
+  return n;
+}
+
+size_t GatewayLinks::slotOf(const proto::GatewayLink& link) const {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].link.get() == &link) return i;
+  }
+  return 0;
+}
+
+void GatewayLinks::onGatewayUp(proto::GatewayLink& link) {
+  size_t g = slotOf(link);
+  Slot& slot = slots_[g];
+  // A gateway that comes back may have a new media cache: ask it again.
+  slot.missing_media.assign(campaign_.materials.size(), false);
+  sendMaterials(slot);
+  logInfo("campaign.gateway_up", {{"gateway", slot.endpoint.name}, {"peer", link.gatewayName()}});
+  listener_.onLinkUp(g);
+}
+
+void GatewayLinks::onGatewayFrame(proto::GatewayLink& link, const proto::Frame& frame) {
+  listener_.onLinkFrame(slotOf(link), frame);
+}
+
+void GatewayLinks::onGatewayDown(proto::GatewayLink& link, std::string_view reason) {
+  listener_.onLinkDown(slotOf(link), reason);
+}
+
+}  // namespace lbmail

@@ -1,0 +1,102 @@
+// The campaign's links to its gateways: one GatewayLink per configured gateway, the campaign's
+// materials sent as MATERIAL frames whenever a link comes up, SEND frames built from a pending
+// recipient, which materials each gateway said it lacks media for, and the requests that were
+// in flight on a link when it went down (orphans, failed over after a grace period).
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway_dispatcher.h"
+#include "initiator_config.h"
+#include "lbmail/proto/gateway_link.h"
+#include "pending_recipient.h"
+
+namespace lbmail {
+
+class GatewayLinks final : public GatewayAvailability, private proto::GatewayLink::Handler {
+ public:
+  // What happens on the links, by gateway index.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void onLinkUp(size_t g) = 0;
+    virtual void onLinkFrame(size_t g, const proto::Frame& frame) = 0;
+    virtual void onLinkDown(size_t g, std::string_view reason) = 0;
+  };
+
+  GatewayLinks(uv_loop_t* loop, const InitiatorConfig& config, Listener& listener);
+  ~GatewayLinks() override;
+  GatewayLinks(const GatewayLinks&) = delete;
+  GatewayLinks& operator=(const GatewayLinks&) = delete;
+
+  // Reads every gateway's key; false (logged) when one cannot be read.
+  bool loadKeys();
+  void connect();
+  // Closes every link; done after the last has stopped.
+  void stop(std::function<void()> done);
+  bool connected() const { return !slots_.empty() && slots_.front().link != nullptr; }
+
+  size_t size() const { return slots_.size(); }
+  const GatewayEndpoint& endpoint(size_t g) const { return slots_[g].endpoint; }
+  std::vector<std::string> names() const;
+  // Null before connect().
+  const proto::GatewayLink* link(size_t g) const { return slots_[g].link.get(); }
+
+  // GatewayAvailability
+  size_t gatewayCount() const override { return slots_.size(); }
+  bool isUp(size_t g) const override { return slots_[g].link && slots_[g].link->isUp(); }
+  uint64_t credit(size_t g) const override { return slots_[g].link ? slots_[g].link->credit() : 0; }
+  bool hasMedia(size_t g, size_t material) const override { return !slots_[g].missing_media[material]; }
+
+  // The gateway said the material's media are missing there (logged the first time).
+  void markMediaMissing(size_t g, size_t material, std::string_view text);
+
+  // The SEND for p (which has a material); it points into p and into fields, which holds its
+  // merge fields.
+  proto::SendFrame sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields) const;
+  // False when the link cannot take it now.
+  bool send(size_t g, const proto::SendFrame& frame) { return slots_[g].link->sendRequest(frame); }
+
+  // Requests in flight on g when its link went down, failed over from due_ms on.
+  void orphan(size_t g, std::vector<uint64_t> request_ids, uint64_t due_ms);
+  // The orphans of g once they are due (empty before), forgotten here.
+  std::vector<uint64_t> takeDueOrphans(size_t g, uint64_t now_ms);
+
+  uint64_t bytesSent() const;
+  uint64_t bytesReceived() const;
+
+  // Stable, so the Message-ID the gateway derives from it is the same on every attempt.
+  static uint64_t requestId(std::string_view campaign, uint64_t recipient_id);
+
+ private:
+  struct Slot {
+    GatewayEndpoint endpoint;
+    std::unique_ptr<proto::PreSharedKey> key;
+    std::unique_ptr<proto::GatewayLink> link;
+    std::vector<bool> missing_media;  // per material: the gateway said its media are missing
+    std::vector<uint64_t> orphans;    // request ids in flight when the link went down
+    uint64_t orphans_due_ms = 0;
+  };
+
+  // GatewayLink::Handler
+  void onGatewayUp(proto::GatewayLink& link) override;
+  void onGatewayFrame(proto::GatewayLink& link, const proto::Frame& frame) override;
+  void onGatewayDown(proto::GatewayLink& link, std::string_view reason) override;
+
+  size_t slotOf(const proto::GatewayLink& link) const;
+  void sendMaterials(Slot& slot);
+
+  uv_loop_t* loop_;
+  const InitiatorConfig& config_;
+  const CampaignSettings& campaign_;
+  Listener& listener_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace lbmail

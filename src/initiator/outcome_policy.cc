@@ -1,0 +1,136 @@
+// The outcome policy: answers to decisions, with no I/O.
+#include "outcome_policy.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "initiator_config.h"
+
+namespace lbmail {
+namespace {
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+OutcomeDecision final(RecipientState state, const AttemptHistory& h, int code, std::string enhanced, std::string reason,
+                      double ms) {
+  OutcomeDecision d;
+  d.kind = OutcomeDecision::Kind::kFinal;
+  d.state = state;
+  d.attempts = h.attempts + 1;  // a gateway answered: it was an attempt
+  d.smtp_code = code;
+  d.enhanced_code = std::move(enhanced);
+  d.reason = std::move(reason);
+  d.delivery_ms = ms;
+  return d;
+}
+
+// A retry on the schedule, or a failure once max_attempts or max_age is reached. attempted:
+// a gateway tried it (counts toward max_attempts); false when it was only sent back.
+OutcomeDecision deferOrGiveUp(const AttemptHistory& h, bool attempted, int code, std::string enhanced,
+                              std::string reason, double ms, const RetryPolicy& p, double now) {
+  uint32_t attempts = h.attempts + (attempted ? 1 : 0);
+  double age = now - (h.first_at > 0 ? h.first_at : now);
+  if (attempts >= p.max_attempts || age >= p.max_age_s) {
+    std::string why = "gave up after " + std::to_string(attempts) + " attempts over " +
+                      std::to_string(static_cast<int64_t>(age)) + " s: " + reason;
+    return final(RecipientState::kFailed, h, code, std::move(enhanced), std::move(why), ms);
+  }
+  OutcomeDecision d;
+  d.kind = OutcomeDecision::Kind::kDefer;
+  d.state = RecipientState::kDeferred;
+  d.attempts = attempts;
+  const auto& schedule = p.retry_schedule_s;
+  double wait = schedule.empty() ? 0 : schedule[std::min<size_t>(attempts > 0 ? attempts - 1 : 0, schedule.size() - 1)];
+  d.next_at = now + wait;
+  d.smtp_code = code;
+  d.enhanced_code = std::move(enhanced);
+  d.reason = std::move(reason);
+  d.delivery_ms = ms;
+  return d;
+}
+
+}  // namespace
+
+RetryPolicy retryPolicyOf(const InitiatorConfig& config) {
+  const CampaignSettings& c = config.campaign;
+  RetryPolicy p;
+  p.max_attempts = c.max_attempts;
+  p.max_age_s = seconds(c.max_age);
+  for (Duration d : c.retry_schedule) p.retry_schedule_s.push_back(seconds(d));
+  p.slow_sample_ms = seconds(config.selection.slow_sample) * 1000;
+  p.result_timeout_ms =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(c.result_timeout).count());
+  return p;
+}
+
+OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
+                             double now) {
+  std::string enhanced(r.enhanced_code);
+  std::string reply(r.reply);
+  OutcomeDecision d;
+  // A deferral or failure says little about how fast the route is: it counts as at least slow.
+  double slow = std::max(ms, p.slow_sample_ms);
+  switch (r.outcome) {
+    case proto::Outcome::kDelivered:
+      d = final(RecipientState::kDelivered, h, r.smtp_code, enhanced, "", ms);
+      d.sample = OutcomeDecision::Sample::kMs;
+      d.sample_ms = ms;
+      return d;
+    case proto::Outcome::kBounced:
+      // A refusal is still an answer in ms: the route was fast, the address is bad.
+      d = final(RecipientState::kBounced, h, r.smtp_code, enhanced, reply, ms);
+      d.sample = OutcomeDecision::Sample::kMs;
+      d.sample_ms = ms;
+      return d;
+    case proto::Outcome::kDeferred: d = deferOrGiveUp(h, true, r.smtp_code, enhanced, reply, ms, p, now); break;
+    case proto::Outcome::kFailed:
+    default:  // an outcome newer than this initiator fails rather than loops
+      d = final(RecipientState::kFailed, h, r.smtp_code, enhanced, reply, ms);
+      break;
+  }
+  d.sample = OutcomeDecision::Sample::kSlow;
+  d.sample_ms = slow;
+  return d;
+}
+
+OutcomeDecision decideReject(const proto::RejectFrame& r, const AttemptHistory& h, const RetryPolicy& p, double now) {
+  using Reason = proto::RejectReason;
+  std::string why = "rejected by gateway: " + std::string(r.text);
+  switch (r.reason) {
+    case Reason::kMissingMedia: {
+      OutcomeDecision d = decideRequeue(h, p, now);
+      d.media_missing = true;
+      return d;
+    }
+    case Reason::kOverCapacity:
+    case Reason::kDraining:
+    case Reason::kUnknownMaterial: return decideRequeue(h, p, now);
+    case Reason::kBadAddress:
+    case Reason::kMissingField: return final(RecipientState::kFailed, h, 0, "", std::move(why), 0);
+    default:  // kExpired, kOther, and codes newer than this initiator
+      return deferOrGiveUp(h, true, 0, "", std::move(why), 0, p, now);
+  }
+}
+
+OutcomeDecision decideTimeout(const AttemptHistory& h, const RetryPolicy& p, double now) {
+  OutcomeDecision d = deferOrGiveUp(h, true, 0, "", "no answer within result_timeout", p.result_timeout_ms, p, now);
+  d.sample = OutcomeDecision::Sample::kMs;
+  d.sample_ms = p.result_timeout_ms;
+  return d;
+}
+
+// Back to the front of the queue, not counted as an attempt: the gateway never tried it.
+OutcomeDecision decideRequeue(const AttemptHistory& h, const RetryPolicy& p, double now) {
+  if (h.requeues + 1 > p.max_requeues) {
+    // A recipient sent back over and over (one gateway that keeps refusing it) waits for a
+    // retry instead.
+    return deferOrGiveUp(h, false, 0, "", "sent back by the gateways too often", 0, p, now);
+  }
+  OutcomeDecision d;
+  d.kind = OutcomeDecision::Kind::kRequeue;
+  d.attempts = h.attempts;
+  d.requeues = h.requeues + 1;
+  return d;
+}
+
+}  // namespace lbmail

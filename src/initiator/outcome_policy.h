@@ -1,0 +1,70 @@
+// What an answer means for a recipient: a pure function from a RESULT, a REJECT or a timeout
+// (with what is known of the recipient and the campaign's retry settings) to a decision: a final
+// state, a deferral with its retry time, or a requeue, plus the sample the delivery-time table
+// gets. No I/O and no clock: the caller passes now.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lbmail/proto/frames.h"
+#include "recipient_state.h"
+
+namespace lbmail {
+
+struct InitiatorConfig;
+
+struct RetryPolicy {
+  uint32_t max_attempts = 10;
+  double max_age_s = 48 * 3600;          // from the first attempt; then a deferral fails
+  std::vector<double> retry_schedule_s;  // the wait before each retry; the last one repeats
+  double slow_sample_ms = 30000;         // a deferral or failure counts as at least this
+  double result_timeout_ms = 600000;     // a request unanswered this long counts as deferred
+  uint32_t max_requeues = 8;             // sent back without an attempt, then a deferral
+};
+
+// The campaign's settings as the policy reads them.
+RetryPolicy retryPolicyOf(const InitiatorConfig& config);
+
+// What the policy knows of the recipient.
+struct AttemptHistory {
+  uint32_t attempts = 0;  // made before this one
+  double first_at = 0;    // unix seconds of the first attempt; 0 before it
+  uint32_t requeues = 0;  // sent back without an attempt so far
+};
+
+struct OutcomeDecision {
+  enum class Kind : uint8_t {
+    kFinal,    // state is delivered, bounced or failed
+    kDefer,    // state is deferred; next_at says when the retry is due
+    kRequeue,  // send it elsewhere at once, not counted as an attempt
+  };
+  enum class Sample : uint8_t { kNone, kMs, kSlow };
+
+  Kind kind = Kind::kFinal;
+  RecipientState state = RecipientState::kFailed;
+  uint32_t attempts = 0;  // to record: those before plus this one when a gateway tried it
+  uint32_t requeues = 0;  // kRequeue: the recipient's count from now on
+  double next_at = 0;     // kDefer: unix seconds
+  int smtp_code = 0;
+  std::string enhanced_code;
+  std::string reason;
+  double delivery_ms = 0;  // what the ledger records as the delivery time
+  Sample sample = Sample::kNone;
+  double sample_ms = 0;        // kMs or kSlow: what the delivery-time table records
+  bool media_missing = false;  // the gateway said this material's media are missing there
+};
+
+// A RESULT answered ms after the SEND.
+OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
+                             double now);
+// A REJECT: the gateway did not try it.
+OutcomeDecision decideReject(const proto::RejectFrame& r, const AttemptHistory& h, const RetryPolicy& p, double now);
+// No answer within the result timeout: the gateway may be stuck.
+OutcomeDecision decideTimeout(const AttemptHistory& h, const RetryPolicy& p, double now);
+// Sent back without an attempt (a REJECT that another gateway may take, a link that died):
+// a requeue, or a deferral once the recipient has been sent back too often, so nothing spins.
+OutcomeDecision decideRequeue(const AttemptHistory& h, const RetryPolicy& p, double now);
+
+}  // namespace lbmail

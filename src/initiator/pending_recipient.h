@@ -1,0 +1,32 @@
+// A recipient between the database and its outcome: read and ready to be sent, or sent and
+// waiting for its gateway's answer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lbmail {
+
+struct PendingRecipient {
+  uint64_t id = 0;
+  std::string email;
+  std::string domain;
+  uint32_t domain_id = 0;  // the delivery-time table's id, set when it is first dispatched
+  int material = -1;       // -1: none; error says why
+  std::string error;
+  std::vector<std::optional<std::string>> values;  // per merge field
+  uint32_t attempts = 0;                           // made before
+  double first_at = 0;                             // unix seconds of the first attempt; 0 before it
+  int avoid_gateway = -1;                          // deferred or failed over from it: another is preferred
+  uint32_t requeues = 0;                           // sent back without an attempt
+};
+
+struct InFlightRequest {
+  PendingRecipient r;
+  size_t gateway = 0;
+  uint64_t sent_ms = 0;  // on the loop's clock
+};
+
+}  // namespace lbmail

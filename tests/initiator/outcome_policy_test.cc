@@ -1,0 +1,209 @@
+// Tests for src/initiator/outcome_policy.cc: every RESULT outcome and REJECT reason, timeouts,
+// giving up at max_attempts and max_age, the retry schedule's indexing and the requeue limit.
+#include "outcome_policy.h"
+
+#include <gtest/gtest.h>
+
+#include "initiator_config.h"
+
+namespace lbmail {
+namespace {
+
+using Kind = OutcomeDecision::Kind;
+using Sample = OutcomeDecision::Sample;
+constexpr double kNow = 1'000'000;
+
+RetryPolicy policy() {
+  RetryPolicy p;
+  p.max_attempts = 5;
+  p.max_age_s = 3600;
+  p.retry_schedule_s = {60, 300, 900};
+  p.slow_sample_ms = 30000;
+  p.result_timeout_ms = 600000;
+  p.max_requeues = 8;
+  return p;
+}
+
+proto::ResultFrame result(proto::Outcome o) {
+  proto::ResultFrame r;
+  r.outcome = o;
+  r.smtp_code = 250;
+  r.enhanced_code = "2.0.0";
+  r.reply = "the reply";
+  return r;
+}
+
+proto::RejectFrame reject(proto::RejectReason reason) {
+  proto::RejectFrame r;
+  r.reason = reason;
+  r.text = "why";
+  return r;
+}
+
+TEST(OutcomePolicy, DeliveredIsFinalAndAFastSample) {
+  OutcomeDecision d = decideResult(result(proto::Outcome::kDelivered), 120, {2, kNow - 10, 1}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kDelivered);
+  EXPECT_EQ(d.attempts, 3u);
+  EXPECT_EQ(d.smtp_code, 250);
+  EXPECT_EQ(d.enhanced_code, "2.0.0");
+  EXPECT_EQ(d.reason, "");
+  EXPECT_EQ(d.delivery_ms, 120);
+  EXPECT_EQ(d.sample, Sample::kMs);
+  EXPECT_EQ(d.sample_ms, 120);
+  EXPECT_FALSE(d.media_missing);
+}
+
+TEST(OutcomePolicy, BouncedIsFinalWithTheReplyAndStillAFastSample) {
+  OutcomeDecision d = decideResult(result(proto::Outcome::kBounced), 80, {0, 0, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kBounced);
+  EXPECT_EQ(d.attempts, 1u);
+  EXPECT_EQ(d.reason, "the reply");
+  EXPECT_EQ(d.sample, Sample::kMs);
+  EXPECT_EQ(d.sample_ms, 80);
+}
+
+TEST(OutcomePolicy, FailedIsFinalAndASlowSample) {
+  OutcomeDecision d = decideResult(result(proto::Outcome::kFailed), 80, {0, 0, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kFailed);
+  EXPECT_EQ(d.reason, "the reply");
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  EXPECT_EQ(d.sample_ms, 30000);
+}
+
+TEST(OutcomePolicy, DeferredWaitsOnTheScheduleAndIsASlowSample) {
+  OutcomeDecision d = decideResult(result(proto::Outcome::kDeferred), 80, {0, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.state, RecipientState::kDeferred);
+  EXPECT_EQ(d.attempts, 1u);
+  EXPECT_EQ(d.next_at, kNow + 60);
+  EXPECT_EQ(d.reason, "the reply");
+  EXPECT_EQ(d.delivery_ms, 80);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  EXPECT_EQ(d.sample_ms, 30000);
+  // Slower than the floor: the time itself.
+  d = decideResult(result(proto::Outcome::kDeferred), 45000, {0, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.sample_ms, 45000);
+}
+
+TEST(OutcomePolicy, TheRetryScheduleIsIndexedByAttemptsAndItsLastEntryRepeats) {
+  auto wait = [](uint32_t before) {
+    OutcomeDecision d = decideResult(result(proto::Outcome::kDeferred), 1, {before, kNow, 0}, policy(), kNow);
+    EXPECT_EQ(d.kind, Kind::kDefer);
+    return d.next_at - kNow;
+  };
+  EXPECT_EQ(wait(0), 60);   // after the first attempt
+  EXPECT_EQ(wait(1), 300);  // after the second
+  EXPECT_EQ(wait(2), 900);
+  EXPECT_EQ(wait(3), 900);  // the last repeats
+}
+
+TEST(OutcomePolicy, MaxAttemptsGivesUp) {
+  OutcomeDecision d = decideResult(result(proto::Outcome::kDeferred), 1, {4, kNow - 100, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kFailed);
+  EXPECT_EQ(d.attempts, 5u);
+  EXPECT_EQ(d.reason, "gave up after 5 attempts over 100 s: the reply");
+  EXPECT_EQ(d.smtp_code, 250);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+}
+
+TEST(OutcomePolicy, MaxAgeGivesUp) {
+  OutcomeDecision d = decideResult(result(proto::Outcome::kDeferred), 1, {1, kNow - 3600, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kFailed);
+  EXPECT_EQ(d.reason, "gave up after 2 attempts over 3600 s: the reply");
+  d = decideResult(result(proto::Outcome::kDeferred), 1, {1, kNow - 3599, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  // Never attempted before: no age yet.
+  d = decideResult(result(proto::Outcome::kDeferred), 1, {0, 0, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+}
+
+TEST(OutcomePolicy, RejectsTheGatewayCannotDoNowRequeueWithoutAnAttempt) {
+  for (auto reason : {proto::RejectReason::kOverCapacity, proto::RejectReason::kDraining,
+                      proto::RejectReason::kUnknownMaterial, proto::RejectReason::kMissingMedia}) {
+    OutcomeDecision d = decideReject(reject(reason), {2, kNow, 3}, policy(), kNow);
+    EXPECT_EQ(d.kind, Kind::kRequeue) << static_cast<int>(reason);
+    EXPECT_EQ(d.attempts, 2u);
+    EXPECT_EQ(d.requeues, 4u);
+    EXPECT_EQ(d.sample, Sample::kNone);
+    EXPECT_EQ(d.media_missing, reason == proto::RejectReason::kMissingMedia);
+  }
+}
+
+TEST(OutcomePolicy, RejectsOfTheRecipientAreFinal) {
+  for (auto reason : {proto::RejectReason::kBadAddress, proto::RejectReason::kMissingField}) {
+    OutcomeDecision d = decideReject(reject(reason), {2, kNow, 0}, policy(), kNow);
+    EXPECT_EQ(d.kind, Kind::kFinal);
+    EXPECT_EQ(d.state, RecipientState::kFailed);
+    EXPECT_EQ(d.attempts, 3u);
+    EXPECT_EQ(d.smtp_code, 0);
+    EXPECT_EQ(d.reason, "rejected by gateway: why");
+    EXPECT_EQ(d.sample, Sample::kNone);
+  }
+}
+
+TEST(OutcomePolicy, OtherRejectsAreAttemptsDeferred) {
+  for (auto reason :
+       {proto::RejectReason::kExpired, proto::RejectReason::kOther, static_cast<proto::RejectReason>(42)}) {
+    OutcomeDecision d = decideReject(reject(reason), {0, kNow, 0}, policy(), kNow);
+    EXPECT_EQ(d.kind, Kind::kDefer);
+    EXPECT_EQ(d.attempts, 1u);
+    EXPECT_EQ(d.next_at, kNow + 60);
+    EXPECT_EQ(d.reason, "rejected by gateway: why");
+    EXPECT_EQ(d.sample, Sample::kNone);
+  }
+  // And give up like any deferral.
+  OutcomeDecision d = decideReject(reject(proto::RejectReason::kExpired), {4, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kFailed);
+}
+
+TEST(OutcomePolicy, ATimeoutIsADeferralAndASampleOfTheTimeout) {
+  OutcomeDecision d = decideTimeout({1, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.attempts, 2u);
+  EXPECT_EQ(d.next_at, kNow + 300);
+  EXPECT_EQ(d.reason, "no answer within result_timeout");
+  EXPECT_EQ(d.delivery_ms, 600000);
+  EXPECT_EQ(d.sample, Sample::kMs);
+  EXPECT_EQ(d.sample_ms, 600000);
+  d = decideTimeout({4, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.reason, "gave up after 5 attempts over 0 s: no answer within result_timeout");
+}
+
+TEST(OutcomePolicy, SentBackTooOftenWaitsForARetryWithoutAnAttempt) {
+  OutcomeDecision d = decideRequeue({1, kNow, 7}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kRequeue);
+  EXPECT_EQ(d.requeues, 8u);
+  d = decideRequeue({1, kNow, 8}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.attempts, 1u);  // not an attempt
+  EXPECT_EQ(d.next_at, kNow + 60);
+  EXPECT_EQ(d.reason, "sent back by the gateways too often");
+  d = decideReject(reject(proto::RejectReason::kOverCapacity), {1, kNow, 8}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+}
+
+TEST(OutcomePolicy, TheCampaignSettingsBecomeThePolicy) {
+  using namespace std::chrono_literals;
+  InitiatorConfig c;
+  c.campaign.max_attempts = 3;
+  c.campaign.max_age = 2h;
+  c.campaign.retry_schedule = {30s, 2min};
+  c.campaign.result_timeout = 90s;
+  c.selection.slow_sample = 20s;
+  RetryPolicy p = retryPolicyOf(c);
+  EXPECT_EQ(p.max_attempts, 3u);
+  EXPECT_EQ(p.max_age_s, 7200);
+  EXPECT_EQ(p.retry_schedule_s, (std::vector<double>{30, 120}));
+  EXPECT_EQ(p.result_timeout_ms, 90000);
+  EXPECT_EQ(p.slow_sample_ms, 20000);
+}
+
+}  // namespace
+}  // namespace lbmail
