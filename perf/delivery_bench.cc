@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "child_process.h"
-#include "lbmail/smtp/delivery_engine.h"
+#include "lbmail/delivery/delivery_engine.h"
 #include "sink_process.h"
 #include "smtp_source_run.h"
 #include "validate.h"
@@ -28,6 +28,7 @@ using lbmail::test::ChildProcess;
 using lbmail::test::cpuSeconds;
 using lbmail::test::PostfixSmtpSink;
 namespace smtp = lbmail::smtp;
+namespace delivery = lbmail::delivery;
 
 using lbmail::perf::kSessions;
 using lbmail::perf::pinTo;
@@ -56,11 +57,11 @@ SenderRun runEngine(const SocketAddress& sink, size_t payload, int messages) {
   rc.static_routes.push_back({"example.test", {sink}});
   lbmail::dns::MxResolver resolver(&loop, rc);
   resolver.start();
-  smtp::DeliveryConfig config;
+  delivery::DeliveryConfig config;
   config.client.helo_name = "bench.test";
   config.limits.max_connections = kSessions;
   config.limits.max_messages_per_connection = 1'000'000;
-  smtp::DeliveryEngine engine(&loop, config, resolver);
+  delivery::DeliveryEngine engine(&loop, config, resolver);
 
   std::shared_ptr<std::string> body = readyMessage(payload);
   std::vector<smtp::OutgoingMessage> ready(static_cast<size_t>(messages));
@@ -77,9 +78,9 @@ SenderRun runEngine(const SocketAddress& sink, size_t payload, int messages) {
   getrusage(RUSAGE_SELF, &before);
   auto t0 = std::chrono::steady_clock::now();
   for (smtp::OutgoingMessage& m : ready) {
-    engine.submit("example.test", std::move(m), [&](smtp::DeliveryResult&& r) {
+    engine.submit("example.test", std::move(m), [&](delivery::DeliveryResult&& r) {
       ++finished;
-      delivered += r.outcome == smtp::DeliveryOutcome::kDelivered;
+      delivered += r.outcome == delivery::DeliveryOutcome::kDelivered;
       if (finished == messages) engine.close([&] { resolver.close({}); });
     });
   }

@@ -22,11 +22,11 @@ uint64_t micros(Duration d) {
 }
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-proto::Outcome outcomeOf(smtp::DeliveryOutcome o) {
+proto::Outcome outcomeOf(delivery::DeliveryOutcome o) {
   switch (o) {
-    case smtp::DeliveryOutcome::kDelivered: return proto::Outcome::kDelivered;
-    case smtp::DeliveryOutcome::kDeferred: return proto::Outcome::kDeferred;
-    case smtp::DeliveryOutcome::kBounced: return proto::Outcome::kBounced;
+    case delivery::DeliveryOutcome::kDelivered: return proto::Outcome::kDelivered;
+    case delivery::DeliveryOutcome::kDeferred: return proto::Outcome::kDeferred;
+    case delivery::DeliveryOutcome::kBounced: return proto::Outcome::kBounced;
   }
   return proto::Outcome::kFailed;
 }
@@ -118,7 +118,7 @@ int Gateway::onStart() {
     logError("gateway.dns_failed", {{"error", err}});
     return 1;
   }
-  engine_ = std::make_unique<smtp::DeliveryEngine>(loop_, config_.smtp, *resolver_);
+  engine_ = std::make_unique<delivery::DeliveryEngine>(loop_, config_.smtp, *resolver_);
 
   proto::LinkAcceptorConfig ac;
   ac.listen = g.listen;
@@ -240,14 +240,14 @@ void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
   ++s.in_flight;
   engine_->submit(mailboxDomain(send.recipient), std::move(out),
                   [this, link_id = s.id, request_id = send.request_id, received, size,
-                   domain = std::string(mailboxDomain(send.recipient))](smtp::DeliveryResult&& r) {
+                   domain = std::string(mailboxDomain(send.recipient))](delivery::DeliveryResult&& r) {
                     countDelivery(domain, r, size);
                     finish(link_id, request_id, received, std::move(r));
                   });
 }
 
-void Gateway::countDelivery(std::string_view domain, const smtp::DeliveryResult& r, size_t size) {
-  std::string outcome = smtp::outcomeName(r.outcome);
+void Gateway::countDelivery(std::string_view domain, const delivery::DeliveryResult& r, size_t size) {
+  std::string outcome = delivery::outcomeName(r.outcome);
   std::string cls(domainClass(domain));
   auto key = std::make_pair(outcome, cls);
   auto it = deliveries_.find(key);
@@ -261,7 +261,7 @@ void Gateway::countDelivery(std::string_view domain, const smtp::DeliveryResult&
     }
   }
   it->second->inc();
-  if (r.outcome == smtp::DeliveryOutcome::kDelivered) bytes_sent_.inc(size);
+  if (r.outcome == delivery::DeliveryOutcome::kDelivered) bytes_sent_.inc(size);
   total_seconds_.observe(seconds(r.timings.total));
   dns_seconds_.observe(seconds(r.timings.dns));
   connect_seconds_.observe(seconds(r.timings.connect));
@@ -269,7 +269,7 @@ void Gateway::countDelivery(std::string_view domain, const smtp::DeliveryResult&
   queue_seconds_.observe(seconds(r.timings.queue_wait));
 }
 
-void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, smtp::DeliveryResult&& r) {
+void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, delivery::DeliveryResult&& r) {
   --in_flight_;
   auto it = links_by_id_.find(link_id);
   if (it == links_by_id_.end()) {
@@ -440,7 +440,7 @@ void Gateway::writeModeStatus(JsonWriter& w) {
   }
   w.endArray();
   if (engine_) {
-    const smtp::DeliveryEngineStats& st = engine_->stats();
+    const delivery::DeliveryEngineStats& st = engine_->stats();
     w.key("delivery").beginObject();
     w.key("delivered").value(st.delivered);
     w.key("deferred").value(st.deferred);
@@ -450,7 +450,7 @@ void Gateway::writeModeStatus(JsonWriter& w) {
     w.key("bytes_sent").value(st.bytes_sent);
     w.endObject();
     w.key("destinations").beginArray();
-    for (const smtp::DestinationStatus& d : engine_->destinations()) {
+    for (const delivery::DestinationStatus& d : engine_->destinations()) {
       w.beginObject();
       w.key("source").value(d.source);
       w.key("destination").value(d.destination.toString());

@@ -21,7 +21,7 @@
 #include "lbmail/media/message_assembler.h"
 #include "lbmail/proto/link_acceptor.h"
 #include "lbmail/proto/pre_shared_key.h"
-#include "lbmail/smtp/delivery_engine.h"
+#include "lbmail/delivery/delivery_engine.h"
 
 namespace lbmail {
 
@@ -57,8 +57,8 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   void defineMaterial(LinkState& s, const proto::MaterialFrame& frame);
   void handleSend(LinkState& s, const proto::SendFrame& send);
   void reject(LinkState& s, uint64_t request_id, proto::RejectReason reason, std::string_view text);
-  void finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, smtp::DeliveryResult&& result);
-  void countDelivery(std::string_view domain, const smtp::DeliveryResult& r, size_t size);
+  void finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, delivery::DeliveryResult&& result);
+  void countDelivery(std::string_view domain, const delivery::DeliveryResult& r, size_t size);
   // Grants s what its share of the free capacity allows (nothing while draining).
   void grantCredit(LinkState& s);
   void grantEveryLink();
@@ -73,7 +73,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   media::MediaCache media_;
   media::MessageAssembler assembler_;
   std::unique_ptr<dns::MxResolver> resolver_;
-  std::unique_ptr<smtp::DeliveryEngine> engine_;
+  std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<proto::LinkAcceptor> acceptor_;
   std::unordered_map<proto::LinkConnection*, LinkState> links_;
   std::unordered_map<uint64_t, LinkState*> links_by_id_;

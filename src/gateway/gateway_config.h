@@ -7,7 +7,7 @@
 
 #include "lbmail/core/service_config.h"
 #include "lbmail/dns/mx_resolver.h"
-#include "lbmail/smtp/delivery_config.h"
+#include "lbmail/delivery/delivery_config.h"
 
 namespace lbmail {
 
@@ -26,7 +26,7 @@ struct GatewaySettings {
 struct GatewayConfig {
   ServiceConfig service;
   GatewaySettings gateway;
-  smtp::DeliveryConfig smtp;
+  delivery::DeliveryConfig smtp;
   dns::ResolverConfig dns;
 };
 

@@ -10,11 +10,11 @@ constexpr char kDot[] = ".";
 constexpr char kCrlf[] = "\r\n";
 constexpr char kEnd[] = ".\r\n";
 
-uv_buf_t slice(const char* p, size_t n) { return uv_buf_init(const_cast<char*>(p), static_cast<unsigned>(n)); }
+std::string_view slice(const char* p, size_t n) { return {p, n}; }
 
 }  // namespace
 
-void appendDataContent(const std::vector<std::string_view>& body, bool scan, std::vector<uv_buf_t>& out) {
+void appendDataContent(const std::vector<std::string_view>& body, bool scan, std::vector<std::string_view>& out) {
   bool line_start = true;  // the body's first byte starts a line
   char last = 0, before_last = 0;
   bool empty = true;

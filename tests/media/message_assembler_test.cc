@@ -307,7 +307,7 @@ TEST_F(AssemblerTest, ReadyForDataWithoutAStuffingScan) {
   auto msg = assemble(define(spec()), {".Ana", ".\r\n.", "1"});
   ASSERT_TRUE(msg);
   std::vector<std::string_view> body(msg->slices().begin(), msg->slices().end());
-  std::vector<uv_buf_t> scanned, unscanned;
+  std::vector<std::string_view> scanned, unscanned;
   smtp::appendDataContent(body, true, scanned);
   smtp::appendDataContent(body, false, unscanned);
   // With the scan on, the client would split a slice before any line-leading dot: none is there.

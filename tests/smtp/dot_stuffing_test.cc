@@ -10,10 +10,10 @@ namespace lbmail::smtp {
 namespace {
 
 std::string wire(const std::vector<std::string_view>& body, bool scan = true) {
-  std::vector<uv_buf_t> bufs;
+  std::vector<std::string_view> bufs;
   appendDataContent(body, scan, bufs);
   std::string out;
-  for (const uv_buf_t& b : bufs) out.append(b.base, b.len);
+  for (std::string_view b : bufs) out.append(b);
   return out;
 }
 
@@ -55,11 +55,11 @@ TEST(DotStuffing, AddsMissingCrlfAndEndMarker) {
 
 TEST(DotStuffing, UnscannedBodyGoesOutAsSlices) {
   std::string a = "Subject: x\r\n", b = "body\r\n";
-  std::vector<uv_buf_t> bufs;
+  std::vector<std::string_view> bufs;
   appendDataContent({a, b}, false, bufs);
   ASSERT_EQ(bufs.size(), 3u);
-  EXPECT_EQ(bufs[0].base, a.data());  // the caller's bytes, not a copy
-  EXPECT_EQ(bufs[1].base, b.data());
+  EXPECT_EQ(bufs[0].data(), a.data());  // the caller's bytes, not a copy
+  EXPECT_EQ(bufs[1].data(), b.data());
 }
 
 }  // namespace

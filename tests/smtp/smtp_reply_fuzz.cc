@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "lbmail/smtp/smtp_client_connection.h"
+#include "lbmail/smtp/smtp_capabilities.h"
 #include "lbmail/smtp/smtp_reply.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

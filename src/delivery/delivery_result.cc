@@ -1,9 +1,7 @@
-// Outcome classification (RFC 5321 section 4.2.1) and safe envelope paths.
-#include "lbmail/smtp/delivery_result.h"
+// Outcome classification (RFC 5321 section 4.2.1).
+#include "lbmail/delivery/delivery_result.h"
 
-#include "lbmail/smtp/outgoing_message.h"
-
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 
 const char* outcomeName(DeliveryOutcome outcome) {
   switch (outcome) {
@@ -32,13 +30,19 @@ DeliveryOutcome combineOutcomes(const std::vector<RecipientResult>& recipients) 
   return any_deferred ? DeliveryOutcome::kDeferred : DeliveryOutcome::kBounced;
 }
 
-bool safeSmtpPath(std::string_view text) {
-  if (text.size() > 256) return false;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= ' ' || u == 0x7f || c == '<' || c == '>') return false;
+DeliveryResult deliveryResultOf(smtp::SmtpTransactionResult&& transaction) {
+  DeliveryResult result;
+  result.recipients.resize(transaction.recipients.size());
+  for (size_t i = 0; i < transaction.recipients.size(); ++i) {
+    RecipientResult& r = result.recipients[i];
+    r.reply = std::move(transaction.recipients[i]);
+    // No reply at all: cut short by the network, so try again later.
+    r.outcome = r.reply.code != 0 ? outcomeOf(r.reply) : DeliveryOutcome::kDeferred;
   }
-  return true;
+  result.outcome = combineOutcomes(result.recipients);
+  result.reply = std::move(transaction.reply);
+  result.reason = std::move(transaction.reason);
+  return result;
 }
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

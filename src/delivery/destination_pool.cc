@@ -5,9 +5,8 @@
 #include <cassert>
 
 #include "lbmail/core/log.h"
-#include "lbmail/smtp/delivery_engine.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 namespace {
 
 bool noReplyAtAll(const DeliveryResult& r) {
@@ -17,10 +16,10 @@ bool noReplyAtAll(const DeliveryResult& r) {
 
 }  // namespace
 
-DestinationPool::DestinationPool(uv_loop_t* loop, DeliveryEngine& engine, std::optional<SocketAddress> source,
+DestinationPool::DestinationPool(uv_loop_t* loop, DestinationPoolOwner& owner, std::optional<SocketAddress> source,
                                  SocketAddress destination, DestinationLimits limits)
     : loop_(loop),
-      engine_(engine),
+      owner_(owner),
       source_(std::move(source)),
       destination_(destination),
       limits_(limits),
@@ -36,7 +35,7 @@ DestinationPool::~DestinationPool() { assert(slots_.empty() && !timer_open_); }
 void DestinationPool::enqueue(std::unique_ptr<Delivery> d) {
   d->enqueued_ns = uv_hrtime();
   queue_.push_back(std::move(d));
-  ++engine_.stats_.queued;
+  ++owner_.counters().queued;
   pump();
 }
 
@@ -82,20 +81,20 @@ void DestinationPool::pump() {
 void DestinationPool::openConnection() {
   auto slot = std::make_unique<Slot>();
   SmtpClientConnection::Handler& handler = *this;
-  slot->connection = std::make_unique<SmtpClientConnection>(loop_, engine_.config_.client, handler);
+  slot->connection = std::make_unique<SmtpClientConnection>(loop_, owner_.clientSettings(), handler);
   SmtpClientConnection& c = *slot->connection;
   slots_.push_back(std::move(slot));
   ++connecting_;
-  ++engine_.stats_.connections_opened;
-  ++engine_.stats_.connections_open;
+  ++owner_.counters().connections_opened;
+  ++owner_.counters().connections_open;
   c.connect(source_, destination_);
 }
 
 void DestinationPool::start(Slot& slot, std::unique_ptr<Delivery> d) {
-  --engine_.stats_.queued;
+  --owner_.counters().queued;
   d->queue_wait_ns = uv_hrtime() - d->enqueued_ns;
-  if (slot.connection->transactions() > 0) ++engine_.stats_.transactions_reused;
-  engine_.stats_.bytes_sent += d->message.bodySize();
+  if (slot.connection->transactions() > 0) ++owner_.counters().transactions_reused;
+  owner_.counters().bytes_sent += d->message.bodySize();
   slot.active.push_back(std::move(d));
   Slot* s = &slot;
   slot.connection->send(slot.active.back()->message,
@@ -112,15 +111,15 @@ void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
   if (result.connection_reused && noReplyAtAll(result) && d->requeues == 0 && !closing_) {
     ++d->requeues;
     if (backedOff(uv_hrtime())) {
-      engine_.failOver(std::move(d), destination_.toString() + ": " + result.reason);
+      owner_.failOver(std::move(d), destination_.toString() + ": " + result.reason);
       return;
     }
     d->enqueued_ns = uv_hrtime();
     queue_.push_front(std::move(d));
-    ++engine_.stats_.queued;
+    ++owner_.counters().queued;
     return;  // the connection's close pumps the queue
   }
-  engine_.finish(std::move(d), std::move(result));
+  owner_.finish(std::move(d), std::move(result));
 }
 
 void DestinationPool::onConnectionReady(SmtpClientConnection& connection) {
@@ -148,15 +147,15 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
   while (!slot->active.empty()) {
     std::unique_ptr<Delivery> d = std::move(slot->active.front());
     slot->active.pop_front();
-    engine_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "connection closed: " + reason);
+    owner_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "connection closed: " + reason);
   }
   if (!slot->ready_once) --connecting_;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &connection), idle_.end());
-  --engine_.stats_.connections_open;
+  --owner_.counters().connections_open;
   // Whatever ends a connection before it was ever ready says the destination is not taking
   // mail now: a reset before the greeting, garbage instead of one, a refusal.
   bool setup_failed = !slot->ready_once || end == End::kConnectFailed || end == End::kGreetingFailed;
-  if (setup_failed) ++engine_.stats_.connection_failures;
+  if (setup_failed) ++owner_.counters().connection_failures;
   if ((setup_failed || end == End::kServiceClosing) && !closing_) backOff(reason);
   slots_.erase(std::find_if(slots_.begin(), slots_.end(), [slot](const auto& s) { return s.get() == slot; }));
   if (closing_) {
@@ -169,19 +168,19 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
 void DestinationPool::backOff(const std::string& reason) {
   uint64_t now = uv_hrtime();
   if (!backedOff(now)) {
-    ++engine_.stats_.backoffs;
+    ++owner_.counters().backoffs;
     logWarn("smtp.destination_backoff", {{"destination", destination_.toString()},
                                          {"source", source_ ? source_->host() : std::string("any")},
-                                         {"for", formatDuration(engine_.config_.backoff)},
+                                         {"for", formatDuration(owner_.backoff())},
                                          {"reason", reason}});
   }
-  backoff_until_ns_ = now + static_cast<uint64_t>(engine_.config_.backoff.count());
+  backoff_until_ns_ = now + static_cast<uint64_t>(owner_.backoff().count());
   // Whatever waits here goes to the next MX now rather than after the back-off.
   std::deque<std::unique_ptr<Delivery>> waiting;
   waiting.swap(queue_);
   for (auto& d : waiting) {
-    --engine_.stats_.queued;
-    engine_.failOver(std::move(d), destination_.toString() + ": " + reason);
+    --owner_.counters().queued;
+    owner_.failOver(std::move(d), destination_.toString() + ": " + reason);
   }
 }
 
@@ -204,8 +203,8 @@ void DestinationPool::close() {
   std::deque<std::unique_ptr<Delivery>> waiting;
   waiting.swap(queue_);
   for (auto& d : waiting) {
-    --engine_.stats_.queued;
-    engine_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "shutting down");
+    --owner_.counters().queued;
+    owner_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "shutting down");
   }
   std::vector<SmtpClientConnection*> connections;
   for (auto& s : slots_) connections.push_back(s->connection.get());
@@ -216,19 +215,16 @@ void DestinationPool::close() {
       c->abort("shutting down");
     }
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onTimerClosed);
-}
-
-void DestinationPool::onTimerClosed(uv_handle_t* handle) {
-  auto* self = static_cast<DestinationPool*>(handle->data);
-  self->timer_open_ = false;
-  self->maybeClosed();
+  closer_.close({asHandle(&timer_)}, [this] {
+    timer_open_ = false;
+    maybeClosed();
+  });
 }
 
 void DestinationPool::maybeClosed() {
   if (!closing_ || !slots_.empty() || timer_open_ || closed_reported_) return;
   closed_reported_ = true;
-  engine_.onPoolClosed();
+  owner_.onPoolClosed();
 }
 
 DestinationStatus DestinationPool::status(uint64_t now_ns) const {
@@ -243,4 +239,4 @@ DestinationStatus DestinationPool::status(uint64_t now_ns) const {
   return s;
 }
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

@@ -1,9 +1,9 @@
 // Reading the delivery engine's configuration.
-#include "lbmail/smtp/delivery_config.h"
+#include "lbmail/delivery/delivery_config.h"
 
 #include "lbmail/dns/domain_name.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 namespace {
 
 using namespace std::chrono_literals;
@@ -57,4 +57,4 @@ DeliveryConfig readDeliveryConfig(ConfigTable& t) {
   return c;
 }
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

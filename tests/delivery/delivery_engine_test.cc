@@ -1,7 +1,7 @@
 // The delivery engine against real receivers (lbmail sink, Postfix's smtp-sink) and scripted
 // servers: connection reuse, the destination's connection cap under load, MX failover and
 // back-off, the per-connection message limit, retry after a dropped reused connection, close.
-#include "lbmail/smtp/delivery_engine.h"
+#include "lbmail/delivery/delivery_engine.h"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@
 #include "scripted_smtp_server.h"
 #include "sink_process.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 namespace {
 
 using namespace std::chrono_literals;
@@ -341,4 +341,4 @@ TEST(DeliveryEngine, CloseDefersWhatIsStillWaiting) {
 }
 
 }  // namespace
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

@@ -9,8 +9,11 @@
 #include "lbmail/core/socket_address.h"
 #include "lbmail/core/units.h"
 #include "lbmail/smtp/smtp_reply.h"
+#include "lbmail/smtp/smtp_transaction_result.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
+
+using smtp::SmtpReply;
 
 enum class DeliveryOutcome : uint8_t {
   kDelivered,  // 2xx at end of data
@@ -53,4 +56,8 @@ struct DeliveryResult {
 // The message-level outcome from the recipients' (see DeliveryResult::outcome).
 DeliveryOutcome combineOutcomes(const std::vector<RecipientResult>& recipients);
 
-}  // namespace lbmail::smtp
+// The result of a transaction an SMTP client reported: each recipient's reply classified,
+// the message's outcome combined from theirs.
+DeliveryResult deliveryResultOf(smtp::SmtpTransactionResult&& transaction);
+
+}  // namespace lbmail::delivery

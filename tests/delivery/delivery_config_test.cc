@@ -1,5 +1,5 @@
 // Tests for reading the delivery engine's [smtp] configuration.
-#include "lbmail/smtp/delivery_config.h"
+#include "lbmail/delivery/delivery_config.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "temp_path.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 namespace {
 
 using namespace std::chrono_literals;
@@ -74,4 +74,4 @@ TEST(DeliveryConfig, RejectsBadValuesWithTheKey) {
 }
 
 }  // namespace
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 namespace {
 
 constexpr uint64_t kSecond = 1'000'000'000;
@@ -34,4 +34,4 @@ TEST(RateLimiter, AllowsTheRateAndTheBurstNoMore) {
 }
 
 }  // namespace
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

@@ -12,17 +12,17 @@
 #include <vector>
 
 #include "delivery.h"
-#include "lbmail/smtp/delivery_config.h"
-#include "lbmail/smtp/smtp_client_connection.h"
+#include "lbmail/core/handle_closer.h"
+#include "lbmail/delivery/delivery_config.h"
+#include "lbmail/delivery/destination_pool_owner.h"
+#include "smtp_client_connection.h"
 #include "rate_limiter.h"
 
-namespace lbmail::smtp {
-
-class DeliveryEngine;
+namespace lbmail::delivery {
 
 class DestinationPool final : private SmtpClientConnection::Handler {
  public:
-  DestinationPool(uv_loop_t* loop, DeliveryEngine& engine, std::optional<SocketAddress> source,
+  DestinationPool(uv_loop_t* loop, DestinationPoolOwner& owner, std::optional<SocketAddress> source,
                   SocketAddress destination, DestinationLimits limits);
   DestinationPool(const DestinationPool&) = delete;
   DestinationPool& operator=(const DestinationPool&) = delete;
@@ -47,7 +47,6 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   void onConnectionClosed(SmtpClientConnection& connection, SmtpClientConnection::End end,
                           const std::string& reason) override;
   static void onTimer(uv_timer_t* timer);
-  static void onTimerClosed(uv_handle_t* handle);
 
   // Hands queued messages to ready connections and opens new ones, within the limits.
   void pump();
@@ -60,7 +59,7 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   void maybeClosed();
 
   uv_loop_t* loop_;
-  DeliveryEngine& engine_;
+  DestinationPoolOwner& owner_;
   std::optional<SocketAddress> source_;
   SocketAddress destination_;
   DestinationLimits limits_;
@@ -73,9 +72,10 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   uint64_t backoff_until_ns_ = 0;
   uint64_t delivered_ = 0;
   uv_timer_t timer_;
+  HandleCloser closer_;
   bool timer_open_ = true;
   bool closing_ = false;
   bool closed_reported_ = false;
 };
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

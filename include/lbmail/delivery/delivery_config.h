@@ -9,9 +9,11 @@
 
 #include "lbmail/core/config_document.h"
 #include "lbmail/core/socket_address.h"
-#include "lbmail/smtp/smtp_client_connection.h"
+#include "lbmail/smtp/smtp_client_settings.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
+
+using smtp::SmtpClientSettings;
 
 // Limits on one destination, a (source address, receiver IP:port) pair.
 struct DestinationLimits {
@@ -39,4 +41,4 @@ struct DeliveryConfig {
 // Reads [smtp] (and [smtp.domain."example.com"] overrides).
 DeliveryConfig readDeliveryConfig(ConfigTable& t);
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

@@ -1,7 +1,7 @@
 // Tests for the outgoing SMTP connection against a scripted server that says exactly what a
 // test needs: pipelined batches, lock-step, RFC 2920 section 3.1, byte-by-byte replies,
 // garbage, resets, silence, 421, local refusals.
-#include "lbmail/smtp/smtp_client_connection.h"
+#include "smtp_client_connection.h"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,9 @@
 #include "events.h"
 #include "loop_thread.h"
 #include "scripted_smtp_server.h"
+#include "test_message.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 namespace {
 
 using namespace std::chrono_literals;
@@ -23,15 +24,7 @@ using test::LoopThread;
 using test::ScriptedPeer;
 using test::ScriptedSmtpServer;
 
-OutgoingMessage message(std::string body, std::vector<std::string> rcpts = {"b@y.test"}) {
-  auto owned = std::make_shared<std::string>(std::move(body));
-  OutgoingMessage m;
-  m.mail_from = "a@x.test";
-  m.recipients = std::move(rcpts);
-  m.body = {*owned};
-  m.owner = owned;
-  return m;
-}
+using smtp::test::message;
 
 // Drives one connection: sends the messages in order when ready, then QUITs.
 class ClientRun final : public SmtpClientConnection::Handler {
@@ -473,4 +466,4 @@ TEST(SmtpClientConnection, RefusedConnectionIsAConnectFailure) {
 }
 
 }  // namespace
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

@@ -15,42 +15,20 @@
 
 #include "lbmail/core/done_callbacks.h"
 #include "lbmail/dns/mx_resolver.h"
-#include "lbmail/smtp/delivery_config.h"
-#include "lbmail/smtp/delivery_result.h"
+#include "lbmail/delivery/delivery_config.h"
+#include "lbmail/delivery/delivery_result.h"
+#include "lbmail/delivery/delivery_stats.h"
+#include "lbmail/delivery/destination_pool_owner.h"
 #include "lbmail/smtp/outgoing_message.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
+
+using smtp::OutgoingMessage;
 
 struct Delivery;
 class DestinationPool;
 
-struct DeliveryEngineStats {
-  uint64_t submitted = 0;
-  uint64_t delivered = 0;
-  uint64_t deferred = 0;
-  uint64_t bounced = 0;
-  uint64_t in_flight = 0;       // submitted, no result yet
-  uint64_t queued = 0;          // waiting in destination queues now
-  uint64_t connections_opened = 0;
-  uint64_t connections_open = 0;
-  uint64_t connection_failures = 0;  // connect or greeting failed
-  uint64_t transactions_reused = 0;  // sent on a connection that had sent before
-  uint64_t failovers = 0;            // moved on to the next MX host or address
-  uint64_t backoffs = 0;             // destinations put in back-off
-  uint64_t bytes_sent = 0;           // message bytes handed to connections
-};
-
-struct DestinationStatus {
-  std::string source;  // "" when the system picks
-  SocketAddress destination;
-  uint32_t connections = 0;
-  uint32_t idle = 0;
-  uint64_t queued = 0;
-  uint64_t delivered = 0;  // transactions finished there
-  bool backed_off = false;
-};
-
-class DeliveryEngine {
+class DeliveryEngine final : private DestinationPoolOwner {
  public:
   using Done = std::function<void(DeliveryResult&& result)>;
 
@@ -58,7 +36,7 @@ class DeliveryEngine {
   DeliveryEngine(uv_loop_t* loop, DeliveryConfig config, dns::MxResolver& resolver);
   DeliveryEngine(const DeliveryEngine&) = delete;
   DeliveryEngine& operator=(const DeliveryEngine&) = delete;
-  ~DeliveryEngine();
+  ~DeliveryEngine() override;
 
   // Sends message to its recipients, who all share domain. done runs exactly once on the loop,
   // possibly before submit returns (a cached DNS failure, an unsafe address, after close()).
@@ -73,18 +51,20 @@ class DeliveryEngine {
   std::vector<DestinationStatus> destinations() const;
 
  private:
-  friend class DestinationPool;
+  // DestinationPoolOwner: what the pools call.
+  const smtp::SmtpClientSettings& clientSettings() const override { return config_.client; }
+  Duration backoff() const override { return config_.backoff; }
+  DeliveryEngineStats& counters() override { return stats_; }
+  void finish(std::unique_ptr<Delivery> d, DeliveryResult&& result) override;
+  void finishWithoutSending(std::unique_ptr<Delivery> d, DeliveryOutcome outcome, std::string reason) override;
+  void failOver(std::unique_ptr<Delivery> d, const std::string& reason) override;
+  void onPoolClosed() override;
 
   void onResolved(uint64_t id, const dns::MxAnswer& answer);
   // Queues d on the next candidate destination that is not backed off, or finishes it.
   void tryNextCandidate(std::unique_ptr<Delivery> d);
-  // Called by pools.
-  void finish(std::unique_ptr<Delivery> d, DeliveryResult&& result);
-  void failOver(std::unique_ptr<Delivery> d, const std::string& reason);
-  void finishWithoutSending(std::unique_ptr<Delivery> d, DeliveryOutcome outcome, std::string reason);
   DestinationPool& poolFor(const SocketAddress& destination, const std::string& domain);
   const std::optional<SocketAddress>& sourceFor(const std::string& domain) const;
-  void onPoolClosed();
 
   uv_loop_t* loop_;
   DeliveryConfig config_;
@@ -100,4 +80,4 @@ class DeliveryEngine {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

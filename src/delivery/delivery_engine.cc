@@ -1,5 +1,5 @@
 // From recipient domain to delivered message: MX resolution, destination choice, failover.
-#include "lbmail/smtp/delivery_engine.h"
+#include "lbmail/delivery/delivery_engine.h"
 
 #include <algorithm>
 
@@ -7,13 +7,13 @@
 #include "lbmail/dns/domain_name.h"
 #include "destination_pool.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 namespace {
 
 bool validEnvelope(const OutgoingMessage& m) {
-  if (m.recipients.empty() || !safeSmtpPath(m.mail_from)) return false;
+  if (m.recipients.empty() || !smtp::safeSmtpPath(m.mail_from)) return false;
   return std::all_of(m.recipients.begin(), m.recipients.end(),
-                     [](const std::string& r) { return !r.empty() && safeSmtpPath(r); });
+                     [](const std::string& r) { return !r.empty() && smtp::safeSmtpPath(r); });
 }
 
 }  // namespace
@@ -136,7 +136,8 @@ DestinationPool& DeliveryEngine::poolFor(const SocketAddress& destination, const
   for (const auto& [name, l] : config_.domain_limits) {
     if (name == domain) limits = l;
   }
-  auto pool = std::make_unique<DestinationPool>(loop_, *this, source, destination, limits);
+  DestinationPoolOwner& owner = *this;
+  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits);
   ++pools_open_;
   return *pools_.emplace(std::move(key), std::move(pool)).first->second;
 }
@@ -172,4 +173,4 @@ std::vector<DestinationStatus> DeliveryEngine::destinations() const {
   return out;
 }
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 
 class RateLimiter {
  public:
@@ -45,4 +45,4 @@ class RateLimiter {
   uint64_t last_ns_ = 0;
 };
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery

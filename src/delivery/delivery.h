@@ -4,14 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "lbmail/core/socket_address.h"
-#include "lbmail/smtp/delivery_engine.h"
+#include "lbmail/delivery/delivery_result.h"
+#include "lbmail/smtp/outgoing_message.h"
 
-namespace lbmail::smtp {
+namespace lbmail::delivery {
 
 struct DeliveryCandidate {
   std::string mx_host;
@@ -21,8 +23,8 @@ struct DeliveryCandidate {
 struct Delivery {
   uint64_t id = 0;
   std::string domain;
-  OutgoingMessage message;
-  DeliveryEngine::Done done;
+  smtp::OutgoingMessage message;
+  std::function<void(DeliveryResult&& result)> done;  // DeliveryEngine::Done
   std::vector<DeliveryCandidate> candidates;  // MX hosts by preference, each address in turn
   size_t next_candidate = 0;
   const DeliveryCandidate* current = nullptr;
@@ -35,4 +37,4 @@ struct Delivery {
   uint64_t queue_wait_ns = 0;
 };
 
-}  // namespace lbmail::smtp
+}  // namespace lbmail::delivery
