@@ -14,9 +14,7 @@ constexpr size_t kWriteLowWater = 256 * 1024;
 // After our last answer, how long to wait for the client's FIN before closing hard.
 constexpr uint64_t kLingerMs = 2000;
 
-uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 
-uv_stream_t* asStream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
 
 HttpRequestReader::Limits readerLimits(const AdminConfig& c) {
   HttpRequestReader::Limits l;
@@ -41,7 +39,7 @@ void AdminConnection::start(uv_stream_t* listener, Handle self) {
     return;
   }
   uv_tcp_nodelay(&tcp_, 1);
-  armTimer(toMs(context_.config.idle_timeout));
+  armTimer(toMillis(context_.config.idle_timeout));
   if (uv_read_start(asStream(&tcp_), onAlloc, onRead) != 0) {
     close();
     return;
@@ -124,7 +122,7 @@ bool AdminConnection::wantsPause() {
 
 void AdminConnection::onRequestStarted() {
   request_started_ns_ = uv_hrtime();
-  armTimer(toMs(context_.config.request_timeout));
+  armTimer(toMillis(context_.config.request_timeout));
 }
 
 bool AdminConnection::onRequest(const HttpRequest& request) {
@@ -135,7 +133,7 @@ bool AdminConnection::onRequest(const HttpRequest& request) {
   pending_.push_back(std::move(answer));
   context_.count_response(status);
   context_.request_seconds.observe(static_cast<double>(uv_hrtime() - request_started_ns_) / 1e9);
-  armTimer(toMs(context_.config.idle_timeout));
+  armTimer(toMillis(context_.config.idle_timeout));
   return !close;
 }
 

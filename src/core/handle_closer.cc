@@ -8,6 +8,11 @@ namespace lbmail {
 void HandleCloser::close(std::span<uv_handle_t* const> handles, std::function<void()> done) {
   if (started_) return;
   started_ = true;
+  if (handles.empty()) {
+    // Nothing to wait for: an owner that never opened a handle is closed now.
+    if (done) done();
+    return;
+  }
   done_ = std::move(done);
   open_ = handles.size();
   for (uv_handle_t* h : handles) {

@@ -20,7 +20,7 @@ int TcpListener::listen(const SocketAddress& address, OnConnection on_connection
   tcp_.data = this;
   open_ = true;
   int rc = uv_tcp_bind(&tcp_, address.sockaddrPtr(), 0);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&tcp_), 511, onConnection);
+  if (rc == 0) rc = uv_listen(asStream(&tcp_), 511, onConnection);
   if (rc != 0) {
     logError(what_ + ".listen_failed", {{"addr", address.toString()}, {"error", uv_strerror(rc)}});
     return rc;

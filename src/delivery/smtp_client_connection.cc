@@ -58,7 +58,7 @@ void SmtpClientConnection::onConnect(uv_connect_t* req, int status) {
   self->connect_time_ = Duration(self->connected_at_ - self->connect_started_);
   uv_tcp_nodelay(&self->tcp_, 1);
   self->protocol_.start();
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), onAlloc, onRead);
+  uv_read_start(asStream(&self->tcp_), onAlloc, onRead);
 }
 
 void SmtpClientConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -98,7 +98,7 @@ void SmtpClientConnection::write(std::unique_ptr<smtp::SmtpClientWrite> data) {
     w->bufs.push_back(uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size())));
   }
   w->data = std::move(data);
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), w->bufs.data(),
+  int rc = uv_write(&w->req, asStream(&tcp_), w->bufs.data(),
                     static_cast<unsigned>(w->bufs.size()), onWrite);
   if (rc < 0) {
     delete w;
@@ -154,7 +154,7 @@ void SmtpClientConnection::onTimer(uv_timer_t* timer) {
 }
 
 size_t SmtpClientConnection::writeQueueSize() {
-  return uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
+  return uv_stream_get_write_queue_size(asStream(&tcp_));
 }
 
 bool SmtpClientConnection::writeQueueShrank() {

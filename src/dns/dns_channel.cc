@@ -223,11 +223,7 @@ void DnsChannel::close(std::function<void()> done) {
     closed_ = true;
     close_done_.runAll();
   };
-  if (handles.empty()) {
-    finish();  // never started: no handle to wait for
-    return;
-  }
-  closer_.close(handles, std::move(finish));
+  closer_.close(handles, std::move(finish));  // at once when it never started
 }
 
 }  // namespace lbmail::dns

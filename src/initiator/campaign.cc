@@ -14,13 +14,7 @@ namespace {
 constexpr uint64_t kTickMs = 50;
 constexpr uint64_t kDrainMs = 10000;  // a stop waits this long for answers in flight
 
-double unixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
-
 AttemptHistory history(const PendingRecipient& p) { return {p.attempts, p.first_at, p.requeues}; }
-
-uint64_t millis(Duration d) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
 
 }  // namespace
 
@@ -149,7 +143,7 @@ bool Campaign::sendTo(PendingRecipient& p, size_t g, uint64_t now) {
 void Campaign::onLinkDown(size_t g, std::string_view reason) {
   std::vector<uint64_t> orphans = in_flight_.idsOn(g);
   size_t count = orphans.size();
-  links_.orphan(g, std::move(orphans), uv_now(loop_) + millis(campaign_.failover_grace));
+  links_.orphan(g, std::move(orphans), uv_now(loop_) + toMillis(campaign_.failover_grace));
   // Those parked for this gateway's credit choose again.
   while (dispatcher_.hasParked(g)) ready_.push_front(dispatcher_.unpark(g));
   // Our own stop closes every link: that is no news.
@@ -177,7 +171,7 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
     dispatcher_.table().recordRtt(g, f->r.domain_id, static_cast<double>(r.timings.connect_us) / 1000.0);
   }
   OutcomeDecision d = decideResult(r, ms, history(f->r), policy_, unixNow());
-  counts_.result(g, d.kind == OutcomeDecision::Kind::kDefer ? RecipientState::kDeferred : d.state);
+  counts_.result(g, stateNamed(r.outcome));
   apply(std::move(*f), d);
 }
 

@@ -63,6 +63,15 @@ RetryPolicy retryPolicyOf(const InitiatorConfig& config) {
   return p;
 }
 
+RecipientState stateNamed(proto::Outcome outcome) {
+  switch (outcome) {
+    case proto::Outcome::kDelivered: return RecipientState::kDelivered;
+    case proto::Outcome::kBounced: return RecipientState::kBounced;
+    case proto::Outcome::kDeferred: return RecipientState::kDeferred;
+    default: return RecipientState::kFailed;
+  }
+}
+
 OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
                              double now) {
   std::string enhanced(r.enhanced_code);

@@ -56,6 +56,9 @@ struct OutcomeDecision {
   bool media_missing = false;  // the gateway said this material's media are missing there
 };
 
+// The state a RESULT's outcome names: a gateway's tally counts by it, even where the policy
+// then gives up on a deferral. An outcome newer than this initiator counts as failed.
+RecipientState stateNamed(proto::Outcome outcome);
 // A RESULT answered ms after the SEND.
 OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
                              double now);

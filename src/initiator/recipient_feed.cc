@@ -105,7 +105,7 @@ void RecipientFeed::claimDue(double now) {
           claim->pending.push_back(pendingFromStored(std::move(r), gateway_names_, campaign_));
         }
       },
-      [this, claim, now] {
+      [this, claim] {
         claiming_ = false;
         if (!claim->ok) {
           logWarn("campaign.read_failed", {{"error", ledger_->lastError()}});
@@ -113,7 +113,8 @@ void RecipientFeed::claimDue(double now) {
         }
         deferred_waiting_ -= std::min<uint64_t>(deferred_waiting_, claim->pending.size());
         // Deferrals recorded while the claim ran are not in next: the earlier of both.
-        next_due_ = std::min(claim->next ? *claim->next : now + 1, due_during_claim_);
+        // With none left due, look again a second from now (the claim may have taken a while).
+        next_due_ = std::min(claim->next ? *claim->next : unixNow() + 1, due_during_claim_);
         due_during_claim_ = std::numeric_limits<double>::infinity();
         arrived_(std::move(claim->pending));
       });

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "lbmail/core/units.h"
+
 namespace lbmail {
 namespace {
 
@@ -37,8 +39,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (campaign, state, next_at);
 )sql";
-
-double unixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
 

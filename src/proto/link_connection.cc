@@ -14,13 +14,11 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr Duration kGoodbyeFlushBound = std::chrono::seconds(1);
 
-uv_stream_t* asStream(uv_tcp_t* t) { return reinterpret_cast<uv_stream_t*>(t); }
 bool isHandshakeFrame(FrameType t) {
   return t == FrameType::kAuthChallenge || t == FrameType::kAuthResponse || t == FrameType::kHello ||
          t == FrameType::kGoodbye;
 }
 
-uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 const char* roleName(Role r) { return r == Role::kGateway ? "gateway" : "initiator"; }
 
 }  // namespace
@@ -389,7 +387,7 @@ void LinkConnection::closeHandles(std::string_view reason) {
   });
 }
 
-void LinkConnection::armTimer(Duration d) { uv_timer_start(&timer_, onTimer, toMs(d), 0); }
+void LinkConnection::armTimer(Duration d) { uv_timer_start(&timer_, onTimer, toMillis(d), 0); }
 
 void LinkConnection::onTimer(uv_timer_t* timer) {
   auto* self = static_cast<LinkConnection*>(timer->data);
@@ -401,7 +399,7 @@ void LinkConnection::onTimer(uv_timer_t* timer) {
       return;
     case State::kOpen: {
       uint64_t silent_ms = self->nowMs() - self->last_rx_ms_;
-      if (silent_ms > toMs(self->settings_.heartbeat_timeout)) {
+      if (silent_ms > toMillis(self->settings_.heartbeat_timeout)) {
         self->abort("heartbeat timeout: nothing received for " + std::to_string(silent_ms) + "ms");
         return;
       }

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "lbmail/core/log.h"
+#include "lbmail/core/units.h"
 #include "sim_report.h"
 
 namespace lbmail {
@@ -16,8 +17,6 @@ namespace {
 
 constexpr auto kReadyBound = std::chrono::seconds(20);
 constexpr auto kStopGrace = std::chrono::seconds(10);
-
-double unixNow() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 // This binary, for the children.
 std::string selfPath() {

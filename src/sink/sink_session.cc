@@ -8,8 +8,6 @@
 namespace lbmail {
 namespace {
 
-uv_stream_t* asStream(uv_tcp_t* t) { return reinterpret_cast<uv_stream_t*>(t); }
-uint64_t toMs(Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 
 std::string_view domainOf(std::string_view address) {
   size_t at = address.rfind('@');
@@ -76,7 +74,7 @@ bool SinkSession::roll(double probability) {
 
 void SinkSession::armIdle() {
   Duration limit = protocol_.inData() ? sink_.settings().data_timeout : sink_.settings().command_timeout;
-  uv_timer_start(&idle_timer_, onIdle, toMs(limit), 0);
+  uv_timer_start(&idle_timer_, onIdle, toMillis(limit), 0);
 }
 
 void SinkSession::onIdle(uv_timer_t* timer) {
@@ -114,7 +112,7 @@ void SinkSession::respond(std::vector<smtp::ServerReply> replies) {
   // The loop's clock was read before this turn's callbacks: refresh it so the delay counts
   // from now, not from the start of the turn.
   uv_update_time(sink_.loop());
-  uint64_t ms = toMs(delay);
+  uint64_t ms = toMillis(delay);
   uv_timer_start(&delay_timer_, onDelay, ms == 0 ? 1 : ms, 0);
 }
 

@@ -38,12 +38,14 @@ TEST(HandleCloserTest, DoneRunsOnceAfterEveryHandleClosed) {
   EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
-TEST(HandleCloserTest, NoHandlesNeverRunsDone) {
+TEST(HandleCloserTest, NoHandlesRunsDoneAtOnce) {
   HandleCloser closer;
-  bool done = false;
-  closer.close({}, [&] { done = true; });
+  int done = 0;
+  closer.close({}, [&] { ++done; });
   EXPECT_TRUE(closer.started());
-  EXPECT_FALSE(done);
+  EXPECT_EQ(done, 1);
+  closer.close({}, [&] { ++done; });  // a second call does nothing
+  EXPECT_EQ(done, 1);
 }
 
 }  // namespace

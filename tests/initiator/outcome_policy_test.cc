@@ -108,6 +108,16 @@ TEST(OutcomePolicy, MaxAttemptsGivesUp) {
   EXPECT_EQ(d.reason, "gave up after 5 attempts over 100 s: the reply");
   EXPECT_EQ(d.smtp_code, 250);
   EXPECT_EQ(d.sample, Sample::kSlow);
+  // The gateway's tally still counts what its RESULT said: a deferral, not a failure.
+  EXPECT_EQ(stateNamed(proto::Outcome::kDeferred), RecipientState::kDeferred);
+}
+
+TEST(OutcomePolicy, EachOutcomeNamesItsState) {
+  EXPECT_EQ(stateNamed(proto::Outcome::kDelivered), RecipientState::kDelivered);
+  EXPECT_EQ(stateNamed(proto::Outcome::kBounced), RecipientState::kBounced);
+  EXPECT_EQ(stateNamed(proto::Outcome::kDeferred), RecipientState::kDeferred);
+  EXPECT_EQ(stateNamed(proto::Outcome::kFailed), RecipientState::kFailed);
+  EXPECT_EQ(stateNamed(static_cast<proto::Outcome>(200)), RecipientState::kFailed);  // newer than us
 }
 
 TEST(OutcomePolicy, MaxAgeGivesUp) {

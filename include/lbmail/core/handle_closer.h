@@ -24,7 +24,8 @@ class HandleCloser {
   HandleCloser& operator=(const HandleCloser&) = delete;
 
   // Closes each handle (initialised, not yet closing) and runs done after the last close
-  // callback. done may destroy the owner and this closer with it. A second call does nothing.
+  // callback, or at once when there are none. done may destroy the owner and this closer with
+  // it. A second call does nothing.
   void close(std::initializer_list<uv_handle_t*> handles, std::function<void()> done) {
     close(std::span<uv_handle_t* const>(handles.begin(), handles.size()), std::move(done));
   }
@@ -46,5 +47,8 @@ template <typename Handle>
 uv_handle_t* asHandle(Handle* h) {
   return reinterpret_cast<uv_handle_t*>(h);
 }
+
+// The stream calls (uv_read_start, uv_write, uv_shutdown) take a uv_stream_t*; a TCP handle begins with one.
+inline uv_stream_t* asStream(uv_tcp_t* tcp) { return reinterpret_cast<uv_stream_t*>(tcp); }
 
 }  // namespace lbmail

@@ -25,4 +25,14 @@ std::string formatDuration(Duration d);
 // Seconds as a double, for metrics and JSON.
 inline double toSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
+// Whole milliseconds, for libuv timers and uv_now arithmetic.
+inline uint64_t toMillis(Duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+// The wall clock as Unix seconds: what the ledger stores and retry times are counted in.
+inline double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace lbmail
