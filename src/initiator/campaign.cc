@@ -93,9 +93,10 @@ void Campaign::pump() {
     }
   }
   while (!ready_.empty() && !writer_.backlogged()) {
-    PendingRecipient& p = ready_.front();
-    if (!dispatch(p, now)) held_.push_back(std::move(p));
+    // Out of the queue first: dispatch may reach code that puts others at its front.
+    PendingRecipient p = std::move(ready_.front());
     ready_.pop_front();
+    if (!dispatch(p, now)) held_.push_back(std::move(p));
   }
   fetchFresh();
 }
