@@ -11,53 +11,20 @@
 #include <cstdio>
 #include <map>
 
-#include "temp_path.h"
+#include "ledger_test_support.h"
 
 namespace lbmail {
 namespace {
 
-constexpr double kNow = 1'700'000'000.0;
+using test::makeDatabase;
+using test::query;
 
-// A new database with recipients user1..userN@dK.test (ids 1..N).
-std::string makeDatabase(int recipients) {
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string path = test::tempPath(std::string("ledger-") + info->name() + ".db");
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  auto store = RecipientStore::open(path);
-  EXPECT_TRUE(store) << store.error();
-  if (!store) return path;
-  EXPECT_TRUE((*store)->beginBatch());
-  for (int i = 1; i <= recipients; ++i) {
-    std::string domain = "d" + std::to_string(i % 3) + ".test";
-    EXPECT_EQ(
-        (*store)->upsert("user" + std::to_string(i) + "@" + domain, domain, "{\"n\":\"" + std::to_string(i) + "\"}"),
-        RecipientStore::Upsert::kInserted);
-  }
-  EXPECT_TRUE((*store)->commitBatch());
-  return path;
-}
+constexpr double kNow = 1'700'000'000.0;
 
 std::unique_ptr<CampaignLedger> openLedger(const std::string& path, const std::string& campaign = "spring") {
   auto ledger = CampaignLedger::open(path, campaign);
   EXPECT_TRUE(ledger) << ledger.error();
   return ledger ? std::move(*ledger) : nullptr;
-}
-
-// One column of one row through SQLite itself, "<null>" for NULL, "<none>" for no row.
-std::string query(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  std::string out = "<none>";
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char* t = sqlite3_column_text(st, 0);
-    out = t ? reinterpret_cast<const char*>(t) : "<null>";
-  } else {
-    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(h);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return out;
 }
 
 std::string stateOf(const std::string& db, uint64_t id, const std::string& campaign = "spring") {

@@ -1,0 +1,243 @@
+// Tests for src/initiator/gateway_links.cc: the stable request id, SEND frames built from a
+// pending recipient, orphan bookkeeping and media flags without a gateway, and, against a real
+// link acceptor on the same libuv loop, the MATERIAL frames sent when a link comes up.
+#include "gateway_links.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include <fstream>
+#include <map>
+#include <utility>
+
+#include "lbmail/proto/link_acceptor.h"
+#include "temp_path.h"
+
+namespace lbmail {
+namespace {
+
+using proto::MaterialPartKind;
+
+constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
+
+InitiatorConfig config(size_t gateways) {
+  InitiatorConfig c;
+  c.service.node_name = "initiator-test";
+  c.campaign.name = "spring";
+  c.campaign.sender = "bounce@sender.test";
+  c.campaign.materials.resize(2);
+  CampaignMaterial& full = c.campaign.materials[0];
+  full.name = "full";
+  full.from = "News <news@sender.test>";
+  full.reply_to = "help@sender.test";
+  full.subject = "Hello {{name}}";
+  full.text = "Hi {{name}} from {{city}}";
+  full.html = "<p>Hi {{name}}</p>";
+  full.list_unsubscribe = "<mailto:unsubscribe@sender.test>";
+  full.media.push_back({media::MediaHash{1, 2, 3}, true, "logo"});
+  full.media.push_back({media::MediaHash{4, 5, 6}, false, "terms.pdf"});
+  CampaignMaterial& bare = c.campaign.materials[1];
+  bare.name = "bare";
+  bare.from = "news@sender.test";
+  c.campaign.merge_fields = {{"name", "first_name"}, {"city", "city"}};
+  for (size_t i = 0; i < gateways; ++i) {
+    c.gateways.push_back({"gw" + std::to_string(i + 1), *SocketAddress::parse("127.0.0.1:1"), ""});
+  }
+  return c;
+}
+
+class RecordingListener : public GatewayLinks::Listener {
+ public:
+  void onLinkUp(size_t g) override { ups.push_back(g); }
+  void onLinkFrame(size_t, const proto::Frame&) override { ++frames; }
+  void onLinkDown(size_t g, std::string_view) override { downs.push_back(g); }
+
+  std::vector<size_t> ups;
+  std::vector<size_t> downs;
+  int frames = 0;
+};
+
+TEST(GatewayLinksRequestId, IsStableAndCarriesTheRecipientId) {
+  uint64_t id = GatewayLinks::requestId("spring", 42);
+  EXPECT_EQ(GatewayLinks::requestId("spring", 42), id);  // the same on every attempt
+  EXPECT_EQ(id & ((1ull << 40) - 1), 42u);
+  EXPECT_EQ(id >> 63, 0u);  // fits a signed 64-bit column
+  EXPECT_NE(GatewayLinks::requestId("autumn", 42), id);
+  EXPECT_NE(GatewayLinks::requestId("spring", 43), id);
+}
+
+TEST(GatewayLinksSendFrame, CarriesTheRecipientItsMaterialAndThePresentMergeValues) {
+  InitiatorConfig c = config(1);
+  RecordingListener listener;
+  GatewayLinks links(uv_default_loop(), c, listener);
+  PendingRecipient p;
+  p.id = 7;
+  p.email = "ann@d.example";
+  p.material = 1;
+  p.values = {std::nullopt, std::string("Paris")};
+  std::vector<proto::MergeField> fields;
+  proto::SendFrame f = links.sendFrame(p, fields);
+  EXPECT_EQ(f.request_id, GatewayLinks::requestId("spring", 7));
+  EXPECT_EQ(f.sender, "bounce@sender.test");
+  EXPECT_EQ(f.recipient, "ann@d.example");
+  EXPECT_EQ(f.material_id, 2u);  // material ids start at 1
+  std::vector<std::pair<std::string, std::string>> sent;
+  f.fields.forEach([&](const proto::MergeField& m) { sent.emplace_back(m.name, m.value); });
+  EXPECT_EQ(sent, (std::vector<std::pair<std::string, std::string>>{{"city", "Paris"}}));
+}
+
+TEST(GatewayLinksOrphans, AreHandedOverOnceTheirGracePeriodIsOver) {
+  InitiatorConfig c = config(2);
+  RecordingListener listener;
+  GatewayLinks links(uv_default_loop(), c, listener);
+  EXPECT_TRUE(links.takeDueOrphans(0, 5000).empty());
+  links.orphan(0, {11, 12}, 1000);
+  EXPECT_TRUE(links.takeDueOrphans(0, 999).empty());
+  links.orphan(0, {13}, 1500);  // a later loss moves the due time for all of them
+  EXPECT_TRUE(links.takeDueOrphans(0, 1000).empty());
+  EXPECT_TRUE(links.takeDueOrphans(1, 5000).empty());  // the other gateway has none
+  EXPECT_EQ(links.takeDueOrphans(0, 1500), (std::vector<uint64_t>{11, 12, 13}));
+  EXPECT_TRUE(links.takeDueOrphans(0, 9000).empty());  // forgotten once taken
+}
+
+TEST(GatewayLinksMedia, MissingMediaArePerGatewayAndMaterial) {
+  InitiatorConfig c = config(2);
+  RecordingListener listener;
+  GatewayLinks links(uv_default_loop(), c, listener);
+  EXPECT_TRUE(links.hasMedia(0, 0));
+  links.markMediaMissing(0, 1, "no such media");
+  links.markMediaMissing(0, 1, "no such media");  // again: still missing
+  EXPECT_FALSE(links.hasMedia(0, 1));
+  EXPECT_TRUE(links.hasMedia(0, 0));
+  EXPECT_TRUE(links.hasMedia(1, 1));
+  EXPECT_EQ(links.names(), (std::vector<std::string>{"gw1", "gw2"}));
+  EXPECT_FALSE(links.connected());
+  EXPECT_EQ(links.bytesSent(), 0u);
+}
+
+TEST(GatewayLinksKeys, AMissingKeyFileFailsLoadKeys) {
+  InitiatorConfig c = config(1);
+  c.gateways[0].key_file = test::tempPath("no-such-key");
+  RecordingListener listener;
+  GatewayLinks links(uv_default_loop(), c, listener);
+  EXPECT_FALSE(links.loadKeys());
+}
+
+// What the gateway end of the link received, copied out of the frames.
+struct Material {
+  std::vector<std::pair<MaterialPartKind, std::string>> parts;
+  std::vector<std::pair<proto::MediaDisposition, std::string>> media;
+  proto::MediaHash first_hash{};
+};
+
+class RecordingGateway : public proto::LinkAcceptor::Handler {
+ public:
+  void onLinkUp(proto::LinkConnection& link) override { link.grantCredit(5); }
+  void onLinkFrame(proto::LinkConnection&, const proto::Frame& frame) override {
+    if (const auto* m = std::get_if<proto::MaterialFrame>(&frame)) {
+      Material& got = materials[m->material_id];
+      for (const proto::MaterialPart& p : m->parts) got.parts.emplace_back(p.kind, std::string(p.content));
+      for (const proto::MediaRef& r : m->media) got.media.emplace_back(r.disposition, std::string(r.name));
+      if (!m->media.empty()) got.first_hash = m->media.front().hash;
+    }
+    if (const auto* s = std::get_if<proto::SendFrame>(&frame)) sends.emplace_back(s->request_id, s->material_id);
+  }
+  void onLinkClosed(proto::LinkConnection&, std::string_view) override {}
+
+  std::map<uint64_t, Material> materials;
+  std::vector<std::pair<uint64_t, uint64_t>> sends;  // request id, material id
+};
+
+class GatewayLinksUpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    ASSERT_EQ(uv_timer_init(&loop_, &bound_), 0);
+    proto::LinkAcceptorConfig ac;
+    ac.listen = *SocketAddress::parse("127.0.0.1:0");
+    acceptor_ = std::make_unique<proto::LinkAcceptor>(&loop_, ac, key_, gateway_);
+    ASSERT_EQ(acceptor_->start(), 0);
+    key_file_ = test::tempPath("gateway-links.key");
+    std::ofstream(key_file_) << kKey << "\n";
+    ASSERT_EQ(chmod(key_file_.c_str(), 0600), 0);
+    config_.gateways[0].address = acceptor_->boundAddress();
+    config_.gateways[0].key_file = key_file_;
+  }
+  void TearDown() override {
+    int stopped = 0;
+    if (links_) links_->stop([&] { ++stopped; });
+    acceptor_->stop(proto::GoodbyeReason::kShutdown, "test over", [&] { ++stopped; });
+    EXPECT_TRUE(runUntil([&] { return stopped == (links_ ? 2 : 1); }));
+    uv_close(reinterpret_cast<uv_handle_t*>(&bound_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+
+  // Runs the loop until pred holds; false when 10 s pass first (the bound is a safety net, not
+  // the synchronisation).
+  template <typename Pred>
+  bool runUntil(Pred pred) {
+    bool timed_out = false;
+    bound_.data = &timed_out;
+    uv_timer_start(&bound_, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; }, 10'000, 0);
+    while (!pred() && !timed_out) uv_run(&loop_, UV_RUN_ONCE);
+    uv_timer_stop(&bound_);
+    return pred();
+  }
+
+  uv_loop_t loop_{};
+  uv_timer_t bound_{};
+  proto::PreSharedKey key_ = proto::PreSharedKey::fromBytes(kKey);
+  RecordingGateway gateway_;
+  std::unique_ptr<proto::LinkAcceptor> acceptor_;
+  std::string key_file_;
+  InitiatorConfig config_ = config(1);
+  RecordingListener listener_;
+  std::unique_ptr<GatewayLinks> links_;
+};
+
+TEST_F(GatewayLinksUpTest, ALinkComingUpGetsEveryMaterialAndForgetsMissingMedia) {
+  links_ = std::make_unique<GatewayLinks>(&loop_, config_, listener_);
+  ASSERT_TRUE(links_->loadKeys());
+  links_->markMediaMissing(0, 0, "gone");
+  links_->connect();
+  ASSERT_TRUE(runUntil([&] { return gateway_.materials.size() == 2 && links_->credit(0) == 5; }));
+  EXPECT_EQ(listener_.ups, (std::vector<size_t>{0}));
+  EXPECT_TRUE(links_->connected());
+  EXPECT_TRUE(links_->isUp(0));
+  EXPECT_TRUE(links_->hasMedia(0, 0));  // a gateway that comes back may have a new media cache
+  EXPECT_GT(links_->bytesSent(), 0u);
+  EXPECT_GT(links_->bytesReceived(), 0u);
+
+  using Parts = std::vector<std::pair<MaterialPartKind, std::string>>;
+  const Material& full = gateway_.materials[1];
+  EXPECT_EQ(full.parts, (Parts{{MaterialPartKind::kFrom, "News <news@sender.test>"},
+                               {MaterialPartKind::kReplyTo, "help@sender.test"},
+                               {MaterialPartKind::kSubject, "Hello {{name}}"},
+                               {MaterialPartKind::kText, "Hi {{name}} from {{city}}"},
+                               {MaterialPartKind::kHtml, "<p>Hi {{name}}</p>"},
+                               {MaterialPartKind::kListUnsubscribe, "<mailto:unsubscribe@sender.test>"},
+                               {MaterialPartKind::kFields, "name,city"}}));
+  using Media = std::vector<std::pair<proto::MediaDisposition, std::string>>;
+  EXPECT_EQ(full.media, (Media{{proto::MediaDisposition::kInline, "logo"},
+                               {proto::MediaDisposition::kAttachment, "terms.pdf"}}));
+  EXPECT_EQ(full.first_hash, (proto::MediaHash{1, 2, 3}));
+  // Empty parts are left out.
+  EXPECT_EQ(gateway_.materials[2].parts,
+            (Parts{{MaterialPartKind::kFrom, "news@sender.test"}, {MaterialPartKind::kFields, "name,city"}}));
+  EXPECT_TRUE(gateway_.materials[2].media.empty());
+
+  PendingRecipient p;
+  p.id = 9;
+  p.email = "bob@d.example";
+  p.material = 0;
+  p.values = {std::string("Bob"), std::nullopt};
+  std::vector<proto::MergeField> fields;
+  ASSERT_TRUE(links_->send(0, links_->sendFrame(p, fields)));
+  ASSERT_TRUE(runUntil([&] { return !gateway_.sends.empty(); }));
+  EXPECT_EQ(gateway_.sends.front(), std::make_pair(GatewayLinks::requestId("spring", 9), uint64_t{1}));
+}
+
+}  // namespace
+}  // namespace lbmail
