@@ -43,7 +43,8 @@ class DnsChannel {
   // that may close it.
   void setAfterAnswers(std::function<void()> fn) { after_answers_ = std::move(fn); }
   // Drops every query (their answers never run) and closes the handles; done runs when
-  // they are closed.
+  // they are closed. A poll that c-ares closed while it was being destroyed may finish
+  // closing after done: it frees only itself, and uv_run completes it before the loop ends.
   void close(std::function<void()> done);
   bool closing() const { return closing_; }
 
