@@ -90,6 +90,7 @@ void SmtpServerProtocol::resetTransaction() {
   long_line_ = false;
   line_length_ = 0;
   dot_state_ = kLineStart;
+  after_cr_ = false;
   XXH3_64bits_reset(hash_);
   headers_.clear();
   headers_done_ = false;
@@ -197,6 +198,7 @@ void SmtpServerProtocol::handleCommand(const SmtpCommand& cmd, std::vector<Serve
       if (recipients_.empty()) return replies.push_back(reply(554, "5.5.1", "No valid recipients"));
       state_ = State::kData;
       dot_state_ = kLineStart;
+      after_cr_ = false;
       line_length_ = 0;
       return replies.push_back(reply(354, "", "End data with <CR><LF>.<CR><LF>"));
     case SmtpVerb::kBdat:
@@ -242,10 +244,16 @@ void SmtpServerProtocol::bodyBytes(std::string_view bytes) {
   if (policy_.keepBodies()) body_.append(bytes);
 }
 
+// Only <CR><LF>.<CR><LF> ends DATA (RFC 5321 §4.1.1.4), and only a dot after <CR><LF> is
+// stuffing (§4.5.2): a bare LF starts no line here. Ending on <LF>.<LF> or <LF>.<CR><LF>, as
+// some servers do, lets a message smuggle a second one past a relay that does not ("SMTP
+// smuggling"), so the sink takes neither.
 size_t SmtpServerProtocol::feedData(std::string_view b, std::vector<ServerReply>& replies) {
   size_t run = 0;  // start of the body bytes not yet passed on
   for (size_t i = 0; i < b.size(); ++i) {
     char c = b[i];
+    bool crlf = c == '\n' && after_cr_;
+    after_cr_ = c == '\r';
     if (dot_state_ == kLineStart) {
       if (c == '.') {
         bodyBytes(b.substr(run, i - run));
@@ -260,10 +268,6 @@ size_t SmtpServerProtocol::feedData(std::string_view b, std::vector<ServerReply>
         dot_state_ = kDotCr;
         continue;
       }
-      if (c == '\n') {  // ".\n": a bare LF terminator, accepted as most servers do
-        finishMessage(replies);
-        return i + 1;
-      }
       dot_state_ = kMidLine;  // a stuffed dot, now removed
     } else if (dot_state_ == kDotCr) {
       if (c == '\n') {
@@ -276,7 +280,7 @@ size_t SmtpServerProtocol::feedData(std::string_view b, std::vector<ServerReply>
     if (c == '\n') {
       if (line_length_ + 1 > limits_.max_text_line) long_line_ = true;
       line_length_ = 0;
-      dot_state_ = kLineStart;
+      dot_state_ = crlf ? kLineStart : kMidLine;
     } else {
       ++line_length_;
     }

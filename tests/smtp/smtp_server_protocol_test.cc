@@ -219,10 +219,34 @@ TEST(SmtpServerProtocol, GarbageIsRefusedThenCutOff) {
 
 TEST(SmtpServerProtocol, BareLfAndCrInBodyAreKept) {
   Session s;
-  s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@y.test>\r\nDATA\r\na\rb\n.\rc\r\n.\n");
+  s.feed("HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@y.test>\r\nDATA\r\na\rb\n.\rc\r\n.\n\r\n.\r\n");
   EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 250, 354, 250}));
   ASSERT_EQ(s.policy.bodies.size(), 1u);
-  EXPECT_EQ(s.policy.bodies[0], "a\rb\n\rc\r\n");  // ".\rc": a stuffed dot dropped, the CR kept
+  // A bare LF starts no line, so the dot after it is content; after CR LF, ".\n" is a stuffed
+  // dot followed by a bare LF, and ends nothing (RFC 5321 section 4.1.1.4).
+  EXPECT_EQ(s.policy.bodies[0], "a\rb\n.\rc\r\n\n\r\n");
+}
+
+// SMTP smuggling: <LF>.<LF>, <LF>.<CR><LF> and <CR><LF>.<LF> must not end DATA, or the bytes
+// after them would be read as a second transaction from a sender nobody authorised.
+TEST(SmtpServerProtocol, OnlyCrLfDotCrLfEndsData) {
+  for (std::string_view end : {"\n.\n", "\n.\r\n", "\r\n.\n"}) {
+    std::string stream = "HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nhello";
+    stream += end;
+    stream += "MAIL FROM:<smuggled@attacker.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nevil\r\n.\r\n";
+    for (bool byte_by_byte : {false, true}) {
+      Session s;
+      if (byte_by_byte) {
+        for (char c : stream) s.feed(std::string_view(&c, 1));
+      } else {
+        s.feed(stream);
+      }
+      EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 250, 354, 250})) << testing::PrintToString(end);
+      ASSERT_EQ(s.policy.bodies.size(), 1u);
+      EXPECT_NE(s.policy.bodies[0].find("smuggled@attacker.test"), std::string::npos);  // content, not a command
+      EXPECT_TRUE(s.policy.bodies[0].ends_with("evil\r\n"));
+    }
+  }
 }
 
 TEST(SmtpServerProtocol, AddressesWithControlCharactersAreRefused) {

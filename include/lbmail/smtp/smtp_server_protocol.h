@@ -116,6 +116,7 @@ class SmtpServerProtocol {
   bool long_line_ = false;
   size_t line_length_ = 0;   // current body line, for the 1000-octet limit
   int dot_state_ = 0;        // DATA end detection and unstuffing, see feedData
+  bool after_cr_ = false;    // the last DATA byte was CR: only CR LF ends a line there
   XXH3_state_t* hash_ = nullptr;
   std::string headers_;      // first bytes of the body, to find Message-ID
   bool headers_done_ = false;
