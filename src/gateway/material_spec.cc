@@ -3,6 +3,9 @@
 
 namespace lbmail {
 
+// Every field a MATERIAL declares can be given a value in one SEND.
+static_assert(media::kMaxFields == proto::kMaxMergeFields);
+
 media::MaterialSpec materialSpecFromFrame(const proto::MaterialFrame& frame, const media::MediaCache& cache) {
   using Kind = proto::MaterialPartKind;
   media::MaterialSpec spec;

@@ -35,15 +35,15 @@ const char* FieldTable::declare(std::string_view name) {
   if (!validFieldName(name)) return "a field name is 1 to 64 of A-Z a-z 0-9 _ - .";
   if (find(name) >= 0) return "field declared twice";
   if (name == kEmail) return "'email' is built in (the recipient's address) and is not declared";
+  if (names_.size() >= kMaxFields) return "more than 1024 merge fields";
+  index_.emplace(std::string(name), static_cast<int>(names_.size()));
   names_.emplace_back(name);
   return nullptr;
 }
 
 int FieldTable::find(std::string_view name) const {
-  for (size_t i = 0; i < names_.size(); ++i) {
-    if (names_[i] == name) return static_cast<int>(i);
-  }
-  return -1;
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second;
 }
 
 bool MessageTemplate::usesFields() const {

@@ -83,5 +83,16 @@ TEST(FieldTable, RefusesBadAndRepeatedNames) {
   EXPECT_EQ(t.find("nope"), -1);
 }
 
+// A MATERIAL may declare as many fields as a SEND may carry, and no more; each is found by name.
+TEST(FieldTable, HoldsAtMostASendsWorthOfFields) {
+  FieldTable t;
+  for (size_t i = 0; i < kMaxFields; ++i) ASSERT_EQ(t.declare("f" + std::to_string(i)), nullptr) << i;
+  EXPECT_STREQ(t.declare("one.more"), "more than 1024 merge fields");
+  EXPECT_EQ(t.size(), kMaxFields);
+  for (size_t i = 0; i < kMaxFields; ++i) ASSERT_EQ(t.find("f" + std::to_string(i)), static_cast<int>(i));
+  EXPECT_EQ(t.find("one.more"), -1);
+  EXPECT_EQ(t.name(7), "f7");
+}
+
 }  // namespace
 }  // namespace lbmail::media

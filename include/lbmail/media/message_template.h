@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "lbmail/core/expected.h"
@@ -14,6 +15,8 @@
 namespace lbmail::media {
 
 constexpr size_t kMaxFieldNameOctets = 64;
+// As many as a SEND may carry (proto::kMaxMergeFields): a MATERIAL can declare no more.
+constexpr size_t kMaxFields = 1024;
 
 // The merge fields a material may use, in the order SEND values are bound to them.
 class FieldTable {
@@ -21,15 +24,22 @@ class FieldTable {
   // The recipient's address: always available, never declared.
   static constexpr std::string_view kEmail = "email";
 
-  // Null on success, otherwise why name cannot be declared (bad, repeated or built in).
+  // Null on success, otherwise why name cannot be declared (bad, repeated, built in, or one
+  // more than kMaxFields).
   const char* declare(std::string_view name);
-  // The index of a name, or -1.
+  // The index of a name, or -1. A hash lookup: a MATERIAL's declarations and a SEND's values
+  // are bound name by name, and a linear search made that quadratic on the loop.
   int find(std::string_view name) const;
   size_t size() const { return names_.size(); }
   const std::string& name(size_t i) const { return names_[i]; }
 
  private:
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::vector<std::string> names_;
+  std::unordered_map<std::string, int, NameHash, std::equal_to<>> index_;
 };
 
 bool validFieldName(std::string_view name);
