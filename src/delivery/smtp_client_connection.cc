@@ -128,8 +128,7 @@ void SmtpClientConnection::armTimer(smtp::TimeoutPhase phase) {
 
 void SmtpClientConnection::startTimer(Duration timeout) {
   if (pending_end_) timeout = Duration(0);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-  uv_timer_start(&timer_, onTimer, static_cast<uint64_t>(ms), 0);
+  uv_timer_start(&timer_, onTimer, toMillis(timeout), 0);
 }
 
 void SmtpClientConnection::failSoon(End end, std::string reason) {

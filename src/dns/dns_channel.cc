@@ -20,7 +20,7 @@ bool initAresLibrary() {
   return rc == ARES_SUCCESS;
 }
 
-int toMillis(Duration d) {
+int aresMillis(Duration d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   return static_cast<int>(std::clamp<int64_t>(ms, 1, INT32_MAX));
 }
@@ -40,7 +40,7 @@ std::string DnsChannel::start() {
   ares_options options{};
   options.sock_state_cb = onSocketState;
   options.sock_state_cb_data = this;
-  options.timeout = toMillis(config_.query_timeout);
+  options.timeout = aresMillis(config_.query_timeout);
   options.tries = static_cast<int>(std::max<uint32_t>(config_.query_tries, 1));
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
   int rc = ares_init_options(&channel_, &options, mask);

@@ -358,9 +358,7 @@ void Gateway::startDrain() {
   logInfo("gateway.draining", {{"in_flight", in_flight_}});
   if (in_flight_ > 0 && config_.gateway.drain_timeout.count() > 0) {
     uv_timer_start(&drain_timer_, onDrainTimer,
-                   static_cast<uint64_t>(
-                       std::chrono::duration_cast<std::chrono::milliseconds>(config_.gateway.drain_timeout).count()),
-                   0);
+                   toMillis(config_.gateway.drain_timeout), 0);
   }
   maybeFinishDrain();
 }

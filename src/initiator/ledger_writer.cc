@@ -33,8 +33,7 @@ LedgerWriter::LedgerWriter(BackgroundQueue& background, const CampaignSettings& 
     : background_(background),
       campaign_(campaign),
       written_(std::move(written)),
-      interval_ms_(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(campaign.batch_interval).count())) {}
+      interval_ms_(toMillis(campaign.batch_interval)) {}
 
 bool LedgerWriter::open(uint64_t now_ms) {
   auto ledger = CampaignLedger::open(campaign_.database, campaign_.name);

@@ -58,8 +58,7 @@ RetryPolicy retryPolicyOf(const InitiatorConfig& config) {
   p.max_age_s = seconds(c.max_age);
   for (Duration d : c.retry_schedule) p.retry_schedule_s.push_back(seconds(d));
   p.slow_sample_ms = seconds(config.selection.slow_sample) * 1000;
-  p.result_timeout_ms =
-      static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(c.result_timeout).count());
+  p.result_timeout_ms = static_cast<double>(toMillis(c.result_timeout));
   return p;
 }
 

@@ -27,7 +27,7 @@ uint64_t finalCount(const ProgressReporter::Snapshot& s) { return s.delivered + 
 }  // namespace
 
 ProgressReporter::ProgressReporter(Duration log_interval, bool terminal)
-    : interval_ms_(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(log_interval).count())),
+    : interval_ms_(toMillis(log_interval)),
       terminal_(terminal) {}
 
 std::optional<double> ProgressReporter::etaSeconds(const Snapshot& s) {

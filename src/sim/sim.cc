@@ -168,7 +168,7 @@ void Sim::startInitiator() {
   if (initiator_ == 0) return fail("the initiator did not start");
   uv_timer_start(
       &run_timer_, onRunTimeout,
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(settings_.run_timeout).count()), 0);
+      toMillis(settings_.run_timeout), 0);
 }
 
 void Sim::onRunTimeout(uv_timer_t* t) {
