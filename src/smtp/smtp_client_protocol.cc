@@ -124,8 +124,9 @@ bool SmtpClientProtocol::pipelining() const { return settings_.pipelining && cap
 
 bool SmtpClientProtocol::acceptsMore() const {
   if (state_ == State::kReady) return true;
-  // Transactions follow each other without waiting for replies: with BDAT at once, with DATA
-  // each group right after the previous message's end-of-data marker (RFC 2920 section 3.1).
+  // Transactions follow each other without waiting for replies: each group right behind the
+  // previous message's content (RFC 2920 section 3.1), which waits for its 354 (DATA) or for
+  // its RCPT replies (BDAT).
   // A transaction refused locally at the front has no replies coming; nothing may queue
   // behind it until it has been reported, or the next one's replies would land on it.
   return state_ == State::kBusy && pipelining() && !txs_.empty() && txs_.front().unsent.empty() &&
@@ -179,13 +180,18 @@ void SmtpClientProtocol::send(const OutgoingMessage& message, TransactionDone do
   ++transactions_;
 
   if (pipelining()) {
-    // RFC 2920: the whole group in one write (and with BDAT the body too: one round trip).
+    // RFC 2920: the whole group in one write. BDAT would carry the body in it, before a
+    // single RCPT reply: it waits for them instead, and rides with the next group.
+    if (bdat) {
+      tx.held_bdat = std::move(commands.back().text);
+      commands.pop_back();
+    }
     for (Command& c : commands) {
       tx.group += c.text;
       tx.group_expects.push_back(c.expect);
     }
-    // A DATA group waits until the message before it has had its 354 and gone out.
-    bool waits = !bdat && txs_.size() > 1 && !txs_[txs_.size() - 2].content_sent;
+    // A group waits until the message before it has gone out (after its 354 or RCPT replies).
+    bool waits = txs_.size() > 1 && !txs_[txs_.size() - 2].content_sent;
     if (!waits) releaseGroup(tx, false);
     if (!corked_) flush();
   } else {
@@ -204,13 +210,10 @@ void SmtpClientProtocol::releaseGroup(Transaction& tx, bool after_end_of_data) {
     tx.group.erase(0, 6);
     tx.group_expects.erase(tx.group_expects.begin());
   }
-  // BDAT carries the message as it is, right behind its command: no stuffing, no terminator.
-  bool bdat = tx.group_expects.back() == Expect::kBdat;
   for (Expect e : tx.group_expects) expected_.push_back(e);
   tx.group_expects.clear();
   appendText(std::move(tx.group));
   tx.group.clear();
-  if (bdat) appendBody(*tx.message);
 }
 
 void SmtpClientProtocol::cork() { corked_ = true; }
@@ -295,6 +298,10 @@ void SmtpClientProtocol::onTransactionReply(Expect expect, SmtpReply& reply) {
       break;
     case Expect::kRcpt:
       if (tx.next_rcpt < tx.replies.rcpt_replies.size()) tx.replies.rcpt_replies[tx.next_rcpt++] = std::move(reply);
+      if (!tx.held_bdat.empty() && tx.next_rcpt == tx.replies.rcpt_replies.size()) {
+        onRecipientsDecided(tx);
+        return;
+      }
       break;
     case Expect::kData:
       if (!onDataReply(tx, reply)) return;
@@ -337,6 +344,27 @@ bool SmtpClientProtocol::onDataReply(Transaction& tx, SmtpReply& reply) {
   if (txs_.size() > 1) releaseGroup(txs_[1], true);
   flush();
   return true;
+}
+
+// Pipelined BDAT, every RCPT answered: the body goes when some recipient was accepted, with
+// the next transaction's group behind it; else the transaction ends without a byte of it
+// (the next group's RSET clears the server's half-open transaction).
+void SmtpClientProtocol::onRecipientsDecided(Transaction& tx) {
+  std::string bdat = std::move(tx.held_bdat);
+  tx.held_bdat.clear();
+  if (!anyRecipientAccepted(tx)) {
+    finishTransaction();
+    return;
+  }
+  expected_.push_back(Expect::kBdat);
+  appendText(std::move(bdat));
+  // BDAT carries the message as it is, right behind its command: no stuffing, no terminator.
+  appendBody(*tx.message);
+  tx.content_sent = true;
+  // The RSET stays: a refused BDAT need not reset the transaction (RFC 3030 section 2).
+  if (txs_.size() > 1) releaseGroup(txs_[1], false);
+  flush();
+  rearmForReply();
 }
 
 // Lock-step: the next command, unless MAIL failed or every RCPT did, so that no DATA goes out.

@@ -100,23 +100,25 @@ void expectQuit(ScriptedPeer& peer) {
   peer.send("221 2.0.0 Bye\r\n");
 }
 
-TEST(SmtpClientConnection, PipelinesTheWholeTransactionWithBdatInOneRoundTrip) {
+TEST(SmtpClientConnection, PipelinesMailAndRcptThenSendsBdatWithTheBody) {
   const std::string body1 = "Subject: one\r\n\r\nfirst\r\n", body2 = "Subject: two\r\n\r\n.second\r\n";
   ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
     greetAndHello(peer, {"PIPELINING", "CHUNKING", "SIZE 100000"});
-    // Everything arrives before the server says a word: one round trip for the message.
     EXPECT_EQ(peer.readLine().value_or(""), "MAIL FROM:<a@x.test> SIZE=" + std::to_string(body1.size()));
     EXPECT_EQ(peer.readLine().value_or(""), "RCPT TO:<b@y.test>");
+    // The body waits for the RCPT replies: no recipient accepted, no body sent.
+    peer.send("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
     EXPECT_EQ(peer.readLine().value_or(""), "BDAT " + std::to_string(body1.size()) + " LAST");
     EXPECT_EQ(peer.readBytes(body1.size()).value_or(""), body1);  // sent as is: no stuffing
-    peer.send("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 queued as A\r\n");
+    peer.send("250 2.0.0 queued as A\r\n");
     // The reused connection resets first, in the same batch.
     EXPECT_EQ(peer.readLine().value_or(""), "RSET");
     EXPECT_EQ(peer.readLine().value_or(""), "MAIL FROM:<a@x.test> SIZE=" + std::to_string(body2.size()));
     EXPECT_EQ(peer.readLine().value_or(""), "RCPT TO:<b@y.test>");
+    peer.send("250 Ok\r\n250 Ok\r\n250 Ok\r\n");
     EXPECT_EQ(peer.readLine().value_or(""), "BDAT " + std::to_string(body2.size()) + " LAST");
     EXPECT_EQ(peer.readBytes(body2.size()).value_or(""), body2);
-    peer.send("250 Ok\r\n250 Ok\r\n250 Ok\r\n250 2.0.0 queued as B\r\n");
+    peer.send("250 2.0.0 queued as B\r\n");
     expectQuit(peer);
   });
   Outcome o = run(server.address(), fast(), {message(body1), message(body2)});
@@ -131,17 +133,23 @@ TEST(SmtpClientConnection, PipelinesTheWholeTransactionWithBdatInOneRoundTrip) {
   EXPECT_EQ(o.end, End::kQuit);
 }
 
-TEST(SmtpClientConnection, BdatTransactionsFollowEachOtherWithoutWaiting) {
+TEST(SmtpClientConnection, BdatTransactionsChainBehindEachOthersBodies) {
   ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
     greetAndHello(peer, {"PIPELINING", "CHUNKING"});
-    // Three whole transactions arrive before the server answers any of them.
-    std::string expected;
-    for (int i = 0; i < 3; ++i) {
-      if (i > 0) expected += "RSET\r\n";
-      expected += "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nBDAT 3 LAST\r\nm" + std::to_string(i) + "\n";
-    }
+    const std::string group = "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n";
+    EXPECT_EQ(peer.readBytes(group.size()).value_or(""), group);
+    peer.send("250 Ok\r\n250 Ok\r\n");
+    // The first body, then the second group in the same write.
+    std::string expected = "BDAT 3 LAST\r\nm0\nRSET\r\n" + group;
     EXPECT_EQ(peer.readBytes(expected.size()).value_or(""), expected);
-    peer.send("250 Ok\r\n250 Ok\r\n250 one\r\n250 Ok\r\n250 Ok\r\n550 5.1.1 gone\r\n554 5.5.1 no valid recipients\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 three\r\n");
+    peer.send("250 one\r\n250 Ok\r\n250 Ok\r\n550 5.1.1 gone\r\n");
+    // The second's recipient was refused: no BDAT for it, the third group comes instead.
+    expected = "RSET\r\n" + group;
+    EXPECT_EQ(peer.readBytes(expected.size()).value_or(""), expected);
+    peer.send("250 Ok\r\n250 Ok\r\n250 Ok\r\n");
+    expected = "BDAT 3 LAST\r\nm2\n";
+    EXPECT_EQ(peer.readBytes(expected.size()).value_or(""), expected);
+    peer.send("250 three\r\n");
     expectQuit(peer);
   });
   Outcome o = run(server.address(), fast(), {message("m0\n"), message("m1\n"), message("m2\n")}, {}, true);
@@ -271,9 +279,11 @@ TEST(SmtpClientConnection, ReadsMultiLineRepliesArrivingByteByByte) {
     peer.sendByteByByte("220-scripted.test ESMTP\r\n220 second line\r\n");
     peer.readLine();
     peer.sendByteByByte("250-scripted.test\r\n250-PIPELINING\r\n250-SIZE 5000\r\n250 CHUNKING\r\n");
-    for (int i = 0; i < 3; ++i) peer.readLine();
+    for (int i = 0; i < 2; ++i) peer.readLine();
+    peer.sendByteByByte("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+    peer.readLine();
     peer.readBytes(body.size());
-    peer.sendByteByByte("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250-2.0.0 queued\r\n250 2.0.0 as C\r\n");
+    peer.sendByteByByte("250-2.0.0 queued\r\n250 2.0.0 as C\r\n");
     expectQuit(peer);
   });
   Outcome o = run(server.address(), fast(), {message(body)});
@@ -402,9 +412,10 @@ TEST(SmtpClientConnection, LocalRefusalDoesNotTakeTheNextTransactionsReplies) {
     // Only the small message reaches the wire, on its own.
     EXPECT_EQ(peer.readLine().value_or(""), "MAIL FROM:<a@x.test> SIZE=4");
     peer.readLine();
+    peer.send("250 Ok\r\n250 Ok\r\n");
     EXPECT_EQ(peer.readLine().value_or(""), "BDAT 4 LAST");
     peer.readBytes(4);
-    peer.send("250 Ok\r\n250 Ok\r\n250 2.0.0 small one\r\n");
+    peer.send("250 2.0.0 small one\r\n");
     expectQuit(peer);
   });
   Outcome o = run(server.address(), fast(), {message(std::string(200, 'x') + "\r\n"), message("ok\r\n")}, {}, true);

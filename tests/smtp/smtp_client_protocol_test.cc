@@ -131,18 +131,18 @@ std::string cat(std::initializer_list<std::string_view> parts) {
   return s;
 }
 
-TEST(SmtpClientProtocol, PipelinesMailRcptAndBdatWithTheBodyInOneWrite) {
+TEST(SmtpClientProtocol, PipelinesMailAndRcptThenBdatWithTheBody) {
   std::string body = "Subject: x\r\n\r\n.dot\r\n";
   std::string server = cat({kGreeting, kEhloFull, "250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n",
                             "250 2.0.0 queued as A\r\n", "221 2.0.0 bye\r\n"});
   Transcript r = runEveryCut(settings(), {message(body, {"b@y.test", "c@y.test"})}, server);
-  ASSERT_EQ(r.writes.size(), 3u);
+  ASSERT_EQ(r.writes.size(), 4u);
   EXPECT_EQ(r.writes[0], "EHLO client.test\r\n");
   std::string n = std::to_string(body.size());
+  EXPECT_EQ(r.writes[1], "MAIL FROM:<a@x.test> SIZE=" + n + "\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\n");
   // BDAT carries the body as it is: no stuffing, no terminator (RFC 3030).
-  EXPECT_EQ(r.writes[1], "MAIL FROM:<a@x.test> SIZE=" + n + "\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nBDAT " + n +
-                             " LAST\r\n" + body);
-  EXPECT_EQ(r.writes[2], "QUIT\r\n");
+  EXPECT_EQ(r.writes[2], "BDAT " + n + " LAST\r\n" + body);
+  EXPECT_EQ(r.writes[3], "QUIT\r\n");
   ASSERT_EQ(r.results.size(), 1u);
   EXPECT_EQ(r.results[0], "250 250 | 250 2.0.0 queued as A | 250 2.0.0 queued as A");
   EXPECT_TRUE(r.closed);
@@ -150,16 +150,36 @@ TEST(SmtpClientProtocol, PipelinesMailRcptAndBdatWithTheBodyInOneWrite) {
 }
 
 TEST(SmtpClientProtocol, BdatTransactionsFollowEachOtherWithRset) {
-  std::string server = cat({kGreeting, kEhloFull, "250 ok\r\n250 ok\r\n250 one\r\n", "250 ok\r\n250 ok\r\n250 ok\r\n250 two\r\n",
-                            "221 bye\r\n"});
+  std::string server = cat({kGreeting, kEhloFull, "250 ok\r\n250 ok\r\n", "250 one\r\n250 ok\r\n250 ok\r\n250 ok\r\n",
+                            "250 two\r\n", "221 bye\r\n"});
   Transcript r = runEveryCut(settings(), {message("1\r\n"), message("22\r\n")}, server);
-  ASSERT_EQ(r.writes.size(), 3u);
-  EXPECT_EQ(r.writes[1],
-            "MAIL FROM:<a@x.test> SIZE=3\r\nRCPT TO:<b@y.test>\r\nBDAT 3 LAST\r\n1\r\n"
-            "RSET\r\nMAIL FROM:<a@x.test> SIZE=4\r\nRCPT TO:<b@y.test>\r\nBDAT 4 LAST\r\n22\r\n");
+  ASSERT_EQ(r.writes.size(), 5u);
+  EXPECT_EQ(r.writes[1], "MAIL FROM:<a@x.test> SIZE=3\r\nRCPT TO:<b@y.test>\r\n");
+  // The next group rides behind the body; its RSET stays, as a refused BDAT need not reset.
+  EXPECT_EQ(r.writes[2], "BDAT 3 LAST\r\n1\r\nRSET\r\nMAIL FROM:<a@x.test> SIZE=4\r\nRCPT TO:<b@y.test>\r\n");
+  EXPECT_EQ(r.writes[3], "BDAT 4 LAST\r\n22\r\n");
   ASSERT_EQ(r.results.size(), 2u);
   EXPECT_EQ(r.results[0], "250 | 250 one | 250 one");
   EXPECT_EQ(r.results[1], "250 | 250 two | 250 two");
+}
+
+// Issue 16, defect 13: with CHUNKING the whole body went out after every RCPT was refused.
+TEST(SmtpClientProtocol, BdatSendsNoBodyWhenEveryRecipientWasRefused) {
+  std::string server = cat({kGreeting, kEhloFull, "250 ok\r\n550 5.7.1 blocked\r\n550 5.7.1 blocked\r\n",
+                            "250 ok\r\n250 ok\r\n250 ok\r\n", "250 second\r\n", "221 bye\r\n"});
+  Transcript r = runEveryCut(settings(), {message("secret\r\n", {"b@y.test", "c@y.test"}), message("fine\r\n")}, server);
+  ASSERT_EQ(r.writes.size(), 5u);
+  EXPECT_EQ(r.writes[1], "MAIL FROM:<a@x.test> SIZE=8\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\n");
+  // No BDAT for the first: the RSET clears the server's transaction before the second.
+  EXPECT_EQ(r.writes[2], "RSET\r\nMAIL FROM:<a@x.test> SIZE=6\r\nRCPT TO:<b@y.test>\r\n");
+  EXPECT_EQ(r.writes[3], "BDAT 6 LAST\r\nfine\r\n");
+  EXPECT_EQ(r.writes[4], "QUIT\r\n");
+  EXPECT_EQ(r.results, (std::vector<std::string>{"550 550 | 550 5.7.1 blocked | 550 5.7.1 blocked",
+                                                 "250 | 250 second | 250 second"}));
+  Transcript alone = runEveryCut(settings(), {message("secret\r\n")},
+                                 cat({kGreeting, kEhloFull, "503 5.5.1 sender first\r\n503 5.5.1 no\r\n", "221 bye\r\n"}));
+  EXPECT_EQ(alone.writes, (std::vector<std::string>{"EHLO client.test\r\n", "MAIL FROM:<a@x.test> SIZE=8\r\nRCPT TO:<b@y.test>\r\n",
+                                                    "QUIT\r\n"}));
 }
 
 TEST(SmtpClientProtocol, PipelinedDataStuffsDotsAndChainsTheNextGroupBehindTheMarker) {

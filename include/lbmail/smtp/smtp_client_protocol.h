@@ -116,7 +116,10 @@ class SmtpClientProtocol {
     size_t next_rcpt = 0;         // recipient the next RCPT reply belongs to
     bool ignore_end_reply = false;  // a lone "." after DATA with no recipient (RFC 2920 section 3.1)
     bool decided_locally = false;   // refused before sending (size, unsafe address)
-    bool content_sent = false;      // DATA: 354 came and the content went out
+    bool content_sent = false;      // DATA: 354 came and the content went out; BDAT: it went out
+    // Pipelined BDAT: the command and body wait for the RCPT replies, so that a message no
+    // recipient was accepted for never goes out (RFC 3030 section 2 leaves that to the client).
+    std::string held_bdat;
     std::string group;              // pipelined commands not yet on the wire
     std::vector<Expect> group_expects;
   };
@@ -126,6 +129,7 @@ class SmtpClientProtocol {
   void onHelloReply(Expect expect, SmtpReply& reply);
   void onTransactionReply(Expect expect, SmtpReply& reply);
   bool onDataReply(Transaction& tx, SmtpReply& reply);
+  void onRecipientsDecided(Transaction& tx);
   void continueLockStep(Transaction& tx);
   bool refusedLocally(Transaction& tx, const OutgoingMessage& message);
   std::vector<Command> commandsFor(const OutgoingMessage& message, bool bdat) const;
