@@ -32,6 +32,7 @@ DeliveryConfig readDeliveryConfig(ConfigTable& t) {
   DeliveryConfig c;
   for (const std::string& s : t.stringArray("source_addresses")) c.sources.push_back(readSource(t, s));
   c.port = static_cast<uint16_t>(t.integer("port", 25, 1, 65535));
+  c.allow_private_destinations = t.boolean("allow_private_destinations", c.allow_private_destinations);
   SmtpClientSettings& s = c.client;
   s.helo_name = t.string("helo_name", s.helo_name);
   if (s.helo_name.empty() || s.helo_name.find_first_of(" \t\r\n<>") != std::string::npos) {

@@ -3,9 +3,11 @@
 
 #include <algorithm>
 
+#include "address_scope.h"
 #include "delivery.h"
-#include "lbmail/dns/domain_name.h"
 #include "destination_pool.h"
+#include "lbmail/core/log.h"
+#include "lbmail/dns/domain_name.h"
 
 namespace lbmail::delivery {
 namespace {
@@ -66,10 +68,40 @@ void DeliveryEngine::onResolved(uint64_t id, const dns::MxAnswer& answer) {
     finishWithoutSending(std::move(d), outcome, "DNS: " + answer.reason);
     return;
   }
+  std::string refused;
   for (const dns::MxTarget& t : answer.targets) {
-    for (const SocketAddress& a : t.addresses) d->candidates.push_back({t.host, a});
+    for (const SocketAddress& a : t.addresses) {
+      std::string why = refusal(answer, t, a);
+      if (why.empty()) {
+        d->candidates.push_back({t.host, a});
+      } else if (refused.empty()) {
+        refused = std::move(why);
+      }
+    }
+  }
+  if (d->candidates.empty() && !refused.empty()) {
+    // Every address the domain's DNS gives is one we refuse: the recipient domain points its
+    // mail at our side of the network, which no retry changes (Exim's ignore_target_hosts
+    // leaves such an address unrouteable; Postfix bounces an MX that loops back to itself).
+    finishWithoutSending(std::move(d), DeliveryOutcome::kBounced, std::move(refused));
+    return;
   }
   tryNextCandidate(std::move(d));
+}
+
+// Why address, found through DNS for target, is not dialled; "" when it may be. Static routes
+// are the operator's own choice and always may.
+std::string DeliveryEngine::refusal(const dns::MxAnswer& answer, const dns::MxTarget& target,
+                                    const SocketAddress& address) {
+  if (answer.static_route || config_.allow_private_destinations) return "";
+  std::string_view range = nonPublicRange(address);
+  if (range.empty()) return "";
+  ++stats_.destinations_refused;
+  std::string host = target.host.empty() ? std::string("the domain") : "MX host " + target.host;
+  std::string why = host + " has address " + address.host() + ", which is " + std::string(range) +
+                    ": not dialled (smtp.allow_private_destinations = false)";
+  logWarn("smtp.destination_refused", {{"host", target.host}, {"address", address.host()}, {"range", range}});
+  return why;
 }
 
 void DeliveryEngine::tryNextCandidate(std::unique_ptr<Delivery> d) {
@@ -139,7 +171,39 @@ DestinationPool& DeliveryEngine::poolFor(const SocketAddress& destination, const
   DestinationPoolOwner& owner = *this;
   auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits);
   ++pools_open_;
+  startSweeping();
   return *pools_.emplace(std::move(key), std::move(pool)).first->second;
+}
+
+void DeliveryEngine::startSweeping() {
+  if (sweep_timer_open_) return;
+  // Made with the first pool, so that an engine that never sent needs no close().
+  uv_timer_init(loop_, &sweep_timer_);
+  sweep_timer_.data = this;
+  uint64_t ms = std::max<uint64_t>(toMillis(config_.pool_idle_timeout), 1);
+  uv_timer_start(&sweep_timer_, onSweep, ms, ms);
+  uv_unref(asHandle(&sweep_timer_));
+  sweep_timer_open_ = true;
+}
+
+void DeliveryEngine::onSweep(uv_timer_t* timer) { static_cast<DeliveryEngine*>(timer->data)->retireIdlePools(); }
+
+void DeliveryEngine::retireIdlePools() {
+  uint64_t now = uv_hrtime();
+  uint64_t idle_ns = static_cast<uint64_t>(config_.pool_idle_timeout.count());
+  std::vector<std::pair<uint64_t, std::string>> idle;  // (idle since, key)
+  for (const auto& [key, pool] : pools_) {
+    if (uint64_t since = pool->idleSince(now)) idle.emplace_back(since, key);
+  }
+  std::sort(idle.begin(), idle.end());
+  size_t beyond_cap = idle.size() > config_.max_idle_pools ? idle.size() - config_.max_idle_pools : 0;
+  for (size_t i = 0; i < idle.size(); ++i) {
+    if (i >= beyond_cap && now - idle[i].first < idle_ns) break;
+    auto node = pools_.extract(idle[i].second);
+    DestinationPool& pool = *retiring_.emplace_back(std::move(node.mapped()));
+    ++stats_.pools_retired;
+    pool.close();  // nothing queued, no connection: only its timer closes
+  }
 }
 
 const std::optional<SocketAddress>& DeliveryEngine::sourceFor(const std::string& domain) const {
@@ -150,7 +214,7 @@ const std::optional<SocketAddress>& DeliveryEngine::sourceFor(const std::string&
 void DeliveryEngine::close(std::function<void()> done) {
   close_done_.add(std::move(done));
   if (closing_) {
-    if (pools_open_ == 0) close_done_.runAll();  // closed already: a later caller is done at once
+    maybeClosed();  // closed already: a later caller is done at once
     return;
   }
   closing_ = true;
@@ -159,11 +223,25 @@ void DeliveryEngine::close(std::function<void()> done) {
   resolving_.clear();
   for (auto& [id, d] : resolving) finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "shutting down");
   for (auto& [key, pool] : pools_) pool->close();
-  if (pools_open_ == 0) close_done_.runAll();
+  if (sweep_timer_open_) {
+    closer_.close({asHandle(&sweep_timer_)}, [this] {
+      sweep_timer_open_ = false;
+      maybeClosed();
+    });
+  }
+  maybeClosed();
 }
 
-void DeliveryEngine::onPoolClosed() {
-  if (--pools_open_ == 0 && closing_) close_done_.runAll();
+void DeliveryEngine::maybeClosed() {
+  if (closing_ && pools_open_ == 0 && !sweep_timer_open_) close_done_.runAll();
+}
+
+void DeliveryEngine::onPoolClosed(DestinationPool& pool) {
+  --pools_open_;
+  // A retired pool goes now: it calls this last, from its timer's close callback.
+  auto it = std::find_if(retiring_.begin(), retiring_.end(), [&](const auto& p) { return p.get() == &pool; });
+  if (it != retiring_.end()) retiring_.erase(it);
+  maybeClosed();
 }
 
 std::vector<DestinationStatus> DeliveryEngine::destinations() const {

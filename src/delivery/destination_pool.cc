@@ -33,7 +33,7 @@ DestinationPool::DestinationPool(uv_loop_t* loop, DestinationPoolOwner& owner, s
 DestinationPool::~DestinationPool() { assert(slots_.empty() && !timer_open_); }
 
 void DestinationPool::enqueue(std::unique_ptr<Delivery> d) {
-  d->enqueued_ns = uv_hrtime();
+  d->enqueued_ns = last_active_ns_ = uv_hrtime();
   queue_.push_back(std::move(d));
   ++owner_.counters().queued;
   pump();
@@ -152,6 +152,7 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
   if (!slot->ready_once) --connecting_;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), &connection), idle_.end());
   --owner_.counters().connections_open;
+  last_active_ns_ = uv_hrtime();
   // Whatever ends a connection before it was ever ready says the destination is not taking
   // mail now: a reset before the greeting, garbage instead of one, a refusal.
   bool setup_failed = !slot->ready_once || end == End::kConnectFailed || end == End::kGreetingFailed;
@@ -224,7 +225,12 @@ void DestinationPool::close() {
 void DestinationPool::maybeClosed() {
   if (!closing_ || !slots_.empty() || timer_open_ || closed_reported_) return;
   closed_reported_ = true;
-  owner_.onPoolClosed();
+  owner_.onPoolClosed(*this);  // may destroy this pool
+}
+
+uint64_t DestinationPool::idleSince(uint64_t now_ns) const {
+  bool idle = slots_.empty() && queue_.empty() && !backedOff(now_ns) && !closing_;
+  return idle ? std::max<uint64_t>(last_active_ns_, 1) : 0;
 }
 
 DestinationStatus DestinationPool::status(uint64_t now_ns) const {

@@ -35,6 +35,8 @@ class DestinationPool final : private SmtpClientConnection::Handler {
 
   DestinationStatus status(uint64_t now_ns) const;
   size_t queued() const { return queue_.size(); }
+  // Without connections, queue or back-off: since when (0 when it is not idle).
+  uint64_t idleSince(uint64_t now_ns) const;
 
  private:
   struct Slot {
@@ -71,6 +73,7 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   RateLimiter messages_;
   uint64_t backoff_until_ns_ = 0;
   uint64_t delivered_ = 0;
+  uint64_t last_active_ns_ = 0;  // last message queued or connection closed
   uv_timer_t timer_;
   HandleCloser closer_;
   bool timer_open_ = true;

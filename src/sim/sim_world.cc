@@ -242,7 +242,9 @@ std::string SimWorld::gatewayConfig(uint32_t g) const {
                                                    {"helo_name", gatewayName(g) + ".sim"},
                                                    {"source_addresses", toml::array{gatewaySource(g)}},
                                                    {"backoff", "1s"},
-                                                   {"max_connections", 40}}},
+                                                   {"max_connections", 40},
+                                                   // The sinks' MX hosts are on loopback.
+                                                   {"allow_private_destinations", true}}},
                               {"dns", gatewayDns()}});
 }
 

@@ -25,6 +25,7 @@ TEST(DeliveryConfig, DefaultsFollowRfc5321) {
   auto c = load("");
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->port, 25);
+  EXPECT_FALSE(c->allow_private_destinations);
   EXPECT_TRUE(c->sources.empty());
   EXPECT_EQ(c->client.greeting_timeout, Duration(5min));
   EXPECT_EQ(c->client.data_init_timeout, Duration(2min));
@@ -36,6 +37,7 @@ TEST(DeliveryConfig, DefaultsFollowRfc5321) {
 TEST(DeliveryConfig, ReadsSourcesLimitsAndDomainOverrides) {
   auto c = load(
       "[smtp]\nsource_addresses = [\"127.0.0.2\", \"::1\"]\nport = 2525\nhelo_name = \"gw1.example.net\"\n"
+      "allow_private_destinations = true\n"
       "max_connections = 5\nmax_messages_per_second = 100\nrcpt_timeout = \"30s\"\nbackoff = \"1m\"\n"
       "[[smtp.domain]]\nname = \"Big.Example\"\nmax_connections = 50\nmax_new_connections_per_second = 2.5\n");
   ASSERT_TRUE(c) << c.error();
@@ -43,6 +45,7 @@ TEST(DeliveryConfig, ReadsSourcesLimitsAndDomainOverrides) {
   EXPECT_EQ(c->sources[0].host(), "127.0.0.2");
   EXPECT_EQ(c->sources[1].host(), "::1");
   EXPECT_EQ(c->port, 2525);
+  EXPECT_TRUE(c->allow_private_destinations);
   EXPECT_EQ(c->client.helo_name, "gw1.example.net");
   EXPECT_EQ(c->client.rcpt_timeout, Duration(30s));
   EXPECT_EQ(c->backoff, Duration(1min));

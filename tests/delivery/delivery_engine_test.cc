@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dnsmasq_server.h"
@@ -70,6 +71,16 @@ class EngineRun {
     DeliveryEngineStats s;
     loop_.call([&] { s = engine_->stats(); });
     return s;
+  }
+  size_t pools() {
+    size_t n = 0;
+    loop_.call([&] { n = engine_->destinationPools(); });
+    return n;
+  }
+  // The pool sweep runs on its own timer, with nothing a test could wait on: polled, bounded.
+  bool waitForPools(size_t n) {
+    for (int i = 0; i < 1000 && pools() != n; ++i) std::this_thread::sleep_for(10ms);
+    return pools() == n;
   }
   void close() {
     if (!engine_) return;
@@ -140,6 +151,8 @@ TEST(DeliveryEngine, DeliversIntoLbmailSinkOverFewReusedConnections) {
     EXPECT_LE(s.connections_opened, 4u);
     EXPECT_GE(s.transactions_reused, kMessages - 4);
     EXPECT_EQ(s.in_flight, 0u);
+    // A static route is the operator's own choice: loopback needs no allow_private_destinations.
+    EXPECT_EQ(s.destinations_refused, 0u);
   }
   EXPECT_EQ(sink.stop(), 0);
   std::vector<std::string> log = sink.messageLog();
@@ -165,8 +178,10 @@ TEST(DeliveryEngine, ResolvesMxThroughDnsAndClassifiesDnsAnswers) {
   dns::ResolverConfig rc;
   rc.servers = {dns.address()};
   rc.smtp_port = sink.smtp().port();
+  DeliveryConfig config = fastConfig();
+  config.allow_private_destinations = true;  // the sink is on loopback
   {
-    EngineRun run(fastConfig(), rc);
+    EngineRun run(config, rc);
     run.submit("mx.test", {message("a@mx.test")});
     run.submit("implicit.test", {message("b@implicit.test")});
     run.submit("nullmx.test", {message("c@nullmx.test")});
@@ -187,6 +202,55 @@ TEST(DeliveryEngine, ResolvesMxThroughDnsAndClassifiesDnsAnswers) {
   }
   EXPECT_EQ(sink.stop(), 0);
   EXPECT_EQ(sink.messageLog().size(), 2u);
+}
+
+// Issue 16, defect 7: an MX on loopback made the gateway deliver to a local service.
+TEST(DeliveryEngine, DoesNotDialAnMxOnLoopbackByDefault) {
+  ScriptedSmtpServer local([](ScriptedPeer& peer, int) { test::greetAndHello(peer, {}); });
+  test::DnsmasqServer dns({"--mx-host=victim.test,mx.victim.test,10", "--host-record=mx.victim.test,127.0.0.1",
+                           "--host-record=implicit.test,127.0.0.1"});
+  ASSERT_EQ(dns.start(), "");
+  dns::ResolverConfig rc;
+  rc.servers = {dns.address()};
+  rc.smtp_port = local.address().port();
+  EngineRun run(fastConfig(), rc);
+  run.submit("victim.test", {message("a@victim.test")});
+  run.submit("implicit.test", {message("b@implicit.test")});
+  ASSERT_TRUE(run.waitForResults(2));
+  for (const DeliveryResult& r : run.results()) {
+    EXPECT_EQ(r.outcome, DeliveryOutcome::kBounced) << r.reason;
+    EXPECT_NE(r.reason.find("127.0.0.1, which is loopback"), std::string::npos) << r.reason;
+    EXPECT_NE(r.reason.find("allow_private_destinations"), std::string::npos) << r.reason;
+  }
+  EXPECT_EQ(run.stats().connections_opened, 0u);
+  EXPECT_EQ(run.stats().destinations_refused, 2u);
+  run.close();
+  EXPECT_EQ(local.accepted(), 0);
+}
+
+// Issue 16, defect 13: a pool per destination stayed for the life of the gateway.
+TEST(DeliveryEngine, FreesIdleDestinationPools) {
+  test::SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  DeliveryConfig config = fastConfig();
+  config.client.idle_timeout = 50ms;  // connections say QUIT soon after their last message
+  config.pool_idle_timeout = 100ms;
+  {
+    EngineRun run(config, routes("example.test", {sink.smtp()}));
+    run.submit("example.test", batch(3));
+    ASSERT_TRUE(run.waitForResults(3));
+    EXPECT_EQ(delivered(run.results()), 3u);
+    EXPECT_GE(run.pools(), 1u);
+    ASSERT_TRUE(run.waitForPools(0)) << run.pools() << " pools left";
+    EXPECT_EQ(run.stats().pools_retired, 1u);
+    EXPECT_EQ(run.stats().connections_open, 0u);
+    // A destination comes back with a fresh pool.
+    run.submit("example.test", {message("again@example.test")});
+    ASSERT_TRUE(run.waitForResults(4));
+    EXPECT_EQ(delivered(run.results()), 4u);
+    EXPECT_EQ(run.pools(), 1u);
+  }
+  EXPECT_EQ(sink.stop(), 0);
 }
 
 TEST(DeliveryEngine, DeliversIntoPostfixSmtpSink) {

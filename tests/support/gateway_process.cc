@@ -25,6 +25,7 @@ GatewayProcess::GatewayProcess(const GatewayOptions& o) {
       << "[gateway]\nlisten = \"" << o.listen << "\"\nkey_file = \"" << key_file_ << "\"\ncapacity = " << o.capacity
       << "\nmedia_cache = \"" << o.media_cache << "\"\ndrain_timeout = \"" << o.drain_timeout << "\"\n"
       << "[smtp]\nport = " << o.smtp_port << "\nhelo_name = \"gateway.test\"\nbackoff = \"1s\"\n"
+      << "allow_private_destinations = " << (o.allow_private_destinations ? "true" : "false") << "\n"
       << o.smtp_extra;
   if (!o.dns_server.empty()) out << "[dns]\nservers = [\"" << o.dns_server << "\"]\n";
   out << o.extra;

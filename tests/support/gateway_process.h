@@ -17,6 +17,8 @@ struct GatewayOptions {
   std::string media_cache;             // may be empty
   uint32_t capacity = 1000;
   std::string drain_timeout = "10s";
+  // Tests' receivers listen on loopback, which a gateway does not dial by default.
+  bool allow_private_destinations = true;
   std::string smtp_extra;  // more [smtp] keys, one per line
   std::string extra;       // appended to the config as it is (more tables)
 };

@@ -28,6 +28,10 @@ struct DeliveryConfig {
   // one. Empty: the system picks.
   std::vector<SocketAddress> sources;
   uint16_t port = 25;  // destination port for hosts found through DNS
+  // Hosts found through DNS may have loopback, private (RFC 1918, RFC 4193), link-local,
+  // unspecified, multicast and other non-public addresses. Off: such an address is not
+  // dialled, and a domain with no other is bounced. Static routes are never checked.
+  bool allow_private_destinations = false;
   SmtpClientSettings client;
   DestinationLimits limits;
   // domain (lower case) -> limits for the destinations its mail goes to. When several domains
@@ -36,6 +40,12 @@ struct DeliveryConfig {
   // A destination that refused a connection, failed its greeting or said 421 is skipped this
   // long; its queued messages move to the next MX at once.
   Duration backoff = std::chrono::seconds(30);
+  // A destination with no connection, nothing queued and no back-off is forgotten after this
+  // long, and at once beyond max_idle_pools such ones (the longest idle first), so that the
+  // pools of a campaign's many domains do not stay for the life of the gateway. Not keys of
+  // [smtp]: tests shorten them.
+  Duration pool_idle_timeout = std::chrono::seconds(60);
+  size_t max_idle_pools = 1000;
 };
 
 // Reads [smtp] (and [smtp.domain."example.com"] overrides).

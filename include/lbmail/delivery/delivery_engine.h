@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "lbmail/core/done_callbacks.h"
+#include "lbmail/core/handle_closer.h"
 #include "lbmail/dns/mx_resolver.h"
 #include "lbmail/delivery/delivery_config.h"
 #include "lbmail/delivery/delivery_result.h"
@@ -49,6 +50,8 @@ class DeliveryEngine final : private DestinationPoolOwner {
   const DeliveryConfig& config() const { return config_; }
   // Destinations known, with their connections and queues, for /status.
   std::vector<DestinationStatus> destinations() const;
+  // Destination pools kept now: busy ones and those idle for less than pool_idle_timeout.
+  size_t destinationPools() const { return pools_.size(); }
 
  private:
   // DestinationPoolOwner: what the pools call.
@@ -58,13 +61,20 @@ class DeliveryEngine final : private DestinationPoolOwner {
   void finish(std::unique_ptr<Delivery> d, DeliveryResult&& result) override;
   void finishWithoutSending(std::unique_ptr<Delivery> d, DeliveryOutcome outcome, std::string reason) override;
   void failOver(std::unique_ptr<Delivery> d, const std::string& reason) override;
-  void onPoolClosed() override;
+  void onPoolClosed(DestinationPool& pool) override;
 
   void onResolved(uint64_t id, const dns::MxAnswer& answer);
+  std::string refusal(const dns::MxAnswer& answer, const dns::MxTarget& target, const SocketAddress& address);
   // Queues d on the next candidate destination that is not backed off, or finishes it.
   void tryNextCandidate(std::unique_ptr<Delivery> d);
   DestinationPool& poolFor(const SocketAddress& destination, const std::string& domain);
   const std::optional<SocketAddress>& sourceFor(const std::string& domain) const;
+  void startSweeping();
+  static void onSweep(uv_timer_t* timer);
+  // Closes and forgets the pools idle past pool_idle_timeout, and the longest idle beyond
+  // max_idle_pools.
+  void retireIdlePools();
+  void maybeClosed();
 
   uv_loop_t* loop_;
   DeliveryConfig config_;
@@ -74,8 +84,12 @@ class DeliveryEngine final : private DestinationPoolOwner {
   std::map<std::string, std::unique_ptr<DestinationPool>> pools_;  // key: "source>destination"
   std::vector<std::optional<SocketAddress>> sources_;
   DeliveryEngineStats stats_;
+  std::vector<std::unique_ptr<DestinationPool>> retiring_;  // closing, then freed
+  uv_timer_t sweep_timer_;
+  bool sweep_timer_open_ = false;
+  HandleCloser closer_;
   bool closing_ = false;
-  size_t pools_open_ = 0;
+  size_t pools_open_ = 0;  // in pools_ and retiring_
   DoneCallbacks close_done_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

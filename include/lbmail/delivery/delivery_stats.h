@@ -22,6 +22,8 @@ struct DeliveryEngineStats {
   uint64_t failovers = 0;            // moved on to the next MX host or address
   uint64_t backoffs = 0;             // destinations put in back-off
   uint64_t bytes_sent = 0;           // message bytes handed to connections
+  uint64_t pools_retired = 0;         // idle destination pools closed and freed
+  uint64_t destinations_refused = 0;  // addresses from DNS not dialled (loopback, private, ...)
 };
 
 struct DestinationStatus {

@@ -13,6 +13,7 @@
 namespace lbmail::delivery {
 
 struct Delivery;
+class DestinationPool;
 
 class DestinationPoolOwner {
  public:
@@ -28,7 +29,7 @@ class DestinationPoolOwner {
   // The destination cannot take it now: try the next MX host or address.
   virtual void failOver(std::unique_ptr<Delivery> d, const std::string& reason) = 0;
   // The pool has closed every connection and handle after close().
-  virtual void onPoolClosed() = 0;
+  virtual void onPoolClosed(DestinationPool& pool) = 0;
 };
 
 }  // namespace lbmail::delivery
