@@ -217,6 +217,16 @@ TEST_F(AssemblerTest, HtmlInValuesIsEscaped) {
   EXPECT_EQ(v.get("part.0.content"), "Dear <script>alert('x')</script>,\nour offer for A&B.\n.\n");
 }
 
+// A Quoted-string local part is an addr-spec in To: as it is (RFC 5322 section 3.4.1).
+TEST_F(AssemblerTest, QuotedLocalPartsAreWrittenAsTheyAre) {
+  auto msg = assemble(define(spec()), {"Ana", "Oslo", "1"}, "\"quoted local\"@web.test");
+  ASSERT_TRUE(msg) << msg.error().text;
+  EXPECT_EQ(parsed(*msg).get("header.To"), "\"quoted local\"@web.test");
+  msg = assemble(define(spec()), {"Ana", "Oslo", "1"}, "\"a>b\"@web.test");
+  ASSERT_FALSE(msg);
+  EXPECT_EQ(msg.error().kind, AssemblyError::Kind::kBadAddress);
+}
+
 TEST_F(AssemblerTest, NulAndBadUtf8AreRefused) {
   auto m = define(spec());
   auto msg = assemble(m, {"Ana", std::string_view("Os\0lo", 5), "1"});
