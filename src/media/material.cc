@@ -163,6 +163,7 @@ Expected<bool, std::string> Material::compileBody(std::string_view text, std::ve
     } else {
       b.default_text = s.text;
       b.has_default = s.has_default;
+      b.url_encode = s.url_encode;
     }
     out.push_back(std::move(b));
   }

@@ -57,6 +57,7 @@ class Material {
     EncodedLiteral literal;
     std::string default_text;
     bool has_default = false;
+    bool url_encode = false;  // {{field|url}}
   };
 
   static Expected<std::shared_ptr<const Material>, MaterialError> define(const MaterialSpec& spec,
