@@ -264,6 +264,7 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
   c.progress_interval = t.duration("progress_interval", c.progress_interval, 100ms, 1h);
   c.batch_size = static_cast<uint32_t>(t.integer("batch_size", c.batch_size, 1, 100000));
   c.batch_interval = t.duration("batch_interval", c.batch_interval, 1ms, 10s);
+  c.durable_commits = t.choice("durability", {"full", "normal"}, 0) == 0;
   return c;
 }
 

@@ -104,6 +104,19 @@ TEST(InitiatorConfig, MinimalConfigAndRelativePaths) {
   EXPECT_EQ(c->campaign.targeting.materialFor(RecipientView{"a@b.example", "b.example", *none}), 0);
 }
 
+TEST(InitiatorConfig, LedgerDurabilityIsFullUnlessNormalIsAsked) {
+  ConfigText t;
+  auto c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_TRUE(c->campaign.durable_commits);
+  t.campaign += "durability = \"normal\"\n";
+  c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(c->campaign.durable_commits);
+  t.campaign = ConfigText().campaign + "durability = \"off\"\n";
+  EXPECT_ERROR_HAS(load(t), "campaign.durability: expected one of \"full\" \"normal\"");
+}
+
 TEST(InitiatorConfig, DatabaseIsRequired) {
   ConfigText t;
   t.campaign = "name = \"t\"\nsender = \"bounces@shop.example\"\n";
