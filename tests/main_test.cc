@@ -51,10 +51,16 @@ std::string configOnFreePort(std::string_view mode) {
   for (size_t at = body.find(kKey); at != std::string::npos; at = body.find(kKey, at + 1)) {
     body.replace(at, kKey.size(), "key_file = \"" + key + "\"");
   }
-  // The initiator's database is the test's own, and it keeps serving once its (empty)
-  // campaign is over.
-  replaceOnce(body, "database = \"/var/lib/lbmail/recipients.db\"",
-              "database = \"" + test::tempPath(std::string(mode) + "-recipients.db") + "\"");
+  // The initiator's database is the test's own, made by import (the initiator refuses one that
+  // is missing or empty), and it keeps serving once its campaign is over.
+  if (mode == "initiator") {
+    std::string csv = test::tempPath("initiator-recipients.csv");
+    std::string db = test::tempPath("initiator-recipients.db");
+    std::ofstream(csv) << "email,first_name\nreader@example.test,Ann\n";
+    ChildProcess importer({binary(), "import", csv, "--db", db});
+    EXPECT_EQ(exitCode(importer.wait()), 0) << importer.err();
+    replaceOnce(body, "database = \"/var/lib/lbmail/recipients.db\"", "database = \"" + db + "\"");
+  }
   replaceOnce(body, "exit_when_done = true", "exit_when_done = false");
   // The simulation's world goes to the test's scratch space.
   replaceOnce(body, "work_dir = \"sim-out\"", "work_dir = \"" + test::tempPath("sim-out") + "\"");

@@ -2,6 +2,7 @@
 #include "lbmail/core/config_document.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sys/stat.h>
 
@@ -43,6 +44,14 @@ std::string describe(const toml::node& node) {
   if (node.is_table()) return "a table";
   if (node.is_array()) return "an array";
   return "a date/time";
+}
+
+// The shortest text that reads back as v ("0.5", "1e+300"): std::to_string writes 1e300 as
+// 301 digits and six decimals.
+std::string shortNumber(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
 }
 
 size_t editDistance(std::string_view a, std::string_view b) {
@@ -184,7 +193,7 @@ std::vector<std::string> ConfigTable::stringArray(std::string_view key) {
 }
 
 double ConfigTable::real(std::string_view key, double fallback, double min, double max) {
-  std::string expected = "a number from " + std::to_string(min) + " to " + std::to_string(max);
+  std::string expected = "a number from " + shortNumber(min) + " to " + shortNumber(max);
   const toml::node* node = use(key);
   if (!node) return fallback;
   std::optional<double> v;

@@ -48,18 +48,21 @@ const char* dotStringError(std::string_view s) {
   return nullptr;
 }
 
-// Quoted-string = DQUOTE *(qtextSMTP / quoted-pairSMTP) DQUOTE; printable ASCII only.
+// Quoted-string = DQUOTE *(qtextSMTP / quoted-pairSMTP) DQUOTE; printable ASCII only. '<' and
+// '>' are qtextSMTP, but a receiver that ends the path at the first '>' would read another
+// address from "<\"a>b\"@x>": they are refused, here and so at import and in every envelope.
 const char* quotedStringError(std::string_view s) {
   if (s.size() < 2 || s.back() != '"') return "unterminated quoted local part";
   for (size_t i = 1; i + 1 < s.size(); ++i) {
     char c = s[i];
-    if (c < 32 || c > 126) return "control or non-ASCII character in local part";
-    if (c == '"') return "unescaped '\"' in quoted local part";
     if (c == '\\') {
       if (i + 2 >= s.size()) return "unterminated quoted local part";
-      char n = s[++i];
-      if (n < 32 || n > 126) return "control or non-ASCII character in local part";
+      c = s[++i];
+    } else if (c == '"') {
+      return "unescaped '\"' in quoted local part";
     }
+    if (c < 32 || c > 126) return "control or non-ASCII character in local part";
+    if (c == '<' || c == '>') return "'<' or '>' in quoted local part (receivers misread the path)";
   }
   return nullptr;
 }

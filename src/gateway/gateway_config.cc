@@ -1,19 +1,21 @@
 // Reading the gateway's configuration.
 #include "gateway_config.h"
 
+#include "lbmail/core/config_path.h"
 #include "lbmail/dns/resolver_config.h"
 
 namespace lbmail {
 namespace {
 
-GatewaySettings readGateway(ConfigTable t) {
+// Paths (the key, the media cache) are relative to the file's folder, as the initiator's are.
+GatewaySettings readGateway(ConfigTable t, const std::string& config_file) {
   using namespace std::chrono_literals;
   GatewaySettings g;
   g.listen = t.address("listen", g.listen);
   std::optional<std::string> key = t.optionalString("key_file");
   // Without a key there is no authentication, and a gateway without it is an open relay.
   if (!key || key->empty()) t.fail("key_file", "the path of the pre-shared key file (required)");
-  g.key_file = *key;
+  g.key_file = resolveConfigPath(config_file, *key);
   for (const std::string& ip : t.stringArray("allowed_initiators")) {
     if (!SocketAddress::parse(ip + ":0") && !SocketAddress::parse("[" + ip + "]:0")) {
       t.fail("allowed_initiators", "IP addresses such as \"127.0.0.1\"");
@@ -22,7 +24,7 @@ GatewaySettings readGateway(ConfigTable t) {
   }
   g.max_links = static_cast<uint32_t>(t.integer("max_links", g.max_links, 1, 100000));
   g.capacity = static_cast<uint32_t>(t.integer("capacity", g.capacity, 1, 10'000'000));
-  g.media_cache = t.string("media_cache", "");
+  g.media_cache = resolveConfigPath(config_file, t.string("media_cache", ""));
   g.drain_timeout = t.duration("drain_timeout", g.drain_timeout, 0s, 1h);
   g.heartbeat_interval = t.duration("heartbeat_interval", g.heartbeat_interval, 10ms, 1min);
   g.heartbeat_timeout = t.duration("heartbeat_timeout", g.heartbeat_timeout, 50ms, 10min);
@@ -35,10 +37,10 @@ GatewaySettings readGateway(ConfigTable t) {
 }  // namespace
 
 Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file) {
-  return loadConfigFile<GatewayConfig>(file, [](ConfigTable& root) {
+  return loadConfigFile<GatewayConfig>(file, [&file](ConfigTable& root) {
     GatewayConfig c;
     c.service = readServiceConfig(root, Mode::kGateway);
-    c.gateway = readGateway(root.table("gateway"));
+    c.gateway = readGateway(root.table("gateway"), file);
     ConfigTable smtp = root.table("smtp");
     c.smtp = delivery::readDeliveryConfig(smtp);
     ConfigTable dns = root.table("dns");

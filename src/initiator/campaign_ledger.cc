@@ -44,11 +44,13 @@ std::string columnText(sqlite3_stmt* st, int i) {
 }  // namespace
 
 Expected<std::unique_ptr<CampaignLedger>, std::string> CampaignLedger::open(const std::string& path,
-                                                                            std::string campaign) {
+                                                                            std::string campaign, bool durable) {
   auto store = RecipientStore::open(path);
   if (!store) return unexpected(store.error());
   std::unique_ptr<CampaignLedger> ledger(new CampaignLedger(std::move(*store), std::move(campaign)));
-  if (!ledger->prepare()) return unexpected(path + ": " + ledger->error_);
+  if (!ledger->exec(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") || !ledger->prepare()) {
+    return unexpected(path + ": " + ledger->error_);
+  }
   sqlite3_stmt* reset = nullptr;
   sqlite3* db = ledger->store_->handle();
   bool ok = sqlite3_prepare_v2(db,
@@ -94,6 +96,14 @@ Expected<uint64_t, std::string> CampaignLedger::readFinalOutcomes(
   sqlite3_close(db);
   if (!error.empty()) return unexpected(error);
   return visited;
+}
+
+bool CampaignLedger::durable() {
+  sqlite3_stmt* st = nullptr;
+  bool full = sqlite3_prepare_v2(store_->handle(), "PRAGMA synchronous", -1, &st, nullptr) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) >= 2;
+  sqlite3_finalize(st);
+  return full;
 }
 
 CampaignLedger::~CampaignLedger() {

@@ -75,8 +75,11 @@ class CampaignLedger {
                                                            const std::function<void(const FinalOutcome&)>& visit);
 
   // Opens the database and turns the campaign's 'sending' rows (a run that stopped mid-retry)
-  // back into due deferrals.
-  static Expected<std::unique_ptr<CampaignLedger>, std::string> open(const std::string& path, std::string campaign);
+  // back into due deferrals. durable: every commit reaches the disk before it returns (SQLite
+  // synchronous=FULL), so a power loss never rolls back a batch already committed; otherwise
+  // synchronous=NORMAL, which in WAL mode survives a crash of the process but not of the host.
+  static Expected<std::unique_ptr<CampaignLedger>, std::string> open(const std::string& path, std::string campaign,
+                                                                     bool durable = true);
   ~CampaignLedger();
 
   LedgerCounts counts();
@@ -90,6 +93,8 @@ class CampaignLedger {
   bool write(const std::vector<StateChange>& changes);
 
   const std::string& lastError() const { return error_; }
+  // True when commits are synced as open's durable asked (PRAGMA synchronous is FULL or more).
+  bool durable();
 
  private:
   CampaignLedger(std::unique_ptr<RecipientStore> store, std::string campaign)

@@ -16,11 +16,13 @@ class Initiator final : public ModeService {
   std::vector<AdminPage> adminPages() override;
 
  protected:
-  int onStart() override { return campaign_.start(); }
+  // Refuses a database that is missing, is not one or holds no recipients, naming the key.
+  int onStart() override;
   void onStop(std::function<void()> done) override { campaign_.stop(std::move(done)); }
   void writeModeStatus(JsonWriter& w) override { campaign_.writeStatus(w); }
 
  private:
+  std::string database_;
   Campaign campaign_;
 };
 

@@ -1,12 +1,15 @@
 // Reading the initiator's configuration.
 #include "initiator_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 
+#include "lbmail/core/config_path.h"
 #include "lbmail/core/mailbox.h"
+#include "lbmail/media/material.h"
 #include "lbmail/media/media_manifest.h"
 #include "lbmail/media/message_template.h"
 #include "lbmail/proto/frames.h"
@@ -19,12 +22,6 @@ using namespace std::chrono_literals;
 
 constexpr size_t kMaxTemplateBytes = 1 << 20;
 constexpr size_t kMaxMaterialBytes = 960 << 10;
-
-// Paths in the file are relative to the file's own folder, so a campaign folder can be moved.
-std::string resolvePath(const std::string& config_file, const std::string& path) {
-  if (path.empty() || path.front() == '/') return path;
-  return (std::filesystem::path(config_file).parent_path() / path).lexically_normal().string();
-}
 
 std::string readTemplateFile(ConfigTable& t, std::string_view key, const std::string& path) {
   // A regular file only (not /dev/zero, not a FIFO that never ends), read to its bound.
@@ -56,7 +53,7 @@ std::string templatePart(ConfigTable& t, const std::string& config_file, const s
   std::optional<std::string> inline_text = t.optionalString(key);
   std::optional<std::string> file = t.optionalString(key + "_file");
   if (inline_text && file) t.fail(key + "_file", "either " + key + " or " + key + "_file, not both");
-  if (file) return readTemplateFile(t, key + "_file", resolvePath(config_file, *file));
+  if (file) return readTemplateFile(t, key + "_file", resolveConfigPath(config_file, *file));
   return inline_text.value_or("");
 }
 
@@ -73,6 +70,19 @@ std::string_view angleAddress(std::string_view s) {
     return s.substr(open + 1, close - open - 1);
   }
   return s;
+}
+
+// A gateway refuses an HTML body whose cid: has no inline image when the material is defined,
+// which would fail every recipient of it: say so at load, where --check-config sees it.
+void checkInlineImages(ConfigTable& t, const CampaignMaterial& m) {
+  for (const std::string& cid : media::Material::cidReferences(m.html)) {
+    bool found = std::any_of(m.media.begin(), m.media.end(),
+                             [&](const CampaignMaterial::Media& i) { return i.is_inline && i.name == cid; });
+    if (!found) {
+      t.fail("inline", "an inline image for each cid: of the HTML (material '" + m.name + "' refers to cid:" + cid +
+                           ": add inline = [{ file = \"...\", cid = \"" + cid + "\" }])");
+    }
+  }
 }
 
 class MaterialReader {
@@ -111,6 +121,7 @@ class MaterialReader {
       m.media.push_back({hashOf(i, "file", file), true, cid});
     }
     checkMaterialSize(t, m);
+    checkInlineImages(t, m);
     return m;
   }
 
@@ -220,11 +231,11 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
   if (c.name.empty() || c.name.size() > 64) t.fail("name", "a campaign name of 1 to 64 characters");
   std::optional<std::string> db = t.optionalString("database");
   if (!db || db->empty()) t.fail("database", "the recipient database's path (required; lbmail import makes it)");
-  c.database = resolvePath(config_file, *db);
+  c.database = resolveConfigPath(config_file, *db);
   c.sender = t.string("sender", "");
   if (!validMailbox(c.sender)) t.fail("sender", "the envelope sender address (required)");
   std::string accounting = t.string("accounting_file", "");
-  c.accounting_file = resolvePath(config_file, accounting);
+  c.accounting_file = resolveConfigPath(config_file, accounting);
 
   media::FieldTable fields;
   ConfigTable mapping = t.table("merge_fields");
@@ -235,7 +246,7 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
     if (c.merge_fields.size() == proto::kMaxMergeFields) mapping.fail(field, "at most 1024 merge fields");
     c.merge_fields.emplace_back(field, attribute);
   }
-  MaterialReader reader(config_file, resolvePath(config_file, t.string("media", "")), fields);
+  MaterialReader reader(config_file, resolveConfigPath(config_file, t.string("media", "")), fields);
   std::set<std::string> names;
   for (ConfigTable& m : t.tableArray("material")) {
     c.materials.push_back(reader.read(m));
@@ -253,6 +264,7 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
   c.progress_interval = t.duration("progress_interval", c.progress_interval, 100ms, 1h);
   c.batch_size = static_cast<uint32_t>(t.integer("batch_size", c.batch_size, 1, 100000));
   c.batch_interval = t.duration("batch_interval", c.batch_interval, 1ms, 10s);
+  c.durable_commits = t.choice("durability", {"full", "normal"}, 0) == 0;
   return c;
 }
 
@@ -316,7 +328,7 @@ std::vector<GatewayEndpoint> readGateways(ConfigTable& root, const std::string& 
     e.address = g.address("address", SocketAddress());
     std::optional<std::string> key = g.optionalString("key_file");
     if (!key || key->empty()) g.fail("key_file", "the path of the link's pre-shared key file (required)");
-    e.key_file = resolvePath(config_file, *key);
+    e.key_file = resolveConfigPath(config_file, *key);
     out.push_back(std::move(e));
   }
   if (out.empty()) root.fail("gateway", "at least one [[gateway]]");

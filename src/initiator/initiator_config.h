@@ -62,6 +62,10 @@ struct CampaignSettings {
   Duration progress_interval = std::chrono::seconds(10);
   uint32_t batch_size = 1000;  // state changes per transaction at most
   Duration batch_interval = std::chrono::milliseconds(200);
+  // durability = "full" (true): each ledger commit is on disk before it counts (SQLite
+  // synchronous=FULL); "normal": a power loss may roll back the last batches, whose recipients
+  // are then sent again.
+  bool durable_commits = true;
 };
 
 struct SelectionConfig {

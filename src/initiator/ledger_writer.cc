@@ -36,7 +36,7 @@ LedgerWriter::LedgerWriter(BackgroundQueue& background, const CampaignSettings& 
       interval_ms_(toMillis(campaign.batch_interval)) {}
 
 bool LedgerWriter::open(uint64_t now_ms) {
-  auto ledger = CampaignLedger::open(campaign_.database, campaign_.name);
+  auto ledger = CampaignLedger::open(campaign_.database, campaign_.name, campaign_.durable_commits);
   if (!ledger) {
     logError("campaign.database_failed", {{"error", ledger.error()}});
     return false;

@@ -42,8 +42,17 @@ const char* literalError(const MessageTemplate& t, bool header) {
   return nullptr;
 }
 
-// The cid: references of an HTML body, for checking against its inline images.
-std::set<std::string> cidReferences(std::string_view html) {
+std::string boundarySuffix(const MaterialSpec& spec) {
+  uint64_t h = XXH3_64bits(spec.html.data(), spec.html.size()) ^ XXH3_64bits(spec.text.data(), spec.text.size()) ^
+               XXH3_64bits(spec.subject.data(), spec.subject.size());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+}  // namespace
+
+std::set<std::string> Material::cidReferences(std::string_view html) {
   std::set<std::string> refs;
   for (size_t pos = html.find("cid:"); pos != std::string_view::npos; pos = html.find("cid:", pos + 4)) {
     // "cid:" inside a word ("placid:") is text, not a reference.
@@ -55,16 +64,6 @@ std::set<std::string> cidReferences(std::string_view html) {
   }
   return refs;
 }
-
-std::string boundarySuffix(const MaterialSpec& spec) {
-  uint64_t h = XXH3_64bits(spec.html.data(), spec.html.size()) ^ XXH3_64bits(spec.text.data(), spec.text.size()) ^
-               XXH3_64bits(spec.subject.data(), spec.subject.size());
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-
-}  // namespace
 
 Expected<std::shared_ptr<const Material>, MaterialError> Material::define(const MaterialSpec& spec,
                                                                           const MediaCache& cache) {
@@ -164,6 +163,7 @@ Expected<bool, std::string> Material::compileBody(std::string_view text, std::ve
     } else {
       b.default_text = s.text;
       b.has_default = s.has_default;
+      b.url_encode = s.url_encode;
     }
     out.push_back(std::move(b));
   }

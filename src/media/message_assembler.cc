@@ -100,8 +100,13 @@ void MessageAssembler::writeHeaders(const Material& m, const MessageRequest& r, 
   if (!m.subject().empty()) {
     scratch_.clear();
     for (const TemplateSegment& s : m.subject().segments()) {
-      scratch_.append(s.field == TemplateSegment::kLiteral ? std::string_view(s.text)
-                                                           : fieldText(s.field, s.text, s.has_default, r));
+      if (s.field == TemplateSegment::kLiteral) {
+        scratch_.append(s.text);
+      } else if (s.url_encode) {
+        appendPercentEncoded(scratch_, fieldText(s.field, s.text, s.has_default, r));
+      } else {
+        scratch_.append(fieldText(s.field, s.text, s.has_default, r));
+      }
     }
     appendUnstructuredHeader(out, "Subject", scratch_);
   }
@@ -161,6 +166,11 @@ void MessageAssembler::writeBody(const std::vector<Material::BodySegment>& body,
     if (s.field == TemplateSegment::kLiteral) {
       qp.placeEncoded(s.literal);
       share(s.literal.text, out);
+    } else if (s.url_encode) {
+      // Encoded for the URL first; HTML escaping (in qp.write) then finds nothing to escape.
+      url_encoded_.clear();
+      appendPercentEncoded(url_encoded_, fieldText(s.field, s.default_text, s.has_default, r));
+      qp.write(url_encoded_, html);
     } else {
       qp.write(fieldText(s.field, s.default_text, s.has_default, r), html);
     }

@@ -21,6 +21,19 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+// What follows the name's '|': "url" (the filter), "url|default", or the default alone. A
+// default that is exactly "url" is thus written {{name|url|url}}.
+void readFilterAndDefault(std::string_view rest, TemplateSegment& seg) {
+  size_t bar = rest.find('|');
+  if (trim(rest.substr(0, bar)) == "url") {
+    seg.url_encode = true;
+    if (bar == std::string_view::npos) return;
+    rest = rest.substr(bar + 1);
+  }
+  seg.has_default = true;
+  seg.text = std::string(rest);
+}
+
 }  // namespace
 
 bool validFieldName(std::string_view name) {
@@ -83,8 +96,8 @@ Expected<MessageTemplate, std::string> MessageTemplate::compile(std::string_view
     if (index == TemplateSegment::kLiteral) {
       return unexpected(at(open, "unknown merge field '" + std::string(name) + "'"));
     }
-    TemplateSegment seg{index, {}, bar != std::string_view::npos};
-    if (seg.has_default) seg.text = std::string(tag.substr(bar + 1));
+    TemplateSegment seg{index, {}, false};
+    if (bar != std::string_view::npos) readFilterAndDefault(tag.substr(bar + 1), seg);
     t.segments_.push_back(std::move(seg));
     pos = close + 2;
   }

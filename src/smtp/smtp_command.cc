@@ -39,6 +39,23 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// The '>' that ends the path "<...>" at the start of rest, past any Quoted-string local part
+// (RFC 5321 section 4.1.2: "\"quoted local\"@example.com"), where a '\\' escapes the next
+// character; npos when there is none.
+size_t pathEnd(std::string_view rest) {
+  bool quoted = false;
+  for (size_t i = 1; i < rest.size(); ++i) {
+    if (quoted && rest[i] == '\\') {
+      ++i;
+    } else if (rest[i] == '"') {
+      quoted = !quoted;
+    } else if (!quoted && rest[i] == '>') {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
 // "FROM:<a@b> SIZE=1" after MAIL, "TO:<a@b>" after RCPT. A space after the colon is tolerated,
 // as most servers do.
 bool parsePath(std::string_view arg, std::string_view keyword, SmtpCommand& out) {
@@ -46,12 +63,20 @@ bool parsePath(std::string_view arg, std::string_view keyword, SmtpCommand& out)
   std::string_view rest = arg.substr(keyword.size());
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   if (rest.empty() || rest.front() != '<') return false;
-  size_t close = rest.find('>');
+  size_t close = pathEnd(rest);
   if (close == std::string_view::npos) return false;
   out.path = rest.substr(1, close - 1);
-  // A path never holds blanks, control characters or another '<'.
-  for (char c : out.path) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '<' || c == 0x7f) return false;
+  // A path never holds control characters or another '<', nor blanks outside a Quoted-string.
+  auto bad = [](char c) { return static_cast<unsigned char>(c) < ' ' || c == '<' || c == 0x7f; };
+  bool quoted = false;
+  for (size_t i = 0; i < out.path.size(); ++i) {
+    char c = out.path[i];
+    if (bad(c) || (c == ' ' && !quoted)) return false;
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (quoted && c == '\\' && i + 1 < out.path.size() && bad(out.path[++i])) {
+      return false;
+    }
   }
   rest = rest.substr(close + 1);
   if (!rest.empty() && rest.front() != ' ') return false;

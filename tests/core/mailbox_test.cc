@@ -23,6 +23,13 @@ TEST(Mailbox, RefusesBadSyntaxWithAReason) {
   }
 }
 
+TEST(Mailbox, RefusesAnglesInQuotedLocalParts) {
+  for (const char* bad : {"\"a>b\"@example.com", "\"<a\"@example.com", "\"a\\>\"@example.com"}) {
+    EXPECT_STREQ(mailboxError(bad), "'<' or '>' in quoted local part (receivers misread the path)") << bad;
+  }
+  EXPECT_STREQ(mailboxError("\"a\\\x01\"@example.com"), "control or non-ASCII character in local part");
+}
+
 TEST(Mailbox, RefusesLineBreaksAndNul) {
   EXPECT_NE(mailboxError("a@example.com\r\nRCPT TO:<b@evil.test>"), nullptr);
   EXPECT_NE(mailboxError(std::string("a\0b@example.com", 15)), nullptr);

@@ -1,9 +1,10 @@
 // Tests for src/gateway/gateway_config.cc: the example loads, the key is required, values are
-// checked.
+// checked, paths are relative to the file.
 #include "gateway_config.h"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "temp_path.h"
@@ -60,6 +61,24 @@ TEST(GatewayConfig, HostsFromDnsAreReachedOnTheSmtpPort) {
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->dns.smtp_port, 2525);
   EXPECT_EQ(c->gateway.drain_timeout, Duration(2s));
+}
+
+// As the initiator's: a gateway started from another working directory finds its key and media.
+TEST(GatewayConfig, RelativePathsAreReadAgainstTheConfigFilesFolder) {
+  std::string dir = std::filesystem::path(test::tempPath("gateway-relative")).lexically_normal();
+  std::filesystem::create_directories(dir + "/conf");
+  std::string path = dir + "/conf/gateway.toml";
+  std::ofstream(path) << "[gateway]\nkey_file = \"keys/link.key\"\nmedia_cache = \"../media\"\n";
+  auto c = loadGatewayConfig(path);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->gateway.key_file, dir + "/conf/keys/link.key");
+  EXPECT_EQ(c->gateway.media_cache, dir + "/media");
+  // Absolute paths stay as written, and no media cache stays none.
+  std::ofstream(path) << "[gateway]\nkey_file = \"/etc/lbmail/link.key\"\n";
+  c = loadGatewayConfig(path);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->gateway.key_file, "/etc/lbmail/link.key");
+  EXPECT_EQ(c->gateway.media_cache, "");
 }
 
 }  // namespace

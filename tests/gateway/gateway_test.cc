@@ -234,6 +234,39 @@ TEST_F(GatewayEndToEnd, MaterialWithMissingMediaIsRefusedWithTheHashes) {
   EXPECT_TRUE(sink.messageLog().empty());
 }
 
+// RFC 5321 section 4.1.2: a Quoted-string local part, which import accepts, reaches the
+// receiver as it is instead of being bounced by the gateway as an invalid envelope.
+TEST_F(GatewayEndToEnd, QuotedLocalPartsAreDelivered) {
+  test::SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.media_cache = media_.cache();
+  go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+
+  std::vector<TestRequest> requests{request(1, 1)};
+  requests[0].recipient = "\"quoted local\"@d1.test";
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+  test::LoopThread loop;
+  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, requests);
+  loop.call([&] { initiator.start(); });
+  bool all = initiator.waitForAnswers(1, std::chrono::seconds(30));
+  loop.call([&] { initiator.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(all) << gateway.err();
+  auto answers = initiator.answers();
+  ASSERT_FALSE(answers[1][0].rejected) << answers[1][0].text;
+  EXPECT_EQ(answers[1][0].outcome, proto::Outcome::kDelivered) << answers[1][0].text;
+  EXPECT_EQ(gateway.stop(), 0);
+  EXPECT_EQ(sink.stop(), 0);
+  std::vector<std::string> log = sink.messageLog();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("\"recipients\":[\"\\\"quoted local\\\"@d1.test\"]"), std::string::npos) << log[0];
+}
+
 TEST_F(GatewayEndToEnd, UnauthenticatedSendsDeliverNothing) {
   test::SinkProcess sink("");
   ASSERT_TRUE(sink.start()) << sink.err();

@@ -277,5 +277,17 @@ TEST(CampaignLedger, OpenFailsClearly) {
   EXPECT_NE(ledger.error().find("no-such-dir/r.db"), std::string::npos) << ledger.error();
 }
 
+// campaign.durability: "full" (the default) syncs each commit, so a power loss cannot roll back
+// a batch the campaign has counted; "normal" is asked for explicitly.
+TEST(CampaignLedger, CommitsAreDurableUnlessAskedOtherwise) {
+  std::string db = makeDatabase(3);
+  auto full = CampaignLedger::open(db, "spring");
+  ASSERT_TRUE(full) << full.error();
+  EXPECT_TRUE((*full)->durable());
+  auto normal = CampaignLedger::open(db, "spring", false);
+  ASSERT_TRUE(normal) << normal.error();
+  EXPECT_FALSE((*normal)->durable());
+}
+
 }  // namespace
 }  // namespace lbmail

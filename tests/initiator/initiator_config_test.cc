@@ -104,6 +104,19 @@ TEST(InitiatorConfig, MinimalConfigAndRelativePaths) {
   EXPECT_EQ(c->campaign.targeting.materialFor(RecipientView{"a@b.example", "b.example", *none}), 0);
 }
 
+TEST(InitiatorConfig, LedgerDurabilityIsFullUnlessNormalIsAsked) {
+  ConfigText t;
+  auto c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_TRUE(c->campaign.durable_commits);
+  t.campaign += "durability = \"normal\"\n";
+  c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(c->campaign.durable_commits);
+  t.campaign = ConfigText().campaign + "durability = \"off\"\n";
+  EXPECT_ERROR_HAS(load(t), "campaign.durability: expected one of \"full\" \"normal\"");
+}
+
 TEST(InitiatorConfig, DatabaseIsRequired) {
   ConfigText t;
   t.campaign = "name = \"t\"\nsender = \"bounces@shop.example\"\n";
@@ -223,7 +236,11 @@ TEST(InitiatorConfig, ConditionsHaveExactlyOneOperator) {
   t.extra = "[[campaign.target]]\nmaterial = \"standard\"\nall = [{ field = \"tier\", one_of = [] }]\n";
   EXPECT_ERROR_HAS(load(t), "campaign.target.all.one_of: expected a non-empty array of strings");
   t.extra = "[[campaign.target]]\nmaterial = \"standard\"\nall = [{ field = \"spend\", ge = \"100\" }]\n";
-  EXPECT_ERROR_HAS(load(t), "campaign.target.all.ge: expected a number");
+  EXPECT_ERROR_HAS(load(t), "campaign.target.all.ge: expected a number from -1e+300 to 1e+300, got string \"100\"");
+  t.extra = "[[campaign.target]]\nmaterial = \"standard\"\nall = [{ field = \"spend\", lt = nan }]\n";
+  EXPECT_ERROR_HAS(load(t), "campaign.target.all.lt: expected a number from -1e+300 to 1e+300, got float");
+  t.extra = "[[campaign.target]]\nmaterial = \"standard\"\nall = [{ field = \"spend\", gt = inf }]\n";
+  EXPECT_ERROR_HAS(load(t), "campaign.target.all.gt: expected a number from -1e+300 to 1e+300, got float");
   t.extra = "[[campaign.target]]\nmaterial = \"standard\"\n";
   EXPECT_ERROR_HAS(load(t), "campaign.target.all: expected conditions in all = [...] or any = [...]");
   t.extra = "[[campaign.target]]\nmaterial = \"standard\"\nall = [{ field = \"tier\", equal = \"gold\" }]\n";
@@ -380,6 +397,27 @@ TEST(InitiatorConfig, MediaAbsentFromTheManifestIsAnError) {
   EXPECT_ERROR_HAS(
       load(with_attachment.str(), dir),
       "campaign.material.attachments: expected media from a readable manifest (" + dir + "/empty/manifest.tsv");
+}
+
+// The gateways refuse such a material when it is defined, so every recipient of it would fail:
+// the check belongs where --check-config sees it.
+TEST(InitiatorConfig, HtmlCidWithoutItsInlineImageIsAnError) {
+  std::string dir = testDir();
+  makeMediaCache(dir + "/media");
+  ConfigText t;
+  t.campaign += "media = \"media\"\n";
+  t.material += "html = \"<img src=\\\"cid:logo\\\"><img src='cid:banner'>\"\n"
+                "inline = [{ file = \"img/logo.png\", cid = \"logo\" }]\n";
+  EXPECT_ERROR_HAS(load(t.str(), dir),
+                   "campaign.material.inline: expected an inline image for each cid: of the HTML (material "
+                   "'standard' refers to cid:banner");
+  t.material = ConfigText().material + "html = \"<p>Hi</p><img src=\\\"cid:logo\\\">\"\n";
+  EXPECT_ERROR_HAS(load(t.str(), dir), "material 'standard' refers to cid:logo");
+  // Every reference matched, and text that only looks like one, load.
+  t.material = ConfigText().material + "html = \"<img src=\\\"cid:logo\\\"> placid: {{first_name}}\"\n" +
+               "inline = [{ file = \"img/logo.png\", cid = \"logo\" }]\n";
+  auto c = load(t.str(), dir);
+  EXPECT_TRUE(c) << c.error();
 }
 
 TEST(InitiatorConfig, MediaUnsetWhileAMaterialHasMedia) {

@@ -52,6 +52,18 @@ TEST(NormaliseAddress, DomainLowerCasedAndIdnToALabel) {
   EXPECT_FALSE(normaliseAddress("a@exa mple.com"));
 }
 
+// A Quoted-string local part is what the gateway then sends (RFC 5321 section 4.1.2); what it
+// would refuse, '<' or '>' inside the quotes, is refused here with the reason.
+TEST(NormaliseAddress, QuotedLocalPartsAsTheGatewaySendsThem) {
+  EXPECT_EQ(*normaliseAddress("\"quoted local\"@Web.TEST"), "\"quoted local\"@web.test");
+  EXPECT_EQ(*normaliseAddress("\"a\\\"b\"@web.test"), "\"a\\\"b\"@web.test");
+  auto angle = normaliseAddress("\"a>b\"@web.test");
+  ASSERT_FALSE(angle);
+  EXPECT_EQ(angle.error(), "'<' or '>' in quoted local part (receivers misread the path)");
+  EXPECT_FALSE(normaliseAddress("\"a\\<b\"@web.test"));
+  EXPECT_FALSE(normaliseAddress("\"unterminated@web.test"));
+}
+
 TEST(RecipientImport, RowsAttributesAndRejectsWithLineNumbers) {
   std::string csv = writeFile("import.csv",
                               "\xEF\xBB\xBF"

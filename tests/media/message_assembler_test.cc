@@ -217,6 +217,38 @@ TEST_F(AssemblerTest, HtmlInValuesIsEscaped) {
   EXPECT_EQ(v.get("part.0.content"), "Dear <script>alert('x')</script>,\nour offer for A&B.\n.\n");
 }
 
+// A value inside a link: {{field|url}} percent-encodes it (RFC 3986 section 2.3), then HTML
+// escaping applies as to any value; plain {{field}} is only escaped.
+TEST_F(AssemblerTest, UrlFilterPercentEncodesValuesInLinks) {
+  MaterialSpec s = spec();
+  s.subject = "Hi {{first_name|url|you}}";
+  s.text = "https://shop.example/o?c={{city|url}}&n={{first_name|url|x y}}\n";
+  s.html = "<a href=\"https://shop.example/o?c={{city|url}}\">{{city}}</a><img src=\"cid:logo@shop\">";
+  auto m = define(s);
+  auto msg = assemble(m, {std::nullopt, "S\xc3\xa3o Paulo & \"R\"/<x>?a=1#f~._-", "1"});
+  ASSERT_TRUE(msg) << msg.error().text;
+  MimeView v = parsed(*msg);
+  const std::string encoded = "S%C3%A3o%20Paulo%20%26%20%22R%22%2F%3Cx%3E%3Fa%3D1%23f~._-";
+  EXPECT_EQ(v.get("header.Subject"), "Hi you");
+  EXPECT_EQ(v.get("part.0.content"), "https://shop.example/o?c=" + encoded + "&n=x%20y\n");
+  EXPECT_EQ(v.get("part.1.content"), "<a href=\"https://shop.example/o?c=" + encoded +
+                                         "\">S\xc3\xa3o Paulo &amp; &quot;R&quot;/&lt;x&gt;?a=1#f~._-</a>"
+                                         "<img src=\"cid:logo@shop\">");
+  msg = assemble(m, {"Ana Lu", "Oslo", "1"});
+  ASSERT_TRUE(msg) << msg.error().text;
+  EXPECT_EQ(parsed(*msg).get("header.Subject"), "Hi Ana%20Lu");
+}
+
+// A Quoted-string local part is an addr-spec in To: as it is (RFC 5322 section 3.4.1).
+TEST_F(AssemblerTest, QuotedLocalPartsAreWrittenAsTheyAre) {
+  auto msg = assemble(define(spec()), {"Ana", "Oslo", "1"}, "\"quoted local\"@web.test");
+  ASSERT_TRUE(msg) << msg.error().text;
+  EXPECT_EQ(parsed(*msg).get("header.To"), "\"quoted local\"@web.test");
+  msg = assemble(define(spec()), {"Ana", "Oslo", "1"}, "\"a>b\"@web.test");
+  ASSERT_FALSE(msg);
+  EXPECT_EQ(msg.error().kind, AssemblyError::Kind::kBadAddress);
+}
+
 TEST_F(AssemblerTest, NulAndBadUtf8AreRefused) {
   auto m = define(spec());
   auto msg = assemble(m, {"Ana", std::string_view("Os\0lo", 5), "1"});

@@ -1,4 +1,5 @@
-// Tests for src/media/message_template.cc: merge fields, defaults and malformed braces.
+// Tests for src/media/message_template.cc: merge fields, defaults, the url filter and malformed
+// braces.
 #include "lbmail/media/message_template.h"
 
 #include <gtest/gtest.h>
@@ -35,6 +36,26 @@ TEST(MessageTemplate, EmailIsBuiltIn) {
   EXPECT_EQ(t->segments()[1].field, TemplateSegment::kEmail);
   FieldTable f;
   EXPECT_NE(f.declare("email"), nullptr);
+}
+
+TEST(MessageTemplate, UrlFilterWithAndWithoutDefault) {
+  auto t = MessageTemplate::compile("{{city|url}} {{ city | url |Oslo}} {{city|urls}} {{city|url|url}} {{city}}",
+                                    table());
+  ASSERT_TRUE(t) << t.error();
+  const auto& s = t->segments();
+  ASSERT_EQ(s.size(), 9u);
+  EXPECT_TRUE(s[0].url_encode);
+  EXPECT_FALSE(s[0].has_default);
+  EXPECT_TRUE(s[2].url_encode);
+  EXPECT_TRUE(s[2].has_default);
+  EXPECT_EQ(s[2].text, "Oslo");
+  // Anything else after '|' is a default, as before.
+  EXPECT_FALSE(s[4].url_encode);
+  EXPECT_EQ(s[4].text, "urls");
+  EXPECT_TRUE(s[6].url_encode);
+  EXPECT_EQ(s[6].text, "url");
+  EXPECT_FALSE(s[8].url_encode);
+  EXPECT_FALSE(s[8].has_default);
 }
 
 TEST(MessageTemplate, SingleBracesAndEmptyDefaultsAreFine) {

@@ -306,6 +306,22 @@ TEST(SmtpClientProtocol, DataAnsweredWith250IsAProtocolError) {
   EXPECT_EQ(r.reason, "DATA answered with 250 ok instead of 354");
 }
 
+// RFC 5321 section 4.1.2: a Quoted-string local part goes into RCPT as it is, blanks included.
+TEST(SmtpClientProtocol, QuotedLocalPartsAreSentAsTheyAre) {
+  std::string server =
+      cat({kGreeting, kEhloPipelining, "250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n", "221 bye\r\n"});
+  Transcript r = runEveryCut(settings(), {message("x\r\n", {"\"quoted local\"@y.test"})}, server);
+  ASSERT_GE(r.writes.size(), 2u);
+  EXPECT_NE(r.writes[1].find("MAIL FROM:<a@x.test>\r\nRCPT TO:<\"quoted local\"@y.test>\r\n"), std::string::npos)
+      << r.writes[1];
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].substr(0, 3), "250");
+  // Blanks outside the quotes, or '>' inside them, stay unsafe.
+  for (const char* unsafe : {"\"a\" b@y.test", "\"a>b\"@y.test", "\"a b@y.test"}) {
+    EXPECT_FALSE(safeSmtpPath(unsafe)) << unsafe;
+  }
+}
+
 TEST(SmtpClientProtocol, RefusesLocallyWithoutAWordToTheServer) {
   Session s(settings(), {message("0123456789", {"bad address@y.test"})});
   s.protocol.receive(cat({kGreeting, kEhloFull}));

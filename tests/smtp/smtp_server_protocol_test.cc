@@ -249,6 +249,13 @@ TEST(SmtpServerProtocol, OnlyCrLfDotCrLfEndsData) {
   }
 }
 
+TEST(SmtpServerProtocol, QuotedLocalPartsAreAccepted) {
+  Session s;
+  s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<\"quoted local\"@y.test>\r\nRCPT TO:<\"a\\\" >\"@y.test> X=1\r\n"
+         "RCPT TO:<\"a b@y.test>\r\nRCPT TO:<a b@y.test>\r\nRCPT TO:<\"a\\\x01\"@y.test>\r\n");
+  EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 250, 250, 501, 501, 501}));
+}
+
 TEST(SmtpServerProtocol, AddressesWithControlCharactersAreRefused) {
   Session s;
   s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b\x01@y.test>\r\nRCPT TO:<noatsign>\r\n");

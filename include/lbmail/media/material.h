@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,10 +57,14 @@ class Material {
     EncodedLiteral literal;
     std::string default_text;
     bool has_default = false;
+    bool url_encode = false;  // {{field|url}}
   };
 
   static Expected<std::shared_ptr<const Material>, MaterialError> define(const MaterialSpec& spec,
                                                                          const MediaCache& cache);
+  // The Content-IDs an HTML body refers to as cid:NAME (RFC 2392), each of which needs an
+  // inline image: define() refuses a body without one, and the initiator checks at load.
+  static std::set<std::string> cidReferences(std::string_view html);
 
   const FieldTable& fields() const { return fields_; }
   const MessageTemplate& subject() const { return subject_; }

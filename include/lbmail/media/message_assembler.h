@@ -55,6 +55,7 @@ class MessageAssembler {
   std::vector<MessagePiece> pieces_;
   size_t personalised_from_ = 0;
   std::string scratch_;
+  std::string url_encoded_;  // a {{field|url}} value of a body, before quoted-printable
   std::time_t date_second_ = -1;
   std::string date_header_;
 };

@@ -1,6 +1,7 @@
-// A template with {{field}} and {{field|default}} merge fields, compiled once into a list of
-// literal and field segments; names are resolved to indices when it is compiled, so an unknown
-// field is an error when the material is defined, never when a message is built.
+// A template with {{field}}, {{field|default}}, {{field|url}} and {{field|url|default}} merge
+// fields, compiled once into a list of literal and field segments; names are resolved to indices
+// when it is compiled, so an unknown field is an error when the material is defined, never when a
+// message is built.
 #pragma once
 
 #include <cstddef>
@@ -52,6 +53,10 @@ struct TemplateSegment {
   // The literal's text, or the field's default.
   std::string text;
   bool has_default = false;
+  // {{name|url}}: the value (or default) is percent-encoded as RFC 3986 section 2.3 says, every
+  // octet but the unreserved ones, so that it is one safe piece of a URL; in HTML it is then
+  // escaped as every value is.
+  bool url_encode = false;
 };
 
 class MessageTemplate {

@@ -29,7 +29,8 @@ struct OutgoingMessage {
 };
 
 // True when text may go between <> in MAIL or RCPT: no control characters, blanks, '<' or '>',
-// at most 256 octets (RFC 5321 section 4.5.3.1.3). Anything else could inject a command.
+// at most 256 octets (RFC 5321 section 4.5.3.1.3); blanks only inside a Quoted-string local
+// part of a valid Mailbox ("quoted local"@example.com). Anything else could inject a command.
 bool safeSmtpPath(std::string_view text);
 
 }  // namespace lbmail::smtp
