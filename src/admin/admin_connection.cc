@@ -39,7 +39,9 @@ void AdminConnection::start(uv_stream_t* listener, Handle self) {
     return;
   }
   uv_tcp_nodelay(&tcp_, 1);
-  armTimer(toMillis(context_.config.idle_timeout));
+  // A new connection gets request_timeout for its first byte, not the keep-alive idle_timeout:
+  // silent connections would otherwise hold every slot for a minute.
+  armTimer(toMillis(context_.config.request_timeout));
   if (uv_read_start(asStream(&tcp_), onAlloc, onRead) != 0) {
     close();
     return;
@@ -114,6 +116,11 @@ void AdminConnection::resumeParsing() {
   std::string rest;
   rest.swap(stash_);
   handleBytes(rest);
+}
+
+bool AdminConnection::idle() const {
+  return state_ == State::kOpen && !reader_.midRequest() && writes_in_flight_ == 0 && pending_.empty() &&
+         stash_.empty() && !close_after_writes_;
 }
 
 bool AdminConnection::wantsPause() {

@@ -46,6 +46,9 @@ class AdminConnection final : public HttpRequestSink {
   // Closes both handles; the server deletes this object once both close callbacks ran.
   void close();
   Handle handle() const { return self_; }
+  // Waiting for a first or next request, with nothing started and nothing to send: the
+  // server may close it to make room for a new connection.
+  bool idle() const;
 
   // HttpRequestSink
   void onRequestStarted() override;

@@ -16,7 +16,10 @@ AdminServer::AdminServer(uv_loop_t* loop, const AdminConfig& config, MetricsRegi
       metrics_{metrics.gauge("lbmail_admin_connections", "Admin HTTP connections open now."),
                metrics.counter("lbmail_admin_connections_accepted_total", "Admin HTTP connections accepted."),
                metrics.counter("lbmail_admin_connections_refused_total",
-                               "Admin HTTP connections closed at once because max_connections were open."),
+                               "Admin HTTP connections closed at once because max_connections were open "
+                               "and none of them was idle."),
+               metrics.counter("lbmail_admin_connections_evicted_total",
+                               "Idle admin HTTP connections closed to make room for a new one at max_connections."),
                metrics.counter("lbmail_admin_parse_pauses_total",
                                "Times a connection stopped reading because its answers waited for a client "
                                "that does not read them."),
@@ -78,13 +81,31 @@ void AdminServer::onConnection(uv_stream_t* listener) {
   AdminConnection& conn = *connections_.front();
   conn.start(listener, connections_.begin());
   metrics_.connections.set(static_cast<double>(connections_.size()));
-  if (connections_.size() > config_.max_connections) {
+  if (connections_.size() > config_.max_connections && !evictOldestIdle()) {
     metrics_.refused.inc();
     logWarn("admin.too_many_connections", {{"max", config_.max_connections}});
     conn.close();
     return;
   }
   metrics_.accepted.inc();
+}
+
+// Full: the oldest connection with nothing in progress makes room, so that silent or idle
+// clients cannot lock out a health check. Connections are kept newest first.
+bool AdminServer::evictOldestIdle() {
+  for (auto it = connections_.rbegin(); it != connections_.rend(); ++it) {
+    if (it->get() == connections_.front().get() || !(*it)->idle()) continue;
+    (*it)->close();
+    metrics_.evicted.inc();
+    return true;
+  }
+  return false;
+}
+
+size_t AdminServer::idleConnectionCount() const {
+  size_t n = 0;
+  for (const auto& c : connections_) n += c->idle() ? 1 : 0;
+  return n;
 }
 
 void AdminServer::countResponse(int status) {

@@ -14,6 +14,9 @@ namespace {
 
 constexpr size_t kMaxRepeatEntries = 4096;
 
+// ECMA-48 "erase in line" from the cursor to the end (EL 0).
+constexpr std::string_view kEraseLine = "\033[K";
+
 bool needsQuoting(std::string_view v) {
   if (v.empty()) return true;
   for (unsigned char c : v) {
@@ -125,14 +128,33 @@ void Logger::log(LogLevel level, std::string_view event, std::initializer_list<L
   if (level >= LogLevel::kWarn && !admitRepeat(body, now, repeats)) return;
 
   std::string line;
-  line.reserve(body.size() + 48);
+  line.reserve(body.size() + 48 + status_.size());
+  // A status line is on screen: back to its start and erase it, so the log line replaces it.
+  if (!status_.empty()) line.append("\r").append(kEraseLine);
   line.append("ts=");
   appendTimestamp(line, now);
   line.push_back(' ');
   line.append(body);
   if (repeats > 0) LogField("repeated", repeats).appendTo(line);
   line.push_back('\n');
+  if (!status_.empty()) line.append(status_).append(kEraseLine);  // drawn again below
   sink_(line);
+}
+
+void Logger::showStatus(std::string_view status) {
+  std::lock_guard lock(mutex_);
+  status_.assign(status);
+  std::string out;
+  out.append("\r").append(status_).append(kEraseLine);
+  sink_(out);
+}
+
+void Logger::finishStatus(std::string_view status) {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  out.append("\r").append(status).append(kEraseLine).append("\n");
+  status_.clear();
+  sink_(out);
 }
 
 Logger& logger() {

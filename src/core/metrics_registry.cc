@@ -83,6 +83,8 @@ void appendSeriesName(std::string& out, std::string_view name, std::string_view 
 MetricsRegistry::Series& MetricsRegistry::seriesFor(std::string_view name, std::string_view help, Kind kind,
                                                     const MetricLabels& labels, bool& created) {
   assert(validName(name, true));
+  // Prometheus naming: a counter's name ends in _total (OpenMetrics requires it).
+  assert((kind != Kind::Counter || name.ends_with("_total")) && "a counter's name ends in _total");
   auto fit = by_name_.find(name);
   if (fit == by_name_.end()) {
     families_.push_back(Family{std::string(name), std::string(help), kind, {}, {}});
@@ -94,7 +96,7 @@ MetricsRegistry::Series& MetricsRegistry::seriesFor(std::string_view name, std::
   auto sit = family.index.find(rendered);
   created = sit == family.index.end();
   if (!created) return family.series[sit->second];
-  family.series.push_back(Series{rendered, nullptr, nullptr, nullptr, nullptr});
+  family.series.push_back(Series{rendered, nullptr, nullptr, nullptr, nullptr, nullptr});
   family.index.emplace(std::move(rendered), family.series.size() - 1);
   return family.series.back();
 }
@@ -133,6 +135,15 @@ void MetricsRegistry::gaugeCallback(std::string_view name, std::string_view help
   s.read = std::move(read);
 }
 
+void MetricsRegistry::counterCallback(std::string_view name, std::string_view help, std::function<uint64_t()> read,
+                                      const MetricLabels& labels) {
+  std::lock_guard lock(mutex_);
+  bool created = false;
+  Series& s = seriesFor(name, help, Kind::Counter, labels, created);
+  assert(!s.counter && "counter name already used by a plain counter");
+  s.read_count = std::move(read);
+}
+
 void MetricsRegistry::renderFamily(const Family& f, std::string& out) {
   static constexpr const char* kTypeNames[] = {"counter", "gauge", "histogram"};
   out.append("# HELP ");
@@ -145,10 +156,10 @@ void MetricsRegistry::renderFamily(const Family& f, std::string& out) {
   out.append(kTypeNames[static_cast<int>(f.kind)]);
   out.push_back('\n');
   for (const Series& s : f.series) {
-    if (s.counter) {
+    if (s.counter || s.read_count) {
       appendSeriesName(out, f.name, "", s.labels);
       out.push_back(' ');
-      appendUint(out, s.counter->value());
+      appendUint(out, s.read_count ? s.read_count() : s.counter->value());
     } else if (s.gauge || s.read) {
       appendSeriesName(out, f.name, "", s.labels);
       out.push_back(' ');

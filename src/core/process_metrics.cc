@@ -37,8 +37,8 @@ void registerProcessMetrics(MetricsRegistry& metrics, const ServiceConfig& confi
   metrics.gauge("lbmail_process_start_time_seconds", "Start time of the process since the Unix epoch.")
       .set(std::chrono::duration<double>(now).count());
   metrics.gaugeCallback("lbmail_process_resident_memory_bytes", "Resident memory size in bytes.", residentBytes);
-  metrics.gaugeCallback("lbmail_log_lines_suppressed", "Repeated log lines held back by rate limiting so far.",
-                        [] { return static_cast<double>(logger().suppressedTotal()); });
+  metrics.counterCallback("lbmail_log_lines_suppressed_total", "Repeated log lines held back by rate limiting.",
+                          [] { return logger().suppressedTotal(); });
 }
 
 }  // namespace lbmail

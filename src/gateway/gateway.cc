@@ -78,15 +78,15 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
                         [this] { return engine_ ? static_cast<double>(engine_->stats().queued) : 0.0; });
   metrics.gaugeCallback("lbmail_gateway_smtp_connections", "SMTP connections open.",
                         [this] { return engine_ ? static_cast<double>(engine_->stats().connections_open) : 0.0; });
-  metrics.gaugeCallback("lbmail_gateway_smtp_connections_opened", "SMTP connections opened since start.",
-                        [this] { return engine_ ? static_cast<double>(engine_->stats().connections_opened) : 0.0; });
-  metrics.gaugeCallback("lbmail_gateway_smtp_transactions_reused",
-                        "Transactions sent on a connection that had sent before, since start.",
-                        [this] { return engine_ ? static_cast<double>(engine_->stats().transactions_reused) : 0.0; });
-  metrics.gaugeCallback("lbmail_gateway_dns_cache_hits", "MX lookups answered from the cache, since start.",
-                        [this] { return resolver_ ? static_cast<double>(resolver_->stats().cache_hits) : 0.0; });
-  metrics.gaugeCallback("lbmail_gateway_dns_cache_misses", "MX lookups that needed DNS, since start.",
-                        [this] { return resolver_ ? static_cast<double>(resolver_->stats().cache_misses) : 0.0; });
+  metrics.counterCallback("lbmail_gateway_smtp_connections_opened_total", "SMTP connections opened.",
+                          [this] { return engine_ ? engine_->stats().connections_opened : 0; });
+  metrics.counterCallback("lbmail_gateway_smtp_transactions_reused_total",
+                          "Transactions sent on a connection that had sent before.",
+                          [this] { return engine_ ? engine_->stats().transactions_reused : 0; });
+  metrics.counterCallback("lbmail_gateway_dns_cache_hits_total", "MX lookups answered from the cache.",
+                          [this] { return resolver_ ? resolver_->stats().cache_hits : 0; });
+  metrics.counterCallback("lbmail_gateway_dns_cache_misses_total", "MX lookups that needed DNS.",
+                          [this] { return resolver_ ? resolver_->stats().cache_misses : 0; });
   metrics.gaugeCallback("lbmail_gateway_media_files", "Media files mapped from the cache.",
                         [this] { return static_cast<double>(media_.size()); });
 }

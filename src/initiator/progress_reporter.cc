@@ -26,9 +26,8 @@ uint64_t finalCount(const ProgressReporter::Snapshot& s) { return s.delivered + 
 
 }  // namespace
 
-ProgressReporter::ProgressReporter(Duration log_interval, bool terminal)
-    : interval_ms_(toMillis(log_interval)),
-      terminal_(terminal) {}
+ProgressReporter::ProgressReporter(Duration log_interval, bool terminal, Logger& log)
+    : interval_ms_(toMillis(log_interval)), terminal_(terminal), log_(log) {}
 
 std::optional<double> ProgressReporter::etaSeconds(const Snapshot& s) {
   uint64_t done = finalCount(s);
@@ -69,23 +68,27 @@ void ProgressReporter::finish(const Snapshot& s) {
 }
 
 void ProgressReporter::draw(const Snapshot& s, bool last) {
-  // \r and an erase-to-end: the line is redrawn in place.
-  std::fprintf(stderr, "\r%s\033[K%s", line(s).c_str(), last ? "\n" : "");
-  std::fflush(stderr);
+  // Through the logger, which redraws the line in place and below each log line.
+  if (last) {
+    log_.finishStatus(line(s));
+  } else {
+    log_.showStatus(line(s));
+  }
   drawn_ = true;
 }
 
 void ProgressReporter::log(const Snapshot& s, const char* event) {
   std::optional<double> eta = etaSeconds(s);
-  logInfo(event, {{"total", s.total},
-                  {"sent", s.sent},
-                  {"delivered", s.delivered},
-                  {"deferred", s.deferred},
-                  {"bounced", s.bounced},
-                  {"failed", s.failed},
-                  {"in_flight", s.in_flight},
-                  {"rate", static_cast<int64_t>(s.rate)},
-                  {"eta_s", static_cast<int64_t>(eta ? *eta : -1)}});
+  log_.log(LogLevel::kInfo, event,
+           {{"total", s.total},
+            {"sent", s.sent},
+            {"delivered", s.delivered},
+            {"deferred", s.deferred},
+            {"bounced", s.bounced},
+            {"failed", s.failed},
+            {"in_flight", s.in_flight},
+            {"rate", static_cast<int64_t>(s.rate)},
+            {"eta_s", static_cast<int64_t>(eta ? *eta : -1)}});
 }
 
 }  // namespace lbmail

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "lbmail/core/log.h"
 #include "lbmail/core/units.h"
 
 namespace lbmail {
@@ -21,7 +22,9 @@ class ProgressReporter {
     double rate = 0;  // outcomes per second
   };
 
-  ProgressReporter(Duration log_interval, bool terminal);
+  // On a terminal the line is drawn as the logger's status line, so log lines never
+  // overwrite it.
+  ProgressReporter(Duration log_interval, bool terminal, Logger& log = logger());
 
   // Draws (a terminal, at most every 250 ms) or logs (every log_interval) when due.
   void update(const Snapshot& s, uint64_t now_ms);
@@ -37,6 +40,7 @@ class ProgressReporter {
 
   uint64_t interval_ms_;
   bool terminal_;
+  Logger& log_;
   uint64_t last_ms_ = 0;
   bool drawn_ = false;
 };

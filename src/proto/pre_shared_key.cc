@@ -5,12 +5,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 namespace lbmail::proto {
 namespace {
@@ -19,26 +19,67 @@ std::string_view label(Role prover) {
   return prover == Role::kGateway ? "lbmail/1 gateway proof" : "lbmail/1 initiator proof";
 }
 
+// Why the open key file must not be trusted, or "" when it may be: a small regular file
+// that only the running user can read (group and others could learn the link's secret).
+std::string keyFileProblem(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return "cannot read key file " + path + ": " + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return "key file " + path + " is not a regular file";
+  if (st.st_size > 4096) return "key file " + path + " is larger than 4 KiB";
+  if (st.st_uid != ::geteuid()) {
+    return "key file " + path + " is owned by uid " + std::to_string(st.st_uid) + ", not by the running user (uid " +
+           std::to_string(::geteuid()) + ")";
+  }
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    return "key file " + path + " is accessible to its group or other users; chmod 0600 it";
+  }
+  return "";
+}
+
+// The key's bytes from the open file, once keyFileProblem finds none.
+Expected<std::string, std::string> readOpenKey(int fd, const std::string& path) {
+  if (std::string problem = keyFileProblem(fd, path); !problem.empty()) return unexpected(problem);
+  std::string key(4097, '\0');
+  size_t got = 0;
+  while (got < key.size()) {
+    ssize_t n = ::read(fd, key.data() + got, key.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      OPENSSL_cleanse(key.data(), key.size());
+      return unexpected("cannot read key file " + path + ": " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > 4096) {  // grew since fstat
+    OPENSSL_cleanse(key.data(), key.size());
+    return unexpected("key file " + path + " is larger than 4 KiB");
+  }
+  key.resize(got);
+  if (!key.empty() && key.back() == '\n') key.pop_back();
+  if (!key.empty() && key.back() == '\r') key.pop_back();
+  if (key.size() < PreSharedKey::kMinBytes) {
+    OPENSSL_cleanse(key.data(), key.size());
+    return unexpected("key file " + path + " holds fewer than " + std::to_string(PreSharedKey::kMinBytes) + " bytes");
+  }
+  return key;
+}
+
 }  // namespace
 
 Expected<PreSharedKey, std::string> PreSharedKey::loadFile(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return unexpected("cannot read key file " + path + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return unexpected("key file " + path + " is not a regular file");
-  if (st.st_size > 4096) return unexpected("key file " + path + " is larger than 4 KiB");
-  if (st.st_mode & S_IRWXO) {
-    return unexpected("key file " + path + " is accessible to other users; chmod o-rwx (0600 is best)");
+  // One open, then every check on that descriptor: checking the path with stat and opening it
+  // afterwards lets the file be swapped between the two. O_NOFOLLOW refuses a symlink, whose
+  // target another user may control; O_NONBLOCK keeps a FIFO from blocking start-up.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ELOOP) return unexpected("key file " + path + " is a symbolic link; name the file itself");
+    return unexpected("cannot read key file " + path + ": " + std::strerror(errno));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected("cannot read key file " + path);
-  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!key.empty() && key.back() == '\n') key.pop_back();
-  if (!key.empty() && key.back() == '\r') key.pop_back();
-  if (key.size() < kMinBytes) {
-    OPENSSL_cleanse(key.data(), key.size());
-    return unexpected("key file " + path + " holds fewer than " + std::to_string(kMinBytes) + " bytes");
-  }
-  return PreSharedKey(std::move(key));
+  Expected<std::string, std::string> key = readOpenKey(fd, path);
+  ::close(fd);
+  if (!key) return unexpected(key.error());
+  return PreSharedKey(std::move(*key));
 }
 
 PreSharedKey PreSharedKey::fromBytes(std::string_view bytes) { return PreSharedKey(std::string(bytes)); }

@@ -18,7 +18,14 @@ Sink::Sink(uv_loop_t* loop, const SinkConfig& config, MetricsRegistry& metrics)
       open_connections_(metrics.gauge("lbmail_sink_connections", "SMTP connections open now.")),
       refused_connections_(metrics.counter("lbmail_sink_connections_refused_total",
                                            "Connections answered 421 at once (connection caps).")),
-      message_log_(loop, config.sink.message_log, config.sink.message_dir) {}
+      buffered_bytes_(metrics.gauge("lbmail_sink_buffered_bytes",
+                                    "Memory the SMTP connections hold now: replies queued for clients and "
+                                    "receive buffers, kept message bodies included.")),
+      body_bytes_(metrics.gauge("lbmail_sink_body_bytes",
+                                "Message bodies kept in memory now (with message_dir), until written.")),
+      bodies_refused_(metrics.counter("lbmail_sink_bodies_refused_total",
+                                      "Messages answered 452 because max_body_memory was in use.")),
+      message_log_(loop, config.sink.message_log, config.sink.message_dir, [this](size_t n) { releaseBody(n); }) {}
 
 Duration Sink::elapsed() const { return std::chrono::milliseconds(uv_now(loop_) - started_ms_); }
 
@@ -72,8 +79,34 @@ const SinkRule& Sink::rule(const std::string& client, std::string_view domain) c
 
 uint64_t Sink::recordMessage(const smtp::ReceivedMessage& message, const std::string& client) {
   uint64_t number = ++message_number_;
+  // The message file's copy is held until written: over budget for a moment at most by one
+  // message, and new bodies are refused until the writes catch up.
+  if (message_log_.keepsBodies()) {
+    body_bytes_held_ += message.body.size();
+    body_bytes_.set(static_cast<double>(body_bytes_held_));
+  }
   message_log_.record(message, client, number);
   return number;
+}
+
+bool Sink::reserveBody(size_t bytes) {
+  if (body_bytes_held_ + bytes > settings_.max_body_memory) {
+    bodies_refused_.inc();
+    return false;
+  }
+  body_bytes_held_ += bytes;
+  body_bytes_.set(static_cast<double>(body_bytes_held_));
+  return true;
+}
+
+void Sink::releaseBody(size_t bytes) {
+  body_bytes_held_ -= std::min<uint64_t>(bytes, body_bytes_held_);
+  body_bytes_.set(static_cast<double>(body_bytes_held_));
+}
+
+void Sink::bufferedChanged(int64_t delta) {
+  buffered_ += delta;
+  buffered_bytes_.set(static_cast<double>(buffered_));
 }
 
 bool Sink::admitMessage(const std::string& client, double max_rate) {

@@ -45,11 +45,17 @@ class Sink final : public ModeService, private SinkSessionOwner {
   bool admitMessage(const std::string& client, double max_rate) override;
   uint64_t recordMessage(const smtp::ReceivedMessage& message, const std::string& client) override;
   bool keepsBodies() const override { return message_log_.keepsBodies(); }
+  bool reserveBody(size_t bytes) override;
+  void releaseBody(size_t bytes) override;
+  void bufferedChanged(int64_t delta) override;
+  uv_buf_t readBuffer() override { return uv_buf_init(read_buf_.get(), kReadBufferSize); }
   void sessionClosed(SinkSession& session) override;
 
   Duration elapsed() const;
   void onConnection(uv_stream_t* listener);
   void maybeFinishStop();
+
+  static constexpr unsigned kReadBufferSize = 64 * 1024;
 
   SinkSettings settings_;
   SinkRules rules_;
@@ -63,6 +69,12 @@ class Sink final : public ModeService, private SinkSessionOwner {
   uint64_t message_number_ = 0;
   Gauge& open_connections_;
   Counter& refused_connections_;
+  Gauge& buffered_bytes_;   // sessions' queued replies and protocol buffers, kept bodies included
+  Gauge& body_bytes_;       // kept bodies, in sessions and in message files being written
+  Counter& bodies_refused_;
+  uint64_t body_bytes_held_ = 0;
+  int64_t buffered_ = 0;
+  std::unique_ptr<char[]> read_buf_ = std::make_unique<char[]>(kReadBufferSize);
   SinkMessageLog message_log_;
   bool stopping_ = false;
   size_t listeners_open_ = 0;

@@ -8,7 +8,9 @@ LatencySpec readLatency(ConfigTable& t, std::string_view key) {
   std::optional<std::string> text = t.optionalString(key);
   if (!text) return LatencySpec();
   std::optional<LatencySpec> spec = LatencySpec::parse(*text);
-  if (!spec) t.fail(key, "a latency: \"20ms\", a range \"10ms..30ms\", or an exponential mean \"exp:20ms\"");
+  if (!spec) {
+    t.fail(key, "a latency up to 24h: \"20ms\", a range \"10ms..30ms\", or an exponential mean \"exp:20ms\"");
+  }
   return *spec;
 }
 
@@ -54,6 +56,8 @@ SinkSettings readSink(ConfigTable t) {
   s.command_timeout = t.duration("command_timeout", s.command_timeout, 10ms, 1h);
   s.data_timeout = t.duration("data_timeout", s.data_timeout, 10ms, 1h);
   s.max_connections = static_cast<uint32_t>(t.integer("max_connections", s.max_connections, 1, 1'000'000));
+  s.max_body_memory = t.size("max_body_memory", std::max(s.max_body_memory, s.max_message_size), 1024, 1ull << 40);
+  if (s.max_body_memory < s.max_message_size) t.fail("max_body_memory", "a size at least max_message_size");
   s.seed = static_cast<uint64_t>(t.integer("seed", 1, 0, INT64_MAX));
   s.message_log = t.string("message_log", "");
   s.message_dir = t.string("message_dir", "");

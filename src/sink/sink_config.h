@@ -17,6 +17,9 @@ struct SinkSettings {
   Duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
   Duration data_timeout = std::chrono::minutes(3);     // no byte of a message for this long
   uint32_t max_connections = 10000;
+  // Bodies kept in memory (only with message_dir) across all connections, until written; a
+  // message that does not fit is refused with 452. At least max_message_size.
+  uint64_t max_body_memory = 256 * 1024 * 1024;
   uint64_t seed = 1;            // every random draw follows from it
   std::string message_log;      // JSON lines, one per accepted message; empty: none
   std::string message_dir;      // each accepted message as a file; empty: none

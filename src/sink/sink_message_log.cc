@@ -52,13 +52,16 @@ struct SinkMessageLog::FileWrite {
     if (error < 0) logWarn("sink.message_file_failed", {{"path", path}, {"error", uv_strerror(error)}});
     SinkMessageLog* owner = log;
     --owner->files_in_flight_;
+    size_t bytes = body.size();
     delete this;
+    owner->file_written_(bytes);
     owner->maybeFinishClose();
   }
 };
 
-SinkMessageLog::SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir)
-    : loop_(loop), log_path_(std::move(log_path)), dir_(std::move(dir)) {}
+SinkMessageLog::SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir,
+                               std::function<void(size_t)> file_written)
+    : loop_(loop), log_path_(std::move(log_path)), dir_(std::move(dir)), file_written_(std::move(file_written)) {}
 
 std::string SinkMessageLog::open() {
   if (log_path_.empty()) return "";

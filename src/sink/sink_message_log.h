@@ -15,14 +15,17 @@ namespace lbmail {
 
 class SinkMessageLog {
  public:
-  SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir);
+  // file_written(bytes) runs when a message file's copy of a body is freed.
+  SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir,
+                 std::function<void(size_t bytes)> file_written = [](size_t) {});
   SinkMessageLog(const SinkMessageLog&) = delete;
   SinkMessageLog& operator=(const SinkMessageLog&) = delete;
 
   // Opens the log file for appending (at start-up); "" when fine, else why not.
   std::string open();
   bool keepsBodies() const { return !dir_.empty(); }
-  // Queues the record of one accepted message; number names its file in the directory.
+  // Queues the record of one accepted message; number names its file in the directory, which
+  // holds a copy of the body until written.
   void record(const smtp::ReceivedMessage& message, const std::string& client, uint64_t number);
   // Writes what is queued, closes the file; done runs when nothing is in flight.
   void close(std::function<void()> done);
@@ -38,6 +41,7 @@ class SinkMessageLog {
   uv_loop_t* loop_;
   std::string log_path_;
   std::string dir_;
+  std::function<void(size_t)> file_written_;
   uv_file fd_ = -1;
   std::string pending_;   // lines not yet handed to the thread pool
   std::string writing_;   // lines being written

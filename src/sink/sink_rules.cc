@@ -6,10 +6,22 @@
 
 namespace lbmail {
 
+namespace {
+
+// A duration a latency may use: no more than LatencySpec::kMax, so that every draw, up to 20
+// exponential means, stays far inside the nanosecond counter.
+std::optional<Duration> latencyDuration(std::string_view text) {
+  std::optional<Duration> d = parseDuration(text);
+  if (!d || d->count() < 0 || *d > LatencySpec::kMax) return std::nullopt;
+  return d;
+}
+
+}  // namespace
+
 std::optional<LatencySpec> LatencySpec::parse(std::string_view text) {
   LatencySpec spec;
   if (text.starts_with("exp:")) {
-    auto mean = parseDuration(text.substr(4));
+    auto mean = latencyDuration(text.substr(4));
     if (!mean) return std::nullopt;
     spec.kind_ = Kind::kExponential;
     spec.low_ = *mean;
@@ -17,15 +29,15 @@ std::optional<LatencySpec> LatencySpec::parse(std::string_view text) {
   }
   size_t dots = text.find("..");
   if (dots != std::string_view::npos) {
-    auto low = parseDuration(text.substr(0, dots));
-    auto high = parseDuration(text.substr(dots + 2));
+    auto low = latencyDuration(text.substr(0, dots));
+    auto high = latencyDuration(text.substr(dots + 2));
     if (!low || !high || *high < *low) return std::nullopt;
     spec.kind_ = Kind::kUniform;
     spec.low_ = *low;
     spec.high_ = *high;
     return spec;
   }
-  auto fixed = parseDuration(text);
+  auto fixed = latencyDuration(text);
   if (!fixed) return std::nullopt;
   spec.low_ = *fixed;
   return spec;

@@ -14,9 +14,11 @@
 namespace lbmail {
 
 // A reply delay: fixed ("20ms"), uniform in a range ("10ms..30ms") or exponential with a
-// mean ("exp:20ms").
+// mean ("exp:20ms"). Every duration in a spec is at most kMax.
 class LatencySpec {
  public:
+  static constexpr Duration kMax = std::chrono::hours(24);
+
   static std::optional<LatencySpec> parse(std::string_view text);
   Duration draw(std::mt19937_64& rng) const;
   bool isZero() const { return kind_ == Kind::kFixed && low_.count() == 0; }

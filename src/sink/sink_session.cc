@@ -8,6 +8,10 @@
 namespace lbmail {
 namespace {
 
+// Stop reading while this much is queued for a client that does not read its replies (a
+// pipelined NOOP flood), resume below the low-water mark.
+constexpr size_t kWriteHighWater = 64 * 1024;
+constexpr size_t kWriteLowWater = 16 * 1024;
 
 std::string_view domainOf(std::string_view address) {
   size_t at = address.rfind('@');
@@ -60,6 +64,10 @@ void SinkSession::refuse(std::string_view text) {
 }
 
 void SinkSession::close() {
+  if (!closer_.started()) {
+    sink_.bufferedChanged(-static_cast<int64_t>(accounted_));
+    accounted_ = 0;
+  }
   closer_.close({asHandle(&tcp_), asHandle(&delay_timer_), asHandle(&idle_timer_)},
                 [this] { sink_.sessionClosed(*this); });  // deletes this
 }
@@ -104,11 +112,8 @@ void SinkSession::respond(std::vector<smtp::ServerReply> replies) {
     return;
   }
   // Replies stay in order: nothing more is read until this batch has gone out.
-  if (reading_) {
-    uv_read_stop(asStream(&tcp_));
-    reading_ = false;
-  }
   delayed_ = std::move(replies);
+  updateReading();
   // The loop's clock was read before this turn's callbacks: refresh it so the delay counts
   // from now, not from the start of the turn.
   uv_update_time(sink_.loop());
@@ -127,25 +132,42 @@ void SinkSession::writeNow(std::vector<smtp::ServerReply> replies) {
   if (closer_.started() || replies.empty()) return;
   auto* w = new WriteRequest;
   w->session = this;
-  std::vector<uv_buf_t> bufs;
-  for (smtp::ServerReply& r : replies) {
+  size_t size = 0;
+  for (const smtp::ServerReply& r : replies) size += r.text.size();
+  w->text.reserve(size);
+  for (const smtp::ServerReply& r : replies) {
     if (r.close_after) close_after_write_ = true;
-    w->parts.push_back(std::move(r.text));
+    w->text.append(r.text);
   }
-  for (std::string& p : w->parts) bufs.push_back(uv_buf_init(p.data(), static_cast<unsigned>(p.size())));
+  replies = {};
+  uv_buf_t buf = uv_buf_init(w->text.data(), static_cast<unsigned>(w->text.size()));
   w->req.data = w;
-  if (uv_write(&w->req, asStream(&tcp_), bufs.data(), static_cast<unsigned>(bufs.size()), onWrite) != 0) {
+  if (uv_write(&w->req, asStream(&tcp_), &buf, 1, onWrite) != 0) {
     delete w;
     close();
     return;
   }
   ++writes_in_flight_;
-  if (close_after_write_) {
-    if (reading_) uv_read_stop(asStream(&tcp_));
+  updateReading();
+}
+
+void SinkSession::updateReading() {
+  if (closer_.started()) return;
+  size_t queued = uv_stream_get_write_queue_size(asStream(&tcp_));
+  bool want = !close_after_write_ && delayed_.empty() && queued <= (reading_ ? kWriteHighWater : kWriteLowWater);
+  if (want && !reading_) {
+    reading_ = uv_read_start(asStream(&tcp_), onAlloc, onRead) == 0;
+  } else if (!want && reading_) {
+    uv_read_stop(asStream(&tcp_));
     reading_ = false;
-    return;
   }
-  if (!reading_ && uv_read_start(asStream(&tcp_), onAlloc, onRead) == 0) reading_ = true;
+  accountBuffers();
+}
+
+void SinkSession::accountBuffers() {
+  size_t now = uv_stream_get_write_queue_size(asStream(&tcp_)) + protocol_.bufferedBytes();
+  sink_.bufferedChanged(static_cast<int64_t>(now) - static_cast<int64_t>(accounted_));
+  accounted_ = now;
 }
 
 void SinkSession::onWrite(uv_write_t* req, int status) {
@@ -153,12 +175,15 @@ void SinkSession::onWrite(uv_write_t* req, int status) {
   SinkSession* self = w->session;
   --self->writes_in_flight_;
   if (self->closer_.started()) return;
-  if (status < 0 || (self->close_after_write_ && self->writes_in_flight_ == 0)) self->close();
+  if (status < 0 || (self->close_after_write_ && self->writes_in_flight_ == 0)) {
+    self->close();
+    return;
+  }
+  self->updateReading();
 }
 
 void SinkSession::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-  auto* self = static_cast<SinkSession*>(handle->data);
-  *buf = uv_buf_init(self->read_buf_, sizeof self->read_buf_);
+  *buf = static_cast<SinkSession*>(handle->data)->sink_.readBuffer();
 }
 
 void SinkSession::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
@@ -181,7 +206,11 @@ void SinkSession::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   std::vector<smtp::ServerReply> replies;
   self->protocol_.feed(std::string_view(buf->base, static_cast<size_t>(nread)), replies);
   self->armIdle();
-  self->respond(std::move(replies));
+  if (replies.empty()) {
+    self->accountBuffers();
+  } else {
+    self->respond(std::move(replies));
+  }
 }
 
 smtp::SmtpServerProtocol::Decision SinkSession::onMail(std::string_view) {

@@ -40,7 +40,7 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
     // Not req->handle->data: that points at the closer once close() ran, and libuv still
     // calls back pending writes (UV_ECANCELED) then.
     SinkSession* session;
-    std::vector<std::string> parts;
+    std::string text;  // a batch's replies, joined: a few bytes each, sent in one write
   };
 
   // Policy
@@ -48,6 +48,8 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   smtp::SmtpServerProtocol::Decision onRecipient(std::string_view address) override;
   smtp::SmtpServerProtocol::Decision onMessage(const smtp::ReceivedMessage& message) override;
   bool keepBodies() const override;
+  bool reserveBody(size_t bytes) override { return sink_.reserveBody(bytes); }
+  void releaseBody(size_t bytes) override { sink_.releaseBody(bytes); }
 
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -59,6 +61,10 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   void respond(std::vector<smtp::ServerReply> replies);
   void writeNow(std::vector<smtp::ServerReply> replies);
   void armIdle();
+  // Reads while nothing waits for its latency and the replies queued for a client that does
+  // not read them stay under the high-water mark; accounts the memory held.
+  void updateReading();
+  void accountBuffers();
   const SinkRule& rule(std::string_view domain) const;
   bool roll(double probability);
 
@@ -71,6 +77,7 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   bool close_after_write_ = false;
   bool reading_ = false;
   size_t writes_in_flight_ = 0;
+  size_t accounted_ = 0;  // bytes last reported through bufferedChanged
 
   std::string client_host_;
   std::mt19937_64 rng_;
@@ -79,7 +86,6 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   bool data_rolled_ = false;              // the drop-in-DATA draw for this message is done
   uint32_t messages_ = 0;
   std::string first_domain_;              // of the transaction's first recipient
-  char read_buf_[64 * 1024];
 };
 
 }  // namespace lbmail

@@ -29,6 +29,13 @@ class SinkSessionOwner {
   virtual uint64_t recordMessage(const smtp::ReceivedMessage& message, const std::string& client) = 0;
   // True when the message log keeps whole messages, so the protocol must keep their bodies.
   virtual bool keepsBodies() const = 0;
+  // The sink-wide budget for kept bodies (max_body_memory): false when bytes more do not fit.
+  virtual bool reserveBody(size_t bytes) = 0;
+  virtual void releaseBody(size_t bytes) = 0;
+  // A session's memory (queued replies, protocol buffers) changed by delta bytes.
+  virtual void bufferedChanged(int64_t delta) = 0;
+  // The buffer every session reads into: each read is consumed before the next one.
+  virtual uv_buf_t readBuffer() = 0;
   // Runs after the session's last handle closed; deletes the session.
   virtual void sessionClosed(SinkSession& session) = 0;
 

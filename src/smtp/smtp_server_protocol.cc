@@ -46,7 +46,10 @@ bool plausibleAddress(std::string_view a) {
 SmtpServerProtocol::SmtpServerProtocol(std::string hostname, const Limits& limits, Policy& policy)
     : hostname_(std::move(hostname)), limits_(limits), policy_(policy), hash_(XXH3_createState()) {}
 
-SmtpServerProtocol::~SmtpServerProtocol() { XXH3_freeState(hash_); }
+SmtpServerProtocol::~SmtpServerProtocol() {
+  policy_.releaseBody(body_.size());  // a connection closed mid-message gives its reservation back
+  XXH3_freeState(hash_);
+}
 
 ServerReply SmtpServerProtocol::reply(int code, std::string_view enhanced, std::string_view text,
                                     ServerReply::Kind kind) const {
@@ -87,14 +90,21 @@ void SmtpServerProtocol::resetTransaction() {
   bdat_refused_ = false;
   body_size_ = 0;
   oversize_ = false;
+  no_storage_ = false;
   long_line_ = false;
   line_length_ = 0;
   dot_state_ = kLineStart;
   after_cr_ = false;
   XXH3_64bits_reset(hash_);
-  headers_.clear();
+  // Freed, not cleared: a connection between messages holds no body memory.
+  std::string().swap(headers_);
   headers_done_ = false;
-  body_.clear();
+  dropBody();
+}
+
+void SmtpServerProtocol::dropBody() {
+  policy_.releaseBody(body_.size());
+  std::string().swap(body_);
 }
 
 void SmtpServerProtocol::feed(std::string_view bytes, std::vector<ServerReply>& replies) {
@@ -228,8 +238,12 @@ void SmtpServerProtocol::handleCommand(const SmtpCommand& cmd, std::vector<Serve
 void SmtpServerProtocol::bodyBytes(std::string_view bytes) {
   if (bytes.empty()) return;
   body_size_ += bytes.size();
+  if (oversize_) return;
   if (body_size_ > limits_.max_message_size) {
-    oversize_ = true;  // keep reading to the end, keep nothing
+    // Read to the end (RFC 5321 §4.5.3.1.7: the 552 comes after the data), keep nothing.
+    oversize_ = true;
+    std::string().swap(headers_);
+    dropBody();
     return;
   }
   XXH3_64bits_update(hash_, bytes.data(), bytes.size());
@@ -241,7 +255,20 @@ void SmtpServerProtocol::bodyBytes(std::string_view bytes) {
       headers_done_ = true;
     }
   }
-  if (policy_.keepBodies()) body_.append(bytes);
+  if (policy_.keepBodies()) keepBodyBytes(bytes);
+}
+
+void SmtpServerProtocol::keepBodyBytes(std::string_view bytes) {
+  if (no_storage_) return;
+  if (!policy_.reserveBody(bytes.size())) {
+    no_storage_ = true;
+    dropBody();
+    return;
+  }
+  // Doubling, but by at most 8 MiB a step: the capacity stays close to the bytes reserved.
+  size_t need = body_.size() + bytes.size();
+  if (body_.capacity() < need) body_.reserve(std::max(need, std::min(body_.size() * 2, body_.size() + (8u << 20))));
+  body_.append(bytes);
 }
 
 // Only <CR><LF>.<CR><LF> ends DATA (RFC 5321 §4.1.1.4), and only a dot after <CR><LF> is
@@ -316,6 +343,9 @@ void SmtpServerProtocol::finishMessage(std::vector<ServerReply>& replies) {
     replies.push_back(reply(552, "5.3.4", "Message size exceeds fixed maximum message size", kEnd));
   } else if (long_line_) {
     replies.push_back(reply(554, "5.6.0", "Message has a line longer than 1000 octets", kEnd));
+  } else if (no_storage_) {
+    // RFC 5321 §4.2.2 452 / RFC 3463 X.3.1: a transient shortage; the client tries again later.
+    replies.push_back(reply(452, "4.3.1", "Insufficient system storage, try again later", kEnd));
   } else {
     ReceivedMessage m;
     m.helo = helo_;

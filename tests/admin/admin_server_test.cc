@@ -291,19 +291,46 @@ TEST_F(AdminServerTest, ManyConcurrentClientsAreAllServed) {
   EXPECT_EQ(open, 100u);
 }
 
-TEST_F(AdminServerTest, ConnectionsBeyondTheLimitAreClosed) {
+TEST_F(AdminServerTest, ConnectionsBeyondTheLimitAreClosedWhenNoneIsIdle) {
   config_.max_connections = 2;
   startServer();
   TcpClient a(addr_), b(addr_);
-  ASSERT_TRUE(a.send("GET /healthz HTTP/1.1\r\n\r\n") && b.send("GET /healthz HTTP/1.1\r\n\r\n"));
-  ASSERT_TRUE(a.readResponse() && b.readResponse());  // both accepted before the third arrives
+  // Both mid-request: neither may be evicted.
+  ASSERT_TRUE(a.send("GET /healthz HTTP/1.1\r\n") && b.send("GET /healthz HTTP/1.1\r\n"));
+  size_t busy = 0;  // wait until the loop has read both partial requests
+  while (busy < 2) loop_.call([&] { busy = server_->connectionCount() - server_->idleConnectionCount(); });
   TcpClient extra(addr_);
   EXPECT_TRUE(extra.peerClosed());
   EXPECT_EQ(metrics_.counter("lbmail_admin_connections_refused_total", "").value(), 1u);
-  auto r = test::httpGet(addr_, "/healthz");
-  EXPECT_FALSE(r.has_value());  // still full
-  a.send("GET /healthz HTTP/1.1\r\n\r\n");
-  EXPECT_TRUE(a.readResponse());
+  a.send("\r\n");
+  auto r = a.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(AdminServerTest, SilentConnectionsCannotLockOutAHealthCheck) {
+  config_.max_connections = 4;
+  startServer();
+  std::vector<std::unique_ptr<TcpClient>> silent;
+  for (int i = 0; i < 4; ++i) silent.push_back(std::make_unique<TcpClient>(addr_));
+  size_t open = 0;
+  while (open < 4) loop_.call([&] { open = server_->connectionCount(); });
+  for (int i = 0; i < 3; ++i) {
+    auto r = test::httpGet(addr_, "/healthz");
+    ASSERT_TRUE(r) << "locked out on try " << i;
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_TRUE(silent[0]->peerClosed());  // the oldest made room first
+  EXPECT_GE(metrics_.counter("lbmail_admin_connections_evicted_total", "").value(), 1u);
+  EXPECT_EQ(metrics_.counter("lbmail_admin_connections_refused_total", "").value(), 0u);
+}
+
+TEST_F(AdminServerTest, ASilentNewConnectionIsClosedAfterTheRequestTimeout) {
+  config_.request_timeout = 100ms;  // idle_timeout stays at a minute
+  startServer();
+  TcpClient silent(addr_);
+  EXPECT_EQ(silent.readUntilClosed(), "");
+  EXPECT_TRUE(silent.peerClosed());
 }
 
 TEST_F(AdminServerTest, CloseWithClientsConnectedReleasesEverything) {

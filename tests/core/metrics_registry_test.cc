@@ -81,6 +81,16 @@ TEST(MetricsRegistry, ReadsCallbackGaugesAtScrapeTime) {
   EXPECT_NE(r.renderPrometheus().find("queue_depth 42\n"), std::string::npos);
 }
 
+TEST(MetricsRegistry, CallbackCountersAreTypedCounterAndReadAtScrapeTime) {
+  MetricsRegistry r;
+  uint64_t hits = 3;
+  r.counterCallback("cache_hits_total", "h", [&] { return hits; });
+  std::string text = r.renderPrometheus();
+  EXPECT_NE(text.find("# TYPE cache_hits_total counter\ncache_hits_total 3\n"), std::string::npos) << text;
+  hits = 18446744073709551615u;  // exact, not rounded through a double
+  EXPECT_NE(r.renderPrometheus().find("cache_hits_total 18446744073709551615\n"), std::string::npos);
+}
+
 TEST(MetricsRegistry, OutputPassesTheReferenceParser) {
   MetricsRegistry r;
   r.counter("lbmail_requests_total", "Requests.", {{"code", "200"}}).inc(7);

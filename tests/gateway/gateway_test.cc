@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "dnsmasq_server.h"
 #include "gateway_process.h"
@@ -19,6 +21,7 @@
 #include "sink_process.h"
 #include "tcp_client.h"
 #include "test_initiator.h"
+#include "validate.h"
 
 namespace lbmail {
 namespace {
@@ -359,6 +362,33 @@ TEST_F(GatewayEndToEnd, TwoLinksAtOnceAndALinkThatDropsLeavesItsDeliveriesToFini
   size_t received = sink.messageLog().size();
   EXPECT_GE(received, 1000 + answered_a + dropped);
   EXPECT_LE(received, 1000 + a.sent());
+}
+
+TEST_F(GatewayEndToEnd, EveryCounterIsTypedCounterAndNamedTotal) {
+  test::GatewayOptions go;
+  go.media_cache = media_.cache();
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+  auto m = test::httpGet(gateway.admin(), "/metrics");
+  ASSERT_TRUE(m);
+  std::map<std::string, std::string> types;  // family name -> TYPE
+  std::istringstream in(m->body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    std::istringstream fields(line.substr(7));
+    std::string name, type;
+    fields >> name >> type;
+    types[name] = type;
+    // Prometheus naming: a counter ends in _total, and nothing else claims the suffix.
+    EXPECT_EQ(type == "counter", name.ends_with("_total")) << line;
+  }
+  for (const char* name : {"lbmail_gateway_smtp_connections_opened_total", "lbmail_gateway_smtp_transactions_reused_total",
+                           "lbmail_gateway_dns_cache_hits_total", "lbmail_gateway_dns_cache_misses_total",
+                           "lbmail_log_lines_suppressed_total"}) {
+    EXPECT_EQ(types[name], "counter") << name;
+  }
+  EXPECT_EQ(types.count("lbmail_gateway_smtp_connections_opened"), 0u);
+  EXPECT_TRUE(test::validateDocument("prometheus", m->body).ok);
 }
 
 TEST_F(GatewayEndToEnd, DrainAnswersEverythingWithinItsTimeoutAndExitsZero) {

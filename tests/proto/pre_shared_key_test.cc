@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -32,11 +33,33 @@ TEST(PreSharedKey, RefusesAFileOthersCanRead) {
   std::string path = writeKey("psk_open", "0123456789abcdef0123", 0644);
   auto key = PreSharedKey::loadFile(path);
   ASSERT_FALSE(key);
-  EXPECT_NE(key.error().find("accessible to other users"), std::string::npos) << key.error();
+  EXPECT_NE(key.error().find("accessible to its group or other users"), std::string::npos) << key.error();
 }
 
-TEST(PreSharedKey, AllowsGroupRead) {
-  EXPECT_TRUE(PreSharedKey::loadFile(writeKey("psk_group", "0123456789abcdef0123", 0640)));
+TEST(PreSharedKey, RefusesAFileItsGroupCanRead) {
+  auto key = PreSharedKey::loadFile(writeKey("psk_group", "0123456789abcdef0123", 0640));
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().find("accessible to its group or other users"), std::string::npos) << key.error();
+}
+
+TEST(PreSharedKey, RefusesASymlinkEvenToAGoodKey) {
+  std::string target = writeKey("psk_target", "0123456789abcdef0123", 0600);
+  std::string link = test::tempPath("psk_link");
+  ::unlink(link.c_str());
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  auto key = PreSharedKey::loadFile(link);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().find("is a symbolic link"), std::string::npos) << key.error();
+}
+
+TEST(PreSharedKey, RefusesAFileAnotherUserOwns) {
+  // Only root can give a file away; elsewhere the check is the same code path as the mode's.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  std::string path = writeKey("psk_foreign", "0123456789abcdef0123", 0600);
+  ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);
+  auto key = PreSharedKey::loadFile(path);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().find("is owned by uid 65534"), std::string::npos) << key.error();
 }
 
 TEST(PreSharedKey, RefusesAShortKey) {

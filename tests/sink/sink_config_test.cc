@@ -77,6 +77,31 @@ TEST(LatencySpec, ParsesFixedRangeAndExponential) {
   EXPECT_FALSE(LatencySpec::parse("exp:"));
 }
 
+TEST(LatencySpec, RefusesLatenciesOverADaySoNoDrawOverflows) {
+  // Before: "exp:100000d" parsed, and a draw of up to 20 means left the nanosecond counter.
+  EXPECT_FALSE(LatencySpec::parse("exp:100000d"));
+  EXPECT_FALSE(LatencySpec::parse("1ms..25h"));
+  EXPECT_FALSE(LatencySpec::parse("25h"));
+  auto max = LatencySpec::parse("exp:24h");
+  ASSERT_TRUE(max);
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 1000; ++i) EXPECT_LE(max->draw(rng), 20 * LatencySpec::kMax);
+}
+
+TEST(SinkConfig, BodyMemoryDefaultsToAtLeastTheMessageSizeAndMayNotBeBelowIt) {
+  auto a = loadText("[sink]\nmax_message_size = \"1GiB\"\n");
+  ASSERT_TRUE(a) << a.error();
+  EXPECT_EQ(a->sink.max_body_memory, 1ull << 30);
+  auto b = loadText("[sink]\nmax_message_size = \"8MiB\"\nmax_body_memory = \"16MiB\"\n");
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ(b->sink.max_body_memory, 16ull << 20);
+  EXPECT_EQ(loadText("[sink]\n")->sink.max_body_memory, 256ull << 20);
+  auto c = loadText("[sink]\nmax_message_size = \"32MiB\"\nmax_body_memory = \"16MiB\"\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("sink.max_body_memory: expected a size at least max_message_size"), std::string::npos)
+      << c.error();
+}
+
 TEST(SinkRules, FirstMatchInForceWins) {
   SinkRule shifted;
   shifted.domain = ".slow.test";

@@ -1,7 +1,13 @@
 // The sink as a real process, driven by real SMTP clients (swaks, Postfix's smtp-source) and
 // raw sockets; each behaviour rule observed from the client's side.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <fstream>
@@ -55,6 +61,57 @@ class SmtpClient {
 
  private:
   TcpClient tcp_;
+};
+
+// The value of an unlabelled series in a /metrics text; -1 when absent.
+double metricValue(const std::string& metrics, const std::string& name) {
+  std::istringstream in(metrics);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+// A raw client that writes without blocking and never reads: what a flooding client does.
+class FloodClient {
+ public:
+  explicit FloodClient(const SocketAddress& addr) {
+    fd_ = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(fd_, addr.sockaddrPtr(), addr.length()) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  }
+  ~FloodClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connected() const { return fd_ >= 0; }
+  // Writes pattern over and over, up to limit bytes; stops early once the peer has taken
+  // nothing for 2 s (it stopped reading). Returns the bytes written.
+  size_t flood(const std::string& pattern, size_t limit) {
+    std::string chunk;
+    while (chunk.size() < 64 * 1024) chunk += pattern;
+    size_t sent = 0;
+    while (sent < limit) {
+      ssize_t n = ::send(fd_, chunk.data(), std::min(chunk.size(), limit - sent), MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        // Keep the pattern aligned: resend the tail of a partly written chunk first.
+        if (static_cast<size_t>(n) < chunk.size()) std::rotate(chunk.begin(), chunk.begin() + n, chunk.end());
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN) break;
+      pollfd p{fd_, POLLOUT, 0};
+      if (::poll(&p, 1, 2000) != 1) break;  // the peer holds still: it stopped reading
+    }
+    return sent;
+  }
+
+ private:
+  int fd_ = -1;
 };
 
 int countOf(const std::string& metrics, const std::string& outcome) {
@@ -307,6 +364,78 @@ TEST(SinkProcessTest, MessageDirHoldsEachAcceptedMessage) {
   std::stringstream body;
   body << in.rdbuf();
   EXPECT_EQ(body.str(), "X-Lbmail-Id: 9\r\n\r\nline one\r\n.two\r\n");
+}
+
+TEST(SinkProcessTest, PipelinedNoopsFromAClientThatNeverReadsStopTheReadingNotGrowTheMemory) {
+  SinkProcess sink("");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  FloodClient c(sink.smtp());
+  ASSERT_TRUE(c.connected());
+  const size_t kLimit = 48u << 20;
+  size_t sent = c.flood("NOOP\r\n", kLimit);
+  // The sink stopped reading: what it took is what the sockets' buffers hold, not 48 MiB.
+  EXPECT_LT(sent, kLimit);
+  std::string m = sink.metrics();
+  double buffered = metricValue(m, "lbmail_sink_buffered_bytes");
+  ASSERT_GE(buffered, 0) << m;
+  EXPECT_LT(buffered, 1 << 20) << "replies queued for a client that does not read them";
+  // And the sink still serves everyone else.
+  SmtpClient other(sink.smtp());
+  EXPECT_EQ(other.code(), 220);
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, AMessageFarOverTheLimitKeepsNoBodyBytesAndGets552) {
+  std::string dir = test::tempPath("sink-big");
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  // message_dir makes the sink keep bodies: the costly case.
+  SinkProcess sink("max_message_size = \"1MiB\"\nmessage_dir = \"" + dir + "\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"));
+  for (int code : {250, 250, 250, 354}) EXPECT_EQ(c.code(), code);
+  std::string lines;
+  for (int i = 0; i < 1024; ++i) lines += std::string(998, 'b') + "\r\n";
+  // 32 MiB: once send returns, the sink has read all but what the sockets' buffers hold,
+  // far past the 1 MiB limit.
+  for (int i = 0; i < 32; ++i) ASSERT_TRUE(c.send(lines));
+  std::string m = sink.metrics();
+  EXPECT_EQ(metricValue(m, "lbmail_sink_body_bytes"), 0) << m;
+  double buffered = metricValue(m, "lbmail_sink_buffered_bytes");
+  ASSERT_GE(buffered, 0) << m;
+  EXPECT_LT(buffered, 256 * 1024);
+  ASSERT_TRUE(c.send(".\r\n"));
+  std::string r = c.reply();
+  EXPECT_EQ(r.rfind("552 5.3.4", 0), 0u) << r;
+  EXPECT_EQ(metricValue(sink.metrics(), "lbmail_sink_buffered_bytes"), 0);
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, BodiesBeyondTheSinksBodyMemoryAre452) {
+  std::string dir = test::tempPath("sink-budget");
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  SinkProcess sink("max_message_size = \"1MiB\"\nmax_body_memory = \"1MiB\"\nmessage_dir = \"" + dir + "\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient a(sink.smtp()), b(sink.smtp());
+  std::string half;
+  for (int i = 0; i < 700; ++i) half += std::string(998, 'h') + "\r\n";
+  for (SmtpClient* c : {&a, &b}) {
+    EXPECT_EQ(c->code(), 220);
+    ASSERT_TRUE(c->send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"));
+    for (int code : {250, 250, 250, 354}) EXPECT_EQ(c->code(), code);
+  }
+  ASSERT_TRUE(a.send(half));
+  // Wait until the sink holds a's 700 kB (a scrape is the only view inside the process).
+  for (int i = 0; i < 1000 && metricValue(sink.metrics(), "lbmail_sink_body_bytes") < 700 * 1000; ++i) usleep(5000);
+  ASSERT_GE(metricValue(sink.metrics(), "lbmail_sink_body_bytes"), 700 * 1000);
+  ASSERT_TRUE(b.send(half + ".\r\n"));
+  std::string r = b.reply();
+  EXPECT_EQ(r.rfind("452 4.3.1", 0), 0u) << r;
+  ASSERT_TRUE(a.send(".\r\n"));
+  EXPECT_EQ(a.code(), 250);
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_EQ(sink.messageLog().size(), 1u);
 }
 
 }  // namespace

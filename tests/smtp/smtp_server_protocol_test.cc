@@ -26,7 +26,15 @@ class RecordingPolicy : public SmtpServerProtocol::Policy {
     return {250, "2.0.0", "Ok: queued"};
   }
   bool keepBodies() const override { return true; }
+  bool reserveBody(size_t bytes) override {
+    if (held + bytes > budget) return false;
+    held += bytes;
+    return true;
+  }
+  void releaseBody(size_t bytes) override { held -= bytes; }
 
+  size_t budget = SIZE_MAX;  // bytes of kept body the receiver allows
+  size_t held = 0;
   std::vector<uint64_t> sizes, hashes;
   std::vector<std::string> message_ids, lbmail_ids, bodies;
   std::vector<size_t> recipients;
@@ -178,6 +186,45 @@ TEST(SmtpServerProtocol, OversizeMessageIsReadToItsEndThenRefused) {
          "\r\n.\r\nNOOP\r\n");
   EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 250, 354, 552, 250}));
   EXPECT_TRUE(s.policy.bodies.empty());
+}
+
+TEST(SmtpServerProtocol, AMessageOverTheLimitKeepsNoBodyBytesWhileItIsStillArriving) {
+  Session s;
+  s.limits.max_message_size = 64 * 1024;
+  s.reset();
+  s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nSubject: big\r\n\r\n");
+  std::string line(998, 'x');
+  line += "\r\n";
+  for (int i = 0; i < 60; ++i) s.feed(line);
+  EXPECT_GE(s.protocol->bufferedBytes(), 50u * 1000);  // under the limit: the body is kept
+  EXPECT_EQ(s.policy.held, 60u * 1000 + 16);
+  for (int i = 0; i < 1000; ++i) s.feed(line);  // 1 MB: sixteen times the limit
+  EXPECT_EQ(s.protocol->bufferedBytes(), 0u);
+  EXPECT_EQ(s.policy.held, 0u);
+  s.feed(".\r\n");
+  EXPECT_EQ(codes(s.replies).back(), 552);
+}
+
+TEST(SmtpServerProtocol, BuffersAreFreedAfterEachMessage) {
+  Session s;
+  std::string lines;
+  for (int i = 0; i < 100; ++i) lines += std::string(998, 'x') + "\r\n";
+  s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n\r\n" + lines + ".\r\n");
+  ASSERT_EQ(s.policy.sizes.size(), 1u);
+  EXPECT_EQ(s.protocol->bufferedBytes(), 0u);
+  EXPECT_EQ(s.policy.held, 0u);
+}
+
+TEST(SmtpServerProtocol, ABodyBeyondTheReceiversMemoryIs452AndTheNextOneFits) {
+  Session s;
+  s.policy.budget = 1000;
+  s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + std::string(750, 'x') + "\r\n" +
+         std::string(750, 'x') + "\r\n.\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\nsmall\r\n.\r\n");
+  EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 250, 354, 452, 250, 250, 354, 250}));
+  EXPECT_NE(s.replies[4].text.find("4.3.1"), std::string::npos);
+  ASSERT_EQ(s.policy.bodies.size(), 1u);
+  EXPECT_EQ(s.policy.bodies[0], "small\r\n");
+  EXPECT_EQ(s.policy.held, 0u);
 }
 
 TEST(SmtpServerProtocol, DeclaredSizeOverTheLimitIsRefusedAtMail) {

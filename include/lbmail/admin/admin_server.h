@@ -42,18 +42,22 @@ class AdminServer {
 
   AdminRouter& router() { return router_; }
   size_t connectionCount() const { return connections_.size(); }
+  // Connections with no request in progress and nothing to send (see AdminConnection::idle).
+  size_t idleConnectionCount() const;
 
  private:
   struct Metrics {
     Gauge& connections;
     Counter& accepted;
     Counter& refused;
+    Counter& evicted;
     Counter& parse_pauses;
     Histogram& request_seconds;
   };
 
   void onConnection(uv_stream_t* listener);
   void addRoutes();
+  bool evictOldestIdle();
   void countResponse(int status);
   void connectionClosed(AdminConnection& connection);
   void maybeFinishClose();

@@ -65,6 +65,13 @@ class Logger {
 
   void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields);
 
+  // A status line redrawn in place at the bottom of a terminal (the initiator's progress).
+  // Each log line first erases it and then draws it again below itself, so the two never
+  // overwrite each other. finishStatus draws it a last time, ends it with a newline and
+  // forgets it.
+  void showStatus(std::string_view status);
+  void finishStatus(std::string_view status);
+
   uint64_t suppressedTotal() const { return suppressed_total_.load(std::memory_order_relaxed); }
 
  private:
@@ -83,6 +90,7 @@ class Logger {
   std::mutex mutex_;
   std::unordered_map<uint64_t, RepeatState> repeats_;
   std::atomic<uint64_t> suppressed_total_{0};
+  std::string status_;  // the status line drawn now; empty when none
 };
 
 // The process-wide logger every subsystem writes to.

@@ -29,6 +29,10 @@ class MetricsRegistry {
   // callback runs with the registry locked: it must not call into the registry.
   void gaugeCallback(std::string_view name, std::string_view help, std::function<double()> read,
                      const MetricLabels& labels = {});
+  // A counter read at scrape time from a total its owner keeps (connections opened, cache
+  // hits): it only ever grows, so it is typed counter, and its name ends in _total.
+  void counterCallback(std::string_view name, std::string_view help, std::function<uint64_t()> read,
+                       const MetricLabels& labels = {});
 
   void renderPrometheus(std::string& out) const;
   std::string renderPrometheus() const;
@@ -42,6 +46,7 @@ class MetricsRegistry {
     std::unique_ptr<Gauge> gauge;
     std::unique_ptr<Histogram> histogram;
     std::function<double()> read;
+    std::function<uint64_t()> read_count;
   };
 
   struct Family {

@@ -22,11 +22,13 @@ uint16_t defaultAdminPort(Mode mode);
 
 struct AdminConfig {
   SocketAddress listen;                                  // default 127.0.0.1:<mode port>
-  Duration request_timeout = std::chrono::seconds(10);   // a started request must arrive in full
+  Duration request_timeout = std::chrono::seconds(10);   // for a new connection's first byte, and for
+                                                         // a started request to arrive in full
   Duration idle_timeout = std::chrono::seconds(60);      // keep-alive connection with nothing to do
   uint64_t max_header_bytes = 16 * 1024;                 // request line and headers: else 431
   uint64_t max_body_bytes = 64 * 1024;                   // admin requests carry no real body: else 413
-  uint32_t max_connections = 256;                        // beyond it new connections are closed at once
+  uint32_t max_connections = 256;                        // beyond it the oldest idle one is closed;
+                                                         // with none idle, the new one
 };
 
 struct LogConfig {

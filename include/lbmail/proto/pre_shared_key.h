@@ -14,8 +14,8 @@ class PreSharedKey {
   static constexpr size_t kMinBytes = 16;
 
   // Reads the key file: its bytes, less one trailing newline, are the key (at least kMinBytes).
-  // A file that others may read is refused: the key is what stands between a gateway and an
-  // open relay.
+  // The file must be the running user's own, not a symlink, with no group or other permission
+  // bits (0600 or 0400): the key is what stands between a gateway and an open relay.
   static Expected<PreSharedKey, std::string> loadFile(const std::string& path);
   static PreSharedKey fromBytes(std::string_view bytes);
 

@@ -65,6 +65,14 @@ class SmtpServerProtocol {
     }
     // Keep whole bodies for ReceivedMessage::body (costs memory up to the size limit).
     virtual bool keepBodies() const { return false; }
+    // With keepBodies: may the body being kept grow by bytes? A receiver bounds the memory all
+    // its connections keep; on false the message is refused with 452 at its end. Every byte
+    // reserved is given back through releaseBody once the body is dropped.
+    virtual bool reserveBody(size_t bytes) {
+      (void)bytes;
+      return true;
+    }
+    virtual void releaseBody(size_t bytes) { (void)bytes; }
   };
 
   SmtpServerProtocol(std::string hostname, const Limits& limits, Policy& policy);
@@ -78,15 +86,22 @@ class SmtpServerProtocol {
   bool closed() const { return state_ == State::kClosed; }
   bool inData() const { return state_ == State::kData || state_ == State::kBdat; }
   uint64_t messagesAccepted() const { return messages_; }
+  // Bytes this object holds for the connection (command line, header capture, kept body): a
+  // receiver sums them to see and bound its memory.
+  size_t bufferedBytes() const { return heapBytes(line_) + heapBytes(headers_) + heapBytes(body_); }
 
  private:
   enum class State { kCommand, kData, kBdat, kClosed };
 
+  // What a string holds on the heap: nothing while it fits in the object itself.
+  static size_t heapBytes(const std::string& s) { return s.capacity() > std::string().capacity() ? s.capacity() : 0; }
   void handleLine(std::string_view line, std::vector<ServerReply>& replies);
   void handleCommand(const SmtpCommand& cmd, std::vector<ServerReply>& replies);
   size_t feedData(std::string_view bytes, std::vector<ServerReply>& replies);
   size_t feedBdat(std::string_view bytes, std::vector<ServerReply>& replies);
   void bodyBytes(std::string_view bytes);
+  void keepBodyBytes(std::string_view bytes);
+  void dropBody();
   void finishMessage(std::vector<ServerReply>& replies);
   void resetTransaction();
   ServerReply reply(int code, std::string_view enhanced, std::string_view text,
@@ -113,6 +128,7 @@ class SmtpServerProtocol {
   // Body of the message being received.
   uint64_t body_size_ = 0;
   bool oversize_ = false;
+  bool no_storage_ = false;  // the receiver's memory for kept bodies ran out: 452 at the end
   bool long_line_ = false;
   size_t line_length_ = 0;   // current body line, for the 1000-octet limit
   int dot_state_ = 0;        // DATA end detection and unstuffing, see feedData
@@ -120,7 +136,7 @@ class SmtpServerProtocol {
   XXH3_state_t* hash_ = nullptr;
   std::string headers_;      // first bytes of the body, to find Message-ID
   bool headers_done_ = false;
-  std::string body_;         // only with Policy::keepBodies()
+  std::string body_;         // only with Policy::keepBodies(); every byte reserved
 
   uint64_t messages_ = 0;
   int errors_ = 0;  // refused commands in a row
