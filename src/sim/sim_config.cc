@@ -2,6 +2,7 @@
 #include "sim_config.h"
 
 #include "lbmail/core/config_document.h"
+#include "lbmail/core/socket_address.h"
 
 namespace lbmail {
 namespace {
@@ -94,6 +95,10 @@ Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
     s.shift = t.boolean("shift", s.shift);
     s.shift_after = t.duration("shift_after", s.shift_after, 100ms, 1h);
     s.run_timeout = t.duration("run_timeout", s.run_timeout, 1s, 24h);
+    s.receiver = t.string("receiver", "");
+    if (!s.receiver.empty() && !SocketAddress::parse(s.receiver)) {
+      t.fail("receiver", "an address with a port, like \"127.0.0.1:2525\"");
+    }
     for (ConfigTable& l : t.tableArray("latency")) {
       SimLatency x;
       x.gateway = static_cast<uint32_t>(l.integer("gateway", 1, 1, 16)) - 1;

@@ -36,6 +36,9 @@ struct SimSettings {
   Duration shift_after = std::chrono::seconds(3);
   Duration run_timeout = std::chrono::minutes(10);
   std::vector<SimLatency> matrix;  // filled with the default when the file has none
+  // An outside SMTP receiver ("127.0.0.1:2525") for every domain: no sinks and no dnsmasq are
+  // started, and the matrix does not apply. perf/e2e points the sim and its peers at one receiver.
+  std::string receiver;
 };
 
 struct SimConfig {

@@ -47,7 +47,7 @@ bool writeRandomFile(const std::string& file, uint64_t size, uint64_t seed) {
 SimWorld::SimWorld(const SimSettings& settings, std::string binary, std::string dnsmasq)
     : settings_(settings),
       binary_(std::move(binary)),
-      dnsmasq_(std::move(dnsmasq)),
+      dnsmasq_(settings.receiver.empty() ? std::move(dnsmasq) : std::string()),
       second_octet_(100 + static_cast<int>(getpid() % 100)),
       group_recipients_(settings.groups, 0) {
   for (uint32_t g = 0; g < settings.gateways; ++g) {
@@ -218,12 +218,13 @@ toml::table SimWorld::gatewayDns() const {
                        {"query_tries", 4},
                        {"max_in_flight", 32}};
   }
-  // Without dnsmasq: static routes for every domain to its group's sink.
+  // Without dnsmasq: static routes for every domain to its group's sink, or to the outside
+  // receiver.
   toml::array routes;
   for (uint32_t d = 0; d < settings_.domains; ++d) {
-    routes.push_back(toml::table{
-        {"domain", domainName(d)},
-        {"addresses", toml::array{sinkIp(d % settings_.groups) + ":" + std::to_string(kSmtpPort)}}});
+    std::string to = settings_.receiver.empty() ? sinkIp(d % settings_.groups) + ":" + std::to_string(kSmtpPort)
+                                                : settings_.receiver;
+    routes.push_back(toml::table{{"domain", domainName(d)}, {"addresses", toml::array{to}}});
   }
   toml::table dns;
   if (!routes.empty()) dns.insert("route", std::move(routes));

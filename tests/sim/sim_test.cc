@@ -75,6 +75,8 @@ TEST(SimConfig, MistakesAreNamed) {
   EXPECT_NE(load("[sim]\nrecipeints = 5\n").find("unknown key"), std::string::npos);
   EXPECT_NE(load("[sim]\npolicies = [\"ewma\", \"ewma\"]\n").find("sim.policies: expected each policy once"),
             std::string::npos);
+  EXPECT_NE(load("[sim]\nreceiver = \"localhost\"\n").find("sim.receiver: expected an address with a port"),
+            std::string::npos);
 }
 
 TEST(Sim, QuickRunAccountsForEveryRecipientAndEwmaBeatsRoundRobin) {

@@ -76,6 +76,18 @@ TEST(SimWorld, GatewayConfigWithDnsmasq) {
   EXPECT_FALSE(c["dns"]["route"]);
 }
 
+TEST(SimWorld, AnOutsideReceiverTakesEveryDomainWithoutDnsmasq) {
+  SimSettings s = smallWorld();
+  s.receiver = "127.0.0.1:2600";
+  SimWorld world(s, "/bin/lbmail", "/usr/sbin/dnsmasq");
+  EXPECT_FALSE(world.useDnsmasq());
+  toml::table c = parse(world.gatewayConfig(0));
+  const toml::array* routes = c["dns"]["route"].as_array();
+  ASSERT_NE(routes, nullptr);
+  ASSERT_EQ(routes->size(), 3u);
+  for (const toml::node& r : *routes) EXPECT_EQ(r.at_path("addresses[0]").value_or(std::string()), s.receiver);
+}
+
 TEST(SimWorld, SinkConfigHasARulePerGatewayAndTheShiftFirst) {
   SimSettings s = smallWorld();
   SimWorld world(s, "/bin/lbmail", "");
