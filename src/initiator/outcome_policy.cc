@@ -114,7 +114,8 @@ OutcomeDecision decideReject(const proto::RejectFrame& r, const AttemptHistory& 
     case Reason::kDraining:
     case Reason::kUnknownMaterial: return decideRequeue(h, p, now);
     case Reason::kBadAddress:
-    case Reason::kMissingField: return final(RecipientState::kFailed, h, 0, "", std::move(why), 0);
+    case Reason::kMissingField:
+    case Reason::kBadContent: return final(RecipientState::kFailed, h, 0, "", std::move(why), 0);
     default:  // kExpired, kOther, and codes newer than this initiator
       return deferOrGiveUp(h, true, 0, "", std::move(why), 0, p, now);
   }

@@ -144,8 +144,11 @@ TEST(OutcomePolicy, RejectsTheGatewayCannotDoNowRequeueWithoutAnAttempt) {
   }
 }
 
+// The message cannot be built from the recipient's fields (a line break in a field used in a
+// header): the same on every gateway and every attempt, so final at once, with the reason.
 TEST(OutcomePolicy, RejectsOfTheRecipientAreFinal) {
-  for (auto reason : {proto::RejectReason::kBadAddress, proto::RejectReason::kMissingField}) {
+  for (auto reason :
+       {proto::RejectReason::kBadAddress, proto::RejectReason::kMissingField, proto::RejectReason::kBadContent}) {
     OutcomeDecision d = decideReject(reject(reason), {2, kNow, 0}, policy(), kNow);
     EXPECT_EQ(d.kind, Kind::kFinal);
     EXPECT_EQ(d.state, RecipientState::kFailed);
