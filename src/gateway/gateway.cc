@@ -31,12 +31,14 @@ proto::Outcome outcomeOf(delivery::DeliveryOutcome o) {
   return proto::Outcome::kFailed;
 }
 
+// Every assembly error is a property of the material and the request's fields, the same on
+// every gateway and on every attempt: each one names a reason the initiator treats as final.
 RejectReason rejectReasonOf(media::AssemblyError::Kind k) {
   switch (k) {
     case media::AssemblyError::Kind::kBadAddress: return RejectReason::kBadAddress;
     case media::AssemblyError::Kind::kMissingField: return RejectReason::kMissingField;
     case media::AssemblyError::Kind::kBadField:
-    case media::AssemblyError::Kind::kTooLong: return RejectReason::kOther;
+    case media::AssemblyError::Kind::kTooLong: return RejectReason::kBadContent;
   }
   return RejectReason::kOther;
 }

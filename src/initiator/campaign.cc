@@ -14,8 +14,6 @@ namespace {
 constexpr uint64_t kTickMs = 50;
 constexpr uint64_t kDrainMs = 10000;  // a stop waits this long for answers in flight
 
-AttemptHistory history(const PendingRecipient& p) { return {p.attempts, p.first_at, p.requeues}; }
-
 }  // namespace
 
 Campaign::Campaign(uv_loop_t* loop, const InitiatorConfig& config, MetricsRegistry& metrics,
@@ -171,7 +169,7 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   if (r.timings.connect_us > 0) {
     dispatcher_.table().recordRtt(g, f->r.domain_id, static_cast<double>(r.timings.connect_us) / 1000.0);
   }
-  OutcomeDecision d = decideResult(r, ms, history(f->r), policy_, unixNow());
+  OutcomeDecision d = decideResult(r, ms, historyOf(f->r, g), policy_, unixNow());
   counts_.result(g, stateNamed(r.outcome));
   apply(std::move(*f), d);
 }
@@ -181,7 +179,7 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
   if (!f) return;
   dispatcher_.answered(f->r.domain_id, g);
   counts_.rejected();
-  OutcomeDecision d = decideReject(r, history(f->r), policy_, unixNow());
+  OutcomeDecision d = decideReject(r, historyOf(f->r, g), policy_, unixNow());
   if (d.media_missing) links_.markMediaMissing(g, static_cast<size_t>(f->r.material), r.text);
   apply(std::move(*f), d);
 }
@@ -198,7 +196,16 @@ void Campaign::apply(InFlightRequest&& f, const OutcomeDecision& d) {
     ready_.push_front(std::move(f.r));
     return;
   }
+  if (d.kind == OutcomeDecision::Kind::kReroute) return reroute(std::move(f), d);
   record(std::move(f.r), d, links_.endpoint(f.gateway).name);
+}
+
+// Refused by policy: at once to the front of the queue, for a gateway that has not refused it
+// (the dispatcher leaves those out while another one is up).
+void Campaign::reroute(InFlightRequest&& f, const OutcomeDecision& d) {
+  f.r.refused_by.push_back(static_cast<uint16_t>(f.gateway));
+  f.r.attempts = d.attempts;
+  ready_.push_front(std::move(f.r));
 }
 
 void Campaign::failUnsent(PendingRecipient&& p, std::string reason) {
@@ -254,7 +261,7 @@ void Campaign::expireSilent(uint64_t now) {
   if (now < limit) return;
   for (InFlightRequest& f : in_flight_.takeSentBefore(now - limit)) {
     dispatcher_.dropped(f.r.domain_id, f.gateway);
-    OutcomeDecision d = decideTimeout(history(f.r), policy_, unixNow());
+    OutcomeDecision d = decideTimeout(historyOf(f.r, f.gateway), policy_, unixNow());
     apply(std::move(f), d);
   }
 }
@@ -267,7 +274,7 @@ void Campaign::failOver(uint64_t now) {
     for (InFlightRequest& f : moved) {
       dispatcher_.dropped(f.r.domain_id, g);
       counts_.failedOver();
-      OutcomeDecision d = decideRequeue(history(f.r), policy_, unixNow());
+      OutcomeDecision d = decideRequeue(historyOf(f.r, f.gateway), policy_, unixNow());
       apply(std::move(f), d);
     }
     if (!moved.empty()) {

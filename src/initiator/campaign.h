@@ -74,6 +74,7 @@ class Campaign final : private GatewayLinks::Listener {
   void onResult(size_t g, const proto::ResultFrame& r);
   void onReject(size_t g, const proto::RejectFrame& r);
   void apply(InFlightRequest&& f, const OutcomeDecision& d);
+  void reroute(InFlightRequest&& f, const OutcomeDecision& d);
   // Failed before any gateway tried it.
   void failUnsent(PendingRecipient&& p, std::string reason);
   void record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway);

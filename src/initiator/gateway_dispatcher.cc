@@ -1,13 +1,24 @@
 // Gateway choice: candidates, probes, per-destination load, parking.
 #include "gateway_dispatcher.h"
 
+#include <algorithm>
+
 namespace lbmail {
+namespace {
+
+SelectorSettings selectorSettings(const SelectionConfig& selection) {
+  SelectorSettings s = selection.selector;
+  s.slow_ms = std::chrono::duration<double, std::milli>(selection.slow_sample).count();
+  return s;
+}
+
+}  // namespace
 
 GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection)
     : gateways_(gateways),
       policy_(selection.selector.policy),
       table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life)),
-      selector_(table_, selection.selector),
+      selector_(table_, selectorSettings(selection)),
       loads_(gateways),
       parked_(gateways) {}
 
@@ -25,6 +36,7 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   }
   if (!any_has_media) return {Route::kMediaMissing, 0};
   if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
+  leaveOutRefusers(p);
   // A domain nothing is known about yet gets a few probes per gateway, not a blind wave: the
   // first answers come back in milliseconds and then the rest go where they arrive soonest.
   if (policy_ == SelectionPolicy::kEwma && domainInFlight(p.domain_id) >= GatewaySelector::kProbes * gateways_ &&
@@ -43,6 +55,21 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   }
   if (chosen < 0) return {Route::kHold, 0};
   return {Route::kSend, static_cast<size_t>(chosen)};
+}
+
+// A gateway that refused p by policy (RFC 3463 x.7.x) would refuse it again: it is left out while
+// another gateway that could take p is up, even one out of credit now (p waits for its credit).
+// With none up it is a candidate again, so that p cannot wait forever for a gateway that may
+// not come back: a second refusal there is final.
+void GatewayDispatcher::leaveOutRefusers(const PendingRecipient& p) {
+  if (p.refused_by.empty()) return;
+  auto refused = [&](size_t g) { return std::ranges::find(p.refused_by, g) != p.refused_by.end(); };
+  bool other_up = false;
+  for (size_t g = 0; g < gateways_; ++g) other_up |= loads_[g].up && !refused(g);
+  if (!other_up) return;
+  for (uint16_t g : p.refused_by) {
+    if (g < gateways_) loads_[g].up = false;
+  }
 }
 
 // The load that matters for a message is its destination's on that gateway, not the gateway's

@@ -1,9 +1,10 @@
 // The whole gateway choice for a recipient, in one place: which gateways may carry it (up,
-// holding its material's media, not the one it should avoid), a few probes for a domain
-// nothing is known about, the load each gateway has for the recipient's domain (one cell per
-// (domain, gateway)), the selection policy (GatewaySelector), and parking: a recipient that
-// will arrive sooner through a gateway out of credit now waits for that gateway's credit. It
-// sees the gateways through GatewayAvailability, so it runs without sockets.
+// holding its material's media, not the one it should avoid, none that refused it by policy
+// while another is up), a few probes for a domain nothing is known about, the load each
+// gateway has for the recipient's domain (one cell per (domain, gateway)), the selection policy
+// (GatewaySelector), and parking: a recipient that will arrive sooner through a gateway out of
+// credit now waits for that gateway's credit. It sees the gateways through
+// GatewayAvailability, so it runs without sockets.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +79,7 @@ class GatewayDispatcher {
   uint64_t domainInFlight(uint32_t domain);
   bool known(uint32_t domain) const;
   void fillDestinationLoad(uint32_t domain);
+  void leaveOutRefusers(const PendingRecipient& p);
 
   size_t gateways_;
   SelectionPolicy policy_;

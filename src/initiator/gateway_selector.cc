@@ -144,6 +144,7 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
   // A gateway that has not measured the domain yet gets a few messages now (at most kProbes in
   // flight), so that it is measured within one answer instead of waiting for exploration.
   if (int p = probe(domain, gateways); p >= 0) return p;
+  if (onlySlowMeasured(domain, gateways)) return -1;
   int best = -1;
   double best_cost = 0;
   int best_up = -1;  // the cheapest gateway that is up, credit or not
@@ -200,6 +201,25 @@ int GatewaySelector::probe(uint32_t domain, std::span<const GatewayLoad> gateway
     return static_cast<int>(g);
   }
   return -1;
+}
+
+// Whether a gateway that is up is still measuring the domain (no sample yet: its probes are in
+// flight or wait for credit) while every measured one is known only as slow. A slow sample is a
+// refusal, a deferral or a timeout: it says where not to send, not where to, and the probes'
+// answers come within one delivery time. Sending on to the slow one meanwhile sent most of a
+// domain to a gateway whose address the receiver had blocklisted.
+bool GatewaySelector::onlySlowMeasured(uint32_t domain, std::span<const GatewayLoad> gateways) const {
+  bool measuring = false;
+  for (size_t g = 0; g < gateways.size(); ++g) {
+    if (!gateways[g].up) continue;
+    DeliveryTimeTable::Estimate e = table_.expected(g, domain);
+    if (e.source != DeliveryTimeTable::Source::kSamples) {
+      measuring = true;
+    } else if (e.ms < settings_.slow_ms) {
+      return false;
+    }
+  }
+  return measuring;
 }
 
 // The candidate whose entry for the domain is unknown or oldest, if it is stale.

@@ -37,6 +37,7 @@ struct SelectorSettings {
   double exploration = 0.05;        // at most this share of decisions explore (0..0.5)
   uint64_t stale_after_ms = 60000;  // an entry not refreshed for this long may be explored
   double hysteresis = 0.15;         // stay unless another gateway is this much cheaper
+  double slow_ms = 30000;           // an expectation this long says only "slow" (refusals, deferrals)
   uint64_t seed = 1;
   // kFixed: (domain, gateway index); "example.com" names the domain, ".example.com" every name
   // below it.
@@ -70,6 +71,7 @@ class GatewaySelector {
   int chooseFixed(uint32_t domain, std::span<const GatewayLoad> gateways, int* wait_for);
   int leastLoaded(std::span<const GatewayLoad> gateways) const;
   int probe(uint32_t domain, std::span<const GatewayLoad> gateways);
+  bool onlySlowMeasured(uint32_t domain, std::span<const GatewayLoad> gateways) const;
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
   double cost(size_t g, uint32_t domain, const GatewayLoad& load) const;
   uint64_t nextRandom();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ranges>
 
 #include "initiator_config.h"
 
@@ -49,7 +50,44 @@ OutcomeDecision deferOrGiveUp(const AttemptHistory& h, bool attempted, int code,
   return d;
 }
 
+// A bounce by policy (RFC 3463 x.7.x): the receiver refused this gateway's sender, not the
+// address, so another gateway may still deliver it. Every answer of this kind counts as slow.
+OutcomeDecision policyBounce(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p) {
+  std::string reply(r.reply);
+  uint32_t refused_by = h.refused_by + (h.refused_here ? 0 : 1);
+  OutcomeDecision d;
+  if (h.refused_here || refused_by >= p.gateways || h.attempts + 1 >= p.max_attempts) {
+    if (h.refused_by > 0) {
+      reply = "refused by policy through " + std::to_string(refused_by) + " of " + std::to_string(p.gateways) +
+              " gateways: " + reply;
+    }
+    d = final(RecipientState::kBounced, h, r.smtp_code, std::string(r.enhanced_code), std::move(reply), ms);
+  } else {
+    d.kind = OutcomeDecision::Kind::kReroute;
+    d.state = RecipientState::kBounced;
+    d.attempts = h.attempts + 1;
+    d.requeues = h.requeues;
+    d.smtp_code = r.smtp_code;
+    d.enhanced_code = r.enhanced_code;
+    d.reason = std::move(reply);
+    d.delivery_ms = ms;
+  }
+  d.sample = OutcomeDecision::Sample::kSlow;
+  d.sample_ms = std::max(ms, p.slow_sample_ms);
+  return d;
+}
+
 }  // namespace
+
+AttemptHistory historyOf(const PendingRecipient& p, size_t g) {
+  return {p.attempts, p.first_at, p.requeues, static_cast<uint32_t>(p.refused_by.size()),
+          std::ranges::find(p.refused_by, g) != p.refused_by.end()};
+}
+
+// RFC 3463 section 3.8: subject 7 is "Security or Policy Status".
+bool isPolicyStatus(std::string_view code) {
+  return code.size() >= 4 && (code[0] == '4' || code[0] == '5') && code.substr(1, 3) == ".7.";
+}
 
 RetryPolicy retryPolicyOf(const InitiatorConfig& config) {
   const CampaignSettings& c = config.campaign;
@@ -59,6 +97,7 @@ RetryPolicy retryPolicyOf(const InitiatorConfig& config) {
   for (Duration d : c.retry_schedule) p.retry_schedule_s.push_back(seconds(d));
   p.slow_sample_ms = seconds(config.selection.slow_sample) * 1000;
   p.result_timeout_ms = static_cast<double>(toMillis(c.result_timeout));
+  p.gateways = static_cast<uint32_t>(config.gateways.size());
   return p;
 }
 
@@ -85,11 +124,10 @@ OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const Attem
       d.sample_ms = ms;
       return d;
     case proto::Outcome::kBounced:
-      // A refusal is still an answer in ms: the route was fast, the address is bad.
-      d = final(RecipientState::kBounced, h, r.smtp_code, enhanced, reply, ms);
-      d.sample = OutcomeDecision::Sample::kMs;
-      d.sample_ms = ms;
-      return d;
+      if (isPolicyStatus(enhanced)) return policyBounce(r, ms, h, p);
+      // The address is bad: that says nothing of the gateway, and a refusal at RCPT is quicker
+      // than any delivery, so it is no sample.
+      return final(RecipientState::kBounced, h, r.smtp_code, enhanced, reply, ms);
     case proto::Outcome::kDeferred: d = deferOrGiveUp(h, true, r.smtp_code, enhanced, reply, ms, p, now); break;
     case proto::Outcome::kFailed:
     default:  // an outcome newer than this initiator fails rather than loops
@@ -114,7 +152,8 @@ OutcomeDecision decideReject(const proto::RejectFrame& r, const AttemptHistory& 
     case Reason::kDraining:
     case Reason::kUnknownMaterial: return decideRequeue(h, p, now);
     case Reason::kBadAddress:
-    case Reason::kMissingField: return final(RecipientState::kFailed, h, 0, "", std::move(why), 0);
+    case Reason::kMissingField:
+    case Reason::kBadContent: return final(RecipientState::kFailed, h, 0, "", std::move(why), 0);
     default:  // kExpired, kOther, and codes newer than this initiator
       return deferOrGiveUp(h, true, 0, "", std::move(why), 0, p, now);
   }

@@ -21,6 +21,7 @@ struct PendingRecipient {
   double first_at = 0;                             // unix seconds of the first attempt; 0 before it
   int avoid_gateway = -1;                          // deferred or failed over from it: another is preferred
   uint32_t requeues = 0;                           // sent back without an attempt
+  std::vector<uint16_t> refused_by;                // gateways that refused it by policy (x.7.x) in this run
 };
 
 struct InFlightRequest {

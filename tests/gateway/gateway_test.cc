@@ -84,6 +84,25 @@ class GatewayEndToEnd : public ::testing::Test {
     return m ? *m : nullptr;
   }
 
+  // The answers to requests sent over one link; empty (and a failure) unless all came in time.
+  std::map<uint64_t, std::vector<TestAnswer>> answersOf(test::GatewayProcess& gateway,
+                                                        std::vector<test::TestMaterial> materials,
+                                                        std::vector<TestRequest> requests) {
+    auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+    EXPECT_TRUE(key);
+    if (!key) return {};
+    size_t n = requests.size();
+    test::LoopThread loop;
+    test::TestInitiator initiator(loop.loop(), gateway.link(), *key, std::move(materials), std::move(requests));
+    loop.call([&] { initiator.start(); });
+    bool all = initiator.waitForAnswers(n, std::chrono::seconds(30));
+    loop.call([&] { initiator.stop([] {}); });
+    EXPECT_EQ(loop.stop(), 0);
+    EXPECT_TRUE(all) << gateway.err();
+    if (!all) return {};
+    return initiator.answers();
+  }
+
   static TestRequest request(uint64_t id, int domain) {
     TestRequest r;
     r.id = id;
@@ -217,16 +236,8 @@ TEST_F(GatewayEndToEnd, MaterialWithMissingMediaIsRefusedWithTheHashes) {
   lacking.media.push_back({unknown, proto::MediaDisposition::kAttachment, "gone.pdf"});
   std::vector<TestRequest> requests{request(1, 1), request(2, 1)};
   requests[1].material = 9;  // never defined
-  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-  ASSERT_TRUE(key);
-  test::LoopThread loop;
-  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {lacking}, requests);
-  loop.call([&] { initiator.start(); });
-  bool all = initiator.waitForAnswers(2, std::chrono::seconds(30));
-  loop.call([&] { initiator.stop([] {}); });
-  EXPECT_EQ(loop.stop(), 0);
-  ASSERT_TRUE(all) << gateway.err();
-  auto answers = initiator.answers();
+  auto answers = answersOf(gateway, {lacking}, requests);
+  ASSERT_EQ(answers.size(), 2u);
   ASSERT_TRUE(answers[1][0].rejected);
   EXPECT_EQ(answers[1][0].reason, proto::RejectReason::kMissingMedia);
   EXPECT_NE(answers[1][0].text.find(media::hashToHex(unknown)), std::string::npos) << answers[1][0].text;
@@ -268,6 +279,26 @@ TEST_F(GatewayEndToEnd, QuotedLocalPartsAreDelivered) {
   std::vector<std::string> log = sink.messageLog();
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find("\"recipients\":[\"\\\"quoted local\\\"@d1.test\"]"), std::string::npos) << log[0];
+}
+
+// Fields the message can never carry, whatever the gateway or the attempt: REJECT "bad
+// content" with the reason, which the initiator makes final (issue 16, defect 11).
+TEST_F(GatewayEndToEnd, FieldsNoMessageCanCarryAreRefusedAsBadContent) {
+  test::GatewayOptions go;
+  go.media_cache = media_.cache();
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+  std::vector<TestRequest> requests{request(1, 1), request(2, 1)};
+  requests[0].fields[0].second = "Eve\r\nBcc: victim@d2.test";  // first_name is in the Subject
+  requests[1].fields[1].second = std::string("C-\0", 3);        // code: a NUL in the body
+  auto answers = answersOf(gateway, {material(1)}, requests);
+  ASSERT_EQ(answers.size(), 2u);
+  ASSERT_TRUE(answers[1][0].rejected);
+  EXPECT_EQ(answers[1][0].reason, proto::RejectReason::kBadContent);
+  EXPECT_EQ(answers[1][0].text, "field 'first_name' is used in a header and contains a line break");
+  ASSERT_TRUE(answers[2][0].rejected);
+  EXPECT_EQ(answers[2][0].reason, proto::RejectReason::kBadContent);
+  EXPECT_EQ(gateway.stop(), 0);
 }
 
 TEST_F(GatewayEndToEnd, UnauthenticatedSendsDeliverNothing) {

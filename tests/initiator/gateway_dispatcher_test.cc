@@ -1,6 +1,7 @@
 // Tests for src/initiator/gateway_dispatcher.cc over fake gateways (up, credit, media per
 // gateway; no sockets): probes for an unknown domain, parking for a better gateway's credit,
-// avoid_gateway, missing media, and a gateway that is down.
+// avoid_gateway, gateways that refused a recipient by policy, missing media, and a gateway that
+// is down.
 #include "gateway_dispatcher.h"
 
 #include <gtest/gtest.h>
@@ -109,6 +110,33 @@ TEST(GatewayDispatcher, AvoidGatewayPrefersAnotherWhenThereIsOne) {
   c = d.route(p, gw, 1000);
   EXPECT_EQ(c.route, Route::kSend);
   EXPECT_EQ(c.gateway, 0u);
+}
+
+// Refused by policy on gateway 0: that gateway is no candidate while gateway 1 is up, however
+// much faster 0 looks and even while 1 has no credit; with 1 down it is one again, so the
+// recipient cannot wait forever (the policy makes a second refusal there final).
+TEST(GatewayDispatcher, AGatewayThatRefusedTheRecipientIsLeftOutWhileAnotherIsUp) {
+  GatewayDispatcher d(2, ewma());
+  FakeGateways gw(2);
+  measure(d, "d.example", {10, 500});
+  PendingRecipient p = recipient("d.example");
+  p.refused_by = {0};
+  GatewayDispatcher::Choice c = d.route(p, gw, 1000);
+  EXPECT_EQ(c.route, Route::kSend);
+  EXPECT_EQ(c.gateway, 1u);
+  gw.gateways[1].credit = 0;
+  c = d.route(p, gw, 1000);
+  EXPECT_EQ(c.route, Route::kParked);
+  EXPECT_EQ(c.gateway, 1u);
+  p = d.unpark(1);
+  gw.gateways[1].up = false;
+  c = d.route(p, gw, 1000);
+  EXPECT_EQ(c.route, Route::kSend);
+  EXPECT_EQ(c.gateway, 0u);
+  // Refused everywhere: every gateway that is up is a candidate again.
+  p.refused_by = {0, 1};
+  gw.gateways[1] = FakeGateway{};
+  EXPECT_EQ(d.route(p, gw, 1000).route, Route::kSend);
 }
 
 TEST(GatewayDispatcher, MediaMissingOnEveryGatewayIsSaid) {

@@ -231,6 +231,34 @@ TEST(GatewaySelectorWait, AnUnmeasuredGatewayGetsBoundedProbesNotAWave) {
   EXPECT_EQ(sent_to_1, 4);
 }
 
+// Gateway 0 is known only as slow (its answers were refusals or deferrals) while gateway 1's
+// probes are out: the next message waits for their answer instead of going to gateway 0.
+TEST(GatewaySelectorWait, WaitsForAGatewayStillMeasuringRatherThanOneKnownOnlyAsSlow) {
+  DeliveryTimeTable table(2, std::chrono::seconds(5));
+  uint32_t d = table.domainId("d.test");
+  SelectorSettings s;
+  s.exploration = 0;
+  GatewaySelector selector(table, s);
+  std::vector<GatewayLoad> loads(2, GatewayLoad{true, 5, 0, 0});
+  loads[1].in_flight = GatewaySelector::kProbes;
+  table.recordDelivery(0, d, s.slow_ms, 0);
+  int wait_for = -2;
+  EXPECT_EQ(selector.choose(d, loads, 0, &wait_for), -1);
+  EXPECT_EQ(wait_for, -1);
+  // Nobody left measuring (gateway 1 is down): the slow one is all there is.
+  loads[1].up = false;
+  EXPECT_EQ(selector.choose(d, loads, 0), 0);
+  loads[1].up = true;
+  // Gateway 1's answer came: it is the one.
+  table.recordDelivery(1, d, 12, 10);
+  EXPECT_EQ(selector.choose(d, loads, 10), 1);
+  // Slow but under the threshold is a measurement like any other.
+  DeliveryTimeTable other(2, std::chrono::seconds(5));
+  GatewaySelector selector2(other, s);
+  other.recordDelivery(0, other.domainId("d.test"), s.slow_ms - 1, 0);
+  EXPECT_EQ(selector2.choose(0, loads, 0), 0);
+}
+
 TEST(GatewaySelectorFixed, RoutesByDomainOrParentAndWaitsForTheRoutedGateway) {
   DeliveryTimeTable table(3, std::chrono::seconds(5));
   SelectorSettings s;

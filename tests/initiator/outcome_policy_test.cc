@@ -1,5 +1,6 @@
 // Tests for src/initiator/outcome_policy.cc: every RESULT outcome and REJECT reason, timeouts,
-// giving up at max_attempts and max_age, the retry schedule's indexing and the requeue limit.
+// giving up at max_attempts and max_age, the retry schedule's indexing, the requeue limit, and
+// bounces by policy (RFC 3463 x.7.x): slow samples, rerouted until every gateway refused.
 #include "outcome_policy.h"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@ RetryPolicy policy() {
   p.slow_sample_ms = 30000;
   p.result_timeout_ms = 600000;
   p.max_requeues = 8;
+  p.gateways = 3;
   return p;
 }
 
@@ -54,14 +56,109 @@ TEST(OutcomePolicy, DeliveredIsFinalAndAFastSample) {
   EXPECT_FALSE(d.media_missing);
 }
 
-TEST(OutcomePolicy, BouncedIsFinalWithTheReplyAndStillAFastSample) {
-  OutcomeDecision d = decideResult(result(proto::Outcome::kBounced), 80, {0, 0, 0}, policy(), kNow);
+proto::ResultFrame bounce(std::string_view enhanced) {
+  proto::ResultFrame r = result(proto::Outcome::kBounced);
+  r.smtp_code = 554;
+  r.enhanced_code = enhanced;
+  return r;
+}
+
+// The address is bad: the recipient's fault, not the gateway's. The refusal at RCPT came quicker
+// than any delivery would, so a sample would reward the gateway for it: there is none.
+TEST(OutcomePolicy, BouncedByTheAddressIsFinalWithTheReplyAndNoSample) {
+  for (std::string_view enhanced : {"5.1.1", "5.2.2", ""}) {
+    OutcomeDecision d = decideResult(bounce(enhanced), 80, {0, 0, 0}, policy(), kNow);
+    EXPECT_EQ(d.kind, Kind::kFinal);
+    EXPECT_EQ(d.state, RecipientState::kBounced);
+    EXPECT_EQ(d.attempts, 1u);
+    EXPECT_EQ(d.reason, "the reply");
+    EXPECT_EQ(d.delivery_ms, 80);
+    EXPECT_EQ(d.sample, Sample::kNone) << enhanced;
+  }
+}
+
+TEST(OutcomePolicy, PolicyStatusIsSubjectSevenOfAFailureClass) {
+  for (std::string_view code : {"5.7.1", "4.7.0", "5.7.26", "4.7.650"}) EXPECT_TRUE(isPolicyStatus(code)) << code;
+  for (std::string_view code : {"", "5.7", "5.1.1", "2.7.0", "5.77.1", "5.17.1", "x.7.1", "57.1"}) {
+    EXPECT_FALSE(isPolicyStatus(code)) << code;
+  }
+}
+
+// A blocklisted source address (554 5.7.1 for every RCPT from it) answers in milliseconds: that
+// must not make its gateway look fast, and the recipient goes through another gateway at once.
+TEST(OutcomePolicy, ABounceByPolicyIsASlowSampleAndGoesThroughAnotherGateway) {
+  OutcomeDecision d = decideResult(bounce("5.7.1"), 3, {1, kNow - 10, 2}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kReroute);
+  EXPECT_EQ(d.attempts, 2u);  // an attempt: a gateway tried it
+  EXPECT_EQ(d.requeues, 2u);
+  EXPECT_EQ(d.smtp_code, 554);
+  EXPECT_EQ(d.reason, "the reply");
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  EXPECT_EQ(d.sample_ms, 30000);
+  // A second gateway refuses it too: the third is still untried.
+  AttemptHistory h{2, kNow - 10, 2, 1, false};
+  EXPECT_EQ(decideResult(bounce("5.7.1"), 3, h, policy(), kNow).kind, Kind::kReroute);
+}
+
+TEST(OutcomePolicy, ABounceByPolicyIsFinalOnceEveryGatewayRefusedIt) {
+  AttemptHistory h{2, kNow - 10, 0, 2, false};
+  OutcomeDecision d = decideResult(bounce("5.7.1"), 3, h, policy(), kNow);
   EXPECT_EQ(d.kind, Kind::kFinal);
   EXPECT_EQ(d.state, RecipientState::kBounced);
-  EXPECT_EQ(d.attempts, 1u);
+  EXPECT_EQ(d.attempts, 3u);
+  EXPECT_EQ(d.enhanced_code, "5.7.1");
+  EXPECT_EQ(d.reason, "refused by policy through 3 of 3 gateways: the reply");
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  // With one gateway there is no other to try.
+  RetryPolicy one = policy();
+  one.gateways = 1;
+  d = decideResult(bounce("5.7.1"), 3, {0, 0, 0}, one, kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kBounced);
   EXPECT_EQ(d.reason, "the reply");
-  EXPECT_EQ(d.sample, Sample::kMs);
-  EXPECT_EQ(d.sample_ms, 80);
+}
+
+// Back at a gateway that refused it before: no other could take it (down, or without the media),
+// and the same gateway will not change its mind.
+TEST(OutcomePolicy, ABounceByPolicyFromAGatewayThatRefusedBeforeIsFinal) {
+  AttemptHistory h{1, kNow - 10, 0, 1, true};
+  OutcomeDecision d = decideResult(bounce("5.7.1"), 3, h, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kBounced);
+  EXPECT_EQ(d.reason, "refused by policy through 1 of 3 gateways: the reply");
+}
+
+TEST(OutcomePolicy, ABounceByPolicyIsFinalAtMaxAttempts) {
+  OutcomeDecision d = decideResult(bounce("5.7.1"), 3, {4, kNow - 10, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kBounced);
+  EXPECT_EQ(d.attempts, 5u);
+}
+
+// 4.7.x (greylisting by reputation, a rate limit on the sender) is a deferral and slow, like any.
+TEST(OutcomePolicy, ADeferralByPolicyIsASlowSample) {
+  proto::ResultFrame r = result(proto::Outcome::kDeferred);
+  r.smtp_code = 450;
+  r.enhanced_code = "4.7.1";
+  OutcomeDecision d = decideResult(r, 3, {0, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  EXPECT_EQ(d.sample_ms, 30000);
+}
+
+TEST(OutcomePolicy, TheHistoryKnowsWhichGatewaysRefusedTheRecipient) {
+  PendingRecipient p;
+  p.attempts = 2;
+  p.first_at = kNow;
+  p.requeues = 1;
+  p.refused_by = {0, 2};
+  AttemptHistory h = historyOf(p, 2);
+  EXPECT_EQ(h.attempts, 2u);
+  EXPECT_EQ(h.first_at, kNow);
+  EXPECT_EQ(h.requeues, 1u);
+  EXPECT_EQ(h.refused_by, 2u);
+  EXPECT_TRUE(h.refused_here);
+  EXPECT_FALSE(historyOf(p, 1).refused_here);
 }
 
 TEST(OutcomePolicy, FailedIsFinalAndASlowSample) {
@@ -144,8 +241,11 @@ TEST(OutcomePolicy, RejectsTheGatewayCannotDoNowRequeueWithoutAnAttempt) {
   }
 }
 
+// The message cannot be built from the recipient's fields (a line break in a field used in a
+// header): the same on every gateway and every attempt, so final at once, with the reason.
 TEST(OutcomePolicy, RejectsOfTheRecipientAreFinal) {
-  for (auto reason : {proto::RejectReason::kBadAddress, proto::RejectReason::kMissingField}) {
+  for (auto reason :
+       {proto::RejectReason::kBadAddress, proto::RejectReason::kMissingField, proto::RejectReason::kBadContent}) {
     OutcomeDecision d = decideReject(reject(reason), {2, kNow, 0}, policy(), kNow);
     EXPECT_EQ(d.kind, Kind::kFinal);
     EXPECT_EQ(d.state, RecipientState::kFailed);
@@ -207,12 +307,14 @@ TEST(OutcomePolicy, TheCampaignSettingsBecomeThePolicy) {
   c.campaign.retry_schedule = {30s, 2min};
   c.campaign.result_timeout = 90s;
   c.selection.slow_sample = 20s;
+  c.gateways.resize(4);
   RetryPolicy p = retryPolicyOf(c);
   EXPECT_EQ(p.max_attempts, 3u);
   EXPECT_EQ(p.max_age_s, 7200);
   EXPECT_EQ(p.retry_schedule_s, (std::vector<double>{30, 120}));
   EXPECT_EQ(p.result_timeout_ms, 90000);
   EXPECT_EQ(p.slow_sample_ms, 20000);
+  EXPECT_EQ(p.gateways, 4u);
 }
 
 }  // namespace

@@ -31,8 +31,15 @@ struct MessageRequest {
   std::time_t date = 0;
 };
 
+// Every kind is permanent: the same material and fields fail the same way on every attempt and
+// every gateway, so a retry cannot help.
 struct AssemblyError {
-  enum class Kind { kBadAddress, kMissingField, kBadField, kTooLong };
+  enum class Kind {
+    kBadAddress,    // the recipient is not a mailbox
+    kMissingField,  // a field the material needs has no value and no default
+    kBadField,      // a value the message cannot carry (not UTF-8, a line break in a header)
+    kTooLong,       // a header line or the personalised parts over their limits
+  };
   Kind kind;
   std::string text;
 };

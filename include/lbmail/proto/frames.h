@@ -68,6 +68,7 @@ enum class RejectReason : uint8_t {
   kDraining = 5,
   kExpired = 6,
   kMissingMedia = 7,
+  kBadContent = 8,  // the message cannot be built from these fields on any gateway (a line break in a header field)
   kOther = 255,
 };
 
