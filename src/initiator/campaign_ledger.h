@@ -46,9 +46,21 @@ struct StateChange {
   double first_at = 0;
   double next_at = 0;  // deferred: when the retry is due
   double at = 0;       // when it happened (unix seconds)
+  uint64_t request_id = 0;  // the attempt whose answer this is; 0: no answer (a timeout, unsent)
+  // Another attempt's delivery of a recipient already delivered: an accounting line only
+  // (outcome "repeat"), the ledger row stays as it is.
+  bool repeat = false;
   // For the accounting file only.
   std::string email;
   std::string domain;
+};
+
+// What the ledger says of one recipient, for an answer that no request in flight expected.
+struct LedgerRow {
+  StoredRecipient recipient;
+  bool has_state = false;  // false: no row for the campaign yet
+  std::string state;       // 'delivered', 'deferred', 'sending', ...
+  uint64_t request_id = 0;  // the attempt whose answer decided the row; 0 when none did
 };
 
 struct LedgerCounts {
@@ -75,7 +87,8 @@ class CampaignLedger {
                                                            const std::function<void(const FinalOutcome&)>& visit);
 
   // Opens the database and turns the campaign's 'sending' rows (a run that stopped mid-retry)
-  // back into due deferrals.
+  // back into due deferrals. The campaign's salt is made the first time (a random number kept
+  // in the campaigns table) and read back on every later open.
   static Expected<std::unique_ptr<CampaignLedger>, std::string> open(const std::string& path, std::string campaign);
   ~CampaignLedger();
 
@@ -89,12 +102,20 @@ class CampaignLedger {
   // Every change in one transaction.
   bool write(const std::vector<StateChange>& changes);
 
+  // The recipient and the campaign's row for it; nullopt when there is no such recipient.
+  std::optional<LedgerRow> row(uint64_t recipient_id);
+  // Random per campaign and database, the same across runs: the campaign instance a gateway
+  // knows the initiator by, and what Message-IDs are salted with (never 0).
+  uint64_t salt() const { return salt_; }
+
   const std::string& lastError() const { return error_; }
 
  private:
   CampaignLedger(std::unique_ptr<RecipientStore> store, std::string campaign)
       : store_(std::move(store)), campaign_(std::move(campaign)) {}
   bool prepare();
+  bool migrate();
+  bool loadSalt();
   bool exec(const char* sql);
   bool fail();
 
@@ -105,6 +126,8 @@ class CampaignLedger {
   sqlite3_stmt* claim_ = nullptr;
   sqlite3_stmt* next_ = nullptr;
   sqlite3_stmt* upsert_ = nullptr;
+  sqlite3_stmt* row_ = nullptr;
+  uint64_t salt_ = 0;
   std::string error_;
 };
 
