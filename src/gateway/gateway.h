@@ -1,7 +1,9 @@
 // The gateway mode: takes authenticated assemble-and-mail requests from initiator links,
 // assembles each message from the media cache, delivers it through the delivery engine and
 // answers with its outcome and timings. Credit follows real capacity: requests in flight plus
-// credit granted never exceed [gateway] capacity, so a backed-up gateway grants less.
+// credit granted never exceed [gateway] capacity, so a backed-up gateway grants less. A request
+// starts (MAIL FROM) only while its link is open and its deadline has not passed; the answers
+// given to an initiator instance are kept (HeldAnswers) and handed over when it connects again.
 #pragma once
 
 #include <uv.h>

@@ -4,7 +4,9 @@
 // failed, or deferred for a retry, as the outcome policy decides. Every RESULT feeds the
 // delivery-time table. State changes reach the database in batched transactions off the loop
 // (LedgerWriter). In flight on a link that dies, a request is sent elsewhere after the grace
-// period. This class coordinates those pieces; each has its own file.
+// period. At start, before reading anything, it takes the answers the gateways kept for its
+// earlier run (their handover); an answer to an attempt it gave up on is taken for what it is
+// (LateAnswers). This class coordinates those pieces; each has its own file.
 #pragma once
 
 #include <uv.h>

@@ -3,7 +3,9 @@
 // for the campaign has not been sent, or was in flight when the initiator stopped: either way
 // it is sent (again) on the next run. Deferred recipients wait in their row for next_at; rows
 // claimed for a retry say 'sending' until their outcome is written, and a restart turns them
-// back to 'deferred'. So nothing is skipped and nobody is lost across a kill -9.
+// back to 'deferred'. So nothing is skipped and nobody is lost across a kill -9. Each row keeps
+// the request id of the attempt whose answer decided it, so an answer handed over after a crash
+// is known for what it is; the campaigns table keeps each campaign's random salt.
 #pragma once
 
 #include <cstdint>
