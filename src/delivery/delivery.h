@@ -25,6 +25,7 @@ struct Delivery {
   std::string domain;
   smtp::OutgoingMessage message;
   std::function<void(DeliveryResult&& result)> done;  // DeliveryEngine::Done
+  std::function<bool()> may_start;                    // DeliveryEngine::StartCheck; empty: always
   std::vector<DeliveryCandidate> candidates;  // MX hosts by preference, each address in turn
   size_t next_candidate = 0;
   const DeliveryCandidate* current = nullptr;

@@ -28,13 +28,14 @@ DeliveryEngine::DeliveryEngine(uv_loop_t* loop, DeliveryConfig config, dns::MxRe
 
 DeliveryEngine::~DeliveryEngine() = default;
 
-void DeliveryEngine::submit(std::string_view domain, OutgoingMessage message, Done done) {
+void DeliveryEngine::submit(std::string_view domain, OutgoingMessage message, Done done, StartCheck may_start) {
   auto d = std::make_unique<Delivery>();
   d->id = next_id_++;
   // The resolver's spelling, so that per-domain limits and source choice see one name.
   d->domain = dns::normalizeDomain(domain).value_or("");
   d->message = std::move(message);
   d->done = std::move(done);
+  d->may_start = std::move(may_start);
   d->submitted_ns = uv_hrtime();
   ++stats_.submitted;
   ++stats_.in_flight;

@@ -53,6 +53,12 @@ void DestinationPool::pump() {
     c->cork();
     bool rate_limited = false;
     do {
+      if (queue_.front()->may_start && !queue_.front()->may_start()) {
+        std::unique_ptr<Delivery> gone = std::move(queue_.front());
+        queue_.pop_front();
+        withdraw(std::move(gone));
+        continue;
+      }
       if (!messages_.tryTake(now)) {
         rate_limited = true;
         break;
@@ -99,6 +105,18 @@ void DestinationPool::start(Slot& slot, std::unique_ptr<Delivery> d) {
   Slot* s = &slot;
   slot.connection->send(slot.active.back()->message,
                         [this, s](DeliveryResult&& result) { onTransactionDone(*s, std::move(result)); });
+}
+
+// The submitter no longer wants it (its deadline passed, its requester went away): answered
+// without a transaction, so no server ever sees it.
+void DestinationPool::withdraw(std::unique_ptr<Delivery> d) {
+  --owner_.counters().queued;
+  DeliveryResult r;
+  r.outcome = DeliveryOutcome::kDeferred;
+  r.reason = "withdrawn before MAIL FROM";
+  r.withdrawn = true;
+  r.recipients.resize(d->message.recipients.size());
+  owner_.finish(std::move(d), std::move(r));
 }
 
 void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {

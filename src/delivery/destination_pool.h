@@ -52,6 +52,7 @@ class DestinationPool final : private SmtpClientConnection::Handler {
 
   // Hands queued messages to ready connections and opens new ones, within the limits.
   void pump();
+  void withdraw(std::unique_ptr<Delivery> d);
   void openConnection();
   void start(Slot& slot, std::unique_ptr<Delivery> d);
   void onTransactionDone(Slot& slot, DeliveryResult&& result);

@@ -59,8 +59,10 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
       rejected_(metrics.counter("lbmail_gateway_requests_total", "SEND requests taken or refused.",
                                 {{"result", "rejected"}})),
       results_dropped_(metrics.counter("lbmail_gateway_results_dropped_total",
-                                       "Deliveries finished after their link had closed: no RESULT sent (the "
-                                       "initiator resends).")),
+                                       "Deliveries finished after their link had closed, for an initiator "
+                                       "that named no instance: no RESULT sent (the initiator resends).")),
+      expired_(metrics.counter("lbmail_gateway_requests_expired_total",
+                               "Requests refused before MAIL FROM: their deadline passed or their link closed.")),
       bytes_sent_(metrics.counter("lbmail_gateway_message_bytes_total", "Octets of messages delivered.")),
       total_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
                                        {{"phase", "total"}})),
@@ -74,6 +76,8 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
                                        {{"phase", "queue"}})) {
   metrics.gaugeCallback("lbmail_gateway_in_flight", "Requests taken and not yet answered.",
                         [this] { return static_cast<double>(in_flight_); });
+  metrics.gaugeCallback("lbmail_gateway_answers_held", "Answers kept for initiators that reconnect.",
+                        [this] { return static_cast<double>(held_.size()); });
   metrics.gaugeCallback("lbmail_gateway_links", "Authenticated initiator links open.",
                         [this] { return static_cast<double>(links_.size()); });
   metrics.gaugeCallback("lbmail_gateway_queue_depth", "Messages waiting in destination queues.",
@@ -149,6 +153,7 @@ void Gateway::onLinkUp(proto::LinkConnection& link) {
   links_by_id_[s.id] = &s;
   logInfo("gateway.link_up", {{"peer", link.peerName()}, {"addr", link.peerAddress().toString()}});
   link.send(proto::CatalogFrame{media_.catalog()});
+  if (link.peerInstance() != 0) handOver(s);
   if (draining_) {
     link.send(proto::DrainFrame{});
     return;
@@ -172,9 +177,14 @@ void Gateway::onLinkFrame(proto::LinkConnection& link, const proto::Frame& frame
 void Gateway::onLinkClosed(proto::LinkConnection& link, std::string_view reason) {
   auto it = links_.find(&link);
   if (it == links_.end()) return;
-  // Deliveries in flight go on; their results are dropped (the initiator resends them).
+  // Deliveries under way go on and their answers are held for the instance; those not yet
+  // started are withdrawn when their turn comes (the initiator sends them again).
   logInfo("gateway.link_closed", {{"peer", link.peerName()}, {"reason", reason}, {"in_flight", it->second.in_flight}});
   links_by_id_.erase(it->second.id);
+  auto by_instance = links_by_instance_.find(link.peerInstance());
+  if (by_instance != links_by_instance_.end() && by_instance->second == &it->second) {
+    links_by_instance_.erase(by_instance);
+  }
   links_.erase(it);
   grantEveryLink();
   maybeFinishDrain();
@@ -222,7 +232,8 @@ void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
   const std::shared_ptr<const media::Material>& material = found->second;
   bindFields(*material, send.fields, field_values_);
   media::MessageRequest request;
-  request.request_id = send.request_id;
+  // The Message-ID stays the same on every attempt: it derives from the message key.
+  request.request_id = send.message_key != 0 ? send.message_key : send.request_id;
   request.recipient = send.recipient;
   request.fields = field_values_;
   request.date = std::time(nullptr);
@@ -240,12 +251,34 @@ void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
   accepted_.inc();
   ++in_flight_;
   ++s.in_flight;
-  engine_->submit(mailboxDomain(send.recipient), std::move(out),
-                  [this, link_id = s.id, request_id = send.request_id, received, size,
-                   domain = std::string(mailboxDomain(send.recipient))](delivery::DeliveryResult&& r) {
-                    countDelivery(domain, r, size);
-                    finish(link_id, request_id, received, std::move(r));
-                  });
+  auto q = std::make_shared<Request>();
+  q->link_id = s.id;
+  q->instance = s.link->peerInstance();
+  q->request_id = send.request_id;
+  q->received = received;
+  if (send.deadline_ms > 0) q->deadline = received + std::chrono::milliseconds(send.deadline_ms);
+  engine_->submit(
+      mailboxDomain(send.recipient), std::move(out),
+      [this, q, size, domain = std::string(mailboxDomain(send.recipient))](delivery::DeliveryResult&& r) {
+        countDelivery(domain, r, size);
+        finish(*q, std::move(r));
+      },
+      [this, q] { return mayStart(*q); });
+}
+
+bool Gateway::mayStart(Request& q) {
+  auto it = links_by_id_.find(q.link_id);
+  if (it == links_by_id_.end() || it->second->link->state() != proto::LinkConnection::State::kOpen) {
+    q.withdrawn_why = "its link closed before MAIL FROM";
+    return false;
+  }
+  if (q.deadline && Clock::now() >= *q.deadline) {
+    q.withdrawn_why = "its deadline passed before MAIL FROM";
+    return false;
+  }
+  q.started = true;
+  held_.started(q.instance);
+  return true;
 }
 
 void Gateway::countDelivery(std::string_view domain, const delivery::DeliveryResult& r, size_t size) {
@@ -271,42 +304,66 @@ void Gateway::countDelivery(std::string_view domain, const delivery::DeliveryRes
   queue_seconds_.observe(seconds(r.timings.queue_wait));
 }
 
-void Gateway::finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, delivery::DeliveryResult&& r) {
+Gateway::LinkState* Gateway::answerLink(const Request& q) {
+  auto open = [](LinkState* s) { return s && s->link->state() == proto::LinkConnection::State::kOpen; };
+  auto own = links_by_id_.find(q.link_id);
+  if (own != links_by_id_.end() && open(own->second)) return own->second;
+  if (q.instance == 0) return nullptr;
+  auto same = links_by_instance_.find(q.instance);
+  return same != links_by_instance_.end() && open(same->second) ? same->second : nullptr;
+}
+
+void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
   --in_flight_;
-  auto it = links_by_id_.find(link_id);
-  if (it == links_by_id_.end()) {
-    results_dropped_.inc();
-    grantEveryLink();  // the freed unit may be all a reconnected link is waiting for
-    maybeFinishDrain();
-    return;
+  if (q.started) held_.finished(q.instance);
+  auto own = links_by_id_.find(q.link_id);
+  if (own != links_by_id_.end()) --own->second->in_flight;
+  LinkState* to = answerLink(q);
+  Clock::time_point now = Clock::now();
+  if (r.withdrawn) {
+    expired_.inc();
+    proto::RejectFrame reject{q.request_id, RejectReason::kExpired, q.withdrawn_why};
+    if (q.instance != 0) held_.keep(q.instance, reject, now);
+    if (to) to->link->send(reject);
+  } else {
+    proto::ResultFrame result;
+    result.request_id = q.request_id;
+    result.outcome = outcomeOf(r.outcome);
+    result.smtp_code = static_cast<uint16_t>(std::clamp(r.reply.code, 0, 999));
+    result.enhanced_code = r.reply.enhanced;
+    std::string reply = r.reply.code ? r.reply.summary(proto::kMaxReplyBytes) : r.reason;
+    result.reply = reply;
+    // A static route has no MX host name: its address stands in.
+    std::string mx = !r.mx_host.empty() ? r.mx_host : r.mx_address.port() ? r.mx_address.toString() : "";
+    result.mx_host = mx;
+    result.timings.queue_us = micros(r.timings.queue_wait);
+    result.timings.dns_us = micros(r.timings.dns);
+    result.timings.connect_us = micros(r.timings.connect);
+    result.timings.smtp_us = micros(r.timings.transaction);
+    result.timings.total_us = micros(now - q.received);
+    // Held even when sent: the initiator may die before its ledger has the outcome.
+    if (q.instance != 0) held_.keep(q.instance, result, now);
+    if (to) {
+      to->link->send(result);
+    } else if (q.instance == 0) {
+      results_dropped_.inc();  // nobody to give it to, now or later
+    }
   }
-  LinkState& s = *it->second;
-  --s.in_flight;
-  if (s.link->state() != proto::LinkConnection::State::kOpen) {
-    results_dropped_.inc();  // the link is closing: the RESULT could not reach the initiator
-    grantEveryLink();
-    maybeFinishDrain();
-    return;
-  }
-  proto::ResultFrame result;
-  result.request_id = request_id;
-  result.outcome = outcomeOf(r.outcome);
-  result.smtp_code = static_cast<uint16_t>(std::clamp(r.reply.code, 0, 999));
-  result.enhanced_code = r.reply.enhanced;
-  std::string reply = r.reply.code ? r.reply.summary(proto::kMaxReplyBytes) : r.reason;
-  result.reply = reply;
-  // A static route has no MX host name: its address stands in.
-  std::string mx = !r.mx_host.empty() ? r.mx_host : r.mx_address.port() ? r.mx_address.toString() : "";
-  result.mx_host = mx;
-  result.timings.queue_us = micros(r.timings.queue_wait);
-  result.timings.dns_us = micros(r.timings.dns);
-  result.timings.connect_us = micros(r.timings.connect);
-  result.timings.smtp_us = micros(r.timings.transaction);
-  result.timings.total_us = micros(Clock::now() - received);
-  s.link->send(result);
-  // The freed unit goes to whichever link is furthest below its share, not only back to s.
+  // The freed unit goes to whichever link is furthest below its share.
   grantEveryLink();
   maybeFinishDrain();
+}
+
+// The answers held for the new link's instance, then what is still under way for it, before
+// its first CREDIT: the initiator waits for this before it re-sends anything.
+void Gateway::handOver(LinkState& s) {
+  uint64_t instance = s.link->peerInstance();
+  links_by_instance_[instance] = &s;
+  proto::HandoverFrame h;
+  h.held = held_.replay(instance, *s.link, Clock::now());
+  h.running = held_.running(instance);
+  s.link->send(h);
+  logInfo("gateway.handover", {{"peer", s.link->peerName()}, {"held", h.held}, {"running", h.running}});
 }
 
 uint64_t Gateway::freeCapacity() const {
@@ -413,56 +470,6 @@ void Gateway::closeEverything() {
   } else {
     after_links();
   }
-}
-
-void Gateway::writeModeStatus(JsonWriter& w) {
-  w.key("gateway").beginObject();
-  w.key("capacity").value(static_cast<uint64_t>(config_.gateway.capacity));
-  w.key("in_flight").value(in_flight_);
-  w.key("free_capacity").value(freeCapacity());
-  w.key("draining").value(draining_);
-  w.key("media_files").value(static_cast<uint64_t>(media_.size()));
-  w.key("media_bytes").value(media_.mappedBytes());
-  w.key("accepted").value(accepted_.value());
-  w.key("rejected").value(rejected_.value());
-  w.key("results_dropped").value(results_dropped_.value());
-  w.key("links").beginArray();
-  for (const auto& [link, s] : links_) {
-    w.beginObject();
-    w.key("peer").value(link->peerName());
-    w.key("address").value(link->peerAddress().toString());
-    w.key("in_flight").value(s.in_flight);
-    w.key("credit").value(link->credit());
-    w.key("requests").value(s.requests);
-    w.key("materials").value(static_cast<uint64_t>(s.materials.size()));
-    w.key("rtt_us").value(link->rttMicros());
-    w.endObject();
-  }
-  w.endArray();
-  if (engine_) {
-    const delivery::DeliveryEngineStats& st = engine_->stats();
-    w.key("delivery").beginObject();
-    w.key("delivered").value(st.delivered);
-    w.key("deferred").value(st.deferred);
-    w.key("bounced").value(st.bounced);
-    w.key("queued").value(st.queued);
-    w.key("connections_open").value(st.connections_open);
-    w.key("bytes_sent").value(st.bytes_sent);
-    w.endObject();
-    w.key("destinations").beginArray();
-    for (const delivery::DestinationStatus& d : engine_->destinations()) {
-      w.beginObject();
-      w.key("source").value(d.source);
-      w.key("destination").value(d.destination.toString());
-      w.key("connections").value(static_cast<uint64_t>(d.connections));
-      w.key("queued").value(d.queued);
-      w.key("delivered").value(d.delivered);
-      w.key("backed_off").value(d.backed_off);
-      w.endObject();
-    }
-    w.endArray();
-  }
-  w.endObject();
 }
 
 }  // namespace lbmail

@@ -1,7 +1,9 @@
 // The gateway mode: takes authenticated assemble-and-mail requests from initiator links,
 // assembles each message from the media cache, delivers it through the delivery engine and
 // answers with its outcome and timings. Credit follows real capacity: requests in flight plus
-// credit granted never exceed [gateway] capacity, so a backed-up gateway grants less.
+// credit granted never exceed [gateway] capacity, so a backed-up gateway grants less. A request
+// starts (MAIL FROM) only while its link is open and its deadline has not passed; the answers
+// given to an initiator instance are kept (HeldAnswers) and handed over when it connects again.
 #pragma once
 
 #include <uv.h>
@@ -14,6 +16,7 @@
 #include <unordered_map>
 
 #include "gateway_config.h"
+#include "held_answers.h"
 #include "lbmail/core/mode_service.h"
 #include "lbmail/dns/mx_resolver.h"
 #include "lbmail/media/material.h"
@@ -50,6 +53,17 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
     uint64_t requests = 0;
   };
 
+  // One SEND taken: whose it is, and whether its transaction has started.
+  struct Request {
+    uint64_t link_id = 0;
+    uint64_t instance = 0;
+    uint64_t request_id = 0;
+    Clock::time_point received;
+    std::optional<Clock::time_point> deadline;
+    bool started = false;
+    std::string withdrawn_why;
+  };
+
   void onLinkUp(proto::LinkConnection& link) override;
   void onLinkFrame(proto::LinkConnection& link, const proto::Frame& frame) override;
   void onLinkClosed(proto::LinkConnection& link, std::string_view reason) override;
@@ -57,7 +71,12 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   void defineMaterial(LinkState& s, const proto::MaterialFrame& frame);
   void handleSend(LinkState& s, const proto::SendFrame& send);
   void reject(LinkState& s, uint64_t request_id, proto::RejectReason reason, std::string_view text);
-  void finish(uint64_t link_id, uint64_t request_id, Clock::time_point received, delivery::DeliveryResult&& result);
+  // Just before MAIL FROM: false when the request's link has closed or its deadline passed.
+  bool mayStart(Request& q);
+  void finish(Request& q, delivery::DeliveryResult&& result);
+  // Where q's answer goes: its own link if open, else an open link of the same instance.
+  LinkState* answerLink(const Request& q);
+  void handOver(LinkState& s);
   void countDelivery(std::string_view domain, const delivery::DeliveryResult& r, size_t size);
   // Grants s what its share of the free capacity allows (nothing while draining).
   void grantCredit(LinkState& s);
@@ -77,6 +96,8 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   std::unique_ptr<proto::LinkAcceptor> acceptor_;
   std::unordered_map<proto::LinkConnection*, LinkState> links_;
   std::unordered_map<uint64_t, LinkState*> links_by_id_;
+  std::unordered_map<uint64_t, LinkState*> links_by_instance_;  // the newest link of each
+  HeldAnswers held_;
   uint64_t next_link_id_ = 1;
   uint64_t in_flight_ = 0;
   std::vector<std::optional<std::string_view>> field_values_;  // scratch, per SEND
@@ -90,6 +111,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   Counter& accepted_;
   Counter& rejected_;
   Counter& results_dropped_;
+  Counter& expired_;
   Counter& bytes_sent_;
   Histogram& total_seconds_;
   Histogram& dns_seconds_;

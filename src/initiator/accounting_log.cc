@@ -59,7 +59,7 @@ void AccountingLog::formatLine(const StateChange& c, std::string& out) {
   out.push_back(',');
   appendField(out, c.gateway);
   out.push_back(',');
-  out.append(recipientStateName(c.state));
+  out.append(c.repeat ? std::string_view("repeat") : recipientStateName(c.state));
   out.push_back(',');
   if (c.smtp_code) out.append(std::to_string(c.smtp_code));
   out.push_back(',');

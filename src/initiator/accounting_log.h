@@ -1,5 +1,6 @@
 // The campaign's accounting file: one CSV line (RFC 4180) per outcome, deferrals included, in
-// the order they were recorded. Written off the loop, with the database batch it belongs to.
+// the order they were recorded; a recipient delivered again by another attempt gets a line
+// with the outcome "repeat". Written off the loop, with the database batch it belongs to.
 #pragma once
 
 #include <cstdio>

@@ -13,6 +13,8 @@ namespace {
 
 constexpr uint64_t kTickMs = 50;
 constexpr uint64_t kDrainMs = 10000;  // a stop waits this long for answers in flight
+// At start, the longest wait for the gateways' handover of a crashed run's answers.
+constexpr uint64_t kHandoverMs = 5000;
 
 }  // namespace
 
@@ -31,7 +33,15 @@ Campaign::Campaign(uv_loop_t* loop, const InitiatorConfig& config, MetricsRegist
       feed_(background_, config.campaign, links_.names(), [this](auto&& page) { arrived(std::move(page)); }),
       writer_(background_, config.campaign, [this] { pump(); }),
       progress_(config.campaign.progress_interval, ::isatty(STDERR_FILENO) == 1),
-      in_flight_(metrics.gauge("lbmail_initiator_in_flight", "requests sent and not yet answered")) {}
+      in_flight_(metrics.gauge("lbmail_initiator_in_flight", "requests sent and not yet answered")),
+      handed_over_(config.gateways.size(), false),
+      settled_gateway_(config.gateways.size(), false),
+      running_left_(config.gateways.size(), 0),
+      repeats_(metrics.counter("lbmail_initiator_repeats_total",
+                               "Deliveries of a recipient another attempt had delivered too (in the accounting file "
+                               "as 'repeat').")),
+      late_answers_(metrics.counter("lbmail_initiator_late_answers_total",
+                                    "RESULTs of attempts given up on, or handed over from an earlier run.")) {}
 
 Campaign::~Campaign() = default;
 
@@ -45,7 +55,8 @@ int Campaign::start() {
                                {"failed", at_start_.failed},
                                {"deferred", at_start_.deferred},
                                {"gateways", static_cast<uint64_t>(links_.size())}});
-  links_.connect();
+  links_.connect(writer_.ledger().salt());
+  collect_until_ms_ = uv_now(loop_) + kHandoverMs;
   uv_timer_init(loop_, &tick_timer_);
   tick_timer_.data = this;
   timer_open_ = true;
@@ -53,7 +64,7 @@ int Campaign::start() {
       &tick_timer_, [](uv_timer_t* t) { static_cast<Campaign*>(t->data)->tick(); }, kTickMs, kTickMs);
   last_second_ms_ = uv_now(loop_);
   feed_.start(writer_.ledger(), at_start_.deferred, writer_.ledger().nextDue().value_or(0));
-  fetchFresh();
+  // Nothing is read or sent before the handover (maybeEndHandover).
   return 0;
 }
 
@@ -66,12 +77,13 @@ void Campaign::arrived(std::vector<PendingRecipient>&& page) {
 }
 
 void Campaign::fetchFresh() {
-  if (!stopping_) feed_.fetchFresh(queued());
+  // While handed-over answers are being resolved a page read now could hold their recipients.
+  if (!stopping_ && !collecting_ && !resolving_) feed_.fetchFresh(queued());
 }
 
 void Campaign::claimRetries() {
   double now = unixNow();
-  if (stopping_ || !feed_.retriesDue(queued(), now)) return;
+  if (stopping_ || collecting_ || resolving_ || !feed_.retriesDue(queued(), now)) return;
   // Deferrals recorded so far reach the database before the claim reads it.
   writer_.flush(uv_now(loop_));
   feed_.claimDue(now);
@@ -80,7 +92,7 @@ void Campaign::claimRetries() {
 // ---- requests out ----
 
 void Campaign::pump() {
-  if (stopping_) return;
+  if (stopping_ || collecting_) return;
   uint64_t now = uv_now(loop_);
   // First those parked for a gateway that has credit again. They choose again: the choice was
   // made on what the table said then, and it may say otherwise now.
@@ -102,6 +114,8 @@ void Campaign::pump() {
 // Sends p, parks it, finishes it (no material, or none of the gateways can build it), or
 // returns false when it must wait (its domain's rate, or no gateway that could take it has credit).
 bool Campaign::dispatch(PendingRecipient& p, uint64_t now) {
+  // A late answer delivered it meanwhile: this copy must not go out.
+  if (late_.settled(p.id)) return true;
   if (p.material < 0) {
     failUnsent(std::move(p), p.error);
     return true;
@@ -133,13 +147,23 @@ bool Campaign::sendTo(PendingRecipient& p, size_t g, uint64_t now) {
   if (p.first_at == 0) p.first_at = unixNow();
   dispatcher_.sent(p.domain_id, g);
   counts_.sent(g, p.domain_id);
-  in_flight_.add(send.request_id, InFlightRequest{std::move(p), g, now});
+  in_flight_.add(send.request_id, InFlightRequest{std::move(p), send.request_id, g, now});
   return true;
 }
 
 // ---- answers in ----
 
+void Campaign::onLinkFailed(size_t g) {
+  if (!collecting_) return;
+  settled_gateway_[g] = true;  // not reachable: it has nothing to hand over now
+  maybeEndHandover(false);
+}
+
 void Campaign::onLinkDown(size_t g, std::string_view reason) {
+  if (collecting_) {
+    settled_gateway_[g] = true;
+    maybeEndHandover(false);
+  }
   std::vector<uint64_t> orphans = in_flight_.idsOn(g);
   size_t count = orphans.size();
   links_.orphan(g, std::move(orphans), uv_now(loop_) + toMillis(campaign_.failover_grace));
@@ -156,6 +180,8 @@ void Campaign::onLinkFrame(size_t g, const proto::Frame& frame) {
     onResult(g, *r);
   } else if (const auto* j = std::get_if<proto::RejectFrame>(&frame)) {
     onReject(g, *j);
+  } else if (const auto* h = std::get_if<proto::HandoverFrame>(&frame)) {
+    onHandover(g, *h);
   }
   // CREDIT, LOAD and answers all may let more go out.
   pump();
@@ -163,7 +189,7 @@ void Campaign::onLinkFrame(size_t g, const proto::Frame& frame) {
 
 void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   std::optional<InFlightRequest> f = in_flight_.take(g, r.request_id);
-  if (!f) return;
+  if (!f) return onStrayResult(g, r);
   dispatcher_.answered(f->r.domain_id, g);
   double ms = static_cast<double>(uv_now(loop_) - f->sent_ms);
   if (r.timings.connect_us > 0) {
@@ -171,7 +197,7 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   }
   OutcomeDecision d = decideResult(r, ms, historyOf(f->r, g), policy_, unixNow());
   counts_.result(g, stateNamed(r.outcome));
-  apply(std::move(*f), d);
+  apply(std::move(*f), d, r.request_id);
 }
 
 void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
@@ -185,10 +211,17 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
 }
 
 // What the policy decided, for a request a gateway had.
-void Campaign::apply(InFlightRequest&& f, const OutcomeDecision& d) {
+void Campaign::apply(InFlightRequest&& f, const OutcomeDecision& d, uint64_t answered_by) {
   if (d.sample != OutcomeDecision::Sample::kNone) {
     dispatcher_.table().recordDelivery(f.gateway, f.r.domain_id, d.sample_ms, uv_now(loop_));
   }
+  bool delivered = d.kind == OutcomeDecision::Kind::kFinal && d.state == RecipientState::kDelivered;
+  if (late_.settled(f.r.id)) {
+    // A late answer delivered it already: a second delivery is a repeat, anything else no news.
+    if (delivered) recordRepeat(std::move(f.r), d, links_.endpoint(f.gateway).name, answered_by);
+    return;
+  }
+  if (delivered) late_.delivered(f.r.id);
   if (d.kind == OutcomeDecision::Kind::kRequeue) {
     // Back to the front of the queue; another gateway is preferred.
     f.r.avoid_gateway = static_cast<int>(f.gateway);
@@ -197,7 +230,7 @@ void Campaign::apply(InFlightRequest&& f, const OutcomeDecision& d) {
     return;
   }
   if (d.kind == OutcomeDecision::Kind::kReroute) return reroute(std::move(f), d);
-  record(std::move(f.r), d, links_.endpoint(f.gateway).name);
+  record(std::move(f.r), d, links_.endpoint(f.gateway).name, answered_by);
 }
 
 // Refused by policy: at once to the front of the queue, for a gateway that has not refused it
@@ -215,10 +248,108 @@ void Campaign::failUnsent(PendingRecipient&& p, std::string reason) {
   record(std::move(p), d, "");
 }
 
-void Campaign::record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway) {
+void Campaign::record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway, uint64_t request_id) {
   StateChange c = stateChange(std::move(p), d, campaign_, std::move(gateway), unixNow());
+  c.request_id = request_id;
   if (c.state == RecipientState::kDeferred) feed_.deferred(c.next_at);
   counts_.changed(c.state);
+  writer_.record(std::move(c), uv_now(loop_));
+}
+
+// ---- answers nobody waited for ----
+
+void Campaign::onHandover(size_t g, const proto::HandoverFrame& h) {
+  logInfo("campaign.handover",
+          {{"gateway", links_.endpoint(g).name}, {"held", h.held}, {"running", h.running}});
+  if (!collecting_) return;
+  handed_over_[g] = true;
+  running_left_[g] = h.running;
+  settled_gateway_[g] = h.running == 0;
+  maybeEndHandover(false);
+}
+
+void Campaign::maybeEndHandover(bool timed_out) {
+  if (!collecting_) return;
+  if (!timed_out) {
+    for (size_t g = 0; g < links_.size(); ++g) {
+      if (!settled_gateway_[g]) return;
+    }
+  }
+  collecting_ = false;
+  logInfo("campaign.handover_done", {{"answers", static_cast<uint64_t>(strays_.size())}, {"timed_out", timed_out}});
+  // Their outcomes reach the database before the first page is read: what a gateway answered
+  // is not read as fresh and sent again.
+  resolveStrays([this] {
+    fetchFresh();
+    pump();
+  });
+}
+
+void Campaign::onStrayResult(size_t g, const proto::ResultFrame& r) {
+  late_answers_.inc();
+  if (collecting_ && handed_over_[g] && running_left_[g] > 0 && --running_left_[g] == 0) {
+    settled_gateway_[g] = true;
+    maybeEndHandover(false);
+  }
+  std::optional<InFlightRequest> f = late_.takeRetired(r.request_id);
+  if (!f) {
+    strays_.push_back(StrayResult::of(g, r));
+    return;
+  }
+  // An attempt given up on: its own timing, never the current attempt's.
+  double ms = static_cast<double>(uv_now(loop_) - f->sent_ms);
+  OutcomeDecision d = decideResult(r, ms, historyOf(f->r, g), policy_, unixNow());
+  if (d.kind != OutcomeDecision::Kind::kFinal || d.state != RecipientState::kDelivered) return;
+  std::string gateway = links_.endpoint(g).name;
+  if (late_.settled(f->r.id)) return recordRepeat(std::move(f->r), d, std::move(gateway), r.request_id);
+  late_.settle(f->r.id);
+  logInfo("campaign.late_delivery", {{"recipient", f->r.email}, {"gateway", gateway}, {"ms", ms}});
+  record(std::move(f->r), d, std::move(gateway), r.request_id);
+}
+
+// Each stray answer against its recipient's row, read off the loop after what was recorded so
+// far is written (the queue runs in order).
+void Campaign::resolveStrays(std::function<void()> then) {
+  resolving_ = true;
+  auto batch = std::make_shared<std::vector<StrayResult>>(std::move(strays_));
+  strays_.clear();
+  auto rows = std::make_shared<std::vector<std::optional<LedgerRow>>>();
+  writer_.flush(uv_now(loop_));
+  background_.post(
+      [this, batch, rows] {
+        for (const StrayResult& s : *batch) {
+          rows->push_back(writer_.ledger().row(GatewayLinks::recipientOf(s.request_id)));
+        }
+      },
+      [this, batch, rows, then = std::move(then)] {
+        std::vector<std::string> names = links_.names();
+        for (size_t i = 0; i < batch->size(); ++i) {
+          const StrayResult& s = (*batch)[i];
+          uint64_t id = GatewayLinks::recipientOf(s.request_id);
+          StrayVerdict v =
+              judgeStray(s, std::move((*rows)[i]), late_.settled(id), policy_, campaign_, names, unixNow());
+          std::string gateway = links_.endpoint(s.gateway).name;
+          if (v.kind == StrayVerdict::Kind::kRepeat) {
+            recordRepeat(std::move(v.recipient), v.decision, std::move(gateway), s.request_id);
+          } else if (v.kind == StrayVerdict::Kind::kRecord) {
+            if (v.decision.state == RecipientState::kDelivered) late_.settle(id);
+            record(std::move(v.recipient), v.decision, std::move(gateway), s.request_id);
+          }
+        }
+        writer_.flush(uv_now(loop_));
+        resolving_ = false;
+        then();
+        maybeFinished();
+      });
+}
+
+void Campaign::recordRepeat(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway,
+                            uint64_t request_id) {
+  repeats_.inc();
+  logWarn("campaign.repeat", {{"recipient", p.email}, {"gateway", gateway}});
+  StateChange c = stateChange(std::move(p), d, campaign_, std::move(gateway), unixNow());
+  c.request_id = request_id;
+  c.repeat = true;
   writer_.record(std::move(c), uv_now(loop_));
 }
 
@@ -235,6 +366,8 @@ void Campaign::tick() {
     expireSilent(now);
   }
   failOver(now);
+  if (collecting_ && now >= collect_until_ms_) maybeEndHandover(true);
+  if (!collecting_ && !resolving_ && !strays_.empty()) resolveStrays([] {});
   if (stopping_) {
     if (in_flight_.empty() || now >= drain_deadline_ms_) finishStop();
     return;
@@ -261,6 +394,7 @@ void Campaign::expireSilent(uint64_t now) {
   if (now < limit) return;
   for (InFlightRequest& f : in_flight_.takeSentBefore(now - limit)) {
     dispatcher_.dropped(f.r.domain_id, f.gateway);
+    late_.retire(f);  // its answer may still come, and is then taken as what it is
     OutcomeDecision d = decideTimeout(historyOf(f.r, f.gateway), policy_, unixNow());
     apply(std::move(f), d);
   }
@@ -273,6 +407,7 @@ void Campaign::failOver(uint64_t now) {
     std::vector<InFlightRequest> moved = in_flight_.takeOn(g, links_.takeDueOrphans(g, now));
     for (InFlightRequest& f : moved) {
       dispatcher_.dropped(f.r.domain_id, g);
+      late_.retire(f);  // the gateway may have delivered it: it hands the answer over when back
       counts_.failedOver();
       OutcomeDecision d = decideRequeue(historyOf(f.r, f.gateway), policy_, unixNow());
       apply(std::move(f), d);
@@ -285,7 +420,10 @@ void Campaign::failOver(uint64_t now) {
 }
 
 void Campaign::maybeFinished() {
-  if (done_ || stopping_ || !feed_.exhausted() || queued() > 0 || !in_flight_.empty()) return;
+  if (done_ || stopping_ || collecting_ || resolving_ || !strays_.empty() || !feed_.exhausted() || queued() > 0 ||
+      !in_flight_.empty()) {
+    return;
+  }
   done_ = true;
   writer_.flush(uv_now(loop_));
   background_.whenIdle([this] {

@@ -4,7 +4,9 @@
 // failed, or deferred for a retry, as the outcome policy decides. Every RESULT feeds the
 // delivery-time table. State changes reach the database in batched transactions off the loop
 // (LedgerWriter). In flight on a link that dies, a request is sent elsewhere after the grace
-// period. This class coordinates those pieces; each has its own file.
+// period. At start, before reading anything, it takes the answers the gateways kept for its
+// earlier run (their handover); an answer to an attempt it gave up on is taken for what it is
+// (LateAnswers). This class coordinates those pieces; each has its own file.
 #pragma once
 
 #include <uv.h>
@@ -22,6 +24,7 @@
 #include "gateway_dispatcher.h"
 #include "gateway_links.h"
 #include "in_flight_requests.h"
+#include "late_answers.h"
 #include "initiator_config.h"
 #include "lbmail/core/background_queue.h"
 #include "lbmail/core/done_callbacks.h"
@@ -51,17 +54,21 @@ class Campaign final : private GatewayLinks::Listener {
   void stop(std::function<void()> done);
   void writeStatus(JsonWriter& w);
 
-  // The request id of a recipient in this campaign: stable, so the Message-ID the gateway
-  // derives from it is the same on every attempt and duplicates are recognisable.
-  static uint64_t requestId(std::string_view campaign, uint64_t recipient_id) {
-    return GatewayLinks::requestId(campaign, recipient_id);
-  }
-
  private:
   // GatewayLinks::Listener
   void onLinkUp(size_t) override { pump(); }
   void onLinkFrame(size_t g, const proto::Frame& frame) override;
   void onLinkDown(size_t g, std::string_view reason) override;
+  void onLinkFailed(size_t g) override;
+
+  // At start, before anything is sent: the answers each reachable gateway kept for this
+  // campaign's earlier links (a crashed run's), so that what they answered is not sent again.
+  void onHandover(size_t g, const proto::HandoverFrame& h);
+  void maybeEndHandover(bool timed_out);
+  // Answers no request in flight expected (see LateAnswers).
+  void onStrayResult(size_t g, const proto::ResultFrame& r);
+  void resolveStrays(std::function<void()> then);
+  void recordRepeat(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway, uint64_t request_id);
 
   void arrived(std::vector<PendingRecipient>&& page);
   void fetchFresh();
@@ -73,11 +80,11 @@ class Campaign final : private GatewayLinks::Listener {
   size_t queued() const { return ready_.size() + held_.size() + dispatcher_.parked(); }
   void onResult(size_t g, const proto::ResultFrame& r);
   void onReject(size_t g, const proto::RejectFrame& r);
-  void apply(InFlightRequest&& f, const OutcomeDecision& d);
+  void apply(InFlightRequest&& f, const OutcomeDecision& d, uint64_t answered_by = 0);
   void reroute(InFlightRequest&& f, const OutcomeDecision& d);
   // Failed before any gateway tried it.
   void failUnsent(PendingRecipient&& p, std::string reason);
-  void record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway);
+  void record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway, uint64_t request_id = 0);
   void tick();
   void expireSilent(uint64_t now_ms);
   void failOver(uint64_t now_ms);
@@ -104,6 +111,18 @@ class Campaign final : private GatewayLinks::Listener {
   std::deque<PendingRecipient> ready_;
   std::deque<PendingRecipient> held_;  // waiting for a domain's rate or for a gateway that can take them
   InFlightRequests in_flight_;
+  LateAnswers late_;
+  std::vector<StrayResult> strays_;  // waiting for their ledger rows
+  bool resolving_ = false;
+  // The handover at start: per gateway, whether it is settled (handed over and nothing of its
+  // running left, or unreachable) and how many running deliveries it still owes.
+  bool collecting_ = true;
+  uint64_t collect_until_ms_ = 0;
+  std::vector<bool> handed_over_;
+  std::vector<bool> settled_gateway_;
+  std::vector<uint64_t> running_left_;
+  Counter& repeats_;
+  Counter& late_answers_;
   uint64_t last_second_ms_ = 0;
 
   uv_timer_t tick_timer_;

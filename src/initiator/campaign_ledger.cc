@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <random>
+
 namespace lbmail {
 namespace {
 
@@ -21,11 +23,19 @@ constexpr const char* kNext =
     "d.state = 'deferred'";
 constexpr const char* kUpsert =
     "INSERT INTO deliveries (campaign, recipient_id, state, attempts, material, gateway, smtp_code, enhanced_code, "
-    "reason, delivery_ms, first_at, next_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-    "?13) ON CONFLICT (campaign, recipient_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, "
+    "reason, delivery_ms, first_at, next_at, updated_at, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+    "?11, ?12, ?13, ?14) ON CONFLICT (campaign, recipient_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, "
     "material = excluded.material, gateway = excluded.gateway, smtp_code = excluded.smtp_code, enhanced_code = "
     "excluded.enhanced_code, reason = excluded.reason, delivery_ms = excluded.delivery_ms, first_at = "
-    "excluded.first_at, next_at = excluded.next_at, updated_at = excluded.updated_at";
+    "excluded.first_at, next_at = excluded.next_at, updated_at = excluded.updated_at, request_id = "
+    "excluded.request_id";
+constexpr const char* kRow =
+    "SELECT r.id, r.email, r.domain, r.attributes, d.attempts, d.first_at, d.gateway, d.state, d.request_id FROM "
+    "recipients r LEFT JOIN deliveries d ON d.recipient_id = r.id AND d.campaign = ?1 WHERE r.id = ?2";
+// Databases made before request ids were kept get the column; the salt has its own table.
+constexpr const char* kCampaigns =
+    "CREATE TABLE IF NOT EXISTS campaigns (name TEXT PRIMARY KEY, salt INTEGER NOT NULL)";
+constexpr const char* kAddRequestId = "ALTER TABLE deliveries ADD COLUMN request_id INTEGER";
 // Joined with recipients like counts(): a deleted recipient is no longer the campaign's.
 constexpr const char* kFinals =
     "SELECT d.state, d.gateway, d.delivery_ms, r.domain FROM deliveries d JOIN recipients r ON r.id = "
@@ -48,7 +58,8 @@ Expected<std::unique_ptr<CampaignLedger>, std::string> CampaignLedger::open(cons
   auto store = RecipientStore::open(path);
   if (!store) return unexpected(store.error());
   std::unique_ptr<CampaignLedger> ledger(new CampaignLedger(std::move(*store), std::move(campaign)));
-  if (!ledger->exec(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") || !ledger->prepare()) {
+  if (!ledger->exec(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") || !ledger->migrate() ||
+      !ledger->prepare() || !ledger->loadSalt()) {
     return unexpected(path + ": " + ledger->error_);
   }
   sqlite3_stmt* reset = nullptr;
@@ -107,16 +118,74 @@ bool CampaignLedger::durable() {
 }
 
 CampaignLedger::~CampaignLedger() {
-  for (sqlite3_stmt* st : {fresh_, due_, claim_, next_, upsert_}) sqlite3_finalize(st);
+  for (sqlite3_stmt* st : {fresh_, due_, claim_, next_, upsert_, row_}) sqlite3_finalize(st);
 }
 
 bool CampaignLedger::prepare() {
   sqlite3* db = store_->handle();
   for (auto [sql, st] : {std::pair{kFresh, &fresh_}, std::pair{kDue, &due_}, std::pair{kClaim, &claim_},
-                         std::pair{kNext, &next_}, std::pair{kUpsert, &upsert_}}) {
+                         std::pair{kNext, &next_}, std::pair{kUpsert, &upsert_}, std::pair{kRow, &row_}}) {
     if (sqlite3_prepare_v2(db, sql, -1, st, nullptr) != SQLITE_OK) return fail();
   }
   return true;
+}
+
+bool CampaignLedger::migrate() {
+  if (!exec(kCampaigns)) return false;
+  sqlite3_stmt* st = nullptr;
+  bool has_column = false;
+  if (sqlite3_prepare_v2(store_->handle(), "PRAGMA table_info(deliveries)", -1, &st, nullptr) != SQLITE_OK) {
+    return fail();
+  }
+  while (sqlite3_step(st) == SQLITE_ROW) has_column = has_column || columnText(st, 1) == "request_id";
+  sqlite3_finalize(st);
+  return has_column || exec(kAddRequestId);
+}
+
+bool CampaignLedger::loadSalt() {
+  sqlite3* db = store_->handle();
+  std::random_device random;
+  uint64_t fresh = (static_cast<uint64_t>(random()) << 32 | random()) | 1;  // odd: never 0
+  sqlite3_stmt* st = nullptr;
+  bool ok = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO campaigns (name, salt) VALUES (?1, ?2)", -1, &st,
+                               nullptr) == SQLITE_OK;
+  if (ok) {
+    bindText(st, 1, campaign_);
+    sqlite3_bind_int64(st, 2, static_cast<int64_t>(fresh));
+    ok = sqlite3_step(st) == SQLITE_DONE;
+  }
+  sqlite3_finalize(st);
+  st = nullptr;
+  ok = ok && sqlite3_prepare_v2(db, "SELECT salt FROM campaigns WHERE name = ?1", -1, &st, nullptr) == SQLITE_OK;
+  if (ok) {
+    bindText(st, 1, campaign_);
+    ok = sqlite3_step(st) == SQLITE_ROW;
+    if (ok) salt_ = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+  }
+  sqlite3_finalize(st);
+  return ok || fail();
+}
+
+std::optional<LedgerRow> CampaignLedger::row(uint64_t recipient_id) {
+  sqlite3_reset(row_);
+  bindText(row_, 1, campaign_);
+  sqlite3_bind_int64(row_, 2, static_cast<int64_t>(recipient_id));
+  std::optional<LedgerRow> out;
+  if (sqlite3_step(row_) == SQLITE_ROW) {
+    LedgerRow& r = out.emplace();
+    r.recipient.id = static_cast<uint64_t>(sqlite3_column_int64(row_, 0));
+    r.recipient.email = columnText(row_, 1);
+    r.recipient.domain = columnText(row_, 2);
+    r.recipient.attributes = columnText(row_, 3);
+    r.recipient.attempts = static_cast<uint32_t>(sqlite3_column_int64(row_, 4));
+    r.recipient.first_at = sqlite3_column_double(row_, 5);
+    r.recipient.last_gateway = columnText(row_, 6);
+    r.has_state = sqlite3_column_type(row_, 7) != SQLITE_NULL;
+    r.state = columnText(row_, 7);
+    r.request_id = static_cast<uint64_t>(sqlite3_column_int64(row_, 8));
+  }
+  sqlite3_reset(row_);
+  return out;
 }
 
 bool CampaignLedger::fail() {
@@ -222,6 +291,7 @@ bool CampaignLedger::write(const std::vector<StateChange>& changes) {
   if (!exec("BEGIN IMMEDIATE")) return false;
   bool ok = true;
   for (const StateChange& c : changes) {
+    if (c.repeat) continue;  // the accounting file's alone
     sqlite3_reset(upsert_);
     bindText(upsert_, 1, campaign_);
     sqlite3_bind_int64(upsert_, 2, static_cast<int64_t>(c.recipient_id));
@@ -242,6 +312,10 @@ bool CampaignLedger::write(const std::vector<StateChange>& changes) {
     else
       sqlite3_bind_null(upsert_, 12);
     sqlite3_bind_double(upsert_, 13, c.at);
+    if (c.request_id)
+      sqlite3_bind_int64(upsert_, 14, static_cast<int64_t>(c.request_id));
+    else
+      sqlite3_bind_null(upsert_, 14);
     if (sqlite3_step(upsert_) != SQLITE_DONE) {
       ok = fail();
       break;

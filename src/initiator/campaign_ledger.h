@@ -3,7 +3,9 @@
 // for the campaign has not been sent, or was in flight when the initiator stopped: either way
 // it is sent (again) on the next run. Deferred recipients wait in their row for next_at; rows
 // claimed for a retry say 'sending' until their outcome is written, and a restart turns them
-// back to 'deferred'. So nothing is skipped and nobody is lost across a kill -9.
+// back to 'deferred'. So nothing is skipped and nobody is lost across a kill -9. Each row keeps
+// the request id of the attempt whose answer decided it, so an answer handed over after a crash
+// is known for what it is; the campaigns table keeps each campaign's random salt.
 #pragma once
 
 #include <cstdint>
@@ -46,9 +48,21 @@ struct StateChange {
   double first_at = 0;
   double next_at = 0;  // deferred: when the retry is due
   double at = 0;       // when it happened (unix seconds)
+  uint64_t request_id = 0;  // the attempt whose answer this is; 0: no answer (a timeout, unsent)
+  // Another attempt's delivery of a recipient already delivered: an accounting line only
+  // (outcome "repeat"), the ledger row stays as it is.
+  bool repeat = false;
   // For the accounting file only.
   std::string email;
   std::string domain;
+};
+
+// What the ledger says of one recipient, for an answer that no request in flight expected.
+struct LedgerRow {
+  StoredRecipient recipient;
+  bool has_state = false;  // false: no row for the campaign yet
+  std::string state;       // 'delivered', 'deferred', 'sending', ...
+  uint64_t request_id = 0;  // the attempt whose answer decided the row; 0 when none did
 };
 
 struct LedgerCounts {
@@ -78,6 +92,8 @@ class CampaignLedger {
   // back into due deferrals. durable: every commit reaches the disk before it returns (SQLite
   // synchronous=FULL), so a power loss never rolls back a batch already committed; otherwise
   // synchronous=NORMAL, which in WAL mode survives a crash of the process but not of the host.
+  // The campaign's salt is made the first time (a random number kept in the campaigns table)
+  // and read back on every later open.
   static Expected<std::unique_ptr<CampaignLedger>, std::string> open(const std::string& path, std::string campaign,
                                                                      bool durable = true);
   ~CampaignLedger();
@@ -92,6 +108,12 @@ class CampaignLedger {
   // Every change in one transaction.
   bool write(const std::vector<StateChange>& changes);
 
+  // The recipient and the campaign's row for it; nullopt when there is no such recipient.
+  std::optional<LedgerRow> row(uint64_t recipient_id);
+  // Random per campaign and database, the same across runs: the campaign instance a gateway
+  // knows the initiator by, and what Message-IDs are salted with (never 0).
+  uint64_t salt() const { return salt_; }
+
   const std::string& lastError() const { return error_; }
   // True when commits are synced as open's durable asked (PRAGMA synchronous is FULL or more).
   bool durable();
@@ -100,6 +122,8 @@ class CampaignLedger {
   CampaignLedger(std::unique_ptr<RecipientStore> store, std::string campaign)
       : store_(std::move(store)), campaign_(std::move(campaign)) {}
   bool prepare();
+  bool migrate();
+  bool loadSalt();
   bool exec(const char* sql);
   bool fail();
 
@@ -110,6 +134,8 @@ class CampaignLedger {
   sqlite3_stmt* claim_ = nullptr;
   sqlite3_stmt* next_ = nullptr;
   sqlite3_stmt* upsert_ = nullptr;
+  sqlite3_stmt* row_ = nullptr;
+  uint64_t salt_ = 0;
   std::string error_;
 };
 

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 #include "lbmail/core/log.h"
@@ -12,19 +13,33 @@ namespace lbmail {
 namespace {
 
 constexpr int kRecipientIdBits = 40;
+constexpr uint64_t kRecipientMask = (1ull << kRecipientIdBits) - 1;
+constexpr uint64_t kAttemptMask = (1ull << (64 - kRecipientIdBits - 1)) - 1;  // 23 bits: ids stay below 2^63
+constexpr uint64_t kMaxDeadlineMarginMs = 60000;
 
-proto::GatewayLinkConfig linkConfig(const InitiatorConfig& c, const GatewayEndpoint& g) {
+proto::GatewayLinkConfig linkConfig(const InitiatorConfig& c, const GatewayEndpoint& g, uint64_t instance) {
   proto::GatewayLinkConfig l;
   l.gateway = g.address;
   l.link.node_name = c.service.node_name;
+  l.link.instance = instance;
   return l;
 }
 
 }  // namespace
 
-uint64_t GatewayLinks::requestId(std::string_view campaign, uint64_t recipient_id) {
-  uint64_t tag = XXH3_64bits(campaign.data(), campaign.size()) & ((1ull << (64 - kRecipientIdBits - 1)) - 1);
-  return (tag << kRecipientIdBits) | (recipient_id & ((1ull << kRecipientIdBits) - 1));
+uint64_t GatewayLinks::requestId(uint64_t attempt, uint64_t recipient_id) {
+  return ((attempt & kAttemptMask) << kRecipientIdBits) | (recipient_id & kRecipientMask);
+}
+
+uint64_t GatewayLinks::recipientOf(uint64_t request_id) { return request_id & kRecipientMask; }
+
+uint64_t GatewayLinks::messageKey(uint64_t salt, uint64_t recipient_id) {
+  return XXH3_64bits_withSeed(&recipient_id, sizeof recipient_id, salt) | 1;
+}
+
+uint32_t GatewayLinks::deadlineMs(uint64_t result_timeout_ms) {
+  uint64_t deadline = result_timeout_ms - std::min(result_timeout_ms / 2, kMaxDeadlineMarginMs);
+  return static_cast<uint32_t>(std::clamp<uint64_t>(deadline, 1, UINT32_MAX));
 }
 
 GatewayLinks::GatewayLinks(uv_loop_t* loop, const InitiatorConfig& config, Listener& listener)
@@ -49,9 +64,11 @@ bool GatewayLinks::loadKeys() {
   return true;
 }
 
-void GatewayLinks::connect() {
+void GatewayLinks::connect(uint64_t instance) {
+  instance_ = instance;
+  next_attempt_ = std::random_device()();
   for (Slot& s : slots_) {
-    s.link = std::make_unique<proto::GatewayLink>(loop_, linkConfig(config_, s.endpoint), *s.key,
+    s.link = std::make_unique<proto::GatewayLink>(loop_, linkConfig(config_, s.endpoint, instance), *s.key,
                                                   static_cast<proto::GatewayLink::Handler&>(*this));
     s.link->start();
   }
@@ -81,14 +98,16 @@ void GatewayLinks::markMediaMissing(size_t g, size_t material, std::string_view 
   slots_[g].missing_media[material] = true;
 }
 
-proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields) const {
+proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields) {
   proto::SendFrame send;
   fields.clear();
   fields.reserve(p.values.size());
   for (size_t i = 0; i < p.values.size(); ++i) {
     if (p.values[i]) fields.push_back({campaign_.merge_fields[i].first, *p.values[i]});
   }
-  send.request_id = requestId(campaign_.name, p.id);
+  send.request_id = requestId(next_attempt_++, p.id);
+  send.message_key = messageKey(instance_, p.id);
+  send.deadline_ms = deadlineMs(toMillis(campaign_.result_timeout));
   send.sender = campaign_.sender;
   send.recipient = p.email;
   send.material_id = static_cast<uint64_t>(p.material) + 1;
@@ -173,5 +192,7 @@ void GatewayLinks::onGatewayFrame(proto::GatewayLink& link, const proto::Frame& 
 void GatewayLinks::onGatewayDown(proto::GatewayLink& link, std::string_view reason) {
   listener_.onLinkDown(slotOf(link), reason);
 }
+
+void GatewayLinks::onGatewayFailed(proto::GatewayLink& link, std::string_view) { listener_.onLinkFailed(slotOf(link)); }
 
 }  // namespace lbmail

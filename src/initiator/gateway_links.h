@@ -28,6 +28,8 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
     virtual void onLinkUp(size_t g) = 0;
     virtual void onLinkFrame(size_t g, const proto::Frame& frame) = 0;
     virtual void onLinkDown(size_t g, std::string_view reason) = 0;
+    // A try to connect to g failed before its link was up.
+    virtual void onLinkFailed(size_t g) { (void)g; }
   };
 
   GatewayLinks(uv_loop_t* loop, const InitiatorConfig& config, Listener& listener);
@@ -37,7 +39,9 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
 
   // Reads every gateway's key; false (logged) when one cannot be read.
   bool loadKeys();
-  void connect();
+  // Connects every gateway; instance (the campaign's salt) names this campaign to them in HELLO
+  // and salts the Message-IDs.
+  void connect(uint64_t instance);
   // Closes every link; done after the last has stopped.
   void stop(std::function<void()> done);
   bool connected() const { return !slots_.empty() && slots_.front().link != nullptr; }
@@ -57,9 +61,10 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   // The gateway said the material's media are missing there (logged the first time).
   void markMediaMissing(size_t g, size_t material, std::string_view text);
 
-  // The SEND for p (which has a material); it points into p and into fields, which holds its
-  // merge fields.
-  proto::SendFrame sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields) const;
+  // The SEND for one attempt of p (which has a material): a request id of its own, the message
+  // key of p, a deadline below the result timeout. It points into p and into fields, which
+  // holds its merge fields.
+  proto::SendFrame sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields);
   // False when the link cannot take it now.
   bool send(size_t g, const proto::SendFrame& frame) { return slots_[g].link->sendRequest(frame); }
 
@@ -71,8 +76,16 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   uint64_t bytesSent() const;
   uint64_t bytesReceived() const;
 
-  // Stable, so the Message-ID the gateway derives from it is the same on every attempt.
-  static uint64_t requestId(std::string_view campaign, uint64_t recipient_id);
+  // One attempt's request id: the recipient id in the low 40 bits, an attempt number above.
+  static uint64_t requestId(uint64_t attempt, uint64_t recipient_id);
+  static uint64_t recipientOf(uint64_t request_id);
+  // What the Message-ID derives from: the same for a recipient on every attempt and every run
+  // over one database, different for the same row of another database (salt), never 0.
+  static uint64_t messageKey(uint64_t salt, uint64_t recipient_id);
+  // The deadline a SEND carries: the result timeout less a margin (half of it, at most a
+  // minute), so that a request the gateway has not started by then is refused there, not
+  // delivered after the initiator gave up on it and sent it again.
+  static uint32_t deadlineMs(uint64_t result_timeout_ms);
 
  private:
   struct Slot {
@@ -88,6 +101,7 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   void onGatewayUp(proto::GatewayLink& link) override;
   void onGatewayFrame(proto::GatewayLink& link, const proto::Frame& frame) override;
   void onGatewayDown(proto::GatewayLink& link, std::string_view reason) override;
+  void onGatewayFailed(proto::GatewayLink& link, std::string_view reason) override;
 
   size_t slotOf(const proto::GatewayLink& link) const;
   void sendMaterials(Slot& slot);
@@ -97,6 +111,8 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   const CampaignSettings& campaign_;
   Listener& listener_;
   std::vector<Slot> slots_;
+  uint64_t instance_ = 0;
+  uint64_t next_attempt_ = 0;  // starts at random, so runs do not reuse each other's ids
 };
 
 }  // namespace lbmail

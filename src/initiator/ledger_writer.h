@@ -38,8 +38,9 @@ class LedgerWriter {
   // Flushes when batch_interval has passed since the last flush.
   void tick(uint64_t now_ms);
 
-  // Outcomes not yet committed plus requests in flight are what a crash would send twice:
-  // sending waits while the database is two batches behind, which bounds that window.
+  // Outcomes not yet committed plus requests in flight are what a crash could send twice (the
+  // gateways' handover at the next start takes back most of them): sending waits while the
+  // database is two batches behind, which bounds that window.
   bool backlogged() const { return waiting_.size() + writing_ >= 2 * campaign_.batch_size; }
   // Nothing waiting and nothing being written.
   bool idle() const { return waiting_.empty() && writing_ == 0; }

@@ -26,6 +26,7 @@ struct PendingRecipient {
 
 struct InFlightRequest {
   PendingRecipient r;
+  uint64_t request_id = 0;  // this attempt's
   size_t gateway = 0;
   uint64_t sent_ms = 0;  // on the loop's clock
 };

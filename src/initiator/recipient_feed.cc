@@ -2,6 +2,7 @@
 #include "recipient_feed.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <memory>
 
@@ -112,6 +113,9 @@ void RecipientFeed::claimDue(double now) {
           return;
         }
         deferred_waiting_ -= std::min<uint64_t>(deferred_waiting_, claim->pending.size());
+        // None left in the database and none recorded meanwhile: a deferral counted here was
+        // overtaken by a late delivery of the same recipient.
+        if (!claim->next && std::isinf(due_during_claim_)) deferred_waiting_ = 0;
         // Deferrals recorded while the claim ran are not in next: the earlier of both.
         // With none left due, look again a second from now (the claim may have taken a while).
         next_due_ = std::min(claim->next ? *claim->next : unixNow() + 1, due_during_claim_);

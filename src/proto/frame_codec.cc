@@ -22,6 +22,7 @@ void layout(W& w, const HelloFrame& f) {
   w.bytes(cut(f.node_name, kMaxNameBytes));
   w.u8(static_cast<uint8_t>(f.role));
   w.varint(f.capabilities);
+  w.varint(f.instance);
 }
 
 template <typename W>
@@ -70,6 +71,7 @@ void layout(W& w, const SendFrame& f) {
     w.bytes(m.value);
   });
   w.varint(f.deadline_ms);
+  w.varint(f.message_key);
 }
 
 template <typename W>
@@ -130,6 +132,12 @@ void layout(W& w, const GoodbyeFrame& f) {
   w.bytes(cut(f.text, kMaxTextBytes));
 }
 
+template <typename W>
+void layout(W& w, const HandoverFrame& f) {
+  w.varint(f.held);
+  w.varint(f.running);
+}
+
 // ---- Readers: the same fields back, with every bound checked ----
 
 template <size_t N>
@@ -150,6 +158,7 @@ void read(PayloadReader& r, HelloFrame& f) {
   f.node_name = r.bytes(kMaxNameBytes);
   f.role = readEnum<Role>(r, 1, 2, "unknown role");
   f.capabilities = r.varint();
+  f.instance = r.varint();
 }
 
 void read(PayloadReader& r, AuthChallengeFrame& f) {
@@ -210,6 +219,7 @@ void read(PayloadReader& r, SendFrame& f) {
                                     static_cast<size_t>(count));
   }
   f.deadline_ms = static_cast<uint32_t>(r.bounded(kU32Max, "deadline out of range"));
+  f.message_key = r.varint();
 }
 
 void read(PayloadReader& r, AcceptFrame& f) { f.request_id = r.varint(); }
@@ -251,6 +261,11 @@ void read(PayloadReader& r, GoodbyeFrame& f) {
   f.text = r.bytes(kMaxTextBytes);
 }
 
+void read(PayloadReader& r, HandoverFrame& f) {
+  f.held = r.varint();
+  f.running = r.varint();
+}
+
 // A frame's type number is its position in the Frame variant, plus one.
 template <typename F, typename... Ts>
 constexpr size_t variantIndex(std::variant<Ts...>*) {
@@ -280,7 +295,7 @@ void writeHeader(uint8_t* p, FrameType type, uint32_t length) {
   p[1] = kMagic1;
   p[2] = kProtocolVersion;
   p[3] = static_cast<uint8_t>(type);
-  p[4] = 0;  // flags: none defined in version 1
+  p[4] = 0;  // flags: none defined
   p[5] = 0;
   for (int i = 0; i < 4; ++i) p[6 + i] = static_cast<uint8_t>(length >> (8 * i));
 }
@@ -290,7 +305,7 @@ void writeHeader(uint8_t* p, FrameType type, uint32_t length) {
 const char* frameTypeName(FrameType t) {
   static constexpr const char* kNames[] = {"?",       "HELLO",  "AUTH_CHALLENGE", "AUTH_RESPONSE", "CATALOG", "MATERIAL",
                                            "SEND",    "ACCEPT", "REJECT",         "RESULT",        "CREDIT",  "LOAD",
-                                           "PING",    "PONG",   "DRAIN",          "GOODBYE"};
+                                           "PING",    "PONG",   "DRAIN",          "GOODBYE",       "HANDOVER"};
   auto i = static_cast<size_t>(t);
   return i <= kMaxFrameType ? kNames[i] : "?";
 }
@@ -355,6 +370,7 @@ Expected<Frame, const char*> decodePayload(FrameType type, std::span<const uint8
     case FrameType::kPong: return decodeAs<PongFrame>(payload);
     case FrameType::kDrain: return decodeAs<DrainFrame>(payload);
     case FrameType::kGoodbye: return decodeAs<GoodbyeFrame>(payload);
+    case FrameType::kHandover: return decodeAs<HandoverFrame>(payload);
   }
   return unexpected("unknown frame type");
 }
@@ -399,6 +415,7 @@ LBMAIL_FRAME_CODEC(PingFrame)
 LBMAIL_FRAME_CODEC(PongFrame)
 LBMAIL_FRAME_CODEC(DrainFrame)
 LBMAIL_FRAME_CODEC(GoodbyeFrame)
+LBMAIL_FRAME_CODEC(HandoverFrame)
 #undef LBMAIL_FRAME_CODEC
 
 }  // namespace lbmail::proto

@@ -74,7 +74,11 @@ void GatewayLink::onLinkClosed(LinkConnection&, std::string_view reason) {
   was_up_ = false;
   draining_ = false;
   ++failures_;
-  if (was_up) handler_.onGatewayDown(*this, why);
+  if (was_up) {
+    handler_.onGatewayDown(*this, why);
+  } else if (!stopping_) {
+    handler_.onGatewayFailed(*this, why);
+  }
   if (stopping_) {
     maybeFinishStop();
     return;

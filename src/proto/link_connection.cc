@@ -217,7 +217,8 @@ void LinkConnection::handleHandshake(const Frame& frame) {
       return;
     }
     queue(AuthResponseFrame{key_.prove(Role::kInitiator, initiator_nonce_, gateway_nonce_)});
-    queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kInitiator, settings_.capabilities});
+    queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kInitiator, settings_.capabilities,
+                     settings_.instance});
     step_ = Step::kAwaitHello;
     return;
   }
@@ -254,6 +255,7 @@ void LinkConnection::handleHandshake(const Frame& frame) {
       return;
     }
     peer_name_ = std::string(hello.node_name);
+    peer_instance_ = hello.instance;
     if (role_ == Role::kGateway) {
       queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kGateway, settings_.capabilities});
     }

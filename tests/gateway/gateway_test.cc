@@ -381,15 +381,16 @@ TEST_F(GatewayEndToEnd, TwoLinksAtOnceAndALinkThatDropsLeavesItsDeliveriesToFini
   size_t answered_a = a.answers().size();
   EXPECT_LT(answered_a, 1000u);
   EXPECT_EQ(gateway.stop(), 0);
-  // Whatever A had in flight was still delivered; its RESULTs were dropped and counted.
+  // Whatever A had started was still delivered; its RESULTs were dropped and counted (A named
+  // no instance to hand them to). What it had not started was withdrawn, never sent.
   std::string log = gateway.err();
   size_t at = log.find("results_dropped=");
   ASSERT_NE(at, std::string::npos) << log.substr(0, 3000);
   uint64_t dropped = std::stoull(log.substr(at + 16));
   EXPECT_GT(dropped, 0u);
   EXPECT_EQ(sink.stop(), 0);
-  // Every SEND of A's that reached the gateway was delivered: answered, dropped, or answered
-  // while A was saying goodbye (on the wire, never read). None was delivered twice or lost.
+  // Every SEND of A's that the gateway started was delivered: answered, dropped, or answered
+  // while A was saying goodbye (on the wire, never read). None was delivered twice.
   size_t received = sink.messageLog().size();
   EXPECT_GE(received, 1000 + answered_a + dropped);
   EXPECT_LE(received, 1000 + a.sent());
@@ -420,6 +421,94 @@ TEST_F(GatewayEndToEnd, EveryCounterIsTypedCounterAndNamedTotal) {
   }
   EXPECT_EQ(types.count("lbmail_gateway_smtp_connections_opened"), 0u);
   EXPECT_TRUE(test::validateDocument("prometheus", m->body).ok);
+}
+
+TEST_F(GatewayEndToEnd, ARequestWhoseDeadlinePassesBeforeMailFromIsRefusedExpiredAndNeverSent) {
+  // One connection at a time, one message each, each greeting slow: the second request waits
+  // well past its deadline for its turn.
+  test::SinkProcess sink("[[sink.rule]]\ngreeting_latency = \"400ms\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.media_cache = media_.cache();
+  go.smtp_extra = "max_connections = 1\nmax_messages_per_connection = 1\n";
+  go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+  TestRequest first = request(1, 1);
+  TestRequest late = request(2, 1);
+  late.deadline_ms = 200;
+  test::LoopThread loop;
+  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, {first, late});
+  loop.call([&] { initiator.start(); });
+  bool both = initiator.waitForAnswers(2, std::chrono::seconds(30));
+  loop.call([&] { initiator.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(both);
+  auto answers = initiator.answers();
+  ASSERT_EQ(answers[1].size(), 1u);
+  EXPECT_EQ(answers[1][0].outcome, proto::Outcome::kDelivered) << answers[1][0].text;
+  ASSERT_EQ(answers[2].size(), 1u);
+  EXPECT_TRUE(answers[2][0].rejected);
+  EXPECT_EQ(answers[2][0].reason, proto::RejectReason::kExpired) << answers[2][0].text;
+  EXPECT_EQ(gateway.stop(), 0);
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_EQ(sink.messageLog().size(), 1u);
+}
+
+TEST_F(GatewayEndToEnd, AnswersOfALinkThatWentAwayAreHandedOverWhenItsInstanceComesBack) {
+  // d2.test takes long to answer the end of data: its delivery is under way when A leaves.
+  test::SinkProcess sink("[[sink.rule]]\ndomain = \"d2.test\"\ndata_latency = \"1500ms\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  test::GatewayOptions go;
+  go.smtp_port = sink.smtp().port();
+  go.media_cache = media_.cache();
+  go.smtp_extra = "max_messages_per_connection = 1\n";  // one transaction per connection
+  go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n" +
+             "[[dns.route]]\ndomain = \"d2.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
+  test::GatewayProcess gateway(go);
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  ASSERT_TRUE(key);
+  constexpr uint64_t kInstance = 0x5eed;
+  test::LoopThread loop;
+  test::TestInitiator a(loop.loop(), gateway.link(), *key, {material(1)}, {request(1, 1), request(2, 2)}, kInstance);
+  loop.call([&] { a.start(); });
+  // The fast one answered: the slow one's transaction has started too (both went out at once).
+  ASSERT_TRUE(a.waitForAnswers(1, std::chrono::seconds(30)));
+  loop.call([&] { a.stop([] {}); });
+  EXPECT_EQ(a.answers().count(2), 0u) << a.answers()[2][0].text;
+
+  // The same instance again: request 1's answer handed over, request 2's when it is done.
+  test::TestInitiator b(loop.loop(), gateway.link(), *key, {material(1)}, {}, kInstance);
+  test::TestInitiator other(loop.loop(), gateway.link(), *key, {material(1)}, {}, 0x07e5);
+  loop.call([&] {
+    b.start();
+    other.start();
+  });
+  bool both = b.waitForAnswers(2, std::chrono::seconds(30));
+  loop.call([&] {
+    b.stop([] {});
+    other.stop([] {});
+  });
+  EXPECT_EQ(loop.stop(), 0);
+  ASSERT_TRUE(both);
+  auto answers = b.answers();
+  ASSERT_EQ(answers[1].size(), 1u);
+  EXPECT_EQ(answers[1][0].outcome, proto::Outcome::kDelivered);
+  ASSERT_EQ(answers[2].size(), 1u);
+  EXPECT_EQ(answers[2][0].outcome, proto::Outcome::kDelivered) << answers[2][0].text;
+  ASSERT_EQ(b.handovers().size(), 1u);
+  EXPECT_EQ(b.handovers()[0].held, 1u);
+  EXPECT_EQ(b.handovers()[0].running, 1u);
+  EXPECT_EQ(b.answersBeforeHandover(), 1u);
+  // Another instance gets none of them.
+  EXPECT_TRUE(other.answers().empty());
+  EXPECT_EQ(gateway.stop(), 0);
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_EQ(sink.messageLog().size(), 2u);
 }
 
 TEST_F(GatewayEndToEnd, DrainAnswersEverythingWithinItsTimeoutAndExitsZero) {

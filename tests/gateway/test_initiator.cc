@@ -6,18 +6,20 @@
 namespace lbmail::test {
 namespace {
 
-proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway) {
+proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t instance) {
   proto::GatewayLinkConfig c;
   c.gateway = gateway;
   c.link.node_name = "test-initiator";
+  c.link.instance = instance;
   return c;
 }
 
 }  // namespace
 
 TestInitiator::TestInitiator(uv_loop_t* loop, const SocketAddress& gateway, const proto::PreSharedKey& key,
-                             std::vector<TestMaterial> materials, std::vector<TestRequest> requests)
-    : link_(loop, linkConfig(gateway), key, *this), materials_(std::move(materials)), requests_(std::move(requests)) {}
+                             std::vector<TestMaterial> materials, std::vector<TestRequest> requests,
+                             uint64_t instance)
+    : link_(loop, linkConfig(gateway, instance), key, *this), materials_(std::move(materials)), requests_(std::move(requests)) {}
 
 void TestInitiator::onGatewayUp(proto::GatewayLink& link) {
   for (const TestMaterial& m : materials_) {
@@ -42,6 +44,8 @@ void TestInitiator::pump() {
     s.recipient = r.recipient;
     s.material_id = r.material;
     s.fields = proto::MergeFields(fields);
+    s.deadline_ms = r.deadline_ms;
+    s.message_key = r.message_key;
     if (!link_.sendRequest(s)) break;
     BufferList sized;
     proto::encodeFrame(sized, s);
@@ -69,6 +73,10 @@ void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& fram
     a.reason = j->reason;
     a.text = j->text;
     record(j->request_id, std::move(a));
+  } else if (const auto* h = std::get_if<proto::HandoverFrame>(&frame)) {
+    std::lock_guard lock(mutex_);
+    if (handovers_.empty()) answers_before_handover_ = answer_count_;
+    handovers_.push_back(*h);
   } else if (const auto* c = std::get_if<proto::CatalogFrame>(&frame)) {
     std::lock_guard lock(mutex_);
     catalog_size_ = c->hashes.size();
@@ -93,6 +101,16 @@ bool TestInitiator::waitForAnswers(size_t n, std::chrono::seconds bound) {
 std::map<uint64_t, std::vector<TestAnswer>> TestInitiator::answers() {
   std::lock_guard lock(mutex_);
   return answers_;
+}
+
+std::vector<proto::HandoverFrame> TestInitiator::handovers() {
+  std::lock_guard lock(mutex_);
+  return handovers_;
+}
+
+size_t TestInitiator::answersBeforeHandover() {
+  std::lock_guard lock(mutex_);
+  return answers_before_handover_;
 }
 
 size_t TestInitiator::catalogSize() {

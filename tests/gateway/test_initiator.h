@@ -25,6 +25,8 @@ struct TestRequest {
   std::string recipient;
   uint64_t material = 0;
   std::vector<std::pair<std::string, std::string>> fields;
+  uint32_t deadline_ms = 0;
+  uint64_t message_key = 0;
 };
 
 struct TestAnswer {
@@ -40,8 +42,9 @@ struct TestAnswer {
 
 class TestInitiator final : public proto::GatewayLink::Handler {
  public:
+  // instance: the campaign instance its HELLO names (0: none).
   TestInitiator(uv_loop_t* loop, const SocketAddress& gateway, const proto::PreSharedKey& key,
-                std::vector<TestMaterial> materials, std::vector<TestRequest> requests);
+                std::vector<TestMaterial> materials, std::vector<TestRequest> requests, uint64_t instance = 0);
 
   // On the loop thread.
   void start() { link_.start(); }
@@ -52,6 +55,9 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   // On the test thread, after the loop stopped or while waiting is over.
   std::map<uint64_t, std::vector<TestAnswer>> answers();
   size_t catalogSize();
+  // The HANDOVER frames received, and how many answers had arrived before the first.
+  std::vector<proto::HandoverFrame> handovers();
+  size_t answersBeforeHandover();
   uint64_t bytesSent() const { return bytes_sent_; }
   // SENDs put on the link so far (read it after the loop has stopped).
   size_t sent() const { return next_; }
@@ -76,6 +82,8 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   std::map<uint64_t, std::vector<TestAnswer>> answers_;
   size_t answer_count_ = 0;
   size_t catalog_size_ = 0;
+  std::vector<proto::HandoverFrame> handovers_;
+  size_t answers_before_handover_ = 0;
 };
 
 }  // namespace lbmail::test

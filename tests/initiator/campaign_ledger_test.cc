@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 
+#include "gateway_links.h"
 #include "ledger_test_support.h"
 
 namespace lbmail {
@@ -287,6 +288,65 @@ TEST(CampaignLedger, CommitsAreDurableUnlessAskedOtherwise) {
   auto normal = CampaignLedger::open(db, "spring", false);
   ASSERT_TRUE(normal) << normal.error();
   EXPECT_FALSE((*normal)->durable());
+}
+
+}  // namespace
+}  // namespace lbmail
+
+namespace lbmail {
+namespace {
+
+// Issue 16, defect 10: a campaign's salt is made once per database and kept, so the Message-IDs
+// it salts are the same on every attempt and run over one database and differ over another
+// database with the same campaign name.
+TEST(CampaignLedgerSalt, IsKeptInTheDatabaseAndDiffersBetweenDatabases) {
+  std::string db = makeDatabase(3);
+  uint64_t salt = 0;
+  {
+    auto ledger = openLedger(db);
+    ASSERT_TRUE(ledger);
+    salt = ledger->salt();
+    EXPECT_NE(salt, 0u);
+  }
+  auto again = openLedger(db);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->salt(), salt);
+  EXPECT_EQ(GatewayLinks::messageKey(again->salt(), 2), GatewayLinks::messageKey(salt, 2));
+  auto other_campaign = openLedger(db, "autumn");
+  ASSERT_TRUE(other_campaign);
+  EXPECT_NE(other_campaign->salt(), salt);
+
+  std::string other_path = test::tempPath("ledger-salt-other.db");
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((other_path + suffix).c_str());
+  {
+    auto store = RecipientStore::open(other_path);
+    ASSERT_TRUE(store);
+  }
+  auto other = openLedger(other_path);
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->salt(), salt);
+  EXPECT_NE(GatewayLinks::messageKey(other->salt(), 2), GatewayLinks::messageKey(salt, 2));
+}
+
+TEST(CampaignLedgerRow, ShowsTheRecipientAndTheAttemptThatDecidedItsRow) {
+  std::string db = makeDatabase(3);
+  auto ledger = openLedger(db);
+  ASSERT_TRUE(ledger);
+  std::optional<LedgerRow> fresh = ledger->row(2);
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->has_state);
+  EXPECT_EQ(fresh->recipient.email, "user2@d2.test");
+  StateChange c = change(2, "delivered");
+  c.request_id = 0xabc0000000002;
+  StateChange repeat = change(2, "bounced");
+  repeat.repeat = true;  // the accounting file's alone: the row stays delivered
+  ASSERT_TRUE(ledger->write({c, repeat}));
+  std::optional<LedgerRow> row = ledger->row(2);
+  ASSERT_TRUE(row);
+  EXPECT_TRUE(row->has_state);
+  EXPECT_EQ(row->state, "delivered");
+  EXPECT_EQ(row->request_id, 0xabc0000000002u);
+  EXPECT_FALSE(ledger->row(99));
 }
 
 }  // namespace

@@ -58,13 +58,26 @@ class RecordingListener : public GatewayLinks::Listener {
   int frames = 0;
 };
 
-TEST(GatewayLinksRequestId, IsStableAndCarriesTheRecipientId) {
-  uint64_t id = GatewayLinks::requestId("spring", 42);
-  EXPECT_EQ(GatewayLinks::requestId("spring", 42), id);  // the same on every attempt
-  EXPECT_EQ(id & ((1ull << 40) - 1), 42u);
+TEST(GatewayLinksRequestId, NamesOneAttemptAndCarriesTheRecipientId) {
+  uint64_t id = GatewayLinks::requestId(5, 42);
+  EXPECT_EQ(GatewayLinks::recipientOf(id), 42u);
   EXPECT_EQ(id >> 63, 0u);  // fits a signed 64-bit column
-  EXPECT_NE(GatewayLinks::requestId("autumn", 42), id);
-  EXPECT_NE(GatewayLinks::requestId("spring", 43), id);
+  EXPECT_NE(GatewayLinks::requestId(6, 42), id);  // another attempt, another id
+  EXPECT_NE(GatewayLinks::requestId(5, 43), id);
+}
+
+// Issue 16, defect 10: the Message-ID's key is salted per campaign instance.
+TEST(GatewayLinksMessageKey, IsStablePerSaltAndDiffersBetweenSalts) {
+  EXPECT_EQ(GatewayLinks::messageKey(1234, 42), GatewayLinks::messageKey(1234, 42));
+  EXPECT_NE(GatewayLinks::messageKey(1235, 42), GatewayLinks::messageKey(1234, 42));
+  EXPECT_NE(GatewayLinks::messageKey(1234, 43), GatewayLinks::messageKey(1234, 42));
+  EXPECT_NE(GatewayLinks::messageKey(0, 0), 0u);
+}
+
+TEST(GatewayLinksDeadline, StaysBelowTheResultTimeout) {
+  EXPECT_EQ(GatewayLinks::deadlineMs(1000), 500u);
+  EXPECT_EQ(GatewayLinks::deadlineMs(600000), 540000u);
+  EXPECT_GE(GatewayLinks::deadlineMs(1), 1u);
 }
 
 TEST(GatewayLinksSendFrame, CarriesTheRecipientItsMaterialAndThePresentMergeValues) {
@@ -78,7 +91,13 @@ TEST(GatewayLinksSendFrame, CarriesTheRecipientItsMaterialAndThePresentMergeValu
   p.values = {std::nullopt, std::string("Paris")};
   std::vector<proto::MergeField> fields;
   proto::SendFrame f = links.sendFrame(p, fields);
-  EXPECT_EQ(f.request_id, GatewayLinks::requestId("spring", 7));
+  EXPECT_EQ(GatewayLinks::recipientOf(f.request_id), 7u);
+  EXPECT_EQ(f.message_key, GatewayLinks::messageKey(0, 7));
+  EXPECT_EQ(f.deadline_ms, GatewayLinks::deadlineMs(toMillis(c.campaign.result_timeout)));
+  // Another attempt: its own request id, the same message key (so the same Message-ID).
+  proto::SendFrame again = links.sendFrame(p, fields);
+  EXPECT_NE(again.request_id, f.request_id);
+  EXPECT_EQ(again.message_key, f.message_key);
   EXPECT_EQ(f.sender, "bounce@sender.test");
   EXPECT_EQ(f.recipient, "ann@d.example");
   EXPECT_EQ(f.material_id, 2u);  // material ids start at 1
@@ -201,7 +220,7 @@ TEST_F(GatewayLinksUpTest, ALinkComingUpGetsEveryMaterialAndForgetsMissingMedia)
   links_ = std::make_unique<GatewayLinks>(&loop_, config_, listener_);
   ASSERT_TRUE(links_->loadKeys());
   links_->markMediaMissing(0, 0, "gone");
-  links_->connect();
+  links_->connect(77);
   ASSERT_TRUE(runUntil([&] { return gateway_.materials.size() == 2 && links_->credit(0) == 5; }));
   EXPECT_EQ(listener_.ups, (std::vector<size_t>{0}));
   EXPECT_TRUE(links_->connected());
@@ -236,7 +255,8 @@ TEST_F(GatewayLinksUpTest, ALinkComingUpGetsEveryMaterialAndForgetsMissingMedia)
   std::vector<proto::MergeField> fields;
   ASSERT_TRUE(links_->send(0, links_->sendFrame(p, fields)));
   ASSERT_TRUE(runUntil([&] { return !gateway_.sends.empty(); }));
-  EXPECT_EQ(gateway_.sends.front(), std::make_pair(GatewayLinks::requestId("spring", 9), uint64_t{1}));
+  EXPECT_EQ(GatewayLinks::recipientOf(gateway_.sends.front().first), 9u);
+  EXPECT_EQ(gateway_.sends.front().second, uint64_t{1});
 }
 
 }  // namespace

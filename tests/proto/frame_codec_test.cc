@@ -53,6 +53,7 @@ SendFrame sampleSend(const std::vector<MergeField>& fields) {
   s.material_id = 7;
   s.fields = MergeFields(fields);
   s.deadline_ms = 3'600'000;
+  s.message_key = 0x1234'5678'9abc'def1ull;
   return s;
 }
 
@@ -65,6 +66,7 @@ TEST(FrameCodec, SendRoundTrips) {
   EXPECT_EQ(out.recipient, in.recipient);
   EXPECT_EQ(out.material_id, 7u);
   EXPECT_EQ(out.deadline_ms, 3'600'000u);
+  EXPECT_EQ(out.message_key, in.message_key);
   auto got = collect(out.fields);
   ASSERT_EQ(got.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -199,6 +201,19 @@ TEST(FrameCodec, SmallFramesRoundTrip) {
   EXPECT_EQ(g.reason, GoodbyeReason::kDrained);
 }
 
+// Version 2: HELLO names the initiator's campaign instance; HANDOVER closes a gateway's handover.
+TEST(FrameCodec, HelloInstanceAndHandoverRoundTrip) {
+  HelloFrame h = decodeOne<HelloFrame>(encode(HelloFrame{kProtocolVersion, "init", Role::kInitiator, 3, UINT64_MAX}));
+  EXPECT_EQ(h.instance, UINT64_MAX);
+  EXPECT_EQ(h.capabilities, 3u);
+  HandoverFrame o = decodeOne<HandoverFrame>(encode(HandoverFrame{100000, 7}));
+  EXPECT_EQ(o.held, 100000u);
+  EXPECT_EQ(o.running, 7u);
+  EXPECT_EQ(encode(HandoverFrame{})[3], 16);
+  EXPECT_EQ(encode(HandoverFrame{})[2], 2);  // the header's version
+  EXPECT_STREQ(frameTypeName(FrameType::kHandover), "HANDOVER");
+}
+
 TEST(FrameCodec, EveryTypeHasItsNumber) {
   EXPECT_EQ(encode(HelloFrame{})[3], 1);
   EXPECT_EQ(encode(SendFrame{})[3], 6);
@@ -210,7 +225,7 @@ TEST(FrameCodec, EveryTypeHasItsNumber) {
 std::vector<uint8_t> sampleStream() {
   static std::vector<MergeField> fields{{"a", "1"}, {"b", "2"}};
   BufferList b;
-  encodeFrame(b, HelloFrame{1, "init", Role::kInitiator, 0});
+  encodeFrame(b, HelloFrame{kProtocolVersion, "init", Role::kInitiator, 0});
   encodeFrame(b, sampleSend(fields));
   encodeFrame(b, DrainFrame{});
   encodeFrame(b, ResultFrame{9, Outcome::kBounced, 550, "5.1.1", "no such user", "mx", {}});
@@ -284,10 +299,11 @@ TEST(FrameCodec, BadMagicIsAnErrorAsSoonAsItArrives) {
 }
 
 TEST(FrameCodec, HeaderProblemsAreErrors) {
-  EXPECT_STREQ(splitFrame(header(6, 0, 2), kDefaultMaxPayload).error, "unsupported protocol version");
+  EXPECT_STREQ(splitFrame(header(6, 0, 1), kDefaultMaxPayload).error, "unsupported protocol version");  // a v1 peer
+  EXPECT_STREQ(splitFrame(header(6, 0, 3), kDefaultMaxPayload).error, "unsupported protocol version");
   EXPECT_STREQ(splitFrame(header(0, 0), kDefaultMaxPayload).error, "unknown frame type");
-  EXPECT_STREQ(splitFrame(header(16, 0), kDefaultMaxPayload).error, "unknown frame type");
-  EXPECT_STREQ(splitFrame(header(6, 0, 1, 0x100), kDefaultMaxPayload).error, "unknown flags");
+  EXPECT_STREQ(splitFrame(header(17, 0), kDefaultMaxPayload).error, "unknown frame type");
+  EXPECT_STREQ(splitFrame(header(6, 0, kProtocolVersion, 0x100), kDefaultMaxPayload).error, "unknown flags");
 }
 
 TEST(FrameCodec, LengthOverTheMaximumIsRejectedFromTheHeaderAlone) {

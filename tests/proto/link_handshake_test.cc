@@ -108,7 +108,7 @@ TEST_F(LinkTest, LargeFramesBeforeAuthenticationAreRefusedFromTheHeader) {
   startGateway(key_, gateway_);
   RawInitiator raw(gateway_addr_);
   BufferList material;
-  material.append("LB\x01\x05\x00\x00\x00\x00\x10\x00", 10);  // a 1 MiB MATERIAL, never sent in full
+  material.append("LB\x02\x05\x00\x00\x00\x00\x10\x00", 10);  // a 1 MiB MATERIAL, never sent in full
   raw.send(material);
   EXPECT_EQ(raw.goodbyeText(), "frame larger than the maximum");
   RawInitiator small(gateway_addr_);

@@ -32,6 +32,9 @@ class DestinationPool;
 class DeliveryEngine final : private DestinationPoolOwner {
  public:
   using Done = std::function<void(DeliveryResult&& result)>;
+  // Asked just before the message's transaction starts (MAIL FROM): false withdraws it, and
+  // done gets a deferral marked withdrawn that no server saw.
+  using StartCheck = std::function<bool()>;
 
   // resolver must outlive the engine and is used, not owned.
   DeliveryEngine(uv_loop_t* loop, DeliveryConfig config, dns::MxResolver& resolver);
@@ -41,7 +44,7 @@ class DeliveryEngine final : private DestinationPoolOwner {
 
   // Sends message to its recipients, who all share domain. done runs exactly once on the loop,
   // possibly before submit returns (a cached DNS failure, an unsafe address, after close()).
-  void submit(std::string_view domain, OutgoingMessage message, Done done);
+  void submit(std::string_view domain, OutgoingMessage message, Done done, StartCheck may_start = {});
   // Messages still queued are deferred ("shutting down"), idle connections say QUIT, busy ones
   // are cut (their messages deferred); done runs when every connection is closed.
   void close(std::function<void()> done);

@@ -49,6 +49,7 @@ struct DeliveryResult {
   std::string mx_host;  // the MX host name used ("" for a static route)
   SocketAddress mx_address;
   bool connection_reused = false;
+  bool withdrawn = false;  // its start check said no before MAIL FROM: no server saw it
   uint32_t attempts = 0;  // destinations tried (MX failover)
   DeliveryTimings timings;
 };

@@ -1,4 +1,6 @@
-// The frames of the initiator–gateway link protocol, version 1 (byte layout: docs/protocol.md).
+// The frames of the initiator–gateway link protocol, version 2 (byte layout: docs/protocol.md).
+// Version 2 added HELLO's instance, SEND's message_key and the HANDOVER frame; a version 1
+// peer is refused at its first frame.
 // Decoded frames hold views into the received bytes: use or copy them inside the callback.
 #pragma once
 
@@ -12,7 +14,7 @@
 
 namespace lbmail::proto {
 
-constexpr uint8_t kProtocolVersion = 1;
+constexpr uint8_t kProtocolVersion = 2;
 constexpr uint8_t kMagic0 = 'L';
 constexpr uint8_t kMagic1 = 'B';
 constexpr size_t kHeaderSize = 10;               // magic(2) version(1) type(1) flags(2) length(4)
@@ -51,8 +53,9 @@ enum class FrameType : uint8_t {
   kPong = 13,
   kDrain = 14,
   kGoodbye = 15,
+  kHandover = 16,
 };
-constexpr uint8_t kMaxFrameType = 15;
+constexpr uint8_t kMaxFrameType = 16;
 const char* frameTypeName(FrameType t);
 
 enum class Role : uint8_t { kInitiator = 1, kGateway = 2 };
@@ -66,7 +69,7 @@ enum class RejectReason : uint8_t {
   kMissingField = 3,
   kOverCapacity = 4,
   kDraining = 5,
-  kExpired = 6,
+  kExpired = 6,  // its deadline passed, or its link closed, before MAIL FROM: never sent
   kMissingMedia = 7,
   kBadContent = 8,  // the message cannot be built from these fields on any gateway (a line break in a header field)
   kOther = 255,
@@ -83,6 +86,9 @@ struct HelloFrame {
   std::string_view node_name;
   Role role = Role::kInitiator;
   uint64_t capabilities = 0;
+  // The initiator's campaign instance (a random number kept with the campaign): a gateway keeps
+  // the answers of an instance's links and hands them over when it connects again. 0: none.
+  uint64_t instance = 0;
 };
 
 // The initiator opens with its nonce and no proof; the gateway answers with its own nonce and
@@ -169,7 +175,10 @@ struct SendFrame {
   std::string_view recipient;
   uint64_t material_id = 0;
   MergeFields fields;
-  uint32_t deadline_ms = 0;  // time left to deliver, counted from when the gateway receives it
+  uint32_t deadline_ms = 0;  // time left to start (MAIL FROM), from when the gateway receives it; 0: none
+  // What the Message-ID and X-Lbmail-Id derive from: stable for a recipient across attempts,
+  // while request_id names one attempt. 0: the request id.
+  uint64_t message_key = 0;
 };
 
 struct AcceptFrame {
@@ -220,6 +229,15 @@ struct PongFrame {
 
 struct DrainFrame {};
 
+// Gateway to initiator, once after the link is up (before its first CREDIT) when the initiator
+// named an instance: the answers the gateway held for that instance's earlier links have been
+// sent before this frame (held of them); running deliveries of those links are still under
+// way, and their answers follow on this link.
+struct HandoverFrame {
+  uint64_t held = 0;
+  uint64_t running = 0;
+};
+
 struct GoodbyeFrame {
   GoodbyeReason reason = GoodbyeReason::kShutdown;
   std::string_view text;
@@ -227,7 +245,7 @@ struct GoodbyeFrame {
 
 using Frame = std::variant<HelloFrame, AuthChallengeFrame, AuthResponseFrame, CatalogFrame, MaterialFrame, SendFrame,
                            AcceptFrame, RejectFrame, ResultFrame, CreditFrame, LoadFrame, PingFrame, PongFrame,
-                           DrainFrame, GoodbyeFrame>;
+                           DrainFrame, GoodbyeFrame, HandoverFrame>;
 
 FrameType frameType(const Frame& f);
 

@@ -35,6 +35,8 @@ class GatewayLink final : private LinkConnection::Handler {
     virtual void onGatewayRtt(GatewayLink&, uint64_t rtt_us) { (void)rtt_us; }
     // The link went down; requests still in flight on it will get no RESULT.
     virtual void onGatewayDown(GatewayLink&, std::string_view reason) { (void)reason; }
+    // A try to connect failed before the link was up (it is tried again later).
+    virtual void onGatewayFailed(GatewayLink&, std::string_view reason) { (void)reason; }
   };
 
   GatewayLink(uv_loop_t* loop, GatewayLinkConfig config, const PreSharedKey& key, Handler& handler);

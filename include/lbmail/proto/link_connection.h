@@ -22,6 +22,7 @@ namespace lbmail::proto {
 struct LinkSettings {
   std::string node_name;
   uint64_t capabilities = 0;
+  uint64_t instance = 0;  // the initiator's campaign instance, sent in its HELLO (0: none)
   uint32_t max_payload = kDefaultMaxPayload;
   Duration auth_timeout = std::chrono::seconds(5);        // handshake must complete within this
   Duration heartbeat_interval = std::chrono::seconds(1);  // a PING this often while open
@@ -82,6 +83,8 @@ class LinkConnection {
   State state() const { return state_; }
   Role role() const { return role_; }
   const std::string& peerName() const { return peer_name_; }
+  // The campaign instance the initiator named in its HELLO (gateway side); 0 when none.
+  uint64_t peerInstance() const { return peer_instance_; }
   const SocketAddress& peerAddress() const { return peer_address_; }
   // Credit the initiator still holds (initiator side) or that the gateway granted and has not
   // yet seen used (gateway side).
@@ -142,6 +145,7 @@ class LinkConnection {
   Nonce initiator_nonce_{};
   Nonce gateway_nonce_{};
   std::string peer_name_;
+  uint64_t peer_instance_ = 0;
   SocketAddress peer_address_;
   std::string close_reason_;
 
