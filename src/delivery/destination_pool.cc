@@ -48,8 +48,10 @@ void DestinationPool::pump() {
     // One that timed out idle and said QUIT, or failed, is on its way out.
     if (c->state() != SmtpClientConnection::State::kReady) continue;
     Slot& slot = *slotOf(*c);
-    // As many queued messages as the connection takes in one write (pipelined BDAT
-    // transactions), within the message rate and the per-connection limit.
+    // As many queued messages as the connection takes in one write (pipelined transactions),
+    // within the message rate and the per-connection limit, but never one that a connection
+    // already on its way would start sooner: queued behind a slow transaction, a message
+    // would wait for that receiver's every reply and could miss its deadline.
     c->cork();
     bool rate_limited = false;
     do {
@@ -66,7 +68,8 @@ void DestinationPool::pump() {
       std::unique_ptr<Delivery> d = std::move(queue_.front());
       queue_.pop_front();
       start(slot, std::move(d));
-    } while (!queue_.empty() && c->acceptsMore() && c->transactions() < limits_.max_messages_per_connection);
+    } while (queue_.size() > connecting_ && c->acceptsMore() &&
+             c->transactions() < limits_.max_messages_per_connection);
     if (c->state() == SmtpClientConnection::State::kReady) idle_.push_back(c);  // sent nothing
     c->uncork();
     if (rate_limited) {
