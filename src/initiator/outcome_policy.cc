@@ -150,11 +150,12 @@ OutcomeDecision decideReject(const proto::RejectFrame& r, const AttemptHistory& 
     }
     case Reason::kOverCapacity:
     case Reason::kDraining:
-    case Reason::kUnknownMaterial: return decideRequeue(h, p, now);
+    case Reason::kUnknownMaterial:
+    case Reason::kExpired: return decideRequeue(h, p, now);  // no server saw it: not an attempt
     case Reason::kBadAddress:
     case Reason::kMissingField:
     case Reason::kBadContent: return final(RecipientState::kFailed, h, 0, "", std::move(why), 0);
-    default:  // kExpired, kOther, and codes newer than this initiator
+    default:  // kOther, and codes newer than this initiator
       return deferOrGiveUp(h, true, 0, "", std::move(why), 0, p, now);
   }
 }

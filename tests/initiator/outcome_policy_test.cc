@@ -231,7 +231,8 @@ TEST(OutcomePolicy, MaxAgeGivesUp) {
 
 TEST(OutcomePolicy, RejectsTheGatewayCannotDoNowRequeueWithoutAnAttempt) {
   for (auto reason : {proto::RejectReason::kOverCapacity, proto::RejectReason::kDraining,
-                      proto::RejectReason::kUnknownMaterial, proto::RejectReason::kMissingMedia}) {
+                      proto::RejectReason::kUnknownMaterial, proto::RejectReason::kMissingMedia,
+                      proto::RejectReason::kExpired}) {
     OutcomeDecision d = decideReject(reject(reason), {2, kNow, 3}, policy(), kNow);
     EXPECT_EQ(d.kind, Kind::kRequeue) << static_cast<int>(reason);
     EXPECT_EQ(d.attempts, 2u);
@@ -257,8 +258,7 @@ TEST(OutcomePolicy, RejectsOfTheRecipientAreFinal) {
 }
 
 TEST(OutcomePolicy, OtherRejectsAreAttemptsDeferred) {
-  for (auto reason :
-       {proto::RejectReason::kExpired, proto::RejectReason::kOther, static_cast<proto::RejectReason>(42)}) {
+  for (auto reason : {proto::RejectReason::kOther, static_cast<proto::RejectReason>(42)}) {
     OutcomeDecision d = decideReject(reject(reason), {0, kNow, 0}, policy(), kNow);
     EXPECT_EQ(d.kind, Kind::kDefer);
     EXPECT_EQ(d.attempts, 1u);
@@ -267,7 +267,7 @@ TEST(OutcomePolicy, OtherRejectsAreAttemptsDeferred) {
     EXPECT_EQ(d.sample, Sample::kNone);
   }
   // And give up like any deferral.
-  OutcomeDecision d = decideReject(reject(proto::RejectReason::kExpired), {4, kNow, 0}, policy(), kNow);
+  OutcomeDecision d = decideReject(reject(proto::RejectReason::kOther), {4, kNow, 0}, policy(), kNow);
   EXPECT_EQ(d.kind, Kind::kFinal);
   EXPECT_EQ(d.state, RecipientState::kFailed);
 }
