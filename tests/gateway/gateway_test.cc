@@ -416,9 +416,11 @@ TEST_F(GatewayEndToEnd, EveryCounterIsTypedCounterAndNamedTotal) {
   }
   for (const char* name : {"lbmail_gateway_smtp_connections_opened_total", "lbmail_gateway_smtp_transactions_reused_total",
                            "lbmail_gateway_dns_cache_hits_total", "lbmail_gateway_dns_cache_misses_total",
-                           "lbmail_log_lines_suppressed_total"}) {
+                           "lbmail_log_lines_suppressed_total", "lbmail_gateway_smtp_destinations_retired_total",
+                           "lbmail_gateway_smtp_destinations_refused_total"}) {
     EXPECT_EQ(types[name], "counter") << name;
   }
+  EXPECT_EQ(types["lbmail_gateway_smtp_destinations"], "gauge");
   EXPECT_EQ(types.count("lbmail_gateway_smtp_connections_opened"), 0u);
   EXPECT_TRUE(test::validateDocument("prometheus", m->body).ok);
 }
