@@ -2,6 +2,7 @@
 #include "gateway.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
@@ -283,8 +284,12 @@ bool Gateway::mayStart(Request& q) {
     q.withdrawn_why = "its deadline passed before MAIL FROM";
     return false;
   }
-  q.started = true;
-  held_.started(q.instance);
+  // A delivery put back in the queue (its reused connection died before any reply) is asked
+  // again: it counts as running once.
+  if (!q.started) {
+    q.started = true;
+    held_.started(q.instance);
+  }
   return true;
 }
 
@@ -365,6 +370,14 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
 // its first CREDIT: the initiator waits for this before it re-sends anything.
 void Gateway::handOver(LinkState& s) {
   uint64_t instance = s.link->peerInstance();
+  // An older link of the same instance that still looks open is dead or superseded (a cut the
+  // TCP stack has not noticed yet): closing it withdraws its queued requests, and the answers
+  // of its running deliveries come here instead of into a dead socket.
+  std::vector<proto::LinkConnection*> superseded;
+  for (const auto& [link, other] : links_) {
+    if (link != s.link && link->peerInstance() == instance) superseded.push_back(link);
+  }
+  for (proto::LinkConnection* old : superseded) old->abort("superseded by a new link of its instance");
   links_by_instance_[instance] = &s;
   proto::HandoverFrame h;
   h.held = held_.replay(instance, *s.link, Clock::now());

@@ -29,9 +29,18 @@ void HeldAnswers::keep(uint64_t instance, const proto::RejectFrame& reject, Cloc
 
 uint64_t HeldAnswers::replay(uint64_t instance, proto::LinkConnection& link, Clock::time_point now) {
   expire(now);
+  // The newest kMaxReplay of the instance: the link's write queue must hold them all at once.
+  size_t skip = 0;
+  size_t held = 0;
+  for (const Answer& a : answers_) held += a.instance == instance;
+  if (held > kMaxReplay) skip = held - kMaxReplay;
   uint64_t sent = 0;
   for (Answer& a : answers_) {
     if (a.instance != instance) continue;
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
     // The views are set here, from strings that no longer move (a deque keeps its elements).
     if (a.is_result) {
       a.result.enhanced_code = a.enhanced_code;

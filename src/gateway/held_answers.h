@@ -19,10 +19,14 @@ class HeldAnswers {
   using Clock = std::chrono::steady_clock;
   static constexpr size_t kMaxAnswers = 100000;
   static constexpr std::chrono::seconds kMaxAge{3600};
+  // At most this many are sent on one handover, the newest (at most about 800 octets each, so
+  // well under the link's 64 MiB write queue): older ones reached an initiator that was alive.
+  static constexpr size_t kMaxReplay = 20000;
 
   void keep(uint64_t instance, const proto::ResultFrame& result, Clock::time_point now);
   void keep(uint64_t instance, const proto::RejectFrame& reject, Clock::time_point now);
-  // Sends every answer held for instance on link, oldest first; returns how many.
+  // Sends the answers held for instance on link (the newest kMaxReplay), oldest first; returns
+  // how many.
   uint64_t replay(uint64_t instance, proto::LinkConnection& link, Clock::time_point now);
 
   void started(uint64_t instance) { ++running_[instance]; }

@@ -36,7 +36,11 @@ StrayVerdict judgeStray(const StrayResult& s, std::optional<LedgerRow>&& row, bo
   if (!row || (row->has_state && row->request_id == s.request_id)) return v;
   bool delivered = s.outcome == proto::Outcome::kDelivered;
   bool row_delivered = row->has_state && row->state == recipientStateName(RecipientState::kDelivered);
-  if (!delivered && (row->has_state || delivered_this_run)) return v;
+  // Only a delivery is news. Anything else leaves the recipient to this run: the row was read
+  // off the loop and an attempt of this run may be under way or answered since, so a deferral
+  // or a bounce written now could undo a delivery or set off a second send; and a 5.7.x
+  // refusal is this run's to retry through another gateway.
+  if (!delivered) return v;
   v.recipient = pendingFromStored(std::move(row->recipient), gateway_names, campaign);
   // The gateway's own measure: the initiator's clock did not see this attempt go out.
   double ms = static_cast<double>(s.total_us) / 1000.0;

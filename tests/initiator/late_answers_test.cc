@@ -89,10 +89,14 @@ TEST(LateAnswersJudge, ADeliveryTheRowLacksIsRecordedWithTheGatewaysTiming) {
   EXPECT_EQ(judge(result(5, proto::Outcome::kDelivered), row("", 0)), StrayVerdict::Kind::kRecord);
 }
 
-TEST(LateAnswersJudge, AFailureCountsOnlyForARecipientWithNoRowYet) {
-  EXPECT_EQ(judge(result(5, proto::Outcome::kBounced), row("", 0)), StrayVerdict::Kind::kRecord);
-  EXPECT_EQ(judge(result(5, proto::Outcome::kBounced), row("deferred", 0)), StrayVerdict::Kind::kNothing);
-  EXPECT_EQ(judge(result(5, proto::Outcome::kBounced), row("", 0), true), StrayVerdict::Kind::kNothing);
+// Anything but a delivery leaves the recipient to this run: the row was read off the loop, and
+// a deferral or bounce written after an attempt of this run delivered would send it again.
+TEST(LateAnswersJudge, AnythingButADeliveryIsNoNews) {
+  for (auto outcome : {proto::Outcome::kBounced, proto::Outcome::kDeferred, proto::Outcome::kFailed}) {
+    EXPECT_EQ(judge(result(5, outcome), row("", 0)), StrayVerdict::Kind::kNothing);
+    EXPECT_EQ(judge(result(5, outcome), row("deferred", 0)), StrayVerdict::Kind::kNothing);
+    EXPECT_EQ(judge(result(5, outcome), row("", 0), true), StrayVerdict::Kind::kNothing);
+  }
 }
 
 }  // namespace
