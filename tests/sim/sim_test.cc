@@ -97,9 +97,13 @@ TEST(Sim, QuickRunAccountsForEveryRecipientAndEwmaBeatsRoundRobin) {
       "  assert x['delivered']+x['bounced']+x['failed']==6000, x['name']\n"
       "  assert x['smtp_bytes']>x['delivered']*20000 and 0<x['link_bytes']<x['smtp_bytes']/50, x['name']\n"
       "  assert sum(sum(g) for g in x['group_share'])==x['delivered'], x['name']\n"
+      "assert all(s==0 for s in runs['oracle']['group_share'][0][1:]), runs['oracle']['group_share']\n"
+#if !LBMAIL_SANITIZED
+      // Delivery times compared: under the sanitizers the processes run several times slower and
+      // the quick runs' timings are too noisy for it (ewma / round_robin is about 0.5 without).
       "assert runs['ewma']['delivery_ms']['mean']<runs['round_robin']['delivery_ms']['mean'], r['targets']\n"
       "assert r['targets']['ewma_over_round_robin']<1\n"
-      "assert all(s==0 for s in runs['oracle']['group_share'][0][1:]), runs['oracle']['group_share']\n"
+#endif
       "print('ok')\n";
   test::ChildProcess check({test::testEnv("LBMAIL_PYTHON"), "-c", script, work + "/report.json"});
   EXPECT_EQ(test::exitCode(check.wait()), 0) << check.err() << check.out();
