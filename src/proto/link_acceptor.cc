@@ -27,10 +27,12 @@ void LinkAcceptor::onConnection(uv_stream_t* listener) {
   if (!link.accept(listener, config_.allowed_initiators)) return;  // closing itself
   // Unauthenticated connections get a small pool of their own, so that they can never crowd
   // out real initiators (max_links counts authenticated links only).
-  if (countInState(LinkConnection::State::kHandshake) > config_.max_handshakes) {
+  if (countInState(LinkConnection::State::kHandshake) >= config_.max_handshakes) {
     logWarn("link.refused", {{"peer", link.peerAddress().toString()}, {"reason", "too many handshakes"}});
     link.abort("too many connections in handshake");
+    return;
   }
+  link.startHandshake();
 }
 
 size_t LinkAcceptor::countInState(LinkConnection::State state) const {

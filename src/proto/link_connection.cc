@@ -79,11 +79,15 @@ bool LinkConnection::accept(uv_stream_t* listener, const std::vector<std::string
     abort("address not allowed");
     return false;
   }
+  accepted_at_ms_ = nowMs();
+  return true;
+}
+
+void LinkConnection::startHandshake() {
   uv_tcp_nodelay(&tcp_, 1);
   state_ = State::kHandshake;
   armTimer(settings_.auth_timeout);
   startReading();
-  return true;
 }
 
 void LinkConnection::startReading() {

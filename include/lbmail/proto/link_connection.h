@@ -58,9 +58,14 @@ class LinkConnection {
 
   // Initiator side: connects, then opens the handshake.
   void connect(const SocketAddress& gateway);
-  // Gateway side: accepts a pending connection from the listener, then awaits the handshake.
+  // Gateway side: accepts a pending connection from the listener (the TCP socket only: nothing
+  // is read and nothing large allocated until startHandshake, so that admission comes first).
   // Returns false (and closes) when the peer is not allowed or the accept failed.
   bool accept(uv_stream_t* listener, const std::vector<std::string>& allowed_hosts);
+  // Gateway side, after admission: starts reading and the handshake timer.
+  void startHandshake();
+  // Gateway side: loop time (ms) of the accept, to find the oldest handshake.
+  uint64_t acceptedAtMs() const { return accepted_at_ms_; }
 
   // Queues a frame on an open link (nothing before the handshake completes); everything queued
   // in one loop turn leaves in a single writev.
@@ -161,6 +166,7 @@ class LinkConnection {
   uint64_t rtt_us_ = 0;
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;
+  uint64_t accepted_at_ms_ = 0;
 };
 
 template <typename F>
