@@ -119,8 +119,6 @@ GatewayRun runGateway(const SocketAddress& sink, const BenchCache& cache, int me
   go.extra = "[[dns.route]]\ndomain = \"example.test\"\naddresses = [\"" + sink.toString() + "\"]\n";
   test::GatewayProcess gateway(go);  // inherits CPU 1
   if (!gateway.start()) return run;
-  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-  if (!key) return run;
   std::vector<test::TestRequest> requests;
   for (int i = 0; i < messages; ++i) {
     test::TestRequest r;
@@ -132,7 +130,7 @@ GatewayRun runGateway(const SocketAddress& sink, const BenchCache& cache, int me
     requests.push_back(std::move(r));
   }
   test::LoopThread loop;
-  test::TestInitiator driver(loop.loop(), gateway.link(), *key, {material(cache.hash)}, std::move(requests));
+  test::TestInitiator driver(loop.loop(), gateway, {material(cache.hash)}, std::move(requests));
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
   auto t0 = std::chrono::steady_clock::now();

@@ -118,6 +118,7 @@ void initiatorMemory(benchmark::State& state) {
     o.database = db;
     for (int i = 0; i < 2; ++i) {
       test::GatewayOptions go;
+      go.name = "gw" + std::to_string(i + 1);
       go.smtp_port = sink.smtp().port();
       go.capacity = 2000;
       go.extra = routes(sink.smtp());

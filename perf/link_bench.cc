@@ -20,9 +20,10 @@ using namespace lbmail::proto;
 
 constexpr uint32_t kGatewayCredit = 4096;
 constexpr uint32_t kGrantBatch = 256;
-const PreSharedKey& benchKey() {
-  static PreSharedKey key = PreSharedKey::fromBytes("lbmail link benchmark key, 32 b.");
-  return key;
+const LinkSecurity& benchSecurity(Role role) {
+  static auto gateway = LinkSecurity::fromKeyBytes(Role::kGateway, "lbmail link benchmark key, 32 b.", "bench-gw");
+  static auto initiator = LinkSecurity::fromKeyBytes(Role::kInitiator, "lbmail link benchmark key, 32 b.", "bench-gw");
+  return role == Role::kGateway ? *gateway : *initiator;
 }
 
 // The gateway side: answers each SEND with a RESULT and hands credit back in batches.
@@ -59,7 +60,7 @@ class EchoGateway final : public LinkAcceptor::Handler {
   LinkAcceptorConfig config;
   config.listen = *SocketAddress::parse("127.0.0.1:0");
   config.link.node_name = "bench-gw";
-  LinkAcceptor acceptor(&loop, config, benchKey(), echo);
+  LinkAcceptor acceptor(&loop, config, benchSecurity(Role::kGateway), echo);
   uint16_t port = acceptor.start() == 0 ? acceptor.boundAddress().port() : 0;
   if (write(port_pipe, &port, sizeof port) != sizeof port || port == 0) _exit(1);
   uv_run(&loop, UV_RUN_DEFAULT);  // until the parent kills this process
@@ -137,7 +138,7 @@ void linkRoundTrips(benchmark::State& state) {
     GatewayLinkConfig config;
     config.gateway = *SocketAddress::parse("127.0.0.1:" + std::to_string(port));
     config.link.node_name = "bench-init";
-    GatewayLink link(&loop, config, benchKey(), pump);
+    GatewayLink link(&loop, config, benchSecurity(Role::kInitiator), pump);
     uv_timer_t deadline;
     uv_timer_init(&loop, &deadline);
     deadline.data = &link;

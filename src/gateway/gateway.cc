@@ -109,12 +109,13 @@ Gateway::~Gateway() = default;
 
 int Gateway::onStart() {
   const GatewaySettings& g = config_.gateway;
-  auto key = proto::PreSharedKey::loadFile(g.key_file);
-  if (!key) {
-    logError("gateway.key_failed", {{"error", key.error()}});
+  // The gateway's [node] name is its identity on the link: initiators name it in [[gateway]].
+  auto security = proto::LinkSecurity::load(proto::Role::kGateway, g.credentials, config_.service.node_name);
+  if (!security) {
+    logError("gateway.key_failed", {{"error", security.error()}});
     return 1;
   }
-  key_.emplace(std::move(*key));
+  security_ = std::move(*security);
   if (!g.media_cache.empty()) {
     // Blocking by design: the loop serves nothing until the media are mapped and checked.
     auto cache = media::MediaCache::open(g.media_cache);
@@ -141,7 +142,7 @@ int Gateway::onStart() {
   ac.link.heartbeat_timeout = g.heartbeat_timeout;
   ac.allowed_initiators = g.allowed_initiators;
   ac.max_links = g.max_links;
-  acceptor_ = std::make_unique<proto::LinkAcceptor>(loop_, ac, *key_, *this);
+  acceptor_ = std::make_unique<proto::LinkAcceptor>(loop_, ac, *security_, *this);
   if (int rc = acceptor_->start(); rc != 0) {
     logError("gateway.listen_failed", {{"addr", g.listen.toString()}, {"error", uv_strerror(rc)}});
     return 1;

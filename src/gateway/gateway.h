@@ -23,7 +23,7 @@
 #include "lbmail/media/media_cache.h"
 #include "lbmail/media/message_assembler.h"
 #include "lbmail/proto/link_acceptor.h"
-#include "lbmail/proto/pre_shared_key.h"
+#include "lbmail/proto/link_security.h"
 #include "lbmail/delivery/delivery_engine.h"
 
 namespace lbmail {
@@ -88,7 +88,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   static void onDrainTimer(uv_timer_t* timer);
 
   const GatewayConfig& config_;
-  std::optional<proto::PreSharedKey> key_;
+  std::unique_ptr<proto::LinkSecurity> security_;
   media::MediaCache media_;
   media::MessageAssembler assembler_;
   std::unique_ptr<dns::MxResolver> resolver_;

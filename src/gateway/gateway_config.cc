@@ -12,10 +12,7 @@ GatewaySettings readGateway(ConfigTable t, const std::string& config_file) {
   using namespace std::chrono_literals;
   GatewaySettings g;
   g.listen = t.address("listen", g.listen);
-  std::optional<std::string> key = t.optionalString("key_file");
-  // Without a key there is no authentication, and a gateway without it is an open relay.
-  if (!key || key->empty()) t.fail("key_file", "the path of the pre-shared key file (required)");
-  g.key_file = resolveConfigPath(config_file, *key);
+  g.credentials = proto::readLinkCredentials(t, config_file);
   for (const std::string& ip : t.stringArray("allowed_initiators")) {
     if (!SocketAddress::parse(ip + ":0") && !SocketAddress::parse("[" + ip + "]:0")) {
       t.fail("allowed_initiators", "IP addresses such as \"127.0.0.1\"");

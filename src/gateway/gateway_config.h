@@ -8,12 +8,13 @@
 #include "lbmail/core/service_config.h"
 #include "lbmail/dns/mx_resolver.h"
 #include "lbmail/delivery/delivery_config.h"
+#include "lbmail/proto/link_credentials.h"
 
 namespace lbmail {
 
 struct GatewaySettings {
   SocketAddress listen = *SocketAddress::parse("127.0.0.1:7301");  // initiator links
-  std::string key_file;                                            // required: the pre-shared key (mode 0600)
+  proto::LinkCredentials credentials;                              // key_file, or the tls_* files
   std::vector<std::string> allowed_initiators;                     // IPs; empty: any that holds the key
   uint32_t max_links = 64;
   uint32_t capacity = 1000;  // requests in flight at once, across links: credit never exceeds it

@@ -54,12 +54,12 @@ GatewayLinks::~GatewayLinks() = default;
 
 bool GatewayLinks::loadKeys() {
   for (Slot& s : slots_) {
-    auto key = proto::PreSharedKey::loadFile(s.endpoint.key_file);
-    if (!key) {
-      logError("campaign.key_failed", {{"gateway", s.endpoint.name}, {"error", key.error()}});
+    auto security = proto::LinkSecurity::load(proto::Role::kInitiator, s.endpoint.credentials, s.endpoint.name);
+    if (!security) {
+      logError("campaign.key_failed", {{"gateway", s.endpoint.name}, {"error", security.error()}});
       return false;
     }
-    s.key = std::make_unique<proto::PreSharedKey>(std::move(*key));
+    s.security = std::move(*security);
   }
   return true;
 }
@@ -68,7 +68,7 @@ void GatewayLinks::connect(uint64_t instance) {
   instance_ = instance;
   next_attempt_ = std::random_device()();
   for (Slot& s : slots_) {
-    s.link = std::make_unique<proto::GatewayLink>(loop_, linkConfig(config_, s.endpoint, instance), *s.key,
+    s.link = std::make_unique<proto::GatewayLink>(loop_, linkConfig(config_, s.endpoint, instance), *s.security,
                                                   static_cast<proto::GatewayLink::Handler&>(*this));
     s.link->start();
   }

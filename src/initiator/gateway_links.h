@@ -90,7 +90,7 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
  private:
   struct Slot {
     GatewayEndpoint endpoint;
-    std::unique_ptr<proto::PreSharedKey> key;
+    std::unique_ptr<proto::LinkSecurity> security;
     std::unique_ptr<proto::GatewayLink> link;
     std::vector<bool> missing_media;  // per material: the gateway said its media are missing
     std::vector<uint64_t> orphans;    // request ids in flight when the link went down

@@ -326,9 +326,7 @@ std::vector<GatewayEndpoint> readGateways(ConfigTable& root, const std::string& 
     if (!names.insert(e.name).second) g.fail("name", "a name no other gateway has");
     if (!g.has("address")) g.fail("address", "the gateway's link address such as \"127.0.0.1:7301\" (required)");
     e.address = g.address("address", SocketAddress());
-    std::optional<std::string> key = g.optionalString("key_file");
-    if (!key || key->empty()) g.fail("key_file", "the path of the link's pre-shared key file (required)");
-    e.key_file = resolveConfigPath(config_file, *key);
+    e.credentials = proto::readLinkCredentials(g, config_file);
     out.push_back(std::move(e));
   }
   if (out.empty()) root.fail("gateway", "at least one [[gateway]]");

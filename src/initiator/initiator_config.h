@@ -11,6 +11,7 @@
 #include "gateway_selector.h"
 #include "lbmail/core/service_config.h"
 #include "lbmail/media/media_hash.h"
+#include "lbmail/proto/link_credentials.h"
 #include "targeting.h"
 
 namespace lbmail {
@@ -32,9 +33,9 @@ struct CampaignMaterial {
 };
 
 struct GatewayEndpoint {
-  std::string name;  // in accounting, /status and logs
+  std::string name;  // the gateway's [node] name: bound into the link's TLS handshake
   SocketAddress address;
-  std::string key_file;
+  proto::LinkCredentials credentials;
 };
 
 struct DomainRate {

@@ -3,7 +3,9 @@
 #include "lbmail/proto/frame_codec.h"
 
 #include <algorithm>
+#include <iterator>
 #include <type_traits>
+#include <variant>
 
 namespace lbmail::proto {
 namespace {
@@ -23,18 +25,6 @@ void layout(W& w, const HelloFrame& f) {
   w.u8(static_cast<uint8_t>(f.role));
   w.varint(f.capabilities);
   w.varint(f.instance);
-}
-
-template <typename W>
-void layout(W& w, const AuthChallengeFrame& f) {
-  w.fixed(f.nonce);
-  w.u8(f.has_proof ? 1 : 0);
-  if (f.has_proof) w.fixed(f.proof);
-}
-
-template <typename W>
-void layout(W& w, const AuthResponseFrame& f) {
-  w.fixed(f.proof);
 }
 
 template <typename W>
@@ -161,16 +151,6 @@ void read(PayloadReader& r, HelloFrame& f) {
   f.instance = r.varint();
 }
 
-void read(PayloadReader& r, AuthChallengeFrame& f) {
-  readFixed(r, f.nonce);
-  uint8_t has = r.u8();
-  if (r.ok() && has > 1) r.fail("bad proof flag");
-  f.has_proof = has == 1;
-  if (f.has_proof) readFixed(r, f.proof);
-}
-
-void read(PayloadReader& r, AuthResponseFrame& f) { readFixed(r, f.proof); }
-
 void read(PayloadReader& r, CatalogFrame& f) {
   uint64_t n = r.varint();
   // Check the count against the bytes present before reserving anything.
@@ -276,9 +256,16 @@ constexpr size_t variantIndex(std::variant<Ts...>*) {
   return sizeof...(Ts);
 }
 
+// The type of each alternative of Frame, in the variant's order (2 and 3 are retired).
+constexpr FrameType kVariantTypes[] = {
+    FrameType::kHello,  FrameType::kCatalog, FrameType::kMaterial, FrameType::kSend,  FrameType::kAccept,
+    FrameType::kReject, FrameType::kResult,  FrameType::kCredit,   FrameType::kLoad,  FrameType::kPing,
+    FrameType::kPong,   FrameType::kDrain,   FrameType::kGoodbye,  FrameType::kHandover};
+static_assert(std::size(kVariantTypes) == std::variant_size_v<Frame>);
+
 template <typename F>
 constexpr FrameType typeOf() {
-  return static_cast<FrameType>(variantIndex<F>(static_cast<Frame*>(nullptr)) + 1);
+  return kVariantTypes[variantIndex<F>(static_cast<Frame*>(nullptr))];
 }
 
 template <typename F>
@@ -320,7 +307,7 @@ const char* outcomeName(Outcome o) {
   return "?";
 }
 
-FrameType frameType(const Frame& f) { return static_cast<FrameType>(f.index() + 1); }
+FrameType frameType(const Frame& f) { return kVariantTypes[f.index()]; }
 
 SplitResult splitFrame(std::span<const uint8_t> input, uint32_t max_payload) {
   SplitResult out;
@@ -337,6 +324,9 @@ SplitResult splitFrame(std::span<const uint8_t> input, uint32_t max_payload) {
   out.header.version = input[2];
   if (out.header.version != kProtocolVersion) return out.error = "unsupported protocol version", out;
   if (input[3] == 0 || input[3] > kMaxFrameType) return out.error = "unknown frame type", out;
+  if (input[3] == kRetiredAuthChallenge || input[3] == kRetiredAuthResponse) {
+    return out.error = "retired frame type (version 2 authentication, now TLS)", out;
+  }
   out.header.type = static_cast<FrameType>(input[3]);
   out.header.flags = static_cast<uint16_t>(input[4] | input[5] << 8);
   if (out.header.flags != 0) return out.error = "unknown flags", out;
@@ -356,8 +346,6 @@ SplitResult splitFrame(std::span<const uint8_t> input, uint32_t max_payload) {
 Expected<Frame, const char*> decodePayload(FrameType type, std::span<const uint8_t> payload) {
   switch (type) {
     case FrameType::kHello: return decodeAs<HelloFrame>(payload);
-    case FrameType::kAuthChallenge: return decodeAs<AuthChallengeFrame>(payload);
-    case FrameType::kAuthResponse: return decodeAs<AuthResponseFrame>(payload);
     case FrameType::kCatalog: return decodeAs<CatalogFrame>(payload);
     case FrameType::kMaterial: return decodeAs<MaterialFrame>(payload);
     case FrameType::kSend: return decodeAs<SendFrame>(payload);
@@ -396,13 +384,11 @@ void encodeFrame(BufferList& out, const Frame& frame) {
   std::visit([&](const auto& f) { encodeFrame(out, f); }, frame);
 }
 
-// One instantiation per frame type; the variant's order is the type numbering.
+// One instantiation per frame type.
 #define LBMAIL_FRAME_CODEC(F)                               \
   template void encodeFrame<F>(BufferList&, const F&);      \
   template size_t encodedSize<F>(const F&);
 LBMAIL_FRAME_CODEC(HelloFrame)
-LBMAIL_FRAME_CODEC(AuthChallengeFrame)
-LBMAIL_FRAME_CODEC(AuthResponseFrame)
 LBMAIL_FRAME_CODEC(CatalogFrame)
 LBMAIL_FRAME_CODEC(MaterialFrame)
 LBMAIL_FRAME_CODEC(SendFrame)

@@ -8,10 +8,10 @@
 
 namespace lbmail::proto {
 
-GatewayLink::GatewayLink(uv_loop_t* loop, GatewayLinkConfig config, const PreSharedKey& key, Handler& handler)
+GatewayLink::GatewayLink(uv_loop_t* loop, GatewayLinkConfig config, const LinkSecurity& security, Handler& handler)
     : loop_(loop),
       config_(std::move(config)),
-      key_(key),
+      security_(security),
       handler_(handler),
       jitter_(static_cast<uint32_t>(uv_hrtime())) {
   uv_timer_init(loop_, &retry_timer_);
@@ -26,7 +26,7 @@ void GatewayLink::connectNow() {
   if (stopping_ || link_) return;  // a link is already connecting or up
   ++connects_;
   LinkConnection::Handler& as_handler = *this;  // a private base: convert here, not in make_unique
-  link_ = std::make_unique<LinkConnection>(loop_, Role::kInitiator, config_.link, key_, as_handler);
+  link_ = std::make_unique<LinkConnection>(loop_, Role::kInitiator, config_.link, security_, as_handler);
   link_->connect(config_.gateway);
 }
 

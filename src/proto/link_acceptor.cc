@@ -8,8 +8,8 @@
 
 namespace lbmail::proto {
 
-LinkAcceptor::LinkAcceptor(uv_loop_t* loop, LinkAcceptorConfig config, const PreSharedKey& key, Handler& handler)
-    : loop_(loop), config_(std::move(config)), key_(key), handler_(handler), listener_(loop, "link") {}
+LinkAcceptor::LinkAcceptor(uv_loop_t* loop, LinkAcceptorConfig config, const LinkSecurity& security, Handler& handler)
+    : loop_(loop), config_(std::move(config)), security_(security), handler_(handler), listener_(loop, "link") {}
 
 LinkAcceptor::~LinkAcceptor() { assert(!listener_.isOpen() && links_.empty() && "stop() and run the loop first"); }
 
@@ -22,7 +22,7 @@ SocketAddress LinkAcceptor::boundAddress() const { return listener_.boundAddress
 void LinkAcceptor::onConnection(uv_stream_t* listener) {
   if (stopping_) return;
   LinkConnection::Handler& as_handler = *this;  // a private base: convert here, not in make_unique
-  links_.push_back(std::make_unique<LinkConnection>(loop_, Role::kGateway, config_.link, key_, as_handler));
+  links_.push_back(std::make_unique<LinkConnection>(loop_, Role::kGateway, config_.link, security_, as_handler));
   LinkConnection& link = *links_.back();
   if (!link.accept(listener, config_.allowed_initiators)) return;  // closing itself
   // Unauthenticated connections get a small pool of their own, so that they can never crowd

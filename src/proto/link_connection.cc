@@ -1,4 +1,4 @@
-// An authenticated, credit-controlled initiator–gateway link over libuv TCP.
+// A TLS 1.3, credit-controlled initiator–gateway link over libuv TCP.
 #include "lbmail/proto/link_connection.h"
 
 #include <algorithm>
@@ -12,20 +12,24 @@ namespace lbmail::proto {
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
+// Until the handshake completes reads are small: a peer that has not authenticated gets no
+// large buffer (a TLS record it sends accumulates in the session's BIO, which OpenSSL bounds).
+constexpr size_t kHandshakeReadChunk = 4 * 1024;
 constexpr Duration kGoodbyeFlushBound = std::chrono::seconds(1);
+// Every TLS connection opens with a handshake record (RFC 8446 section 5.1: content type 22);
+// a refusal may come as an alert (21).
+constexpr uint8_t kTlsHandshakeRecord = 22;
+constexpr uint8_t kTlsAlertRecord = 21;
 
-bool isHandshakeFrame(FrameType t) {
-  return t == FrameType::kAuthChallenge || t == FrameType::kAuthResponse || t == FrameType::kHello ||
-         t == FrameType::kGoodbye;
-}
+bool isHandshakeFrame(FrameType t) { return t == FrameType::kHello || t == FrameType::kGoodbye; }
 
 const char* roleName(Role r) { return r == Role::kGateway ? "gateway" : "initiator"; }
 
 }  // namespace
 
-LinkConnection::LinkConnection(uv_loop_t* loop, Role role, const LinkSettings& settings, const PreSharedKey& key,
+LinkConnection::LinkConnection(uv_loop_t* loop, Role role, const LinkSettings& settings, const LinkSecurity& security,
                                Handler& handler)
-    : loop_(loop), role_(role), settings_(settings), key_(key), handler_(handler) {
+    : loop_(loop), role_(role), settings_(settings), security_(security), handler_(handler) {
   uv_tcp_init(loop_, &tcp_);
   uv_timer_init(loop_, &timer_);
   uv_idle_init(loop_, &flush_idle_);
@@ -33,7 +37,6 @@ LinkConnection::LinkConnection(uv_loop_t* loop, Role role, const LinkSettings& s
   timer_.data = this;
   flush_idle_.data = this;
   connect_req_.data = this;
-  step_ = role_ == Role::kInitiator ? Step::kAwaitProof : Step::kAwaitChallenge;
 }
 
 LinkConnection::~LinkConnection() { assert(state_ == State::kClosed && "close the link and run the loop first"); }
@@ -54,11 +57,10 @@ void LinkConnection::onConnect(uv_connect_t* req, int status) {
   }
   uv_tcp_nodelay(&self->tcp_, 1);
   self->state_ = State::kHandshake;
+  self->tls_ = self->security_.newSession();
   self->startReading();
-  self->initiator_nonce_ = PreSharedKey::freshNonce();
-  AuthChallengeFrame challenge;
-  challenge.nonce = self->initiator_nonce_;
-  self->queue(challenge);
+  self->tls_->handshake();  // the ClientHello
+  self->scheduleFlush();
 }
 
 bool LinkConnection::accept(uv_stream_t* listener, const std::vector<std::string>& allowed_hosts) {
@@ -87,25 +89,20 @@ void LinkConnection::startHandshake() {
   uv_tcp_nodelay(&tcp_, 1);
   state_ = State::kHandshake;
   armTimer(settings_.auth_timeout);
+  tls_ = security_.newSession();
   startReading();
 }
 
 void LinkConnection::startReading() {
-  rbuf_.resize(kReadChunk);
+  cbuf_.resize(kHandshakeReadChunk);
   int rc = uv_read_start(asStream(&tcp_), onAlloc, onRead);
   if (rc != 0) abort(std::string("read failed: ") + uv_strerror(rc));
 }
 
 void LinkConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = static_cast<LinkConnection*>(handle->data);
-  // The buffer holds at most one incomplete frame (complete ones are consumed at once), so it
-  // never needs more than the largest allowed frame plus one read's worth.
-  size_t limit = kHeaderSize + self->payloadLimit() + kReadChunk;
-  if (self->rbuf_.size() - self->rlen_ < kReadChunk / 4 && self->rbuf_.size() < limit) {
-    self->rbuf_.resize(std::min(limit, std::max(self->rbuf_.size() * 2, self->rlen_ + kReadChunk)));
-  }
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->rbuf_.data() + self->rlen_),
-                     static_cast<unsigned>(self->rbuf_.size() - self->rlen_));
+  // Ciphertext goes into the TLS session as soon as it is read, so one buffer is reused.
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->cbuf_.data()), static_cast<unsigned>(self->cbuf_.size()));
 }
 
 void LinkConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
@@ -116,10 +113,96 @@ void LinkConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*)
     return;
   }
   if (self->state_ == State::kClosing) return;  // our GOODBYE is on its way: input is ignored
-  self->rlen_ += static_cast<size_t>(nread);
   self->bytes_received_ += static_cast<uint64_t>(nread);
   self->last_rx_ms_ = self->nowMs();
-  self->processInput();
+  self->onCiphertext(self->cbuf_.data(), static_cast<size_t>(nread));
+}
+
+void LinkConnection::onCiphertext(const uint8_t* data, size_t n) {
+  if (bytes_received_ == n && refusePlaintextPeer(data, n)) return;
+  tls_->feed(data, n);
+  if (!tls_->handshakeDone()) {
+    tls::TlsSession::Status status = tls_->handshake();
+    scheduleFlush();  // the next flight of the handshake, or the alert that ends it
+    if (status == tls::TlsSession::Status::kError) {
+      logWarn("link.tls_failed", {{"peer", peer_address_.toString()}, {"error", tls_->error()}});
+      abort("TLS handshake failed: " + tls_->error());
+      return;
+    }
+    if (status != tls::TlsSession::Status::kOk) return;
+    onTlsUp();
+    if (state_ != State::kHandshake) return;
+  }
+  readPlaintext();
+}
+
+// Link versions 1 and 2 were plaintext: their first bytes are a frame header ("LB"), never a
+// TLS record. The peer gets a GOODBYE it can still read, in its own version's framing.
+bool LinkConnection::refusePlaintextPeer(const uint8_t* data, size_t n) {
+  uint8_t first = data[0];
+  if (first == kTlsHandshakeRecord || (role_ == Role::kInitiator && first == kTlsAlertRecord)) return false;
+  bool old_link = n >= 3 && data[0] == kMagic0 && data[1] == kMagic1 && data[2] < kProtocolVersion;
+  if (role_ == Role::kInitiator) {
+    logWarn("link.refused", {{"peer", peer_address_.toString()}, {"reason", "gateway answered without TLS"}});
+    abort(old_link ? "gateway answered without TLS (link version " + std::to_string(data[2]) + ")"
+                   : "gateway answered without TLS");
+    return true;
+  }
+  logWarn("link.refused", {{"peer", peer_address_.toString()}, {"reason", "not TLS (a link version 1 or 2 initiator?)"}});
+  if (!old_link) {
+    abort("peer does not speak TLS");
+    return true;
+  }
+  BufferList bye;
+  encodeFrame(bye, GoodbyeFrame{GoodbyeReason::kProtocolError,
+                                "link version 3 needs TLS 1.3: this initiator speaks an older plaintext link"});
+  bye.uvBufs()[0].base[2] = static_cast<char>(data[2]);  // the header's version byte: the peer's own
+  state_ = State::kClosing;
+  close_reason_ = "peer does not speak TLS";
+  writeWire(bye);
+  if (!closer_.started()) armTimer(kGoodbyeFlushBound);
+  return true;
+}
+
+void LinkConnection::onTlsUp() {
+  if (std::string problem = security_.checkPeer(*tls_); !problem.empty()) {
+    logWarn("link.auth_failed", {{"peer", peer_address_.toString()}, {"error", problem}});
+    abort(problem);
+    return;
+  }
+  cbuf_.resize(kReadChunk);
+  rbuf_.resize(kReadChunk);
+  if (role_ == Role::kInitiator) {
+    queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kInitiator, settings_.capabilities,
+                     settings_.instance});
+    hello_sent_ = true;
+  }
+}
+
+void LinkConnection::readPlaintext() {
+  while (state_ == State::kHandshake || state_ == State::kOpen) {
+    // The buffer holds at most one incomplete frame (complete ones are consumed at once), so it
+    // never needs more than the largest allowed frame plus one read's worth.
+    size_t limit = kHeaderSize + payloadLimit() + kReadChunk;
+    if (rbuf_.size() - rlen_ < kReadChunk / 4 && rbuf_.size() < limit) {
+      rbuf_.resize(std::min(limit, std::max(rbuf_.size() * 2, rlen_ + kReadChunk)));
+    }
+    size_t got = 0;
+    tls::TlsSession::Status status = tls_->read(rbuf_.data() + rlen_, rbuf_.size() - rlen_, &got);
+    if (status == tls::TlsSession::Status::kWantInput) return;
+    if (status == tls::TlsSession::Status::kClosed) {
+      abort("peer closed the link");
+      return;
+    }
+    if (status == tls::TlsSession::Status::kError) {
+      // A record that fails its authentication tag (RFC 8446 section 5.2): tampered with on the way.
+      logWarn("link.tls_failed", {{"peer", peer_address_.toString()}, {"error", tls_->error()}});
+      abort("TLS record refused: " + tls_->error());
+      return;
+    }
+    rlen_ += got;
+    processInput();
+  }
 }
 
 void LinkConnection::processInput() {
@@ -132,9 +215,9 @@ void LinkConnection::processInput() {
       return;
     }
     if (state_ != State::kOpen && !isHandshakeFrame(split.header.type)) {
-      // Refused from the header alone: nothing of an unauthenticated peer's frame is decoded.
+      // Refused from the header alone: nothing of a frame before the HELLOs is decoded.
       logWarn("link.handshake_violation", {{"peer", peer_address_.toString()}, {"frame", frameTypeName(split.header.type)}});
-      close(GoodbyeReason::kProtocolError, std::string(frameTypeName(split.header.type)) + " before authentication");
+      close(GoodbyeReason::kProtocolError, std::string(frameTypeName(split.header.type)) + " before HELLO");
       return;
     }
     auto frame = decodePayload(split.header.type, split.payload);
@@ -153,7 +236,7 @@ void LinkConnection::processInput() {
 
 void LinkConnection::dispatch(const Frame& frame) {
   if (state_ != State::kOpen) {
-    handleHandshake(frame);
+    handleHello(frame);
     return;
   }
   FrameType type = frameType(frame);
@@ -179,8 +262,6 @@ void LinkConnection::dispatch(const Frame& frame) {
       return;
     }
     case FrameType::kHello:
-    case FrameType::kAuthChallenge:
-    case FrameType::kAuthResponse:
       close(GoodbyeReason::kProtocolError, std::string(frameTypeName(type)) + " after the handshake");
       return;
     case FrameType::kCredit:
@@ -206,75 +287,40 @@ void LinkConnection::dispatch(const Frame& frame) {
   handler_.onLinkFrame(*this, frame);
 }
 
-void LinkConnection::handleHandshake(const Frame& frame) {
+// After TLS: the initiator's HELLO, then the gateway's. Nothing else is accepted before.
+void LinkConnection::handleHello(const Frame& frame) {
   FrameType type = frameType(frame);
   if (type == FrameType::kGoodbye) {
     abort("peer refused the link: " + std::string(std::get<GoodbyeFrame>(frame).text));
     return;
   }
-  if (role_ == Role::kInitiator && step_ == Step::kAwaitProof && type == FrameType::kAuthChallenge) {
-    const auto& c = std::get<AuthChallengeFrame>(frame);
-    gateway_nonce_ = c.nonce;
-    if (!c.has_proof || !key_.verify(Role::kGateway, initiator_nonce_, gateway_nonce_, c.proof)) {
-      logWarn("link.auth_failed", {{"peer", peer_address_.toString()}, {"who", "gateway"}});
-      close(GoodbyeReason::kAuthFailed, "gateway failed authentication");
-      return;
-    }
-    queue(AuthResponseFrame{key_.prove(Role::kInitiator, initiator_nonce_, gateway_nonce_)});
-    queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kInitiator, settings_.capabilities,
-                     settings_.instance});
-    step_ = Step::kAwaitHello;
+  if (type != FrameType::kHello) {
+    logWarn("link.handshake_violation", {{"peer", peer_address_.toString()}, {"frame", frameTypeName(type)}});
+    close(GoodbyeReason::kProtocolError, std::string(frameTypeName(type)) + " before HELLO");
     return;
   }
-  if (role_ == Role::kGateway && step_ == Step::kAwaitChallenge && type == FrameType::kAuthChallenge) {
-    const auto& c = std::get<AuthChallengeFrame>(frame);
-    if (c.has_proof) {
-      close(GoodbyeReason::kProtocolError, "initiator challenge carries a proof");
-      return;
-    }
-    initiator_nonce_ = c.nonce;
-    gateway_nonce_ = PreSharedKey::freshNonce();
-    AuthChallengeFrame answer;
-    answer.nonce = gateway_nonce_;
-    answer.has_proof = true;
-    answer.proof = key_.prove(Role::kGateway, initiator_nonce_, gateway_nonce_);
-    queue(answer);
-    step_ = Step::kAwaitProof;
+  const auto& hello = std::get<HelloFrame>(frame);
+  Role expected = role_ == Role::kInitiator ? Role::kGateway : Role::kInitiator;
+  if (hello.role != expected || hello.version != kProtocolVersion) {
+    close(GoodbyeReason::kProtocolError, "peer HELLO has the wrong role or version");
     return;
   }
-  if (role_ == Role::kGateway && step_ == Step::kAwaitProof && type == FrameType::kAuthResponse) {
-    if (!key_.verify(Role::kInitiator, initiator_nonce_, gateway_nonce_, std::get<AuthResponseFrame>(frame).proof)) {
-      logWarn("link.auth_failed", {{"peer", peer_address_.toString()}, {"who", "initiator"}});
-      close(GoodbyeReason::kAuthFailed, "initiator failed authentication");
-      return;
-    }
-    step_ = Step::kAwaitHello;
+  // TLS already bound the gateway's name (PSK or certificate); the HELLO must agree with it.
+  if (role_ == Role::kInitiator && hello.node_name != security_.gatewayName()) {
+    logWarn("link.auth_failed", {{"peer", peer_address_.toString()}, {"error", "gateway names itself " + std::string(hello.node_name)}});
+    close(GoodbyeReason::kAuthFailed, "gateway is not " + security_.gatewayName());
     return;
   }
-  if (step_ == Step::kAwaitHello && type == FrameType::kHello) {
-    const auto& hello = std::get<HelloFrame>(frame);
-    Role expected = role_ == Role::kInitiator ? Role::kGateway : Role::kInitiator;
-    if (hello.role != expected || hello.version != kProtocolVersion) {
-      close(GoodbyeReason::kProtocolError, "peer HELLO has the wrong role or version");
-      return;
-    }
-    peer_name_ = std::string(hello.node_name);
-    peer_instance_ = hello.instance;
-    if (role_ == Role::kGateway) {
-      queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kGateway, settings_.capabilities});
-    }
-    becomeOpen();
-    return;
+  peer_name_ = std::string(hello.node_name);
+  peer_instance_ = hello.instance;
+  if (role_ == Role::kGateway) {
+    queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kGateway, settings_.capabilities});
   }
-  // Nothing but the handshake is accepted before it completes: no SEND reaches a gateway
-  // from a peer that has not proved it holds the key.
-  logWarn("link.handshake_violation", {{"peer", peer_address_.toString()}, {"frame", frameTypeName(type)}});
-  close(GoodbyeReason::kProtocolError, std::string(frameTypeName(type)) + " before authentication");
+  becomeOpen();
 }
 
 void LinkConnection::becomeOpen() {
   state_ = State::kOpen;
-  step_ = Step::kDone;
   last_rx_ms_ = nowMs();
   armTimer(settings_.heartbeat_interval);
   logInfo("link.up", {{"role", roleName(role_)}, {"peer", peer_address_.toString()}, {"peer_name", peer_name_}});
@@ -325,20 +371,37 @@ void LinkConnection::onIdle(uv_idle_t* idle) {
 }
 
 void LinkConnection::flush() {
-  if (out_.empty() || closer_.started()) return;
+  if (closer_.started() || !tls_) return;
+  // Frames travel only inside TLS: queued before the handshake completes, they wait for it.
+  if (!out_.empty() && tls_->handshakeDone()) {
+    for (const uv_buf_t& chunk : out_.uvBufs()) {
+      if (!tls_->write(reinterpret_cast<const uint8_t*>(chunk.base), chunk.len)) {
+        abort("TLS write failed: " + tls_->error());
+        return;
+      }
+    }
+    out_.clear();
+  }
+  if (tls_->pendingOutput() == 0) return;
+  BufferList records;
+  tls_->takeOutput(records);
+  writeWire(records);
+}
+
+void LinkConnection::writeWire(BufferList& bytes) {
   // Count the memory the unsent writes hold, not just their bytes: a peer that never reads
   // must not make many small writes pin many chunks.
-  if (queued_capacity_ + out_.capacity() > settings_.max_write_queue) {
+  if (queued_capacity_ + bytes.capacity() > settings_.max_write_queue) {
     abort("peer is not reading (write queue full)");
     return;
   }
   auto* write = new WriteRequest;
   write->link = this;
-  out_.moveTo(write->chunks);
+  bytes.moveTo(write->chunks);
   queued_capacity_ += write->chunks.capacity();
   std::vector<uv_buf_t> bufs = write->chunks.uvBufs();
   write->req.data = write;
-  size_t bytes = write->chunks.size();
+  size_t n = write->chunks.size();
   int rc = uv_write(&write->req, asStream(&tcp_), bufs.data(), static_cast<unsigned>(bufs.size()), onWrite);
   if (rc != 0) {
     delete write;
@@ -346,7 +409,12 @@ void LinkConnection::flush() {
     return;
   }
   ++writes_in_flight_;
-  bytes_sent_ += bytes;
+  bytes_sent_ += n;
+}
+
+std::string LinkConnection::cipherName() const {
+  const SSL_CIPHER* cipher = tls_ && tls_->handshakeDone() ? SSL_get_current_cipher(tls_->ssl()) : nullptr;
+  return cipher ? SSL_CIPHER_get_name(cipher) : "";
 }
 
 void LinkConnection::onWrite(uv_write_t* req, int status) {

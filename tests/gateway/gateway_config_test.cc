@@ -27,7 +27,7 @@ TEST(GatewayConfig, ExampleConfigLoads) {
   EXPECT_EQ(c->service.mode, Mode::kGateway);
   EXPECT_EQ(c->service.admin.listen.port(), 9101);
   EXPECT_EQ(c->gateway.listen.toString(), "127.0.0.1:7301");
-  EXPECT_EQ(c->gateway.key_file, "/etc/lbmail/link.key");
+  EXPECT_EQ(c->gateway.credentials.key_file, "/etc/lbmail/link.key");
   EXPECT_EQ(c->gateway.capacity, 1000u);
   EXPECT_EQ(c->smtp.client.helo_name, "gateway-1.lbmail.test");
   EXPECT_EQ(c->dns.smtp_port, 25);
@@ -36,7 +36,7 @@ TEST(GatewayConfig, ExampleConfigLoads) {
 TEST(GatewayConfig, KeyFileIsRequired) {
   auto c = loadText("[gateway]\ncapacity = 10\n");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().find("gateway.key_file: expected the path of the pre-shared key file (required)"),
+  EXPECT_NE(c.error().find("gateway.key_file: expected the path of the link's pre-shared key file (required)"),
             std::string::npos)
       << c.error();
 }
@@ -71,13 +71,13 @@ TEST(GatewayConfig, RelativePathsAreReadAgainstTheConfigFilesFolder) {
   std::ofstream(path) << "[gateway]\nkey_file = \"keys/link.key\"\nmedia_cache = \"../media\"\n";
   auto c = loadGatewayConfig(path);
   ASSERT_TRUE(c) << c.error();
-  EXPECT_EQ(c->gateway.key_file, dir + "/conf/keys/link.key");
+  EXPECT_EQ(c->gateway.credentials.key_file, dir + "/conf/keys/link.key");
   EXPECT_EQ(c->gateway.media_cache, dir + "/media");
   // Absolute paths stay as written, and no media cache stays none.
   std::ofstream(path) << "[gateway]\nkey_file = \"/etc/lbmail/link.key\"\n";
   c = loadGatewayConfig(path);
   ASSERT_TRUE(c) << c.error();
-  EXPECT_EQ(c->gateway.key_file, "/etc/lbmail/link.key");
+  EXPECT_EQ(c->gateway.credentials.key_file, "/etc/lbmail/link.key");
   EXPECT_EQ(c->gateway.media_cache, "");
 }
 

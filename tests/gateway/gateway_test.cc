@@ -88,12 +88,9 @@ class GatewayEndToEnd : public ::testing::Test {
   std::map<uint64_t, std::vector<TestAnswer>> answersOf(test::GatewayProcess& gateway,
                                                         std::vector<test::TestMaterial> materials,
                                                         std::vector<TestRequest> requests) {
-    auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-    EXPECT_TRUE(key);
-    if (!key) return {};
     size_t n = requests.size();
     test::LoopThread loop;
-    test::TestInitiator initiator(loop.loop(), gateway.link(), *key, std::move(materials), std::move(requests));
+    test::TestInitiator initiator(loop.loop(), gateway, std::move(materials), std::move(requests));
     loop.call([&] { initiator.start(); });
     bool all = initiator.waitForAnswers(n, std::chrono::seconds(30));
     loop.call([&] { initiator.stop([] {}); });
@@ -137,10 +134,8 @@ TEST_F(GatewayEndToEnd, TenThousandRequestsFiftyDomainsEachAnsweredOnce) {
   constexpr uint64_t kRequests = 10000;
   std::vector<TestRequest> requests;
   for (uint64_t id = 1; id <= kRequests; ++id) requests.push_back(request(id, static_cast<int>(id % kDomains)));
-  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-  ASSERT_TRUE(key);
   test::LoopThread loop;
-  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, requests);
+  test::TestInitiator initiator(loop.loop(), gateway, {material(1)}, requests);
   loop.call([&] { initiator.start(); });
   bool all = initiator.waitForAnswers(kRequests, std::chrono::seconds(180));
   loop.call([&] { initiator.stop([] {}); });
@@ -338,8 +333,6 @@ TEST_F(GatewayEndToEnd, TwoLinksAtOnceAndALinkThatDropsLeavesItsDeliveriesToFini
   go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
   test::GatewayProcess gateway(go);
   ASSERT_TRUE(gateway.start()) << gateway.err();
-  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-  ASSERT_TRUE(key);
 
   std::vector<TestRequest> first, second;
   for (uint64_t id = 1; id <= 1000; ++id) {
@@ -347,8 +340,8 @@ TEST_F(GatewayEndToEnd, TwoLinksAtOnceAndALinkThatDropsLeavesItsDeliveriesToFini
     second.push_back(request(100000 + id, 1));
   }
   test::LoopThread loop;
-  test::TestInitiator a(loop.loop(), gateway.link(), *key, {material(1)}, first);
-  test::TestInitiator b(loop.loop(), gateway.link(), *key, {material(1)}, second);
+  test::TestInitiator a(loop.loop(), gateway, {material(1)}, first);
+  test::TestInitiator b(loop.loop(), gateway, {material(1)}, second);
   loop.call([&] {
     a.start();
     b.start();
@@ -456,11 +449,9 @@ TEST_F(GatewayEndToEnd, AnswersOfALinkThatWentAwayAreHandedOverWhenItsInstanceCo
              "[[dns.route]]\ndomain = \"d2.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
   test::GatewayProcess gateway(go);
   ASSERT_TRUE(gateway.start()) << gateway.err();
-  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-  ASSERT_TRUE(key);
   constexpr uint64_t kInstance = 0x5eed;
   test::LoopThread loop;
-  test::TestInitiator a(loop.loop(), gateway.link(), *key, {material(1)}, {request(1, 1), request(2, 2)}, kInstance);
+  test::TestInitiator a(loop.loop(), gateway, {material(1)}, {request(1, 1), request(2, 2)}, kInstance);
   loop.call([&] { a.start(); });
   // The fast one answered: the slow one's transaction has started too (both went out at once).
   ASSERT_TRUE(a.waitForAnswers(1, std::chrono::seconds(30)));
@@ -468,8 +459,8 @@ TEST_F(GatewayEndToEnd, AnswersOfALinkThatWentAwayAreHandedOverWhenItsInstanceCo
   EXPECT_EQ(a.answers().count(2), 0u) << a.answers()[2][0].text;
 
   // The same instance again: request 1's answer handed over, request 2's when it is done.
-  test::TestInitiator b(loop.loop(), gateway.link(), *key, {material(1)}, {}, kInstance);
-  test::TestInitiator other(loop.loop(), gateway.link(), *key, {material(1)}, {}, 0x07e5);
+  test::TestInitiator b(loop.loop(), gateway, {material(1)}, {}, kInstance);
+  test::TestInitiator other(loop.loop(), gateway, {material(1)}, {}, 0x07e5);
   loop.call([&] {
     b.start();
     other.start();
@@ -508,12 +499,10 @@ TEST_F(GatewayEndToEnd, DrainAnswersEverythingWithinItsTimeoutAndExitsZero) {
   go.extra = "[[dns.route]]\ndomain = \"d1.test\"\naddresses = [\"" + sink.smtp().toString() + "\"]\n";
   test::GatewayProcess gateway(go);
   ASSERT_TRUE(gateway.start()) << gateway.err();
-  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-  ASSERT_TRUE(key);
   std::vector<TestRequest> requests;
   for (uint64_t id = 1; id <= 50; ++id) requests.push_back(request(id, 1));
   test::LoopThread loop;
-  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, requests);
+  test::TestInitiator initiator(loop.loop(), gateway, {material(1)}, requests);
   loop.call([&] { initiator.start(); });
   // Wait until the gateway has taken them all (its in-flight gauge says so), then SIGTERM.
   bool taken = false;
@@ -553,10 +542,8 @@ TEST_F(GatewayEndToEnd, ReceiverKilledMidRunDefersAndTheGatewayGoesOn) {
   constexpr uint64_t kRequests = 2000;
   std::vector<TestRequest> requests;
   for (uint64_t id = 1; id <= kRequests; ++id) requests.push_back(request(id, static_cast<int>(id % 40)));
-  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
-  ASSERT_TRUE(key);
   test::LoopThread loop;
-  test::TestInitiator initiator(loop.loop(), gateway.link(), *key, {material(1)}, requests);
+  test::TestInitiator initiator(loop.loop(), gateway, {material(1)}, requests);
   loop.call([&] { initiator.start(); });
   ASSERT_TRUE(initiator.waitForAnswers(200, std::chrono::seconds(60))) << gateway.err();
   sink.kill();

@@ -1,10 +1,13 @@
 // The test initiator: requests out within credit, answers in.
 #include "test_initiator.h"
 
+#include <gtest/gtest.h>
+
 #include "lbmail/proto/frame_codec.h"
 
 namespace lbmail::test {
 namespace {
+
 
 proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t instance) {
   proto::GatewayLinkConfig c;
@@ -14,12 +17,22 @@ proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t insta
   return c;
 }
 
+
+std::unique_ptr<proto::LinkSecurity> securityFor(const GatewayProcess& gateway) {
+  auto key = proto::PreSharedKey::loadFile(gateway.keyFile());
+  EXPECT_TRUE(key) << key.error();
+  return proto::LinkSecurity::fromKey(proto::Role::kInitiator, key ? *key : proto::PreSharedKey::fromBytes("unreadable key file"),
+                                      gateway.name());
+}
+
 }  // namespace
 
-TestInitiator::TestInitiator(uv_loop_t* loop, const SocketAddress& gateway, const proto::PreSharedKey& key,
-                             std::vector<TestMaterial> materials, std::vector<TestRequest> requests,
-                             uint64_t instance)
-    : link_(loop, linkConfig(gateway, instance), key, *this), materials_(std::move(materials)), requests_(std::move(requests)) {}
+TestInitiator::TestInitiator(uv_loop_t* loop, const GatewayProcess& gateway, std::vector<TestMaterial> materials,
+                             std::vector<TestRequest> requests, uint64_t instance)
+    : security_(securityFor(gateway)),
+      link_(loop, linkConfig(gateway.link(), instance), *security_, *this),
+      materials_(std::move(materials)),
+      requests_(std::move(requests)) {}
 
 void TestInitiator::onGatewayUp(proto::GatewayLink& link) {
   for (const TestMaterial& m : materials_) {

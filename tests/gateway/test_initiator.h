@@ -5,10 +5,12 @@
 
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "gateway_process.h"
 #include "lbmail/proto/gateway_link.h"
 
 namespace lbmail::test {
@@ -43,8 +45,9 @@ struct TestAnswer {
 class TestInitiator final : public proto::GatewayLink::Handler {
  public:
   // instance: the campaign instance its HELLO names (0: none).
-  TestInitiator(uv_loop_t* loop, const SocketAddress& gateway, const proto::PreSharedKey& key,
-                std::vector<TestMaterial> materials, std::vector<TestRequest> requests, uint64_t instance = 0);
+  // The link authenticates with the gateway's key file, for the gateway's name.
+  TestInitiator(uv_loop_t* loop, const GatewayProcess& gateway, std::vector<TestMaterial> materials,
+                std::vector<TestRequest> requests, uint64_t instance = 0);
 
   // On the loop thread.
   void start() { link_.start(); }
@@ -70,6 +73,7 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   void pump();
   void record(uint64_t id, TestAnswer a);
 
+  std::unique_ptr<proto::LinkSecurity> security_;  // before link_, which uses it
   proto::GatewayLink link_;
   std::vector<TestMaterial> materials_;
   std::vector<TestRequest> requests_;

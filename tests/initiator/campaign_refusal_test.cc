@@ -100,6 +100,7 @@ class CampaignRefusals : public ::testing::Test {
   void startGateways() {
     for (const char* source : {kFirstSource, kSecondSource}) {
       test::GatewayOptions go;
+      go.name = "gw" + std::to_string(gateways_.size() + 1);
       go.smtp_port = receiver_.address().port();
       go.dns_server = dns_.address().toString();
       go.capacity = 50;

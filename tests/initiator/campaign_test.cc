@@ -107,6 +107,7 @@ class CampaignEndToEnd : public ::testing::Test {
                      const std::string& smtp_extra = "") {
     for (const std::string& media : {media1, media2}) {
       test::GatewayOptions go;
+      go.name = "gw" + std::to_string(gateways_.size() + 1);
       go.smtp_port = sink_->smtp().port();
       go.dns_server = dns_.address().toString();
       go.capacity = 200;
@@ -360,6 +361,7 @@ TEST_F(CampaignEndToEnd, GatewayThatComesBackIsUsedAgain) {
   ASSERT_TRUE(initiator.waitForStderrLine("event=campaign.failover gateway=gw1")) << initiator.err().substr(0, 4000);
 
   test::GatewayOptions go;
+  go.name = "gw1";
   go.listen = address.toString();
   go.smtp_port = sink_->smtp().port();
   go.dns_server = dns_.address().toString();

@@ -42,7 +42,7 @@ InitiatorConfig config(size_t gateways) {
   bare.from = "news@sender.test";
   c.campaign.merge_fields = {{"name", "first_name"}, {"city", "city"}};
   for (size_t i = 0; i < gateways; ++i) {
-    c.gateways.push_back({"gw" + std::to_string(i + 1), *SocketAddress::parse("127.0.0.1:1"), ""});
+    c.gateways.push_back({"gw" + std::to_string(i + 1), *SocketAddress::parse("127.0.0.1:1"), {}});
   }
   return c;
 }
@@ -137,7 +137,7 @@ TEST(GatewayLinksMedia, MissingMediaArePerGatewayAndMaterial) {
 
 TEST(GatewayLinksKeys, AMissingKeyFileFailsLoadKeys) {
   InitiatorConfig c = config(1);
-  c.gateways[0].key_file = test::tempPath("no-such-key");
+  c.gateways[0].credentials.key_file = test::tempPath("no-such-key");
   RecordingListener listener;
   GatewayLinks links(uv_default_loop(), c, listener);
   EXPECT_FALSE(links.loadKeys());
@@ -175,13 +175,14 @@ class GatewayLinksUpTest : public ::testing::Test {
     ASSERT_EQ(uv_timer_init(&loop_, &bound_), 0);
     proto::LinkAcceptorConfig ac;
     ac.listen = *SocketAddress::parse("127.0.0.1:0");
-    acceptor_ = std::make_unique<proto::LinkAcceptor>(&loop_, ac, key_, gateway_);
+    ac.link.node_name = "gw1";  // the name config(1) gives its gateway
+    acceptor_ = std::make_unique<proto::LinkAcceptor>(&loop_, ac, *security_, gateway_);
     ASSERT_EQ(acceptor_->start(), 0);
     key_file_ = test::tempPath("gateway-links.key");
     std::ofstream(key_file_) << kKey << "\n";
     ASSERT_EQ(chmod(key_file_.c_str(), 0600), 0);
     config_.gateways[0].address = acceptor_->boundAddress();
-    config_.gateways[0].key_file = key_file_;
+    config_.gateways[0].credentials.key_file = key_file_;
   }
   void TearDown() override {
     int stopped = 0;
@@ -207,7 +208,7 @@ class GatewayLinksUpTest : public ::testing::Test {
 
   uv_loop_t loop_{};
   uv_timer_t bound_{};
-  proto::PreSharedKey key_ = proto::PreSharedKey::fromBytes(kKey);
+  std::unique_ptr<proto::LinkSecurity> security_ = proto::LinkSecurity::fromKeyBytes(proto::Role::kGateway, kKey, "gw1");
   RecordingGateway gateway_;
   std::unique_ptr<proto::LinkAcceptor> acceptor_;
   std::string key_file_;

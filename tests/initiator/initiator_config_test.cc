@@ -72,9 +72,9 @@ TEST(InitiatorConfig, ExampleConfigLoads) {
   EXPECT_EQ(c->campaign.retry_schedule, (std::vector<Duration>{1min, 5min, 15min, 1h}));
   EXPECT_EQ(c->campaign.max_attempts, 10u);
   ASSERT_EQ(c->gateways.size(), 1u);
-  EXPECT_EQ(c->gateways[0].name, "gw1");
+  EXPECT_EQ(c->gateways[0].name, "gateway-1");
   EXPECT_EQ(c->gateways[0].address.toString(), "127.0.0.1:7301");
-  EXPECT_EQ(c->gateways[0].key_file, "/etc/lbmail/link.key");
+  EXPECT_EQ(c->gateways[0].credentials.key_file, "/etc/lbmail/link.key");
   EXPECT_EQ(c->rate_limit.per_domain, 0);
 
   // The rule: tier = gold and (spend >= 100 or country in NL, BE) → gold; else the default.
@@ -98,7 +98,7 @@ TEST(InitiatorConfig, MinimalConfigAndRelativePaths) {
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->campaign.database, dir + "/recipients.db");
   EXPECT_EQ(c->campaign.accounting_file, dir + "/out/accounting.csv");
-  EXPECT_EQ(c->gateways[0].key_file, dir + "/link.key");
+  EXPECT_EQ(c->gateways[0].credentials.key_file, dir + "/link.key");
   // One material and no rules: everyone gets it.
   auto none = RecipientAttributes::parse("{}");
   EXPECT_EQ(c->campaign.targeting.materialFor(RecipientView{"a@b.example", "b.example", *none}), 0);

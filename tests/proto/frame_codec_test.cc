@@ -137,20 +137,14 @@ TEST(FrameCodec, HandshakeFramesRoundTrip) {
   EXPECT_EQ(h.role, Role::kGateway);
   EXPECT_EQ(h.capabilities, 5u);
 
-  AuthChallengeFrame c;
-  for (size_t i = 0; i < kNonceSize; ++i) c.nonce[i] = static_cast<uint8_t>(i);
-  AuthChallengeFrame c1 = decodeOne<AuthChallengeFrame>(encode(c));
-  EXPECT_EQ(c1.nonce, c.nonce);
-  EXPECT_FALSE(c1.has_proof);
-  c.has_proof = true;
-  c.proof.fill(0xab);
-  AuthChallengeFrame c2 = decodeOne<AuthChallengeFrame>(encode(c));
-  EXPECT_TRUE(c2.has_proof);
-  EXPECT_EQ(c2.proof, c.proof);
+}
 
-  AuthResponseFrame r;
-  r.proof.fill(0xcd);
-  EXPECT_EQ(decodeOne<AuthResponseFrame>(encode(r)).proof, r.proof);
+TEST(FrameCodec, Version2AuthenticationFramesAreRetired) {
+  // TLS replaced AUTH_CHALLENGE (2) and AUTH_RESPONSE (3): a peer that sends them is refused.
+  std::vector<uint8_t> challenge = {kMagic0, kMagic1, kProtocolVersion, 2, 0, 0, 0, 0, 0, 0};
+  EXPECT_STREQ(splitFrame(challenge, kDefaultMaxPayload).error, "retired frame type (version 2 authentication, now TLS)");
+  challenge[3] = 3;
+  EXPECT_STREQ(splitFrame(challenge, kDefaultMaxPayload).error, "retired frame type (version 2 authentication, now TLS)");
 }
 
 TEST(FrameCodec, CatalogAndMaterialRoundTrip) {
@@ -210,7 +204,7 @@ TEST(FrameCodec, HelloInstanceAndHandoverRoundTrip) {
   EXPECT_EQ(o.held, 100000u);
   EXPECT_EQ(o.running, 7u);
   EXPECT_EQ(encode(HandoverFrame{})[3], 16);
-  EXPECT_EQ(encode(HandoverFrame{})[2], 2);  // the header's version
+  EXPECT_EQ(encode(HandoverFrame{})[2], 3);  // the header's version
   EXPECT_STREQ(frameTypeName(FrameType::kHandover), "HANDOVER");
 }
 
@@ -300,7 +294,8 @@ TEST(FrameCodec, BadMagicIsAnErrorAsSoonAsItArrives) {
 
 TEST(FrameCodec, HeaderProblemsAreErrors) {
   EXPECT_STREQ(splitFrame(header(6, 0, 1), kDefaultMaxPayload).error, "unsupported protocol version");  // a v1 peer
-  EXPECT_STREQ(splitFrame(header(6, 0, 3), kDefaultMaxPayload).error, "unsupported protocol version");
+  EXPECT_STREQ(splitFrame(header(6, 0, 2), kDefaultMaxPayload).error, "unsupported protocol version");  // a v2 peer
+  EXPECT_STREQ(splitFrame(header(6, 0, 4), kDefaultMaxPayload).error, "unsupported protocol version");
   EXPECT_STREQ(splitFrame(header(0, 0), kDefaultMaxPayload).error, "unknown frame type");
   EXPECT_STREQ(splitFrame(header(17, 0), kDefaultMaxPayload).error, "unknown frame type");
   EXPECT_STREQ(splitFrame(header(6, 0, kProtocolVersion, 0x100), kDefaultMaxPayload).error, "unknown flags");

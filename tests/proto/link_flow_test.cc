@@ -101,7 +101,7 @@ TEST_F(LinkTest, MalformedFrameAfterHandshakeClosesTheLinkNotTheProcess) {
   RawInitiator raw(gateway_addr_);
   ASSERT_TRUE(raw.handshake(key_));
   BufferList junk;
-  junk.append("LB\x02\x06\x00\x00\x03\x00\x00\x00\xff\xff\xff", 13);  // SEND with a broken varint
+  junk.append("LB\x03\x06\x00\x00\x03\x00\x00\x00\xff\xff\xff", 13);  // SEND with a broken varint
   raw.send(junk);
   EXPECT_EQ(raw.goodbyeText(), "malformed SEND: truncated varint");
   EXPECT_TRUE(raw.tcp_.peerClosed());
@@ -114,8 +114,9 @@ TEST_F(LinkTest, OversizeFrameIsRefusedFromItsHeader) {
   EchoGateway& gateway = gateway_;
   startGateway(key_, gateway);
   RawInitiator raw(gateway_addr_);
+  ASSERT_TRUE(raw.handshake(key_));
   BufferList huge;
-  huge.append("LB\x02\x06\x00\x00\xff\xff\xff\x7f", 10);  // claims 2 GiB
+  huge.append("LB\x03\x06\x00\x00\xff\xff\xff\x7f", 10);  // claims 2 GiB
   raw.send(huge);
   EXPECT_EQ(raw.goodbyeText(), "frame larger than the maximum");
   EXPECT_TRUE(raw.tcp_.peerClosed());

@@ -1,5 +1,6 @@
 // What the link tests share: a gateway that echoes RESULTs, an initiator that pumps SENDs, a
-// raw initiator over a plain socket, and the fixture that runs each side on its own loop.
+// hand-driven initiator over a blocking socket (TLS or not), and the fixture that runs each
+// side on its own loop.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -25,6 +26,10 @@ namespace lbmail::proto {
 // Lets the test thread wait for something the loops do, without sleeping.
 using test::Events;
 
+// The gateway's name in these tests: its link identity.
+constexpr const char* kGatewayName = "gw-test";
+constexpr std::string_view kTestKey = "0123456789abcdef0123456789abcdef";
+
 inline LinkSettings fastSettings(const char* name) {
   using namespace std::chrono_literals;
   LinkSettings s;
@@ -42,6 +47,7 @@ class EchoGateway : public LinkAcceptor::Handler {
   explicit EchoGateway(Events& events, uint32_t capacity = 16) : events_(events), capacity_(capacity) {}
 
   void onLinkUp(LinkConnection& link) override {
+    events_.update([&] { cipher = link.cipherName(); });
     CatalogFrame catalog;
     catalog.hashes.push_back(MediaHash{1, 2, 3});
     link.send(catalog);
@@ -101,6 +107,7 @@ class EchoGateway : public LinkAcceptor::Handler {
   std::deque<uint64_t> held;
   std::set<std::string> recipients;
   std::string last_close;
+  std::string cipher;
 };
 
 // An initiator that keeps sending while credit lasts, up to `to_send` requests.
@@ -143,6 +150,13 @@ class PumpingInitiator : public GatewayLink::Handler {
     });
   }
 
+  void onGatewayFailed(GatewayLink&, std::string_view reason) override {
+    events_.update([&] {
+      ++failures;
+      last_failure = std::string(reason);
+    });
+  }
+
   void onGatewayDown(GatewayLink&, std::string_view reason) override {
     events_.update([&] {
       ++downs;
@@ -173,6 +187,7 @@ class PumpingInitiator : public GatewayLink::Handler {
   std::deque<std::string> addresses_;
   int ups = 0;
   int downs = 0;
+  int failures = 0;
   uint64_t sent = 0;
   uint64_t results = 0;
   uint64_t credit_granted = 0;
@@ -184,20 +199,26 @@ class PumpingInitiator : public GatewayLink::Handler {
   std::set<uint64_t> result_ids;
   std::string gateway_name;
   std::string last_down;
+  std::string last_failure;
   std::string goodbye;
 };
 
 class LinkTest : public ::testing::Test {
  protected:
-  void startGateway(const PreSharedKey& key, LinkAcceptor::Handler& handler, std::vector<std::string> allowed = {},
+  void startGateway(std::string_view key, LinkAcceptor::Handler& handler, std::vector<std::string> allowed = {},
                     uint16_t port = 0) {
     LinkAcceptorConfig config;
     config.listen = *SocketAddress::parse("127.0.0.1:" + std::to_string(port));
-    config.link = fastSettings("gw-test");
+    config.link = fastSettings(kGatewayName);
     config.allowed_initiators = std::move(allowed);
+    startGateway(key, handler, config);
+  }
+
+  void startGateway(std::string_view key, LinkAcceptor::Handler& handler, const LinkAcceptorConfig& config) {
+    gw_security_ = LinkSecurity::fromKeyBytes(Role::kGateway, key, config.link.node_name);
     int rc = -1;
     gw_loop_.call([&] {
-      acceptor_ = std::make_unique<LinkAcceptor>(gw_loop_.loop(), config, key, handler);
+      acceptor_ = std::make_unique<LinkAcceptor>(gw_loop_.loop(), config, *gw_security_, handler);
       rc = acceptor_->start();
       gateway_addr_ = acceptor_->boundAddress();
     });
@@ -211,15 +232,17 @@ class LinkTest : public ::testing::Test {
     gw_loop_.call([&] { acceptor_.reset(); });
   }
 
-  void startInitiator(const PreSharedKey& key, GatewayLink::Handler& handler) {
+  // An initiator that means the gateway of this name.
+  void startInitiator(std::string_view key, GatewayLink::Handler& handler, const char* gateway_name = kGatewayName) {
     using namespace std::chrono_literals;
+    init_security_ = LinkSecurity::fromKeyBytes(Role::kInitiator, key, gateway_name);
     GatewayLinkConfig config;
     config.gateway = gateway_addr_;
     config.link = fastSettings("init-test");
     config.reconnect_min = 20ms;
     config.reconnect_max = 200ms;
     init_loop_.call([&] {
-      link_ = std::make_unique<GatewayLink>(init_loop_.loop(), config, key, handler);
+      link_ = std::make_unique<GatewayLink>(init_loop_.loop(), config, *init_security_, handler);
       link_->start();
     });
   }
@@ -236,7 +259,10 @@ class LinkTest : public ::testing::Test {
     EXPECT_EQ(gw_loop_.stop(), 0);
   }
 
-  PreSharedKey key_ = PreSharedKey::fromBytes("0123456789abcdef0123456789abcdef");
+  std::string key_{kTestKey};
+  // Declared before the handlers and links that use them, so destroyed after them.
+  std::unique_ptr<LinkSecurity> gw_security_;
+  std::unique_ptr<LinkSecurity> init_security_;
   Events events_;
   // The handlers outlive TearDown, which still delivers the links' last callbacks to them.
   EchoGateway gateway_{events_};
@@ -248,15 +274,28 @@ class LinkTest : public ::testing::Test {
   SocketAddress gateway_addr_;
 };
 
-// A hand-driven initiator over a plain socket, to send what a well-behaved one never would.
+// A hand-driven initiator over a blocking socket, to send what a well-behaved one never would:
+// bytes in clear until tlsHandshake() succeeds, then everything through TLS.
 class RawInitiator {
  public:
   RawInitiator(const SocketAddress& addr) : tcp_(addr) {}
 
   void send(const BufferList& frames) {
     std::string bytes;
-    for (const uv_buf_t& b : frames.uvBufs()) bytes.append(b.base, b.len);
+    for (const uv_buf_t& b : frames.uvBufs()) {
+      if (tls_) {
+        tls_->write(reinterpret_cast<const uint8_t*>(b.base), b.len);
+      } else {
+        bytes.append(b.base, b.len);
+      }
+    }
+    if (tls_) bytes = takeRecords();
     ASSERT_TRUE(tcp_.send(bytes));
+  }
+  // The TLS records of these frames, not sent: for tests that alter them on the way.
+  std::string encrypt(const BufferList& frames) {
+    for (const uv_buf_t& b : frames.uvBufs()) tls_->write(reinterpret_cast<const uint8_t*>(b.base), b.len);
+    return takeRecords();
   }
   template <typename F>
   void sendFrame(const F& f) {
@@ -264,10 +303,37 @@ class RawInitiator {
     encodeFrame(b, f);
     send(b);
   }
+  // The TLS handshake with this key for the gateway of this name; true when it completed.
+  bool tlsHandshake(std::string_view key, const char* gateway_name = kGatewayName) {
+    security_ = LinkSecurity::fromKeyBytes(Role::kInitiator, key, gateway_name);
+    auto session = security_->newSession();
+    for (;;) {
+      tls::TlsSession::Status status = session->handshake();
+      BufferList out;
+      session->takeOutput(out);
+      std::string records;
+      for (const uv_buf_t& b : out.uvBufs()) records.append(b.base, b.len);
+      if (!records.empty() && !tcp_.send(records)) return false;
+      if (status == tls::TlsSession::Status::kOk) break;
+      if (status != tls::TlsSession::Status::kWantInput || !tcp_.receiveMore()) return false;
+      session->feed(reinterpret_cast<const uint8_t*>(tcp_.received().data()), tcp_.received().size());
+      tcp_.received().clear();
+    }
+    if (!security_->checkPeer(*session).empty()) return false;
+    tls_ = std::move(session);
+    return true;
+  }
+  // TLS, then the HELLOs; true when the gateway's HELLO arrived.
+  bool handshake(std::string_view key, const char* gateway_name = kGatewayName) {
+    if (!tlsHandshake(key, gateway_name)) return false;
+    sendFrame(HelloFrame{kProtocolVersion, "raw", Role::kInitiator, 0});
+    auto hello = next();
+    return hello && std::holds_alternative<HelloFrame>(*hello);
+  }
   // The next frame from the gateway, or nullopt when the connection ends first.
   std::optional<Frame> next() {
     for (;;) {
-      std::string& in = tcp_.received();
+      std::string& in = plain();
       SplitResult s = splitFrame(std::span(reinterpret_cast<const uint8_t*>(in.data()), in.size()), kDefaultMaxPayload);
       if (s.status == SplitStatus::kFrame) {
         payload_.assign(s.payload.begin(), s.payload.end());
@@ -277,7 +343,7 @@ class RawInitiator {
         if (auto* g = std::get_if<GoodbyeFrame>(&*f)) goodbye_ = std::string(g->text);
         return *f;
       }
-      if (s.status == SplitStatus::kError || !tcp_.receiveMore()) return std::nullopt;
+      if (s.status == SplitStatus::kError || !receiveMore()) return std::nullopt;
     }
   }
   // Reads frames until the gateway closes; returns the GOODBYE text, if one came.
@@ -286,33 +352,34 @@ class RawInitiator {
     }
     return goodbye_;
   }
-  // Runs the initiator's half of the handshake with key; true when the gateway's HELLO arrived.
-  bool handshake(const PreSharedKey& key) {
-    AuthChallengeFrame c;
-    c.nonce = PreSharedKey::freshNonce();
-    sendFrame(c);
-    auto answer = next();
-    if (!answer || !std::holds_alternative<AuthChallengeFrame>(*answer)) return false;
-    Nonce gateway_nonce = std::get<AuthChallengeFrame>(*answer).nonce;
-    sendFrame(AuthResponseFrame{key.prove(Role::kInitiator, c.nonce, gateway_nonce)});
-    sendFrame(HelloFrame{kProtocolVersion, "raw", Role::kInitiator, 0});
-    auto hello = next();
-    return hello && std::holds_alternative<HelloFrame>(*hello);
-  }
 
   test::TcpClient tcp_;
   std::vector<uint8_t> payload_;
   std::string goodbye_ = "(no goodbye)";
-};
 
-// The gateway's answer to a fresh challenge, for the tests that go wrong after it.
-inline std::optional<AuthChallengeFrame> openHandshake(RawInitiator& raw, Nonce& initiator_nonce) {
-  AuthChallengeFrame c;
-  c.nonce = initiator_nonce = PreSharedKey::freshNonce();
-  raw.sendFrame(c);
-  auto answer = raw.next();
-  if (!answer || !std::holds_alternative<AuthChallengeFrame>(*answer)) return std::nullopt;
-  return std::get<AuthChallengeFrame>(*answer);
-}
+ private:
+  std::string takeRecords() {
+    BufferList out;
+    tls_->takeOutput(out);
+    std::string records;
+    for (const uv_buf_t& b : out.uvBufs()) records.append(b.base, b.len);
+    return records;
+  }
+  std::string& plain() { return tls_ ? plain_ : tcp_.received(); }
+  bool receiveMore() {
+    if (!tcp_.receiveMore()) return false;
+    if (!tls_) return true;
+    tls_->feed(reinterpret_cast<const uint8_t*>(tcp_.received().data()), tcp_.received().size());
+    tcp_.received().clear();
+    uint8_t buf[16384];
+    size_t got = 0;
+    while (tls_->read(buf, sizeof buf, &got) == tls::TlsSession::Status::kOk) plain_.append(reinterpret_cast<char*>(buf), got);
+    return true;
+  }
+
+  std::unique_ptr<LinkSecurity> security_;
+  std::unique_ptr<tls::TlsSession> tls_;
+  std::string plain_;
+};
 
 }  // namespace lbmail::proto

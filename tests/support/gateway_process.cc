@@ -20,7 +20,8 @@ GatewayProcess::GatewayProcess(const GatewayOptions& o) {
   ::chmod(key_file_.c_str(), 0600);
   std::string config = tempPath("gateway-" + tag + ".toml");
   std::ofstream out(config);
-  out << "[node]\nname = \"gateway-test-" << tag << "\"\n"
+  name_ = o.name.empty() ? "gateway-test-" + tag : o.name;
+  out << "[node]\nname = \"" << name_ << "\"\n"
       << "[admin]\nlisten = \"127.0.0.1:0\"\n"
       << "[gateway]\nlisten = \"" << o.listen << "\"\nkey_file = \"" << key_file_ << "\"\ncapacity = " << o.capacity
       << "\nmedia_cache = \"" << o.media_cache << "\"\ndrain_timeout = \"" << o.drain_timeout << "\"\n"

@@ -16,6 +16,7 @@ struct GatewayOptions {
   std::string dns_server;              // "127.0.0.1:PORT"
   std::string media_cache;             // may be empty
   uint32_t capacity = 1000;
+  std::string name;  // its [node] name, the link identity initiators name; empty: gateway-test-N
   std::string drain_timeout = "10s";
   // Tests' receivers listen on loopback, which a gateway does not dial by default.
   bool allow_private_destinations = true;
@@ -33,12 +34,15 @@ class GatewayProcess {
   const SocketAddress& link() const { return link_; }
   const SocketAddress& admin() const { return admin_; }
   const std::string& keyFile() const { return key_file_; }
+  // Its [node] name: its identity on the link, which initiators must name.
+  const std::string& name() const { return name_; }
   const std::string& err() const { return child_->err(); }
   ChildProcess& child() { return *child_; }
 
  private:
   std::unique_ptr<ChildProcess> child_;
   std::string key_file_;
+  std::string name_;
   SocketAddress link_;
   SocketAddress admin_;
 };

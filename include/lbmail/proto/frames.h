@@ -1,6 +1,6 @@
-// The frames of the initiator–gateway link protocol, version 2 (byte layout: docs/protocol.md).
-// Version 2 added HELLO's instance, SEND's message_key and the HANDOVER frame; a version 1
-// peer is refused at its first frame.
+// The frames of the initiator–gateway link protocol, version 3 (byte layout: docs/protocol.md).
+// Version 3 carries them inside TLS 1.3 and retired version 2's AUTH_CHALLENGE and
+// AUTH_RESPONSE; version 2 added HELLO's instance, SEND's message_key and HANDOVER.
 // Decoded frames hold views into the received bytes: use or copy them inside the callback.
 #pragma once
 
@@ -14,13 +14,11 @@
 
 namespace lbmail::proto {
 
-constexpr uint8_t kProtocolVersion = 2;
+constexpr uint8_t kProtocolVersion = 3;
 constexpr uint8_t kMagic0 = 'L';
 constexpr uint8_t kMagic1 = 'B';
 constexpr size_t kHeaderSize = 10;               // magic(2) version(1) type(1) flags(2) length(4)
 constexpr uint32_t kDefaultMaxPayload = 1 << 20;  // 1 MiB
-constexpr size_t kNonceSize = 32;
-constexpr size_t kProofSize = 32;  // HMAC-SHA256
 constexpr size_t kMediaHashSize = 16;  // XXH3-128
 
 // Per-field limits a decoder enforces (the frame size bounds everything else).
@@ -33,14 +31,12 @@ constexpr size_t kMaxMergeFields = 1024;
 constexpr size_t kMaxMaterialParts = 64;
 constexpr size_t kMaxMaterialMedia = 4096;
 constexpr size_t kMaxEnhancedCodeBytes = 16;
-// Before authentication only AUTH_CHALLENGE (at most 75 bytes), AUTH_RESPONSE, HELLO (under
-// 300) and GOODBYE are accepted, each within this payload size.
+// Before the HELLOs are exchanged only HELLO (under 300 bytes) and GOODBYE are accepted, each
+// within this payload size.
 constexpr uint32_t kMaxHandshakePayload = 2048;
 
 enum class FrameType : uint8_t {
   kHello = 1,
-  kAuthChallenge = 2,
-  kAuthResponse = 3,
   kCatalog = 4,
   kMaterial = 5,
   kSend = 6,
@@ -56,6 +52,9 @@ enum class FrameType : uint8_t {
   kHandover = 16,
 };
 constexpr uint8_t kMaxFrameType = 16;
+// Version 2's HMAC handshake frames: the numbers stay taken, and any use is refused.
+constexpr uint8_t kRetiredAuthChallenge = 2;
+constexpr uint8_t kRetiredAuthResponse = 3;
 const char* frameTypeName(FrameType t);
 
 enum class Role : uint8_t { kInitiator = 1, kGateway = 2 };
@@ -77,8 +76,6 @@ enum class RejectReason : uint8_t {
 
 enum class GoodbyeReason : uint8_t { kShutdown = 1, kDrained = 2, kProtocolError = 3, kAuthFailed = 4 };
 
-using Nonce = std::array<uint8_t, kNonceSize>;
-using Proof = std::array<uint8_t, kProofSize>;
 using MediaHash = std::array<uint8_t, kMediaHashSize>;
 
 struct HelloFrame {
@@ -89,18 +86,6 @@ struct HelloFrame {
   // The initiator's campaign instance (a random number kept with the campaign): a gateway keeps
   // the answers of an instance's links and hands them over when it connects again. 0: none.
   uint64_t instance = 0;
-};
-
-// The initiator opens with its nonce and no proof; the gateway answers with its own nonce and
-// its proof over both (see docs/protocol.md, "Handshake").
-struct AuthChallengeFrame {
-  Nonce nonce{};
-  bool has_proof = false;
-  Proof proof{};
-};
-
-struct AuthResponseFrame {
-  Proof proof{};
 };
 
 struct CatalogFrame {
@@ -243,7 +228,7 @@ struct GoodbyeFrame {
   std::string_view text;
 };
 
-using Frame = std::variant<HelloFrame, AuthChallengeFrame, AuthResponseFrame, CatalogFrame, MaterialFrame, SendFrame,
+using Frame = std::variant<HelloFrame, CatalogFrame, MaterialFrame, SendFrame,
                            AcceptFrame, RejectFrame, ResultFrame, CreditFrame, LoadFrame, PingFrame, PongFrame,
                            DrainFrame, GoodbyeFrame, HandoverFrame>;
 

@@ -39,7 +39,7 @@ class GatewayLink final : private LinkConnection::Handler {
     virtual void onGatewayFailed(GatewayLink&, std::string_view reason) { (void)reason; }
   };
 
-  GatewayLink(uv_loop_t* loop, GatewayLinkConfig config, const PreSharedKey& key, Handler& handler);
+  GatewayLink(uv_loop_t* loop, GatewayLinkConfig config, const LinkSecurity& security, Handler& handler);
   GatewayLink(const GatewayLink&) = delete;
   GatewayLink& operator=(const GatewayLink&) = delete;
   ~GatewayLink();
@@ -88,7 +88,7 @@ class GatewayLink final : private LinkConnection::Handler {
 
   uv_loop_t* loop_;
   GatewayLinkConfig config_;
-  const PreSharedKey& key_;
+  const LinkSecurity& security_;
   Handler& handler_;
   std::unique_ptr<LinkConnection> link_;
   uv_timer_t retry_timer_;

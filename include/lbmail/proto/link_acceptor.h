@@ -30,7 +30,7 @@ class LinkAcceptor final : private LinkConnection::Handler {
   // when onLinkClosed returns).
   using Handler = LinkConnection::Handler;
 
-  LinkAcceptor(uv_loop_t* loop, LinkAcceptorConfig config, const PreSharedKey& key, Handler& handler);
+  LinkAcceptor(uv_loop_t* loop, LinkAcceptorConfig config, const LinkSecurity& security, Handler& handler);
   LinkAcceptor(const LinkAcceptor&) = delete;
   LinkAcceptor& operator=(const LinkAcceptor&) = delete;
   ~LinkAcceptor();
@@ -64,7 +64,7 @@ class LinkAcceptor final : private LinkConnection::Handler {
 
   uv_loop_t* loop_;
   LinkAcceptorConfig config_;
-  const PreSharedKey& key_;
+  const LinkSecurity& security_;
   Handler& handler_;
   TcpListener listener_;
   bool stopping_ = false;

@@ -1,10 +1,11 @@
-// One authenticated initiator–gateway link over TCP: handshake, framing, credit, heartbeats.
+// One initiator–gateway link: TCP, TLS 1.3 (LinkSecurity), then framing, credit, heartbeats.
 // Both ends use it; GatewayLink (initiator side) and LinkAcceptor (gateway side) own them.
 #pragma once
 
 #include <uv.h>
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,7 +16,8 @@
 #include "lbmail/core/socket_address.h"
 #include "lbmail/core/units.h"
 #include "lbmail/proto/frame_codec.h"
-#include "lbmail/proto/pre_shared_key.h"
+#include "lbmail/proto/link_security.h"
+#include "lbmail/tls/tls_session.h"
 
 namespace lbmail::proto {
 
@@ -24,7 +26,7 @@ struct LinkSettings {
   uint64_t capabilities = 0;
   uint64_t instance = 0;  // the initiator's campaign instance, sent in its HELLO (0: none)
   uint32_t max_payload = kDefaultMaxPayload;
-  Duration auth_timeout = std::chrono::seconds(5);        // handshake must complete within this
+  Duration auth_timeout = std::chrono::seconds(5);        // TLS and HELLO must complete within this
   Duration heartbeat_interval = std::chrono::seconds(1);  // a PING this often while open
   Duration heartbeat_timeout = std::chrono::seconds(5);   // nothing received for this long: dead
   size_t max_write_queue = 64 * 1024 * 1024;              // unsent bytes beyond this: peer not reading
@@ -37,7 +39,7 @@ class LinkConnection {
   class Handler {
    public:
     virtual ~Handler() = default;
-    // Authenticated both ways and the peer's HELLO arrived.
+    // TLS authenticated both ways and the peer's HELLO arrived.
     virtual void onLinkUp(LinkConnection& link) = 0;
     // Every frame after the handshake except PING, PONG and CREDIT bookkeeping (CREDIT is
     // passed on too, after it was counted). Views in frame die when this returns.
@@ -51,12 +53,13 @@ class LinkConnection {
     virtual void onLinkClosed(LinkConnection& link, std::string_view reason) = 0;
   };
 
-  LinkConnection(uv_loop_t* loop, Role role, const LinkSettings& settings, const PreSharedKey& key, Handler& handler);
+  LinkConnection(uv_loop_t* loop, Role role, const LinkSettings& settings, const LinkSecurity& security,
+                 Handler& handler);
   LinkConnection(const LinkConnection&) = delete;
   LinkConnection& operator=(const LinkConnection&) = delete;
   ~LinkConnection();
 
-  // Initiator side: connects, then opens the handshake.
+  // Initiator side: connects, then opens the TLS handshake.
   void connect(const SocketAddress& gateway);
   // Gateway side: accepts a pending connection from the listener (the TCP socket only: nothing
   // is read and nothing large allocated until startHandshake, so that admission comes first).
@@ -96,8 +99,11 @@ class LinkConnection {
   uint64_t credit() const { return credit_; }
   // Last measured PING round trip, microseconds (0 until the first PONG).
   uint64_t rttMicros() const { return rtt_us_; }
+  // Bytes on the wire (TLS records included).
   uint64_t bytesSent() const { return bytes_sent_; }
   uint64_t bytesReceived() const { return bytes_received_; }
+  // The negotiated TLS cipher suite ("" before the handshake).
+  std::string cipherName() const;
 
  private:
   struct WriteRequest {
@@ -118,22 +124,27 @@ class LinkConnection {
   template <typename F>
   void queue(const F& frame);
   void startReading();
+  void onCiphertext(const uint8_t* data, size_t n);
+  bool refusePlaintextPeer(const uint8_t* data, size_t n);
+  void onTlsUp();
+  void readPlaintext();
   void processInput();
   void dispatch(const Frame& frame);
-  void handleHandshake(const Frame& frame);
+  void handleHello(const Frame& frame);
   void becomeOpen();
   void scheduleFlush();
   void flush();
+  void writeWire(BufferList& bytes);
   void armTimer(Duration d);
   void closeHandles(std::string_view reason);
   uint64_t nowMs() const { return uv_now(loop_); }
-  // Before authentication a peer may send only small handshake frames.
+  // Before the HELLOs a peer may send only small handshake frames.
   uint32_t payloadLimit() const { return state_ == State::kOpen ? settings_.max_payload : kMaxHandshakePayload; }
 
   uv_loop_t* loop_;
   Role role_;
   LinkSettings settings_;
-  const PreSharedKey& key_;
+  const LinkSecurity& security_;
   Handler& handler_;
 
   uv_tcp_t tcp_;
@@ -142,21 +153,18 @@ class LinkConnection {
   uv_connect_t connect_req_;
   HandleCloser closer_;
 
-  // Where the handshake stands (docs/protocol.md, "Handshake").
-  enum class Step { kAwaitChallenge, kAwaitProof, kAwaitHello, kDone };
-
   State state_ = State::kConnecting;
-  Step step_ = Step::kAwaitChallenge;
-  Nonce initiator_nonce_{};
-  Nonce gateway_nonce_{};
+  std::unique_ptr<tls::TlsSession> tls_;  // from startHandshake (gateway) or the connect
+  bool hello_sent_ = false;
   std::string peer_name_;
   uint64_t peer_instance_ = 0;
   SocketAddress peer_address_;
   std::string close_reason_;
 
-  std::vector<uint8_t> rbuf_;
+  std::vector<uint8_t> cbuf_;  // ciphertext as read from the socket
+  std::vector<uint8_t> rbuf_;  // plaintext: at most one incomplete frame between reads
   size_t rlen_ = 0;
-  BufferList out_;
+  BufferList out_;  // plaintext frames queued this loop turn, encrypted by flush()
   size_t writes_in_flight_ = 0;
   size_t queued_capacity_ = 0;  // memory held by writes in flight, counted against max_write_queue
   bool flush_scheduled_ = false;

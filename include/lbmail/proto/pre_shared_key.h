@@ -1,17 +1,20 @@
-// The key both ends of a link hold, and the HMAC-SHA256 proofs of the mutual handshake.
+// The deployment's link key, and the per-gateway TLS 1.3 pre-shared keys derived from it.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "lbmail/core/expected.h"
-#include "lbmail/proto/frames.h"
 
 namespace lbmail::proto {
 
 class PreSharedKey {
  public:
   static constexpr size_t kMinBytes = 16;
+  static constexpr size_t kMaxFileBytes = 4096;
+  using Derived = std::array<uint8_t, 32>;
 
   // Reads the key file: its bytes, less one trailing newline, are the key (at least kMinBytes).
   // The file must be the running user's own, not a symlink, with no group or other permission
@@ -25,12 +28,10 @@ class PreSharedKey {
   PreSharedKey& operator=(PreSharedKey&&) = default;
   ~PreSharedKey();
 
-  // Each side proves with its own role's label over both nonces, so one side's proof can never
-  // be replayed as the other's, and a fresh nonce from each side defeats replays across links.
-  Proof prove(Role prover, const Nonce& initiator_nonce, const Nonce& gateway_nonce) const;
-  bool verify(Role prover, const Nonce& initiator_nonce, const Nonce& gateway_nonce, const Proof& proof) const;
-
-  static Nonce freshNonce();
+  // The TLS 1.3 external PSK for links to the gateway of this name (docs/protocol.md, "TLS"):
+  // HKDF-SHA256 (RFC 5869) with salt "lbmail-link/3" and info "psk " + name. Each gateway has
+  // its own, so a link meant for one cannot be completed by another holding the same file.
+  Derived linkPsk(std::string_view gateway_name) const;
 
  private:
   explicit PreSharedKey(std::string key) : key_(std::move(key)) {}
