@@ -386,7 +386,12 @@ void LinkConnection::closeHandles(std::string_view reason) {
   if (closer_.started()) return;
   close_reason_ = std::string(reason);
   state_ = State::kClosing;
-  logInfo("link.closed", {{"role", roleName(role_)}, {"peer", peer_address_.toString()}, {"reason", close_reason_}});
+  // A gateway's handshake that ends is its acceptor's to log, at most once per interval per
+  // address (LinkAcceptor::logRefusal): a flood of them must not flood the log.
+  LogLevel level = role_ == Role::kGateway && step_ != Step::kDone ? LogLevel::kDebug : LogLevel::kInfo;
+  if (logger().enabled(level)) {
+    logger().log(level, "link.closed", {{"role", roleName(role_)}, {"peer", peer_address_.toString()}, {"reason", close_reason_}});
+  }
   closer_.close({asHandle(&tcp_), asHandle(&timer_), asHandle(&flush_idle_)}, [this] {
     state_ = State::kClosed;
     handler_.onLinkClosed(*this, close_reason_);  // may delete this
@@ -400,7 +405,7 @@ void LinkConnection::onTimer(uv_timer_t* timer) {
   switch (self->state_) {
     case State::kConnecting:
     case State::kHandshake:
-      logWarn("link.handshake_timeout", {{"peer", self->peer_address_.toString()}});
+      if (self->role_ == Role::kInitiator) logWarn("link.handshake_timeout", {{"peer", self->peer_address_.toString()}});
       self->abort("handshake timed out");
       return;
     case State::kOpen: {
