@@ -54,10 +54,10 @@ bool LinkAcceptor::allowed(const std::string& host) const {
 // spoken does the oldest go, whatever it sent.
 void LinkAcceptor::makeRoom(const std::string& host) {
   if (LinkConnection* victim = handshakeToEvict(&host, config_.max_handshakes_per_address)) {
-    evict(*victim, "too many handshakes from this address");
+    evict(*victim, "max_handshakes_per_address reached");
   }
   if (LinkConnection* victim = handshakeToEvict(nullptr, config_.max_handshakes)) {
-    evict(*victim, "too many handshakes");
+    evict(*victim, "max_handshakes reached");
   }
 }
 

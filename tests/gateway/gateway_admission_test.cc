@@ -77,13 +77,13 @@ class UpWatcher : public proto::GatewayLink::Handler {
   int downs = 0;
 };
 
-// The link.refused and link.evicted lines about host in a gateway's log.
-std::vector<std::string> refusalLines(const std::string& log, const std::string& host) {
+// The lines about host in a gateway's log; only link.refused and link.evicted ones if asked.
+std::vector<std::string> linesAbout(const std::string& log, const std::string& host, bool refusals_only) {
   std::vector<std::string> lines;
   std::istringstream in(log);
   for (std::string line; std::getline(in, line);) {
     bool refusal = line.find("event=link.refused") != std::string::npos || line.find("event=link.evicted") != std::string::npos;
-    if (refusal && line.find("peer=" + host + ":") != std::string::npos) lines.push_back(line);
+    if ((refusal || !refusals_only) && line.find("peer=" + host + ":") != std::string::npos) lines.push_back(line);
   }
   return lines;
 }
@@ -128,11 +128,14 @@ TEST(GatewayAdmission, SilentSocketsFromOneAddressDoNotKeepAnInitiatorFromItOut)
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   // At most one line per 10 s (the [log] repeat_interval) about the address, however many
   // sockets it opened; each says how many it stands for.
-  std::vector<std::string> lines = refusalLines(gateway.err(), "127.0.0.1");
+  std::vector<std::string> lines = linesAbout(gateway.err(), "127.0.0.1", true);
   ASSERT_GE(lines.size(), 1u) << gateway.err();
   EXPECT_LE(lines.size(), 1 + static_cast<size_t>(seconds / 10)) << gateway.err();
   EXPECT_LT(lines.size(), storm.opened() + storm.reopened());
   for (const std::string& line : lines) EXPECT_NE(line.find(" unlogged="), std::string::npos) << line;
+  // Nor does any other line come per connection: besides those, only the initiator's link.up
+  // and link.closed.
+  EXPECT_LE(linesAbout(gateway.err(), "127.0.0.1", false).size(), lines.size() + 2) << gateway.err();
 }
 
 }  // namespace

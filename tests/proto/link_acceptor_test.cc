@@ -83,7 +83,7 @@ TEST_F(LinkAcceptorTest, AnAddressBeyondItsShareLosesItsOldestSilentHandshake) {
   auto talker = speaking(nonce);  // the oldest, but it has spoken
   auto a2 = silent("127.0.0.1");
   auto a3 = silent("127.0.0.1");  // evicts a2, not the talker
-  const std::string why = "evicted: too many handshakes from this address";
+  const std::string why = "evicted: max_handshakes_per_address reached";
   EXPECT_EQ(closedPort(1, why), port(*a2));
   auto b1 = silent("127.0.0.2");  // another address: its own share
   auto b2 = silent("127.0.0.2");
@@ -103,7 +103,7 @@ TEST_F(LinkAcceptorTest, AFullPoolLosesItsOldestSilentHandshakeWhereverItCameFro
   Nonce nonce{};
   auto talker = speaking(nonce);
   auto a2 = silent("127.0.0.1");
-  const std::string why = "evicted: too many handshakes";
+  const std::string why = "evicted: max_handshakes reached";
   auto c1 = silent("127.0.0.3");  // the pool is full: b1 goes
   EXPECT_EQ(closedPort(1, why), port(*b1));
   auto c2 = silent("127.0.0.3");  // then a2
@@ -118,7 +118,7 @@ TEST_F(LinkAcceptorTest, WhenEveryHandshakeHasSpokenTheOldestGoes) {
   auto first = speaking(n1);
   auto second = speaking(n2);
   auto third = silent("127.0.0.1");
-  EXPECT_EQ(closedPort(1, "evicted: too many handshakes from this address"), port(first->tcp_));
+  EXPECT_EQ(closedPort(1, "evicted: max_handshakes_per_address reached"), port(first->tcp_));
   EXPECT_FALSE(first->next());  // the gateway closed it
 }
 
