@@ -1,6 +1,8 @@
 // Reading the gateway's configuration.
 #include "gateway_config.h"
 
+#include <algorithm>
+
 #include "lbmail/core/config_path.h"
 #include "lbmail/dns/resolver_config.h"
 
@@ -20,6 +22,10 @@ GatewaySettings readGateway(ConfigTable t, const std::string& config_file) {
     g.allowed_initiators.push_back(ip);
   }
   g.max_links = static_cast<uint32_t>(t.integer("max_links", g.max_links, 1, 100000));
+  g.max_handshakes = static_cast<uint32_t>(t.integer("max_handshakes", g.max_handshakes, 1, 100000));
+  g.max_handshakes_per_address = static_cast<uint32_t>(t.integer(
+      "max_handshakes_per_address", std::min(g.max_handshakes_per_address, g.max_handshakes), 1, g.max_handshakes));
+  g.handshake_timeout = t.duration("handshake_timeout", g.handshake_timeout, 100ms, 5min);
   g.capacity = static_cast<uint32_t>(t.integer("capacity", g.capacity, 1, 10'000'000));
   g.media_cache = resolveConfigPath(config_file, t.string("media_cache", ""));
   g.drain_timeout = t.duration("drain_timeout", g.drain_timeout, 0s, 1h);

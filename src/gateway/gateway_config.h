@@ -17,6 +17,11 @@ struct GatewaySettings {
   proto::LinkCredentials credentials;                              // key_file, or the tls_* files
   std::vector<std::string> allowed_initiators;                     // IPs; empty: any that holds the key
   uint32_t max_links = 64;
+  // Handshake admission (proto::LinkAcceptorConfig): connections in their handshake, in all
+  // and per source address, and how long a handshake may take.
+  uint32_t max_handshakes = 64;
+  uint32_t max_handshakes_per_address = 8;
+  Duration handshake_timeout = std::chrono::seconds(5);
   uint32_t capacity = 1000;  // requests in flight at once, across links: credit never exceeds it
   std::string media_cache;   // `lbmail media build` output; empty: no media (materials with media fail)
   Duration drain_timeout = std::chrono::seconds(30);  // then what is still queued is deferred

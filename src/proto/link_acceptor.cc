@@ -9,7 +9,12 @@
 namespace lbmail::proto {
 
 LinkAcceptor::LinkAcceptor(uv_loop_t* loop, LinkAcceptorConfig config, const LinkSecurity& security, Handler& handler)
-    : loop_(loop), config_(std::move(config)), security_(security), handler_(handler), listener_(loop, "link") {}
+    : loop_(loop),
+      config_(std::move(config)),
+      security_(security),
+      handler_(handler),
+      listener_(loop, "link"),
+      refusal_log_(config_.refusal_log_interval) {}
 
 LinkAcceptor::~LinkAcceptor() { assert(!listener_.isOpen() && links_.empty() && "stop() and run the loop first"); }
 
@@ -24,15 +29,68 @@ void LinkAcceptor::onConnection(uv_stream_t* listener) {
   LinkConnection::Handler& as_handler = *this;  // a private base: convert here, not in make_unique
   links_.push_back(std::make_unique<LinkConnection>(loop_, Role::kGateway, config_.link, security_, as_handler));
   LinkConnection& link = *links_.back();
-  if (!link.accept(listener, config_.allowed_initiators)) return;  // closing itself
-  // Unauthenticated connections get a small pool of their own, so that they can never crowd
-  // out real initiators (max_links counts authenticated links only).
-  if (countInState(LinkConnection::State::kHandshake) >= config_.max_handshakes) {
-    logWarn("link.refused", {{"peer", link.peerAddress().toString()}, {"reason", "too many handshakes"}});
-    link.abort("too many connections in handshake");
+  if (!link.accept(listener)) return;  // closing itself
+  std::string host = link.peerAddress().host();
+  if (!allowed(host)) {
+    logRefusal("link.refused", link.peerAddress(), "address not in allowed_initiators");
+    end_logged_.insert(&link);
+    link.abort("address not allowed");
     return;
   }
+  makeRoom(host);
   link.startHandshake();
+}
+
+bool LinkAcceptor::allowed(const std::string& host) const {
+  const auto& list = config_.allowed_initiators;
+  return list.empty() || std::find(list.begin(), list.end(), host) != list.end();
+}
+
+// Unauthenticated connections get a pool of their own, so that they never crowd out real
+// initiators (max_links counts authenticated links only), and a share of it per address. A
+// full pool does not refuse the newcomer: that would let anyone who keeps a few silent sockets
+// open (each reopened as it times out) lock every initiator out. A real initiator speaks at
+// once, so the oldest handshake that has sent nothing goes instead; only when every one has
+// spoken does the oldest go, whatever it sent.
+void LinkAcceptor::makeRoom(const std::string& host) {
+  if (LinkConnection* victim = handshakeToEvict(&host, config_.max_handshakes_per_address)) {
+    evict(*victim, "max_handshakes_per_address reached");
+  }
+  if (LinkConnection* victim = handshakeToEvict(nullptr, config_.max_handshakes)) {
+    evict(*victim, "max_handshakes reached");
+  }
+}
+
+// With cap or more handshakes (from host; from anywhere when host is null), the one to end: the
+// oldest silent one, else the oldest. nullptr while there is room.
+LinkConnection* LinkAcceptor::handshakeToEvict(const std::string* host, uint32_t cap) const {
+  size_t count = 0;
+  LinkConnection* oldest = nullptr;
+  LinkConnection* oldest_silent = nullptr;
+  for (const auto& l : links_) {
+    if (l->state() != LinkConnection::State::kHandshake) continue;
+    if (host && l->peerAddress().host() != *host) continue;
+    ++count;
+    if (!oldest || l->acceptedAtMs() < oldest->acceptedAtMs()) oldest = l.get();
+    if (l->bytesReceived() == 0 && (!oldest_silent || l->acceptedAtMs() < oldest_silent->acceptedAtMs())) {
+      oldest_silent = l.get();
+    }
+  }
+  if (count < cap) return nullptr;
+  return oldest_silent ? oldest_silent : oldest;
+}
+
+void LinkAcceptor::evict(LinkConnection& link, std::string_view why) {
+  logRefusal("link.evicted", link.peerAddress(), why);
+  end_logged_.insert(&link);
+  link.abort(std::string("evicted: ") + std::string(why));
+}
+
+// The repeat key is the host alone: a flood comes from ever new ports.
+void LinkAcceptor::logRefusal(std::string_view event, const SocketAddress& peer, std::string_view reason) {
+  uint64_t unlogged = 0;
+  if (!refusal_log_.admit(peer.host(), uv_now(loop_), unlogged)) return;
+  logWarn(event, {{"peer", peer.toString()}, {"reason", reason}, {"unlogged", unlogged}});
 }
 
 size_t LinkAcceptor::countInState(LinkConnection::State state) const {
@@ -42,10 +100,12 @@ size_t LinkAcceptor::countInState(LinkConnection::State state) const {
 
 void LinkAcceptor::onLinkUp(LinkConnection& link) {
   if (countInState(LinkConnection::State::kOpen) > config_.max_links) {
-    logWarn("link.refused", {{"peer", link.peerAddress().toString()}, {"reason", "max_links reached"}});
+    logRefusal("link.refused", link.peerAddress(), "max_links reached");
+    end_logged_.insert(&link);
     link.close(GoodbyeReason::kShutdown, "too many links");
     return;
   }
+  end_logged_.insert(&link);  // the link's own link.closed line tells its end
   handler_.onLinkUp(link);
 }
 
@@ -54,6 +114,9 @@ void LinkAcceptor::onLinkFrame(LinkConnection& link, const Frame& frame) { handl
 void LinkAcceptor::onLinkRtt(LinkConnection& link, uint64_t rtt_us) { handler_.onLinkRtt(link, rtt_us); }
 
 void LinkAcceptor::onLinkClosed(LinkConnection& link, std::string_view reason) {
+  // A handshake that failed or timed out: logged here, rate-limited, rather than by the link.
+  bool logged = end_logged_.erase(&link) > 0;
+  if (!logged && !stopping_) logRefusal("link.refused", link.peerAddress(), reason);
   handler_.onLinkClosed(link, reason);
   auto it = std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
   if (it != links_.end()) links_.erase(it);  // deletes the link: nothing touches it after this

@@ -63,7 +63,7 @@ void LinkConnection::onConnect(uv_connect_t* req, int status) {
   self->scheduleFlush();
 }
 
-bool LinkConnection::accept(uv_stream_t* listener, const std::vector<std::string>& allowed_hosts) {
+bool LinkConnection::accept(uv_stream_t* listener) {
   if (uv_accept(listener, asStream(&tcp_)) != 0) {
     abort("accept failed");
     return false;
@@ -75,12 +75,6 @@ bool LinkConnection::accept(uv_stream_t* listener, const std::vector<std::string
     return false;
   }
   peer_address_ = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
-  if (!allowed_hosts.empty() &&
-      std::find(allowed_hosts.begin(), allowed_hosts.end(), peer_address_.host()) == allowed_hosts.end()) {
-    logWarn("link.refused", {{"peer", peer_address_.toString()}, {"reason", "address not in allowed_initiators"}});
-    abort("address not allowed");
-    return false;
-  }
   accepted_at_ms_ = nowMs();
   return true;
 }
@@ -125,7 +119,7 @@ void LinkConnection::onCiphertext(const uint8_t* data, size_t n) {
     tls::TlsSession::Status status = tls_->handshake();
     scheduleFlush();  // the next flight of the handshake, or the alert that ends it
     if (status == tls::TlsSession::Status::kError) {
-      logWarn("link.tls_failed", {{"peer", peer_address_.toString()}, {"error", tls_->error()}});
+      logHandshakeFailure("link.tls_failed", tls_->error());
       abort("TLS handshake failed: " + tls_->error());
       return;
     }
@@ -148,7 +142,7 @@ bool LinkConnection::refusePlaintextPeer(const uint8_t* data, size_t n) {
                    : "gateway answered without TLS");
     return true;
   }
-  logWarn("link.refused", {{"peer", peer_address_.toString()}, {"reason", "not TLS (a link version 1 or 2 initiator?)"}});
+  logHandshakeFailure("link.refused", "not TLS");
   if (!old_link) {
     abort("peer does not speak TLS");
     return true;
@@ -158,7 +152,7 @@ bool LinkConnection::refusePlaintextPeer(const uint8_t* data, size_t n) {
                                 "link version 3 needs TLS 1.3: this initiator speaks an older plaintext link"});
   bye.uvBufs()[0].base[2] = static_cast<char>(data[2]);  // the header's version byte: the peer's own
   state_ = State::kClosing;
-  close_reason_ = "peer does not speak TLS";
+  close_reason_ = "peer speaks link version " + std::to_string(data[2]) + ", without TLS";
   writeWire(bye);
   if (!closer_.started()) armTimer(kGoodbyeFlushBound);
   return true;
@@ -166,7 +160,7 @@ bool LinkConnection::refusePlaintextPeer(const uint8_t* data, size_t n) {
 
 void LinkConnection::onTlsUp() {
   if (std::string problem = security_.checkPeer(*tls_); !problem.empty()) {
-    logWarn("link.auth_failed", {{"peer", peer_address_.toString()}, {"error", problem}});
+    logHandshakeFailure("link.auth_failed", problem);
     abort(problem);
     return;
   }
@@ -175,7 +169,6 @@ void LinkConnection::onTlsUp() {
   if (role_ == Role::kInitiator) {
     queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kInitiator, settings_.capabilities,
                      settings_.instance});
-    hello_sent_ = true;
   }
 }
 
@@ -216,7 +209,7 @@ void LinkConnection::processInput() {
     }
     if (state_ != State::kOpen && !isHandshakeFrame(split.header.type)) {
       // Refused from the header alone: nothing of a frame before the HELLOs is decoded.
-      logWarn("link.handshake_violation", {{"peer", peer_address_.toString()}, {"frame", frameTypeName(split.header.type)}});
+      logHandshakeFailure("link.handshake_violation", frameTypeName(split.header.type));
       close(GoodbyeReason::kProtocolError, std::string(frameTypeName(split.header.type)) + " before HELLO");
       return;
     }
@@ -295,7 +288,7 @@ void LinkConnection::handleHello(const Frame& frame) {
     return;
   }
   if (type != FrameType::kHello) {
-    logWarn("link.handshake_violation", {{"peer", peer_address_.toString()}, {"frame", frameTypeName(type)}});
+    logHandshakeFailure("link.handshake_violation", frameTypeName(type));
     close(GoodbyeReason::kProtocolError, std::string(frameTypeName(type)) + " before HELLO");
     return;
   }
@@ -321,6 +314,7 @@ void LinkConnection::handleHello(const Frame& frame) {
 
 void LinkConnection::becomeOpen() {
   state_ = State::kOpen;
+  opened_ = true;
   last_rx_ms_ = nowMs();
   armTimer(settings_.heartbeat_interval);
   logInfo("link.up", {{"role", roleName(role_)}, {"peer", peer_address_.toString()}, {"peer_name", peer_name_}});
@@ -450,11 +444,23 @@ void LinkConnection::close(GoodbyeReason reason, std::string_view text) {
 
 void LinkConnection::abort(std::string_view reason) { closeHandles(reason); }
 
+// On a gateway the acceptor logs the end of every failed handshake, at most once per interval
+// per address (RefusalLog), so here only at debug: a flood of them must not flood the log.
+void LinkConnection::logHandshakeFailure(std::string_view event, std::string_view error) {
+  LogLevel level = role_ == Role::kGateway ? LogLevel::kDebug : LogLevel::kWarn;
+  if (logger().enabled(level)) logger().log(level, event, {{"peer", peer_address_.toString()}, {"error", error}});
+}
+
 void LinkConnection::closeHandles(std::string_view reason) {
   if (closer_.started()) return;
   close_reason_ = std::string(reason);
   state_ = State::kClosing;
-  logInfo("link.closed", {{"role", roleName(role_)}, {"peer", peer_address_.toString()}, {"reason", close_reason_}});
+  // A gateway's handshake that ends is its acceptor's to log, at most once per interval per
+  // address (LinkAcceptor::logRefusal): a flood of them must not flood the log.
+  LogLevel level = role_ == Role::kGateway && !opened_ ? LogLevel::kDebug : LogLevel::kInfo;
+  if (logger().enabled(level)) {
+    logger().log(level, "link.closed", {{"role", roleName(role_)}, {"peer", peer_address_.toString()}, {"reason", close_reason_}});
+  }
   closer_.close({asHandle(&tcp_), asHandle(&timer_), asHandle(&flush_idle_)}, [this] {
     state_ = State::kClosed;
     handler_.onLinkClosed(*this, close_reason_);  // may delete this
@@ -468,7 +474,7 @@ void LinkConnection::onTimer(uv_timer_t* timer) {
   switch (self->state_) {
     case State::kConnecting:
     case State::kHandshake:
-      logWarn("link.handshake_timeout", {{"peer", self->peer_address_.toString()}});
+      if (self->role_ == Role::kInitiator) logWarn("link.handshake_timeout", {{"peer", self->peer_address_.toString()}});
       self->abort("handshake timed out");
       return;
     case State::kOpen: {

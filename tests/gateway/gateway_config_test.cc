@@ -56,6 +56,33 @@ TEST(GatewayConfig, ValuesAreChecked) {
   EXPECT_NE(c.error().find("gateway.capacty: unknown key"), std::string::npos) << c.error();
 }
 
+TEST(GatewayConfig, HandshakeAdmissionIsConfiguredAndChecked) {
+  auto c = loadGatewayConfig(test::testEnv("LBMAIL_SOURCE_ROOT") + "/configs/gateway.toml");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->gateway.max_handshakes, 64u);
+  EXPECT_EQ(c->gateway.max_handshakes_per_address, 8u);
+  EXPECT_EQ(c->gateway.handshake_timeout, Duration(5s));
+  c = loadText("[gateway]\nkey_file = \"k\"\nmax_handshakes = 20\nmax_handshakes_per_address = 3\n"
+               "handshake_timeout = \"2s\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->gateway.max_handshakes, 20u);
+  EXPECT_EQ(c->gateway.max_handshakes_per_address, 3u);
+  EXPECT_EQ(c->gateway.handshake_timeout, Duration(2s));
+  // A pool smaller than the default share is the share as well.
+  c = loadText("[gateway]\nkey_file = \"k\"\nmax_handshakes = 4\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->gateway.max_handshakes_per_address, 4u);
+  for (const char* bad : {"max_handshakes = 0", "max_handshakes_per_address = 0",
+                          "max_handshakes = 4\nmax_handshakes_per_address = 5", "handshake_timeout = \"1ms\"",
+                          "handshake_timeout = \"1h\""}) {
+    c = loadText(std::string("[gateway]\nkey_file = \"k\"\n") + bad + "\n");
+    ASSERT_FALSE(c) << bad;
+    std::string key = std::string(bad).substr(0, std::string(bad).rfind(" ="));
+    key = key.substr(key.rfind('\n') + 1);
+    EXPECT_NE(c.error().find("gateway." + key), std::string::npos) << c.error();
+  }
+}
+
 TEST(GatewayConfig, HostsFromDnsAreReachedOnTheSmtpPort) {
   auto c = loadText("[gateway]\nkey_file = \"k\"\ndrain_timeout = \"2s\"\n[smtp]\nport = 2525\n");
   ASSERT_TRUE(c) << c.error();

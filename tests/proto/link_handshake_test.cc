@@ -126,7 +126,7 @@ TEST_F(LinkTest, APlaintextVersion2InitiatorGetsAGoodbyeItCanRead) {
   ASSERT_TRUE(events_.waitFor([&] { return gateway.closes == 1; }));
   events_.locked([&] {
     EXPECT_EQ(gateway.ups, 0);
-    EXPECT_EQ(gateway.last_close, "peer does not speak TLS");
+    EXPECT_EQ(gateway.last_close, "peer speaks link version 2, without TLS");
   });
 }
 

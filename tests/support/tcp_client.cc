@@ -11,16 +11,26 @@
 
 namespace lbmail::test {
 
-TcpClient::TcpClient(const SocketAddress& addr) {
+TcpClient::TcpClient(const SocketAddress& addr) : TcpClient(addr, SocketAddress()) {}
+
+TcpClient::TcpClient(const SocketAddress& addr, const SocketAddress& source) {
   fd_ = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return;
   timeval tv{10, 0};
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (::connect(fd_, addr.sockaddrPtr(), addr.length()) != 0) {
+  bool bound = source.family() != addr.family() || ::bind(fd_, source.sockaddrPtr(), source.length()) == 0;
+  if (!bound || ::connect(fd_, addr.sockaddrPtr(), addr.length()) != 0) {
     ::close(fd_);
     fd_ = -1;
   }
+}
+
+SocketAddress TcpClient::localAddress() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return SocketAddress();
+  return SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss));
 }
 
 TcpClient::~TcpClient() {

@@ -19,11 +19,15 @@ class TcpClient {
  public:
   // Connects; every receive gives up after 10 s so a broken server fails the test, not hangs it.
   explicit TcpClient(const SocketAddress& addr);
+  // From a chosen local address (port 0: any), such as another loopback address 127.0.0.N.
+  TcpClient(const SocketAddress& addr, const SocketAddress& source);
   ~TcpClient();
   TcpClient(const TcpClient&) = delete;
   TcpClient& operator=(const TcpClient&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  // The local end, as the server sees it as its peer.
+  SocketAddress localAddress() const;
   bool send(const std::string& bytes);
   // Half-closes: the peer reads end of stream, and can still answer.
   void shutdownWrite();

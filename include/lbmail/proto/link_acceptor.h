@@ -7,11 +7,13 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/tcp_listener.h"
 #include "lbmail/proto/link_connection.h"
+#include "lbmail/proto/refusal_log.h"
 
 namespace lbmail::proto {
 
@@ -20,8 +22,14 @@ struct LinkAcceptorConfig {
   LinkSettings link;
   // Initiator IP addresses allowed to connect; empty allows any (the key still decides).
   std::vector<std::string> allowed_initiators;
-  uint32_t max_links = 64;       // authenticated links at once
-  uint32_t max_handshakes = 16;  // connections still proving themselves: beyond, refused at once
+  uint32_t max_links = 64;  // authenticated links at once
+  // Connections still in their handshake (link.auth_timeout bounds each), in all and from one
+  // address. A new connection beyond either is admitted all the same, in place of the oldest
+  // silent handshake: see LinkAcceptor::makeRoom.
+  uint32_t max_handshakes = 64;
+  uint32_t max_handshakes_per_address = 8;
+  // Refusal and eviction lines: at most one per source address per interval.
+  Duration refusal_log_interval = std::chrono::seconds(10);
 };
 
 class LinkAcceptor final : private LinkConnection::Handler {
@@ -59,6 +67,11 @@ class LinkAcceptor final : private LinkConnection::Handler {
   void onLinkRtt(LinkConnection& link, uint64_t rtt_us) override;
 
   void onConnection(uv_stream_t* listener);
+  bool allowed(const std::string& host) const;
+  void makeRoom(const std::string& host);
+  LinkConnection* handshakeToEvict(const std::string* host, uint32_t cap) const;
+  void evict(LinkConnection& link, std::string_view why);
+  void logRefusal(std::string_view event, const SocketAddress& peer, std::string_view reason);
   size_t countInState(LinkConnection::State state) const;
   void maybeFinishStop();
 
@@ -69,7 +82,11 @@ class LinkAcceptor final : private LinkConnection::Handler {
   TcpListener listener_;
   bool stopping_ = false;
   DoneCallbacks stop_done_;
+  RefusalLog refusal_log_;
   std::list<std::unique_ptr<LinkConnection>> links_;
+  // Links whose end needs no link.refused line: those that came up, and those the acceptor
+  // ended itself (it logged why).
+  std::unordered_set<const LinkConnection*> end_logged_;
 };
 
 }  // namespace lbmail::proto

@@ -63,8 +63,8 @@ class LinkConnection {
   void connect(const SocketAddress& gateway);
   // Gateway side: accepts a pending connection from the listener (the TCP socket only: nothing
   // is read and nothing large allocated until startHandshake, so that admission comes first).
-  // Returns false (and closes) when the peer is not allowed or the accept failed.
-  bool accept(uv_stream_t* listener, const std::vector<std::string>& allowed_hosts);
+  // Returns false (and closes) when the accept failed.
+  bool accept(uv_stream_t* listener);
   // Gateway side, after admission: starts reading and the handshake timer.
   void startHandshake();
   // Gateway side: loop time (ms) of the accept, to find the oldest handshake.
@@ -137,6 +137,7 @@ class LinkConnection {
   void writeWire(BufferList& bytes);
   void armTimer(Duration d);
   void closeHandles(std::string_view reason);
+  void logHandshakeFailure(std::string_view event, std::string_view error);
   uint64_t nowMs() const { return uv_now(loop_); }
   // Before the HELLOs a peer may send only small handshake frames.
   uint32_t payloadLimit() const { return state_ == State::kOpen ? settings_.max_payload : kMaxHandshakePayload; }
@@ -155,7 +156,7 @@ class LinkConnection {
 
   State state_ = State::kConnecting;
   std::unique_ptr<tls::TlsSession> tls_;  // from startHandshake (gateway) or the connect
-  bool hello_sent_ = false;
+  bool opened_ = false;  // the HELLOs were exchanged (closing or not)
   std::string peer_name_;
   uint64_t peer_instance_ = 0;
   SocketAddress peer_address_;
