@@ -138,7 +138,7 @@ bool Campaign::sendTo(PendingRecipient& p, size_t g, uint64_t now) {
   std::vector<proto::MergeField> fields;
   proto::SendFrame send = links_.sendFrame(p, fields);
   // A request no link can carry (a field over 64 KiB, a frame over 1 MiB) never will.
-  if (const char* problem = proto::LinkConnection::requestProblem(send, proto::kDefaultMaxPayload)) {
+  if (const char* problem = proto::requestProblem(send, proto::kDefaultMaxPayload)) {
     failUnsent(std::move(p), std::string("cannot be sent: ") + problem);
     return true;
   }

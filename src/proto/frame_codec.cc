@@ -380,6 +380,20 @@ void encodeFrame(BufferList& out, const F& frame) {
   layout(w, frame);
 }
 
+const char* requestProblem(const SendFrame& frame, uint32_t max_payload) {
+  if (frame.sender.size() > kMaxAddressBytes) return "sender longer than 320 bytes";
+  if (frame.recipient.size() > kMaxAddressBytes) return "recipient longer than 320 bytes";
+  if (frame.fields.size() > kMaxMergeFields) return "more than 1024 merge fields";
+  const char* problem = nullptr;
+  frame.fields.forEach([&](const MergeField& f) {
+    if (f.name.size() > kMaxNameBytes) problem = "merge field name longer than 255 bytes";
+    if (f.value.size() > kMaxFieldValueBytes) problem = "merge field value longer than 64 KiB";
+  });
+  if (problem) return problem;
+  if (encodedSize(frame) - kHeaderSize > max_payload) return "request larger than the maximum frame";
+  return nullptr;
+}
+
 void encodeFrame(BufferList& out, const Frame& frame) {
   std::visit([&](const auto& f) { encodeFrame(out, f); }, frame);
 }

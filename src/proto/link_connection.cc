@@ -321,20 +321,6 @@ void LinkConnection::becomeOpen() {
   handler_.onLinkUp(*this);
 }
 
-const char* LinkConnection::requestProblem(const SendFrame& frame, uint32_t max_payload) {
-  if (frame.sender.size() > kMaxAddressBytes) return "sender longer than 320 bytes";
-  if (frame.recipient.size() > kMaxAddressBytes) return "recipient longer than 320 bytes";
-  if (frame.fields.size() > kMaxMergeFields) return "more than 1024 merge fields";
-  const char* problem = nullptr;
-  frame.fields.forEach([&](const MergeField& f) {
-    if (f.name.size() > kMaxNameBytes) problem = "merge field name longer than 255 bytes";
-    if (f.value.size() > kMaxFieldValueBytes) problem = "merge field value longer than 64 KiB";
-  });
-  if (problem) return problem;
-  if (encodedSize(frame) - kHeaderSize > max_payload) return "request larger than the maximum frame";
-  return nullptr;
-}
-
 bool LinkConnection::sendRequest(const SendFrame& frame) {
   if (state_ != State::kOpen || role_ != Role::kInitiator || credit_ == 0) return false;
   if (requestProblem(frame, settings_.max_payload)) return false;

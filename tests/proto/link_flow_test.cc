@@ -65,7 +65,7 @@ TEST_F(LinkTest, RequestsOverAProtocolLimitAreRefusedAtTheInitiator) {
   send.request_id = 1;
   send.recipient = "a@example.test";
   send.fields = MergeFields(std::span<const MergeField>(&field, 1));
-  EXPECT_STREQ(LinkConnection::requestProblem(send, kDefaultMaxPayload), "merge field value longer than 64 KiB");
+  EXPECT_STREQ(requestProblem(send, kDefaultMaxPayload), "merge field value longer than 64 KiB");
   bool sent = true;
   bool up = false;
   init_loop_.call([&] {

@@ -40,6 +40,10 @@ template <typename F>
 void encodeFrame(BufferList& out, const F& frame);
 void encodeFrame(BufferList& out, const Frame& frame);
 
+// Why a SEND could never be accepted by a gateway (an address or field over its limit, a
+// frame over max_payload), or nullptr. Such a request must fail, not be resent for ever.
+const char* requestProblem(const SendFrame& frame, uint32_t max_payload);
+
 // The encoded size of a frame, header included.
 template <typename F>
 size_t encodedSize(const F& frame);

@@ -77,9 +77,6 @@ class LinkConnection {
   // Initiator side: a SEND within credit. False (nothing sent) when the link is not open, has
   // no credit left, or the request breaks a protocol limit (see requestProblem).
   bool sendRequest(const SendFrame& frame);
-  // Why a SEND could never be accepted by a gateway (an address or field over its limit, a
-  // frame over max_payload), or nullptr. Such a request must fail, not be resent for ever.
-  static const char* requestProblem(const SendFrame& frame, uint32_t max_payload);
   // Gateway side: allows the initiator n more outstanding SENDs.
   void grantCredit(uint32_t n);
 
