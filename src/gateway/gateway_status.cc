@@ -21,6 +21,7 @@ void Gateway::writeModeStatus(JsonWriter& w) {
     w.beginObject();
     w.key("peer").value(link->peerName());
     w.key("address").value(link->peerAddress().toString());
+    w.key("tls").value(link->cipherName());  // the TLS 1.3 cipher suite the link negotiated
     w.key("in_flight").value(s.in_flight);
     w.key("credit").value(link->credit());
     w.key("requests").value(s.requests);

@@ -574,5 +574,21 @@ TEST_F(GatewayEndToEnd, ReceiverKilledMidRunDefersAndTheGatewayGoesOn) {
   EXPECT_EQ(gateway.stop(), 0) << gateway.err().substr(0, 3000);
 }
 
+TEST_F(GatewayEndToEnd, StatusShowsEachLinksTlsCipher) {
+  test::GatewayProcess gateway{test::GatewayOptions{}};
+  ASSERT_TRUE(gateway.start()) << gateway.err();
+  test::LoopThread loop;
+  test::TestInitiator initiator(loop.loop(), gateway, {material(1)}, {});
+  loop.call([&] { initiator.start(); });
+  ASSERT_TRUE(initiator.waitForCatalog(std::chrono::seconds(10)));
+  auto status = test::httpGet(gateway.admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find("\"peer\":\"test-initiator\""), std::string::npos) << status->body;
+  EXPECT_NE(status->body.find("\"tls\":\"TLS_AES_128_GCM_SHA256\""), std::string::npos) << status->body;
+  loop.call([&] { initiator.stop([] {}); });
+  EXPECT_EQ(loop.stop(), 0);
+  EXPECT_EQ(gateway.stop(), 0);
+}
+
 }  // namespace
 }  // namespace lbmail

@@ -93,6 +93,8 @@ void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& fram
   } else if (const auto* c = std::get_if<proto::CatalogFrame>(&frame)) {
     std::lock_guard lock(mutex_);
     catalog_size_ = c->hashes.size();
+    catalog_seen_ = true;
+    changed_.notify_all();
   }
   pump();
 }
@@ -109,6 +111,11 @@ void TestInitiator::record(uint64_t id, TestAnswer a) {
 bool TestInitiator::waitForAnswers(size_t n, std::chrono::seconds bound) {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, bound, [&] { return answer_count_ >= n; });
+}
+
+bool TestInitiator::waitForCatalog(std::chrono::seconds bound) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, bound, [&] { return catalog_seen_; });
 }
 
 std::map<uint64_t, std::vector<TestAnswer>> TestInitiator::answers() {

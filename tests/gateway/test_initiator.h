@@ -55,6 +55,8 @@ class TestInitiator final : public proto::GatewayLink::Handler {
 
   // On the test thread: true once n answers in all have arrived, false after bound.
   bool waitForAnswers(size_t n, std::chrono::seconds bound);
+  // On the test thread: true once the link is up (its CATALOG arrived), false after bound.
+  bool waitForCatalog(std::chrono::seconds bound);
   // On the test thread, after the loop stopped or while waiting is over.
   std::map<uint64_t, std::vector<TestAnswer>> answers();
   size_t catalogSize();
@@ -86,6 +88,7 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   std::map<uint64_t, std::vector<TestAnswer>> answers_;
   size_t answer_count_ = 0;
   size_t catalog_size_ = 0;
+  bool catalog_seen_ = false;
   std::vector<proto::HandoverFrame> handovers_;
   size_t answers_before_handover_ = 0;
 };
