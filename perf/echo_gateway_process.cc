@@ -1,15 +1,20 @@
-// The forked echo gateway of perf/link_bench and the parent's handle on it.
+// The echo gateway process of perf/link_bench and the parent's handle on it.
 #include "echo_gateway_process.h"
 
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <list>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "lbmail/core/log.h"
 #include "lbmail/core/tcp_listener.h"
@@ -24,6 +29,8 @@ using proto::Frame;
 using proto::LinkConnection;
 
 constexpr int kAnswerBoundMs = 10'000;
+// Set in a process that EchoGatewayProcess started: "<kind> <report fd> <control fd>".
+constexpr const char* kChildEnv = "LBMAIL_LINK_BENCH_ECHO_GATEWAY";
 
 // The echo: a RESULT for each SEND at once, and the credit back every kEchoGrantBatch answers.
 template <typename Link>
@@ -114,6 +121,7 @@ void onControl(uv_poll_t* poll, int, int) {
 
 template <typename Echo>
 [[noreturn]] void serve(int report_fd, int control_fd) {
+  logger().setLevel(LogLevel::kError);
   uv_loop_t loop;
   uv_loop_init(&loop);
   Echo echo(&loop);
@@ -126,6 +134,18 @@ template <typename Echo>
   uv_run(&loop, UV_RUN_DEFAULT);  // until the parent kills this process
   _exit(0);
 }
+
+// In a process EchoGatewayProcess started (the benchmark binary again), before main: serves, and
+// never returns.
+const bool kIsEchoGateway = [] {
+  const char* spec = std::getenv(kChildEnv);
+  if (!spec) return false;
+  char kind = 0;
+  int report_fd = -1, control_fd = -1;
+  if (std::sscanf(spec, "%c %d %d", &kind, &report_fd, &control_fd) != 3) _exit(1);
+  if (kind == 't') serve<TlsEcho>(report_fd, control_fd);
+  serve<PlainEcho>(report_fd, control_fd);
+}();
 
 // Reads exactly n bytes, waiting at most kAnswerBoundMs in all.
 bool readBounded(int fd, void* out, size_t n) {
@@ -159,14 +179,23 @@ EchoGatewayProcess::EchoGatewayProcess(LinkKind kind) {
     close(report[1]);
     return;
   }
-  pid_ = fork();
-  if (pid_ == 0) {
-    close(report[0]);
-    close(control[1]);
-    logger().setLevel(LogLevel::kError);
-    if (kind == LinkKind::kTls) serve<TlsEcho>(report[1], control[0]);
-    serve<PlainEcho>(report[1], control[0]);
-  }
+  // The benchmark binary again, not a fork: a fork would share the parent's heap copy-on-write,
+  // and the faults as either side first writes to a shared page would be counted as link cost.
+  // posix_spawn does not write-protect the parent's memory either (it uses vfork semantics).
+  std::string spec = std::string(kChildEnv) + "=" + (kind == LinkKind::kTls ? "t" : "p") + " " +
+                     std::to_string(report[1]) + " " + std::to_string(control[0]);
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) env.push_back(*e);
+  env.push_back(spec.data());
+  env.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addclose(&actions, report[0]);
+  posix_spawn_file_actions_addclose(&actions, control[1]);
+  char exe[] = "/proc/self/exe";
+  char* argv[] = {exe, nullptr};
+  if (posix_spawn(&pid_, exe, &actions, nullptr, argv, env.data()) != 0) pid_ = -1;
+  posix_spawn_file_actions_destroy(&actions);
   close(report[1]);
   close(control[0]);
   report_fd_ = report[0];

@@ -1,7 +1,8 @@
-// The gateway side of perf/link_bench in a forked process, as a real gateway is another process:
-// it answers every SEND at once with a RESULT (no delivery) and hands credit back in batches,
-// over the real (TLS) link or the plaintext benchmark link. The parent asks it for its CPU time
-// over a pipe, so that both sides' cost can be reported.
+// The gateway side of perf/link_bench in a process of its own (the benchmark binary started
+// again), as a real gateway is another process: it answers every SEND at once with a RESULT (no
+// delivery) and hands credit back in batches, over the real (TLS) link or the plaintext
+// benchmark link. The parent asks it for its CPU time over a pipe, so that both sides' cost can
+// be reported.
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +20,7 @@ inline constexpr uint32_t kEchoGrantBatch = 256;
 
 class EchoGatewayProcess {
  public:
-  // Forks the gateway and waits (at most 10 s) for the port it listens on, on 127.0.0.1.
+  // Starts the gateway and waits (at most 10 s) for the port it listens on, on 127.0.0.1.
   explicit EchoGatewayProcess(LinkKind kind);
   EchoGatewayProcess(const EchoGatewayProcess&) = delete;
   EchoGatewayProcess& operator=(const EchoGatewayProcess&) = delete;

@@ -1,5 +1,5 @@
 // The link between two processes over loopback, TLS against plaintext in the same run:
-// - linkRoundTrips: SEND→RESULT round trips per second. A forked echo gateway answers every
+// - linkRoundTrips: SEND→RESULT round trips per second. An echo gateway process answers every
 //   SEND at once (no delivery); the initiator keeps the granted credit (4,096, re-granted in
 //   batches of 256) in use. The real link (GatewayLink / LinkAcceptor over TLS 1.3) and the
 //   plaintext benchmark link (plain_link.h: same codec, batching and credit, no TLS) run in

@@ -9,7 +9,7 @@ namespace lbmail::perf {
 // The gateway's name in the benchmark (its [node] name).
 inline constexpr const char* kBenchGatewayName = "bench-gw";
 
-// Built on first use, in the process that uses it (the gateway side in the forked gateway).
+// Built on first use, in the process that uses it (the gateway side in the gateway process).
 inline const proto::LinkSecurity& benchSecurity(proto::Role role) {
   constexpr const char* kKey = "lbmail link benchmark key, 32 b.";
   static const auto gateway = proto::LinkSecurity::fromKeyBytes(proto::Role::kGateway, kKey, kBenchGatewayName);
