@@ -2,6 +2,7 @@
 #include "lbmail/proto/link_acceptor.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <cassert>
 
 #include "lbmail/core/log.h"
@@ -56,12 +57,30 @@ void LinkAcceptor::makeRoom(const std::string& host) {
   if (LinkConnection* victim = handshakeToEvict(&host, config_.max_handshakes_per_address)) {
     evict(*victim, "max_handshakes_per_address reached");
   }
-  if (LinkConnection* victim = handshakeToEvict(nullptr, config_.max_handshakes)) {
-    evict(*victim, "max_handshakes reached");
-  }
+  if (countInState(LinkConnection::State::kHandshake) < config_.max_handshakes) return;
+  // The pool is full: the address holding most handshakes gives one up. Otherwise a crowd of
+  // addresses that each send a byte would make a distant initiator's handshake the oldest.
+  std::string busiest = busiestHandshakeHost();
+  if (LinkConnection* victim = handshakeToEvict(&busiest, 0)) evict(*victim, "max_handshakes reached");
 }
 
-// With cap or more handshakes (from host; from anywhere when host is null), the one to end: the
+// The host with the most connections in their handshake (the first such one met on a tie).
+std::string LinkAcceptor::busiestHandshakeHost() const {
+  std::unordered_map<std::string, size_t> counts;
+  std::string busiest;
+  size_t most = 0;
+  for (const auto& l : links_) {
+    if (l->state() != LinkConnection::State::kHandshake) continue;
+    size_t n = ++counts[l->peerAddress().host()];
+    if (n > most) {
+      most = n;
+      busiest = l->peerAddress().host();
+    }
+  }
+  return busiest;
+}
+
+// With cap or more handshakes from host (or any number when cap is 0), the one to end: the
 // oldest silent one, else the oldest. nullptr while there is room.
 LinkConnection* LinkAcceptor::handshakeToEvict(const std::string* host, uint32_t cap) const {
   size_t count = 0;
@@ -76,7 +95,7 @@ LinkConnection* LinkAcceptor::handshakeToEvict(const std::string* host, uint32_t
       oldest_silent = l.get();
     }
   }
-  if (count < cap) return nullptr;
+  if (count == 0 || count < cap) return nullptr;
   return oldest_silent ? oldest_silent : oldest;
 }
 

@@ -115,19 +115,37 @@ void LinkConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*)
 void LinkConnection::onCiphertext(const uint8_t* data, size_t n) {
   if (bytes_received_ == n && refusePlaintextPeer(data, n)) return;
   tls_->feed(data, n);
-  if (!tls_->handshakeDone()) {
+  // Latched: OpenSSL reports "in init" again while it reads a post-handshake message (a
+  // KeyUpdate split over records), and SSL_read resumes that work by itself.
+  if (!tls_up_) {
     tls::TlsSession::Status status = tls_->handshake();
-    scheduleFlush();  // the next flight of the handshake, or the alert that ends it
     if (status == tls::TlsSession::Status::kError) {
       logHandshakeFailure("link.tls_failed", tls_->error());
-      abort("TLS handshake failed: " + tls_->error());
+      closeAfterAlert("TLS handshake failed: " + tls_->error());
       return;
     }
+    scheduleFlush();  // the next flight of the handshake
     if (status != tls::TlsSession::Status::kOk) return;
+    tls_up_ = true;
     onTlsUp();
     if (state_ != State::kHandshake) return;
   }
   readPlaintext();
+}
+
+// The alert OpenSSL queued tells the peer why its handshake failed; it gets a bounded time
+// to leave before the connection closes.
+void LinkConnection::closeAfterAlert(const std::string& reason) {
+  if (tls_->pendingOutput() == 0) {
+    abort(reason);
+    return;
+  }
+  BufferList records;
+  tls_->takeOutput(records);
+  state_ = State::kClosing;
+  close_reason_ = reason;
+  writeWire(records);
+  if (!closer_.started()) armTimer(kGoodbyeFlushBound);
 }
 
 // Link versions 1 and 2 were plaintext: their first bytes are a frame header ("LB"), never a
@@ -161,7 +179,7 @@ bool LinkConnection::refusePlaintextPeer(const uint8_t* data, size_t n) {
 void LinkConnection::onTlsUp() {
   if (std::string problem = security_.checkPeer(*tls_); !problem.empty()) {
     logHandshakeFailure("link.auth_failed", problem);
-    abort(problem);
+    closeAfterAlert(problem);
     return;
   }
   cbuf_.resize(kReadChunk);
@@ -182,7 +200,7 @@ void LinkConnection::readPlaintext() {
     }
     size_t got = 0;
     tls::TlsSession::Status status = tls_->read(rbuf_.data() + rlen_, rbuf_.size() - rlen_, &got);
-    if (status == tls::TlsSession::Status::kWantInput) return;
+    if (status == tls::TlsSession::Status::kWantInput) break;
     if (status == tls::TlsSession::Status::kClosed) {
       abort("peer closed the link");
       return;
@@ -196,6 +214,8 @@ void LinkConnection::readPlaintext() {
     rlen_ += got;
     processInput();
   }
+  // Reading may have produced records of its own (the answer to a KeyUpdate).
+  if (state_ == State::kOpen && tls_->pendingOutput() > 0) scheduleFlush();
 }
 
 void LinkConnection::processInput() {
@@ -352,20 +372,21 @@ void LinkConnection::onIdle(uv_idle_t* idle) {
 
 void LinkConnection::flush() {
   if (closer_.started() || !tls_) return;
+  BufferList records;
+  tls_->takeOutput(records);  // handshake flights, alerts
   // Frames travel only inside TLS: queued before the handshake completes, they wait for it.
-  if (!out_.empty() && tls_->handshakeDone()) {
+  // Each chunk's records are taken at once, so the session's buffer holds one chunk at most.
+  if (!out_.empty() && tls_up_) {
     for (const uv_buf_t& chunk : out_.uvBufs()) {
       if (!tls_->write(reinterpret_cast<const uint8_t*>(chunk.base), chunk.len)) {
         abort("TLS write failed: " + tls_->error());
         return;
       }
+      tls_->takeOutput(records);
     }
     out_.clear();
   }
-  if (tls_->pendingOutput() == 0) return;
-  BufferList records;
-  tls_->takeOutput(records);
-  writeWire(records);
+  if (!records.empty()) writeWire(records);
 }
 
 void LinkConnection::writeWire(BufferList& bytes) {
@@ -393,7 +414,7 @@ void LinkConnection::writeWire(BufferList& bytes) {
 }
 
 std::string LinkConnection::cipherName() const {
-  const SSL_CIPHER* cipher = tls_ && tls_->handshakeDone() ? SSL_get_current_cipher(tls_->ssl()) : nullptr;
+  const SSL_CIPHER* cipher = tls_up_ ? SSL_get_current_cipher(tls_->ssl()) : nullptr;
   return cipher ? SSL_CIPHER_get_name(cipher) : "";
 }
 

@@ -152,7 +152,8 @@ std::unique_ptr<tls::TlsSession> LinkSecurity::newSession() const {
     // Certificates: the gateway's must name it (a DNS subjectAltName), so that an initiator
     // that meant gateway A cannot be spliced onto gateway B.
     if (!use_psk_) {
-      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      // The name must be a subjectAltName: never the subject's CN (RFC 6125 section 6.4.4).
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
       SSL_set1_host(ssl, gateway_name_.c_str());
     }
   } else {
@@ -171,7 +172,25 @@ std::string LinkSecurity::checkPeer(const tls::TlsSession& session) const {
   }
   // With a PSK a completed handshake must have used it: "reused" is how OpenSSL reports that.
   if (use_psk_ && SSL_session_reused(ssl) != 1) return "handshake completed without the link key";
-  if (!use_psk_ && SSL_get_verify_result(ssl) != X509_V_OK) return "peer certificate not verified";
+  if (!use_psk_) return checkPeerCertificate(ssl);
+  return "";
+}
+
+// A verified chain is not enough: the certificate must be issued for the peer's role, so that
+// a gateway's certificate and key, stolen, cannot open links as an initiator (and back).
+std::string LinkSecurity::checkPeerCertificate(SSL* ssl) const {
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return "peer certificate not verified";
+  X509* peer = SSL_get0_peer_certificate(ssl);
+  if (!peer) return "peer showed no certificate";
+  bool has_eku = (X509_get_extension_flags(peer) & EXFLAG_XKUSAGE) != 0;
+  uint32_t eku = X509_get_extended_key_usage(peer);
+  if (role_ == Role::kGateway) {
+    if (!has_eku || !(eku & XKU_SSL_CLIENT) || (eku & XKU_SSL_SERVER)) {
+      return "initiator certificate must have extendedKeyUsage clientAuth, without serverAuth";
+    }
+  } else if (!has_eku || !(eku & XKU_SSL_SERVER) || (eku & XKU_SSL_CLIENT)) {
+    return "gateway certificate must have extendedKeyUsage serverAuth, without clientAuth";
+  }
   return "";
 }
 
@@ -191,7 +210,7 @@ int LinkSecurity::onClientPsk(SSL* ssl, const EVP_MD* md, const unsigned char** 
   const LinkSecurity* self = securityOf(ssl);
   *sess = nullptr;
   // After a HelloRetryRequest OpenSSL asks again with the suite's hash: ours is SHA-256.
-  if (md && md != EVP_sha256()) return 1;
+  if (md && !EVP_MD_is_a(md, "SHA256")) return 1;  // OpenSSL 3 passes a fetched digest: compare names
   *sess = self->pskSession(ssl);
   if (!*sess) return 0;
   *id = reinterpret_cast<const unsigned char*>(self->psk_identity_.data());

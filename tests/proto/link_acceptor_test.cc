@@ -89,17 +89,17 @@ TEST_F(LinkAcceptorTest, AnAddressBeyondItsShareLosesItsOldestSilentHandshake) {
   events_.locked([&] { EXPECT_EQ(closed_.closed.size(), 2u); });
 }
 
-TEST_F(LinkAcceptorTest, AFullPoolLosesItsOldestSilentHandshakeWhereverItCameFrom) {
+TEST_F(LinkAcceptorTest, AFullPoolTakesFromTheAddressHoldingMostHandshakes) {
   startAcceptor(/*per_address=*/8, /*pool=*/3);
   auto b1 = silent("127.0.0.2");
   auto talker = speaking();
   auto a2 = silent("127.0.0.1");
   const std::string why = "evicted: max_handshakes reached";
-  auto c1 = silent("127.0.0.3");  // the pool is full: b1 goes
-  EXPECT_EQ(closedPort(1, why), port(*b1));
-  auto c2 = silent("127.0.0.3");  // then a2
-  EXPECT_EQ(closedPort(2, why), port(*a2));
-  auto c3 = silent("127.0.0.3");  // then c1, the oldest silent one left
+  auto c1 = silent("127.0.0.3");  // full: 127.0.0.1 holds most (the talker and a2); a2 is silent
+  EXPECT_EQ(closedPort(1, why), port(*a2));
+  auto c2 = silent("127.0.0.3");  // one each: the oldest silent one anywhere, b1
+  EXPECT_EQ(closedPort(2, why), port(*b1));
+  auto c3 = silent("127.0.0.3");  // 127.0.0.3 holds most: its oldest, c1
   EXPECT_EQ(closedPort(3, why), port(*c1));
 }
 

@@ -76,6 +76,27 @@ TEST_F(LinkTest, RequestsOverAProtocolLimitAreRefusedAtTheInitiator) {
   EXPECT_TRUE(up);  // the link is not torn down by a request the gateway would refuse
 }
 
+TEST_F(LinkTest, AKeyUpdateMidLinkKeepsTheLinkWorking) {
+  EchoGateway& gateway = gateway_;
+  startGateway(key_, gateway);
+  RawInitiator raw(gateway_addr_);
+  ASSERT_TRUE(raw.handshake(key_));
+  for (uint64_t id = 1; id <= 3; ++id) {
+    raw.requestKeyUpdate();  // the gateway must answer with its own and switch keys both ways
+    SendFrame send;
+    send.request_id = id;
+    send.recipient = "someone@example.test";
+    raw.sendFrame(send);
+    std::optional<Frame> frame;
+    do {
+      frame = raw.next();
+    } while (frame && !std::holds_alternative<ResultFrame>(*frame));
+    ASSERT_TRUE(frame) << "no RESULT after key update " << id << ": " << raw.goodbye_;
+    EXPECT_EQ(std::get<ResultFrame>(*frame).request_id, id);
+  }
+  events_.locked([&] { EXPECT_EQ(gateway.closes, 0); });
+}
+
 TEST_F(LinkTest, SendBeyondCreditIsAProtocolViolation) {
   EchoGateway& gateway = gateway_;
   gateway.capacity_ = 1;

@@ -44,6 +44,8 @@ TEST_F(LinkTest, WrongKeyOnTheInitiatorIsRefusedByTheGateway) {
   startGateway(key_, gateway);
   RawInitiator raw(gateway_addr_);
   EXPECT_FALSE(raw.tlsHandshake("not the gateway's key, at all..."));
+  // The gateway says why before it closes: a TLS alert, not a bare close.
+  EXPECT_NE(raw.tls_error_.find("alert"), std::string::npos) << raw.tls_error_;
   EXPECT_TRUE(raw.tcp_.peerClosed());
   ASSERT_TRUE(events_.waitFor([&] { return gateway.closes == 1; }));
   events_.locked([&] {

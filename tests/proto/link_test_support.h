@@ -292,6 +292,8 @@ class RawInitiator {
     if (tls_) bytes = takeRecords();
     ASSERT_TRUE(tcp_.send(bytes));
   }
+  // Asks for new traffic keys both ways (RFC 8446 section 4.6.3); sent with the next frames.
+  void requestKeyUpdate() { SSL_key_update(tls_->ssl(), SSL_KEY_UPDATE_REQUESTED); }
   // The TLS records of these frames, not sent: for tests that alter them on the way.
   std::string encrypt(const BufferList& frames) {
     for (const uv_buf_t& b : frames.uvBufs()) tls_->write(reinterpret_cast<const uint8_t*>(b.base), b.len);
@@ -315,6 +317,7 @@ class RawInitiator {
       for (const uv_buf_t& b : out.uvBufs()) records.append(b.base, b.len);
       if (!records.empty() && !tcp_.send(records)) return false;
       if (status == tls::TlsSession::Status::kOk) break;
+      if (status == tls::TlsSession::Status::kError) tls_error_ = session->error();
       if (status != tls::TlsSession::Status::kWantInput || !tcp_.receiveMore()) return false;
       session->feed(reinterpret_cast<const uint8_t*>(tcp_.received().data()), tcp_.received().size());
       tcp_.received().clear();
@@ -356,6 +359,7 @@ class RawInitiator {
   test::TcpClient tcp_;
   std::vector<uint8_t> payload_;
   std::string goodbye_ = "(no goodbye)";
+  std::string tls_error_;  // why our side of the TLS handshake failed (an alert from the gateway)
 
  private:
   std::string takeRecords() {

@@ -70,6 +70,7 @@ class LinkAcceptor final : private LinkConnection::Handler {
   bool allowed(const std::string& host) const;
   void makeRoom(const std::string& host);
   LinkConnection* handshakeToEvict(const std::string* host, uint32_t cap) const;
+  std::string busiestHandshakeHost() const;
   void evict(LinkConnection& link, std::string_view why);
   void logRefusal(std::string_view event, const SocketAddress& peer, std::string_view reason);
   size_t countInState(LinkConnection::State state) const;

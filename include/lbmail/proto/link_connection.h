@@ -135,6 +135,7 @@ class LinkConnection {
   void armTimer(Duration d);
   void closeHandles(std::string_view reason);
   void logHandshakeFailure(std::string_view event, std::string_view error);
+  void closeAfterAlert(const std::string& reason);
   uint64_t nowMs() const { return uv_now(loop_); }
   // Before the HELLOs a peer may send only small handshake frames.
   uint32_t payloadLimit() const { return state_ == State::kOpen ? settings_.max_payload : kMaxHandshakePayload; }
@@ -153,6 +154,7 @@ class LinkConnection {
 
   State state_ = State::kConnecting;
   std::unique_ptr<tls::TlsSession> tls_;  // from startHandshake (gateway) or the connect
+  bool tls_up_ = false;   // the TLS handshake completed (latched)
   bool opened_ = false;  // the HELLOs were exchanged (closing or not)
   std::string peer_name_;
   uint64_t peer_instance_ = 0;

@@ -50,6 +50,7 @@ class LinkSecurity {
   std::string loadCertificates(const LinkCredentials& credentials);
   void usePsk(const PreSharedKey& key);
   SSL_SESSION* pskSession(SSL* ssl) const;
+  std::string checkPeerCertificate(SSL* ssl) const;
 
   static int onClientPsk(SSL* ssl, const EVP_MD* md, const unsigned char** id, size_t* idlen, SSL_SESSION** sess);
   static int onServerPsk(SSL* ssl, const unsigned char* id, size_t idlen, SSL_SESSION** sess);

@@ -36,6 +36,7 @@ class TlsSession {
   void feed(const uint8_t* data, size_t n);
   // Runs the handshake as far as the input allows: kOk once it is complete.
   Status handshake();
+  // False again while OpenSSL reads a post-handshake message: callers latch the first kOk.
   bool handshakeDone() const { return SSL_is_init_finished(ssl_) == 1; }
   // Plaintext into buf: *got bytes (kOk), or none for now (kWantInput), or kClosed / kError.
   Status read(uint8_t* buf, size_t cap, size_t* got);
