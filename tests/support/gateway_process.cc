@@ -18,12 +18,17 @@ GatewayProcess::GatewayProcess(const GatewayOptions& o) {
   key_file_ = tempPath("gateway-" + tag + ".key");
   std::ofstream(key_file_) << "a test key, longer than sixteen bytes\n";
   ::chmod(key_file_.c_str(), 0600);
+  std::string credentials = "key_file = \"" + key_file_ + "\"\n";
+  if (!o.tls_cert_file.empty()) {
+    credentials = "tls_ca_file = \"" + o.tls_ca_file + "\"\ntls_cert_file = \"" + o.tls_cert_file +
+                  "\"\ntls_key_file = \"" + o.tls_key_file + "\"\n";
+  }
   std::string config = tempPath("gateway-" + tag + ".toml");
   std::ofstream out(config);
   name_ = o.name.empty() ? "gateway-test-" + tag : o.name;
   out << "[node]\nname = \"" << name_ << "\"\n"
       << "[admin]\nlisten = \"127.0.0.1:0\"\n"
-      << "[gateway]\nlisten = \"" << o.listen << "\"\nkey_file = \"" << key_file_ << "\"\ncapacity = " << o.capacity
+      << "[gateway]\nlisten = \"" << o.listen << "\"\n" << credentials << "capacity = " << o.capacity
       << "\nmedia_cache = \"" << o.media_cache << "\"\ndrain_timeout = \"" << o.drain_timeout << "\"\n"
       << "[smtp]\nport = " << o.smtp_port << "\nhelo_name = \"gateway.test\"\nbackoff = \"1s\"\n"
       << "allow_private_destinations = " << (o.allow_private_destinations ? "true" : "false") << "\n"

@@ -22,6 +22,10 @@ struct GatewayOptions {
   bool allow_private_destinations = true;
   std::string smtp_extra;  // more [smtp] keys, one per line
   std::string extra;       // appended to the config as it is (more tables)
+  // Certificate mode for the link (all three set): these files instead of the key file.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class GatewayProcess {

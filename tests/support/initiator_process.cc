@@ -27,8 +27,13 @@ InitiatorProcess::InitiatorProcess(const InitiatorOptions& o) {
   }
   out << o.extra;
   for (const InitiatorGateway& g : o.gateways) {
-    out << "[[gateway]]\nname = \"" << g.name << "\"\naddress = \"" << g.link.toString() << "\"\nkey_file = \""
-        << g.key_file << "\"\n";
+    out << "[[gateway]]\nname = \"" << g.name << "\"\naddress = \"" << g.link.toString() << "\"\n";
+    if (g.tls_cert_file.empty()) {
+      out << "key_file = \"" << g.key_file << "\"\n";
+    } else {
+      out << "tls_ca_file = \"" << g.tls_ca_file << "\"\ntls_cert_file = \"" << g.tls_cert_file
+          << "\"\ntls_key_file = \"" << g.tls_key_file << "\"\n";
+    }
   }
   out.close();
   child_ =

@@ -16,6 +16,11 @@ struct InitiatorGateway {
   std::string name;
   SocketAddress link;
   std::string key_file;
+  // Certificate mode (all three set): these files instead of the key file. Defaulted, so that
+  // brace lists naming only the first three stay complete.
+  std::string tls_ca_file = {};
+  std::string tls_cert_file = {};
+  std::string tls_key_file = {};
 };
 
 struct InitiatorOptions {
