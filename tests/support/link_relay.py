@@ -95,17 +95,19 @@ class Connection:
         """Forwards whole TLS records, counting application data, and attacks at the chosen one."""
         pending = b""
         seen = 0
+        first = True
         while True:
             data = receive(self.initiator)
             if not data:
                 break
             out.write(data)
             pending += data
-            if seen == 0 and pending[0] != HANDSHAKE:
+            if first and pending[0] != HANDSHAKE:
                 # Not TLS (a plaintext link): nothing to count; relay it as it is.
                 send(self.gateway, pending)
                 copy(self.initiator, self.gateway, out)
                 return
+            first = False
             while len(pending) >= RECORD_HEADER:
                 length = int.from_bytes(pending[3:5], "big")
                 if len(pending) < RECORD_HEADER + length:
