@@ -65,8 +65,9 @@ class Connection:
         threading.Thread(target=self.to_gateway, daemon=True).start()
         threading.Thread(target=self.to_initiator, daemon=True).start()
 
-    def closed_by(self, side):
-        """Reports the side that closed first; the last direction to end closes both sockets."""
+    def direction_ended(self, side, sink):
+        """Reports the side that closed first, before the other side can hear of it (so before
+        the shutdown passes it on); the last direction to end closes both sockets."""
         with self.lock:
             first = not self.closed_reported
             self.closed_reported = True
@@ -74,25 +75,28 @@ class Connection:
             last = self.directions_left == 0
         if first:
             event("relay.closed conn=%d by=%s" % (self.number, side))
+        shut(sink)
         if last:
             self.initiator.close()
             self.gateway.close()
 
     def to_initiator(self):
         with self.capture("initiator") as out:
-            copy(self.gateway, self.initiator, out)
-        self.closed_by("gateway")
+            source_ended = copy(self.gateway, self.initiator, out)
+        self.direction_ended("gateway" if source_ended else "initiator", self.initiator)
 
     def to_gateway(self):
         with self.capture("gateway") as out:
             if self.attack is None:
-                copy(self.initiator, self.gateway, out)
+                source_ended = copy(self.initiator, self.gateway, out)
             else:
-                self.attack_records(out)
-        self.closed_by("initiator")
+                source_ended = self.attack_records(out)
+        # A send that fails means the gateway closed (or reset) its side first.
+        self.direction_ended("initiator" if source_ended else "gateway", self.gateway)
 
     def attack_records(self, out):
-        """Forwards whole TLS records, counting application data, and attacks at the chosen one."""
+        """Forwards whole TLS records, counting application data, and attacks at the chosen one.
+        True when the initiator ended the stream, False when sending to the gateway failed."""
         pending = b""
         seen = 0
         first = True
@@ -104,9 +108,7 @@ class Connection:
             pending += data
             if first and pending[0] != HANDSHAKE:
                 # Not TLS (a plaintext link): nothing to count; relay it as it is.
-                send(self.gateway, pending)
-                copy(self.initiator, self.gateway, out)
-                return
+                return send(self.gateway, pending) and copy(self.initiator, self.gateway, out)
             first = False
             while len(pending) >= RECORD_HEADER:
                 length = int.from_bytes(pending[3:5], "big")
@@ -126,9 +128,8 @@ class Connection:
                     self.attack = None
                     event("relay.injected conn=%d kind=%s" % (self.number, kind))
                 if not send(self.gateway, bytes(record) + (injected or b"")):
-                    return
-        send(self.gateway, pending)
-        shut(self.gateway)
+                    return False
+        return send(self.gateway, pending)
 
 
 def receive(sock):
@@ -154,14 +155,14 @@ def shut(sock):
 
 
 def copy(source, sink, out):
+    """Relays until source ends (True) or a send to sink fails (False)."""
     while True:
         data = receive(source)
         if not data:
-            break
+            return True
         out.write(data)
         if not send(sink, data):
-            break
-    shut(sink)
+            return False
 
 
 def main():
