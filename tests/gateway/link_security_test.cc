@@ -158,7 +158,9 @@ class LinkSecurityEndToEnd : public ::testing::Test {
     test::InitiatorOptions o;
     o.database = db;
     o.gateways = {gateway};
-    o.campaign_extra = "retry_schedule = [\"200ms\"]\nmax_attempts = 4\nbatch_size = 50\n";
+    // A short failover_grace: SENDs lost with a torn-down link are sent again soon.
+    o.campaign_extra =
+        "retry_schedule = [\"200ms\"]\nmax_attempts = 4\nbatch_size = 50\nfailover_grace = \"300ms\"\n";
     return o;
   }
 
