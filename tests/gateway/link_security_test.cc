@@ -364,6 +364,14 @@ class LinkCertificates : public LinkSecurityEndToEnd {
     return g;
   }
 
+  // Gateway name with the certificate cert, and an initiator that meant gateway-cert presenting
+  // initiator_cert: refused as r says.
+  void expectRefusedWith(const std::string& name, const std::string& cert, const std::string& initiator_cert,
+                         const Refusal& r) {
+    auto gateway = startGateway(certificateGateway(name, cert));
+    expectRefused(*gateway, entry("gateway-cert", gateway->link(), initiator_cert), r);
+  }
+
   std::string dir_;
 };
 
@@ -378,16 +386,24 @@ TEST_F(LinkCertificates, AnInitiatorCertificateFromTheGatewaysCaDeliversEveryRec
 }
 
 TEST_F(LinkCertificates, AnInitiatorCertificateFromAnotherCaIsRefused) {
-  auto gateway = startGateway(certificateGateway("gateway-cert", "gateway"));
-  expectRefused(*gateway, entry("gateway-cert", gateway->link(), "initiator-b"),
-                Refusal::byGateway("certificate verify failed"));
+  expectRefusedWith("gateway-cert", "gateway", "initiator-b", Refusal::byGateway("certificate verify failed"));
 }
 
 TEST_F(LinkCertificates, AGatewayCertificateForAnotherNameIsRefused) {
   // The same CA signed it, but for gateway-other: the initiator meant gateway-cert.
-  auto other = startGateway(certificateGateway("gateway-other", "other-gateway"));
-  expectRefused(*other, entry("gateway-cert", other->link(), "initiator-a"),
-                Refusal::byInitiator("certificate verify failed"));
+  expectRefusedWith("gateway-other", "other-gateway", "initiator-a",
+                    Refusal::byInitiator("certificate verify failed"));
+}
+
+TEST_F(LinkCertificates, AGatewayNamedOnlyInItsCertificatesCommonNameIsRefused) {
+  // RFC 6125 section 6.4.4: a name is checked against the subjectAltName, never the CN.
+  expectRefusedWith("gateway-cert", "cn-only-gateway", "initiator-a",
+                    Refusal::byInitiator("certificate verify failed"));
+}
+
+TEST_F(LinkCertificates, AnInitiatorPresentingAGatewaysCertificateIsRefused) {
+  // Same CA, but issued for the other role (extendedKeyUsage serverAuth, RFC 5280 section 4.2.1.12).
+  expectRefusedWith("gateway-cert", "gateway", "gateway", Refusal::byGateway("certificate verify failed"));
 }
 
 // A second implementation: HKDF in Python from the documented formula, TLS by openssl s_client.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Certificates for the link's certificate mode in tests: two private CAs (A and B), a gateway
 # certificate from A carrying the gateway's name as a DNS subjectAltName, one for another
-# gateway name from A, and an initiator certificate from each CA. EC P-256 keys, mode 0600.
+# gateway name from A, one from A naming the gateway in its CN only, and an initiator
+# certificate from each CA. EC P-256 keys, mode 0600.
 # Usage: make_link_certs.sh DIR GATEWAY_NAME [OTHER_GATEWAY_NAME]
 # Writes into DIR: ca-a.pem ca-b.pem gateway.{pem,key} other-gateway.{pem,key}
-#                  initiator-a.{pem,key} initiator-b.{pem,key}
+#                  cn-only-gateway.{pem,key} initiator-a.{pem,key} initiator-b.{pem,key}
 set -euo pipefail
 dir=$1
 name=$2
@@ -43,6 +44,7 @@ ca a
 ca b
 leaf gateway a "$name" serverAuth "DNS:$name"
 leaf other-gateway a "$other" serverAuth "DNS:$other"
+leaf cn-only-gateway a "$name" serverAuth
 leaf initiator-a a "initiator A" clientAuth
 leaf initiator-b b "initiator B" clientAuth
 chmod 0644 ./*.pem
