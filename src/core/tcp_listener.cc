@@ -18,6 +18,11 @@ int TcpListener::listen(const SocketAddress& address, OnConnection on_connection
   on_connection_ = std::move(on_connection);
   uv_tcp_init(loop_, &tcp_);
   tcp_.data = this;
+  uv_check_init(loop_, &turn_end_);
+  turn_end_.data = this;
+  uv_check_start(&turn_end_, onTurnEnd);
+  uv_unref(asHandle(&turn_end_));  // the listener alone keeps the loop running, not its check
+  handles_open_ = 2;
   open_ = true;
   int rc = uv_tcp_bind(&tcp_, address.sockaddrPtr(), 0);
   if (rc == 0) rc = uv_listen(asStream(&tcp_), 511, onConnection);
@@ -45,7 +50,24 @@ void TcpListener::onConnection(uv_stream_t* server, int status) {
     return;
   }
   if (self->closing_) return;
+  // libuv accepts until the backlog is empty, and a client that reconnects the moment it is
+  // closed can keep it from ever emptying. Not accepting now makes libuv stop watching the
+  // socket until the next turn accepts again (uv_accept restarts it).
+  if (self->accepted_this_turn_ >= kMaxAcceptsPerTurn) {
+    self->deferred_ = true;
+    return;
+  }
+  ++self->accepted_this_turn_;
   self->on_connection_(server);
+}
+
+void TcpListener::onTurnEnd(uv_check_t* check) {
+  auto* self = static_cast<TcpListener*>(check->data);
+  self->accepted_this_turn_ = 0;
+  if (!self->deferred_ || self->closing_) return;
+  self->deferred_ = false;
+  ++self->accepted_this_turn_;
+  self->on_connection_(asStream(&self->tcp_));
 }
 
 void TcpListener::close(std::function<void()> done) {
@@ -57,10 +79,12 @@ void TcpListener::close(std::function<void()> done) {
   if (closing_) return;
   closing_ = true;
   uv_close(asHandle(&tcp_), onClosed);
+  uv_close(asHandle(&turn_end_), onClosed);
 }
 
 void TcpListener::onClosed(uv_handle_t* handle) {
   auto* self = static_cast<TcpListener*>(handle->data);
+  if (--self->handles_open_ > 0) return;
   self->open_ = false;
   self->listening_ = false;
   self->closing_ = false;

@@ -1,4 +1,6 @@
-// A listening TCP socket on a libuv loop: bind, listen, report where, close once.
+// A listening TCP socket on a libuv loop: bind, listen, report where, close once. It takes at
+// most kMaxAcceptsPerTurn connections per loop turn, so that a flood of connects can never keep
+// the loop from its timers and other sockets.
 #pragma once
 
 #include <uv.h>
@@ -14,6 +16,8 @@ namespace lbmail {
 
 class TcpListener {
  public:
+  static constexpr uint32_t kMaxAcceptsPerTurn = 64;
+
   // Called for each pending connection; accept it from server with uv_accept.
   using OnConnection = std::function<void(uv_stream_t* server)>;
 
@@ -34,11 +38,16 @@ class TcpListener {
 
  private:
   static void onConnection(uv_stream_t* server, int status);
+  static void onTurnEnd(uv_check_t* check);
   static void onClosed(uv_handle_t* handle);
 
   uv_loop_t* loop_;
   std::string what_;
   uv_tcp_t tcp_;
+  uv_check_t turn_end_;  // after each poll phase: the next turn's accepts may begin
+  uint32_t accepted_this_turn_ = 0;
+  bool deferred_ = false;  // a connection waits in the backlog for the next turn
+  int handles_open_ = 0;
   SocketAddress requested_;
   OnConnection on_connection_;
   bool open_ = false;
