@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "lbmail/core/log.h"
+#include "lbmail/proto/link_opening.h"
 
 namespace lbmail::proto {
 namespace {
@@ -16,10 +17,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 // large buffer (a TLS record it sends accumulates in the session's BIO, which OpenSSL bounds).
 constexpr size_t kHandshakeReadChunk = 4 * 1024;
 constexpr Duration kGoodbyeFlushBound = std::chrono::seconds(1);
-// Every TLS connection opens with a handshake record (RFC 8446 section 5.1: content type 22);
-// a refusal may come as an alert (21).
-constexpr uint8_t kTlsHandshakeRecord = 22;
-constexpr uint8_t kTlsAlertRecord = 21;
 
 bool isHandshakeFrame(FrameType t) { return t == FrameType::kHello || t == FrameType::kGoodbye; }
 
@@ -148,16 +145,15 @@ void LinkConnection::closeAfterAlert(const std::string& reason) {
   if (!closer_.started()) armTimer(kGoodbyeFlushBound);
 }
 
-// Link versions 1 and 2 were plaintext: their first bytes are a frame header ("LB"), never a
-// TLS record. The peer gets a GOODBYE it can still read, in its own version's framing.
+// Link versions 1 and 2 were plaintext. An old initiator gets a GOODBYE it can still read.
 bool LinkConnection::refusePlaintextPeer(const uint8_t* data, size_t n) {
-  uint8_t first = data[0];
-  if (first == kTlsHandshakeRecord || (role_ == Role::kInitiator && first == kTlsAlertRecord)) return false;
-  bool old_link = n >= 3 && data[0] == kMagic0 && data[1] == kMagic1 && data[2] < kProtocolVersion;
+  LinkOpening opening = classifyOpening(std::span(data, n), role_);
+  if (opening.kind == LinkOpening::Kind::kTls) return false;
+  std::string version = std::to_string(opening.old_version);
+  bool old_link = opening.kind == LinkOpening::Kind::kOldLink;
   if (role_ == Role::kInitiator) {
     logWarn("link.refused", {{"peer", peer_address_.toString()}, {"reason", "gateway answered without TLS"}});
-    abort(old_link ? "gateway answered without TLS (link version " + std::to_string(data[2]) + ")"
-                   : "gateway answered without TLS");
+    abort(old_link ? "gateway answered without TLS (link version " + version + ")" : "gateway answered without TLS");
     return true;
   }
   logHandshakeFailure("link.refused", "not TLS");
@@ -166,11 +162,9 @@ bool LinkConnection::refusePlaintextPeer(const uint8_t* data, size_t n) {
     return true;
   }
   BufferList bye;
-  encodeFrame(bye, GoodbyeFrame{GoodbyeReason::kProtocolError,
-                                "link version 3 needs TLS 1.3: this initiator speaks an older plaintext link"});
-  bye.uvBufs()[0].base[2] = static_cast<char>(data[2]);  // the header's version byte: the peer's own
+  encodeOldLinkGoodbye(bye, opening.old_version);
   state_ = State::kClosing;
-  close_reason_ = "peer speaks link version " + std::to_string(data[2]) + ", without TLS";
+  close_reason_ = "peer speaks link version " + version + ", without TLS";
   writeWire(bye);
   if (!closer_.started()) armTimer(kGoodbyeFlushBound);
   return true;
