@@ -152,7 +152,9 @@ TEST_F(CampaignRefusals, ABlocklistedGatewayGetsLittleAndNobodyBouncesThatTheOth
   EXPECT_EQ(count(db, "attempts = 2"), std::to_string(tally_.refusedFrom(kFirstSource)));
   int refused = tally_.refusedFrom(kFirstSource);
   EXPECT_GT(refused, 0) << "gw1 was never tried";
-  EXPECT_LT(refused, kRecipients / 10) << "the blocked gateway kept a large share";
+  // Before the fix it kept 223 of 400. Now about 12 here; the refusals that arrive before the
+  // table knows depend on speed (42 under the sanitizers, whose processes run several times slower).
+  EXPECT_LT(refused, kRecipients / 5) << "the blocked gateway kept a large share";
   EXPECT_EQ(static_cast<int>(tally_.delivered.size()), kRecipients);
   std::printf("recipients refused through the blocked gateway: %d of %d\n", refused, kRecipients);
 }
