@@ -50,9 +50,9 @@ bool LinkAcceptor::allowed(const std::string& host) const {
 // Unauthenticated connections get a pool of their own, so that they never crowd out real
 // initiators (max_links counts authenticated links only), and a share of it per address. A
 // full pool does not refuse the newcomer: that would let anyone who keeps a few silent sockets
-// open (each reopened as it times out) lock every initiator out. A real initiator speaks at
-// once, so the oldest handshake that has sent nothing goes instead; only when every one has
-// spoken does the oldest go, whatever it sent.
+// open (each reopened as it times out) lock every initiator out. A real initiator sends its
+// whole ClientHello at once, so the oldest handshake the gateway has not answered yet goes
+// instead; only when every one has been answered does the oldest go.
 void LinkAcceptor::makeRoom(const std::string& host) {
   if (LinkConnection* victim = handshakeToEvict(&host, config_.max_handshakes_per_address)) {
     evict(*victim, "max_handshakes_per_address reached");
@@ -81,7 +81,8 @@ std::string LinkAcceptor::busiestHandshakeHost() const {
 }
 
 // With cap or more handshakes from host (or any number when cap is 0), the one to end: the
-// oldest silent one, else the oldest. nullptr while there is room.
+// oldest silent one, else the oldest. nullptr while there is room. Silent: the gateway has not
+// answered it yet, so it has not sent a whole ClientHello; a byte or two does not count.
 LinkConnection* LinkAcceptor::handshakeToEvict(const std::string* host, uint32_t cap) const {
   size_t count = 0;
   LinkConnection* oldest = nullptr;
@@ -91,7 +92,7 @@ LinkConnection* LinkAcceptor::handshakeToEvict(const std::string* host, uint32_t
     if (host && l->peerAddress().host() != *host) continue;
     ++count;
     if (!oldest || l->acceptedAtMs() < oldest->acceptedAtMs()) oldest = l.get();
-    if (l->bytesReceived() == 0 && (!oldest_silent || l->acceptedAtMs() < oldest_silent->acceptedAtMs())) {
+    if (l->bytesSent() == 0 && (!oldest_silent || l->acceptedAtMs() < oldest_silent->acceptedAtMs())) {
       oldest_silent = l.get();
     }
   }

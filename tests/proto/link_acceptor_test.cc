@@ -103,6 +103,15 @@ TEST_F(LinkAcceptorTest, AFullPoolTakesFromTheAddressHoldingMostHandshakes) {
   EXPECT_EQ(closedPort(3, why), port(*c1));
 }
 
+TEST_F(LinkAcceptorTest, AFewBytesShortOfAClientHelloStillCountAsSilent) {
+  startAcceptor(/*per_address=*/2, /*pool=*/16);
+  auto talker = speaking();  // a whole ClientHello, answered
+  auto mumbler = silent("127.0.0.1");
+  ASSERT_TRUE(mumbler->send(std::string("\x16\x03\x01", 3)));  // the start of a record, no more
+  auto newcomer = silent("127.0.0.1");
+  EXPECT_EQ(closedPort(1, "evicted: max_handshakes_per_address reached"), port(*mumbler));
+}
+
 TEST_F(LinkAcceptorTest, WhenEveryHandshakeHasSpokenTheOldestGoes) {
   startAcceptor(/*per_address=*/2, /*pool=*/16);
   auto first = speaking();
