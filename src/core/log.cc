@@ -88,10 +88,10 @@ Logger::Logger()
 
 Logger::Logger(Sink sink, Clock clock) : sink_(std::move(sink)), clock_(std::move(clock)) {}
 
-bool Logger::admitRepeat(std::string_view body, std::chrono::system_clock::time_point now,
+bool Logger::admitRepeat(std::string_view repeat_key, std::chrono::system_clock::time_point now,
                          uint64_t& repeats) {
   repeats = 0;
-  uint64_t key = XXH3_64bits(body.data(), body.size());
+  uint64_t key = XXH3_64bits(repeat_key.data(), repeat_key.size());
   auto it = repeats_.find(key);
   if (it != repeats_.end() && now - it->second.window_start < repeat_interval_) {
     ++it->second.held_back;
@@ -113,6 +113,17 @@ bool Logger::admitRepeat(std::string_view body, std::chrono::system_clock::time_
 }
 
 void Logger::log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+  write(level, event, fields, {});
+}
+
+void Logger::log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields,
+                 std::string_view repeat_key) {
+  write(level, event, fields, repeat_key);
+}
+
+// An empty repeat_key: the line itself (event and fields) is the key.
+void Logger::write(LogLevel level, std::string_view event, std::initializer_list<LogField> fields,
+                   std::string_view repeat_key) {
   if (!enabled(level)) return;
   std::string body;
   body.reserve(128);
@@ -125,7 +136,7 @@ void Logger::log(LogLevel level, std::string_view event, std::initializer_list<L
   std::lock_guard lock(mutex_);
   auto now = clock_();
   uint64_t repeats = 0;
-  if (level >= LogLevel::kWarn && !admitRepeat(body, now, repeats)) return;
+  if (level >= LogLevel::kWarn && !admitRepeat(repeat_key.empty() ? body : repeat_key, now, repeats)) return;
 
   std::string line;
   line.reserve(body.size() + 48 + status_.size());

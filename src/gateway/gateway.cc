@@ -145,7 +145,6 @@ int Gateway::onStart() {
   ac.max_handshakes = g.max_handshakes;
   ac.max_handshakes_per_address = g.max_handshakes_per_address;
   ac.link.auth_timeout = g.handshake_timeout;
-  ac.refusal_log_interval = config_.service.log.repeat_interval;
   acceptor_ = std::make_unique<proto::LinkAcceptor>(loop_, ac, *security_, *this);
   if (int rc = acceptor_->start(); rc != 0) {
     logError("gateway.listen_failed", {{"addr", g.listen.toString()}, {"error", uv_strerror(rc)}});

@@ -14,8 +14,7 @@ LinkAcceptor::LinkAcceptor(uv_loop_t* loop, LinkAcceptorConfig config, const Lin
       config_(std::move(config)),
       security_(security),
       handler_(handler),
-      listener_(loop, "link"),
-      refusal_log_(config_.refusal_log_interval) {}
+      listener_(loop, "link") {}
 
 LinkAcceptor::~LinkAcceptor() { assert(!listener_.isOpen() && links_.empty() && "stop() and run the loop first"); }
 
@@ -106,11 +105,10 @@ void LinkAcceptor::evict(LinkConnection& link, std::string_view why) {
   link.abort(std::string("evicted: ") + std::string(why));
 }
 
-// The repeat key is the host alone: a flood comes from ever new ports.
+// At most one line per [log] repeat_interval per address, whatever the event, the reason or
+// the port (a flood comes from ever new ports): the logger's repeat key is the host alone.
 void LinkAcceptor::logRefusal(std::string_view event, const SocketAddress& peer, std::string_view reason) {
-  uint64_t unlogged = 0;
-  if (!refusal_log_.admit(peer.host(), uv_now(loop_), unlogged)) return;
-  logWarn(event, {{"peer", peer.toString()}, {"reason", reason}, {"unlogged", unlogged}});
+  logger().log(LogLevel::kWarn, event, {{"peer", peer.toString()}, {"reason", reason}}, "link admission " + peer.host());
 }
 
 size_t LinkAcceptor::countInState(LinkConnection::State state) const {

@@ -446,7 +446,7 @@ void LinkConnection::close(GoodbyeReason reason, std::string_view text) {
 void LinkConnection::abort(std::string_view reason) { closeHandles(reason); }
 
 // On a gateway the acceptor logs the end of every failed handshake, at most once per interval
-// per address (RefusalLog), so here only at debug: a flood of them must not flood the log.
+// per address (LinkAcceptor::logRefusal), so here only at debug: a flood of them must not flood the log.
 void LinkConnection::logHandshakeFailure(std::string_view event, std::string_view error) {
   LogLevel level = role_ == Role::kGateway ? LogLevel::kDebug : LogLevel::kWarn;
   if (logger().enabled(level)) logger().log(level, event, {{"peer", peer_address_.toString()}, {"error", error}});

@@ -75,6 +75,21 @@ TEST_F(LogTest, HoldsBackIdenticalErrorsWithinTheInterval) {
   EXPECT_EQ(lines_.size(), 3u);
 }
 
+TEST_F(LogTest, LinesWithOneRepeatKeyAreRepeatsWhateverTheirFields) {
+  log_.setRepeatInterval(10s);
+  log_.log(LogLevel::kWarn, "link.refused", {{"peer", "192.0.2.1:1001"}, {"reason", "a"}}, "192.0.2.1");
+  log_.log(LogLevel::kWarn, "link.evicted", {{"peer", "192.0.2.1:1002"}, {"reason", "b"}}, "192.0.2.1");
+  log_.log(LogLevel::kWarn, "link.refused", {{"peer", "192.0.2.1:1003"}, {"reason", "c"}}, "192.0.2.1");
+  EXPECT_EQ(lines_.size(), 1u);
+  // Another key is another peer.
+  log_.log(LogLevel::kWarn, "link.refused", {{"peer", "192.0.2.2:1001"}, {"reason", "a"}}, "192.0.2.2");
+  EXPECT_EQ(lines_.size(), 2u);
+  now_ += 11s;
+  log_.log(LogLevel::kWarn, "link.evicted", {{"peer", "192.0.2.1:1004"}, {"reason", "d"}}, "192.0.2.1");
+  ASSERT_EQ(lines_.size(), 3u);
+  EXPECT_NE(lines_[2].find("repeated=2"), std::string::npos) << lines_[2];
+}
+
 TEST_F(LogTest, NeverHoldsBackInfoLines) {
   for (int i = 0; i < 3; ++i) log_.log(LogLevel::kInfo, "tick", {});
   EXPECT_EQ(lines_.size(), 3u);

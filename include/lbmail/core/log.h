@@ -64,6 +64,11 @@ class Logger {
   bool enabled(LogLevel level) const { return level >= level_; }
 
   void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields);
+  // The same, but warnings and errors with the same repeat_key are repeats of one another
+  // whatever their event and fields: a peer that connects from ever new ports, for ever new
+  // reasons, is still one peer.
+  void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields,
+           std::string_view repeat_key);
 
   // A status line redrawn in place at the bottom of a terminal (the initiator's progress).
   // Each log line first erases it and then draws it again below itself, so the two never
@@ -80,8 +85,11 @@ class Logger {
     uint64_t held_back = 0;
   };
 
-  // Returns false when this line is a repeat to hold back; sets repeats to report otherwise.
-  bool admitRepeat(std::string_view body, std::chrono::system_clock::time_point now, uint64_t& repeats);
+  // Returns false when a line of this key is a repeat to hold back; sets repeats to report
+  // otherwise.
+  bool admitRepeat(std::string_view key, std::chrono::system_clock::time_point now, uint64_t& repeats);
+  void write(LogLevel level, std::string_view event, std::initializer_list<LogField> fields,
+             std::string_view repeat_key);
 
   Sink sink_;
   Clock clock_;

@@ -13,7 +13,6 @@
 #include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/tcp_listener.h"
 #include "lbmail/proto/link_connection.h"
-#include "lbmail/proto/refusal_log.h"
 
 namespace lbmail::proto {
 
@@ -28,8 +27,6 @@ struct LinkAcceptorConfig {
   // silent handshake: see LinkAcceptor::makeRoom.
   uint32_t max_handshakes = 64;
   uint32_t max_handshakes_per_address = 8;
-  // Refusal and eviction lines: at most one per source address per interval.
-  Duration refusal_log_interval = std::chrono::seconds(10);
 };
 
 class LinkAcceptor final : private LinkConnection::Handler {
@@ -83,7 +80,6 @@ class LinkAcceptor final : private LinkConnection::Handler {
   TcpListener listener_;
   bool stopping_ = false;
   DoneCallbacks stop_done_;
-  RefusalLog refusal_log_;
   std::list<std::unique_ptr<LinkConnection>> links_;
   // Links whose end needs no link.refused line: those that came up, and those the acceptor
   // ended itself (it logged why).
