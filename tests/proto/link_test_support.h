@@ -289,7 +289,7 @@ class RawInitiator {
         bytes.append(b.base, b.len);
       }
     }
-    if (tls_) bytes = takeRecords();
+    if (tls_) bytes = takeRecords(*tls_);
     ASSERT_TRUE(tcp_.send(bytes));
   }
   // Asks for new traffic keys both ways (RFC 8446 section 4.6.3); sent with the next frames.
@@ -297,7 +297,7 @@ class RawInitiator {
   // The TLS records of these frames, not sent: for tests that alter them on the way.
   std::string encrypt(const BufferList& frames) {
     for (const uv_buf_t& b : frames.uvBufs()) tls_->write(reinterpret_cast<const uint8_t*>(b.base), b.len);
-    return takeRecords();
+    return takeRecords(*tls_);
   }
   template <typename F>
   void sendFrame(const F& f) {
@@ -311,10 +311,7 @@ class RawInitiator {
     auto session = security_->newSession();
     for (;;) {
       tls::TlsSession::Status status = session->handshake();
-      BufferList out;
-      session->takeOutput(out);
-      std::string records;
-      for (const uv_buf_t& b : out.uvBufs()) records.append(b.base, b.len);
+      std::string records = takeRecords(*session);
       if (!records.empty() && !tcp_.send(records)) return false;
       if (status == tls::TlsSession::Status::kOk) break;
       if (status == tls::TlsSession::Status::kError) tls_error_ = session->error();
@@ -362,9 +359,9 @@ class RawInitiator {
   std::string tls_error_;  // why our side of the TLS handshake failed (an alert from the gateway)
 
  private:
-  std::string takeRecords() {
+  static std::string takeRecords(tls::TlsSession& session) {
     BufferList out;
-    tls_->takeOutput(out);
+    session.takeOutput(out);
     std::string records;
     for (const uv_buf_t& b : out.uvBufs()) records.append(b.base, b.len);
     return records;
