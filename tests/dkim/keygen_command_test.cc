@@ -5,9 +5,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "lbmail/dkim/dkim_key.h"
 #include "test_keys.h"
 
@@ -58,10 +55,7 @@ TEST(KeygenCommand, WritesAnRsaKeyThatLoadsAndPrintsItsRecord) {
   struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  std::ifstream in(file);
-  std::stringstream pem;
-  pem << in.rdbuf();
-  EXPECT_EQ(pem.str().rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);  // PKCS#8
+  EXPECT_EQ(test::readFile(file).rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);  // PKCS#8
   auto key = DkimKey::load({"example.com", "s2026", Algorithm::kRsaSha256, file});
   ASSERT_TRUE(key) << key.error();
   EXPECT_EQ(key->bits(), 2048);
@@ -84,10 +78,7 @@ TEST(KeygenCommand, NeverOverwritesAFile) {
   KeygenRun r = keygen({"--domain", "example.com", "--selector", "s1", "--algorithm", "ed25519", "--out", file});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("File exists"), std::string::npos) << r.err;
-  std::ifstream in(file);
-  std::string content;
-  std::getline(in, content);
-  EXPECT_EQ(content, "precious");
+  EXPECT_EQ(test::readFile(file), "precious");
 }
 
 TEST(KeygenCommand, WarnsUnder2048Bits) {
