@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -77,6 +78,12 @@ Expected<KeygenOptions, std::string> parseOptions(const std::vector<std::string_
     if (ec != std::errc() || end != bits.data() + bits.size() || o.bits < kMinBits || o.bits > kMaxBits) {
       return unexpected("--bits is a number from " + std::to_string(kMinBits) + " to " + std::to_string(kMaxBits));
     }
+  }
+  // The configuration reads a relative key_file against its own folder, not the working
+  // directory: the entry printed for it names the file absolutely.
+  if (o.out.front() != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd)) o.out = std::string(cwd) + "/" + o.out;
   }
   o.domain = lowercaseName(o.domain);
   o.selector = lowercaseName(o.selector);

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
 
 #include "lbmail/dkim/dkim_key.h"
 #include "test_keys.h"
@@ -71,6 +74,19 @@ TEST(KeygenCommand, WritesAnEd25519Key) {
   auto key = DkimKey::load({"example.com", "e1", Algorithm::kEd25519Sha256, file});
   ASSERT_TRUE(key) << key.error();
   EXPECT_EQ(publishedRecord(r.out, "e1._domainkey.example.com."), key->dnsRecordText()) << r.out;
+}
+
+TEST(KeygenCommand, PrintsARelativeOutAbsolutely) {
+  // The child runs in this process's working directory; a name without a folder lands there.
+  std::string name = "lbmail-keygen-" + std::to_string(::getpid()) + ".pem";
+  KeygenRun r = keygen({"--domain", "example.com", "--selector", "s1", "--algorithm", "ed25519", "--out", name});
+  ASSERT_EQ(r.code, 0) << r.err;
+  char cwd[PATH_MAX];
+  ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+  std::string absolute = std::string(cwd) + "/" + name;
+  EXPECT_NE(r.out.find("key_file = \"" + absolute + "\""), std::string::npos) << r.out;
+  EXPECT_TRUE(DkimKey::load({"example.com", "s1", Algorithm::kEd25519Sha256, absolute}));
+  ::unlink(absolute.c_str());
 }
 
 TEST(KeygenCommand, NeverOverwritesAFile) {
