@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lbmail::dkim::test {
+namespace lbmail::test {
 
 inline std::array<uint8_t, 32> sha256(std::string_view bytes) {
   std::array<uint8_t, 32> out{};
@@ -48,4 +48,29 @@ inline std::string referenceBody(std::string_view body, bool relaxed) {
   return out;
 }
 
-}  // namespace lbmail::dkim::test
+}  // namespace lbmail::test
+
+namespace lbmail::test {
+
+inline std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(bytes.data()),
+                  static_cast<int>(bytes.size()));
+  return out;
+}
+
+inline std::string base64(const std::array<uint8_t, 32>& digest) {
+  return base64(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+inline std::string unbase64(std::string_view text) {
+  std::string out(3 * (text.size() / 4), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return "";
+  size_t pad = text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+}  // namespace lbmail::test
