@@ -1,7 +1,8 @@
-// DKIM canonicalization algorithms (RFC 6376 section 3.4).
+// DKIM canonicalization names and header canonicalization (RFC 6376 3.4.1, 3.4.2).
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -9,8 +10,16 @@ namespace lbmail::dkim {
 
 enum class Canonicalization { kSimple, kRelaxed };
 
-// The c= tag's value: "header/body"; one word alone means that header algorithm with a simple
-// body (RFC 6376 section 3.5, c=). nullopt for anything else.
+// "simple" or "relaxed".
+std::string_view canonicalizationName(Canonicalization c);
+
+// The c= tag's forms: "header/body", or "header" alone, whose body is simple (RFC 6376 3.5).
+// First is the header algorithm, second the body's; nullopt for anything else.
 std::optional<std::pair<Canonicalization, Canonicalization>> parseCanonicalization(std::string_view text);
+
+// field: one header field, "Name: value" with any folding, without its final CRLF. Appends its
+// canonical form followed by CRLF: unchanged for simple (3.4.1); for relaxed (3.4.2) the name
+// lowercased, the value unfolded, WSP runs made one SP, WSP around the colon and at the end gone.
+void appendCanonicalHeader(std::string& out, std::string_view field, Canonicalization c);
 
 }  // namespace lbmail::dkim
