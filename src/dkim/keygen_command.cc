@@ -152,9 +152,11 @@ int keygen(const KeygenOptions& o) {
 
 int runDkimCommand(const std::vector<std::string_view>& args) {
   if (args.empty()) return usage("a subcommand is required: keygen");
-  if (args[0] == "-h" || args[0] == "--help") {
-    printUsage(stdout);
-    return 0;
+  for (std::string_view a : args) {
+    if (a == "-h" || a == "--help") {
+      printUsage(stdout);
+      return 0;
+    }
   }
   if (args[0] != "keygen") return usage("unknown subcommand '" + std::string(args[0]) + "'");
   auto options = parseOptions(args);

@@ -107,6 +107,12 @@ TEST(KeygenCommand, WarnsUnder2048Bits) {
   EXPECT_EQ(key->bits(), 1024);
 }
 
+TEST(KeygenCommand, HelpPrintsTheUsage) {
+  KeygenRun r = keygen({"--help"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("usage: lbmail dkim keygen --domain D --selector S", 0), 0u) << r.out;
+}
+
 TEST(KeygenCommand, RefusesBadOptionsWithUsageErrors) {
   std::string file = freshPath("keygen_refused.pem");
   const std::vector<std::vector<std::string>> cases = {
