@@ -1,0 +1,25 @@
+// DKIM canonicalization names and header canonicalization (RFC 6376 3.4.1, 3.4.2).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace lbmail::dkim {
+
+enum class Canonicalization { kSimple, kRelaxed };
+
+// "simple" or "relaxed".
+std::string_view canonicalizationName(Canonicalization c);
+
+// The c= tag's forms: "header/body", or "header" alone, whose body is simple (RFC 6376 3.5).
+// First is the header algorithm, second the body's; nullopt for anything else.
+std::optional<std::pair<Canonicalization, Canonicalization>> parseCanonicalization(std::string_view text);
+
+// field: one header field, "Name: value" with any folding, without its final CRLF. Appends its
+// canonical form followed by CRLF: unchanged for simple (3.4.1); for relaxed (3.4.2) the name
+// lowercased, the value unfolded, WSP runs made one SP, WSP around the colon and at the end gone.
+void appendCanonicalHeader(std::string& out, std::string_view field, Canonicalization c);
+
+}  // namespace lbmail::dkim
