@@ -17,6 +17,8 @@ media::MaterialSpec materialSpecFromFrame(const proto::MaterialFrame& frame, con
       case Kind::kFrom: spec.from = p.content; break;
       case Kind::kReplyTo: spec.reply_to = p.content; break;
       case Kind::kListUnsubscribe: spec.list_unsubscribe = p.content; break;
+      case Kind::kListId: spec.list_id = p.content; break;
+      case Kind::kFeedbackId: spec.feedback_id = p.content; break;
       case Kind::kFields: {
         std::string_view rest = p.content;
         while (!rest.empty()) {

@@ -132,6 +132,9 @@ void GatewayLinks::sendMaterials(Slot& slot) {
     if (!m.text.empty()) f.parts.push_back({Kind::kText, m.text});
     if (!m.html.empty()) f.parts.push_back({Kind::kHtml, m.html});
     if (!m.list_unsubscribe.empty()) f.parts.push_back({Kind::kListUnsubscribe, m.list_unsubscribe});
+    // Only when set: a gateway older than kinds 8 and 9 refuses them (docs/protocol.md).
+    if (!m.list_id.empty()) f.parts.push_back({Kind::kListId, m.list_id});
+    if (!m.feedback_id.empty()) f.parts.push_back({Kind::kFeedbackId, m.feedback_id});
     if (!field_names.empty()) f.parts.push_back({Kind::kFields, field_names});
     for (const CampaignMaterial::Media& media : m.media) {
       proto::MediaRef ref;

@@ -9,6 +9,7 @@
 
 #include "lbmail/core/config_path.h"
 #include "lbmail/core/mailbox.h"
+#include "lbmail/media/list_headers.h"
 #include "lbmail/media/material.h"
 #include "lbmail/media/media_manifest.h"
 #include "lbmail/media/message_template.h"
@@ -38,8 +39,8 @@ std::string readTemplateFile(ConfigTable& t, std::string_view key, const std::st
 
 // A material goes to the gateways in one MATERIAL frame, which must fit the link's 1 MiB.
 void checkMaterialSize(ConfigTable& t, const CampaignMaterial& m) {
-  size_t bytes =
-      m.from.size() + m.reply_to.size() + m.subject.size() + m.text.size() + m.html.size() + m.list_unsubscribe.size();
+  size_t bytes = m.from.size() + m.reply_to.size() + m.subject.size() + m.text.size() + m.html.size() +
+                 m.list_unsubscribe.size() + m.list_id.size() + m.feedback_id.size();
   for (const CampaignMaterial::Media& media : m.media) bytes += media.name.size() + 32;
   if (bytes > kMaxMaterialBytes) t.fail("text", "a material of at most 960 KiB in all (it is sent in one frame)");
   if (m.media.size() > proto::kMaxMaterialMedia) t.fail("attachments", "at most 4096 media");
@@ -60,6 +61,15 @@ std::string templatePart(ConfigTable& t, const std::string& config_file, const s
 void checkTemplate(ConfigTable& t, std::string_view key, const std::string& text, const media::FieldTable& fields) {
   auto compiled = media::MessageTemplate::compile(text, fields);
   if (!compiled) t.fail(key, "a template using only [campaign.merge_fields] and email (" + compiled.error() + ")");
+}
+
+// A gateway refuses a bad List-Id or Feedback-ID when it defines the material, which would fail
+// every recipient of it: the same checks at load, where --check-config sees them.
+void checkListHeaders(ConfigTable& t, const CampaignMaterial& m) {
+  if (auto ok = media::formatListHeaders(m.list_id, ""); !ok)
+    t.fail("list_id", "\"Name <id.domain>\" or \"<id.domain>\" (" + ok.error() + ")");
+  if (auto ok = media::formatListHeaders("", m.feedback_id); !ok)
+    t.fail("feedback_id", "\"a:b:c:SenderId\" (" + ok.error() + ")");
 }
 
 // The address in "Name <addr>" or the whole text.
@@ -105,6 +115,9 @@ class MaterialReader {
     m.html = templatePart(t, config_file_, "html");
     if (m.text.empty() && m.html.empty()) t.fail("text", "a text or html body (or both)");
     m.list_unsubscribe = t.string("list_unsubscribe", "");
+    m.list_id = t.string("list_id", "");
+    m.feedback_id = t.string("feedback_id", "");
+    checkListHeaders(t, m);
     checkTemplate(t, "subject", m.subject, fields_);
     checkTemplate(t, "text", m.text, fields_);
     checkTemplate(t, "html", m.html, fields_);

@@ -24,6 +24,8 @@ struct CampaignMaterial {
   std::string text;
   std::string html;
   std::string list_unsubscribe;
+  std::string list_id;      // the List-Id header (RFC 2919), the same in every message
+  std::string feedback_id;  // the Feedback-ID header (Gmail's feedback loop)
   struct Media {
     media::MediaHash hash{};
     bool is_inline = false;

@@ -10,6 +10,7 @@
 
 #include "lbmail/core/mailbox.h"
 #include "lbmail/media/content_type.h"
+#include "lbmail/media/list_headers.h"
 #include "lbmail/media/media_manifest.h"
 #include "lbmail/media/mime_header.h"
 
@@ -94,6 +95,9 @@ Expected<bool, MaterialError> Material::compile(const MaterialSpec& spec, const 
   if (auto ok = compileBody(spec.text, text_); !ok) return fail("text body: " + ok.error());
   if (auto ok = compileBody(spec.html, html_); !ok) return fail("HTML body: " + ok.error());
   if (auto ok = compileListUnsubscribe(spec.list_unsubscribe); !ok) return fail("List-Unsubscribe: " + ok.error());
+  auto list_headers = formatListHeaders(spec.list_id, spec.feedback_id);
+  if (!list_headers) return fail(list_headers.error());
+  fixed_headers_ += *list_headers;
 
   if (spec.media.size() > kMaxMedia) return fail("more than 4096 media");
   MaterialError missing{"", {}};

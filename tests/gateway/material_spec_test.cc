@@ -23,6 +23,8 @@ TEST(MaterialSpec, PartsFieldsAndMediaComeFromTheFrame) {
                  {MaterialPartKind::kFrom, "F <f@x.test>"},
                  {MaterialPartKind::kReplyTo, "r@x.test"},
                  {MaterialPartKind::kListUnsubscribe, "<mailto:u@x.test>"},
+                 {MaterialPartKind::kListId, "L <l.x.test>"},
+                 {MaterialPartKind::kFeedbackId, "c:fbsender"},
                  {MaterialPartKind::kFields, " a, b\tc,,d "}};
   proto::MediaHash h;
   media::MediaHash mh = f.hashOf(report, "docs/Price list.pdf");
@@ -35,6 +37,8 @@ TEST(MaterialSpec, PartsFieldsAndMediaComeFromTheFrame) {
   EXPECT_EQ(s.from, "F <f@x.test>");
   EXPECT_EQ(s.reply_to, "r@x.test");
   EXPECT_EQ(s.list_unsubscribe, "<mailto:u@x.test>");
+  EXPECT_EQ(s.list_id, "L <l.x.test>");
+  EXPECT_EQ(s.feedback_id, "c:fbsender");
   EXPECT_EQ(s.fields, (std::vector<std::string>{"a", "b", "c", "d"}));
   ASSERT_EQ(s.media.size(), 2u);
   EXPECT_EQ(s.media[0].name, "Price list.pdf");  // unnamed attachment: the manifest's file name

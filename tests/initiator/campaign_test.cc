@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "child_process.h"
 #include "chromium_page.h"
 #include "dnsmasq_server.h"
 #include "gateway_process.h"
@@ -21,6 +22,7 @@
 #include "recipient_store.h"
 #include "sink_process.h"
 #include "temp_path.h"
+#include "validate.h"
 
 namespace lbmail {
 namespace {
@@ -237,6 +239,48 @@ TEST_F(CampaignEndToEnd, EveryRecipientEndsWithOneFinalStateAndItsAccountingLine
   auto received = receivedCounts(sink_->messageLog());
   EXPECT_EQ(static_cast<int>(received.size()), states["delivered"]);
   for (const auto& [rcpt, n] : received) EXPECT_EQ(n, 1) << rcpt;
+}
+
+// Issue 18: a material's List-Id and Feedback-ID travel initiator → gateway → receiver, once
+// each in every message, and Python's email package reads them from what the receiver stored.
+TEST_F(CampaignEndToEnd, ListIdAndFeedbackIdReachTheReceiver) {
+  std::string message_dir = test::tempPath("campaign-list-headers");
+  std::filesystem::remove_all(message_dir);
+  std::filesystem::create_directories(message_dir);
+  ASSERT_EQ(sink_->stop(), 0);
+  sink_ = std::make_unique<test::SinkProcess>("message_dir = \"" + message_dir + "\"\n");
+  ASSERT_TRUE(sink_->start()) << sink_->err();
+  std::string db = makeDatabase("campaign-list-headers.db", 16);
+  test::InitiatorOptions o = options(db);
+  o.default_material = false;
+  o.extra =
+      "[[campaign.material]]\nname = \"standard\"\nfrom = \"Shop <news@shop.example>\"\nsubject = \"Hi\"\n"
+      "text = \"Dear {{first_name}}\\n\"\nlist_id = \"Shop News <news.shop.example>\"\n"
+      "feedback_id = \"spring:std:shopmail\"\n";
+  test::InitiatorProcess initiator(o);
+  ASSERT_TRUE(initiator.start()) << initiator.err();
+  ASSERT_EQ(initiator.waitForExit(std::chrono::seconds(60)), 0) << initiator.err().substr(0, 4000);
+  ASSERT_EQ(sink_->stop(), 0);
+  EXPECT_EQ(static_cast<int>(sink_->messageLog().size()), stateCounts(db)["delivered"]);
+
+  std::vector<std::string> argv{test::testEnv("LBMAIL_PYTHON"), "-c",
+                                "import email, email.policy, sys\n"
+                                "for path in sys.argv[1:]:\n"
+                                "    m = email.message_from_bytes(open(path, 'rb').read(), policy=email.policy.default)\n"
+                                "    print(m['List-Id'], m['Feedback-ID'], len(m.get_all('List-Id')),\n"
+                                "          len(m.get_all('Feedback-ID')), len(m.defects), sep='|')\n"};
+  for (const auto& entry : std::filesystem::directory_iterator(message_dir)) argv.push_back(entry.path());
+  ASSERT_EQ(argv.size(), 3 + sink_->messageLog().size());
+  ASSERT_GT(argv.size(), 3u);
+  test::ChildProcess py(argv);
+  ASSERT_EQ(test::exitCode(py.wait(std::chrono::seconds(60))), 0) << py.err();
+  std::istringstream lines(py.out());
+  size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    EXPECT_EQ(line, "Shop News <news.shop.example>|spring:std:shopmail|1|1|0");
+  }
+  EXPECT_EQ(n, argv.size() - 3);
+  std::filesystem::remove_all(message_dir);
 }
 
 // Issue 16, defect 2: the gateways keep the answers of the killed run's links and hand them

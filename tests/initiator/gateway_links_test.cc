@@ -35,6 +35,8 @@ InitiatorConfig config(size_t gateways) {
   full.text = "Hi {{name}} from {{city}}";
   full.html = "<p>Hi {{name}}</p>";
   full.list_unsubscribe = "<mailto:unsubscribe@sender.test>";
+  full.list_id = "News <news.sender.test>";
+  full.feedback_id = "spring:sender1";
   full.media.push_back({media::MediaHash{1, 2, 3}, true, "logo"});
   full.media.push_back({media::MediaHash{4, 5, 6}, false, "terms.pdf"});
   CampaignMaterial& bare = c.campaign.materials[1];
@@ -238,6 +240,8 @@ TEST_F(GatewayLinksUpTest, ALinkComingUpGetsEveryMaterialAndForgetsMissingMedia)
                                {MaterialPartKind::kText, "Hi {{name}} from {{city}}"},
                                {MaterialPartKind::kHtml, "<p>Hi {{name}}</p>"},
                                {MaterialPartKind::kListUnsubscribe, "<mailto:unsubscribe@sender.test>"},
+                               {MaterialPartKind::kListId, "News <news.sender.test>"},
+                               {MaterialPartKind::kFeedbackId, "spring:sender1"},
                                {MaterialPartKind::kFields, "name,city"}}));
   using Media = std::vector<std::pair<proto::MediaDisposition, std::string>>;
   EXPECT_EQ(full.media, (Media{{proto::MediaDisposition::kInline, "logo"},

@@ -200,6 +200,37 @@ TEST(InitiatorConfig, MaterialsNeedNameFromAndBody) {
   EXPECT_ERROR_HAS(load(t), "campaign.material: expected at least one [[campaign.material]]");
 }
 
+TEST(InitiatorConfig, ListIdAndFeedbackIdAreCheckedAtLoad) {
+  ConfigText t;
+  t.material += "list_id = \"Shop News <news.shop.example>\"\nfeedback_id = \"spring:list7:shopmail\"\n";
+  auto c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->campaign.materials[0].list_id, "Shop News <news.shop.example>");
+  EXPECT_EQ(c->campaign.materials[0].feedback_id, "spring:list7:shopmail");
+  t = ConfigText();
+  c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->campaign.materials[0].list_id, "");  // both optional
+  EXPECT_EQ(c->campaign.materials[0].feedback_id, "");
+
+  struct Refusal {
+    const char* line;
+    const char* error;
+  };
+  for (const Refusal& r : {
+           Refusal{"list_id = \"news.shop.example\"",
+                   "campaign.material.list_id: expected \"Name <id.domain>\" or \"<id.domain>\" (List-Id: "},
+           Refusal{"list_id = \"{{first_name}} <news.shop.example>\"", "merge fields are not allowed"},
+           Refusal{"feedback_id = \"a:b:c:d:shopmail\"",
+                   "campaign.material.feedback_id: expected \"a:b:c:SenderId\" (Feedback-ID: more than four"},
+           Refusal{"feedback_id = \"spring:abc\"", "the SenderId (the last field) must be 5 to 15 characters"},
+       }) {
+    t = ConfigText();
+    t.material += std::string(r.line) + "\n";
+    EXPECT_ERROR_HAS(load(t), r.error);
+  }
+}
+
 TEST(InitiatorConfig, TargetRulesNameKnownMaterials) {
   ConfigText t;
   t.extra = "[[campaign.target]]\nmaterial = \"platinum\"\nall = [{ field = \"tier\", equals = \"gold\" }]\n";

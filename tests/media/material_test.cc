@@ -121,6 +121,27 @@ TEST_F(MaterialTest, MediaReferencesAreChecked) {
   EXPECT_EQ(error(s), "attachment name 'a\nb.pdf': control character or tab in name");
 }
 
+// The checks themselves are in list_headers_test.cc; a material refuses what they refuse.
+TEST_F(MaterialTest, ListIdAndFeedbackIdAreFixedHeaders) {
+  MaterialSpec s = spec();
+  s.list_id = "news.shop.example";
+  EXPECT_EQ(error(s), "List-Id: expected 'Name <id.domain>' or '<id.domain>'");
+  s.list_id = "<news.shop.example>";
+  s.feedback_id = "{{id}}:shopmail";
+  EXPECT_EQ(error(s), "Feedback-ID: merge fields are not allowed (it is the same in every message)");
+  s.feedback_id = "c1:shopmail";
+  auto m = Material::define(s, cache_);
+  ASSERT_TRUE(m) << m.error().text;
+  EXPECT_NE((*m)->fixedHeaders().find("List-Id: <news.shop.example>\r\nFeedback-ID: c1:shopmail\r\n"),
+            std::string::npos);
+  s.list_id.clear();
+  s.feedback_id.clear();
+  m = Material::define(s, cache_);
+  ASSERT_TRUE(m);
+  EXPECT_EQ((*m)->fixedHeaders().find("List-Id"), std::string::npos);
+  EXPECT_EQ((*m)->fixedHeaders().find("Feedback-ID"), std::string::npos);
+}
+
 TEST_F(MaterialTest, ListUnsubscribeShape) {
   MaterialSpec s = spec();
   s.list_unsubscribe = "https://shop.example/u";

@@ -303,6 +303,27 @@ TEST_F(AssemblerTest, ListUnsubscribeValuesArePercentEncodedAndBounded) {
   EXPECT_EQ(msg.error().kind, AssemblyError::Kind::kTooLong);
 }
 
+// List-Id and Feedback-ID are written once per material, and a mail client reads them back.
+TEST_F(AssemblerTest, ListIdAndFeedbackIdHeaders) {
+  MaterialSpec s = spec();
+  s.list_id = "Shop News <news.shop.example>";
+  s.feedback_id = "spring26:list7:acct1:shopmail";
+  auto m = define(s);
+  auto msg = assemble(m, {"Ana", "Oslo", "u-1"});
+  ASSERT_TRUE(msg) << msg.error().text;
+  MimeView v = parsed(*msg);
+  EXPECT_EQ(v.get("header.List-Id"), "Shop News <news.shop.example>");
+  EXPECT_EQ(v.get("header.Feedback-ID"), "spring26:list7:acct1:shopmail");
+  EXPECT_EQ(v.get("header.From"), "Shop News <news@shop.example>");  // the headers around are intact
+  EXPECT_EQ(v.get("header.To"), "alice@example.com");
+  // Each once, in the header section.
+  std::string flat = msg->flatten();
+  std::string head = flat.substr(0, flat.find("\r\n\r\n") + 2);
+  EXPECT_EQ(head.find("List-Id:"), head.rfind("List-Id:"));
+  EXPECT_NE(head.find("\r\nList-Id: Shop News <news.shop.example>\r\n"), std::string::npos);
+  EXPECT_NE(head.find("\r\nFeedback-ID: spring26:list7:acct1:shopmail\r\n"), std::string::npos);
+}
+
 TEST_F(AssemblerTest, RecipientAndMessageIdAreChecked) {
   auto m = define(spec());
   auto msg = assemble(m, {"Ana", "Oslo", "1"}, "bob@example.com\r\nBcc: x@y.z");

@@ -19,7 +19,7 @@ def main():
         out.append(key + "\t" + value.hex())
 
     for name in ["Date", "From", "Reply-To", "To", "Subject", "Message-ID", "MIME-Version",
-                 "List-Unsubscribe", "List-Unsubscribe-Post", "X-Lbmail-Id"]:
+                 "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Feedback-ID", "X-Lbmail-Id"]:
         if name in msg:
             emit("header." + name, str(msg[name]))
     emit("header_count", str(len(msg.keys())))

@@ -174,6 +174,13 @@ TEST(FrameCodec, CatalogAndMaterialRoundTrip) {
   EXPECT_EQ(out.parts[3].content, "first_name,city");
   ASSERT_EQ(out.media.size(), 2u);
   EXPECT_EQ(out.media[0].hash, cat.hashes[1]);
+  m.parts = {{MaterialPartKind::kListId, "News <news.shop.example>"}, {MaterialPartKind::kFeedbackId, "c1:shopmail"}};
+  out = decodeOne<MaterialFrame>(encode(m));
+  ASSERT_EQ(out.parts.size(), 2u);
+  EXPECT_EQ(out.parts[0].kind, MaterialPartKind::kListId);
+  EXPECT_EQ(out.parts[0].content, "News <news.shop.example>");
+  EXPECT_EQ(out.parts[1].kind, MaterialPartKind::kFeedbackId);
+  EXPECT_EQ(out.parts[1].content, "c1:shopmail");
   EXPECT_EQ(out.media[0].disposition, MediaDisposition::kInline);
   EXPECT_EQ(out.media[0].name, "logo@x");
 }
@@ -368,6 +375,12 @@ TEST(FrameCodec, EnumValuesOutOfRangeAreErrors) {
   std::vector<uint8_t> payload(bytes.begin() + kHeaderSize, bytes.end());
   payload[1] = 9;
   EXPECT_EQ(decodeError(FrameType::kResult, payload), "unknown outcome");
+  // MATERIAL id 1, one part of kind K with content "x", no media: 1..9 are kinds, 0 and 10 not.
+  auto material = [](uint8_t kind) { return decodeError(FrameType::kMaterial, {0x01, 0x01, kind, 0x01, 'x', 0x00}); };
+  EXPECT_EQ(material(0), "unknown material part");
+  for (uint8_t kind = 1; kind <= kMaxMaterialPartKind; ++kind) EXPECT_EQ(material(kind), "") << int(kind);
+  EXPECT_EQ(material(kMaxMaterialPartKind + 1), "unknown material part");
+  EXPECT_EQ(material(255), "unknown material part");
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ struct MaterialSpec {
   std::string from;                 // "Display Name <addr>" or "addr"
   std::string reply_to;             // optional, same form
   std::string list_unsubscribe;     // optional: "<https://...{{id}}>, <mailto:...>" (RFC 2369)
+  std::string list_id;              // optional: "Name <id.domain>" or "<id.domain>" (RFC 2919)
+  std::string feedback_id;          // optional: Gmail's feedback loop "a:b:c:SenderId"
   std::vector<std::string> fields;  // the merge fields the templates may use ('email' is built in)
 
   struct Media {
@@ -72,7 +74,8 @@ class Material {
   const std::vector<BodySegment>& text() const { return text_; }
   const std::vector<BodySegment>& html() const { return html_; }
   const std::vector<Step>& steps() const { return steps_; }
-  // From, Reply-To, and List-Unsubscribe-Post when it applies: the same for every message.
+  // From, Reply-To, List-Unsubscribe-Post when it applies, List-Id and Feedback-ID: the same
+  // for every message.
   std::string_view fixedHeaders() const { return fixed_headers_; }
   // The domain right of '@' in generated Message-IDs: From's domain.
   std::string_view messageIdDomain() const { return message_id_domain_; }

@@ -100,8 +100,14 @@ enum class MaterialPartKind : uint8_t {
   kReplyTo = 5,
   kListUnsubscribe = 6,
   kFields = 7,  // the merge-field names the templates may use, separated by commas
+  // Header values fixed per material, so a gateway can DKIM-sign them. Sent only when set: a
+  // gateway older than these kinds refuses them as a protocol error.
+  kListId = 8,      // "Name <id.domain>" (RFC 2919)
+  kFeedbackId = 9,  // Gmail's feedback loop "a:b:c:SenderId"
 };
-constexpr uint8_t kMaxMaterialPartKind = 7;
+// Kinds past it are a protocol error: silently dropping a header the sender asked for (and
+// wants signed) would be worse than refusing the frame.
+constexpr uint8_t kMaxMaterialPartKind = 9;
 
 struct MaterialPart {
   MaterialPartKind kind = MaterialPartKind::kText;
