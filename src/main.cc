@@ -27,6 +27,7 @@
 #include "lbmail/core/process_metrics.h"
 #include "lbmail/core/service_config.h"
 #include "lbmail/core/shutdown_signals.h"
+#include "lbmail/dkim/keygen_command.h"
 #include "lbmail_build_config.h"
 #include "media_command.h"
 #include "sim/sim.h"
@@ -82,6 +83,7 @@ constexpr Command kCommands[] = {
     {"sink", false, "a fast receiving SMTP server with scripted latency and failures", runSinkMode},
     {"sim", false, "the whole system on loopback, with a report", runSimMode},
     {"media", true, "build or verify the media cache (lbmail media --help)", media::runMediaCommand},
+    {"dkim", true, "generate DKIM keys and print their DNS records (lbmail dkim --help)", dkim::runDkimCommand},
     {"import", true, "load recipients from CSV into the database (lbmail import --help)", runImportCommand},
 };
 

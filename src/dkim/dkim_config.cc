@@ -3,35 +3,20 @@
 #include "lbmail/dkim/dkim_config.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "lbmail/core/config_path.h"
+#include "lbmail/dkim/dns_record.h"
 
 namespace lbmail::dkim {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Domains and selectors go into d= and s= and into a DNS name (RFC 6376 3.5: selector and
-// domain are dot-separated sub-domains): letters, digits, '-', '_' and single inner dots.
-bool isDnsName(const std::string& s) {
-  if (s.empty() || s.size() > 253 || s.front() == '.' || s.back() == '.' || s.find("..") != std::string::npos) {
-    return false;
-  }
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
-
 std::string dnsNameKey(ConfigTable& t, std::string_view key) {
   std::optional<std::string> value = t.optionalString(key);
+  // d= and s= carry it and it names a DNS record (RFC 6376 3.5); see isDnsName.
   if (!value || !isDnsName(*value)) t.fail(key, "a DNS name such as \"example.com\"");
-  return lowercase(*value);
+  return lowercaseName(*value);
 }
 
 DkimKey readKey(ConfigTable& t, const std::string& config_file) {
@@ -70,7 +55,7 @@ DkimConfig readDkimConfig(ConfigTable t, const std::string& config_file) {
     }
     c.keys.push_back(std::move(key));
   }
-  c.default_domain = lowercase(t.string("default_domain", ""));
+  c.default_domain = lowercaseName(t.string("default_domain", ""));
   if (!c.default_domain.empty() && !hasKeysOf(c.keys, c.default_domain)) {
     t.fail("default_domain", "a domain with a [[dkim.domain]] key");
   }

@@ -1,7 +1,7 @@
 // The keyring: DKIM keys indexed by their d= domain.
 #include "lbmail/dkim/dkim_keyring.h"
 
-#include <cctype>
+#include "lbmail/dkim/dns_record.h"
 
 namespace lbmail::dkim {
 
@@ -12,8 +12,7 @@ DkimKeyring::DkimKeyring(const DkimConfig& c) : keys_(c.keys) {
 }
 
 std::span<const DkimKey* const> DkimKeyring::keysFor(std::string_view from_domain) const {
-  std::string name(from_domain);
-  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string name = lowercaseName(from_domain);
   if (!name.empty() && name.back() == '.') name.pop_back();  // an absolute name is the same domain
   // The domain itself, then each parent: a.b.example.com, b.example.com, example.com, com.
   for (std::string_view d = name; !d.empty();) {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,16 @@ inline std::string writeFile(const std::string& name, const std::string& content
   std::fclose(f);
   ::chmod(path.c_str(), mode);
   return path;
+}
+
+inline std::string readFile(const std::string& path) {
+  std::string content;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return content;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) content.append(buf, n);
+  std::fclose(f);
+  return content;
 }
 
 }  // namespace lbmail::test

@@ -1,0 +1,52 @@
+// DNS names and TXT records for DKIM keys.
+#include "lbmail/dkim/dns_record.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "lbmail/dkim/dkim_key.h"
+
+namespace lbmail::dkim {
+namespace {
+
+constexpr size_t kMaxCharacterString = 255;  // RFC 1035 3.3: one length octet
+constexpr size_t kMaxDomainName = 253;
+
+}  // namespace
+
+bool isDnsName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxDomainName || name.front() == '.' || name.back() == '.' ||
+      name.find("..") != std::string_view::npos) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string lowercaseName(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::vector<std::string> txtCharacterStrings(std::string_view record_text) {
+  std::vector<std::string> out;
+  size_t p = record_text.find("p=");
+  if (p == std::string_view::npos) p = 0;
+  for (std::string_view part : {record_text.substr(0, p), record_text.substr(p)}) {
+    for (size_t i = 0; i < part.size(); i += kMaxCharacterString) {
+      out.emplace_back(part.substr(i, kMaxCharacterString));
+    }
+  }
+  return out;
+}
+
+std::string zoneFileRecord(const DkimKey& key) {
+  std::string out = key.selector() + "._domainkey." + key.domain() + ". IN TXT (";
+  // The text holds no '"' or '\\' (tags and base64), so each string goes in quotes as it is.
+  for (const std::string& s : txtCharacterStrings(key.dnsRecordText())) out += " \"" + s + "\"";
+  return out + " )";
+}
+
+}  // namespace lbmail::dkim
