@@ -13,8 +13,10 @@ AssembledMessage::AssembledMessage(std::shared_ptr<const Material> material, std
   // Offsets become views only now: the buffer no longer moves.
   const std::string& bytes = storage_->bytes;
   storage_->slices.reserve(pieces.size());
+  storage_->plain_lines.reserve(pieces.size());
   for (const MessagePiece& p : pieces) {
     storage_->slices.emplace_back(p.shared ? p.shared : bytes.data() + p.offset, p.size);
+    storage_->plain_lines.push_back(p.plain_lines ? 1 : 0);
     storage_->size += p.size;
   }
 }

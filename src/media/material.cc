@@ -252,7 +252,7 @@ void Material::layOut(const MaterialSpec& spec, const std::vector<const MediaEnt
   auto flush = [&] {
     if (pending.empty()) return;
     shared_text_.push_back(std::make_unique<std::string>(std::move(pending)));
-    steps_.push_back(Step{Step::Kind::kShared, *shared_text_.back(), false});
+    steps_.push_back(Step{Step::Kind::kShared, *shared_text_.back(), false, false});
     pending.clear();
   };
   std::string suffix = boundarySuffix(spec);
@@ -264,7 +264,7 @@ void Material::layOut(const MaterialSpec& spec, const std::vector<const MediaEnt
         pending += html ? "Content-Type: text/html; charset=utf-8\r\n" : "Content-Type: text/plain; charset=utf-8\r\n";
         pending += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
         flush();
-        steps_.push_back(Step{html ? Step::Kind::kHtml : Step::Kind::kText, {}, top});
+        steps_.push_back(Step{html ? Step::Kind::kHtml : Step::Kind::kText, {}, top, false});
         break;
       }
       case Node::Kind::kMedia: {
@@ -279,8 +279,9 @@ void Material::layOut(const MaterialSpec& spec, const std::vector<const MediaEnt
           pending += formatDisposition("attachment", ref.name) + "\r\n";
         }
         flush();
-        // The media's encoded bytes go out as a slice of the mapping, never copied.
-        if (!entry.encoded().empty()) steps_.push_back(Step{Step::Kind::kShared, entry.encoded(), false});
+        // The media's encoded bytes go out as a slice of the mapping, never copied; they are
+        // base64 lines, so DKIM hashes them without a scan.
+        if (!entry.encoded().empty()) steps_.push_back(Step{Step::Kind::kShared, entry.encoded(), false, true});
         mappings_.push_back(entry.file);
         media_bytes_ += entry.encoded().size();
         break;

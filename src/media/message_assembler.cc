@@ -144,18 +144,20 @@ std::optional<AssemblyError> MessageAssembler::writeListUnsubscribe(const Materi
   return std::nullopt;
 }
 
-void MessageAssembler::share(std::string_view bytes, std::string& out) {
+void MessageAssembler::share(std::string_view bytes, std::string& out, bool plain_lines) {
+  // A copied slice joins the personalised bytes, so it loses its plain-lines mark: DKIM then
+  // scans it with the rest, which is right whatever it holds.
   if (bytes.size() < kCopyBelow) {
     out.append(bytes);
     return;
   }
   endPersonalised(out);
-  pieces_.push_back(MessagePiece{bytes.data(), 0, bytes.size()});
+  pieces_.push_back(MessagePiece{bytes.data(), 0, bytes.size(), plain_lines});
 }
 
 void MessageAssembler::endPersonalised(const std::string& out) {
   if (out.size() > personalised_from_)
-    pieces_.push_back(MessagePiece{nullptr, personalised_from_, out.size() - personalised_from_});
+    pieces_.push_back(MessagePiece{nullptr, personalised_from_, out.size() - personalised_from_, false});
   personalised_from_ = out.size();
 }
 
@@ -193,7 +195,7 @@ Expected<AssembledMessage, AssemblyError> MessageAssembler::assemble(const std::
   if (auto err = writeListUnsubscribe(m, request, out)) return unexpected(std::move(*err));
   for (const Material::Step& step : m.steps()) {
     switch (step.kind) {
-      case Material::Step::Kind::kShared: share(step.bytes, out); break;
+      case Material::Step::Kind::kShared: share(step.bytes, out, step.plain_lines); break;
       case Material::Step::Kind::kText: writeBody(m.text(), request, false, step.end_with_crlf, out); break;
       case Material::Step::Kind::kHtml: writeBody(m.html(), request, true, step.end_with_crlf, out); break;
     }

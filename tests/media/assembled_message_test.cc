@@ -10,10 +10,10 @@ TEST(AssembledMessage, LaysPiecesOverPersonalisedAndSharedBytesInOrder) {
   static const char kShared[] = "SHARED-BODY";
   std::string personalised = "To: a@example.com\r\nHi\r\n";
   std::vector<MessagePiece> pieces = {
-      {nullptr, 0, 19},       // "To: a@example.com\r\n"
-      {kShared, 0, 6},        // "SHARED"
-      {nullptr, 19, 4},       // "Hi\r\n"
-      {kShared + 6, 0, 5},    // "-BODY"
+      {nullptr, 0, 19, false},     // "To: a@example.com\r\n"
+      {kShared, 0, 6, true},       // "SHARED"
+      {nullptr, 19, 4, false},     // "Hi\r\n"
+      {kShared + 6, 0, 5, false},  // "-BODY"
   };
   AssembledMessage m(nullptr, personalised, pieces);
   ASSERT_EQ(m.slices().size(), 4u);
@@ -21,6 +21,8 @@ TEST(AssembledMessage, LaysPiecesOverPersonalisedAndSharedBytesInOrder) {
   EXPECT_EQ(m.flatten(), "To: a@example.com\r\nSHAREDHi\r\n-BODY");
   EXPECT_EQ(m.size(), 34u);
   EXPECT_EQ(m.personalisedSize(), personalised.size());
+  // The plain-lines marks run parallel to the slices, for the DKIM body hash.
+  EXPECT_EQ(std::vector<uint8_t>(m.plainLines().begin(), m.plainLines().end()), (std::vector<uint8_t>{0, 1, 0, 0}));
 
   // Copies share the bytes: the views stay valid while any copy lives.
   AssembledMessage copy = m;

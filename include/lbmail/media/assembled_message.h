@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +20,7 @@ struct MessagePiece {
   const char* shared;  // null: personalised bytes at offset
   size_t offset;
   size_t size;
+  bool plain_lines;  // a slice of Material::Step::plain_lines bytes
 };
 
 // Holds the material (and so its media mappings) until the last copy of it is gone: hand
@@ -30,6 +32,9 @@ class AssembledMessage {
                    std::span<const MessagePiece> pieces);
 
   std::span<const std::string_view> slices() const { return storage_->slices; }
+  // Parallel to slices(): 1 where the slice is plain lines (Material::Step::plain_lines), for
+  // dkim::MessageBytes.
+  std::span<const uint8_t> plainLines() const { return storage_->plain_lines; }
   size_t size() const { return storage_->size; }
   // Octets written for this message alone; the rest are shared slices.
   size_t personalisedSize() const { return storage_->bytes.size(); }
@@ -42,6 +47,7 @@ class AssembledMessage {
     std::shared_ptr<const Material> material;
     std::string bytes;
     std::vector<std::string_view> slices;
+    std::vector<uint8_t> plain_lines;
     size_t size = 0;
   };
 

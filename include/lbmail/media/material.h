@@ -51,6 +51,9 @@ class Material {
     Kind kind = Kind::kShared;
     std::string_view bytes;      // kShared: owned by the material or one of its mappings
     bool end_with_crlf = false;  // kText/kHtml: a single-part body ends its last line
+    // kShared: whole non-empty CRLF lines without SP or HTAB (a media file's base64), which are
+    // already canonical for DKIM's body hash and need no scan (dkim::BodyHasher).
+    bool plain_lines = false;
   };
 
   // A body template split for quoted-printable: literals pre-encoded, fields encoded per message.

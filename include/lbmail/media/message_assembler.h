@@ -56,7 +56,7 @@ class MessageAssembler {
   std::optional<AssemblyError> writeListUnsubscribe(const Material& m, const MessageRequest& r, std::string& out);
   void writeBody(const std::vector<Material::BodySegment>& body, const MessageRequest& r, bool html, bool end_crlf,
                  std::string& out);
-  void share(std::string_view bytes, std::string& out);
+  void share(std::string_view bytes, std::string& out, bool plain_lines = false);
   void endPersonalised(const std::string& out);
 
   std::vector<MessagePiece> pieces_;
