@@ -14,14 +14,9 @@ namespace {
 
 using proto::RejectReason;
 
-const std::vector<double> kSecondsBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                             0.5,   1,      2.5,   5,    10,    30,   60,  300};
-constexpr size_t kMaxDomainClasses = 64;  // series per outcome before "other"
-
 uint64_t micros(Duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
-double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 proto::Outcome outcomeOf(delivery::DeliveryOutcome o) {
   switch (o) {
@@ -44,12 +39,6 @@ RejectReason rejectReasonOf(media::AssemblyError::Kind k) {
   return RejectReason::kOther;
 }
 
-// The domain class a delivery is counted under: the top-level domain ("com", "de", "test").
-std::string_view domainClass(std::string_view domain) {
-  size_t dot = domain.rfind('.');
-  return dot == std::string_view::npos ? domain : domain.substr(dot + 1);
-}
-
 }  // namespace
 
 Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& metrics)
@@ -64,17 +53,7 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
                                        "that named no instance: no RESULT sent (the initiator resends).")),
       expired_(metrics.counter("lbmail_gateway_requests_expired_total",
                                "Requests refused before MAIL FROM: their deadline passed or their link closed.")),
-      bytes_sent_(metrics.counter("lbmail_gateway_message_bytes_total", "Octets of messages delivered.")),
-      total_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
-                                       {{"phase", "total"}})),
-      dns_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
-                                     {{"phase", "dns"}})),
-      connect_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.",
-                                         kSecondsBuckets, {{"phase", "connect"}})),
-      smtp_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
-                                      {{"phase", "smtp"}})),
-      queue_seconds_(metrics.histogram("lbmail_gateway_delivery_seconds", "Delivery timings by phase.", kSecondsBuckets,
-                                       {{"phase", "queue"}})) {
+      delivery_metrics_(metrics) {
   metrics.gaugeCallback("lbmail_gateway_in_flight", "Requests taken and not yet answered.",
                         [this] { return static_cast<double>(in_flight_); });
   metrics.gaugeCallback("lbmail_gateway_answers_held", "Answers kept for initiators that reconnect.",
@@ -134,6 +113,15 @@ int Gateway::onStart() {
     return 1;
   }
   engine_ = std::make_unique<delivery::DeliveryEngine>(loop_, config_.smtp, *resolver_);
+  if (!config_.dkim.keys.empty()) {
+    signer_ = std::make_unique<MessageSigner>(loop_, config_.dkim, metrics_);
+    for (const dkim::DkimKey& k : config_.dkim.keys) {
+      logInfo("gateway.dkim_key", {{"domain", k.domain()},
+                                   {"selector", k.selector()},
+                                   {"algorithm", dkim::algorithmName(k.algorithm())},
+                                   {"bits", static_cast<uint64_t>(k.bits())}});
+    }
+  }
 
   proto::LinkAcceptorConfig ac;
   ac.listen = g.listen;
@@ -257,8 +245,7 @@ void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
   out.recipients.emplace_back(send.recipient);
   out.body.assign(message->slices().begin(), message->slices().end());
   out.owner = message->owner();
-  out.no_leading_dots = true;
-  size_t size = message->size();
+  out.no_leading_dots = true;  // a DKIM-Signature's folded lines start with a blank
 
   accepted_.inc();
   ++in_flight_;
@@ -268,14 +255,47 @@ void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
   q->instance = s.link->peerInstance();
   q->request_id = send.request_id;
   q->received = received;
+  q->domain = mailboxDomain(send.recipient);
+  q->size = message->size();
   if (send.deadline_ms > 0) q->deadline = received + std::chrono::milliseconds(send.deadline_ms);
+  if (!signer_ || !signer_->signs(material->fromDomain())) return deliver(q, std::move(out));
+  // Signed off the loop; the request counts as in flight meanwhile, so credit stays honest.
+  signer_->sign(*message, material->fromDomain(), [this, q, out = std::move(out)](auto headers) mutable {
+    if (!headers) return failSigning(*q, headers.error());
+    prependHeaders(out, std::move(*headers));
+    deliver(q, std::move(out));
+  });
+}
+
+void Gateway::deliver(const std::shared_ptr<Request>& q, smtp::OutgoingMessage&& out) {
   engine_->submit(
-      mailboxDomain(send.recipient), std::move(out),
-      [this, q, size, domain = std::string(mailboxDomain(send.recipient))](delivery::DeliveryResult&& r) {
-        countDelivery(domain, r, size);
+      q->domain, std::move(out),
+      [this, q](delivery::DeliveryResult&& r) {
+        delivery_metrics_.count(q->domain, r, q->size);
         finish(*q, std::move(r));
       },
       [this, q] { return mayStart(*q); });
+}
+
+void Gateway::failSigning(Request& q, const std::string& why) {
+  logError("gateway.dkim_failed", {{"request", q.request_id}, {"error", why}});
+  // Never sent unsigned: deferred, so the initiator tries again (here or elsewhere).
+  delivery::DeliveryResult r;
+  r.outcome = delivery::DeliveryOutcome::kDeferred;
+  r.reason = "DKIM signing failed: " + why;
+  finish(q, std::move(r));
+}
+
+// The signature fields go first (RFC 6376 section 5.6) as one more slice; the message's own
+// bytes stay where they are.
+void Gateway::prependHeaders(smtp::OutgoingMessage& out, std::string headers) {
+  struct Signed {
+    std::shared_ptr<const void> message;
+    std::string headers;
+  };
+  auto owner = std::make_shared<Signed>(Signed{std::move(out.owner), std::move(headers)});
+  out.body.insert(out.body.begin(), owner->headers);
+  out.owner = std::move(owner);
 }
 
 bool Gateway::mayStart(Request& q) {
@@ -295,29 +315,6 @@ bool Gateway::mayStart(Request& q) {
     held_.started(q.instance);
   }
   return true;
-}
-
-void Gateway::countDelivery(std::string_view domain, const delivery::DeliveryResult& r, size_t size) {
-  std::string outcome = delivery::outcomeName(r.outcome);
-  std::string cls(domainClass(domain));
-  auto key = std::make_pair(outcome, cls);
-  auto it = deliveries_.find(key);
-  if (it == deliveries_.end()) {
-    if (deliveries_.size() >= kMaxDomainClasses) key.second = "other";
-    it = deliveries_.find(key);
-    if (it == deliveries_.end()) {
-      Counter& c = metrics_.counter("lbmail_gateway_deliveries_total", "Deliveries by outcome and top-level domain.",
-                                    {{"outcome", key.first}, {"domain_class", key.second}});
-      it = deliveries_.emplace(key, &c).first;
-    }
-  }
-  it->second->inc();
-  if (r.outcome == delivery::DeliveryOutcome::kDelivered) bytes_sent_.inc(size);
-  total_seconds_.observe(seconds(r.timings.total));
-  dns_seconds_.observe(seconds(r.timings.dns));
-  connect_seconds_.observe(seconds(r.timings.connect));
-  smtp_seconds_.observe(seconds(r.timings.transaction));
-  queue_seconds_.observe(seconds(r.timings.queue_wait));
 }
 
 Gateway::LinkState* Gateway::answerLink(const Request& q) {
@@ -463,7 +460,7 @@ void Gateway::closeEverything() {
   logInfo("gateway.drained", {{"accepted", accepted_.value()},
                               {"rejected", rejected_.value()},
                               {"results_dropped", results_dropped_.value()},
-                              {"message_bytes", bytes_sent_.value()}});
+                              {"message_bytes", delivery_metrics_.bytesSent()}});
   auto after_engine = [this] {
     auto after_resolver = [this] {
       if (timer_open_) {
@@ -482,11 +479,19 @@ void Gateway::closeEverything() {
       after_resolver();
     }
   };
-  auto after_links = [this, after_engine] {
+  auto after_signer = [this, after_engine] {
     if (engine_) {
       engine_->close(after_engine);
     } else {
       after_engine();
+    }
+  };
+  // Signing jobs left (only after a drain timeout) are dropped: their links are gone.
+  auto after_links = [this, after_signer] {
+    if (signer_) {
+      signer_->close(after_signer);
+    } else {
+      after_signer();
     }
   };
   if (acceptor_) {

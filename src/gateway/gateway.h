@@ -15,8 +15,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "delivery_metrics.h"
 #include "gateway_config.h"
 #include "held_answers.h"
+#include "message_signer.h"
 #include "lbmail/core/mode_service.h"
 #include "lbmail/dns/mx_resolver.h"
 #include "lbmail/media/material.h"
@@ -62,6 +64,8 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
     std::optional<Clock::time_point> deadline;
     bool started = false;
     std::string withdrawn_why;
+    std::string domain;  // the recipient's
+    size_t size = 0;     // the message's octets, unsigned
   };
 
   void onLinkUp(proto::LinkConnection& link) override;
@@ -70,6 +74,10 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
 
   void defineMaterial(LinkState& s, const proto::MaterialFrame& frame);
   void handleSend(LinkState& s, const proto::SendFrame& send);
+  // Into the delivery engine (after signing, when the message is signed).
+  void deliver(const std::shared_ptr<Request>& q, smtp::OutgoingMessage&& out);
+  void failSigning(Request& q, const std::string& why);
+  static void prependHeaders(smtp::OutgoingMessage& out, std::string headers);
   void reject(LinkState& s, uint64_t request_id, proto::RejectReason reason, std::string_view text);
   // Just before MAIL FROM: false when the request's link has closed or its deadline passed.
   bool mayStart(Request& q);
@@ -77,7 +85,6 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   // Where q's answer goes: its own link if open, else an open link of the same instance.
   LinkState* answerLink(const Request& q);
   void handOver(LinkState& s);
-  void countDelivery(std::string_view domain, const delivery::DeliveryResult& r, size_t size);
   // Grants s what its share of the free capacity allows (nothing while draining).
   void grantCredit(LinkState& s);
   void grantEveryLink();
@@ -93,6 +100,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   media::MessageAssembler assembler_;
   std::unique_ptr<dns::MxResolver> resolver_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
+  std::unique_ptr<MessageSigner> signer_;  // null when [dkim] has no keys
   std::unique_ptr<proto::LinkAcceptor> acceptor_;
   std::unordered_map<proto::LinkConnection*, LinkState> links_;
   std::unordered_map<uint64_t, LinkState*> links_by_id_;
@@ -112,13 +120,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   Counter& rejected_;
   Counter& results_dropped_;
   Counter& expired_;
-  Counter& bytes_sent_;
-  Histogram& total_seconds_;
-  Histogram& dns_seconds_;
-  Histogram& connect_seconds_;
-  Histogram& smtp_seconds_;
-  Histogram& queue_seconds_;
-  std::map<std::pair<std::string, std::string>, Counter*> deliveries_;  // (outcome, class)
+  DeliveryMetrics delivery_metrics_;
 };
 
 }  // namespace lbmail

@@ -50,6 +50,8 @@ Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file) 
     c.dns = dns::readResolverConfig(dns);
     // Hosts found through DNS are reached on the [smtp] port (25 unless a test says otherwise).
     c.dns.smtp_port = c.smtp.port;
+    // Keys are read and checked here: a bad key is a configuration error (--check-config too).
+    c.dkim = dkim::readDkimConfig(root.table("dkim"), file);
     return c;
   });
 }

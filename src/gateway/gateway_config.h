@@ -1,11 +1,12 @@
 // The gateway mode's configuration: [gateway] (links, key, media, capacity) beside the [smtp]
-// and [dns] tables the delivery engine and resolver read.
+// and [dns] tables the delivery engine and resolver read, and [dkim], the signing keys.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "lbmail/core/service_config.h"
+#include "lbmail/dkim/dkim_config.h"
 #include "lbmail/dns/mx_resolver.h"
 #include "lbmail/delivery/delivery_config.h"
 #include "lbmail/proto/link_credentials.h"
@@ -34,6 +35,7 @@ struct GatewayConfig {
   GatewaySettings gateway;
   delivery::DeliveryConfig smtp;
   dns::ResolverConfig dns;
+  dkim::DkimConfig dkim;  // no keys: nothing is signed
 };
 
 Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file);

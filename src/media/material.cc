@@ -149,7 +149,7 @@ Expected<bool, std::string> Material::compileAddresses(const MaterialSpec& spec)
       return unexpected(std::string(h.name) + " display name: one line of UTF-8, at most 255 octets");
     }
     fixed_headers_ += formatAddressHeader(h.name, display, addr);
-    if (h.required) message_id_domain_ = std::string(mailboxDomain(addr));
+    if (h.required) from_domain_ = std::string(mailboxDomain(addr));
   }
   return true;
 }

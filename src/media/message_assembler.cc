@@ -115,7 +115,7 @@ void MessageAssembler::writeHeaders(const Material& m, const MessageRequest& r, 
     out.append("<lbm.");
     appendNumber(out, r.request_id, 16);
     out.push_back('@');
-    out.append(m.messageIdDomain());
+    out.append(m.fromDomain());
     out.push_back('>');
   } else {
     out.append(r.message_id);

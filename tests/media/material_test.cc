@@ -47,7 +47,7 @@ TEST_F(MaterialTest, AValidMaterialIsDefined) {
   EXPECT_TRUE((*m)->inHeader(0));       // first_name is in the subject
   EXPECT_FALSE((*m)->used(1));          // id is declared but unused
   EXPECT_TRUE((*m)->requiresValue(0));  // used without a default in the subject and HTML
-  EXPECT_EQ((*m)->messageIdDomain(), "shop.example");
+  EXPECT_EQ((*m)->fromDomain(), "shop.example");
   EXPECT_EQ((*m)->mediaBytes(), cache_.find(f_.hashOf(report_, "brochure.pdf"))->encoded().size() +
                                     cache_.find(f_.hashOf(report_, "logo.png"))->encoded().size());
 }

@@ -80,8 +80,8 @@ class Material {
   // From, Reply-To, List-Unsubscribe-Post when it applies, List-Id and Feedback-ID: the same
   // for every message.
   std::string_view fixedHeaders() const { return fixed_headers_; }
-  // The domain right of '@' in generated Message-IDs: From's domain.
-  std::string_view messageIdDomain() const { return message_id_domain_; }
+  // From's domain: it picks the DKIM keys, and goes right of '@' in generated Message-IDs.
+  std::string_view fromDomain() const { return from_domain_; }
   // Whether declared field i appears in a header, where CR and LF are refused.
   bool inHeader(size_t i) const { return in_header_[i]; }
   bool used(size_t i) const { return used_[i]; }
@@ -107,7 +107,7 @@ class Material {
   std::vector<std::unique_ptr<std::string>> shared_text_;  // bytes kShared steps point into
   std::vector<std::shared_ptr<const MappedFile>> mappings_;
   std::string fixed_headers_;
-  std::string message_id_domain_;
+  std::string from_domain_;
   std::vector<bool> in_header_;
   std::vector<bool> used_;
   std::vector<bool> requires_value_;
