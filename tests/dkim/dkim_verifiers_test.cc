@@ -1,6 +1,6 @@
 // Tests for the test support that runs independent DKIM verifiers (tests/support/
-// dkim_verifiers.h): messages signed by dkimpy's own signer pass both verifiers, and one changed
-// byte fails both, so a later "pass" on lbmail's signatures means something.
+// dkim_verifiers.h): messages signed by dkimpy's own signer pass every verifier, and one changed
+// byte fails every one, so a later "pass" on lbmail's signatures means something.
 #include "dkim_verifiers.h"
 
 #include <gtest/gtest.h>
@@ -53,6 +53,15 @@ class DkimVerifiersTest : public ::testing::Test {
     while (!seed.empty() && seed.back() == '\n') seed.pop_back();
     return dkimpySign(file, *ed_, seed);
   }
+  // A copy of file, named name, with the first "from" replaced by "to".
+  static std::string changedCopy(const std::string& file, const std::string& from, const std::string& to,
+                                 const std::string& name) {
+    std::string text = test::readFile(file);
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return test::writeFile(name, text);
+  }
 
   std::string rsa_pem_, ed_pem_;
   std::unique_ptr<DkimKey> rsa_, ed_;
@@ -70,20 +79,18 @@ TEST_F(DkimVerifiersTest, PassesASignedMessageAndFailsOneChangedByte) {
   auto r = verifiers_->verify({good});
   EXPECT_TRUE(r.dkimpy_pass) << r.output;
   EXPECT_TRUE(r.mail_dkim_pass) << r.output;
+  EXPECT_TRUE(r.mailauth_pass) << r.output;
   EXPECT_NE(r.output.find(good + " pass d=example.test s=s1 a=rsa-sha256"), std::string::npos) << r.output;
 
   // "world." becomes "World." in a copy: the body hash no longer matches.
-  std::string text = test::readFile(good);
-  size_t at = text.find("world.");
-  ASSERT_NE(at, std::string::npos);
-  text[at] = 'W';
-  std::string bad = test::writeFile("verifiers_bad.eml", text);
+  std::string bad = changedCopy(good, "world.", "World.", "verifiers_bad.eml");
   r = verifiers_->verify({bad});
   EXPECT_FALSE(r.dkimpy_pass) << r.output;
   EXPECT_FALSE(r.mail_dkim_pass) << r.output;
+  EXPECT_FALSE(r.mailauth_pass) << r.output;
   // Every file counts: a good one beside the bad one does not make the run pass.
   r = verifiers_->verify({good, bad});
-  EXPECT_FALSE(r.dkimpy_pass || r.mail_dkim_pass) << r.output;
+  EXPECT_FALSE(r.dkimpy_pass || r.mail_dkim_pass || r.mailauth_pass) << r.output;
 }
 
 TEST_F(DkimVerifiersTest, AFileWithoutASignatureFails) {
@@ -91,6 +98,7 @@ TEST_F(DkimVerifiersTest, AFileWithoutASignatureFails) {
   auto r = verifiers_->verify({unsigned_file});
   EXPECT_FALSE(r.dkimpy_pass) << r.output;
   EXPECT_FALSE(r.mail_dkim_pass) << r.output;
+  EXPECT_FALSE(r.mailauth_pass) << r.output;
   EXPECT_NE(r.output.find(unsigned_file + " fail no DKIM-Signature header"), std::string::npos) << r.output;
 }
 
@@ -103,6 +111,34 @@ TEST_F(DkimVerifiersTest, DualSignedRsaAndEd25519) {
   EXPECT_NE(r.output.find(file + " pass d=example.test s=e1 a=ed25519-sha256"), std::string::npos) << r.output;
   // Mail::DKIM passes the RSA signature; ed25519 passes or, in older releases, is unsupported.
   EXPECT_TRUE(r.mail_dkim_pass) << r.output;
+  // mailauth checks both (the ed25519 one, signed last, comes first): the second verifier of ed25519.
+  EXPECT_TRUE(r.mailauth_pass) << r.output;
+  EXPECT_NE(r.output.find("[mailauth exit 0]\n" + file + " pass d=example.test s=e1 a=ed25519-sha256\n" + file +
+                          " pass d=example.test s=s1 a=rsa-sha256\n"),
+            std::string::npos)
+      << r.output;
+}
+
+// Ed25519 alone: dkimpy and mailauth pass it (Mail::DKIM may call it unsupported, so it is not
+// asserted); one changed header byte fails both.
+TEST_F(DkimVerifiersTest, Ed25519OnlyPassesDkimpyAndMailauthAndFailsOneChangedByte) {
+  std::string good = message("verifiers_ed25519.eml");
+  ASSERT_TRUE(signEd25519(good));
+  auto r = verifiers_->verify({good});
+  EXPECT_TRUE(r.dkimpy_pass) << r.output;
+  EXPECT_TRUE(r.mailauth_pass) << r.output;
+  EXPECT_NE(r.output.find("[mailauth exit 0]\n" + good + " pass d=example.test s=e1 a=ed25519-sha256\n"),
+            std::string::npos)
+      << r.output;
+
+  // "hello" becomes "Hello" in the signed Subject: the header signature no longer matches.
+  std::string bad = changedCopy(good, "Subject: hello", "Subject: Hello", "verifiers_ed25519_bad.eml");
+  r = verifiers_->verify({bad});
+  EXPECT_FALSE(r.dkimpy_pass) << r.output;
+  EXPECT_FALSE(r.mailauth_pass) << r.output;
+  EXPECT_NE(r.output.find(bad + " fail signature 1 d=example.test s=e1 a=ed25519-sha256: fail bad signature"),
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

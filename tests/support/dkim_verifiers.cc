@@ -45,6 +45,8 @@ DkimVerifiers::Result DkimVerifiers::verify(const std::vector<std::string>& file
                               files, r.output);
   r.mail_dkim_pass = runVerifier("Mail::DKIM", {testEnv("LBMAIL_PERL"), support + "dkim_verify.pl", "--dns-port", port},
                                  files, r.output);
+  r.mailauth_pass = runVerifier("mailauth", {testEnv("LBMAIL_NODE"), support + "mailauth/dkim_verify.mjs", "--dns-port", port},
+                                files, r.output);
   return r;
 }
 
