@@ -102,7 +102,7 @@ class SignedMessageTest : public ::testing::Test {
 
 using C = Canonicalization;
 
-TEST_F(SignedMessageTest, BothVerifiersPassRsaEd25519AndDualUnderEveryCanonicalization) {
+TEST_F(SignedMessageTest, EveryVerifierPassesRsaEd25519AndDualUnderEveryCanonicalization) {
   ASSERT_TRUE(message_);
   std::vector<std::string> with_rsa, ed_only;
   for (auto [h, b] : {std::pair(C::kRelaxed, C::kRelaxed), std::pair(C::kSimple, C::kSimple),
@@ -115,9 +115,12 @@ TEST_F(SignedMessageTest, BothVerifiersPassRsaEd25519AndDualUnderEveryCanonicali
   auto r = verifiers_->verify(with_rsa);
   EXPECT_TRUE(r.dkimpy_pass) << r.output;
   EXPECT_TRUE(r.mail_dkim_pass) << r.output;
-  // Mail::DKIM before 1.20230630 cannot check ed25519-sha256 alone (DkimVerifiers::verify).
+  EXPECT_TRUE(r.mailauth_pass) << r.output;
+  // Mail::DKIM before 1.20230630 cannot check ed25519-sha256 alone (DkimVerifiers::verify):
+  // dkimpy and mailauth are the two verifiers of Ed25519.
   r = verifiers_->verify(ed_only);
   EXPECT_TRUE(r.dkimpy_pass) << r.output;
+  EXPECT_TRUE(r.mailauth_pass) << r.output;
   EXPECT_EQ(r.output.find(" fail"), std::string::npos) << r.output;
 }
 
@@ -126,7 +129,7 @@ TEST_F(SignedMessageTest, OneChangedByteInTheBodyOrASignedHeaderFails) {
   for (auto c : {C::kRelaxed, C::kSimple}) {
     std::string file = signedFile("dkim-signed-change.eml", options(c, c), {&*rsa_, &*ed_});
     auto good = verifiers_->verify({file});
-    ASSERT_TRUE(good.dkimpy_pass && good.mail_dkim_pass) << good.output;
+    ASSERT_TRUE(good.dkimpy_pass && good.mail_dkim_pass && good.mailauth_pass) << good.output;
     for (auto [from, to] : {std::pair("our offer", "our offes"), std::pair("Reply-To: help@", "Reply-To: hElp@"),
                             std::pair("\r\nFrom: ", "\r\nFrom:  ")}) {
       // Relaxed header canonicalization makes one SP after the colon like two (RFC 6376 3.4.2).
@@ -135,6 +138,7 @@ TEST_F(SignedMessageTest, OneChangedByteInTheBodyOrASignedHeaderFails) {
       auto bad = verifiers_->verify({changed(file, from, to)});
       EXPECT_FALSE(bad.dkimpy_pass) << from << "\n" << bad.output;
       EXPECT_FALSE(bad.mail_dkim_pass) << from << "\n" << bad.output;
+      EXPECT_FALSE(bad.mailauth_pass) << from << "\n" << bad.output;
     }
   }
 }
@@ -146,6 +150,7 @@ TEST_F(SignedMessageTest, RelaxedSurvivesWhitespaceChangesInSignedHeaders) {
   auto r = verifiers_->verify({changed(file, "\r\nReply-To: ", "\r\nReply-To:\t  ")});
   EXPECT_TRUE(r.dkimpy_pass) << r.output;
   EXPECT_TRUE(r.mail_dkim_pass) << r.output;
+  EXPECT_TRUE(r.mailauth_pass) << r.output;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // DKIM through the whole path: a campaign run by `lbmail initiator` over a link to `lbmail
 // gateway`, which signs with keys made by `lbmail dkim keygen` and delivers into `lbmail sink`;
-// every message as the sink stored it is verified by dkimpy and Mail::DKIM against keys
+// every message as the sink stored it is verified by dkimpy, Mail::DKIM and mailauth against keys
 // published by a real DNS server, and a copy with one octet changed fails.
 #include <gtest/gtest.h>
 
@@ -89,7 +89,7 @@ class GatewayDkim : public ::testing::Test {
   std::vector<dkim::DkimKey> keys_;
 };
 
-TEST_F(GatewayDkim, EveryMessageTheSinkStoredVerifiesWithBothVerifiersAndAChangedOneFails) {
+TEST_F(GatewayDkim, EveryMessageTheSinkStoredPassesEveryVerifierAndAChangedOneFails) {
   test::DnsmasqServer dns(test::loopbackMxRecords(3));
   ASSERT_EQ(dns.start(), "");
   test::DkimVerifiers verifiers({&keys_[0], &keys_[1]});
@@ -127,6 +127,7 @@ TEST_F(GatewayDkim, EveryMessageTheSinkStoredVerifiesWithBothVerifiersAndAChange
   test::DkimVerifiers::Result good = verifiers.verify(files);
   EXPECT_TRUE(good.dkimpy_pass) << good.output;
   EXPECT_TRUE(good.mail_dkim_pass) << good.output;
+  EXPECT_TRUE(good.mailauth_pass) << good.output;
 
   // One octet of the body changed after the sink stored it: both verifiers refuse it.
   std::string text = readFile(files[0]);
@@ -137,6 +138,7 @@ TEST_F(GatewayDkim, EveryMessageTheSinkStoredVerifiesWithBothVerifiersAndAChange
   test::DkimVerifiers::Result bad = verifiers.verify({changed});
   EXPECT_FALSE(bad.dkimpy_pass) << bad.output;
   EXPECT_FALSE(bad.mail_dkim_pass) << bad.output;
+  EXPECT_FALSE(bad.mailauth_pass) << bad.output;
   std::filesystem::remove(changed);
 }
 
