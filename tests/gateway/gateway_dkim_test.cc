@@ -14,6 +14,7 @@
 #include "initiator_process.h"
 #include "lbmail/dkim/dkim_key.h"
 #include "sink_process.h"
+#include "tcp_client.h"
 #include "temp_path.h"
 #include "validate.h"
 
@@ -112,6 +113,21 @@ TEST_F(GatewayDkim, EveryMessageTheSinkStoredPassesEveryVerifierAndAChangedOneFa
   ASSERT_EQ(initiator.waitForExit(kCampaignBound), 0) << initiator.err().substr(0, 4000);
   EXPECT_NE(initiator.err().find("delivered=" + std::to_string(kRecipients) + " "), std::string::npos)
       << initiator.err();
+  // Two signatures a message, counted per algorithm; nothing left in the signer queue.
+  auto metrics = test::httpGet(gateway.admin(), "/metrics");
+  ASSERT_TRUE(metrics);
+  std::string n = std::to_string(kRecipients);
+  EXPECT_NE(metrics->body.find("lbmail_gateway_dkim_signatures_total{algorithm=\"rsa-sha256\"} " + n + "\n"),
+            std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("lbmail_gateway_dkim_signatures_total{algorithm=\"ed25519-sha256\"} " + n + "\n"),
+            std::string::npos);
+  EXPECT_NE(metrics->body.find("lbmail_gateway_dkim_sign_seconds_count " + n + "\n"), std::string::npos);
+  EXPECT_NE(metrics->body.find("lbmail_gateway_dkim_queue_depth 0\n"), std::string::npos);
+  auto status = test::httpGet(gateway.admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find("\"dkim\":{\"signer_threads\":2,\"queue_depth\":0,\"signatures\":" +
+                              std::to_string(2 * kRecipients)),
+            std::string::npos) << status->body;
   EXPECT_EQ(gateway.stop(), 0) << gateway.err().substr(0, 4000);
   ASSERT_EQ(sink.stop(), 0);
 
