@@ -2,6 +2,8 @@
 // coalesces: one wake-up may carry many completions.
 #include "lbmail/core/worker_pool.h"
 
+#include <cassert>
+
 namespace lbmail {
 
 WorkerPool::WorkerPool(uv_loop_t* loop, unsigned threads) : loop_(loop) {
@@ -13,15 +15,14 @@ WorkerPool::WorkerPool(uv_loop_t* loop, unsigned threads) : loop_(loop) {
 }
 
 WorkerPool::~WorkerPool() {
-  // A pool destroyed without close() (a failed start) still must not leave threads running.
-  if (!threads_.empty()) {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (std::thread& t : threads_) t.join();
+  assert(closed_);  // the async handle is the loop's until close() has run
+  if (threads_.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
   }
+  wake_.notify_all();
+  for (std::thread& t : threads_) t.join();
 }
 
 void WorkerPool::post(std::function<void()> work, std::function<void()> done) {
@@ -62,12 +63,27 @@ void WorkerPool::onCompleted(uv_async_t* async) {
     done.swap(self->completed_);
   }
   for (Job& job : done) {
+    // A done may close the pool (the owner shuts down): what is left is dropped, as promised.
+    if (self->closed_) return;
     --self->depth_;
     if (job.done) job.done();
   }
 }
 
+void WorkerPool::cancelWaiting() {
+  {
+    std::lock_guard lock(mutex_);
+    for (Job& job : waiting_) {
+      job.work = nullptr;
+      completed_.push_back(std::move(job));
+    }
+    waiting_.clear();
+  }
+  uv_async_send(&completed_async_);
+}
+
 void WorkerPool::close(std::function<void()> done) {
+  closed_ = true;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

@@ -262,7 +262,7 @@ void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
   // Signed off the loop; the request counts as in flight meanwhile, so credit stays honest.
   signer_->sign(*message, material->fromDomain(), [this, q, out = std::move(out)](auto headers) mutable {
     if (!headers) return failSigning(*q, headers.error());
-    prependHeaders(out, std::move(*headers));
+    MessageSigner::prepend(out, std::move(*headers));
     deliver(q, std::move(out));
   });
 }
@@ -284,18 +284,6 @@ void Gateway::failSigning(Request& q, const std::string& why) {
   r.outcome = delivery::DeliveryOutcome::kDeferred;
   r.reason = "DKIM signing failed: " + why;
   finish(q, std::move(r));
-}
-
-// The signature fields go first (RFC 6376 section 5.6) as one more slice; the message's own
-// bytes stay where they are.
-void Gateway::prependHeaders(smtp::OutgoingMessage& out, std::string headers) {
-  struct Signed {
-    std::shared_ptr<const void> message;
-    std::string headers;
-  };
-  auto owner = std::make_shared<Signed>(Signed{std::move(out.owner), std::move(headers)});
-  out.body.insert(out.body.begin(), owner->headers);
-  out.owner = std::move(owner);
 }
 
 bool Gateway::mayStart(Request& q) {
@@ -403,7 +391,8 @@ void Gateway::grantCredit(LinkState& s) {
   if (want == 0 || (want < share / 8 && holds > 0)) return;
   s.link->grantCredit(static_cast<uint32_t>(want));
   proto::LoadFrame load;
-  load.queue_depth = engine_->stats().queued;
+  // Messages waiting for a signer thread are queued too, as far as the initiator can tell.
+  load.queue_depth = engine_->stats().queued + (signer_ ? signer_->depth() : 0);
   load.in_flight = in_flight_;
   load.smtp_connections = engine_->stats().connections_open;
   s.link->send(load);
@@ -446,7 +435,9 @@ void Gateway::startDrain() {
 void Gateway::onDrainTimer(uv_timer_t* timer) {
   auto* self = static_cast<Gateway*>(timer->data);
   logWarn("gateway.drain_timeout", {{"in_flight", self->in_flight_}});
-  // What is still queued is deferred now; its RESULTs go out before the GOODBYE.
+  // What is still queued is deferred now; its RESULTs go out before the GOODBYE. So are
+  // messages still waiting for a signer thread: no RSA work for mail that will not go.
+  if (self->signer_) self->signer_->cancelWaiting();
   self->engine_->close([] {});
 }
 
@@ -486,7 +477,7 @@ void Gateway::closeEverything() {
       after_engine();
     }
   };
-  // Signing jobs left (only after a drain timeout) are dropped: their links are gone.
+  // Every signing job holds an in_flight_ count, so none is left by now (or start failed).
   auto after_links = [this, after_signer] {
     if (signer_) {
       signer_->close(after_signer);

@@ -77,7 +77,6 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   // Into the delivery engine (after signing, when the message is signed).
   void deliver(const std::shared_ptr<Request>& q, smtp::OutgoingMessage&& out);
   void failSigning(Request& q, const std::string& why);
-  static void prependHeaders(smtp::OutgoingMessage& out, std::string headers);
   void reject(LinkState& s, uint64_t request_id, proto::RejectReason reason, std::string_view text);
   // Just before MAIL FROM: false when the request's link has closed or its deadline passed.
   bool mayStart(Request& q);

@@ -52,7 +52,8 @@ MessageSigner::MessageSigner(uv_loop_t* loop, const dkim::DkimConfig& config, Me
 
 void MessageSigner::sign(const media::AssembledMessage& message, std::string_view from_domain, Done done) {
   struct Job {
-    Expected<std::string, std::string> headers = unexpected(std::string("not signed"));
+    // What a job cancelled before its turn reports.
+    Expected<std::string, std::string> headers = unexpected(std::string("cancelled: the drain timed out"));
     std::chrono::steady_clock::duration took{};
   };
   auto job = std::make_shared<Job>();
@@ -73,6 +74,18 @@ void MessageSigner::sign(const media::AssembledMessage& message, std::string_vie
         }
         done(std::move(job->headers));
       });
+}
+
+// RFC 6376 section 5.6: the DKIM-Signature fields are prepended to the message; its own bytes
+// stay where they are.
+void MessageSigner::prepend(smtp::OutgoingMessage& out, std::string headers) {
+  struct Signed {
+    std::shared_ptr<const void> message;
+    std::string headers;
+  };
+  auto owner = std::make_shared<Signed>(Signed{std::move(out.owner), std::move(headers)});
+  out.body.insert(out.body.begin(), owner->headers);
+  out.owner = std::move(owner);
 }
 
 void MessageSigner::writeStatus(JsonWriter& w) const {

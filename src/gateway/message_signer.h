@@ -18,6 +18,7 @@
 #include "lbmail/dkim/dkim_keyring.h"
 #include "lbmail/dkim/dkim_signer.h"
 #include "lbmail/media/assembled_message.h"
+#include "lbmail/smtp/outgoing_message.h"
 
 namespace lbmail {
 
@@ -33,6 +34,12 @@ class MessageSigner {
   // Signs message with the keys for from_domain on a signer thread; done runs on the loop. The
   // job holds the message's bytes alive.
   void sign(const media::AssembledMessage& message, std::string_view from_domain, Done done);
+  // The signature fields go in front of the message as one more slice, owned with it.
+  static void prepend(smtp::OutgoingMessage& out, std::string headers);
+  // Messages not yet on a signer thread complete at once, unsigned, with an error (deferred by
+  // the gateway): a drain that ran out of time.
+  void cancelWaiting() { pool_.cancelWaiting(); }
+  size_t depth() const { return pool_.depth(); }
   void writeStatus(JsonWriter& w) const;
   // Jobs not yet started are dropped (their done never runs): for shutdown.
   void close(std::function<void()> done) { pool_.close(std::move(done)); }

@@ -34,10 +34,16 @@ Expected<EVP_PKEY*, std::string> readPrivateKey(const std::string& path) {
   auto pem = readPrivateFile(path, "TLS key file", kMaxPemKeyBytes);
   if (!pem) return unexpected(pem.error());
   BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
-  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  // No passphrase callback would make OpenSSL ask for one on the terminal: a daemon must not
+  // block on that, so an encrypted key is refused.
+  auto no_passphrase = [](char*, int, int, void*) { return -1; };
+  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
   BIO_free(bio);
   wipeSecret(*pem);
-  if (!key) return unexpected(openSslError("TLS key file " + path + " holds no PEM private key"));
+  if (!key) {
+    return unexpected(openSslError("TLS key file " + path +
+                                   " holds no unencrypted PEM private key (lbmail reads no passphrase)"));
+  }
   return key;
 }
 

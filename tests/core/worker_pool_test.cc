@@ -72,5 +72,51 @@ TEST(WorkerPool, CloseDropsWhatHasNotCompletedOnTheLoopAndLaterPosts) {
   EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
+TEST(WorkerPool, CancelledJobsCompleteOnTheLoopWithoutTheirWork) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    WorkerPool pool(&loop, 1);
+    std::promise<void> started, release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<int> worked{0};
+    int dones = 0;
+    auto done = [&] {
+      if (++dones == 5) pool.close([] {});
+    };
+    pool.post([&started, released] { started.set_value(), released.wait(); }, done);
+    for (int i = 0; i < 4; ++i) pool.post([&worked] { ++worked; }, done);
+    started.get_future().wait();  // the one thread is busy: the other four wait
+    pool.cancelWaiting();
+    release.set_value();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    EXPECT_EQ(worked.load(), 0);
+    EXPECT_EQ(dones, 5);
+  }
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+TEST(WorkerPool, ACloseInsideACompletionDropsTheCompletionsAfterIt) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    WorkerPool pool(&loop, 1);
+    std::atomic<int> worked{0};
+    int dones = 0;
+    for (int i = 0; i < 3; ++i) {
+      pool.post([&worked] { ++worked; }, [&] {
+        ++dones;
+        pool.close([] {});
+      });
+    }
+    // All three are done before the loop first runs, so one wake-up carries them all.
+    while (worked.load() < 3) std::this_thread::yield();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    EXPECT_EQ(dones, 1);
+    EXPECT_EQ(pool.depth(), 0u);
+  }
+  EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
 }  // namespace
 }  // namespace lbmail

@@ -107,7 +107,7 @@ TEST_F(GatewayDkim, EveryMessageTheSinkStoredPassesEveryVerifierAndAChangedOneFa
   test::InitiatorOptions o;
   o.database = database(kRecipients);
   o.gateways = {{gateway.name(), gateway.link(), gateway.keyFile()}};
-  o.campaign_extra = "retry_schedule = [\"200ms\"]\nmax_attempts = 3\n";
+  o.campaign_extra = "max_attempts = 1\n";  // each message signed once: the counts below are exact
   test::InitiatorProcess initiator(o);
   ASSERT_TRUE(initiator.start()) << initiator.err();
   ASSERT_EQ(initiator.waitForExit(kCampaignBound), 0) << initiator.err().substr(0, 4000);

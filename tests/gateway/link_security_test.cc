@@ -375,6 +375,21 @@ class LinkCertificates : public LinkSecurityEndToEnd {
   std::string dir_;
 };
 
+// An encrypted key would make OpenSSL ask for its passphrase on the terminal; the gateway must
+// refuse it at once, saying why, with no terminal prompt and no hang.
+TEST_F(LinkCertificates, AnEncryptedKeyIsRefusedAtStartWithoutAPrompt) {
+  std::string encrypted = dir_ + "/gateway-encrypted.key";
+  test::ChildProcess enc({test::testEnv("LBMAIL_OPENSSL"), "pkey", "-in", dir_ + "/gateway.key", "-out", encrypted,
+                          "-aes256", "-passout", "pass:secret"});
+  ASSERT_EQ(test::exitCode(enc.wait()), 0) << enc.err();
+  std::filesystem::permissions(encrypted, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  test::GatewayOptions go = certificateGateway("gateway-cert", "gateway");
+  go.tls_key_file = encrypted;
+  test::GatewayProcess gateway(go);
+  EXPECT_FALSE(gateway.start());
+  EXPECT_NE(gateway.err().find("no unencrypted PEM private key"), std::string::npos) << gateway.err();
+}
+
 TEST_F(LinkCertificates, AnInitiatorCertificateFromTheGatewaysCaDeliversEveryRecipient) {
   constexpr int kRecipients = 40;
   auto gateway = startGateway(certificateGateway("gateway-cert", "gateway"));

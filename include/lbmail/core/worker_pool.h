@@ -22,7 +22,7 @@ class WorkerPool {
  public:
   // threads: at least 1. Threads start at once.
   WorkerPool(uv_loop_t* loop, unsigned threads);
-  // close() must have finished first.
+  // close() must have been called: its async handle belongs to the loop until then.
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -33,6 +33,9 @@ class WorkerPool {
   // Jobs posted and not yet completed on the loop: the queue depth the metrics show.
   size_t depth() const { return depth_; }
   unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
+  // Jobs not yet started complete at once without their work: their done runs on the loop
+  // soon, as if the work had found nothing to do (a drain that has run out of time).
+  void cancelWaiting();
   // Jobs not yet started are dropped and their done never runs; running jobs finish (a job is
   // one signature: a millisecond or two), the threads are joined, and done runs on the loop.
   void close(std::function<void()> done);
@@ -55,6 +58,7 @@ class WorkerPool {
   std::deque<Job> completed_;  // guarded by mutex_: work done, done not yet run
   bool stopping_ = false;      // guarded by mutex_
   size_t depth_ = 0;           // loop thread only
+  bool closed_ = false;        // loop thread only: close() was called
 };
 
 }  // namespace lbmail
