@@ -122,7 +122,8 @@ bool DkimSigner::selectHeaders(const HeaderFields& fields, std::vector<std::stri
   return has_from;
 }
 
-std::string DkimSigner::signOne(const DkimKey& key, const Prepared& p, std::time_t now) const {
+Expected<std::string, std::string> DkimSigner::signOne(const DkimKey& key, const Prepared& p,
+                                                       std::time_t now) const {
   FoldedField f("DKIM-Signature:");
   f.add("v=1;", " ");
   f.add("a=" + std::string(algorithmName(key.algorithm())) + ";", " ");
@@ -144,9 +145,9 @@ std::string DkimSigner::signOne(const DkimKey& key, const Prepared& p, std::time
   std::string data = p.header_data;
   appendCanonicalHeader(data, f.text(), options_.header);
   data.resize(data.size() - 2);
-  std::string signature = key.sign(data);
-  if (signature.empty()) return "";
-  f.addBreakable(base64(signature.data(), signature.size()));
+  auto signature = key.sign(data);
+  if (!signature) return unexpected(signature.error());
+  f.addBreakable(base64(signature->data(), signature->size()));
   return f.text() + "\r\n";
 }
 
@@ -161,9 +162,9 @@ Expected<std::string, std::string> DkimSigner::sign(const MessageBytes& m, std::
   p.body_hash = bodyHash(m, fields);
   std::string out;
   for (const DkimKey* key : keys) {
-    std::string field = signOne(*key, p, now);
-    if (field.empty()) return unexpected("dkim key " + key->domain() + "/" + key->selector() + ": signing failed");
-    out.append(field);
+    auto field = signOne(*key, p, now);
+    if (!field) return unexpected("dkim key " + key->domain() + "/" + key->selector() + ": " + field.error());
+    out.append(*field);
   }
   return out;
 }

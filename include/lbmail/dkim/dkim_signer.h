@@ -55,8 +55,8 @@ class DkimSigner {
     std::string header_data;
     std::string body_hash;  // bh=, base64
   };
-  // The whole "DKIM-Signature: ...\r\n" for one key; "" when the key fails to sign.
-  std::string signOne(const DkimKey& key, const Prepared& p, std::time_t now) const;
+  // The whole "DKIM-Signature: ...\r\n" for one key, or why the key failed to sign.
+  Expected<std::string, std::string> signOne(const DkimKey& key, const Prepared& p, std::time_t now) const;
 
   SignOptions options_;
   std::vector<std::string> names_;  // options_.headers lowercased, each once
