@@ -77,12 +77,20 @@ class FoldedField {
 }  // namespace
 
 DkimSigner::DkimSigner(SignOptions o) : options_(std::move(o)) {
-  for (const std::string& h : options_.headers) {
+  auto add = [this](std::string_view h) {
     std::string name = lowercase(h);
-    if (!name.empty() && std::find(names_.begin(), names_.end(), name) == names_.end()) names_.push_back(name);
-  }
+    auto same = [&](const SignedName& n) { return n.name == name; };
+    if (!name.empty() && std::none_of(names_.begin(), names_.end(), same)) names_.push_back({name, false});
+  };
   // RFC 6376 5.4: From must be signed whatever the configuration lists.
-  if (std::find(names_.begin(), names_.end(), "from") == names_.end()) names_.insert(names_.begin(), "from");
+  add("from");
+  for (const std::string& h : options_.headers) add(h);
+  // An over-signed name is signed even when the configured list leaves it out.
+  for (const std::string& h : options_.oversigned) add(h);
+  for (SignedName& n : names_) {
+    n.oversigned = n.name == "from" || std::any_of(options_.oversigned.begin(), options_.oversigned.end(),
+                                                   [&](const std::string& h) { return lowercase(h) == n.name; });
+  }
 }
 
 std::string DkimSigner::bodyHash(const MessageBytes& m, const HeaderFields& fields) const {
@@ -105,7 +113,7 @@ bool DkimSigner::selectHeaders(const HeaderFields& fields, std::vector<std::stri
                                std::string& data) const {
   bool has_from = false;
   std::vector<const HeaderField*> found;
-  for (const std::string& name : names_) {
+  for (const auto& [name, oversigned] : names_) {
     found.clear();
     for (const HeaderField& f : fields.fields()) {
       if (sameName(f.name, name)) found.push_back(&f);
@@ -114,10 +122,11 @@ bool DkimSigner::selectHeaders(const HeaderFields& fields, std::vector<std::stri
       names.push_back(name);
       appendCanonicalHeader(data, (*it)->text, options_.header);
     }
-    if (name == "from") {
-      has_from = !found.empty();
-      names.push_back(name);  // over-signed: a From added later breaks the signature
-    }
+    if (name == "from") has_from = !found.empty();
+    // Over-signed: listed once more than it occurs, once when absent. The extra name selects
+    // a nonexistent instance, signed as null (RFC 6376 5.4.2), so a field of that name added
+    // later, above or below, breaks the signature (RFC 6376 8.15).
+    if (oversigned) names.push_back(name);
   }
   return has_from;
 }
