@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "dkim_text.h"
 #include "lbmail/core/private_file.h"
 
 namespace lbmail::dkim {
@@ -37,13 +38,6 @@ int refusePassphrase(char*, int, int, void* asked) {
 
 std::string keyName(const std::string& domain, const std::string& selector) {
   return "dkim key " + domain + "/" + selector;
-}
-
-std::string base64(const unsigned char* bytes, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes, static_cast<int>(n));
-  out.resize(static_cast<size_t>(written));
-  return out;
 }
 
 // The public key's p= value (RFC 6376 3.6.1 for RSA, RFC 8463 4.2 for Ed25519).

@@ -1,11 +1,10 @@
 // DKIM-Signature header fields (RFC 6376 3.5, 3.7, 5; RFC 8463) over a message's slices.
 #include "lbmail/dkim/dkim_signer.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <utility>
 
+#include "dkim_text.h"
 #include "lbmail/dkim/body_hasher.h"
 #include "lbmail/dkim/header_fields.h"
 
@@ -14,27 +13,12 @@ namespace {
 
 constexpr size_t kLineLimit = 78;  // RFC 5322 2.1.1's SHOULD, CRLF not counted
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
 bool sameName(std::string_view a, std::string_view lower_b) {
   if (a.size() != lower_b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower_b[i]) return false;
+    if (lowerAscii(a[i]) != lower_b[i]) return false;
   }
   return true;
-}
-
-std::string base64(const void* bytes, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), static_cast<const unsigned char*>(bytes),
-                  static_cast<int>(n));
-  return out;
 }
 
 // Builds a header field from atoms, starting a new line (CRLF SP, RFC 5322 folding) before
@@ -78,7 +62,7 @@ class FoldedField {
 
 DkimSigner::DkimSigner(SignOptions o) : options_(std::move(o)) {
   auto add = [this](std::string_view h) {
-    std::string name = lowercase(h);
+    std::string name = lowercaseAscii(h);
     auto same = [&](const SignedName& n) { return n.name == name; };
     if (!name.empty() && std::none_of(names_.begin(), names_.end(), same)) names_.push_back({name, false});
   };
@@ -89,7 +73,7 @@ DkimSigner::DkimSigner(SignOptions o) : options_(std::move(o)) {
   for (const std::string& h : options_.oversigned) add(h);
   for (SignedName& n : names_) {
     n.oversigned = n.name == "from" || std::any_of(options_.oversigned.begin(), options_.oversigned.end(),
-                                                   [&](const std::string& h) { return lowercase(h) == n.name; });
+                                                   [&](const std::string& h) { return lowercaseAscii(h) == n.name; });
   }
 }
 
