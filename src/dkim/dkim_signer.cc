@@ -148,6 +148,7 @@ Expected<std::string, std::string> DkimSigner::sign(const MessageBytes& m, std::
                                                      std::time_t now) const {
   if (keys.empty()) return std::string();
   HeaderFields fields(m.slices);
+  if (fields.tooLarge()) return unexpected(std::string("the header section is over 1 MiB"));
   Prepared p;
   if (!selectHeaders(fields, p.names, p.header_data)) {
     return unexpected(std::string("the message has no From header field to sign (RFC 6376 5.4)"));

@@ -186,6 +186,18 @@ TEST(DkimSignerTest, NoKeysNoFieldNoFromAnError) {
   EXPECT_NE(refused.error().find("no From"), std::string::npos);
 }
 
+TEST(DkimSignerTest, RefusesAHeaderSectionOver1MiB) {
+  DkimKey key = makeKey("ED25519");
+  std::string huge = kHeader;
+  huge.insert(0, "X-Big: " + std::string(1024 * 1024, 'x') + "\r\n");
+  std::string message = huge + kBody;
+  std::vector<std::string_view> slices = {message};
+  std::vector<const DkimKey*> keys = {&key};
+  auto refused = DkimSigner(SignOptions{}).sign(MessageBytes{slices, {}}, keys, kNow);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), "the header section is over 1 MiB");
+}
+
 // From is signed (and over-signed) even when the configured lists leave it out; other names
 // once each, in the configured order.
 TEST(DkimSignerTest, FromIsAlwaysSigned) {
