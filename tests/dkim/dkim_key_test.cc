@@ -89,6 +89,12 @@ TEST(DkimKey, RefusesAnEncryptedKeyWithoutAskingForAPassphrase) {
   ASSERT_FALSE(key);
   EXPECT_NE(key.error().find("openssl pkey -in"), std::string::npos) << key.error();
   EXPECT_EQ(key.error().find("processing error"), std::string::npos) << key.error();
+  // The traditional form says so in a Proc-Type header (RFC 1421) rather than by its label.
+  std::string traditional = test::writeFile(
+      "dkim_rsa_encrypted_traditional.pem",
+      test::runOpenssl({"pkey", "-traditional", "-aes256", "-passout", "pass:x"}, test::generatePem("RSA", 1024)));
+  ASSERT_NE(test::readFile(traditional).find("Proc-Type: 4,ENCRYPTED"), std::string::npos);
+  expectErrorNamesKey(DkimKey::load(configFor(traditional)), traditional, "the key is encrypted");
 }
 
 // The public key as openssl prints it, in a file for pkeyutl/dgst -verify.
