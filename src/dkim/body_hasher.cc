@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "dkim_text.h"
+
 namespace lbmail::dkim {
 namespace {
 
@@ -13,8 +15,6 @@ constexpr char kCrlfs[] =
     "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
     "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
 constexpr size_t kCrlfCount = (sizeof(kCrlfs) - 1) / 2;
-
-bool isWsp(char c) { return c == ' ' || c == '\t'; }
 
 // Bytes the scan must look at: CR (a line end, or a CR alone) and, for relaxed, SP and HTAB.
 struct SpecialBytes {

@@ -1,10 +1,10 @@
 // DKIM header canonicalization (RFC 6376 3.4.1, 3.4.2).
 #include "lbmail/dkim/canonicalization.h"
 
+#include "dkim_text.h"
+
 namespace lbmail::dkim {
 namespace {
-
-bool isWsp(char c) { return c == ' ' || c == '\t'; }
 
 std::optional<Canonicalization> parseOne(std::string_view s) {
   if (s == "simple") return Canonicalization::kSimple;
@@ -58,7 +58,7 @@ void appendCanonicalHeader(std::string& out, std::string_view field, Canonicaliz
   size_t colon = field.find(':');
   std::string_view name = field.substr(0, colon);
   while (!name.empty() && isWsp(name.back())) name.remove_suffix(1);
-  for (char ch : name) out.push_back(ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch);
+  for (char ch : name) out.push_back(lowerAscii(ch));
   if (colon != std::string_view::npos) {
     out.push_back(':');
     appendRelaxedValue(out, field.substr(colon + 1));

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "dkim_text.h"
 #include "lbmail/core/private_file.h"
 
 namespace lbmail::dkim {
@@ -27,15 +28,16 @@ std::string openSslReason() {
   return std::string(": ") + text;
 }
 
-std::string keyName(const std::string& domain, const std::string& selector) {
-  return "dkim key " + domain + "/" + selector;
+// The passphrase callback: lbmail never asks for a passphrase (OpenSSL's default would prompt
+// on the terminal and hang a gateway, or fail with "UI routines::processing error" without
+// one). Being called means the key is encrypted; -1 makes the read fail.
+int refusePassphrase(char*, int, int, void* asked) {
+  *static_cast<bool*>(asked) = true;
+  return -1;
 }
 
-std::string base64(const unsigned char* bytes, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes, static_cast<int>(n));
-  out.resize(static_cast<size_t>(written));
-  return out;
+std::string keyName(const std::string& domain, const std::string& selector) {
+  return "dkim key " + domain + "/" + selector;
 }
 
 // The public key's p= value (RFC 6376 3.6.1 for RSA, RFC 8463 4.2 for Ed25519).
@@ -79,8 +81,15 @@ Expected<DkimKey, std::string> DkimKey::parse(std::string domain, std::string se
                                               std::string_view pem, const std::string& name) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   // PEM_read_bio_PrivateKey takes PKCS#8 ("PRIVATE KEY") and traditional ("RSA PRIVATE KEY").
-  EVP_PKEY* raw = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  bool encrypted = false;
+  EVP_PKEY* raw = bio ? PEM_read_bio_PrivateKey(bio, nullptr, refusePassphrase, &encrypted) : nullptr;
   BIO_free(bio);
+  if (encrypted) {
+    if (raw) EVP_PKEY_free(raw);
+    ERR_clear_error();
+    return unexpected(name + ": the key is encrypted; lbmail needs an unencrypted key (decrypt it with "
+                             "'openssl pkey -in KEY -out NEW_KEY' and keep NEW_KEY mode 0600)");
+  }
   if (!raw) return unexpected(name + ": holds no unencrypted PEM private key" + openSslReason());
   std::shared_ptr<EVP_PKEY> key(raw, EVP_PKEY_free);
   const char* type = a == Algorithm::kEd25519Sha256 ? "ED25519" : "RSA";
@@ -96,7 +105,7 @@ Expected<DkimKey, std::string> DkimKey::parse(std::string domain, std::string se
   return DkimKey(std::move(domain), std::move(selector), a, std::move(key), bits);
 }
 
-std::string DkimKey::sign(std::string_view data) const {
+Expected<std::string, std::string> DkimKey::sign(std::string_view data) const {
   unsigned char digest[EVP_MAX_MD_SIZE];
   const EVP_MD* md = EVP_sha256();
   std::string_view input = data;
@@ -104,24 +113,26 @@ std::string DkimKey::sign(std::string_view data) const {
     // RFC 8463 section 3: Ed25519 signs the SHA-256 hash, not the data itself; PureEd25519
     // takes no digest of its own (md null).
     unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &len, md, nullptr) != 1) return "";
+    if (EVP_Digest(data.data(), data.size(), digest, &len, md, nullptr) != 1) {
+      return unexpected("signing failed" + openSslReason());
+    }
     input = std::string_view(reinterpret_cast<const char*>(digest), len);
     md = nullptr;
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string sig;
   size_t len = 0;
-  if (ctx && EVP_DigestSignInit(ctx, nullptr, md, nullptr, key_.get()) == 1 &&
-      EVP_DigestSign(ctx, nullptr, &len, nullptr, 0) == 1) {
+  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr, md, nullptr, key_.get()) == 1 &&
+            EVP_DigestSign(ctx, nullptr, &len, nullptr, 0) == 1;
+  if (ok) {
     sig.resize(len);
-    if (EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1) {
-      sig.resize(len);
-    } else {
-      sig.clear();
-    }
+    ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
+                        reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+    sig.resize(len);
   }
   EVP_MD_CTX_free(ctx);
+  // The first queued error says why (openSslReason also empties this thread's queue).
+  if (!ok) return unexpected("signing failed" + openSslReason());
   ERR_clear_error();
   return sig;
 }

@@ -1,11 +1,10 @@
 // DKIM-Signature header fields (RFC 6376 3.5, 3.7, 5; RFC 8463) over a message's slices.
 #include "lbmail/dkim/dkim_signer.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <utility>
 
+#include "dkim_text.h"
 #include "lbmail/dkim/body_hasher.h"
 #include "lbmail/dkim/header_fields.h"
 
@@ -14,27 +13,12 @@ namespace {
 
 constexpr size_t kLineLimit = 78;  // RFC 5322 2.1.1's SHOULD, CRLF not counted
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower(c);
-  return out;
-}
-
 bool sameName(std::string_view a, std::string_view lower_b) {
   if (a.size() != lower_b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower_b[i]) return false;
+    if (lowerAscii(a[i]) != lower_b[i]) return false;
   }
   return true;
-}
-
-std::string base64(const void* bytes, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), static_cast<const unsigned char*>(bytes),
-                  static_cast<int>(n));
-  return out;
 }
 
 // Builds a header field from atoms, starting a new line (CRLF SP, RFC 5322 folding) before
@@ -77,12 +61,20 @@ class FoldedField {
 }  // namespace
 
 DkimSigner::DkimSigner(SignOptions o) : options_(std::move(o)) {
-  for (const std::string& h : options_.headers) {
-    std::string name = lowercase(h);
-    if (!name.empty() && std::find(names_.begin(), names_.end(), name) == names_.end()) names_.push_back(name);
-  }
+  auto add = [this](std::string_view h) {
+    std::string name = lowercaseAscii(h);
+    auto same = [&](const SignedName& n) { return n.name == name; };
+    if (!name.empty() && std::none_of(names_.begin(), names_.end(), same)) names_.push_back({name, false});
+  };
   // RFC 6376 5.4: From must be signed whatever the configuration lists.
-  if (std::find(names_.begin(), names_.end(), "from") == names_.end()) names_.insert(names_.begin(), "from");
+  add("from");
+  for (const std::string& h : options_.headers) add(h);
+  // An over-signed name is signed even when the configured list leaves it out.
+  for (const std::string& h : options_.oversigned) add(h);
+  for (SignedName& n : names_) {
+    n.oversigned = n.name == "from" || std::any_of(options_.oversigned.begin(), options_.oversigned.end(),
+                                                   [&](const std::string& h) { return lowercaseAscii(h) == n.name; });
+  }
 }
 
 std::string DkimSigner::bodyHash(const MessageBytes& m, const HeaderFields& fields) const {
@@ -105,7 +97,7 @@ bool DkimSigner::selectHeaders(const HeaderFields& fields, std::vector<std::stri
                                std::string& data) const {
   bool has_from = false;
   std::vector<const HeaderField*> found;
-  for (const std::string& name : names_) {
+  for (const auto& [name, oversigned] : names_) {
     found.clear();
     for (const HeaderField& f : fields.fields()) {
       if (sameName(f.name, name)) found.push_back(&f);
@@ -114,15 +106,17 @@ bool DkimSigner::selectHeaders(const HeaderFields& fields, std::vector<std::stri
       names.push_back(name);
       appendCanonicalHeader(data, (*it)->text, options_.header);
     }
-    if (name == "from") {
-      has_from = !found.empty();
-      names.push_back(name);  // over-signed: a From added later breaks the signature
-    }
+    if (name == "from") has_from = !found.empty();
+    // Over-signed: listed once more than it occurs, once when absent. The extra name selects
+    // a nonexistent instance, signed as null (RFC 6376 5.4.2), so a field of that name added
+    // later, above or below, breaks the signature (RFC 6376 8.15).
+    if (oversigned) names.push_back(name);
   }
   return has_from;
 }
 
-std::string DkimSigner::signOne(const DkimKey& key, const Prepared& p, std::time_t now) const {
+Expected<std::string, std::string> DkimSigner::signOne(const DkimKey& key, const Prepared& p,
+                                                       std::time_t now) const {
   FoldedField f("DKIM-Signature:");
   f.add("v=1;", " ");
   f.add("a=" + std::string(algorithmName(key.algorithm())) + ";", " ");
@@ -144,9 +138,9 @@ std::string DkimSigner::signOne(const DkimKey& key, const Prepared& p, std::time
   std::string data = p.header_data;
   appendCanonicalHeader(data, f.text(), options_.header);
   data.resize(data.size() - 2);
-  std::string signature = key.sign(data);
-  if (signature.empty()) return "";
-  f.addBreakable(base64(signature.data(), signature.size()));
+  auto signature = key.sign(data);
+  if (!signature) return unexpected(signature.error());
+  f.addBreakable(base64(signature->data(), signature->size()));
   return f.text() + "\r\n";
 }
 
@@ -154,6 +148,7 @@ Expected<std::string, std::string> DkimSigner::sign(const MessageBytes& m, std::
                                                      std::time_t now) const {
   if (keys.empty()) return std::string();
   HeaderFields fields(m.slices);
+  if (fields.tooLarge()) return unexpected(std::string("the header section is over 1 MiB"));
   Prepared p;
   if (!selectHeaders(fields, p.names, p.header_data)) {
     return unexpected(std::string("the message has no From header field to sign (RFC 6376 5.4)"));
@@ -161,9 +156,9 @@ Expected<std::string, std::string> DkimSigner::sign(const MessageBytes& m, std::
   p.body_hash = bodyHash(m, fields);
   std::string out;
   for (const DkimKey* key : keys) {
-    std::string field = signOne(*key, p, now);
-    if (field.empty()) return unexpected("dkim key " + key->domain() + "/" + key->selector() + ": signing failed");
-    out.append(field);
+    auto field = signOne(*key, p, now);
+    if (!field) return unexpected("dkim key " + key->domain() + "/" + key->selector() + ": " + field.error());
+    out.append(*field);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "dkim_text.h"
 #include "lbmail/dkim/dkim_key.h"
 
 namespace lbmail::dkim {
@@ -25,9 +26,7 @@ bool isDnsName(std::string_view name) {
 }
 
 std::string lowercaseName(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return lowercaseAscii(name);
 }
 
 std::vector<std::string> txtCharacterStrings(std::string_view record_text) {

@@ -16,6 +16,13 @@ void HeaderFields::findEnd(std::span<const std::string_view> slices) {
   for (size_t i = 0; i < slices.size(); ++i) {
     std::string_view s = slices[i];
     for (size_t j = 0; j < s.size(); ++j) {
+      // The section so far (up to here, less the CRLF that may end it) is over the limit.
+      if (header_.size() + j > kMaxHeaderSectionOctets + 1) {
+        too_large_ = true;
+        header_.clear();
+        header_.shrink_to_fit();
+        break;
+      }
       if (s[j] == kEnd[matched]) {
         if (++matched < 4) continue;
         header_.append(s.substr(0, j + 1));
@@ -30,6 +37,7 @@ void HeaderFields::findEnd(std::span<const std::string_view> slices) {
       }
       matched = s[j] == '\r' ? 1 : 0;
     }
+    if (too_large_) break;
     header_.append(s);
   }
   body_slice_ = slices.size();

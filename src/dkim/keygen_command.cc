@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <charconv>
@@ -109,22 +110,43 @@ std::string generatePem(const KeygenOptions& o) {
   return pem;
 }
 
-// Creates path with mode 0600, refusing to replace anything there (O_EXCL, and no symlink is
-// followed); "" or why not.
-std::string writeNewPrivateFile(const std::string& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return "cannot create " + path + ": " + std::strerror(errno);
+// Writes all of bytes to fd; "" or why not (write() returning 0 sets no errno).
+std::string writeAll(int fd, const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n < 0) return std::strerror(errno);
+    if (n == 0) return "write stopped at " + std::to_string(done) + " of " + std::to_string(bytes.size()) + " bytes";
     done += static_cast<size_t>(n);
   }
-  std::string error = done < bytes.size() || ::fsync(fd) != 0 ? "cannot write " + path + ": " + std::strerror(errno) : "";
+  return "";
+}
+
+// Makes the new file's name durable: fsync on its folder (EINVAL: a file system without it).
+std::string syncFolderOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string folder = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return folder + ": " + std::strerror(errno);
+  std::string error = ::fsync(fd) != 0 && errno != EINVAL ? folder + ": " + std::strerror(errno) : "";
   ::close(fd);
-  if (!error.empty()) ::unlink(path.c_str());
   return error;
+}
+
+// Creates path with mode 0600, refusing to replace anything there (O_EXCL, and no symlink is
+// followed), and syncs it to disk before keygen reports success; "" or why not.
+std::string writeNewPrivateFile(const std::string& path, const std::string& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return "cannot create " + path + ": " + std::strerror(errno);
+  std::string error = writeAll(fd, bytes);
+  if (error.empty() && ::fsync(fd) != 0) error = std::strerror(errno);
+  // close() can report a write error deferred until then (NFS, some quota cases).
+  if (::close(fd) != 0 && error.empty()) error = std::strerror(errno);
+  if (error.empty()) error = syncFolderOf(path);
+  if (error.empty()) return "";
+  ::unlink(path.c_str());
+  return "cannot write " + path + ": " + error;
 }
 
 int keygen(const KeygenOptions& o) {

@@ -74,6 +74,29 @@ TEST(DkimKey, RefusesAKeyOfTheWrongType) {
   expectErrorNamesKey(DkimKey::load(configFor(rsa, Algorithm::kEd25519Sha256)), rsa, "not an ED25519 key");
 }
 
+// An encrypted key is refused at once with a clear error: never a passphrase prompt on the
+// terminal (which hangs a gateway) nor OpenSSL's "UI routines::processing error".
+TEST(DkimKey, RefusesAnEncryptedKeyWithoutAskingForAPassphrase) {
+  std::string ed = test::writeFile(
+      "dkim_ed_encrypted.pem", test::runOpenssl({"genpkey", "-algorithm", "ed25519", "-aes256", "-pass", "pass:x"}));
+  ASSERT_NE(test::readFile(ed).find("ENCRYPTED"), std::string::npos);
+  expectErrorNamesKey(DkimKey::load(configFor(ed, Algorithm::kEd25519Sha256)), ed, "the key is encrypted");
+  std::string rsa = test::writeFile(
+      "dkim_rsa_encrypted.pem",
+      test::runOpenssl({"pkey", "-aes256", "-passout", "pass:x"}, test::generatePem("RSA", 1024)));
+  auto key = DkimKey::load(configFor(rsa));
+  expectErrorNamesKey(key, rsa, "the key is encrypted");
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().find("openssl pkey -in"), std::string::npos) << key.error();
+  EXPECT_EQ(key.error().find("processing error"), std::string::npos) << key.error();
+  // The traditional form says so in a Proc-Type header (RFC 1421) rather than by its label.
+  std::string traditional = test::writeFile(
+      "dkim_rsa_encrypted_traditional.pem",
+      test::runOpenssl({"pkey", "-traditional", "-aes256", "-passout", "pass:x"}, test::generatePem("RSA", 1024)));
+  ASSERT_NE(test::readFile(traditional).find("Proc-Type: 4,ENCRYPTED"), std::string::npos);
+  expectErrorNamesKey(DkimKey::load(configFor(traditional)), traditional, "the key is encrypted");
+}
+
 // The public key as openssl prints it, in a file for pkeyutl/dgst -verify.
 std::string publicKeyFile(const std::string& name, const std::string& private_pem) {
   return test::writeFile(name, test::runOpenssl({"pkey", "-pubout"}, private_pem));
@@ -84,7 +107,7 @@ TEST(DkimKey, RsaSignaturesVerifyWithOpensslDgst) {
   auto key = DkimKey::fromPem("example.com", "s1", Algorithm::kRsaSha256, pem);
   ASSERT_TRUE(key) << key.error();
   std::string data = "from:a@example.com\r\ndkim-signature:v=1; b=";
-  std::string sig = key->sign(data);
+  std::string sig = key->sign(data).value();
   ASSERT_EQ(sig.size(), 256u);
   std::string pub = publicKeyFile("dkim_rsa_pub.pem", pem);
   std::string sig_file = test::writeFile("dkim_rsa.sig", sig);
@@ -98,7 +121,7 @@ TEST(DkimKey, Ed25519SignsTheSha256OfTheData) {
   auto key = DkimKey::fromPem("example.com", "s1", Algorithm::kEd25519Sha256, pem);
   ASSERT_TRUE(key) << key.error();
   std::string data = "subject:hello\r\n";
-  std::string sig = key->sign(data);
+  std::string sig = key->sign(data).value();
   ASSERT_EQ(sig.size(), 64u);
   // RFC 8463 section 3: PureEd25519 over SHA-256(data); openssl computes the hash here.
   std::string digest = test::runOpenssl({"dgst", "-sha256", "-binary"}, data);
@@ -117,13 +140,13 @@ TEST(DkimKey, Ed25519SignsTheSha256OfTheData) {
 TEST(DkimKey, OneKeySignsOnSeveralThreadsAtOnce) {
   auto key = DkimKey::fromPem("example.com", "s1", Algorithm::kRsaSha256, test::generatePem("RSA", 1024));
   ASSERT_TRUE(key) << key.error();
-  std::string expected = key->sign("data");  // RSASSA-PKCS1-v1_5 is deterministic
+  std::string expected = key->sign("data").value();  // RSASSA-PKCS1-v1_5 is deterministic
   ASSERT_FALSE(expected.empty());
   std::vector<std::thread> threads;
   std::vector<int> matches(4, 0);
   for (size_t t = 0; t < matches.size(); ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) matches[t] += key->sign("data") == expected;
+      for (int i = 0; i < 50; ++i) matches[t] += key->sign("data").value() == expected;
     });
   }
   for (auto& t : threads) t.join();

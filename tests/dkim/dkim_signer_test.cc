@@ -109,8 +109,9 @@ TEST(DkimSignerTest, FieldHasTheTagsInOrderFoldedAt78) {
   auto t = tags(field);
   EXPECT_EQ(t["t"], "1700000000");
   EXPECT_EQ(t.count("x"), 0u);
-  // Two To fields: listed twice; From listed once more than it occurs (over-signing).
-  EXPECT_EQ(t["h"], "from:from:to:to:subject");
+  // Over-signed names are listed once more than they occur (two To fields: three times), also
+  // when absent; the others only as often as they occur.
+  EXPECT_EQ(t["h"], "from:from:to:to:to:subject:subject:reply-to:list-unsubscribe:list-unsubscribe-post");
   EXPECT_EQ(t["bh"], test::base64(test::sha256("Body line\r\nQUJDREVG\r\nR0hJSktM\r\n")));
   // b= comes last: nothing after its value.
   EXPECT_GT(field.rfind("b="), field.rfind("bh="));
@@ -185,14 +186,38 @@ TEST(DkimSignerTest, NoKeysNoFieldNoFromAnError) {
   EXPECT_NE(refused.error().find("no From"), std::string::npos);
 }
 
-// From is signed (and over-signed) even when the configured list leaves it out; other names
+TEST(DkimSignerTest, RefusesAHeaderSectionOver1MiB) {
+  DkimKey key = makeKey("ED25519");
+  std::string huge = kHeader;
+  huge.insert(0, "X-Big: " + std::string(1024 * 1024, 'x') + "\r\n");
+  std::string message = huge + kBody;
+  std::vector<std::string_view> slices = {message};
+  std::vector<const DkimKey*> keys = {&key};
+  auto refused = DkimSigner(SignOptions{}).sign(MessageBytes{slices, {}}, keys, kNow);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), "the header section is over 1 MiB");
+}
+
+// From is signed (and over-signed) even when the configured lists leave it out; other names
 // once each, in the configured order.
 TEST(DkimSignerTest, FromIsAlwaysSigned) {
   DkimKey key = makeKey("ED25519");
   SignOptions o;
   o.headers = {"Subject", "SUBJECT", "Date"};
+  o.oversigned = {};
   std::string message = kHeader + kBody;
   EXPECT_EQ(tags(signOrFail(DkimSigner(o), {message}, {&key}))["h"], "from:from:subject");
+}
+
+// Over-signed names keep the configured order; one the headers list leaves out comes after them.
+TEST(DkimSignerTest, OverSignedNamesInOrderAlsoWhenNotConfigured) {
+  DkimKey key = makeKey("ED25519");
+  SignOptions o;
+  o.headers = {"Subject", "To", "Date"};
+  o.oversigned = {"to", "List-Unsubscribe-Post"};
+  std::string message = kHeader + kBody;
+  EXPECT_EQ(tags(signOrFail(DkimSigner(o), {message}, {&key}))["h"],
+            "from:from:subject:to:to:to:list-unsubscribe-post");
 }
 
 // However the message is cut into slices and whichever slices are marked plain lines, the

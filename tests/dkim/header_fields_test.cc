@@ -68,6 +68,40 @@ TEST(HeaderFieldsTest, EmptyHeaderSectionAndEmptyBody) {
   EXPECT_EQ(n.bodySlice(), 0u);
 }
 
+// A header section of size octets (fields with their CRLFs): From, then X: filler.
+std::string headerSectionOf(size_t size) {
+  std::string from = "From: a@example.com\r\n";
+  return from + "X: " + std::string(size - from.size() - 5, 'x') + "\r\n";
+}
+
+TEST(HeaderFieldsTest, HeaderSectionUpTo1MiB) {
+  constexpr size_t kMax = HeaderFields::kMaxHeaderSectionOctets;
+  std::string at_limit = headerSectionOf(kMax) + "\r\nbody\r\n";
+  std::string_view m = at_limit;
+  // Split inside the section, so the limit counts across slices.
+  std::vector<std::string_view> slices = {m.substr(0, 1000), m.substr(1000)};
+  HeaderFields h(slices);
+  EXPECT_FALSE(h.tooLarge());
+  ASSERT_EQ(h.fields().size(), 2u);
+  EXPECT_EQ(h.fields()[1].text.size(), kMax - std::string("From: a@example.com\r\n").size() - 2);
+  EXPECT_EQ(h.bodySlice(), 1u);
+  EXPECT_EQ(m.substr(1000).substr(h.bodyOffset()), "body\r\n");
+
+  std::string over = headerSectionOf(kMax + 1) + "\r\nbody\r\n";
+  std::vector<std::string_view> over_slices = {std::string_view(over).substr(0, 1000),
+                                               std::string_view(over).substr(1000)};
+  HeaderFields g(over_slices);
+  EXPECT_TRUE(g.tooLarge());
+  EXPECT_TRUE(g.fields().empty());
+  EXPECT_EQ(g.bodySlice(), 2u);
+
+  std::string no_empty_line(kMax + 100, 'x');
+  std::vector<std::string_view> one = {no_empty_line};
+  HeaderFields n(one);
+  EXPECT_TRUE(n.tooLarge());
+  EXPECT_TRUE(n.fields().empty());
+}
+
 TEST(HeaderFieldsTest, FieldWithoutColonKeepsItsText) {
   std::vector<std::string_view> slices = {"garbage line\r\nFrom: a@example.com\r\n\r\n"};
   HeaderFields h(slices);

@@ -97,6 +97,21 @@ TEST(KeygenCommand, NeverOverwritesAFile) {
   EXPECT_EQ(test::readFile(file), "precious");
 }
 
+// A write that fails part way (here the file size limit, with SIGXFSZ ignored so write()
+// reports EFBIG) is an error with the reason, prints no success and leaves no partial key.
+TEST(KeygenCommand, AFailedWriteLeavesNoFileAndSaysWhy) {
+  std::string file = freshPath("keygen_too_big.pem");
+  std::vector<std::string> argv = {"/bin/bash", "-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\"",
+                                   test::testEnv("LBMAIL_BINARY"), "dkim", "keygen", "--domain", "example.com",
+                                   "--selector", "s1", "--bits", "4096", "--out", file};
+  test::ChildProcess child(argv);
+  int code = test::exitCode(child.wait(std::chrono::seconds(60)));
+  EXPECT_EQ(code, 1) << child.err();
+  EXPECT_NE(child.err().find("cannot write " + file + ": File too large"), std::string::npos) << child.err();
+  EXPECT_EQ(child.out().find("wrote"), std::string::npos) << child.out();
+  EXPECT_NE(::access(file.c_str(), F_OK), 0);
+}
+
 TEST(KeygenCommand, WarnsUnder2048Bits) {
   std::string file = freshPath("keygen_1024.pem");
   KeygenRun r = keygen({"--domain", "example.com", "--selector", "s1", "--bits", "1024", "--out", file});

@@ -12,6 +12,8 @@
 namespace lbmail::dkim {
 namespace {
 
+using C = Canonicalization;
+
 class SignedMessageTest : public ::testing::Test {
  protected:
   SignedMessageTest() : f_("dkim-signed") {}
@@ -73,6 +75,15 @@ class SignedMessageTest : public ::testing::Test {
     return test::writeFile(name, (fields ? *fields : "") + message_->flatten());
   }
 
+  // A hand-made message, signed, in a file.
+  std::string signedText(const std::string& name, const std::string& message, const std::vector<const DkimKey*>& keys) {
+    std::vector<std::string_view> slices = {message};
+    DkimSigner signer(options(C::kRelaxed, C::kRelaxed));
+    auto fields = signer.sign(MessageBytes{slices, {}}, keys, std::time(nullptr));
+    EXPECT_TRUE(fields) << fields.error();
+    return test::writeFile(name, (fields ? *fields : "") + message);
+  }
+
   static SignOptions options(Canonicalization header, Canonicalization body) {
     SignOptions o;
     o.header = header;
@@ -100,7 +111,6 @@ class SignedMessageTest : public ::testing::Test {
   std::optional<media::AssembledMessage> message_;
 };
 
-using C = Canonicalization;
 
 TEST_F(SignedMessageTest, EveryVerifierPassesRsaEd25519AndDualUnderEveryCanonicalization) {
   ASSERT_TRUE(message_);

@@ -40,8 +40,9 @@ class DkimKey {
 
   // The raw signature over header data: rsa-sha256 = RSASSA-PKCS1-v1_5 with SHA-256 over data
   // (RFC 6376 3.3.1); ed25519-sha256 = PureEd25519 over SHA-256(data) (RFC 8463 section 3).
-  // Thread-safe: each call has its own EVP_MD_CTX. Empty only if OpenSSL fails (out of memory).
-  std::string sign(std::string_view data) const;
+  // Thread-safe: each call has its own EVP_MD_CTX. An error ("signing failed: <OpenSSL's
+  // reason>") only if OpenSSL fails.
+  Expected<std::string, std::string> sign(std::string_view data) const;
 
   // The TXT record's text: "v=DKIM1; k=rsa; p=<base64 SubjectPublicKeyInfo DER>", or for
   // ed25519 "v=DKIM1; k=ed25519; p=<base64 of the raw 32-byte public key>" (RFC 8463 4.2).

@@ -26,11 +26,19 @@ struct MessageBytes {
 struct SignOptions {
   Canonicalization header = Canonicalization::kRelaxed, body = Canonicalization::kRelaxed;
   std::chrono::seconds expire{0};  // x= is t= + expire; 0: no x=
-  // Signed when present, in this order; From is over-signed (listed once more than it occurs,
-  // so no From can be added, RFC 6376 8.15); names compared case-insensitively.
+  // Signed when present, in this order (From first, always: RFC 6376 5.4); names compared
+  // case-insensitively.
   std::vector<std::string> headers = {"From", "To", "Subject", "Date", "Message-ID", "MIME-Version",
                                       "Content-Type", "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post",
                                       "List-Id", "Feedback-ID"};
+  // Over-signed: listed in h= once more than they occur, also when absent (then once), so that
+  // no such field can be added to the message in transit without breaking the signature
+  // (RFC 6376 5.4.2, 8.15): receivers act on the first List-Unsubscribe, From or Subject they
+  // read, and a List-Unsubscribe-Post added to a message without one would turn on one-click
+  // unsubscription (RFC 8058). Names not in headers are signed after them. From is always
+  // over-signed.
+  std::vector<std::string> oversigned = {"From", "To", "Subject", "Reply-To", "List-Unsubscribe",
+                                         "List-Unsubscribe-Post"};
 };
 
 class DkimSigner {
@@ -55,11 +63,15 @@ class DkimSigner {
     std::string header_data;
     std::string body_hash;  // bh=, base64
   };
-  // The whole "DKIM-Signature: ...\r\n" for one key; "" when the key fails to sign.
-  std::string signOne(const DkimKey& key, const Prepared& p, std::time_t now) const;
+  // The whole "DKIM-Signature: ...\r\n" for one key, or why the key failed to sign.
+  Expected<std::string, std::string> signOne(const DkimKey& key, const Prepared& p, std::time_t now) const;
 
   SignOptions options_;
-  std::vector<std::string> names_;  // options_.headers lowercased, each once
+  struct SignedName {
+    std::string name;  // lowercase
+    bool oversigned;
+  };
+  std::vector<SignedName> names_;  // From, options_.headers, then options_.oversigned; each once
 };
 
 }  // namespace lbmail::dkim

@@ -16,9 +16,14 @@ struct HeaderField {
 
 // The header section ends at the first empty line (RFC 5322 2.1) and may span slices; it is
 // small, so it is copied once and the fields are views into that copy. A message without an
-// empty line is all header with an empty body.
+// empty line is all header with an empty body. A header section over kMaxHeaderSectionOctets
+// is not copied: tooLarge(), no fields and an empty body.
 class HeaderFields {
  public:
+  // The header section (its fields with their CRLFs) may hold at most this many octets:
+  // RFC 5322 sets no limit, so this bounds the copy; real header sections are a few KB.
+  static constexpr size_t kMaxHeaderSectionOctets = 1024 * 1024;
+
   explicit HeaderFields(std::span<const std::string_view> slices);
   HeaderFields(const HeaderFields&) = delete;
   HeaderFields& operator=(const HeaderFields&) = delete;
@@ -28,6 +33,7 @@ class HeaderFields {
   // when the body is empty.
   size_t bodySlice() const { return body_slice_; }
   size_t bodyOffset() const { return body_offset_; }
+  bool tooLarge() const { return too_large_; }
 
  private:
   void findEnd(std::span<const std::string_view> slices);
@@ -37,6 +43,7 @@ class HeaderFields {
   std::vector<HeaderField> fields_;
   size_t body_slice_ = 0;
   size_t body_offset_ = 0;
+  bool too_large_ = false;
 };
 
 }  // namespace lbmail::dkim
