@@ -6,12 +6,6 @@
 namespace lbmail::dkim {
 namespace {
 
-std::optional<Canonicalization> parseOne(std::string_view s) {
-  if (s == "simple") return Canonicalization::kSimple;
-  if (s == "relaxed") return Canonicalization::kRelaxed;
-  return std::nullopt;
-}
-
 // The relaxed value: CRLFs removed (unfolding), WSP runs as one SP, no WSP at either end.
 void appendRelaxedValue(std::string& out, std::string_view value) {
   bool pending_space = false;
@@ -37,16 +31,6 @@ void appendRelaxedValue(std::string& out, std::string_view value) {
 
 std::string_view canonicalizationName(Canonicalization c) {
   return c == Canonicalization::kSimple ? "simple" : "relaxed";
-}
-
-std::optional<std::pair<Canonicalization, Canonicalization>> parseCanonicalization(std::string_view text) {
-  size_t slash = text.find('/');
-  auto header = parseOne(text.substr(0, slash));
-  if (!header) return std::nullopt;
-  if (slash == std::string_view::npos) return std::pair{*header, Canonicalization::kSimple};
-  auto body = parseOne(text.substr(slash + 1));
-  if (!body) return std::nullopt;
-  return std::pair{*header, *body};
 }
 
 void appendCanonicalHeader(std::string& out, std::string_view field, Canonicalization c) {

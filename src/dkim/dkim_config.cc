@@ -3,6 +3,8 @@
 #include "lbmail/dkim/dkim_config.h"
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 
 #include "lbmail/core/config_path.h"
 #include "lbmail/dkim/dns_record.h"
@@ -14,9 +16,10 @@ using namespace std::chrono_literals;
 
 std::string dnsNameKey(ConfigTable& t, std::string_view key) {
   std::optional<std::string> value = t.optionalString(key);
-  // d= and s= carry it and it names a DNS record (RFC 6376 3.5); see isDnsName.
-  if (!value || !isDnsName(*value)) t.fail(key, "a DNS name such as \"example.com\"");
-  return lowercaseName(*value);
+  // d= and s= carry it and it names a DNS record (RFC 6376 3.5); see signingName.
+  std::optional<std::string> name = value ? signingName(*value) : std::nullopt;
+  if (!name) t.fail(key, "a DNS name such as \"example.com\"");
+  return *name;
 }
 
 DkimKey readKey(ConfigTable& t, const std::string& config_file) {
@@ -41,9 +44,12 @@ bool hasKeysOf(const std::vector<DkimKey>& keys, const std::string& domain) {
 
 DkimConfig readDkimConfig(ConfigTable t, const std::string& config_file) {
   DkimConfig c;
-  size_t canon = t.choice("canonicalization", {"relaxed/relaxed", "relaxed/simple", "simple/relaxed", "simple/simple"}, 0);
-  c.header = canon < 2 ? Canonicalization::kRelaxed : Canonicalization::kSimple;
-  c.body = canon % 2 == 0 ? Canonicalization::kRelaxed : Canonicalization::kSimple;
+  using C = Canonicalization;
+  // In the order of the choices below: header, then body.
+  constexpr std::pair<C, C> kForms[] = {
+      {C::kRelaxed, C::kRelaxed}, {C::kRelaxed, C::kSimple}, {C::kSimple, C::kRelaxed}, {C::kSimple, C::kSimple}};
+  std::tie(c.header, c.body) =
+      kForms[t.choice("canonicalization", {"relaxed/relaxed", "relaxed/simple", "simple/relaxed", "simple/simple"}, 0)];
   c.expire = std::chrono::duration_cast<std::chrono::seconds>(t.duration("expire", 0s, 0s, 24h * 3650));
   c.signer_threads = static_cast<unsigned>(t.integer("signer_threads", 0, 0, 1024));
   for (ConfigTable& entry : t.tableArray("domain")) {
@@ -55,9 +61,11 @@ DkimConfig readDkimConfig(ConfigTable t, const std::string& config_file) {
     }
     c.keys.push_back(std::move(key));
   }
-  c.default_domain = lowercaseName(t.string("default_domain", ""));
-  if (!c.default_domain.empty() && !hasKeysOf(c.keys, c.default_domain)) {
-    t.fail("default_domain", "a domain with a [[dkim.domain]] key");
+  std::string default_domain = t.string("default_domain", "");
+  if (!default_domain.empty()) {
+    // Only a valid name can have keys: one check says both.
+    c.default_domain = signingName(default_domain).value_or("");
+    if (!hasKeysOf(c.keys, c.default_domain)) t.fail("default_domain", "a domain with a [[dkim.domain]] key");
   }
   return c;
 }

@@ -1,7 +1,7 @@
 // The keyring: DKIM keys indexed by their d= domain.
 #include "lbmail/dkim/dkim_keyring.h"
 
-#include "lbmail/dkim/dns_record.h"
+#include "lbmail/dns/domain_name.h"
 
 namespace lbmail::dkim {
 
@@ -12,8 +12,8 @@ DkimKeyring::DkimKeyring(const DkimConfig& c) : keys_(c.keys) {
 }
 
 std::span<const DkimKey* const> DkimKeyring::keysFor(std::string_view from_domain) const {
-  std::string name = lowercaseName(from_domain);
-  if (!name.empty() && name.back() == '.') name.pop_back();  // an absolute name is the same domain
+  // Lowercase, and an absolute name ("example.com.") is the same domain.
+  std::string name = dns::normalizeDomain(from_domain).value_or("");
   // The domain itself, then each parent: a.b.example.com, b.example.com, example.com, com.
   for (std::string_view d = name; !d.empty();) {
     auto it = by_domain_.find(d);

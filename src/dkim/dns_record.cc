@@ -1,32 +1,19 @@
 // DNS names and TXT records for DKIM keys.
 #include "lbmail/dkim/dns_record.h"
 
-#include <algorithm>
-#include <cctype>
-
-#include "dkim_text.h"
 #include "lbmail/dkim/dkim_key.h"
+#include "lbmail/dns/domain_name.h"
 
 namespace lbmail::dkim {
 namespace {
 
 constexpr size_t kMaxCharacterString = 255;  // RFC 1035 3.3: one length octet
-constexpr size_t kMaxDomainName = 253;
 
 }  // namespace
 
-bool isDnsName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxDomainName || name.front() == '.' || name.back() == '.' ||
-      name.find("..") != std::string_view::npos) {
-    return false;
-  }
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
-
-std::string lowercaseName(std::string_view name) {
-  return lowercaseAscii(name);
+std::optional<std::string> signingName(std::string_view name) {
+  if (name.ends_with('.')) return std::nullopt;
+  return dns::normalizeDomain(name);
 }
 
 std::vector<std::string> txtCharacterStrings(std::string_view record_text) {

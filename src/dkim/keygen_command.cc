@@ -66,8 +66,11 @@ Expected<KeygenOptions, std::string> parseOptions(const std::vector<std::string_
     if (i + 1 >= args.size()) return unexpected(std::string(a) + " needs a value");
     *target = args[i + 1];
   }
-  if (!isDnsName(o.domain)) return unexpected(std::string("--domain needs a domain name such as example.com"));
-  if (!isDnsName(o.selector)) return unexpected(std::string("--selector needs a name such as s2026"));
+  std::optional<std::string> domain = signingName(o.domain), selector = signingName(o.selector);
+  if (!domain) return unexpected(std::string("--domain needs a domain name such as example.com"));
+  if (!selector) return unexpected(std::string("--selector needs a name such as s2026"));
+  o.domain = *domain;
+  o.selector = *selector;
   if (o.out.empty()) return unexpected(std::string("--out needs the key file's path"));
   if (algorithm != "rsa" && algorithm != "rsa-sha256" && algorithm != "ed25519" && algorithm != "ed25519-sha256") {
     return unexpected("--algorithm is rsa or ed25519, not '" + algorithm + "'");
@@ -86,8 +89,6 @@ Expected<KeygenOptions, std::string> parseOptions(const std::vector<std::string_
     char cwd[PATH_MAX];
     if (::getcwd(cwd, sizeof cwd)) o.out = std::string(cwd) + "/" + o.out;
   }
-  o.domain = lowercaseName(o.domain);
-  o.selector = lowercaseName(o.selector);
   return o;
 }
 

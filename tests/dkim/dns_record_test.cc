@@ -7,12 +7,12 @@ namespace lbmail::dkim {
 namespace {
 
 TEST(DnsRecord, DnsNames) {
-  for (const char* good : {"example.com", "s1", "mail-2026_a.Example.COM"}) EXPECT_TRUE(isDnsName(good)) << good;
+  for (const char* good : {"example.com", "s1", "mail-2026_a.Example.COM"}) EXPECT_TRUE(signingName(good)) << good;
   for (const char* bad : {"", ".example.com", "example.com.", "a..b", "s 1", "s;1", "a\"b", "ex\r\nample"}) {
-    EXPECT_FALSE(isDnsName(bad)) << bad;
+    EXPECT_FALSE(signingName(bad)) << bad;
   }
-  EXPECT_FALSE(isDnsName(std::string(254, 'a')));
-  EXPECT_EQ(lowercaseName("Example.COM"), "example.com");
+  EXPECT_FALSE(signingName(std::string(254, 'a')));
+  EXPECT_EQ(signingName("Example.COM"), "example.com");
 }
 
 TEST(DnsRecord, SplitsBeforeTheKeyAndEvery255Octets) {

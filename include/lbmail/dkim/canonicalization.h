@@ -1,10 +1,8 @@
 // DKIM canonicalization names and header canonicalization (RFC 6376 3.4.1, 3.4.2).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace lbmail::dkim {
 
@@ -12,10 +10,6 @@ enum class Canonicalization { kSimple, kRelaxed };
 
 // "simple" or "relaxed".
 std::string_view canonicalizationName(Canonicalization c);
-
-// The c= tag's forms: "header/body", or "header" alone, whose body is simple (RFC 6376 3.5).
-// First is the header algorithm, second the body's; nullopt for anything else.
-std::optional<std::pair<Canonicalization, Canonicalization>> parseCanonicalization(std::string_view text);
 
 // field: one header field, "Name: value" with any folding, without its final CRLF. Appends its
 // canonical form followed by CRLF: unchanged for simple (3.4.1); for relaxed (3.4.2) the name

@@ -2,6 +2,7 @@
 // publishes the public key (RFC 6376 section 3.6.2).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,13 +11,12 @@ namespace lbmail::dkim {
 
 class DkimKey;
 
-// A domain or selector as d= and s= carry it: dot-separated labels of letters, digits, '-' and
-// '_' (RFC 6376 3.5), no empty label, at most 253 octets. Refusing anything else keeps ';' and
-// spaces out of the signature header.
-bool isDnsName(std::string_view name);
-
-// name in lowercase ASCII: DNS names compare case-insensitively (RFC 4343).
-std::string lowercaseName(std::string_view name);
+// A domain or selector as d= and s= carry it, in lowercase (DNS names compare
+// case-insensitively, RFC 4343): the resolver's own check (dns::normalizeDomain: labels of
+// letters, digits, '-' and '_', none empty or over 63 octets, at most 253), and no trailing dot,
+// which a tag value does not carry. Refusing anything else keeps ';' and spaces out of the
+// signature header. nullopt when name is not such a name.
+std::optional<std::string> signingName(std::string_view name);
 
 // The record text as DNS character-strings of at most 255 octets each (RFC 1035 3.3): the tags
 // before p= in one, then the base64 key in 255-octet pieces. Verifiers join them (RFC 6376 3.6.2.2).
