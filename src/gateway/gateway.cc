@@ -258,9 +258,10 @@ void Gateway::handleSend(LinkState& s, const proto::SendFrame& send) {
   q->domain = mailboxDomain(send.recipient);
   q->size = message->size();
   if (send.deadline_ms > 0) q->deadline = received + std::chrono::milliseconds(send.deadline_ms);
-  if (!signer_ || !signer_->signs(material->fromDomain())) return deliver(q, std::move(out));
+  auto keys = signer_ ? signer_->keysFor(material->fromDomain()) : std::span<const dkim::DkimKey* const>();
+  if (keys.empty()) return deliver(q, std::move(out));
   // Signed off the loop; the request counts as in flight meanwhile, so credit stays honest.
-  signer_->sign(*message, material->fromDomain(), [this, q, out = std::move(out)](auto headers) mutable {
+  signer_->sign(*message, keys, [this, q, out = std::move(out)](auto headers) mutable {
     if (!headers) return failSigning(*q, headers.error());
     MessageSigner::prepend(out, std::move(*headers));
     deliver(q, std::move(out));

@@ -50,14 +50,14 @@ MessageSigner::MessageSigner(uv_loop_t* loop, const dkim::DkimConfig& config, Me
                         [this] { return static_cast<double>(pool_.depth()); });
 }
 
-void MessageSigner::sign(const media::AssembledMessage& message, std::string_view from_domain, Done done) {
+void MessageSigner::sign(const media::AssembledMessage& message, std::span<const dkim::DkimKey* const> keys,
+                         Done done) {
   struct Job {
     // What a job cancelled before its turn reports.
     Expected<std::string, std::string> headers = unexpected(std::string("cancelled: the drain timed out"));
     std::chrono::steady_clock::duration took{};
   };
   auto job = std::make_shared<Job>();
-  std::span<const dkim::DkimKey* const> keys = keyring_.keysFor(from_domain);
   std::time_t now = std::time(nullptr);
   pool_.post(
       [this, job, message, keys, now] {

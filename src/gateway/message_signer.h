@@ -7,6 +7,7 @@
 
 #include <array>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,11 +30,14 @@ class MessageSigner {
 
   MessageSigner(uv_loop_t* loop, const dkim::DkimConfig& config, MetricsRegistry& metrics);
 
-  // Whether mail From this domain is signed (a key of its own, a parent's or the default).
-  bool signs(std::string_view from_domain) const { return !keyring_.keysFor(from_domain).empty(); }
-  // Signs message with the keys for from_domain on a signer thread; done runs on the loop. The
-  // job holds the message's bytes alive.
-  void sign(const media::AssembledMessage& message, std::string_view from_domain, Done done);
+  // The keys that sign mail From this domain (its own, a parent's or the default's); empty: the
+  // message goes unsigned.
+  std::span<const dkim::DkimKey* const> keysFor(std::string_view from_domain) const {
+    return keyring_.keysFor(from_domain);
+  }
+  // Signs message with keys (from keysFor) on a signer thread; done runs on the loop. The job
+  // holds the message's bytes alive.
+  void sign(const media::AssembledMessage& message, std::span<const dkim::DkimKey* const> keys, Done done);
   // The signature fields go in front of the message as one more slice, owned with it.
   static void prepend(smtp::OutgoingMessage& out, std::string headers);
   // Messages not yet on a signer thread complete at once, unsigned, with an error (deferred by
