@@ -8,6 +8,7 @@
 
 #include "lbmail/core/socket_address.h"
 #include "lbmail/core/units.h"
+#include "lbmail/delivery/tls_policy.h"
 #include "lbmail/smtp/smtp_reply.h"
 #include "lbmail/smtp/smtp_transaction_result.h"
 
@@ -39,6 +40,17 @@ struct DeliveryTimings {
   Duration total{0};        // submit until the result
 };
 
+// How the connection that carried (or tried) the message was protected.
+struct TlsInfo {
+  TlsPolicy policy = TlsPolicy::kOpportunistic;  // the policy the destination domain resolved to
+  std::string version;  // "TLSv1.3", "TLSv1.2"; "" when the session was plain
+  std::string cipher;   // OpenSSL's name, "" when plain
+  // The peer's certificate checked out for the MX host name (PKIX) or against its TLSA records
+  // (DANE); false when plain, or when the policy did not ask and the check failed.
+  bool verified = false;
+  bool dane = false;  // verified through TLSA records
+};
+
 struct DeliveryResult {
   // Delivered when every recipient was; otherwise deferred when some recipient may still
   // succeed later, else bounced.
@@ -51,6 +63,7 @@ struct DeliveryResult {
   bool connection_reused = false;
   bool withdrawn = false;  // its start check said no before MAIL FROM: no server saw it
   uint32_t attempts = 0;  // destinations tried (MX failover)
+  TlsInfo tls;
   DeliveryTimings timings;
 };
 
