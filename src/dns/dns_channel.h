@@ -80,6 +80,8 @@ class DnsChannel {
   void watchSocket(ares_socket_t fd, int readable, int writable);
   void closePoll(SocketPoll* poll);
   void startWaiting();
+  // Builds the query with the AD bit set and hands it to c-ares.
+  void send(const std::string& name, uint16_t type, InFlight* in_flight);
   // ares_process_fd, then the answers it produced, then the timer.
   void process(ares_socket_t read_fd, ares_socket_t write_fd);
   void deliver();
