@@ -80,6 +80,8 @@ class SmtpClientConnection final : private smtp::SmtpClientProtocol::Transport {
   void onGreeting(const smtp::SmtpReply& greeting) override;
   void onReady() override { handler_.onConnectionReady(*this); }
   void close() override;
+  // No TLS context yet: the protocol is never told to STARTTLS (kNever).
+  void startTls() override { failSoon(End::kTlsFailed, "TLS is not configured"); }
 
   static void onConnect(uv_connect_t* req, int status);
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
