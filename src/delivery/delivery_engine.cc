@@ -8,6 +8,7 @@
 #include "destination_pool.h"
 #include "lbmail/core/log.h"
 #include "lbmail/dns/domain_name.h"
+#include "smtp_tls_context.h"
 
 namespace lbmail::delivery {
 namespace {
@@ -21,7 +22,11 @@ bool validEnvelope(const OutgoingMessage& m) {
 }  // namespace
 
 DeliveryEngine::DeliveryEngine(uv_loop_t* loop, DeliveryConfig config, dns::MxResolver& resolver)
-    : loop_(loop), config_(std::move(config)), resolver_(resolver) {
+    : loop_(loop),
+      config_(std::move(config)),
+      resolver_(resolver),
+      tls_context_(std::make_unique<SmtpTlsContext>(config_.tls.ca_file)) {
+  if (!tls_context_->error().empty()) logError("smtp.tls_context", {{"reason", tls_context_->error()}});
   if (config_.sources.empty()) sources_.emplace_back();
   for (const SocketAddress& s : config_.sources) sources_.emplace_back(s);
 }
@@ -170,7 +175,8 @@ DestinationPool& DeliveryEngine::poolFor(const SocketAddress& destination, const
     if (name == domain) limits = l;
   }
   DestinationPoolOwner& owner = *this;
-  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits);
+  // Opportunistic TLS until the lead's policy resolver hands each candidate its requirement.
+  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits, TlsRequirement{});
   ++pools_open_;
   startSweeping();
   return *pools_.emplace(std::move(key), std::move(pool)).first->second;
