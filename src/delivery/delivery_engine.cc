@@ -10,6 +10,7 @@
 #include "lbmail/dns/domain_name.h"
 #include "lbmail/mta_sts/mta_sts_resolver.h"
 #include "tls_policy_resolver.h"
+#include "smtp_tls_context.h"
 
 namespace lbmail::delivery {
 namespace {
@@ -23,7 +24,11 @@ bool validEnvelope(const OutgoingMessage& m) {
 }  // namespace
 
 DeliveryEngine::DeliveryEngine(uv_loop_t* loop, DeliveryConfig config, dns::MxResolver& resolver)
-    : loop_(loop), config_(std::move(config)), resolver_(resolver) {
+    : loop_(loop),
+      config_(std::move(config)),
+      resolver_(resolver),
+      tls_context_(std::make_unique<SmtpTlsContext>(config_.tls.ca_file)) {
+  if (!tls_context_->error().empty()) logError("smtp.tls_context", {{"reason", tls_context_->error()}});
   if (config_.sources.empty()) sources_.emplace_back();
   for (const SocketAddress& s : config_.sources) sources_.emplace_back(s);
   startMtaSts();
@@ -234,7 +239,7 @@ DestinationPool& DeliveryEngine::poolFor(const DeliveryCandidate& candidate, con
     if (name == domain) limits = l;
   }
   DestinationPoolOwner& owner = *this;
-  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits);
+  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits, *candidate.tls);
   ++pools_open_;
   startSweeping();
   return *pools_.emplace(std::move(key), std::move(pool)).first->second;

@@ -3,49 +3,22 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <cstring>
 
-#include "lbmail/core/private_file.h"
+#include "lbmail/tls/certificate_files.h"
 
 namespace lbmail::proto {
 namespace {
 
+using tls::openSslError;
+
 // Both suites hash with SHA-256, the PSK's hash; AES-128-GCM first (AES-NI makes it cheapest).
 constexpr char kCipherSuites[] = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
 constexpr unsigned char kAes128GcmSha256[] = {0x13, 0x01};  // RFC 8446, B.4
-constexpr size_t kMaxPemKeyBytes = 16 * 1024;
-
-std::string openSslError(const std::string& what) {
-  unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return what;
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  return what + ": " + text;
-}
 
 LinkSecurity* securityOf(SSL* ssl) { return static_cast<LinkSecurity*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))); }
-
-// The private key from an owner-only PEM file (checked as the link key file is).
-Expected<EVP_PKEY*, std::string> readPrivateKey(const std::string& path) {
-  auto pem = readPrivateFile(path, "TLS key file", kMaxPemKeyBytes);
-  if (!pem) return unexpected(pem.error());
-  BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
-  // No passphrase callback would make OpenSSL ask for one on the terminal: a daemon must not
-  // block on that, so an encrypted key is refused.
-  auto no_passphrase = [](char*, int, int, void*) { return -1; };
-  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
-  BIO_free(bio);
-  wipeSecret(*pem);
-  if (!key) {
-    return unexpected(openSslError("TLS key file " + path +
-                                   " holds no unencrypted PEM private key (lbmail reads no passphrase)"));
-  }
-  return key;
-}
 
 }  // namespace
 
@@ -132,16 +105,7 @@ void LinkSecurity::usePsk(const PreSharedKey& key) {
 }
 
 std::string LinkSecurity::loadCertificates(const LinkCredentials& c) {
-  if (SSL_CTX_use_certificate_chain_file(ctx_, c.cert_file.c_str()) != 1) {
-    return openSslError("cannot load the TLS certificate " + c.cert_file);
-  }
-  auto key = readPrivateKey(c.cert_key_file);
-  if (!key) return key.error();
-  int used = SSL_CTX_use_PrivateKey(ctx_, *key);
-  EVP_PKEY_free(*key);
-  if (used != 1 || SSL_CTX_check_private_key(ctx_) != 1) {
-    return openSslError("TLS key file " + c.cert_key_file + " does not match " + c.cert_file);
-  }
+  if (std::string err = tls::useCertificateAndKey(ctx_, c.cert_file, c.cert_key_file); !err.empty()) return err;
   if (SSL_CTX_load_verify_file(ctx_, c.ca_file.c_str()) != 1) return openSslError("cannot load the CA file " + c.ca_file);
   // Both sides must show a certificate from the private CA (the system's CAs are not trusted).
   SSL_CTX_set_verify(ctx_, role_ == Role::kGateway ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_PEER,

@@ -95,6 +95,7 @@ Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
     s.shift = t.boolean("shift", s.shift);
     s.shift_after = t.duration("shift_after", s.shift_after, 100ms, 1h);
     s.run_timeout = t.duration("run_timeout", s.run_timeout, 1s, 24h);
+    s.tls = t.boolean("tls", s.tls);
     s.receiver = t.string("receiver", "");
     if (!s.receiver.empty() && !SocketAddress::parse(s.receiver)) {
       t.fail("receiver", "an address with a port, like \"127.0.0.1:2525\"");

@@ -39,6 +39,9 @@ struct SimSettings {
   // An outside SMTP receiver ("127.0.0.1:2525") for every domain: no sinks and no dnsmasq are
   // started, and the matrix does not apply. perf/e2e points the sim and its peers at one receiver.
   std::string receiver;
+  // STARTTLS on every hop to the receivers: each sink gets a self-signed certificate for its
+  // MX name (made by the world), and the gateways deliver with [smtp] tls_policy = "encrypt".
+  bool tls = false;
 };
 
 struct SimConfig {

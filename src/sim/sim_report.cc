@@ -134,7 +134,8 @@ std::string SimReport::text() const {
   std::string out = "\nlbmail sim: " + std::to_string(settings.gateways) + " gateways, " +
                     std::to_string(settings.domains) + " domains in " + std::to_string(settings.groups) + " groups, " +
                     std::to_string(settings.recipients) + " recipients, attachment " +
-                    std::to_string(settings.attachment_size / 1024) + " KiB\n\n";
+                    std::to_string(settings.attachment_size / 1024) + " KiB, TLS " + (settings.tls ? "on" : "off") +
+                    "\n\n";
   char line[256];
   std::snprintf(line, sizeof line, "%-12s %9s %8s %8s %8s %8s %8s %8s %8s %9s %7s\n", "run", "delivered", "failed",
                 "msg/s", "MB/s", "mean ms", "p50", "p90", "p99", "/oracle", "all");
@@ -184,6 +185,7 @@ std::string SimReport::json() const {
   w.field("domains", settings.domains);
   w.field("recipients", settings.recipients);
   w.field("attachment_bytes", settings.attachment_size);
+  w.field("tls", settings.tls);
   w.endObject();
   w.key("runs").beginArray();
   for (const RunStats& r : runs) {
@@ -241,7 +243,7 @@ std::string SimReport::html() const {
   std::string h = std::string(kPageHead) + "<p id=\"world\">" +
       std::to_string(settings.gateways) + " gateways, " + std::to_string(settings.domains) + " domains in " +
       std::to_string(settings.groups) + " groups, " + std::to_string(settings.recipients) + " recipients, attachment " +
-      std::to_string(settings.attachment_size / 1024) + " KiB.</p>\n";
+      std::to_string(settings.attachment_size / 1024) + " KiB, TLS " + (settings.tls ? "on" : "off") + ".</p>\n";
   h += "<table id=\"runs\"><tr><th>run</th><th>delivered</th><th>failed</th><th>msg/s</th><th>MB/s</th>"
        "<th>mean ms</th><th>p50</th><th>p90</th><th>p99</th><th>mean / oracle</th><th>all accounted</th></tr>";
   for (const RunStats& r : runs) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "lbmail/media/media_cache_builder.h"
+#include "lbmail/tls/self_signed_certificate.h"
 #include "recipient_store.h"
 
 namespace lbmail {
@@ -135,6 +136,20 @@ std::string SimWorld::build() {
 
   std::ofstream(path("link.key")) << "lbmail simulation link key " << settings_.seed << "-" << getpid() << "\n";
   ::chmod(path("link.key").c_str(), 0600);
+  return writeSinkCertificates();
+}
+
+std::string SimWorld::writeSinkCertificates() const {
+  if (!settings_.tls || !settings_.receiver.empty()) return "";
+  std::error_code ec;
+  std::filesystem::create_directories(path("tls"), ec);
+  if (ec) return path("tls") + ": " + ec.message();
+  // Self-signed: the gateways' "encrypt" takes any certificate, as opportunistic senders do.
+  for (uint32_t k = 0; k < settings_.groups; ++k) {
+    std::string name = "mx.g" + std::to_string(k + 1) + ".sim";
+    std::string err = tls::writeSelfSignedCertificate(sinkCertificate(k), sinkKey(k), {name, sinkIp(k)});
+    if (!err.empty()) return err;
+  }
   return "";
 }
 
@@ -204,6 +219,10 @@ std::string SimWorld::sinkConfig(uint32_t group, bool shifted) const {
   std::string n = std::to_string(group + 1);
   toml::table sink{{"listen", sinkIp(group) + ":" + std::to_string(kSmtpPort)}, {"hostname", "mx.g" + n + ".sim"}};
   if (!rules.empty()) sink.insert("rule", std::move(rules));
+  if (settings_.tls) {
+    sink.insert("tls_certificate", sinkCertificate(group));
+    sink.insert("tls_key", sinkKey(group));
+  }
   return tomlText(toml::table{{"node", toml::table{{"name", "sink-g" + n}}},
                               {"admin", toml::table{{"listen", sinkIp(group) + ":0"}}},
                               {"sink", std::move(sink)}});
@@ -232,6 +251,15 @@ toml::table SimWorld::gatewayDns() const {
 }
 
 std::string SimWorld::gatewayConfig(uint32_t g) const {
+  toml::table smtp{{"port", kSmtpPort},
+                   {"helo_name", gatewayName(g) + ".sim"},
+                   {"source_addresses", toml::array{gatewaySource(g)}},
+                   {"backoff", "1s"},
+                   {"max_connections", 40},
+                   // The sinks' MX hosts are on loopback.
+                   {"allow_private_destinations", true}};
+  // TLS required, any certificate: the sinks' are self-signed.
+  if (settings_.tls) smtp.insert("tls_policy", "encrypt");
   return tomlText(toml::table{{"node", toml::table{{"name", gatewayName(g)}}},
                               {"admin", toml::table{{"listen", ip(2, g + 1) + ":0"}}},
                               {"gateway", toml::table{{"listen", gatewayLink(g)},
@@ -239,13 +267,7 @@ std::string SimWorld::gatewayConfig(uint32_t g) const {
                                                       {"capacity", 400},
                                                       {"media_cache", path("media")},
                                                       {"drain_timeout", "5s"}}},
-                              {"smtp", toml::table{{"port", kSmtpPort},
-                                                   {"helo_name", gatewayName(g) + ".sim"},
-                                                   {"source_addresses", toml::array{gatewaySource(g)}},
-                                                   {"backoff", "1s"},
-                                                   {"max_connections", 40},
-                                                   // The sinks' MX hosts are on loopback.
-                                                   {"allow_private_destinations", true}}},
+                              {"smtp", std::move(smtp)},
                               {"dns", gatewayDns()}});
 }
 

@@ -37,6 +37,9 @@ class SimWorld {
   // The sink of one group; shifted: the shift scenario's rules come into force after shift_after.
   std::string sinkConfig(uint32_t group, bool shifted) const;
   std::string gatewayConfig(uint32_t g) const;
+  // With tls: the certificate and key of one group's sink, which build() writes.
+  std::string sinkCertificate(uint32_t group) const { return path("tls/sink-g" + std::to_string(group + 1) + ".pem"); }
+  std::string sinkKey(uint32_t group) const { return path("tls/sink-g" + std::to_string(group + 1) + ".key"); }
   // policy "fixed" routes every group to its fastest gateway (the oracle).
   std::string initiatorConfig(const std::string& run, const std::string& policy) const;
 
@@ -60,6 +63,7 @@ class SimWorld {
                     const std::string& after) const;
   toml::table gatewayDns() const;
   toml::array materials() const;
+  std::string writeSinkCertificates() const;
 
   const SimSettings& settings_;
   std::string binary_;

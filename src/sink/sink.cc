@@ -25,7 +25,12 @@ Sink::Sink(uv_loop_t* loop, const SinkConfig& config, MetricsRegistry& metrics)
                                 "Message bodies kept in memory now (with message_dir), until written.")),
       bodies_refused_(metrics.counter("lbmail_sink_bodies_refused_total",
                                       "Messages answered 452 because max_body_memory was in use.")),
-      message_log_(loop, config.sink.message_log, config.sink.message_dir, [this](size_t n) { releaseBody(n); }) {}
+      tls_sessions_(metrics.counter("lbmail_sink_tls_sessions_total",
+                                    "Connections that completed a TLS handshake after STARTTLS.")),
+      tls_failures_(metrics.counter("lbmail_sink_tls_failures_total",
+                                    "TLS handshakes after STARTTLS that failed or timed out.")),
+      message_log_(loop, config.sink.message_log, config.sink.message_dir, config.sink.hostname,
+                   [this](size_t n) { releaseBody(n); }) {}
 
 Duration Sink::elapsed() const { return std::chrono::milliseconds(uv_now(loop_) - started_ms_); }
 
@@ -35,12 +40,20 @@ int Sink::onStart() {
     logError("sink.start_failed", {{"error", err}});
     return 1;
   }
+  if (!settings_.tls_certificate.empty()) {
+    auto tls = SinkTlsContext::load(settings_.tls_certificate, settings_.tls_key);
+    if (!tls) {
+      logError("sink.start_failed", {{"error", tls.error()}});
+      return 1;
+    }
+    tls_ = std::move(*tls);
+  }
   for (const SocketAddress& addr : settings_.listen) {
     listeners_.push_back(std::make_unique<TcpListener>(loop_, "sink"));
     ++listeners_open_;
     if (int rc = listeners_.back()->listen(addr, [this](uv_stream_t* s) { onConnection(s); }); rc != 0) return rc;
   }
-  logInfo("sink.ready", {{"listeners", listeners_.size()}, {"rules", rules_.size()}});
+  logInfo("sink.ready", {{"listeners", listeners_.size()}, {"rules", rules_.size()}, {"starttls", tls_ != nullptr}});
   return 0;
 }
 
@@ -77,7 +90,7 @@ const SinkRule& Sink::rule(const std::string& client, std::string_view domain) c
   return rules_.match(client, domain, elapsed());
 }
 
-uint64_t Sink::recordMessage(const smtp::ReceivedMessage& message, const std::string& client) {
+uint64_t Sink::recordMessage(const smtp::ReceivedMessage& message, const SinkMessageOrigin& origin) {
   uint64_t number = ++message_number_;
   // The message file's copy is held until written: over budget for a moment at most by one
   // message, and new bodies are refused until the writes catch up.
@@ -85,7 +98,7 @@ uint64_t Sink::recordMessage(const smtp::ReceivedMessage& message, const std::st
     body_bytes_held_ += message.body.size();
     body_bytes_.set(static_cast<double>(body_bytes_held_));
   }
-  message_log_.record(message, client, number);
+  message_log_.record(message, origin, number);
   return number;
 }
 
@@ -167,6 +180,8 @@ void Sink::writeModeStatus(JsonWriter& w) {
   w.field("connections", sessions_.size());
   w.field("connections_total", connections_total_);
   w.field("messages_accepted", message_number_);
+  w.field("starttls", tls_ != nullptr);
+  w.field("tls_sessions", tls_sessions_.value());
   w.key("recipients").beginArray();
   for (const auto& [key, counter] : outcomes_) {
     w.beginObject().field("client", key.client).field("domain", key.domain).field("outcome", key.outcome);

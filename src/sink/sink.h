@@ -13,6 +13,7 @@
 #include "sink_message_log.h"
 #include "sink_session.h"
 #include "sink_session_owner.h"
+#include "sink_tls_context.h"
 
 namespace lbmail {
 
@@ -43,7 +44,9 @@ class Sink final : public ModeService, private SinkSessionOwner {
   const SinkRule& rule(const std::string& client, std::string_view domain) const override;
   void count(const std::string& client, std::string_view domain, std::string_view outcome) override;
   bool admitMessage(const std::string& client, double max_rate) override;
-  uint64_t recordMessage(const smtp::ReceivedMessage& message, const std::string& client) override;
+  uint64_t recordMessage(const smtp::ReceivedMessage& message, const SinkMessageOrigin& origin) override;
+  const SinkTlsContext* tlsContext() const override { return tls_.get(); }
+  void tlsHandshakeDone(bool established) override { (established ? tls_sessions_ : tls_failures_).inc(); }
   bool keepsBodies() const override { return message_log_.keepsBodies(); }
   bool reserveBody(size_t bytes) override;
   void releaseBody(size_t bytes) override;
@@ -72,6 +75,9 @@ class Sink final : public ModeService, private SinkSessionOwner {
   Gauge& buffered_bytes_;   // sessions' queued replies and protocol buffers, kept bodies included
   Gauge& body_bytes_;       // kept bodies, in sessions and in message files being written
   Counter& bodies_refused_;
+  Counter& tls_sessions_;
+  Counter& tls_failures_;
+  std::unique_ptr<SinkTlsContext> tls_;
   uint64_t body_bytes_held_ = 0;
   int64_t buffered_ = 0;
   std::unique_ptr<char[]> read_buf_ = std::make_unique<char[]>(kReadBufferSize);

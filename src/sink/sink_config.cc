@@ -1,6 +1,8 @@
 // Reading the sink's configuration.
 #include "sink_config.h"
 
+#include "lbmail/core/config_path.h"
+
 namespace lbmail {
 namespace {
 
@@ -43,7 +45,7 @@ SinkRule readRule(ConfigTable& t) {
   return r;
 }
 
-SinkSettings readSink(ConfigTable t) {
+SinkSettings readSink(ConfigTable t, const std::string& config_file) {
   using namespace std::chrono_literals;
   SinkSettings s;
   s.listen = t.addressList("listen", {*SocketAddress::parse("127.0.0.1:2525")});
@@ -61,6 +63,11 @@ SinkSettings readSink(ConfigTable t) {
   s.seed = static_cast<uint64_t>(t.integer("seed", 1, 0, INT64_MAX));
   s.message_log = t.string("message_log", "");
   s.message_dir = t.string("message_dir", "");
+  s.tls_certificate = resolveConfigPath(config_file, t.string("tls_certificate", ""));
+  s.tls_key = resolveConfigPath(config_file, t.string("tls_key", ""));
+  if (s.tls_certificate.empty() != s.tls_key.empty()) {
+    t.fail(s.tls_key.empty() ? "tls_key" : "tls_certificate", "tls_certificate and tls_key set together, or neither");
+  }
   for (ConfigTable& rule : t.tableArray("rule")) s.rules.push_back(readRule(rule));
   return s;
 }
@@ -68,10 +75,10 @@ SinkSettings readSink(ConfigTable t) {
 }  // namespace
 
 Expected<SinkConfig, std::string> loadSinkConfig(const std::string& file) {
-  return loadConfigFile<SinkConfig>(file, [](ConfigTable& root) {
+  return loadConfigFile<SinkConfig>(file, [&file](ConfigTable& root) {
     SinkConfig c;
     c.service = readServiceConfig(root, Mode::kSink);
-    c.sink = readSink(root.table("sink"));
+    c.sink = readSink(root.table("sink"), file);
     return c;
   });
 }

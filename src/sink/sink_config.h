@@ -23,6 +23,10 @@ struct SinkSettings {
   uint64_t seed = 1;            // every random draw follows from it
   std::string message_log;      // JSON lines, one per accepted message; empty: none
   std::string message_dir;      // each accepted message as a file; empty: none
+  // STARTTLS (RFC 3207) is offered when both are set: PEM files, the certificate chain (leaf
+  // first) and its unencrypted private key (owner-only). Relative to the configuration file.
+  std::string tls_certificate;
+  std::string tls_key;
   std::vector<SinkRule> rules;
 };
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <ctime>
 
 #include "lbmail/core/json_writer.h"
 #include "lbmail/core/log.h"
@@ -16,6 +17,22 @@ namespace {
 // Beyond this much unwritten log, lines are dropped (and counted) rather than memory grown.
 constexpr size_t kMaxPendingLog = 64 * 1024 * 1024;
 
+// The trace header of RFC 5321 section 4.4 for a message received over TLS: "with ESMTPS"
+// (RFC 3848) and, as Postfix writes it, a comment naming the TLS version and cipher.
+std::string receivedHeader(const smtp::ReceivedMessage& m, const SinkMessageOrigin& origin,
+                           const std::string& hostname, uint64_t number) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  std::string literal = origin.client.find(':') == std::string_view::npos ? std::string(origin.client)
+                                                                          : "IPv6:" + std::string(origin.client);
+  return "Received: from " + std::string(m.helo) + " ([" + literal + "])\r\n\t(using " +
+         std::string(origin.tls_version) + " with cipher " + std::string(origin.tls_cipher) + ")\r\n\tby " + hostname +
+         " (lbmail sink) with ESMTPS id " + std::to_string(number) + ";\r\n\t" + date + "\r\n";
+}
+
 }  // namespace
 
 // One message file: open, write, close, each step on the thread pool.
@@ -23,6 +40,7 @@ struct SinkMessageLog::FileWrite {
   SinkMessageLog* log;
   uv_fs_t req;
   std::string path;
+  std::string trace;  // the Received header written before the body, or empty
   std::string body;
   uv_file fd = -1;
 
@@ -36,8 +54,9 @@ struct SinkMessageLog::FileWrite {
     uv_fs_req_cleanup(req);
     if (result < 0) return w->finish(static_cast<int>(result));
     w->fd = static_cast<uv_file>(result);
-    uv_buf_t buf = uv_buf_init(w->body.data(), static_cast<unsigned>(w->body.size()));
-    uv_fs_write(w->log->loop_, req, w->fd, &buf, 1, 0, onWritten);
+    uv_buf_t bufs[] = {uv_buf_init(w->trace.data(), static_cast<unsigned>(w->trace.size())),
+                       uv_buf_init(w->body.data(), static_cast<unsigned>(w->body.size()))};
+    uv_fs_write(w->log->loop_, req, w->fd, bufs, 2, 0, onWritten);
   }
   static void onWritten(uv_fs_t* req) {
     auto* w = static_cast<FileWrite*>(req->data);
@@ -59,9 +78,13 @@ struct SinkMessageLog::FileWrite {
   }
 };
 
-SinkMessageLog::SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir,
+SinkMessageLog::SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir, std::string hostname,
                                std::function<void(size_t)> file_written)
-    : loop_(loop), log_path_(std::move(log_path)), dir_(std::move(dir)), file_written_(std::move(file_written)) {}
+    : loop_(loop),
+      log_path_(std::move(log_path)),
+      dir_(std::move(dir)),
+      hostname_(std::move(hostname)),
+      file_written_(std::move(file_written)) {}
 
 std::string SinkMessageLog::open() {
   if (log_path_.empty()) return "";
@@ -74,7 +97,7 @@ std::string SinkMessageLog::open() {
   return "";
 }
 
-void SinkMessageLog::record(const smtp::ReceivedMessage& m, const std::string& client, uint64_t number) {
+void SinkMessageLog::record(const smtp::ReceivedMessage& m, const SinkMessageOrigin& origin, uint64_t number) {
   if (fd_ >= 0) {
     if (pending_.size() > kMaxPendingLog) {
       ++dropped_;
@@ -85,7 +108,7 @@ void SinkMessageLog::record(const smtp::ReceivedMessage& m, const std::string& c
       JsonWriter w(pending_);
       w.beginObject();
       w.field("time", std::chrono::duration<double>(now).count());
-      w.field("client", client);
+      w.field("client", origin.client);
       w.field("helo", m.helo);
       w.field("sender", m.sender);
       w.key("recipients").beginArray();
@@ -96,13 +119,15 @@ void SinkMessageLog::record(const smtp::ReceivedMessage& m, const std::string& c
       w.field("message_id", m.message_id);
       w.field("lbmail_id", m.lbmail_id);
       w.field("number", number);
+      w.field("tls", origin.tls_version);
       w.endObject();
       pending_.push_back('\n');
       writeLog();
     }
   }
   if (!dir_.empty()) {
-    auto* f = new FileWrite{this, {}, dir_ + "/" + std::to_string(number) + ".eml", std::string(m.body)};
+    std::string trace = origin.tls_version.empty() ? std::string() : receivedHeader(m, origin, hostname_, number);
+    auto* f = new FileWrite{this, {}, dir_ + "/" + std::to_string(number) + ".eml", std::move(trace), std::string(m.body)};
     ++files_in_flight_;
     f->start();
   }

@@ -13,10 +13,18 @@
 
 namespace lbmail {
 
+// How an accepted message came: from which address and, after STARTTLS, over which TLS.
+struct SinkMessageOrigin {
+  std::string_view client;
+  std::string_view tls_version;  // "TLSv1.3"; empty for a message received in plaintext
+  std::string_view tls_cipher;   // "TLS_AES_256_GCM_SHA384"
+};
+
 class SinkMessageLog {
  public:
-  // file_written(bytes) runs when a message file's copy of a body is freed.
-  SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir,
+  // file_written(bytes) runs when a message file's copy of a body is freed. hostname is the
+  // sink's, for the Received header of message files.
+  SinkMessageLog(uv_loop_t* loop, std::string log_path, std::string dir, std::string hostname,
                  std::function<void(size_t bytes)> file_written = [](size_t) {});
   SinkMessageLog(const SinkMessageLog&) = delete;
   SinkMessageLog& operator=(const SinkMessageLog&) = delete;
@@ -25,8 +33,10 @@ class SinkMessageLog {
   std::string open();
   bool keepsBodies() const { return !dir_.empty(); }
   // Queues the record of one accepted message; number names its file in the directory, which
-  // holds a copy of the body until written.
-  void record(const smtp::ReceivedMessage& message, const std::string& client, uint64_t number);
+  // holds a copy of the body until written. The log line names the TLS version ("tls", empty
+  // in plaintext); a message received over TLS gets a Received header in its file that says so
+  // (one received in plaintext is stored exactly as sent, for tests that compare bytes).
+  void record(const smtp::ReceivedMessage& message, const SinkMessageOrigin& origin, uint64_t number);
   // Writes what is queued, closes the file; done runs when nothing is in flight.
   void close(std::function<void()> done);
 
@@ -41,6 +51,7 @@ class SinkMessageLog {
   uv_loop_t* loop_;
   std::string log_path_;
   std::string dir_;
+  std::string hostname_;
   std::function<void(size_t)> file_written_;
   uv_file fd_ = -1;
   std::string pending_;   // lines not yet handed to the thread pool

@@ -1,9 +1,12 @@
 // A sink connection: SMTP with the rules' latency, failures and limits applied.
 #include "sink_session.h"
 
+#include <openssl/err.h>
+
 #include <chrono>
 
 #include "lbmail/core/log.h"
+#include "sink_tls_context.h"
 
 namespace lbmail {
 namespace {
@@ -28,7 +31,9 @@ smtp::SmtpServerProtocol::Limits protocolLimits(const SinkSettings& s) {
 }  // namespace
 
 SinkSession::SinkSession(SinkSessionOwner& sink, uint64_t seed)
-    : sink_(sink), rng_(seed), protocol_(sink.settings().hostname, protocolLimits(sink.settings()), *this) {}
+    : sink_(sink), rng_(seed), protocol_(sink.settings().hostname, protocolLimits(sink.settings()), *this) {
+  protocol_.offerStartTls(sink.tlsContext() != nullptr);
+}
 
 void SinkSession::start(uv_stream_t* listener, Handle self) {
   self_ = self;
@@ -87,6 +92,8 @@ void SinkSession::armIdle() {
 
 void SinkSession::onIdle(uv_timer_t* timer) {
   auto* self = static_cast<SinkSession*>(timer->data);
+  // A client that asked for TLS and stalls in the handshake cannot read a 421 either.
+  if (self->tls_ && !self->tls_up_) return self->tlsFailed("TLS handshake timed out");
   smtp::ServerReply r;
   r.code = 421;
   r.text = "421 4.4.2 " + self->sink_.settings().hostname + " Timeout, closing connection\r\n";
@@ -130,19 +137,29 @@ void SinkSession::onDelay(uv_timer_t* timer) {
 
 void SinkSession::writeNow(std::vector<smtp::ServerReply> replies) {
   if (closer_.started() || replies.empty()) return;
-  auto* w = new WriteRequest;
-  w->session = this;
   size_t size = 0;
   for (const smtp::ServerReply& r : replies) size += r.text.size();
-  w->text.reserve(size);
+  std::string text;
+  text.reserve(size);
+  bool start_tls = false;
   for (const smtp::ServerReply& r : replies) {
     if (r.close_after) close_after_write_ = true;
-    w->text.append(r.text);
+    start_tls = start_tls || r.start_tls;
+    text.append(r.text);
   }
   replies = {};
+  if (tls_up_) return writeTls(text, close_after_write_);
+  auto* w = new WriteRequest;
+  w->session = this;
+  w->text = std::move(text);
   uv_buf_t buf = uv_buf_init(w->text.data(), static_cast<unsigned>(w->text.size()));
+  write(w, &buf, 1);
+  if (start_tls && !closer_.started()) beginTls();
+}
+
+void SinkSession::write(WriteRequest* w, const uv_buf_t* bufs, unsigned count) {
   w->req.data = w;
-  if (uv_write(&w->req, asStream(&tcp_), &buf, 1, onWrite) != 0) {
+  if (uv_write(&w->req, asStream(&tcp_), bufs, count, onWrite) != 0) {
     delete w;
     close();
     return;
@@ -162,6 +179,8 @@ void SinkSession::updateReading() {
     reading_ = false;
   }
   accountBuffers();
+  // Commands may already be decrypted and waiting in the TLS session: no read brings them.
+  if (reading_) drainTls();
 }
 
 void SinkSession::accountBuffers() {
@@ -194,23 +213,106 @@ void SinkSession::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
     return;
   }
   if (self->close_after_write_) return;  // QUIT or 421 given: the rest is not read
-  if (self->protocol_.inData() && !self->data_rolled_) {
-    self->data_rolled_ = true;
-    if (self->roll(self->rule(self->first_domain_).drop_in_data)) {
+  std::string_view bytes(buf->base, static_cast<size_t>(nread));
+  if (self->tls_) {
+    self->receivedTls(bytes);
+  } else {
+    self->received(bytes);
+  }
+}
+
+void SinkSession::received(std::string_view bytes) {
+  if (protocol_.inData() && !data_rolled_) {
+    data_rolled_ = true;
+    if (roll(rule(first_domain_).drop_in_data)) {
       // A receiver that vanishes mid-message: no reply at all.
-      self->sink_.count(self->client_host_, self->first_domain_, "dropped");
-      self->close();
+      sink_.count(client_host_, first_domain_, "dropped");
+      close();
       return;
     }
   }
   std::vector<smtp::ServerReply> replies;
-  self->protocol_.feed(std::string_view(buf->base, static_cast<size_t>(nread)), replies);
-  self->armIdle();
-  if (replies.empty()) {
-    self->accountBuffers();
-  } else {
-    self->respond(std::move(replies));
+  protocol_.feed(bytes, replies);
+  if (protocol_.awaitingTls() && protocol_.bytesDiscardedBeforeTls() > 0) {
+    // RFC 3207 section 4.2 leaves nothing sent before TLS to act on after it (CVE-2011-0411).
+    logWarn("sink.pipelined_after_starttls", {{"client", client_host_}, {"bytes", protocol_.bytesDiscardedBeforeTls()}});
   }
+  armIdle();
+  if (replies.empty()) {
+    accountBuffers();
+  } else {
+    respond(std::move(replies));
+  }
+}
+
+void SinkSession::beginTls() { tls_ = sink_.tlsContext()->newSession(); }
+
+void SinkSession::receivedTls(std::string_view ciphertext) {
+  tls_->feed(reinterpret_cast<const uint8_t*>(ciphertext.data()), ciphertext.size());
+  armIdle();
+  if (!tls_up_) {
+    tls::TlsSession::Status status = tls_->handshake();
+    if (status == tls::TlsSession::Status::kError) return tlsFailed(tls_->error());
+    writeTls({}, false);  // the handshake's next flight
+    if (status != tls::TlsSession::Status::kOk || closer_.started()) return;
+    finishHandshake();
+  }
+  drainTls();
+}
+
+void SinkSession::finishHandshake() {
+  tls_up_ = true;
+  tls_version_ = SSL_get_version(tls_->ssl());
+  tls_cipher_ = SSL_get_cipher_name(tls_->ssl());
+  protocol_.tlsEstablished();
+  sink_.tlsHandshakeDone(true);
+}
+
+void SinkSession::tlsFailed(const std::string& reason) {
+  sink_.tlsHandshakeDone(false);
+  logWarn("sink.tls_failed", {{"client", client_host_}, {"error", reason}});
+  // The alert OpenSSL queued, if any, tells the client why; then the connection closes.
+  close_after_write_ = true;
+  writeTls({}, false);
+  if (writes_in_flight_ == 0) close();
+}
+
+void SinkSession::drainTls() {
+  if (draining_ || !tls_up_) return;
+  draining_ = true;
+  // reading_ turns false while a batch waits for its latency or the client does not read its
+  // replies: the rest stays in the session until then, as unread bytes stay in the socket.
+  while (reading_ && !closer_.started()) {
+    uv_buf_t buf = sink_.readBuffer();
+    size_t got = 0;
+    tls::TlsSession::Status status = tls_->read(reinterpret_cast<uint8_t*>(buf.base), buf.len, &got);
+    if (status == tls::TlsSession::Status::kOk) {
+      received(std::string_view(buf.base, got));
+      continue;
+    }
+    if (status == tls::TlsSession::Status::kError) logWarn("sink.tls_failed", {{"client", client_host_}, {"error", tls_->error()}});
+    if (status != tls::TlsSession::Status::kWantInput) close();
+    break;
+  }
+  draining_ = false;
+}
+
+void SinkSession::writeTls(std::string_view text, bool close_notify) {
+  if (!tls_->write(reinterpret_cast<const uint8_t*>(text.data()), text.size())) {
+    logWarn("sink.tls_failed", {{"client", client_host_}, {"error", tls_->error()}});
+    close();
+    return;
+  }
+  if (close_notify) {
+    SSL_shutdown(tls_->ssl());  // close_notify (RFC 8446 section 6.1) goes out with the last reply
+    ERR_clear_error();
+  }
+  if (tls_->pendingOutput() == 0) return;
+  auto* w = new WriteRequest;
+  w->session = this;
+  tls_->takeOutput(w->records);
+  std::vector<uv_buf_t> bufs = w->records.uvBufs();
+  write(w, bufs.data(), static_cast<unsigned>(bufs.size()));
 }
 
 smtp::SmtpServerProtocol::Decision SinkSession::onMail(std::string_view) {
@@ -259,7 +361,7 @@ smtp::SmtpServerProtocol::Decision SinkSession::onMessage(const smtp::ReceivedMe
   data_rolled_ = false;
   if (d.code != 250) return d;
   ++messages_;
-  uint64_t number = sink_.recordMessage(m, client_host_);
+  uint64_t number = sink_.recordMessage(m, {client_host_, tls_version_, tls_cipher_});
   d.text = "Ok: queued as " + std::to_string(number);
   return d;
 }

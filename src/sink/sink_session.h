@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "lbmail/core/buffer_list.h"
 #include "lbmail/core/handle_closer.h"
 #include "lbmail/smtp/smtp_server_protocol.h"
+#include "lbmail/tls/tls_session.h"
 #include "sink_rules.h"
 #include "sink_session_owner.h"
 
@@ -40,7 +42,8 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
     // Not req->handle->data: that points at the closer once close() ran, and libuv still
     // calls back pending writes (UV_ECANCELED) then.
     SinkSession* session;
-    std::string text;  // a batch's replies, joined: a few bytes each, sent in one write
+    std::string text;     // a batch's replies, joined: a few bytes each, sent in one write
+    BufferList records;   // or, after STARTTLS, TLS records (replies, handshake flights, alerts)
   };
 
   // Policy
@@ -57,9 +60,22 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   static void onDelay(uv_timer_t* timer);
   static void onIdle(uv_timer_t* timer);
 
+  // Bytes from the client in plaintext: to the protocol, and its replies back.
+  void received(std::string_view bytes);
   // Sends replies after the latency the rules give their kind; reading pauses meanwhile.
   void respond(std::vector<smtp::ServerReply> replies);
   void writeNow(std::vector<smtp::ServerReply> replies);
+  void write(WriteRequest* w, const uv_buf_t* bufs, unsigned count);
+
+  // STARTTLS (RFC 3207): the 220 went out in plaintext, every later byte is TLS.
+  void beginTls();
+  void receivedTls(std::string_view ciphertext);
+  void finishHandshake();
+  void tlsFailed(const std::string& reason);
+  // Plaintext the TLS session holds, fed to the protocol while nothing waits for its latency.
+  void drainTls();
+  // Encrypts text (or only takes handshake records when it is empty) and writes the records.
+  void writeTls(std::string_view text, bool close_notify);
   void armIdle();
   // Reads while nothing waits for its latency and the replies queued for a client that does
   // not read them stay under the high-water mark; accounts the memory held.
@@ -76,6 +92,7 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   HandleCloser closer_;
   bool close_after_write_ = false;
   bool reading_ = false;
+  bool draining_ = false;
   size_t writes_in_flight_ = 0;
   size_t accounted_ = 0;  // bytes last reported through bufferedChanged
 
@@ -86,6 +103,11 @@ class SinkSession final : private smtp::SmtpServerProtocol::Policy {
   bool data_rolled_ = false;              // the drop-in-DATA draw for this message is done
   uint32_t messages_ = 0;
   std::string first_domain_;              // of the transaction's first recipient
+
+  std::unique_ptr<tls::TlsSession> tls_;  // from the 220 to STARTTLS on
+  bool tls_up_ = false;                   // the handshake completed
+  std::string tls_version_;
+  std::string tls_cipher_;
 };
 
 }  // namespace lbmail

@@ -9,11 +9,13 @@
 
 #include "lbmail/smtp/smtp_server_protocol.h"
 #include "sink_config.h"
+#include "sink_message_log.h"
 #include "sink_rules.h"
 
 namespace lbmail {
 
 class SinkSession;
+class SinkTlsContext;
 
 class SinkSessionOwner {
  public:
@@ -26,7 +28,11 @@ class SinkSessionOwner {
   // A MAIL from client now: false when it exceeds the rule's message rate.
   virtual bool admitMessage(const std::string& client, double max_rate) = 0;
   // Numbers an accepted message and writes it to the message log; returns its number.
-  virtual uint64_t recordMessage(const smtp::ReceivedMessage& message, const std::string& client) = 0;
+  virtual uint64_t recordMessage(const smtp::ReceivedMessage& message, const SinkMessageOrigin& origin) = 0;
+  // The context STARTTLS sessions come from; nullptr when the sink has no certificate.
+  virtual const SinkTlsContext* tlsContext() const = 0;
+  // A STARTTLS handshake completed (established) or failed.
+  virtual void tlsHandshakeDone(bool established) = 0;
   // True when the message log keeps whole messages, so the protocol must keep their bodies.
   virtual bool keepsBodies() const = 0;
   // The sink-wide budget for kept bodies (max_body_memory): false when bytes more do not fit.

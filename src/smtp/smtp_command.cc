@@ -12,7 +12,7 @@ struct VerbName {
   SmtpVerb verb;
 };
 
-constexpr std::array<VerbName, 11> kVerbs{{
+constexpr std::array<VerbName, 12> kVerbs{{
     {"EHLO", SmtpVerb::kEhlo},
     {"HELO", SmtpVerb::kHelo},
     {"MAIL", SmtpVerb::kMail},
@@ -24,6 +24,7 @@ constexpr std::array<VerbName, 11> kVerbs{{
     {"QUIT", SmtpVerb::kQuit},
     {"VRFY", SmtpVerb::kVrfy},
     {"HELP", SmtpVerb::kHelp},
+    {"STARTTLS", SmtpVerb::kStartTls},
 }};
 
 constexpr SmtpCommandError kSyntax{500, "5.5.2", "Syntax error, command unrecognized"};
@@ -130,6 +131,7 @@ Expected<SmtpCommand, SmtpCommandError> parseSmtpCommand(std::string_view line) 
     case SmtpVerb::kData:
     case SmtpVerb::kRset:
     case SmtpVerb::kQuit:
+    case SmtpVerb::kStartTls:  // RFC 3207 section 4: "501 Syntax error (no parameters allowed)"
       if (!cmd.argument.empty()) return unexpected(kBadArguments);
       break;
     case SmtpVerb::kNoop:

@@ -77,7 +77,10 @@ ServerReply SmtpServerProtocol::ehloReply() const {
   ServerReply r;
   r.code = 250;
   r.text = "250-" + hostname_ + "\r\n250-PIPELINING\r\n250-SIZE " + std::to_string(limits_.max_message_size) +
-           "\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n";
+           "\r\n250-8BITMIME\r\n250-CHUNKING\r\n";
+  // RFC 3207 section 4.2: never offered again once TLS is up.
+  if (offer_tls_ && !secured_) r.text += "250-STARTTLS\r\n";
+  r.text += "250 ENHANCEDSTATUSCODES\r\n";
   return r;
 }
 
@@ -109,6 +112,10 @@ void SmtpServerProtocol::dropBody() {
 
 void SmtpServerProtocol::feed(std::string_view bytes, std::vector<ServerReply>& replies) {
   while (!bytes.empty() && state_ != State::kClosed) {
+    if (state_ == State::kStartTls) {
+      discarded_before_tls_ += bytes.size();
+      return;
+    }
     if (state_ == State::kData) {
       bytes.remove_prefix(feedData(bytes, replies));
       continue;
@@ -232,7 +239,29 @@ void SmtpServerProtocol::handleCommand(const SmtpCommand& cmd, std::vector<Serve
       replies.push_back(reply(221, "2.0.0", "Bye"));
       state_ = State::kClosed;
       return;
+    case SmtpVerb::kStartTls:
+      return startTls(replies);
   }
+}
+
+void SmtpServerProtocol::startTls(std::vector<ServerReply>& replies) {
+  if (secured_) return replies.push_back(reply(503, "5.5.1", "TLS already active"));
+  if (!offer_tls_) return replies.push_back(reply(502, "5.5.1", "STARTTLS not available"));
+  // A transaction begun in plaintext does not continue under TLS (as Postfix refuses it too).
+  if (have_sender_) return replies.push_back(reply(503, "5.5.1", "MAIL transaction in progress"));
+  ServerReply r = reply(220, "2.0.0", "Ready to start TLS");
+  r.start_tls = true;
+  replies.push_back(std::move(r));
+  state_ = State::kStartTls;
+}
+
+void SmtpServerProtocol::tlsEstablished() {
+  if (state_ != State::kStartTls) return;
+  helo_.clear();
+  resetTransaction();
+  secured_ = true;
+  errors_ = 0;
+  state_ = State::kCommand;
 }
 
 void SmtpServerProtocol::bodyBytes(std::string_view bytes) {

@@ -1,12 +1,20 @@
-// Tests for src/sim/sim_world.cc without building the world: the child configs are TOML that
-// parses to the world's names, addresses and paths (quoted as TOML requires, whatever a path
-// holds), and names are read back through the world's maps.
+// Tests for src/sim/sim_world.cc, mostly without building the world: the child configs are TOML
+// that parses to the world's names, addresses and paths (quoted as TOML requires, whatever a
+// path holds), and names are read back through the world's maps; with tls, a small world is
+// built for its certificates.
 #include "sim_world.h"
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
+#include <filesystem>
 #include <string>
+
+#include "lbmail/tls/certificate_files.h"
+#include "temp_path.h"
 
 namespace lbmail {
 namespace {
@@ -137,6 +145,45 @@ TEST(SimWorld, InitiatorConfigNamesTheWorldsGatewaysAndPaths) {
 
   // Other policies route nothing by hand.
   EXPECT_FALSE(parse(world.initiatorConfig("ewma", "ewma"))["selection"]["route"]);
+}
+
+TEST(SimWorld, WithTlsSinksGetCertificatesAndGatewaysRequireEncryption) {
+  SimSettings s = smallWorld();
+  SimWorld plain_world(s, "/bin/lbmail", "");
+  EXPECT_FALSE(parse(plain_world.sinkConfig(0, false))["sink"]["tls_certificate"]);
+  EXPECT_FALSE(parse(plain_world.gatewayConfig(0))["smtp"]["tls_policy"]);
+
+  s.tls = true;
+  SimWorld world(s, "/bin/lbmail", "");
+  toml::table sink = parse(world.sinkConfig(1, false));
+  EXPECT_EQ(sink["sink"]["tls_certificate"].value_or(std::string()), s.work_dir + "/tls/sink-g2.pem");
+  EXPECT_EQ(sink["sink"]["tls_key"].value_or(std::string()), s.work_dir + "/tls/sink-g2.key");
+  EXPECT_EQ(parse(world.gatewayConfig(1))["smtp"]["tls_policy"].value_or(std::string()), "encrypt");
+}
+
+TEST(SimWorld, BuildWritesAnOwnerOnlyCertificateForEachSinksMxName) {
+  SimSettings s = smallWorld();
+  s.work_dir = test::tempPath("sim-world-tls");
+  s.recipients = 20;
+  s.attachment_size = 0;
+  s.tls = true;
+  std::filesystem::remove_all(s.work_dir);
+  std::filesystem::create_directories(s.work_dir);
+  SimWorld world(s, "/bin/lbmail", "");
+  ASSERT_EQ(world.build(), "");
+  for (uint32_t k = 0; k < s.groups; ++k) {
+    struct stat st {};
+    ASSERT_EQ(::stat(world.sinkKey(k).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    EXPECT_EQ(tls::useCertificateAndKey(ctx, world.sinkCertificate(k), world.sinkKey(k)), "");
+    X509* cert = SSL_CTX_get0_certificate(ctx);
+    std::string name = "mx.g" + std::to_string(k + 1) + ".sim";
+    EXPECT_EQ(X509_check_host(cert, name.c_str(), name.size(), 0, nullptr), 1) << name;
+    EXPECT_EQ(X509_check_ip_asc(cert, world.sinkIp(k).c_str(), 0), 1) << world.sinkIp(k);
+    SSL_CTX_free(ctx);
+  }
+  std::filesystem::remove_all(s.work_dir);
 }
 
 }  // namespace

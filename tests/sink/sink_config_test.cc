@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -100,6 +101,23 @@ TEST(SinkConfig, BodyMemoryDefaultsToAtLeastTheMessageSizeAndMayNotBeBelowIt) {
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().find("sink.max_body_memory: expected a size at least max_message_size"), std::string::npos)
       << c.error();
+}
+
+TEST(SinkConfig, TlsCertificateAndKeyComeTogetherAndAreReadBesideTheFile) {
+  auto a = loadText("[sink]\ntls_certificate = \"sink.pem\"\ntls_key = \"/keys/sink.key\"\n");
+  ASSERT_TRUE(a) << a.error();
+  auto beside = std::filesystem::path(test::tempPath("sink.toml")).parent_path() / "sink.pem";
+  EXPECT_EQ(a->sink.tls_certificate, beside.lexically_normal().string());
+  EXPECT_EQ(a->sink.tls_key, "/keys/sink.key");
+  EXPECT_TRUE(loadText("[sink]\n")->sink.tls_certificate.empty());
+  auto b = loadText("[sink]\ntls_certificate = \"sink.pem\"\n");
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().find("sink.tls_key: expected tls_certificate and tls_key set together, or neither"),
+            std::string::npos)
+      << b.error();
+  auto c = loadText("[sink]\ntls_key = \"sink.key\"\n");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("sink.tls_certificate: expected"), std::string::npos) << c.error();
 }
 
 TEST(SinkRules, FirstMatchInForceWins) {

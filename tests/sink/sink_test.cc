@@ -17,6 +17,7 @@
 
 #include "child_process.h"
 #include "sink_process.h"
+#include "sink_test_client.h"
 #include "log_fields.h"
 #include "lbmail/core/socket_address.h"
 #include "tcp_client.h"
@@ -29,48 +30,11 @@ namespace {
 using test::addrField;
 using test::ChildProcess;
 using test::SinkProcess;
+using test::SmtpClient;
 using test::TcpClient;
+using test::metricValue;
 using Clock = std::chrono::steady_clock;
 
-
-// A line-oriented SMTP client over a raw socket.
-class SmtpClient {
- public:
-  explicit SmtpClient(const SocketAddress& addr) : tcp_(addr) {}
-  bool send(const std::string& s) { return tcp_.send(s); }
-  // One whole reply (all its lines); empty when the connection ends first.
-  std::string reply() {
-    std::string out;
-    for (;;) {
-      std::string& in = tcp_.received();
-      size_t nl;
-      while ((nl = in.find("\r\n")) != std::string::npos) {
-        std::string line = in.substr(0, nl + 2);
-        in.erase(0, nl + 2);
-        out += line;
-        if (line.size() >= 4 && line[3] == ' ') return out;
-      }
-      if (!tcp_.receiveMore()) return "";
-    }
-  }
-  int code() {
-    std::string r = reply();
-    return r.size() >= 3 ? std::stoi(r.substr(0, 3)) : 0;
-  }
-  bool closed() { return tcp_.peerClosed(); }
-
- private:
-  TcpClient tcp_;
-};
-
-// The value of an unlabelled series in a /metrics text; -1 when absent.
-double metricValue(const std::string& metrics, const std::string& name) {
-  std::istringstream in(metrics);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return -1;
-}
 
 // A raw client that writes without blocking and never reads: what a flooding client does.
 class FloodClient {

@@ -42,8 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_message_size = 4096;
   limits.max_recipients = 8;
   SmtpServerProtocol protocol("fuzz.test", limits, policy);
+  protocol.offerStartTls(true);
   std::vector<ServerReply> replies;
   for (size_t off = 0; off < input.size() && !protocol.closed(); off += step) {
+    // A STARTTLS answered 220 is followed, one read later, by a completed handshake.
+    if (protocol.awaitingTls()) protocol.tlsEstablished();
     protocol.feed(input.substr(off, step), replies);
     for (const ServerReply& r : replies) checkReply(r);
     replies.clear();

@@ -12,6 +12,10 @@ namespace {
 
 class RecordingPolicy : public SmtpServerProtocol::Policy {
  public:
+  SmtpServerProtocol::Decision onMail(std::string_view sender) override {
+    senders.emplace_back(sender);
+    return {250, "2.1.0", "Ok"};
+  }
   SmtpServerProtocol::Decision onRecipient(std::string_view address) override {
     if (address.starts_with("bad")) return {550, "5.1.1", "No such user"};
     return {250, "2.1.5", "Ok"};
@@ -36,7 +40,7 @@ class RecordingPolicy : public SmtpServerProtocol::Policy {
   size_t budget = SIZE_MAX;  // bytes of kept body the receiver allows
   size_t held = 0;
   std::vector<uint64_t> sizes, hashes;
-  std::vector<std::string> message_ids, lbmail_ids, bodies;
+  std::vector<std::string> message_ids, lbmail_ids, bodies, senders;
   std::vector<size_t> recipients;
 };
 
@@ -307,6 +311,75 @@ TEST(SmtpServerProtocol, AddressesWithControlCharactersAreRefused) {
   Session s;
   s.feed("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b\x01@y.test>\r\nRCPT TO:<noatsign>\r\n");
   EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 250, 501, 501}));
+}
+
+// STARTTLS (RFC 3207).
+
+TEST(SmtpServerProtocol, StartTlsIsOfferedOnlyWhenEnabledAndUntilTlsIsUp) {
+  Session s;
+  s.feed("EHLO c\r\nSTARTTLS\r\n");
+  EXPECT_EQ(s.replies[0].text.find("STARTTLS"), std::string::npos);
+  EXPECT_EQ(s.replies[1].code, 502);
+  EXPECT_FALSE(s.replies[1].start_tls);
+
+  s.reset();
+  s.protocol->offerStartTls(true);
+  s.feed("EHLO c\r\nSTARTTLS\r\n");
+  ASSERT_EQ(codes(s.replies), (std::vector<int>{250, 220}));
+  EXPECT_NE(s.replies[0].text.find("250-STARTTLS\r\n"), std::string::npos);
+  EXPECT_EQ(s.replies[1].text, "220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_TRUE(s.replies[1].start_tls);
+  EXPECT_TRUE(s.protocol->awaitingTls());
+  EXPECT_FALSE(s.protocol->secured());
+  s.protocol->tlsEstablished();
+  EXPECT_TRUE(s.protocol->secured());
+  s.replies.clear();
+  s.feed("EHLO c\r\nSTARTTLS\r\n");
+  ASSERT_EQ(codes(s.replies), (std::vector<int>{250, 503}));
+  EXPECT_EQ(s.replies[0].text.find("STARTTLS"), std::string::npos);
+  EXPECT_FALSE(s.replies[1].start_tls);
+}
+
+TEST(SmtpServerProtocol, AfterTlsTheSessionStartsOverAndWorks) {
+  Session s;
+  s.protocol->offerStartTls(true);
+  s.feed("EHLO before.test\r\nSTARTTLS\r\n");
+  s.protocol->tlsEstablished();
+  s.replies.clear();
+  // The EHLO given in plaintext counts for nothing (RFC 3207 section 4.2).
+  s.feed("MAIL FROM:<a@x.test>\r\n");
+  EXPECT_EQ(codes(s.replies), (std::vector<int>{503}));
+  s.replies.clear();
+  s.feed(kTransaction);
+  expectTransaction(s);
+}
+
+TEST(SmtpServerProtocol, CommandsPipelinedBehindStartTlsAreNeverExecuted) {
+  const std::string kBefore = "EHLO c\r\nSTARTTLS\r\n";
+  const std::string kInjected = "MAIL FROM:<evil@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n";
+  // Whether the injected commands come in the same read as STARTTLS or in later ones.
+  for (size_t split = 0; split <= kBefore.size() + kInjected.size(); ++split) {
+    Session s;
+    s.protocol->offerStartTls(true);
+    std::string all = kBefore + kInjected;
+    s.feed(std::string_view(all).substr(0, split));
+    s.feed(std::string_view(all).substr(split));
+    ASSERT_EQ(codes(s.replies), (std::vector<int>{250, 220})) << "split at " << split;
+    EXPECT_EQ(s.protocol->bytesDiscardedBeforeTls(), kInjected.size()) << "split at " << split;
+    s.protocol->tlsEstablished();
+    s.replies.clear();
+    s.feed("EHLO c\r\nRCPT TO:<b@y.test>\r\n");
+    EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 503})) << "split at " << split;
+    EXPECT_TRUE(s.policy.senders.empty()) << "split at " << split;
+  }
+}
+
+TEST(SmtpServerProtocol, StartTlsWithArgumentsOrInATransactionIsRefused) {
+  Session s;
+  s.protocol->offerStartTls(true);
+  s.feed("EHLO c\r\nSTARTTLS now\r\nMAIL FROM:<a@x.test>\r\nSTARTTLS\r\nRSET\r\nstarttls\r\n");
+  EXPECT_EQ(codes(s.replies), (std::vector<int>{250, 501, 250, 503, 250, 220}));
+  EXPECT_TRUE(s.protocol->awaitingTls());
 }
 
 }  // namespace

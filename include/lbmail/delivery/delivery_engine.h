@@ -66,6 +66,7 @@ class DeliveryEngine final : private DestinationPoolOwner {
  private:
   // DestinationPoolOwner: what the pools call.
   const smtp::SmtpClientSettings& clientSettings() const override { return config_.client; }
+  const SmtpTlsContext& tlsContext() const override { return *tls_context_; }
   Duration backoff() const override { return config_.backoff; }
   DeliveryEngineStats& counters() override { return stats_; }
   void finish(std::unique_ptr<Delivery> d, DeliveryResult&& result) override;
@@ -93,6 +94,7 @@ class DeliveryEngine final : private DestinationPoolOwner {
   uv_loop_t* loop_;
   DeliveryConfig config_;
   dns::MxResolver& resolver_;
+  std::unique_ptr<SmtpTlsContext> tls_context_;  // config_.tls.ca_file
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Delivery>> resolving_;
   std::map<std::string, std::unique_ptr<DestinationPool>> pools_;  // key: "source>destination"

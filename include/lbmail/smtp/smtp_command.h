@@ -12,7 +12,7 @@ namespace lbmail::smtp {
 // RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF.
 constexpr size_t kMaxCommandLine = 512;
 
-enum class SmtpVerb { kEhlo, kHelo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kVrfy, kHelp };
+enum class SmtpVerb { kEhlo, kHelo, kMail, kRcpt, kData, kBdat, kRset, kNoop, kQuit, kVrfy, kHelp, kStartTls };
 
 struct SmtpCommand {
   SmtpVerb verb = SmtpVerb::kNoop;

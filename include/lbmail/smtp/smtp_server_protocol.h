@@ -21,6 +21,9 @@ struct ServerReply {
   int code = 250;
   std::string text;  // one or more lines, each ending in CRLF, already formatted
   bool close_after = false;  // 221 and 421: the connection closes once this is sent
+  // The 220 to STARTTLS: once it is sent in plaintext, the owner runs the TLS handshake and
+  // calls tlsEstablished (RFC 3207 section 4).
+  bool start_tls = false;
 };
 
 // What the receiver knows of an accepted or refused message at its end.
@@ -83,6 +86,20 @@ class SmtpServerProtocol {
   // close_after, the rest of the input is ignored.
   void feed(std::string_view bytes, std::vector<ServerReply>& replies);
 
+  // Offers STARTTLS (RFC 3207) in EHLO replies until TLS is up; off by default, and STARTTLS is
+  // then refused with 502.
+  void offerStartTls(bool offer) { offer_tls_ = offer; }
+  // The owner's handshake after the 220 completed. The session starts over (RFC 3207 section
+  // 4.2: nothing learnt before TLS is kept, EHLO is required again) and STARTTLS is no longer
+  // offered.
+  void tlsEstablished();
+  bool secured() const { return secured_; }
+  // Between the 220 to STARTTLS and tlsEstablished every byte fed is discarded unexecuted:
+  // commands pipelined behind STARTTLS came in plaintext and may be an attacker's
+  // (CVE-2011-0411). Counts what was discarded so.
+  bool awaitingTls() const { return state_ == State::kStartTls; }
+  uint64_t bytesDiscardedBeforeTls() const { return discarded_before_tls_; }
+
   bool closed() const { return state_ == State::kClosed; }
   bool inData() const { return state_ == State::kData || state_ == State::kBdat; }
   uint64_t messagesAccepted() const { return messages_; }
@@ -91,7 +108,7 @@ class SmtpServerProtocol {
   size_t bufferedBytes() const { return heapBytes(line_) + heapBytes(headers_) + heapBytes(body_); }
 
  private:
-  enum class State { kCommand, kData, kBdat, kClosed };
+  enum class State { kCommand, kData, kBdat, kStartTls, kClosed };
 
   // What a string holds on the heap: nothing while it fits in the object itself.
   static size_t heapBytes(const std::string& s) { return s.capacity() > std::string().capacity() ? s.capacity() : 0; }
@@ -107,6 +124,7 @@ class SmtpServerProtocol {
   ServerReply reply(int code, std::string_view enhanced, std::string_view text,
                   ServerReply::Kind kind = ServerReply::Kind::kCommand) const;
   ServerReply ehloReply() const;
+  void startTls(std::vector<ServerReply>& replies);
 
   std::string hostname_;
   Limits limits_;
@@ -140,6 +158,10 @@ class SmtpServerProtocol {
 
   uint64_t messages_ = 0;
   int errors_ = 0;  // refused commands in a row
+
+  bool offer_tls_ = false;
+  bool secured_ = false;
+  uint64_t discarded_before_tls_ = 0;
 
  public:
   ~SmtpServerProtocol();
