@@ -70,6 +70,10 @@ void AccountingLog::formatLine(const StateChange& c, std::string& out) {
   out.append(ms);
   out.push_back(',');
   out.append(std::to_string(c.attempts));
+  out.push_back(',');
+  appendField(out, c.tls);
+  out.push_back(',');
+  if (!c.tls.empty()) out.append(c.tls_verified ? "true" : "false");
   out.push_back('\n');
 }
 
