@@ -94,6 +94,32 @@ std::optional<std::string> readRecordHeader(MessageCursor& cursor, RecordHeader&
   return std::nullopt;
 }
 
+// RFC 1035 section 3.3.14: one or more <character-string>s, each a length byte and that many
+// bytes, joined here without separators as SPF and MTA-STS read them (RFC 7208 section 3.3).
+// An empty rdata (no string at all) is read as an empty text rather than refused.
+std::optional<std::string> readText(const uint8_t* p, size_t length, std::string& text) {
+  size_t at = 0;
+  while (at < length) {
+    size_t n = p[at++];
+    if (n > length - at) return std::string("TXT character-string past its rdata");
+    text.append(reinterpret_cast<const char*>(p + at), n);
+    at += n;
+  }
+  return std::nullopt;
+}
+
+// RFC 6698 section 2.1: usage, selector and matching type, one byte each, then the certificate
+// association data. Values this program cannot use are kept: RFC 7672 section 2.2 has the
+// client treat them as unusable, which is the DANE policy's decision, not the walker's.
+std::optional<std::string> readTlsa(const uint8_t* p, size_t length, TlsaRecord& tlsa) {
+  if (length < 3) return std::string("TLSA rdata too short");
+  tlsa.usage = p[0];
+  tlsa.selector = p[1];
+  tlsa.matching_type = p[2];
+  tlsa.data.assign(p + 3, p + length);
+  return std::nullopt;
+}
+
 // Fills the typed part of an answer record; the header was read already.
 std::optional<std::string> readRdata(const MessageCursor& cursor, const RecordHeader& h, DnsRecord& r) {
   const size_t end = h.rdata + h.rdlength;
@@ -114,6 +140,10 @@ std::optional<std::string> readRdata(const MessageCursor& cursor, const RecordHe
       r.target = std::move(*exchange);
       return std::nullopt;
     }
+    case kTypeTxt:
+      return readText(cursor.at(h.rdata), h.rdlength, r.text);
+    case kTypeTlsa:
+      return readTlsa(cursor.at(h.rdata), h.rdlength, r.tlsa);
     case kTypeCname: {
       std::optional<std::string> target = cursor.nameAt(h.rdata, end, encoded);
       if (!target) return "CNAME target does not expand within its rdata";
@@ -126,7 +156,8 @@ std::optional<std::string> readRdata(const MessageCursor& cursor, const RecordHe
 }
 
 bool knownAnswerType(uint16_t type) {
-  return type == kTypeA || type == kTypeAaaa || type == kTypeMx || type == kTypeCname;
+  return type == kTypeA || type == kTypeAaaa || type == kTypeMx || type == kTypeCname || type == kTypeTxt ||
+         type == kTypeTlsa;
 }
 
 // The SOA's two names are walked only to find MINIMUM after them.
@@ -178,6 +209,7 @@ Expected<DnsAnswer, std::string> parseDnsAnswer(std::span<const uint8_t> message
   const uint8_t* h = message.data();
   DnsAnswer answer;
   answer.truncated = (h[2] & 0x02) != 0;
+  answer.authenticated = (h[3] & kFlagAuthenticData) != 0;
   answer.rcode = h[3] & 0x0f;
   const uint16_t questions = read16(h + 4);
   const uint16_t answers = read16(h + 6);

@@ -20,6 +20,9 @@ bool initAresLibrary() {
   return rc == ARES_SUCCESS;
 }
 
+// The header byte that holds AD and the rcode (RFC 1035 section 4.1.1).
+constexpr size_t kFlagsByte = 3;
+
 int aresMillis(Duration d) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   return static_cast<int>(std::clamp<int64_t>(ms, 1, INT32_MAX));
@@ -89,10 +92,28 @@ void DnsChannel::startWaiting() {
     waiting_.pop_front();
     ++stats_.in_flight;
     ++stats_.queries_sent;
-    // c-ares may answer inside ares_query (a name it cannot encode): onAresAnswer only queues.
-    ares_query(channel_, w.name.c_str(), kClassIn, w.type, onAresAnswer, new InFlight{this, std::move(w.answer)});
+    send(w.name, w.type, new InFlight{this, std::move(w.answer)});
   }
   stats_.waiting = waiting_.size();
+}
+
+// ares_query would build the same query without AD, so the query is built here and handed to
+// ares_send. RFC 6840 section 5.7: a stub sets AD to ask a validating resolver whether the
+// answer is authentic, without the DO bit and the DNSSEC records it would bring.
+void DnsChannel::send(const std::string& name, uint16_t type, InFlight* in_flight) {
+  unsigned char* query = nullptr;
+  int length = 0;
+  // Recursion desired, no EDNS (ares_query's defaults); c-ares picks the id in ares_send.
+  int rc = ares_create_query(name.c_str(), kClassIn, type, 0, 1, &query, &length, 0);
+  if (rc != ARES_SUCCESS) {
+    // A name c-ares cannot encode: answered like ares_query would, through the queue.
+    onAresAnswer(in_flight, rc, 0, nullptr, 0);
+    return;
+  }
+  query[kFlagsByte] |= kFlagAuthenticData;
+  // c-ares copies the query; it may answer inside ares_send, and onAresAnswer only queues.
+  ares_send(channel_, query, length, onAresAnswer, in_flight);
+  ares_free_string(query);
 }
 
 void DnsChannel::onAresAnswer(void* arg, int status, int, unsigned char* abuf, int alen) noexcept {

@@ -22,6 +22,7 @@ bool MxLookup::start() {
 }
 
 void MxLookup::onMx(const RecordSet& mx) {
+  answer_.authenticated = mx.authenticated;
   switch (mx.kind) {
     case RecordSet::Kind::kTemporary:
       finish(LookupStatus::kTemporary, mx.reason);
@@ -88,6 +89,7 @@ void MxLookup::onAddresses(size_t host, uint16_t type, const RecordSet& set) {
   switch (set.kind) {
     case RecordSet::Kind::kRecords:
       (type == kTypeA ? h.v4 : h.v6) = set.addresses;
+      h.insecure = h.insecure || !set.authenticated;
       break;
     case RecordSet::Kind::kNoData:
     case RecordSet::Kind::kNxDomain:
@@ -107,6 +109,7 @@ void MxLookup::compose() {
     if (h.v4.empty() && h.v6.empty()) continue;
     MxTarget target{h.name, h.preference, std::move(h.v4)};
     target.addresses.insert(target.addresses.end(), h.v6.begin(), h.v6.end());
+    target.authenticated = !h.insecure;
     answer_.targets.push_back(std::move(target));
   }
   if (!answer_.targets.empty()) {

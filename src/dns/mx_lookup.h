@@ -40,6 +40,7 @@ class MxLookup {
     std::vector<SocketAddress> v6;
     int negative = 0;       // answers saying no such name or no such record
     std::string temporary;  // the first temporary failure's reason
+    bool insecure = false;  // an answer with addresses lacked the AD bit
   };
 
   void onMx(const RecordSet& mx);

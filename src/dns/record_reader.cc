@@ -116,13 +116,36 @@ RecordReading RecordReader::fromMessage(const std::string& name, uint16_t type, 
   std::optional<ChainEnd> end = followChain(*answer, name, type, reading);
   if (!end) {
     reading.set = temporary("CNAME chain longer than " + std::to_string(kMaxCnameHops), now);
-  } else if (!reading.set.exchanges.empty() || !reading.set.addresses.empty()) {
+  } else if (reading.set.hasRecords()) {
     reading.set.kind = RecordSet::Kind::kRecords;
     reading.set.expires = positiveExpiry(end->ttl, now);
   } else {
     readNegative(*answer, *end, reading, now);
   }
+  // A denial is vouched for as much as records are (RFC 4035 section 3.2.3): a DANE client
+  // tells an authenticated "no TLSA" from an unvalidated one (RFC 7672 section 2.2).
+  // A CNAME left to follow carries the flag to the query that follows it.
+  if (reading.set.kind != RecordSet::Kind::kTemporary || !reading.follow.empty()) {
+    reading.set.authenticated = answer->authenticated;
+  }
   return reading;
+}
+
+void RecordReader::collect(const DnsRecord& r, RecordSet& set) const {
+  switch (r.type) {
+    case kTypeMx:
+      set.exchanges.push_back({r.preference, r.target});
+      break;
+    case kTypeTxt:
+      set.texts.push_back(r.text);
+      break;
+    case kTypeTlsa:
+      set.tlsa.push_back(r.tlsa);
+      break;
+    default:
+      set.addresses.push_back(addressOf(r, config_.smtp_port));
+      break;
+  }
 }
 
 // Walks from the name asked for along CNAMEs and collects the records of the type asked for
@@ -135,13 +158,9 @@ std::optional<RecordReader::ChainEnd> RecordReader::followChain(const DnsAnswer&
     for (const DnsRecord& r : answer.answers) {
       if (r.type != type || r.owner != end.owner) continue;
       end.ttl = std::min(end.ttl, r.ttl);
-      if (type == kTypeMx) {
-        set.exchanges.push_back({r.preference, r.target});
-      } else {
-        set.addresses.push_back(addressOf(r, config_.smtp_port));
-      }
+      collect(r, set);
     }
-    if (!set.exchanges.empty() || !set.addresses.empty()) return end;
+    if (set.hasRecords()) return end;
     auto cname = std::find_if(answer.answers.begin(), answer.answers.end(),
                               [&](const DnsRecord& r) { return r.type == kTypeCname && r.owner == end.owner; });
     if (cname == answer.answers.end()) return end;

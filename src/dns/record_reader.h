@@ -46,6 +46,8 @@ class RecordReader {
                             TimePoint now) const;
   std::optional<ChainEnd> followChain(const DnsAnswer& answer, const std::string& name, uint16_t type,
                                       RecordReading& reading) const;
+  // Adds one record of the type asked for to the set.
+  void collect(const DnsRecord& r, RecordSet& set) const;
   void readNegative(const DnsAnswer& answer, const ChainEnd& end, RecordReading& reading, TimePoint now) const;
   RecordSet negative(RecordSet::Kind kind, Duration ttl, TimePoint now) const;
   TimePoint positiveExpiry(uint32_t ttl_seconds, TimePoint now) const;

@@ -46,8 +46,11 @@ void RecordResolver::onAnswer(const std::string& name, uint16_t type, int hops, 
 void RecordResolver::follow(const std::string& name, const RecordReading& reading, uint16_t type, int hops,
                             const Finish& finish) {
   TimePoint chain_expires = reading.set.expires;
-  auto through_chain = [this, name, type, chain_expires, finish](RecordSet set) {
+  bool chain_authenticated = reading.set.authenticated;
+  auto through_chain = [this, name, type, chain_expires, chain_authenticated, finish](RecordSet set) {
     set.expires = std::min(set.expires, chain_expires);
+    // Secure only if every step was: an unvalidated CNAME may point anywhere.
+    set.authenticated = set.authenticated && chain_authenticated;
     cache_.store(name, type, set, clock_());
     finish(std::move(set));
   };

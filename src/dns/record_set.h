@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lbmail/core/socket_address.h"
+#include "lbmail/dns/tlsa_record.h"
 
 namespace lbmail::dns {
 
@@ -30,7 +31,14 @@ struct RecordSet {
   std::string reason;                    // kTemporary: why
   std::vector<MxRecord> exchanges;       // MX
   std::vector<SocketAddress> addresses;  // A and AAAA, with the resolver's SMTP port
-  TimePoint expires;                     // reusable before this
+  std::vector<std::string> texts;        // TXT: each record's character-strings joined
+  std::vector<TlsaRecord> tlsa;          // TLSA
+  // The response (every response, when CNAMEs were followed by new queries) had the AD bit:
+  // the resolver says it validated the records or the denial (RFC 4035 section 3.2.3).
+  bool authenticated = false;
+  TimePoint expires;  // reusable before this
+
+  bool hasRecords() const { return !exchanges.empty() || !addresses.empty() || !texts.empty() || !tlsa.empty(); }
 };
 
 }  // namespace lbmail::dns

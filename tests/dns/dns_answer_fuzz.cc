@@ -17,8 +17,12 @@ using namespace lbmail::dns;
 void checkAnswer(const DnsAnswer& a) {
   assert(a.answers.size() <= kMaxAnswerRecords);
   for (const DnsRecord& r : a.answers) {
-    assert(r.type == kTypeA || r.type == kTypeAaaa || r.type == kTypeMx || r.type == kTypeCname);
+    assert(r.type == kTypeA || r.type == kTypeAaaa || r.type == kTypeMx || r.type == kTypeCname ||
+           r.type == kTypeTxt || r.type == kTypeTlsa);
     assert(r.ttl <= 0x7fffffffu);
+    // A TXT text is its rdata less at least one length byte per string; TLSA data its rdata less 3.
+    assert(r.text.size() < 65535);
+    assert(r.tlsa.data.size() <= 65535 - 3);
     for (char c : r.owner) {
       assert(c < 'A' || c > 'Z');
       (void)c;
@@ -33,7 +37,7 @@ void checkReading(const RecordReading& reading, TimePoint now, const ResolverCon
   assert(reading.hops <= kMaxCnameHops);
   assert(s.expires >= now);
   if (reading.follow.empty() && s.kind == RecordSet::Kind::kRecords) {
-    assert(!s.exchanges.empty() || !s.addresses.empty());
+    assert(s.hasRecords());
     assert(s.expires - now <= config.max_ttl);
   }
   for (const lbmail::SocketAddress& addr : s.addresses) {
@@ -59,8 +63,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.smtp_port = 2525;
   TimePoint now = std::chrono::steady_clock::now();
   RecordReader reader(config);
-  for (uint16_t type : {kTypeMx, kTypeA, kTypeAaaa}) {
-    checkReading(reader.read(name, type, ARES_SUCCESS, message, now), now, config);
+  for (uint16_t type : {kTypeMx, kTypeA, kTypeAaaa, kTypeTxt, kTypeTlsa}) {
+    RecordReading reading = reader.read(name, type, ARES_SUCCESS, message, now);
+    checkReading(reading, now, config);
+    // Only the type asked for is collected, and a failure vouches for nothing.
+    assert(type == kTypeTxt || reading.set.texts.empty());
+    assert(type == kTypeTlsa || reading.set.tlsa.empty());
+    assert(reading.set.kind != RecordSet::Kind::kTemporary || !reading.set.authenticated || !reading.follow.empty());
+    (void)reading;
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <string>
 
 #include "dns_message_builder.h"
 #include "validate.h"
@@ -84,7 +85,7 @@ TEST(DnsAnswer, NegativeTtlIsTheSmallerOfSoaTtlAndMinimum) {
 TEST(DnsAnswer, SkipsOtherTypesAndClassesAndReadsHighBitTtlAsZero) {
   DnsMessageBuilder b;
   b.header(kRcodeNoError, 1, 3).question("example.test", kTypeMx);
-  b.record("example.test", 16, 300, {5, 'h', 'e', 'l', 'l', 'o'});                    // TXT
+  b.record("example.test", 13, 300, {1, 'h', 4, 'l', 'i', 'n', 'x'});                // HINFO
   b.record("example.test", kTypeMx, 300, test::mxRdata(5, "chaos.test"), 3);         // class CH
   b.record("example.test", kTypeMx, 0x80000001u, test::mxRdata(5, "mx.example.test"));
   auto a = parseDnsAnswer(b.bytes());
@@ -156,6 +157,76 @@ TEST(DnsAnswer, RdataOfTheWrongShapeIsAnError) {
   soa.header(kRcodeNxDomain, 1, 0, 1).question("d.test", kTypeMx);
   soa.record("test", kTypeSoa, 1, test::encodedName("ns.test"));  // MNAME alone
   EXPECT_FALSE(parseDnsAnswer(soa.bytes()));
+}
+
+TEST(DnsAnswer, ReadsTheAdBit) {
+  DnsMessageBuilder b;
+  b.header(kRcodeNoError, 1, 0).question("h.test", kTypeTlsa);
+  auto plain = parseDnsAnswer(b.bytes());
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_FALSE(plain->authenticated);
+  std::vector<uint8_t> bytes = b.bytes();
+  bytes[3] |= kFlagAuthenticData;
+  auto ad = parseDnsAnswer(bytes);
+  ASSERT_TRUE(ad) << ad.error();
+  EXPECT_TRUE(ad->authenticated);
+  EXPECT_EQ(ad->rcode, kRcodeNoError);
+}
+
+TEST(DnsAnswer, TxtCharacterStringsAreJoinedPerRecord) {
+  DnsMessageBuilder b;
+  b.header(kRcodeNoError, 1, 3).question("_mta-sts.d.test", kTypeTxt);
+  b.pointer(12).fixed(kTypeTxt, kClassIn, 60, test::txtRdata({"v=STSv1; ", "", "id=1;"}));
+  b.pointer(12).fixed(kTypeTxt, kClassIn, 60, test::txtRdata({"Quoted \"; as sent"}));
+  b.pointer(12).fixed(kTypeTxt, kClassIn, 60, {});  // no string at all: read as an empty text
+  auto a = parseDnsAnswer(b.bytes());
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->answers.size(), 3u);
+  EXPECT_EQ(a->answers[0].type, kTypeTxt);
+  EXPECT_EQ(a->answers[0].text, "v=STSv1; id=1;");
+  EXPECT_EQ(a->answers[1].text, "Quoted \"; as sent");
+  EXPECT_EQ(a->answers[2].text, "");
+  std::string full(255, 'x');
+  DnsMessageBuilder big;
+  big.header(kRcodeNoError, 1, 1).question("d.test", kTypeTxt);
+  big.pointer(12).fixed(kTypeTxt, kClassIn, 60, test::txtRdata({full, full}));
+  auto two = parseDnsAnswer(big.bytes());
+  ASSERT_TRUE(two) << two.error();
+  EXPECT_EQ(two->answers[0].text, full + full);
+}
+
+TEST(DnsAnswer, ReadsTlsaRecords) {
+  std::vector<uint8_t> digest(32);
+  for (size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<uint8_t>(i);
+  DnsMessageBuilder b;
+  b.header(kRcodeNoError, 1, 2).question("_25._tcp.mx.d.test", kTypeTlsa);
+  b.pointer(12).fixed(kTypeTlsa, kClassIn, 60, test::tlsaRdata(3, 1, 1, digest));
+  b.pointer(12).fixed(kTypeTlsa, kClassIn, 60, test::tlsaRdata(9, 9, 9, {}));  // unusable, still read
+  auto a = parseDnsAnswer(b.bytes());
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_EQ(a->answers.size(), 2u);
+  EXPECT_EQ(a->answers[0].owner, "_25._tcp.mx.d.test");
+  EXPECT_EQ(a->answers[0].tlsa, (TlsaRecord{3, 1, 1, digest}));
+  EXPECT_EQ(a->answers[1].tlsa, (TlsaRecord{9, 9, 9, {}}));
+}
+
+TEST(DnsAnswer, MalformedTxtAndTlsaRdataAreErrors) {
+  // A character-string longer than what is left of its rdata, though the message goes on.
+  DnsMessageBuilder txt;
+  txt.header(kRcodeNoError, 1, 2).question("d.test", kTypeTxt);
+  txt.pointer(12).fixed(kTypeTxt, kClassIn, 60, {3, 'a', 'b', 5, 'c'});
+  txt.pointer(12).fixed(kTypeTxt, kClassIn, 60, test::txtRdata({"next"}));
+  auto t = parseDnsAnswer(txt.bytes());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error(), "answer: TXT character-string past its rdata");
+  for (size_t length : {0, 1, 2}) {
+    DnsMessageBuilder tlsa;
+    tlsa.header(kRcodeNoError, 1, 1).question("d.test", kTypeTlsa);
+    tlsa.pointer(12).fixed(kTypeTlsa, kClassIn, 60, std::vector<uint8_t>(length, 3));
+    auto a = parseDnsAnswer(tlsa.bytes());
+    ASSERT_FALSE(a) << length;
+    EXPECT_EQ(a.error(), "answer: TLSA rdata too short");
+  }
 }
 
 TEST(DnsAnswer, BoundsOnSizeAndRecordCount) {

@@ -76,6 +76,24 @@ inline std::vector<uint8_t> mxRdata(uint16_t preference, std::string_view exchan
 
 inline std::vector<uint8_t> aRdata(std::initializer_list<uint8_t> octets) { return std::vector<uint8_t>(octets); }
 
+// TXT rdata: each string as one <character-string> (RFC 1035 section 3.3.14).
+inline std::vector<uint8_t> txtRdata(std::initializer_list<std::string_view> strings) {
+  DnsMessageBuilder b;
+  for (std::string_view text : strings) {
+    b.u8(static_cast<uint8_t>(text.size()));
+    for (char c : text) b.u8(static_cast<uint8_t>(c));
+  }
+  return b.bytes();
+}
+
+// TLSA rdata (RFC 6698 section 2.1).
+inline std::vector<uint8_t> tlsaRdata(uint8_t usage, uint8_t selector, uint8_t matching_type,
+                                      const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> rdata = {usage, selector, matching_type};
+  rdata.insert(rdata.end(), data.begin(), data.end());
+  return rdata;
+}
+
 // An SOA with the given TTL-relevant MINIMUM; the other counters are arbitrary.
 inline std::vector<uint8_t> soaRdata(uint32_t minimum) {
   DnsMessageBuilder b;

@@ -92,6 +92,16 @@ class ResolverOnLoop {
     return a.empty() ? MxAnswer{} : a[0];
   }
 
+  TxtAnswer lookupTxt(const std::string& name) {
+    return awaitAnswer<TxtAnswer>([&](auto done) { resolver_->lookupTxt(name, done); });
+  }
+  TlsaAnswer lookupTlsa(const std::string& name) {
+    return awaitAnswer<TlsaAnswer>([&](auto done) { resolver_->lookupTlsa(name, done); });
+  }
+  AddressAnswer lookupAddresses(const std::string& host) {
+    return awaitAnswer<AddressAnswer>([&](auto done) { resolver_->lookupAddresses(host, done); });
+  }
+
   ResolverStats stats() {
     ResolverStats s;
     loop_.call([&] { s = resolver_->stats(); });
@@ -118,6 +128,28 @@ class ResolverOnLoop {
   }
 
  private:
+  // Starts one lookup on the loop with `start(done)` and waits for its answer.
+  template <typename Answer, typename Start>
+  Answer awaitAnswer(Start start) {
+    auto answer = std::make_shared<Answer>();
+    auto calls = std::make_shared<int>(0);
+    loop_.call([&] {
+      start(std::function<void(const Answer&)>([this, answer, calls](const Answer& a) {
+        events_.update([&] {
+          *answer = a;
+          ++*calls;
+        });
+      }));
+    });
+    EXPECT_TRUE(events_.waitFor([&] { return *calls > 0; })) << "no answer";
+    Answer out;
+    events_.locked([&] {
+      out = *answer;
+      EXPECT_EQ(*calls, 1);
+    });
+    return out;
+  }
+
   ManualClock clock_;
   LoopThread loop_;
   Events events_;

@@ -148,5 +148,60 @@ TEST_F(RecordReaderTest, ServerFailuresAndMissingAnswersAreTemporary) {
   EXPECT_EQ(lifetime(r.set), Duration(7s));
 }
 
+// A response whose header has the AD bit set.
+DnsMessageBuilder authenticated(DnsMessageBuilder b) {
+  std::vector<uint8_t> bytes = b.bytes();
+  DnsMessageBuilder out;
+  for (size_t i = 0; i < bytes.size(); ++i) out.u8(i == 3 ? static_cast<uint8_t>(bytes[i] | kFlagAuthenticData) : bytes[i]);
+  return out;
+}
+
+TEST_F(RecordReaderTest, TxtAndTlsaRecordsAreCollectedAlongTheChain) {
+  DnsMessageBuilder txt;
+  txt.header(kRcodeNoError, 1, 3).question("_mta-sts.d.test", kTypeTxt);
+  txt.record("_mta-sts.d.test", kTypeCname, 600, test::encodedName("sts.d.test"));
+  txt.record("sts.d.test", kTypeTxt, 300, test::txtRdata({"v=STSv1; ", "id=7;"}));
+  txt.record("sts.d.test", kTypeTxt, 300, test::txtRdata({"other"}));
+  RecordReading r = read("_mta-sts.d.test", kTypeTxt, txt);
+  ASSERT_EQ(r.set.kind, Kind::kRecords);
+  EXPECT_EQ(r.set.texts, (std::vector<std::string>{"v=STSv1; id=7;", "other"}));
+  EXPECT_TRUE(r.set.addresses.empty());
+  EXPECT_EQ(lifetime(r.set), Duration(300s));
+
+  DnsMessageBuilder tlsa;
+  tlsa.header(kRcodeNoError, 1, 1).question("_25._tcp.mx.d.test", kTypeTlsa);
+  tlsa.record("_25._tcp.mx.d.test", kTypeTlsa, 300, test::tlsaRdata(2, 0, 1, std::vector<uint8_t>(32, 7)));
+  r = read("_25._tcp.mx.d.test", kTypeTlsa, tlsa);
+  ASSERT_EQ(r.set.kind, Kind::kRecords);
+  ASSERT_EQ(r.set.tlsa.size(), 1u);
+  EXPECT_EQ(r.set.tlsa[0], (TlsaRecord{2, 0, 1, std::vector<uint8_t>(32, 7)}));
+  EXPECT_FALSE(r.set.authenticated);
+}
+
+TEST_F(RecordReaderTest, TheAdBitIsKeptForRecordsDenialsAndCnamesToFollow) {
+  DnsMessageBuilder records;
+  records.header(kRcodeNoError, 1, 1).question("h.test", kTypeA).record("h.test", kTypeA, 60, test::aRdata({1, 2, 3, 4}));
+  EXPECT_FALSE(read("h.test", kTypeA, records).set.authenticated);
+  EXPECT_TRUE(read("h.test", kTypeA, authenticated(records)).set.authenticated);
+
+  DnsMessageBuilder nx;
+  nx.header(kRcodeNxDomain, 1, 0).question("gone.test", kTypeTlsa);
+  RecordReading r = read("gone.test", kTypeTlsa, authenticated(nx));
+  EXPECT_EQ(r.set.kind, Kind::kNxDomain);
+  EXPECT_TRUE(r.set.authenticated);
+
+  DnsMessageBuilder cname;
+  cname.header(kRcodeNoError, 1, 1).question("alias.test", kTypeTlsa);
+  cname.record("alias.test", kTypeCname, 120, test::encodedName("target.test"));
+  r = read("alias.test", kTypeTlsa, authenticated(cname));
+  EXPECT_EQ(r.follow, "target.test");
+  EXPECT_TRUE(r.set.authenticated);
+
+  // A failure vouches for nothing, whatever its header says.
+  DnsMessageBuilder servfail;
+  servfail.header(kRcodeServFail, 1, 0).question("h.test", kTypeTlsa);
+  EXPECT_FALSE(read("h.test", kTypeTlsa, authenticated(servfail)).set.authenticated);
+}
+
 }  // namespace
 }  // namespace lbmail::dns

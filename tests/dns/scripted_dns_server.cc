@@ -60,17 +60,39 @@ std::vector<uint8_t> ScriptedDnsServer::replyWithRcode(std::span<const uint8_t> 
   std::vector<uint8_t> reply(query.begin(), query.end());
   if (reply.size() < 12) return {};
   reply[2] = static_cast<uint8_t>(0x80 | (reply[2] & 0x01));  // QR, RD kept
-  reply[3] = static_cast<uint8_t>(0x80 | rcode);              // RA
+  reply[3] = static_cast<uint8_t>(0x80 | rcode);              // RA; AD, CD and Z clear
   return reply;
 }
 
 std::vector<uint8_t> ScriptedDnsServer::replyWithAnswer(std::span<const uint8_t> query,
-                                                        const std::vector<uint8_t>& tail) {
+                                                        const std::vector<uint8_t>& tail, uint16_t count,
+                                                        bool authenticated) {
   std::vector<uint8_t> reply = replyWithRcode(query, 0);
   if (reply.empty()) return {};
-  reply[7] = 1;  // ANCOUNT
+  reply[6] = static_cast<uint8_t>(count >> 8);  // ANCOUNT
+  reply[7] = static_cast<uint8_t>(count);
+  if (authenticated) reply[3] |= 0x20;
   reply.insert(reply.end(), tail.begin(), tail.end());
   return reply;
+}
+
+// Labels are never compressed in a query: the name is walked label by label.
+uint16_t ScriptedDnsServer::questionType(std::span<const uint8_t> query) {
+  size_t at = 12;
+  while (at < query.size() && query[at] != 0) at += 1 + query[at];
+  if (at + 2 >= query.size()) return 0;
+  return static_cast<uint16_t>((query[at + 1] << 8) | query[at + 2]);
+}
+
+std::string ScriptedDnsServer::questionName(std::span<const uint8_t> query) {
+  std::string name;
+  size_t at = 12;
+  while (at < query.size() && query[at] != 0 && at + 1 + query[at] <= query.size()) {
+    if (!name.empty()) name += '.';
+    name.append(reinterpret_cast<const char*>(&query[at + 1]), query[at]);
+    at += 1 + query[at];
+  }
+  return name;
 }
 
 }  // namespace lbmail::dns::test

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,8 +33,14 @@ class ScriptedDnsServer {
 
   // The query's header and question turned into a response with this rcode and no records.
   static std::vector<uint8_t> replyWithRcode(std::span<const uint8_t> query, uint8_t rcode);
-  // The query's header and question followed by `tail` as the answer section (ANCOUNT 1).
-  static std::vector<uint8_t> replyWithAnswer(std::span<const uint8_t> query, const std::vector<uint8_t>& tail);
+  // The query's header and question followed by `tail` as the answer section of `count`
+  // records; the query's AD bit is cleared unless `authenticated` (RFC 4035 section 3.2.3).
+  static std::vector<uint8_t> replyWithAnswer(std::span<const uint8_t> query, const std::vector<uint8_t>& tail,
+                                              uint16_t count = 1, bool authenticated = false);
+  // The QTYPE of the query's first question; 0 when the query is too short to have one.
+  static uint16_t questionType(std::span<const uint8_t> query);
+  // The QNAME of the query's first question, dotted, as sent.
+  static std::string questionName(std::span<const uint8_t> query);
 
  private:
   void serve();

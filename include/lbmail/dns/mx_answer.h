@@ -21,6 +21,9 @@ struct MxTarget {
   std::string host;  // the MX host name ("" for a static route)
   uint16_t preference = 0;
   std::vector<SocketAddress> addresses;  // port already set; IPv4 first, then IPv6
+  // Every answer that gave addresses had the AD bit (RFC 7672 section 2.2.2: TLSA records are
+  // looked up only for hosts whose addresses are secure).
+  bool authenticated = false;
 };
 
 struct MxAnswer {
@@ -30,6 +33,9 @@ struct MxAnswer {
   bool from_cache = false;
   bool implicit_mx = false;  // no MX record: the domain's own A/AAAA (RFC 5321 section 5.1)
   bool static_route = false;
+  // The MX answer (or, for implicit MX, the answer that said there is none) had the AD bit:
+  // the resolver validated it (RFC 6840 section 5.7, RFC 7672 section 2.2.1).
+  bool authenticated = false;
 };
 
 // Receives one lookup's answer.
