@@ -6,8 +6,11 @@
 namespace lbmail {
 namespace {
 
-// What the delivery engine's reasons say when a TLS requirement stopped a delivery.
-constexpr std::string_view kFailureMarkers[] = {"TLS required", "MTA-STS:"};
+// What the delivery engine's reasons say when a TLS requirement stopped a delivery: a
+// connection that could not meet it (the SMTP client's "TLS required (verify): ..."), or no MX
+// host that can (HostTls refusals, "MTA-STS: MX host ... does not match", "DANE: TLSA lookup
+// ... failed").
+constexpr std::string_view kFailureMarkers[] = {"TLS required", "MTA-STS:", "DANE:"};
 
 size_t indexOf(delivery::TlsPolicy p) {
   auto i = static_cast<size_t>(p);

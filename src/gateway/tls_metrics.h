@@ -24,7 +24,7 @@ class TlsMetrics {
   void writePolicies(JsonWriter& w) const;
 
   // A delivery that a TLS requirement stopped: its reason carries the marker the delivery
-  // engine gives such failures ("TLS required (verify): ...", "MTA-STS: ...").
+  // engine gives such failures ("TLS required (verify): ...", "MTA-STS: ...", "DANE: ...").
   static bool isPolicyFailure(const delivery::DeliveryResult& r);
   // The version label: OpenSSL's name, or "none" for a plain session.
   static std::string versionLabel(const delivery::TlsInfo& tls);

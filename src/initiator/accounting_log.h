@@ -19,7 +19,8 @@ class AccountingLog {
   static constexpr const char* kHeader =
       "time,recipient,domain,material,gateway,outcome,smtp_code,enhanced_code,delivery_ms,attempt,tls,tls_verified\n";
 
-  // Opens path for appending; a new or empty file gets the header line first.
+  // Opens path for appending; a new or empty file gets the header line first. A file whose
+  // header is not kHeader (begun by an older version) is refused with the reason.
   static Expected<std::unique_ptr<AccountingLog>, std::string> open(const std::string& path);
   ~AccountingLog();
 

@@ -57,9 +57,15 @@ TEST(TlsMetrics, APolicyFailureIsCountedAsOneAndNotAsAMessage) {
   sts.reason = "MTA-STS: no MX host matches the policy";
   sts.tls.policy = TlsPolicy::kMtaSts;
   m.count(sts);
+  DeliveryResult dane;
+  dane.outcome = DeliveryOutcome::kDeferred;
+  dane.reason = "DANE: TLSA lookup for mx.d.test failed: SERVFAIL";
+  dane.tls.policy = TlsPolicy::kDane;
+  m.count(dane);
   std::string text = registry.renderPrometheus();
   EXPECT_TRUE(has(text, R"(lbmail_gateway_tls_failures_total{policy="verify"} 1)")) << text;
   EXPECT_TRUE(has(text, R"(lbmail_gateway_tls_failures_total{policy="mta-sts"} 1)"));
+  EXPECT_TRUE(has(text, R"(lbmail_gateway_tls_failures_total{policy="dane"} 1)"));
   EXPECT_EQ(text.find("lbmail_gateway_tls_messages_total{"), std::string::npos);
 }
 

@@ -432,5 +432,21 @@ TEST(AccountingLog, HeaderOnceAcrossReopens) {
   EXPECT_NE(bad.error().find("no-such-dir/accounting.csv: "), std::string::npos) << bad.error();
 }
 
+// Lines with the TLS columns under an older header would not match it: such a file is refused
+// and left as it is.
+TEST(AccountingLog, AFileBegunByAnOlderVersionIsRefusedUntouched) {
+  std::string path = test::tempPath("accounting-old.csv");
+  std::string old =
+      "time,recipient,domain,material,gateway,outcome,smtp_code,enhanced_code,delivery_ms,attempt\n"
+      "2023-11-14T22:13:20.250Z,ana@mail.example,mail.example,gold,gw1,delivered,250,2.0.0,12.3,2\n";
+  std::ofstream(path, std::ios::trunc | std::ios::binary) << old;
+  auto log = AccountingLog::open(path);
+  ASSERT_FALSE(log);
+  EXPECT_NE(log.error().find(path + ": its header is not this version's columns (time,"), std::string::npos)
+      << log.error();
+  EXPECT_NE(log.error().find("tls_verified); move the file aside"), std::string::npos) << log.error();
+  EXPECT_EQ(readAll(path), old);
+}
+
 }  // namespace
 }  // namespace lbmail
