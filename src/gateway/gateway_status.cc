@@ -42,6 +42,7 @@ void Gateway::writeModeStatus(JsonWriter& w) {
     w.key("bytes_sent").value(st.bytes_sent);
     w.endObject();
     w.key("tls").beginObject();
+    w.key("policy_refusals").value(st.tls_policy_refusals);
     delivery_metrics_.tls().writePolicies(w);
     w.endObject();
     w.key("destinations").beginArray();

@@ -185,7 +185,7 @@ TEST_F(GatewayEndToEnd, TenThousandRequestsFiftyDomainsEachAnsweredOnce) {
       << metrics->body;
   auto status = test::httpGet(gateway.admin(), "/status");
   ASSERT_TRUE(status);
-  EXPECT_NE(status->body.find(R"("tls":{"policies":{"opportunistic":{"messages":10000,"encrypted":0,"verified":0,)"
+  EXPECT_NE(status->body.find(R"("tls":{"policy_refusals":0,"policies":{"opportunistic":{"messages":10000,"encrypted":0,"verified":0,)"
                               R"("failures":0,"versions":{"none":10000}}}})"),
             std::string::npos)
       << status->body;
