@@ -82,15 +82,16 @@ size_t messageSize(const std::string& cache_dir, const media::MediaHash& hash) {
   return msg ? msg->size() : 0;
 }
 
-GatewayRun runGateway(const SocketAddress& sink, const BenchCache& cache, int messages, const std::string& extra) {
+GatewayRun runGateway(const SocketAddress& sink, const BenchCache& cache, int messages, const std::string& extra,
+                      const std::string& smtp_extra) {
   GatewayRun run;
   test::GatewayOptions go;
   go.media_cache = cache.dir + "/cache";
   go.capacity = 2000;
   // The gateway as shipped: [smtp] max_connections = 20 per destination. For a like-for-like run
   // with smtp-source's 8 sessions, LBMAIL_BENCH_GATEWAY_CONNECTIONS=8.
-  if (const char* n = std::getenv("LBMAIL_BENCH_GATEWAY_CONNECTIONS"))
-    go.smtp_extra = "max_connections = " + std::string(n) + "\n";
+  go.smtp_extra = smtp_extra;
+  if (const char* n = std::getenv("LBMAIL_BENCH_GATEWAY_CONNECTIONS")) go.smtp_extra += "max_connections = " + std::string(n) + "\n";
   go.extra = "[[dns.route]]\ndomain = \"example.test\"\naddresses = [\"" + sink.toString() + "\"]\n" + extra;
   test::GatewayProcess gateway(go);  // inherits CPU 1
   if (!gateway.start()) return run;

@@ -35,9 +35,10 @@ struct GatewayRun : SenderRun {
   double wire_bytes = 0;  // the link's TCP payload, both ways
 };
 
-// N SENDs through a fresh gateway (extra: more configuration tables) into the receiver at sink;
-// ok when every message was delivered. Bounded at 120 s.
-GatewayRun runGateway(const SocketAddress& sink, const BenchCache& cache, int messages, const std::string& extra = "");
+// N SENDs through a fresh gateway (extra: more configuration tables; smtp_extra: more [smtp]
+// keys) into the receiver at sink; ok when every message was delivered. Bounded at 120 s.
+GatewayRun runGateway(const SocketAddress& sink, const BenchCache& cache, int messages, const std::string& extra = "",
+                      const std::string& smtp_extra = "");
 
 // A fresh smtp-sink on CPU 0 for one run; the sender side on CPU 1 (pinTo: unless
 // LBMAIL_BENCH_NO_PIN is set).

@@ -59,4 +59,38 @@ void DeliveryMetrics::count(std::string_view domain, const delivery::DeliveryRes
   tls_.count(r);
 }
 
+void DeliveryMetrics::watchEngine(std::function<const delivery::DeliveryEngineStats*()> stats) {
+  using Stats = delivery::DeliveryEngineStats;
+  struct Entry {
+    const char* name;
+    const char* help;
+    uint64_t Stats::*field;
+  };
+  static constexpr Entry kCounters[] = {
+      {"lbmail_gateway_smtp_connections_opened_total", "SMTP connections opened.", &Stats::connections_opened},
+      {"lbmail_gateway_smtp_transactions_reused_total", "Transactions sent on a connection that had sent before.",
+       &Stats::transactions_reused},
+      {"lbmail_gateway_smtp_destinations_retired_total", "Idle destination pools freed.", &Stats::pools_retired},
+      {"lbmail_gateway_smtp_destinations_refused_total",
+       "Addresses from DNS not dialled: loopback, private, link-local and other special ranges.",
+       &Stats::destinations_refused},
+      {"lbmail_gateway_tls_handshakes_total", "STARTTLS handshakes completed on SMTP connections, resumed ones included.",
+       &Stats::tls_handshakes},
+      {"lbmail_gateway_tls_resumed_total", "STARTTLS handshakes that resumed an earlier connection's session.",
+       &Stats::tls_resumed},
+      {"lbmail_gateway_tls_handshake_failures_total",
+       "STARTTLS handshakes failed or timed out, or TLS required and not offered or refused.", &Stats::tls_failures},
+      {"lbmail_gateway_tls_plain_fallbacks_total",
+       "Opportunistic destinations gone on in plain after a failed handshake.", &Stats::tls_plain_fallbacks},
+      {"lbmail_gateway_tls_policy_refusals_total", "Messages deferred because no MX host could meet the TLS policy.",
+       &Stats::tls_policy_refusals},
+  };
+  for (const Entry& e : kCounters) {
+    metrics_.counterCallback(e.name, e.help, [stats, field = e.field] {
+      const Stats* s = stats();
+      return s ? s->*field : 0;
+    });
+  }
+}
+
 }  // namespace lbmail

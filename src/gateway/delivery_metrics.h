@@ -2,6 +2,7 @@
 // each phase and the TLS outcomes per policy, counted from every DeliveryResult.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 
 #include "lbmail/core/metrics_registry.h"
 #include "lbmail/delivery/delivery_result.h"
+#include "lbmail/delivery/delivery_stats.h"
 #include "tls_metrics.h"
 
 namespace lbmail {
@@ -18,6 +20,9 @@ class DeliveryMetrics {
   explicit DeliveryMetrics(MetricsRegistry& metrics);
 
   void count(std::string_view domain, const delivery::DeliveryResult& r, size_t size);
+  // The engine's own counters (connections, reuse, TLS handshakes, ...), read from stats()
+  // at each scrape; stats() gives null while there is no engine.
+  void watchEngine(std::function<const delivery::DeliveryEngineStats*()> stats);
   uint64_t bytesSent() const { return bytes_sent_.value(); }
   const TlsMetrics& tls() const { return tls_; }
 

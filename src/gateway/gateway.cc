@@ -65,18 +65,9 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
                         [this] { return engine_ ? static_cast<double>(engine_->stats().queued) : 0.0; });
   metrics.gaugeCallback("lbmail_gateway_smtp_connections", "SMTP connections open.",
                         [this] { return engine_ ? static_cast<double>(engine_->stats().connections_open) : 0.0; });
-  metrics.counterCallback("lbmail_gateway_smtp_connections_opened_total", "SMTP connections opened.",
-                          [this] { return engine_ ? engine_->stats().connections_opened : 0; });
-  metrics.counterCallback("lbmail_gateway_smtp_transactions_reused_total",
-                          "Transactions sent on a connection that had sent before.",
-                          [this] { return engine_ ? engine_->stats().transactions_reused : 0; });
   metrics.gaugeCallback("lbmail_gateway_smtp_destinations", "Destination pools (source, receiver address) held.",
                         [this] { return engine_ ? static_cast<double>(engine_->destinationPools()) : 0.0; });
-  metrics.counterCallback("lbmail_gateway_smtp_destinations_retired_total", "Idle destination pools freed.",
-                          [this] { return engine_ ? engine_->stats().pools_retired : 0; });
-  metrics.counterCallback("lbmail_gateway_smtp_destinations_refused_total",
-                          "Addresses from DNS not dialled: loopback, private, link-local and other special ranges.",
-                          [this] { return engine_ ? engine_->stats().destinations_refused : 0; });
+  delivery_metrics_.watchEngine([this] { return engine_ ? &engine_->stats() : nullptr; });
   metrics.counterCallback("lbmail_gateway_dns_cache_hits_total", "MX lookups answered from the cache.",
                           [this] { return resolver_ ? resolver_->stats().cache_hits : 0; });
   metrics.counterCallback("lbmail_gateway_dns_cache_misses_total", "MX lookups that needed DNS.",

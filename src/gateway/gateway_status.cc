@@ -43,6 +43,10 @@ void Gateway::writeModeStatus(JsonWriter& w) {
     w.endObject();
     w.key("tls").beginObject();
     w.key("policy_refusals").value(st.tls_policy_refusals);
+    w.key("handshakes").value(st.tls_handshakes);
+    w.key("resumed").value(st.tls_resumed);
+    w.key("handshake_failures").value(st.tls_failures);
+    w.key("plain_fallbacks").value(st.tls_plain_fallbacks);
     delivery_metrics_.tls().writePolicies(w);
     w.endObject();
     w.key("destinations").beginArray();

@@ -50,9 +50,9 @@ bool SinkProcess::start() {
   return true;
 }
 
-int SinkProcess::stop() {
+int SinkProcess::stop(struct rusage* usage) {
   child_->signal(SIGTERM);
-  return exitCode(child_->wait());
+  return exitCode(child_->wait(std::chrono::seconds(20), usage));
 }
 
 void SinkProcess::kill() {

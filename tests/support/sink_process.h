@@ -25,8 +25,9 @@ class SinkProcess {
 
   // Waits for both listeners; false (with the log in err()) when the sink did not start.
   bool start();
-  // SIGTERM, then the exit status; the message log is complete afterwards.
-  int stop();
+  // SIGTERM, then the exit status (its CPU time in usage when given); the message log is
+  // complete afterwards.
+  int stop(struct rusage* usage = nullptr);
   // SIGKILL: the receiver vanishes mid-conversation, as a crashed server does.
   void kill();
 
