@@ -9,8 +9,8 @@
 #include "lbmail/core/log.h"
 #include "lbmail/dns/domain_name.h"
 #include "lbmail/mta_sts/mta_sts_resolver.h"
-#include "smtp_tls_context.h"
 #include "tls_policy_resolver.h"
+#include "smtp_tls_context.h"
 
 namespace lbmail::delivery {
 namespace {
