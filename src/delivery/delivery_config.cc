@@ -1,6 +1,9 @@
 // Reading the delivery engine's configuration.
 #include "lbmail/delivery/delivery_config.h"
 
+#include <unistd.h>
+
+#include "lbmail/core/config_path.h"
 #include "lbmail/dns/domain_name.h"
 
 namespace lbmail::delivery {
@@ -26,9 +29,35 @@ SocketAddress readSource(ConfigTable& t, const std::string& text) {
   return *a;
 }
 
+TlsPolicy readTlsPolicy(ConfigTable& t, TlsPolicy fallback) {
+  std::string name = t.string("tls_policy", tlsPolicyName(fallback));
+  std::optional<TlsPolicy> p = parseTlsPolicy(name);
+  if (!p) t.fail("tls_policy", "one of \"none\", \"opportunistic\", \"encrypt\", \"verify\", \"dane\", \"mta-sts\"");
+  return *p;
+}
+
+TlsConfig readTlsConfig(ConfigTable& t, const std::string& config_file) {
+  using namespace std::chrono_literals;
+  TlsConfig c;
+  c.policy = readTlsPolicy(t, c.policy);
+  c.ca_file = resolveConfigPath(config_file, t.string("tls_ca_file", ""));
+  // Checked now: a CA file that cannot be read would fail every verified delivery later.
+  if (!c.ca_file.empty() && access(c.ca_file.c_str(), R_OK) != 0) t.fail("tls_ca_file", "a readable PEM file");
+  c.mta_sts_port = static_cast<uint16_t>(t.integer("mta_sts_port", c.mta_sts_port, 1, 65535));
+  c.mta_sts_fetch_timeout = t.duration("mta_sts_fetch_timeout", c.mta_sts_fetch_timeout, 100ms, 5min);
+  return c;
+}
+
 }  // namespace
 
-DeliveryConfig readDeliveryConfig(ConfigTable& t) {
+TlsPolicy TlsConfig::policyFor(const std::string& domain) const {
+  for (const auto& [name, p] : domain_policies) {
+    if (name == domain) return p;
+  }
+  return policy;
+}
+
+DeliveryConfig readDeliveryConfig(ConfigTable& t, const std::string& config_file) {
   DeliveryConfig c;
   for (const std::string& s : t.stringArray("source_addresses")) c.sources.push_back(readSource(t, s));
   c.port = static_cast<uint16_t>(t.integer("port", 25, 1, 65535));
@@ -48,12 +77,14 @@ DeliveryConfig readDeliveryConfig(ConfigTable& t) {
   s.idle_timeout = t.duration("idle_timeout", s.idle_timeout, 1ms, 1h);
   s.pipelining = t.boolean("pipelining", s.pipelining);
   s.chunking = t.boolean("chunking", s.chunking);
+  c.tls = readTlsConfig(t, config_file);
   c.limits = readLimits(t, c.limits);
   c.backoff = t.duration("backoff", c.backoff, 0s, 24h);
   for (ConfigTable& d : t.tableArray("domain")) {
     std::optional<std::string> name = dns::normalizeDomain(d.string("name", ""));
     if (!name) d.fail("name", "a domain name like \"example.com\"");
-    c.domain_limits.emplace_back(std::move(*name), readLimits(d, c.limits));
+    c.domain_limits.emplace_back(*name, readLimits(d, c.limits));
+    if (d.has("tls_policy")) c.tls.domain_policies.emplace_back(std::move(*name), readTlsPolicy(d, c.tls.policy));
   }
   return c;
 }

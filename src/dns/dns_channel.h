@@ -37,8 +37,9 @@ class DnsChannel {
 
   // "" or why the channel could not be made.
   std::string start();
-  // Asks (name, IN, type). answer runs later on the loop, never inside this call and never
-  // after close(); it runs outside every c-ares callback, so it may query again or close.
+  // Asks (name, IN, type) with RD and AD set (RFC 6840 section 5.7). answer runs later on the
+  // loop, never inside this call and never after close(); it runs outside every c-ares
+  // callback, so it may query again or close.
   void query(const std::string& name, uint16_t type, Answer answer);
   // Runs after each batch of answers, outside c-ares: the owner's moment to run callbacks
   // that may close it.

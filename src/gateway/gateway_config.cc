@@ -45,7 +45,7 @@ Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file) 
     c.service = readServiceConfig(root, Mode::kGateway);
     c.gateway = readGateway(root.table("gateway"), file);
     ConfigTable smtp = root.table("smtp");
-    c.smtp = delivery::readDeliveryConfig(smtp);
+    c.smtp = delivery::readDeliveryConfig(smtp, file);
     ConfigTable dns = root.table("dns");
     c.dns = dns::readResolverConfig(dns);
     // Hosts found through DNS are reached on the [smtp] port (25 unless a test says otherwise).

@@ -15,9 +15,9 @@ using namespace std::chrono_literals;
 Expected<DeliveryConfig, std::string> load(const std::string& text) {
   std::string path = test::tempPath("delivery.toml");
   std::ofstream(path) << text;
-  return loadConfigFile<DeliveryConfig>(path, [](ConfigTable& root) {
+  return loadConfigFile<DeliveryConfig>(path, [&path](ConfigTable& root) {
     ConfigTable smtp = root.table("smtp");
-    return readDeliveryConfig(smtp);
+    return readDeliveryConfig(smtp, path);
   });
 }
 
@@ -74,6 +74,47 @@ TEST(DeliveryConfig, RejectsBadValuesWithTheKey) {
     ASSERT_FALSE(c) << k.text;
     EXPECT_NE(c.error().find(k.key), std::string::npos) << c.error();
   }
+}
+
+TEST(DeliveryConfig, TlsIsOpportunisticByDefault) {
+  auto c = load("");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->tls.policy, TlsPolicy::kOpportunistic);
+  EXPECT_EQ(c->tls.policyFor("example.com"), TlsPolicy::kOpportunistic);
+  EXPECT_TRUE(c->tls.ca_file.empty());
+  EXPECT_EQ(c->tls.mta_sts_port, 443);
+}
+
+TEST(DeliveryConfig, ReadsTlsPolicyPerDomain) {
+  std::string ca = test::tempPath("ca.pem");
+  std::ofstream(ca) << "not checked here\n";
+  auto c = load("[smtp]\ntls_policy = \"verify\"\ntls_ca_file = \"" + ca +
+                "\"\nmta_sts_port = 8443\nmta_sts_fetch_timeout = \"2s\"\n"
+                "[[smtp.domain]]\nname = \"Plain.Example\"\ntls_policy = \"none\"\n"
+                "[[smtp.domain]]\nname = \"limits.example\"\nmax_connections = 3\n"
+                "[[smtp.domain]]\nname = \"sts.example\"\ntls_policy = \"mta-sts\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->tls.policy, TlsPolicy::kVerify);
+  EXPECT_EQ(c->tls.ca_file, ca);
+  EXPECT_EQ(c->tls.mta_sts_port, 8443);
+  EXPECT_EQ(c->tls.mta_sts_fetch_timeout, Duration(2s));
+  EXPECT_EQ(c->tls.policyFor("plain.example"), TlsPolicy::kNone);
+  EXPECT_EQ(c->tls.policyFor("sts.example"), TlsPolicy::kMtaSts);
+  // A domain entry that sets only limits keeps the default policy.
+  EXPECT_EQ(c->tls.policyFor("limits.example"), TlsPolicy::kVerify);
+  EXPECT_EQ(c->tls.policyFor("other.example"), TlsPolicy::kVerify);
+}
+
+TEST(DeliveryConfig, RefusesUnknownTlsPolicyAndMissingCaFile) {
+  auto bad = load("[smtp]\ntls_policy = \"always\"\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("tls_policy"), std::string::npos) << bad.error();
+  auto domain = load("[[smtp.domain]]\nname = \"a.example\"\ntls_policy = \"dnssec\"\n");
+  ASSERT_FALSE(domain);
+  EXPECT_NE(domain.error().find("tls_policy"), std::string::npos) << domain.error();
+  auto ca = load("[smtp]\ntls_ca_file = \"/nonexistent/ca.pem\"\n");
+  ASSERT_FALSE(ca);
+  EXPECT_NE(ca.error().find("tls_ca_file"), std::string::npos) << ca.error();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "lbmail/core/config_document.h"
 #include "lbmail/core/socket_address.h"
+#include "lbmail/delivery/tls_policy.h"
 #include "lbmail/smtp/smtp_client_settings.h"
 
 namespace lbmail::delivery {
@@ -23,6 +24,21 @@ struct DestinationLimits {
   uint32_t max_messages_per_connection = 1000;
 };
 
+// How outgoing connections use TLS (docs/tls.md): a policy per destination domain with a
+// default, and what verifying needs.
+struct TlsConfig {
+  TlsPolicy policy = TlsPolicy::kOpportunistic;  // Postfix's "may", KumoMTA's default
+  // domain (lower case) -> its policy, from [[smtp.domain]] tls_policy.
+  std::vector<std::pair<std::string, TlsPolicy>> domain_policies;
+  // PEM certificates trusted besides the system's store (a private CA); "" for none.
+  std::string ca_file;
+  // RFC 8461 fixes 443; tests and private set-ups point it elsewhere.
+  uint16_t mta_sts_port = 443;
+  Duration mta_sts_fetch_timeout = std::chrono::seconds(10);
+
+  TlsPolicy policyFor(const std::string& domain) const;
+};
+
 struct DeliveryConfig {
   // Local addresses SMTP connections bind to (port 0); a domain always leaves from the same
   // one. Empty: the system picks.
@@ -33,6 +49,7 @@ struct DeliveryConfig {
   // dialled, and a domain with no other is bounced. Static routes are never checked.
   bool allow_private_destinations = false;
   SmtpClientSettings client;
+  TlsConfig tls;
   DestinationLimits limits;
   // domain (lower case) -> limits for the destinations its mail goes to. When several domains
   // share a destination, the first one to use it sets them.
@@ -48,7 +65,8 @@ struct DeliveryConfig {
   size_t max_idle_pools = 1000;
 };
 
-// Reads [smtp] (and [smtp.domain."example.com"] overrides).
-DeliveryConfig readDeliveryConfig(ConfigTable& t);
+// Reads [smtp] (and its [[smtp.domain]] overrides); relative paths are read against
+// config_file's folder.
+DeliveryConfig readDeliveryConfig(ConfigTable& t, const std::string& config_file = "");
 
 }  // namespace lbmail::delivery

@@ -24,6 +24,7 @@ struct DeliveryEngineStats {
   uint64_t bytes_sent = 0;           // message bytes handed to connections
   uint64_t pools_retired = 0;         // idle destination pools closed and freed
   uint64_t destinations_refused = 0;  // addresses from DNS not dialled (loopback, private, ...)
+  uint64_t tls_policy_refusals = 0;   // messages deferred because no MX host could meet the TLS policy
 };
 
 struct DestinationStatus {
