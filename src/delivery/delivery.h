@@ -11,6 +11,7 @@
 
 #include "lbmail/core/socket_address.h"
 #include "lbmail/delivery/delivery_result.h"
+#include "lbmail/delivery/tls_policy.h"
 #include "lbmail/smtp/outgoing_message.h"
 
 namespace lbmail::delivery {
@@ -18,6 +19,8 @@ namespace lbmail::delivery {
 struct DeliveryCandidate {
   std::string mx_host;
   SocketAddress address;
+  size_t target = 0;                          // its host's index in the MX answer
+  std::shared_ptr<const TlsRequirement> tls;  // what its connections must achieve
 };
 
 struct Delivery {

@@ -8,6 +8,9 @@
 #include "destination_pool.h"
 #include "lbmail/core/log.h"
 #include "lbmail/dns/domain_name.h"
+#include "lbmail/mta_sts/mta_sts_resolver.h"
+#include "tls_policy_resolver.h"
+#include "smtp_tls_context.h"
 
 namespace lbmail::delivery {
 namespace {
@@ -21,9 +24,37 @@ bool validEnvelope(const OutgoingMessage& m) {
 }  // namespace
 
 DeliveryEngine::DeliveryEngine(uv_loop_t* loop, DeliveryConfig config, dns::MxResolver& resolver)
-    : loop_(loop), config_(std::move(config)), resolver_(resolver) {
+    : loop_(loop),
+      config_(std::move(config)),
+      resolver_(resolver),
+      tls_context_(std::make_unique<SmtpTlsContext>(config_.tls.ca_file)) {
+  if (!tls_context_->error().empty()) logError("smtp.tls_context", {{"reason", tls_context_->error()}});
   if (config_.sources.empty()) sources_.emplace_back();
   for (const SocketAddress& s : config_.sources) sources_.emplace_back(s);
+  startMtaSts();
+}
+
+void DeliveryEngine::startMtaSts() {
+  const TlsConfig& tls = config_.tls;
+  bool wanted = tls.policy == TlsPolicy::kMtaSts;
+  for (const auto& [domain, policy] : tls.domain_policies) wanted = wanted || policy == TlsPolicy::kMtaSts;
+  if (wanted) {
+    mta_sts::MtaStsSettings settings;
+    settings.ca_file = tls.ca_file;
+    settings.port = tls.mta_sts_port;
+    settings.fetch_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(tls.mta_sts_fetch_timeout);
+    auto resolver = std::make_unique<mta_sts::MtaStsResolver>(loop_, resolver_, settings);
+    std::string error = resolver->start();
+    if (error.empty()) {
+      mta_sts_ = std::move(resolver);
+      mta_sts_open_ = true;
+    } else {
+      // Without libcurl no policy can be fetched: RFC 8461 section 5 then delivers as to a
+      // domain without one.
+      logError("smtp.mta_sts_unavailable", {{"reason", error}});
+    }
+  }
+  tls_policies_ = std::make_unique<TlsPolicyResolver>(config_.tls, config_.port, resolver_, mta_sts_.get());
 }
 
 DeliveryEngine::~DeliveryEngine() = default;
@@ -70,11 +101,12 @@ void DeliveryEngine::onResolved(uint64_t id, const dns::MxAnswer& answer) {
     return;
   }
   std::string refused;
-  for (const dns::MxTarget& t : answer.targets) {
+  for (size_t i = 0; i < answer.targets.size(); ++i) {
+    const dns::MxTarget& t = answer.targets[i];
     for (const SocketAddress& a : t.addresses) {
       std::string why = refusal(answer, t, a);
       if (why.empty()) {
-        d->candidates.push_back({t.host, a});
+        d->candidates.push_back({t.host, a, i, nullptr});
       } else if (refused.empty()) {
         refused = std::move(why);
       }
@@ -85,6 +117,40 @@ void DeliveryEngine::onResolved(uint64_t id, const dns::MxAnswer& answer) {
     // mail at our side of the network, which no retry changes (Exim's ignore_target_hosts
     // leaves such an address unrouteable; Postfix bounces an MX that loops back to itself).
     finishWithoutSending(std::move(d), DeliveryOutcome::kBounced, std::move(refused));
+    return;
+  }
+  std::string domain = d->domain;
+  resolving_.emplace(id, std::move(d));
+  std::weak_ptr<bool> alive = alive_;
+  tls_policies_->resolve(domain, answer, [this, id, alive](std::vector<HostTls>&& hosts) {
+    if (alive.lock()) onTlsResolved(id, std::move(hosts));
+  });
+}
+
+void DeliveryEngine::onTlsResolved(uint64_t id, std::vector<HostTls>&& hosts) {
+  auto it = resolving_.find(id);
+  if (it == resolving_.end()) return;  // finished by close() meanwhile
+  std::unique_ptr<Delivery> d = std::move(it->second);
+  resolving_.erase(it);
+  // One requirement per host, shared by its addresses.
+  std::vector<std::shared_ptr<const TlsRequirement>> per_host(hosts.size());
+  std::vector<DeliveryCandidate> kept;
+  std::string refused;
+  for (DeliveryCandidate& c : d->candidates) {
+    HostTls& h = hosts[c.target];
+    if (!h.requirement) {
+      if (refused.empty()) refused = h.refusal;
+      continue;
+    }
+    if (!per_host[c.target]) per_host[c.target] = std::make_shared<const TlsRequirement>(std::move(*h.requirement));
+    c.tls = per_host[c.target];
+    kept.push_back(std::move(c));
+  }
+  d->candidates = std::move(kept);
+  if (d->candidates.empty() && !refused.empty()) {
+    // A TLS policy that no host can meet is a deferral with its reason, never a downgrade.
+    ++stats_.tls_policy_refusals;
+    finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, std::move(refused));
     return;
   }
   tryNextCandidate(std::move(d));
@@ -109,7 +175,7 @@ void DeliveryEngine::tryNextCandidate(std::unique_ptr<Delivery> d) {
   uint64_t now = uv_hrtime();
   while (d->next_candidate < d->candidates.size()) {
     const DeliveryCandidate& c = d->candidates[d->next_candidate++];
-    DestinationPool& pool = poolFor(c.address, d->domain);
+    DestinationPool& pool = poolFor(c, d->domain);
     if (pool.backedOff(now)) {
       if (d->last_failure.empty()) d->last_failure = c.address.toString() + " is backed off";
       continue;
@@ -145,6 +211,7 @@ void DeliveryEngine::finishWithoutSending(std::unique_ptr<Delivery> d, DeliveryO
 void DeliveryEngine::finish(std::unique_ptr<Delivery> d, DeliveryResult&& result) {
   uint64_t now = uv_hrtime();
   if (d->current) result.mx_host = d->current->mx_host;
+  result.tls.policy = d->current ? d->current->tls->policy : config_.tls.policyFor(d->domain);
   result.attempts = d->attempts;
   result.timings.dns = Duration(d->dns_ns);
   result.timings.queue_wait = Duration(d->queue_wait_ns);
@@ -160,9 +227,11 @@ void DeliveryEngine::finish(std::unique_ptr<Delivery> d, DeliveryResult&& result
   done(std::move(result));
 }
 
-DestinationPool& DeliveryEngine::poolFor(const SocketAddress& destination, const std::string& domain) {
+DestinationPool& DeliveryEngine::poolFor(const DeliveryCandidate& candidate, const std::string& domain) {
+  const SocketAddress& destination = candidate.address;
   const std::optional<SocketAddress>& source = sourceFor(domain);
-  std::string key = (source ? source->host() : std::string()) + ">" + destination.toString();
+  // Connections differ by what their TLS must achieve as well as by their ends.
+  std::string key = (source ? source->host() : std::string()) + ">" + destination.toString() + "|" + candidate.tls->key();
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
   DestinationLimits limits = config_.limits;
@@ -170,7 +239,7 @@ DestinationPool& DeliveryEngine::poolFor(const SocketAddress& destination, const
     if (name == domain) limits = l;
   }
   DestinationPoolOwner& owner = *this;
-  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits);
+  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits, *candidate.tls);
   ++pools_open_;
   startSweeping();
   return *pools_.emplace(std::move(key), std::move(pool)).first->second;
@@ -224,6 +293,12 @@ void DeliveryEngine::close(std::function<void()> done) {
   resolving_.clear();
   for (auto& [id, d] : resolving) finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "shutting down");
   for (auto& [key, pool] : pools_) pool->close();
+  if (mta_sts_open_) {
+    mta_sts_->close([this] {
+      mta_sts_open_ = false;
+      maybeClosed();
+    });
+  }
   if (sweep_timer_open_) {
     closer_.close({asHandle(&sweep_timer_)}, [this] {
       sweep_timer_open_ = false;
@@ -234,7 +309,7 @@ void DeliveryEngine::close(std::function<void()> done) {
 }
 
 void DeliveryEngine::maybeClosed() {
-  if (closing_ && pools_open_ == 0 && !sweep_timer_open_) close_done_.runAll();
+  if (closing_ && pools_open_ == 0 && !sweep_timer_open_ && !mta_sts_open_) close_done_.runAll();
 }
 
 void DeliveryEngine::onPoolClosed(DestinationPool& pool) {

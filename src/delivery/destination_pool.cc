@@ -17,12 +17,13 @@ bool noReplyAtAll(const DeliveryResult& r) {
 }  // namespace
 
 DestinationPool::DestinationPool(uv_loop_t* loop, DestinationPoolOwner& owner, std::optional<SocketAddress> source,
-                                 SocketAddress destination, DestinationLimits limits)
+                                 SocketAddress destination, DestinationLimits limits, TlsRequirement tls)
     : loop_(loop),
       owner_(owner),
       source_(std::move(source)),
       destination_(destination),
       limits_(limits),
+      tls_(std::move(tls)),
       // A second's worth of new connections may come at once; messages are smoothed to a tenth.
       new_connections_(limits.max_new_connections_per_second, limits.max_new_connections_per_second),
       messages_(limits.max_messages_per_second, limits.max_messages_per_second / 10) {
@@ -92,6 +93,7 @@ void DestinationPool::openConnection() {
   SmtpClientConnection::Handler& handler = *this;
   slot->connection = std::make_unique<SmtpClientConnection>(loop_, owner_.clientSettings(), handler);
   SmtpClientConnection& c = *slot->connection;
+  c.setTls(owner_.tlsContext(), tls_, startTlsMode(), tls_session_);
   slots_.push_back(std::move(slot));
   ++connecting_;
   ++owner_.counters().connections_opened;
@@ -148,6 +150,10 @@ void DestinationPool::onConnectionReady(SmtpClientConnection& connection) {
   if (!slot->ready_once) {
     slot->ready_once = true;
     --connecting_;
+    if (connection.secured()) {
+      ++owner_.counters().tls_handshakes;
+      if (connection.tlsResumed()) ++owner_.counters().tls_resumed;
+    }
   }
   if (closing_ || connection.transactions() >= limits_.max_messages_per_connection) {
     connection.quit();
@@ -176,15 +182,45 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
   last_active_ns_ = uv_hrtime();
   // Whatever ends a connection before it was ever ready says the destination is not taking
   // mail now: a reset before the greeting, garbage instead of one, a refusal.
+  bool tls_end = end == End::kTlsFailed || end == End::kTlsUnavailable;
   bool setup_failed = !slot->ready_once || end == End::kConnectFailed || end == End::kGreetingFailed;
-  if (setup_failed) ++owner_.counters().connection_failures;
-  if ((setup_failed || end == End::kServiceClosing) && !closing_) backOff(reason);
+  if (setup_failed && !tls_end) ++owner_.counters().connection_failures;
+  if (tls_end) {
+    onTlsEnd(end, reason);
+  } else if ((setup_failed || end == End::kServiceClosing) && !closing_) {
+    backOff(reason);
+  }
   slots_.erase(std::find_if(slots_.begin(), slots_.end(), [slot](const auto& s) { return s.get() == slot; }));
   if (closing_) {
     maybeClosed();
   } else {
     pump();
   }
+}
+
+SmtpClientConnection::StartTls DestinationPool::startTlsMode() const {
+  using StartTls = SmtpClientConnection::StartTls;
+  if (plain_after_tls_failure_ || tls_.level == TlsLevel::kNone) return StartTls::kNever;
+  return tls_.level == TlsLevel::kMay ? StartTls::kIfOffered : StartTls::kRequired;
+}
+
+void DestinationPool::onTlsSession(SmtpClientConnection&, SharedSslSession session) { tls_session_ = std::move(session); }
+
+void DestinationPool::onTlsEnd(SmtpClientConnection::End end, const std::string& reason) {
+  ++owner_.counters().tls_failures;
+  tls_session_.reset();  // should resuming be what failed, the next handshake starts afresh
+  if (closing_) return;
+  if (tls_.level == TlsLevel::kMay && end == SmtpClientConnection::End::kTlsFailed) {
+    // Opportunistic: the queue stays, for the next connection, in plain.
+    if (!plain_after_tls_failure_) {
+      plain_after_tls_failure_ = true;
+      ++owner_.counters().tls_plain_fallbacks;
+      logWarn("smtp.tls_plain_fallback", {{"destination", destination_.toString()}, {"reason", reason}});
+    }
+    return;
+  }
+  // A policy failure is a deferral with its reason, never a silent downgrade.
+  backOff(std::string("TLS required (") + tlsLevelName(tls_.level) + "): " + reason);
 }
 
 void DestinationPool::backOff(const std::string& reason) {

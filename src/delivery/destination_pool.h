@@ -1,6 +1,7 @@
-// The connections to one destination, a (source address, receiver IP:port) pair: reused while
-// they last, opened within the destination's limits, with a queue of messages behind them and a
-// back-off after the destination refuses us.
+// The connections to one destination, a (source address, receiver IP:port) pair with one TLS
+// requirement: reused while they last, opened within the destination's limits, with a queue of
+// messages behind them and a back-off after the destination refuses us (or fails the TLS the
+// requirement insists on). Each new connection offers the last TLS session to resume.
 #pragma once
 
 #include <uv.h>
@@ -23,7 +24,7 @@ namespace lbmail::delivery {
 class DestinationPool final : private SmtpClientConnection::Handler {
  public:
   DestinationPool(uv_loop_t* loop, DestinationPoolOwner& owner, std::optional<SocketAddress> source,
-                  SocketAddress destination, DestinationLimits limits);
+                  SocketAddress destination, DestinationLimits limits, TlsRequirement tls);
   DestinationPool(const DestinationPool&) = delete;
   DestinationPool& operator=(const DestinationPool&) = delete;
   ~DestinationPool() override;
@@ -48,6 +49,10 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   void onConnectionReady(SmtpClientConnection& connection) override;
   void onConnectionClosed(SmtpClientConnection& connection, SmtpClientConnection::End end,
                           const std::string& reason) override;
+  void onTlsSession(SmtpClientConnection& connection, SharedSslSession session) override;
+  SmtpClientConnection::StartTls startTlsMode() const;
+  // A connection ended by TLS: plain next time (opportunistic), or a back-off with the reason.
+  void onTlsEnd(SmtpClientConnection::End end, const std::string& reason);
   static void onTimer(uv_timer_t* timer);
 
   // Hands queued messages to ready connections and opens new ones, within the limits.
@@ -66,6 +71,11 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   std::optional<SocketAddress> source_;
   SocketAddress destination_;
   DestinationLimits limits_;
+  TlsRequirement tls_;
+  // Opportunistic TLS whose handshake failed: later connections go plain, as Postfix's "may"
+  // does, until the pool is retired.
+  bool plain_after_tls_failure_ = false;
+  SharedSslSession tls_session_;  // the last one a server issued here
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<SmtpClientConnection*> idle_;  // ready and without work, most recent last
   std::deque<std::unique_ptr<Delivery>> queue_;

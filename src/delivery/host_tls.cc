@@ -28,15 +28,14 @@ std::vector<dns::TlsaRecord> usableTlsa(const std::vector<dns::TlsaRecord>& reco
   return usable;
 }
 
-HostTls daneHostTls(const std::string& host, const TlsaLookup& lookup, bool mx_authenticated) {
+HostTls daneHostTls(const std::string& host, const TlsaLookup& lookup) {
   TlsRequirement r;
   r.policy = TlsPolicy::kDane;
   r.host = host;
   r.level = TlsLevel::kMay;
   switch (lookup.status) {
     case TlsaLookup::Status::kFailed:
-      if (mx_authenticated) return HostTls::refuse("DANE: TLSA lookup for " + host + " failed: " + lookup.reason);
-      return HostTls::use(std::move(r));
+      return HostTls::refuse("DANE: TLSA lookup for " + host + " failed: " + lookup.reason);
     case TlsaLookup::Status::kNone:
       return HostTls::use(std::move(r));
     case TlsaLookup::Status::kFound:
@@ -47,6 +46,27 @@ HostTls daneHostTls(const std::string& host, const TlsaLookup& lookup, bool mx_a
   r.tlsa = usableTlsa(lookup.records);
   // Secure records, none usable: TLS is still mandatory, unauthenticated (RFC 7672 2.2).
   r.level = r.tlsa.empty() ? TlsLevel::kEncrypt : TlsLevel::kDane;
+  return HostTls::use(std::move(r));
+}
+
+HostTls mtaStsHostTls(const std::string& host, const mta_sts::MtaStsPolicy* policy) {
+  using Mode = mta_sts::MtaStsPolicy::Mode;
+  TlsRequirement r;
+  r.policy = TlsPolicy::kMtaSts;
+  r.host = host;
+  r.level = TlsLevel::kMay;
+  if (!policy || policy->mode == Mode::kNone) return HostTls::use(std::move(r));
+  if (policy->mode == Mode::kTesting) {
+    r.testing = true;
+    return HostTls::use(std::move(r));
+  }
+  if (!policy->matches(host)) {
+    std::string names;
+    for (const std::string& mx : policy->mx) names += (names.empty() ? "" : ", ") + mx;
+    return HostTls::refuse("MTA-STS: MX host " + (host.empty() ? std::string("(none)") : host) +
+                           " is not in the domain's enforced policy (mx: " + names + ")");
+  }
+  r.level = TlsLevel::kVerify;
   return HostTls::use(std::move(r));
 }
 

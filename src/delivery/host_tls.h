@@ -9,6 +9,7 @@
 
 #include "lbmail/delivery/tls_policy.h"
 #include "lbmail/dns/tlsa_record.h"
+#include "lbmail/mta_sts/mta_sts_policy.h"
 
 namespace lbmail::delivery {
 
@@ -33,9 +34,15 @@ struct TlsaLookup {
 
 // RFC 7672 section 2.2: authenticated usable TLSA records (usages 2 and 3) make DANE; secure but
 // unusable ones still make TLS mandatory; none, or an answer not authenticated, leave the host
-// to opportunistic TLS. A failed lookup refuses the host when the domain's MX answer was itself
-// authenticated (an attacker could be hiding the records), and is opportunistic otherwise.
-HostTls daneHostTls(const std::string& host, const TlsaLookup& lookup, bool mx_authenticated);
+// to opportunistic TLS. A failed lookup refuses the host: it is asked only for hosts whose
+// addresses DNSSEC vouched for (section 2.2.2), where a failure may be an attacker hiding the
+// records.
+HostTls daneHostTls(const std::string& host, const TlsaLookup& lookup);
+
+// RFC 8461 section 5: an enforce policy admits only the MX hosts it names, verified; a testing
+// policy checks and reports but delivers as opportunistic; none (or no policy at all): as
+// opportunistic.
+HostTls mtaStsHostTls(const std::string& host, const mta_sts::MtaStsPolicy* policy);
 
 // The TLSA records a DANE client can use (RFC 7672 section 3.1.3: usages 0 and 1 are not).
 std::vector<dns::TlsaRecord> usableTlsa(const std::vector<dns::TlsaRecord>& records);

@@ -1,6 +1,9 @@
-// The outgoing SMTP connection's I/O: socket, writes and the one timer under the protocol.
+// The outgoing SMTP connection's I/O: socket, writes, TLS and the one timer under the protocol.
 #include "smtp_client_connection.h"
 
+#include <openssl/err.h>
+
+#include <algorithm>
 #include <cassert>
 #include <vector>
 
@@ -11,18 +14,31 @@ Duration since(uint64_t start_ns) { return Duration(uv_hrtime() - start_ns); }
 
 }  // namespace
 
-// One writev: the protocol's gathered write and the libuv buffers over its slices.
+// One writev: the protocol's gathered write and the libuv buffers over its slices, or over
+// the TLS records it was encrypted into.
 struct SmtpClientConnection::Write {
   uv_write_t req;
   SmtpClientConnection* connection = nullptr;
-  std::unique_ptr<smtp::SmtpClientWrite> data;
+  std::unique_ptr<smtp::SmtpClientWrite> data;  // plain only
+  BufferList records;                           // TLS only
   std::vector<uv_buf_t> bufs;
+  bool carries_body = false;
+  bool from_protocol = true;  // false: TLS's own records, which the protocol did not ask for
 };
 
 SmtpClientConnection::SmtpClientConnection(uv_loop_t* loop, const SmtpClientSettings& settings, Handler& handler)
     : loop_(loop), settings_(settings), handler_(handler), protocol_(settings, *this) {}
 
 SmtpClientConnection::~SmtpClientConnection() { assert(!handles_open_ || closed_); }
+
+void SmtpClientConnection::setTls(const SmtpTlsContext& context, const TlsRequirement& requirement, StartTls mode,
+                                  SharedSslSession resume) {
+  tls_context_ = &context;
+  tls_requirement_ = requirement;
+  tls_info_.policy = requirement.policy;
+  resume_ = std::move(resume);
+  protocol_.setStartTls(mode);
+}
 
 void SmtpClientConnection::connect(const std::optional<SocketAddress>& source, const SocketAddress& destination) {
   destination_ = destination;
@@ -73,7 +89,104 @@ void SmtpClientConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_b
                                                      : uv_strerror(static_cast<int>(nread)));
     return;
   }
+  if (self->pending_end_ || nread == 0) return;  // failing already; or nothing read
+  if (self->tls_) {
+    self->onCiphertext(buf->base, static_cast<size_t>(nread));
+    return;
+  }
   self->protocol_.receive(std::string_view(buf->base, static_cast<size_t>(nread)));
+}
+
+void SmtpClientConnection::startTls() {
+  std::string why = "TLS is not configured";
+  if (tls_context_) tls_ = tls_context_->newSession(tls_requirement_, resume_.get(), &why);
+  if (!tls_) {
+    failSoon(End::kTlsFailed, "TLS: " + why);
+    return;
+  }
+  tls_->setNewSessionListener([this](SSL_SESSION* session) {
+    handler_.onTlsSession(*this, SharedSslSession(session, SSL_SESSION_free));
+  });
+  tls::TlsSession::Status status = tls_->handshake();  // the ClientHello
+  flushTls();
+  if (status == tls::TlsSession::Status::kError) {
+    failSoon(End::kTlsFailed, "TLS handshake failed: " + SmtpTlsContext::handshakeFailure(*tls_));
+  }
+}
+
+void SmtpClientConnection::onCiphertext(const char* data, size_t n) {
+  tls_->feed(reinterpret_cast<const uint8_t*>(data), n);
+  if (!tls_up_) {
+    tls::TlsSession::Status status = tls_->handshake();
+    flushTls();  // the next flight, or the alert that says why not
+    if (status == tls::TlsSession::Status::kError) {
+      protocol_.fail(End::kTlsFailed, "TLS handshake failed: " + SmtpTlsContext::handshakeFailure(*tls_));
+      return;
+    }
+    if (status != tls::TlsSession::Status::kOk) return;
+    tls_up_ = true;
+    tls_resumed_ = SSL_session_reused(tls_->ssl()) == 1;
+    tls_info_ = SmtpTlsContext::describe(*tls_, tls_requirement_);
+    protocol_.onTlsEstablished();
+  }
+  readPlaintext();
+}
+
+void SmtpClientConnection::readPlaintext() {
+  auto* buf = reinterpret_cast<uint8_t*>(read_buffer_.data());  // the ciphertext is in the BIO now
+  while (protocol_.state() < State::kClosing) {
+    size_t got = 0;
+    tls::TlsSession::Status status = tls_->read(buf, read_buffer_.size(), &got);
+    if (status == tls::TlsSession::Status::kWantInput) break;
+    if (status == tls::TlsSession::Status::kClosed) {
+      protocol_.onConnectionLost("connection closed by the server (TLS close_notify)");
+      return;
+    }
+    if (status == tls::TlsSession::Status::kError) {
+      protocol_.fail(End::kNetwork, "TLS: " + tls_->error());
+      return;
+    }
+    protocol_.receive(std::string_view(read_buffer_.data(), got));
+  }
+  if (protocol_.state() < State::kClosing) flushTls();  // answers to post-handshake messages
+}
+
+void SmtpClientConnection::flushTls() {
+  if (tls_->pendingOutput() == 0) return;
+  auto w = std::make_unique<Write>();
+  w->from_protocol = false;
+  tls_->takeOutput(w->records);
+  submit(std::move(w));
+}
+
+// The protocol's slices, encrypted: small ones gathered into records of up to 16 KiB (the
+// most a record carries, RFC 8446 section 5.1) rather than a record each, large ones
+// encrypted where they lie. Records are taken out after each call, so the session's buffer
+// never holds more than one.
+bool SmtpClientConnection::encrypt(const smtp::SmtpClientWrite& data, BufferList& out) {
+  constexpr size_t kRecord = 16384;
+  auto seal = [&](std::string_view plain) {
+    if (!tls_->write(reinterpret_cast<const uint8_t*>(plain.data()), plain.size())) return false;
+    tls_->takeOutput(out);
+    return true;
+  };
+  tls_staging_.clear();
+  for (std::string_view s : data.slices) {
+    while (!s.empty()) {
+      size_t n = std::min(s.size(), kRecord - tls_staging_.size());
+      if (tls_staging_.empty() && n == kRecord) {
+        if (!seal(s.substr(0, n))) return false;
+      } else {
+        tls_staging_.append(s.substr(0, n));
+      }
+      s.remove_prefix(n);
+      if (tls_staging_.size() == kRecord) {
+        if (!seal(tls_staging_)) return false;
+        tls_staging_.clear();
+      }
+    }
+  }
+  return tls_staging_.empty() || seal(tls_staging_);
 }
 
 void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone done) {
@@ -83,6 +196,7 @@ void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone 
     DeliveryResult result = deliveryResultOf(std::move(r));
     result.mx_address = destination_;
     result.connection_reused = reused;
+    result.tls = tls_info_;
     result.timings.connect = connect_time_;
     result.timings.greeting = greeting_time_;
     result.timings.transaction = since(started);
@@ -91,31 +205,44 @@ void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone 
 }
 
 void SmtpClientConnection::write(std::unique_ptr<smtp::SmtpClientWrite> data) {
-  auto* w = new Write;
+  auto w = std::make_unique<Write>();
+  w->carries_body = data->carries_body;
+  if (tls_up_) {
+    // The plaintext (and the bodies it points into) is not needed once encrypted.
+    if (!encrypt(*data, w->records)) {
+      failSoon(End::kNetwork, "TLS write: " + tls_->error());
+      return;
+    }
+  } else {
+    w->bufs.reserve(data->slices.size());
+    for (std::string_view s : data->slices) {
+      w->bufs.push_back(uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size())));
+    }
+    w->data = std::move(data);
+  }
+  submit(std::move(w));
+}
+
+void SmtpClientConnection::submit(std::unique_ptr<Write> w) {
   w->connection = this;
-  w->bufs.reserve(data->slices.size());
-  for (std::string_view s : data->slices) {
-    w->bufs.push_back(uv_buf_init(const_cast<char*>(s.data()), static_cast<unsigned>(s.size())));
-  }
-  w->data = std::move(data);
-  int rc = uv_write(&w->req, asStream(&tcp_), w->bufs.data(),
-                    static_cast<unsigned>(w->bufs.size()), onWrite);
+  w->req.data = w.get();
+  if (!w->records.empty()) w->bufs = w->records.uvBufs();
+  int rc = uv_write(&w->req, asStream(&tcp_), w->bufs.data(), static_cast<unsigned>(w->bufs.size()), onWrite);
   if (rc < 0) {
-    delete w;
     failSoon(End::kNetwork, std::string("write: ") + uv_strerror(rc));
+    return;
   }
+  w.release();  // onWrite frees it
 }
 
 void SmtpClientConnection::onWrite(uv_write_t* req, int status) {
-  auto* w = reinterpret_cast<Write*>(req);
+  std::unique_ptr<Write> w(static_cast<Write*>(req->data));
   SmtpClientConnection* self = w->connection;
-  bool body = w->data->carries_body;
-  delete w;
   if (status < 0 && status != UV_ECANCELED && self->protocol_.state() < State::kClosing) {
     self->protocol_.fail(End::kNetwork, std::string("write: ") + uv_strerror(status));
     return;
   }
-  self->protocol_.onWritten(body);
+  if (w->from_protocol) self->protocol_.onWritten(w->carries_body);
 }
 
 void SmtpClientConnection::onGreeting(const smtp::SmtpReply&) { greeting_time_ = since(connected_at_); }
@@ -164,6 +291,13 @@ bool SmtpClientConnection::writeQueueShrank() {
 }
 
 void SmtpClientConnection::close() {
+  // close_notify after a clean end (QUIT): without it OpenSSL takes the session as broken when
+  // it is freed, and marks it never to be resumed.
+  if (tls_up_ && protocol_.end() == End::kQuit) {
+    ERR_clear_error();
+    SSL_shutdown(tls_->ssl());
+    flushTls();
+  }
   closer_.close({asHandle(&tcp_), asHandle(&timer_)}, [this] {
     closed_ = true;
     handler_.onConnectionClosed(*this, protocol_.end(), protocol_.endReason());  // may delete this

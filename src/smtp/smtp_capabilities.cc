@@ -37,6 +37,8 @@ ServerCapabilities parseCapabilities(const SmtpReply& ehlo) {
       caps.chunking = true;
     } else if (word == "ENHANCEDSTATUSCODES") {
       caps.enhanced_status_codes = true;
+    } else if (word == "STARTTLS") {
+      caps.starttls = true;
     } else if (word == "SIZE") {
       caps.size_declared = true;
       uint64_t limit = 0;

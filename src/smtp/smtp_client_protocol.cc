@@ -29,6 +29,8 @@ const char* SmtpClientProtocol::endName(End end) {
     case End::kProtocol: return "protocol_error";
     case End::kNetwork: return "network_error";
     case End::kAborted: return "aborted";
+    case End::kTlsFailed: return "tls_failed";
+    case End::kTlsUnavailable: return "tls_unavailable";
   }
   return "unknown";
 }
@@ -56,6 +58,10 @@ void SmtpClientProtocol::start() {
 }
 
 void SmtpClientProtocol::receive(std::string_view in) {
+  if (handshaking_ && !in.empty()) {
+    fail(End::kProtocol, "plaintext read during the TLS handshake");  // the transport's bug
+    return;
+  }
   while (!in.empty() && state_ < State::kClosing) {
     SmtpReplyParser::Status status = parser_.parse(in);
     if (status == SmtpReplyParser::Status::kNeedMore) break;
@@ -64,6 +70,10 @@ void SmtpClientProtocol::receive(std::string_view in) {
       return;
     }
     onReply(parser_.reply());
+    if (tls_starting_) {
+      startTlsNow(in);
+      return;
+    }
   }
 }
 
@@ -81,43 +91,15 @@ void SmtpClientProtocol::onReply(SmtpReply& reply) {
     case Expect::kHelo:
       onHelloReply(expect, reply);
       return;
+    case Expect::kStartTls:
+      onStartTlsReply(reply);
+      return;
     case Expect::kQuit:
       closeQuietly();
       return;
     default:
       onTransactionReply(expect, reply);
   }
-}
-
-void SmtpClientProtocol::onHelloReply(Expect expect, SmtpReply& reply) {
-  if (expect == Expect::kGreeting) {
-    greeting_ = reply;
-    transport_.onGreeting(greeting_);
-    if (!reply.positive()) {
-      fail(End::kGreetingFailed, "greeting: " + reply.summary());
-      return;
-    }
-    state_ = State::kHello;
-    sendCommand("EHLO " + settings_.helo_name + "\r\n", Expect::kEhlo);
-    return;
-  }
-  if (reply.positive()) {
-    if (expect == Expect::kEhlo) caps_ = parseCapabilities(reply);
-    becomeReady();
-    return;
-  }
-  // 421 to EHLO ends the session at its start, like a 421 greeting (RFC 5321 section 3.8).
-  if (expect == Expect::kEhlo && reply.code != 421) {
-    sendCommand("HELO " + settings_.helo_name + "\r\n", Expect::kHelo);
-    return;
-  }
-  fail(End::kGreetingFailed, (expect == Expect::kEhlo ? "EHLO: " : "HELO: ") + reply.summary());
-}
-
-void SmtpClientProtocol::becomeReady() {
-  state_ = State::kReady;
-  transport_.armTimer(TimeoutPhase::kIdle);
-  transport_.onReady();
 }
 
 bool SmtpClientProtocol::pipelining() const { return settings_.pipelining && caps_.pipelining; }
@@ -421,8 +403,7 @@ void SmtpClientProtocol::onTimeout(const std::function<bool()>& link_draining) {
   switch (state_) {
     case State::kGreeting:
     case State::kHello:
-      fail(End::kGreetingFailed, state_ == State::kGreeting ? "timed out waiting for the greeting"
-                                                            : "timed out waiting for the EHLO/HELO reply");
+      onOpeningTimeout();
       return;
     case State::kReady:
       quit();
@@ -454,7 +435,8 @@ void SmtpClientProtocol::onConnectionLost(std::string reason) {
     closeQuietly();
     return;
   }
-  fail(End::kNetwork, std::move(reason));
+  // A server whose TLS gives up closes mid-handshake: that is the handshake failing.
+  fail(handshaking_ ? End::kTlsFailed : End::kNetwork, handshaking_ ? "TLS handshake: " + reason : std::move(reason));
 }
 
 void SmtpClientProtocol::quit() {

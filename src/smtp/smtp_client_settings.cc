@@ -16,6 +16,7 @@ Duration timeoutOf(TimeoutPhase phase, const SmtpClientSettings& settings) {
     case TimeoutPhase::kDataEnd: return settings.data_end_timeout;
     case TimeoutPhase::kQuit: return std::min<Duration>(settings.mail_timeout, std::chrono::seconds(10));
     case TimeoutPhase::kIdle: return settings.idle_timeout;
+    case TimeoutPhase::kStartTls: return settings.starttls_timeout;
   }
   return settings.mail_timeout;
 }

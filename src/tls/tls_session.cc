@@ -77,6 +77,12 @@ bool TlsSession::write(const uint8_t* data, size_t n) {
   return false;
 }
 
+bool TlsSession::newSession(SSL_SESSION* session) {
+  if (!new_session_) return false;
+  new_session_(session);
+  return true;
+}
+
 size_t TlsSession::pendingOutput() const { return BIO_ctrl_pending(out_); }
 
 void TlsSession::takeOutput(BufferList& out) {

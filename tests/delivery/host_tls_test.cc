@@ -28,7 +28,7 @@ TEST(HostTls, StaticPoliciesMapToLevels) {
 }
 
 TEST(HostTls, AuthenticatedUsableRecordsMakeDane) {
-  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, {1, 2, 3}}, {1, 1, 1, {4}}, {2, 0, 2, {5}}}, true), false);
+  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, {1, 2, 3}}, {1, 1, 1, {4}}, {2, 0, 2, {5}}}, true));
   ASSERT_TRUE(h.requirement);
   EXPECT_EQ(h.requirement->level, TlsLevel::kDane);
   EXPECT_EQ(h.requirement->policy, TlsPolicy::kDane);
@@ -39,14 +39,14 @@ TEST(HostTls, AuthenticatedUsableRecordsMakeDane) {
 }
 
 TEST(HostTls, UnauthenticatedRecordsAreIgnored) {
-  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, {1, 2, 3}}}, false), true);
+  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, {1, 2, 3}}}, false));
   ASSERT_TRUE(h.requirement);
   EXPECT_EQ(h.requirement->level, TlsLevel::kMay);
   EXPECT_TRUE(h.requirement->tlsa.empty());
 }
 
 TEST(HostTls, SecureButUnusableRecordsStillRequireTls) {
-  HostTls h = daneHostTls("mx.example.com", found({{0, 0, 1, {1}}, {3, 2, 1, {2}}, {3, 1, 3, {3}}}, true), false);
+  HostTls h = daneHostTls("mx.example.com", found({{0, 0, 1, {1}}, {3, 2, 1, {2}}, {3, 1, 3, {3}}}, true));
   ASSERT_TRUE(h.requirement);
   EXPECT_EQ(h.requirement->level, TlsLevel::kEncrypt);
 }
@@ -55,22 +55,56 @@ TEST(HostTls, NoRecordsIsOpportunistic) {
   TlsaLookup none;
   none.status = Status::kNone;
   none.authenticated = true;
-  HostTls h = daneHostTls("mx.example.com", none, true);
+  HostTls h = daneHostTls("mx.example.com", none);
   ASSERT_TRUE(h.requirement);
   EXPECT_EQ(h.requirement->level, TlsLevel::kMay);
 }
 
-TEST(HostTls, FailedLookupRefusesOnlyWhenTheMxWasAuthenticated) {
+TEST(HostTls, FailedLookupRefusesTheHost) {
   TlsaLookup failed;
   failed.status = Status::kFailed;
   failed.reason = "SERVFAIL";
-  HostTls secure = daneHostTls("mx.example.com", failed, true);
-  EXPECT_FALSE(secure.requirement);
-  EXPECT_NE(secure.refusal.find("SERVFAIL"), std::string::npos) << secure.refusal;
-  EXPECT_NE(secure.refusal.find("mx.example.com"), std::string::npos) << secure.refusal;
-  HostTls insecure = daneHostTls("mx.example.com", failed, false);
-  ASSERT_TRUE(insecure.requirement);
-  EXPECT_EQ(insecure.requirement->level, TlsLevel::kMay);
+  HostTls h = daneHostTls("mx.example.com", failed);
+  EXPECT_FALSE(h.requirement);
+  EXPECT_NE(h.refusal.find("SERVFAIL"), std::string::npos) << h.refusal;
+  EXPECT_NE(h.refusal.find("mx.example.com"), std::string::npos) << h.refusal;
+}
+
+mta_sts::MtaStsPolicy policy(mta_sts::MtaStsPolicy::Mode mode) {
+  mta_sts::MtaStsPolicy p;
+  p.mode = mode;
+  p.mx = {"mx1.example.com", "*.backup.example.com"};
+  p.max_age = std::chrono::seconds(86400);
+  return p;
+}
+
+TEST(HostTls, MtaStsEnforceVerifiesMatchingHostsAndRefusesOthers) {
+  mta_sts::MtaStsPolicy p = policy(mta_sts::MtaStsPolicy::Mode::kEnforce);
+  HostTls ok = mtaStsHostTls("a.backup.example.com", &p);
+  ASSERT_TRUE(ok.requirement);
+  EXPECT_EQ(ok.requirement->level, TlsLevel::kVerify);
+  EXPECT_EQ(ok.requirement->policy, TlsPolicy::kMtaSts);
+  EXPECT_EQ(ok.requirement->host, "a.backup.example.com");
+  HostTls no = mtaStsHostTls("mx.attacker.example", &p);
+  EXPECT_FALSE(no.requirement);
+  EXPECT_NE(no.refusal.find("mx.attacker.example"), std::string::npos) << no.refusal;
+  EXPECT_NE(no.refusal.find("mx1.example.com"), std::string::npos) << no.refusal;
+}
+
+TEST(HostTls, MtaStsTestingNoneAndAbsentAreOpportunistic) {
+  mta_sts::MtaStsPolicy testing = policy(mta_sts::MtaStsPolicy::Mode::kTesting);
+  HostTls t = mtaStsHostTls("mx.attacker.example", &testing);
+  ASSERT_TRUE(t.requirement);
+  EXPECT_EQ(t.requirement->level, TlsLevel::kMay);
+  EXPECT_TRUE(t.requirement->testing);
+  mta_sts::MtaStsPolicy none = policy(mta_sts::MtaStsPolicy::Mode::kNone);
+  HostTls n = mtaStsHostTls("mx1.example.com", &none);
+  ASSERT_TRUE(n.requirement);
+  EXPECT_EQ(n.requirement->level, TlsLevel::kMay);
+  EXPECT_FALSE(n.requirement->testing);
+  HostTls absent = mtaStsHostTls("mx1.example.com", nullptr);
+  ASSERT_TRUE(absent.requirement);
+  EXPECT_EQ(absent.requirement->level, TlsLevel::kMay);
 }
 
 }  // namespace

@@ -54,6 +54,10 @@ class Session final : public SmtpClientProtocol::Transport {
     assert(!closed);
     closed = true;
   }
+  void startTls() override {
+    assert(!closed);
+    tls_started = true;
+  }
 
  private:
   std::vector<OutgoingMessage>& messages_;
@@ -65,18 +69,23 @@ class Session final : public SmtpClientProtocol::Transport {
   size_t reported = 0;
   uint32_t body_writes = 0;
   bool closed = false;
+  bool tls_started = false;
 };
 
 }  // namespace
 
 // The first byte picks the settings and the read size; a byte 0xff in the rest is a timeout, 0xfe
-// says the body writes went out.
+// says the body writes went out; after STARTTLS's 220, 0xfd first fails the handshake.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   SmtpClientSettings settings;
   settings.pipelining = (data[0] & 1) != 0;
   settings.chunking = (data[0] & 2) != 0;
   settings.max_pipelined_transactions = 1 + (data[0] >> 6);
+  // STARTTLS when offered on odd lengths, required on the others when bit 4 says so.
+  SmtpClientProtocol::StartTls tls = (size & 1) != 0 ? SmtpClientProtocol::StartTls::kIfOffered
+                                     : (data[0] & 16) != 0 ? SmtpClientProtocol::StartTls::kRequired
+                                                           : SmtpClientProtocol::StartTls::kNever;
   size_t step = 1 + (data[0] >> 2) % 16;
   auto body = std::make_shared<std::string>("Subject: x\r\n\r\n.line\r\nend");
   std::vector<OutgoingMessage> messages(3);
@@ -88,9 +97,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   messages[2].recipients = {"bad address"};  // refused locally
   Session s(settings, messages);
+  s.protocol.setStartTls(tls);
   s.protocol.start();
   std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
   while (!input.empty() && !s.closed) {
+    if (s.tls_started) {
+      // The handshake (which a byte 0xfd fails) comes before any more reads.
+      s.tls_started = false;
+      if (static_cast<uint8_t>(input[0]) == 0xfd) {
+        s.protocol.fail(SmtpClientProtocol::End::kTlsFailed, "handshake");
+        break;
+      }
+      s.protocol.onTlsEstablished();
+      continue;
+    }
     if (static_cast<uint8_t>(input[0]) == 0xff) {
       s.protocol.onTimeout([&] { return (input.size() & 1) != 0; });
       input.remove_prefix(1);

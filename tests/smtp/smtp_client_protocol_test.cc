@@ -37,8 +37,10 @@ std::string describe(const SmtpTransactionResult& r) {
 // protocol takes when all_at_once), QUITs when they are done.
 class Session final : public SmtpClientProtocol::Transport {
  public:
-  Session(SmtpClientSettings s, std::vector<OutgoingMessage> messages, bool all_at_once = true)
+  Session(SmtpClientSettings s, std::vector<OutgoingMessage> messages, bool all_at_once = true,
+          SmtpClientProtocol::StartTls tls = SmtpClientProtocol::StartTls::kNever)
       : settings_(std::move(s)), messages_(std::move(messages)), all_at_once_(all_at_once), protocol(settings_, *this) {
+    protocol.setStartTls(tls);
     protocol.start();
   }
 
@@ -62,6 +64,7 @@ class Session final : public SmtpClientProtocol::Transport {
     protocol.uncork();
   }
   void close() override { closed = true; }
+  void startTls() override { ++tls_starts; }
 
   std::string wire() const {
     std::string all;
@@ -83,6 +86,7 @@ class Session final : public SmtpClientProtocol::Transport {
   int greeting_code = 0;
   bool closed = false;
   bool act_on_ready = true;
+  int tls_starts = 0;
 };
 
 struct Transcript {
@@ -389,6 +393,133 @@ TEST(SmtpClientProtocol, LostConnectionAfterQuitIsAQuietEnd) {
   busy.protocol.onConnectionLost("connection closed by the server");
   EXPECT_EQ(busy.protocol.end(), End::kNetwork);
   EXPECT_EQ(busy.results, (std::vector<std::string>{"0 | 0 | connection closed by the server"}));
+}
+
+// STARTTLS (RFC 3207): a session that asks for it, fed the plain part of the server's bytes
+// (cut every way, the last read ending at the 220), then told the handshake is done, then fed
+// the rest (cut every way).
+using StartTls = SmtpClientProtocol::StartTls;
+constexpr std::string_view kEhloStartTls = "250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
+
+Transcript runStartTls(StartTls mode, const std::vector<OutgoingMessage>& messages, std::string_view plain,
+                       const std::vector<std::string_view>& secured, int* tls_starts = nullptr) {
+  Session session(settings(), messages, true, mode);
+  for (std::string_view p : {plain}) session.protocol.receive(p);
+  if (tls_starts) *tls_starts = session.tls_starts;
+  if (session.tls_starts == 1) {
+    EXPECT_EQ(session.phases.back(), TimeoutPhase::kStartTls);
+    EXPECT_FALSE(session.protocol.secured());
+    session.protocol.onTlsEstablished();
+    EXPECT_TRUE(session.protocol.secured());
+    for (std::string_view p : secured) session.protocol.receive(p);
+  }
+  return {session.writes, session.results, session.closed, session.protocol.end(), session.protocol.endReason()};
+}
+
+TEST(SmtpClientProtocol, StartTlsThenEhloAgainAndTheTransactionInsideTls) {
+  std::string plain = cat({kGreeting, kEhloStartTls, "220 2.0.0 Ready to start TLS\r\n"});
+  std::string secured = cat({kEhloPlain, "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 done\r\n", "221 bye\r\n"});
+  int starts = 0;
+  Transcript r = runStartTls(StartTls::kIfOffered, {message("x\r\n")}, plain, {secured}, &starts);
+  EXPECT_EQ(starts, 1);
+  // The capabilities said in plain are forgotten: no PIPELINING over TLS, so lock-step.
+  EXPECT_EQ(r.writes, (std::vector<std::string>{"EHLO client.test\r\n", "STARTTLS\r\n", "EHLO client.test\r\n",
+                                                "MAIL FROM:<a@x.test>\r\n", "RCPT TO:<b@y.test>\r\n", "DATA\r\n",
+                                                "x\r\n.\r\n", "QUIT\r\n"}));
+  EXPECT_EQ(r.results, (std::vector<std::string>{"250 | 250 done | 250 done"}));
+  EXPECT_EQ(r.end, End::kQuit);
+  // The same whichever way the reads are cut.
+  for (size_t i = 1; i < plain.size(); ++i) {
+    Session cut(settings(), {message("x\r\n")}, true, StartTls::kRequired);
+    cut.protocol.receive(std::string_view(plain).substr(0, i));
+    EXPECT_EQ(cut.tls_starts, 0) << i;
+    cut.protocol.receive(std::string_view(plain).substr(i));
+    EXPECT_EQ(cut.tls_starts, 1) << i;
+    cut.protocol.onTlsEstablished();
+    for (size_t j = 0; j < secured.size(); ++j) cut.protocol.receive(std::string_view(secured).substr(j, 1));
+    EXPECT_EQ(cut.writes, r.writes) << i;
+    EXPECT_EQ(cut.results, r.results) << i;
+  }
+}
+
+TEST(SmtpClientProtocol, StartTlsIsNotSentTwiceNorWhenNeverAsked) {
+  // Inside TLS the server may list STARTTLS again; it is not taken up (RFC 3207 section 4.2).
+  Transcript again = runStartTls(StartTls::kRequired, {}, cat({kGreeting, kEhloStartTls, "220 go\r\n"}),
+                                 {kEhloStartTls, "221 bye\r\n"});
+  EXPECT_EQ(again.writes,
+            (std::vector<std::string>{"EHLO client.test\r\n", "STARTTLS\r\n", "EHLO client.test\r\n", "QUIT\r\n"}));
+  EXPECT_EQ(again.end, End::kQuit);
+  Transcript never = runEveryCut(settings(), {}, cat({kGreeting, kEhloStartTls, "221 bye\r\n"}));
+  EXPECT_EQ(never.writes, (std::vector<std::string>{"EHLO client.test\r\n", "QUIT\r\n"}));
+}
+
+TEST(SmtpClientProtocol, BytesBehindTheStartTlsReplyAreRefusedNotFedToTls) {
+  // CVE-2011-0411: a command's reply injected behind the 220, in the same read, would be
+  // taken as the answer to the EHLO sent over TLS.
+  int starts = 0;
+  Transcript r = runStartTls(StartTls::kIfOffered, {message("x\r\n")},
+                             cat({kGreeting, kEhloStartTls, "220 go\r\n250-evil.test\r\n250 PIPELINING\r\n"}), {},
+                             &starts);
+  EXPECT_EQ(starts, 0);
+  EXPECT_EQ(r.end, End::kProtocol);
+  EXPECT_EQ(r.reason, "bytes after the 220 to STARTTLS, before TLS (plaintext injection?)");
+  EXPECT_EQ(r.writes, (std::vector<std::string>{"EHLO client.test\r\n", "STARTTLS\r\n"}));
+  // Part of a line is as bad as a whole one.
+  Transcript partial =
+      runStartTls(StartTls::kIfOffered, {}, cat({kGreeting, kEhloStartTls, "220 go\r\n2"}), {}, &starts);
+  EXPECT_EQ(starts, 0);
+  EXPECT_EQ(partial.end, End::kProtocol);
+}
+
+TEST(SmtpClientProtocol, RequiredTlsEndsTheSessionWhenNotOfferedOrRefused) {
+  Transcript absent = runStartTls(StartTls::kRequired, {message("x\r\n")}, cat({kGreeting, kEhloFull}), {});
+  EXPECT_EQ(absent.end, End::kTlsUnavailable);
+  EXPECT_EQ(absent.reason, "STARTTLS not offered");
+  EXPECT_EQ(absent.writes, (std::vector<std::string>{"EHLO client.test\r\n"}));  // no MAIL in plain
+  EXPECT_STREQ(SmtpClientProtocol::endName(End::kTlsUnavailable), "tls_unavailable");
+  // HELO offers no extension at all.
+  Transcript helo = runStartTls(StartTls::kRequired, {}, cat({kGreeting, "502 no\r\n", "250 mx.test\r\n"}), {});
+  EXPECT_EQ(helo.end, End::kTlsUnavailable);
+  Transcript refused = runStartTls(StartTls::kRequired, {message("x\r\n")},
+                                   cat({kGreeting, kEhloStartTls, "454 4.7.0 TLS not available due to temporary reason\r\n"}), {});
+  EXPECT_EQ(refused.end, End::kTlsUnavailable);
+  EXPECT_EQ(refused.reason, "STARTTLS refused: 454 4.7.0 TLS not available due to temporary reason");
+  EXPECT_EQ(refused.writes, (std::vector<std::string>{"EHLO client.test\r\n", "STARTTLS\r\n"}));
+}
+
+TEST(SmtpClientProtocol, OpportunisticTlsGoesOnInPlainWhenRefusedOrNotOffered) {
+  Transcript refused = runStartTls(
+      StartTls::kIfOffered, {message("x\r\n")},
+      cat({kGreeting, kEhloStartTls, "454 4.7.0 not now\r\n", "250 ok\r\n250 ok\r\n354 go\r\n", "250 done\r\n", "221 bye\r\n"}),
+      {});
+  EXPECT_EQ(refused.results, (std::vector<std::string>{"250 | 250 done | 250 done"}));
+  ASSERT_EQ(refused.writes.size(), 5u);
+  EXPECT_EQ(refused.writes[2], "MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");  // PIPELINING as offered
+  Transcript absent = runStartTls(StartTls::kIfOffered, {}, cat({kGreeting, kEhloFull, "221 bye\r\n"}), {});
+  EXPECT_EQ(absent.writes, (std::vector<std::string>{"EHLO client.test\r\n", "QUIT\r\n"}));
+  EXPECT_EQ(absent.end, End::kQuit);
+}
+
+TEST(SmtpClientProtocol, HandshakeThatHangsOrBreaksIsATlsFailure) {
+  Session hangs(settings(), {message("x\r\n")}, true, StartTls::kIfOffered);
+  hangs.protocol.receive(cat({kGreeting, kEhloStartTls, "220 go\r\n"}));
+  ASSERT_EQ(hangs.tls_starts, 1);
+  hangs.protocol.onTimeout([] { return false; });
+  EXPECT_EQ(hangs.protocol.end(), End::kTlsFailed);
+  EXPECT_EQ(hangs.protocol.endReason(), "TLS handshake timed out");
+  EXPECT_STREQ(SmtpClientProtocol::endName(End::kTlsFailed), "tls_failed");
+
+  Session dropped(settings(), {}, true, StartTls::kIfOffered);
+  dropped.protocol.receive(cat({kGreeting, kEhloStartTls, "220 go\r\n"}));
+  dropped.protocol.onConnectionLost("connection closed by the server");
+  EXPECT_EQ(dropped.protocol.end(), End::kTlsFailed);
+  EXPECT_EQ(dropped.protocol.endReason(), "TLS handshake: connection closed by the server");
+
+  Session silent(settings(), {}, true, StartTls::kIfOffered);
+  silent.protocol.receive(cat({kGreeting, kEhloStartTls}));
+  silent.protocol.onTimeout([] { return false; });
+  EXPECT_EQ(silent.protocol.end(), End::kGreetingFailed);
+  EXPECT_EQ(silent.protocol.endReason(), "timed out waiting for the STARTTLS reply");
 }
 
 }  // namespace

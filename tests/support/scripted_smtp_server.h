@@ -41,6 +41,8 @@ class ScriptedPeer {
   void close();
   // The client's IP address as this server sees it.
   std::string peerHost() const;
+  // The socket, for a script that takes it over (STARTTLS); -1 after close().
+  int fd() const { return fd_; }
 
  private:
   bool fill();

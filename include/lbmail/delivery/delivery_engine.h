@@ -22,12 +22,19 @@
 #include "lbmail/delivery/destination_pool_owner.h"
 #include "lbmail/smtp/outgoing_message.h"
 
+namespace lbmail::mta_sts {
+class MtaStsResolver;
+}  // namespace lbmail::mta_sts
+
 namespace lbmail::delivery {
 
 using smtp::OutgoingMessage;
 
 struct Delivery;
+struct DeliveryCandidate;
+struct HostTls;
 class DestinationPool;
+class TlsPolicyResolver;
 
 class DeliveryEngine final : private DestinationPoolOwner {
  public:
@@ -59,6 +66,7 @@ class DeliveryEngine final : private DestinationPoolOwner {
  private:
   // DestinationPoolOwner: what the pools call.
   const smtp::SmtpClientSettings& clientSettings() const override { return config_.client; }
+  const SmtpTlsContext& tlsContext() const override { return *tls_context_; }
   Duration backoff() const override { return config_.backoff; }
   DeliveryEngineStats& counters() override { return stats_; }
   void finish(std::unique_ptr<Delivery> d, DeliveryResult&& result) override;
@@ -67,10 +75,14 @@ class DeliveryEngine final : private DestinationPoolOwner {
   void onPoolClosed(DestinationPool& pool) override;
 
   void onResolved(uint64_t id, const dns::MxAnswer& answer);
+  // The TLS policy's answer for the message's MX hosts: refused hosts drop out.
+  void onTlsResolved(uint64_t id, std::vector<HostTls>&& hosts);
+  // The MTA-STS resolver, made when some domain's policy is mta-sts; null otherwise.
+  void startMtaSts();
   std::string refusal(const dns::MxAnswer& answer, const dns::MxTarget& target, const SocketAddress& address);
   // Queues d on the next candidate destination that is not backed off, or finishes it.
   void tryNextCandidate(std::unique_ptr<Delivery> d);
-  DestinationPool& poolFor(const SocketAddress& destination, const std::string& domain);
+  DestinationPool& poolFor(const DeliveryCandidate& candidate, const std::string& domain);
   const std::optional<SocketAddress>& sourceFor(const std::string& domain) const;
   void startSweeping();
   static void onSweep(uv_timer_t* timer);
@@ -82,10 +94,14 @@ class DeliveryEngine final : private DestinationPoolOwner {
   uv_loop_t* loop_;
   DeliveryConfig config_;
   dns::MxResolver& resolver_;
+  std::unique_ptr<SmtpTlsContext> tls_context_;  // config_.tls.ca_file
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Delivery>> resolving_;
   std::map<std::string, std::unique_ptr<DestinationPool>> pools_;  // key: "source>destination"
   std::vector<std::optional<SocketAddress>> sources_;
+  std::unique_ptr<mta_sts::MtaStsResolver> mta_sts_;
+  std::unique_ptr<TlsPolicyResolver> tls_policies_;
+  bool mta_sts_open_ = false;
   DeliveryEngineStats stats_;
   std::vector<std::unique_ptr<DestinationPool>> retiring_;  // closing, then freed
   uv_timer_t sweep_timer_;

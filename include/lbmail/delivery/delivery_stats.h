@@ -24,6 +24,11 @@ struct DeliveryEngineStats {
   uint64_t bytes_sent = 0;           // message bytes handed to connections
   uint64_t pools_retired = 0;         // idle destination pools closed and freed
   uint64_t destinations_refused = 0;  // addresses from DNS not dialled (loopback, private, ...)
+  uint64_t tls_handshakes = 0;       // STARTTLS handshakes completed, resumed ones included
+  uint64_t tls_resumed = 0;          // of those, resuming an earlier connection's session
+  uint64_t tls_failures = 0;         // handshakes failed or timed out; TLS required, not offered or refused
+  uint64_t tls_plain_fallbacks = 0;  // opportunistic destinations gone on in plain after a failed handshake
+  uint64_t tls_policy_refusals = 0;   // messages deferred because no MX host could meet the TLS policy
 };
 
 struct DestinationStatus {

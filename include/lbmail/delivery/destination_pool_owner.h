@@ -14,12 +14,15 @@ namespace lbmail::delivery {
 
 struct Delivery;
 class DestinationPool;
+class SmtpTlsContext;
 
 class DestinationPoolOwner {
  public:
   virtual ~DestinationPoolOwner() = default;
 
   virtual const smtp::SmtpClientSettings& clientSettings() const = 0;
+  // The client TLS every STARTTLS starts from.
+  virtual const SmtpTlsContext& tlsContext() const = 0;
   // How long a destination that refused us is skipped.
   virtual Duration backoff() const = 0;
   virtual DeliveryEngineStats& counters() = 0;

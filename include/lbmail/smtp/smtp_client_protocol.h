@@ -1,7 +1,8 @@
 // The sending side of an SMTP session without I/O: reply bytes in; writes, timer phases and
 // per-transaction results out. Greeting, EHLO with HELO fallback, then transactions, pipelined
-// per RFC 2920 when the server allows it, with BDAT (RFC 3030) or DATA; QUIT at the end. The
-// transport beneath (a libuv socket in src/delivery, a recorder in tests) owns sockets and timers.
+// per RFC 2920 when the server allows it, with BDAT (RFC 3030) or DATA; QUIT at the end. STARTTLS
+// (RFC 3207) when asked: the transport beneath (a libuv socket in src/delivery, a recorder in
+// tests) owns sockets, timers and the TLS session; this object only says when TLS starts.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,14 @@ class SmtpClientProtocol {
     kProtocol,        // bytes that are not SMTP, or a reply nobody asked for
     kNetwork,         // reset or closed by the server
     kAborted,         // abort() by the owner
+    kTlsFailed,       // the TLS handshake failed or timed out after the server's 220 to STARTTLS
+    kTlsUnavailable,  // TLS required, but the server did not offer STARTTLS or refused it
+  };
+  // Whether the session upgrades to TLS with STARTTLS (RFC 3207) after the first EHLO.
+  enum class StartTls : uint8_t {
+    kNever,      // plain, even when offered
+    kIfOffered,  // when the server advertises it; plain when it does not, or refuses it
+    kRequired,   // no transaction without TLS: not offered or refused ends the session
   };
   static const char* endName(End end);
 
@@ -57,6 +66,9 @@ class SmtpClientProtocol {
     virtual void onGreeting(const SmtpReply& greeting) = 0;
     // Greeted and said hello, or finished every transaction: send() may be called now.
     virtual void onReady() = 0;
+    // The server said 220 to STARTTLS: start the TLS handshake (the kStartTls timer is armed);
+    // every byte read from now on is TLS. Answer with onTlsEstablished(), or fail(kTlsFailed).
+    virtual void startTls() = 0;
     // The session is over (end(), endReason()): stop reading and writing. Transactions still
     // in flight report right after this call.
     virtual void close() = 0;
@@ -67,6 +79,8 @@ class SmtpClientProtocol {
   SmtpClientProtocol(const SmtpClientProtocol&) = delete;
   SmtpClientProtocol& operator=(const SmtpClientProtocol&) = delete;
 
+  // Before start(); kNever unless set.
+  void setStartTls(StartTls mode) { start_tls_ = mode; }
   // Connected: waits for the greeting.
   void start();
   // Bytes the server sent, cut anywhere.
@@ -78,6 +92,8 @@ class SmtpClientProtocol {
   void onTimeout(const std::function<bool()>& link_draining);
   // The server closed the connection, or it broke: reason says how.
   void onConnectionLost(std::string reason);
+  // The TLS handshake asked for by startTls() completed: EHLO again (RFC 3207 section 4.2).
+  void onTlsEstablished();
 
   // True when send() may be called: ready, or busy with transactions that more may follow.
   bool acceptsMore() const;
@@ -100,10 +116,12 @@ class SmtpClientProtocol {
   End end() const { return end_; }
   const std::string& endReason() const { return end_reason_; }
   uint32_t bodyWritesInFlight() const { return body_writes_in_flight_; }
+  // The session runs over TLS (onTlsEstablished came).
+  bool secured() const { return secured_; }
 
  private:
   // The reply each command sent waits for, in order.
-  enum class Expect : uint8_t { kGreeting, kEhlo, kHelo, kRset, kMail, kRcpt, kData, kDataEnd, kBdat, kQuit };
+  enum class Expect : uint8_t { kGreeting, kEhlo, kHelo, kStartTls, kRset, kMail, kRcpt, kData, kDataEnd, kBdat, kQuit };
   struct Command {
     std::string text;
     Expect expect;
@@ -126,7 +144,12 @@ class SmtpClientProtocol {
 
   static TimeoutPhase phaseOf(Expect expect);
   void onReply(SmtpReply& reply);
+  // The opening, in smtp_client_opening.cc: greeting, EHLO or HELO, STARTTLS, EHLO again.
   void onHelloReply(Expect expect, SmtpReply& reply);
+  void afterHello();
+  void onStartTlsReply(SmtpReply& reply);
+  void startTlsNow(std::string_view unread);
+  void onOpeningTimeout();
   void onTransactionReply(Expect expect, SmtpReply& reply);
   bool onDataReply(Transaction& tx, SmtpReply& reply);
   void onRecipientsDecided(Transaction& tx);
@@ -163,6 +186,10 @@ class SmtpClientProtocol {
   uint32_t completed_ = 0;
   End end_ = End::kQuit;
   std::string end_reason_;
+  StartTls start_tls_ = StartTls::kNever;
+  bool tls_starting_ = false;  // 220 to STARTTLS read: the next bytes belong to the handshake
+  bool handshaking_ = false;   // startTls() called, onTlsEstablished() not yet
+  bool secured_ = false;
 };
 
 }  // namespace lbmail::smtp

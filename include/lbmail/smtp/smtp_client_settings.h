@@ -21,6 +21,8 @@ struct SmtpClientSettings {
   Duration data_block_timeout = std::chrono::minutes(3);
   Duration data_end_timeout = std::chrono::minutes(10);
   Duration idle_timeout = std::chrono::seconds(5);  // a ready connection with no work QUITs
+  // The TLS handshake after STARTTLS (Postfix's smtp_starttls_timeout).
+  Duration starttls_timeout = std::chrono::minutes(5);
   bool pipelining = true;                            // used when the server advertises it
   bool chunking = true;                              // BDAT when the server advertises CHUNKING
   // With PIPELINING and CHUNKING, whole transactions follow each other without waiting for
@@ -39,6 +41,7 @@ enum class TimeoutPhase : uint8_t {
   kDataEnd,     // 4.5.3.2.6, also BDAT LAST (RFC 3030)
   kQuit,        // the server's 221; we do not wait long for it
   kIdle,        // ready without work: QUIT when it runs out
+  kStartTls,    // the TLS handshake after the 220 to STARTTLS (RFC 3207)
 };
 
 Duration timeoutOf(TimeoutPhase phase, const SmtpClientSettings& settings);

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "lbmail/core/buffer_list.h"
@@ -53,6 +54,13 @@ class TlsSession {
   void noteFailure(std::string note) { note_ = std::move(note); }
   SSL* ssl() const { return ssl_; }
 
+  // Client session resumption: an SSL_CTX's new-session callback (SSL_CTX_sess_set_new_cb)
+  // passes each session the server issues (a TLS 1.3 ticket arrives after the handshake) to
+  // the listener of the TlsSession it finds through of(). The listener takes the reference
+  // the callback was given; without one, newSession() returns false and takes nothing.
+  void setNewSessionListener(std::function<void(SSL_SESSION*)> listener) { new_session_ = std::move(listener); }
+  bool newSession(SSL_SESSION* session);
+
  private:
   Status fail(int ssl_error);
 
@@ -61,6 +69,7 @@ class TlsSession {
   BIO* out_;  // owned by ssl_
   std::string error_;
   std::string note_;
+  std::function<void(SSL_SESSION*)> new_session_;
 };
 
 }  // namespace lbmail::tls
