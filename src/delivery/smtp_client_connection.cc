@@ -7,6 +7,8 @@
 #include <cassert>
 #include <vector>
 
+#include "lbmail/core/log.h"
+
 namespace lbmail::delivery {
 namespace {
 
@@ -127,6 +129,13 @@ void SmtpClientConnection::onCiphertext(const char* data, size_t n) {
     tls_up_ = true;
     tls_resumed_ = SSL_session_reused(tls_->ssl()) == 1;
     tls_info_ = SmtpTlsContext::describe(*tls_, tls_requirement_);
+    if (tls_requirement_.testing && !tls_info_.verified) {
+      // MTA-STS in testing mode: a failed check is reported, never enforced (RFC 8461 section 5).
+      logWarn("smtp.tls_testing_unverified",
+              {{"host", tls_requirement_.host},
+               {"destination", destination_.toString()},
+               {"reason", X509_verify_cert_error_string(SSL_get_verify_result(tls_->ssl()))}});
+    }
     protocol_.onTlsEstablished();
   }
   readPlaintext();

@@ -44,10 +44,7 @@ class SmtpClientConnection final : private smtp::SmtpClientProtocol::Transport {
     // delete the connection now.
     virtual void onConnectionClosed(SmtpClientConnection& connection, End end, const std::string& reason) = 0;
     // The server issued a TLS session (a TLS 1.3 ticket) a later connection may resume.
-    virtual void onTlsSession(SmtpClientConnection& connection, SharedSslSession session) {
-      (void)connection;
-      (void)session;
-    }
+    virtual void onTlsSession(SmtpClientConnection& /*connection*/, SharedSslSession /*session*/) {}
   };
   using TransactionDone = std::function<void(DeliveryResult&& result)>;
 

@@ -31,7 +31,10 @@ int aresMillis(Duration d) {
 }  // namespace
 
 DnsChannel::DnsChannel(uv_loop_t* loop, const ResolverConfig& config, ResolverStats& stats)
-    : loop_(loop), config_(config), stats_(stats) {}
+    : loop_(loop),
+      config_(config),
+      stats_(stats),
+      polls_(loop, [this](int fd, int status, int events) { onReady(fd, status, events); }) {}
 
 DnsChannel::~DnsChannel() {
   assert(!channel_ && (!closer_.started() || closed_) && "close() the channel and run the loop first");
@@ -134,45 +137,23 @@ void DnsChannel::onSocketState(void* data, ares_socket_t fd, int readable, int w
 // c-ares reports a socket as neither readable nor writable just before it closes it: the
 // poll must stop then, while the descriptor is still valid.
 void DnsChannel::watchSocket(ares_socket_t fd, int readable, int writable) {
-  auto it = polls_.find(fd);
   if (!readable && !writable) {
-    if (it == polls_.end()) return;
-    SocketPoll* poll = it->second;
-    polls_.erase(it);
-    closePoll(poll);
+    polls_.forget(fd);
     return;
   }
-  SocketPoll* poll = nullptr;
-  if (it != polls_.end()) {
-    poll = it->second;
-  } else {
-    poll = new SocketPoll{{}, fd, this};
-    if (int rc = uv_poll_init_socket(loop_, &poll->handle, fd); rc != 0) {
-      // Its queries then end by timeout, which is the failure they would report anyway.
-      logWarn("dns.poll_failed", {{"error", uv_strerror(rc)}});
-      delete poll;
-      return;
-    }
-    poll->handle.data = poll;
-    polls_.emplace(fd, poll);
-  }
   int events = (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0);
-  uv_poll_start(&poll->handle, events, onPoll);
+  if (int rc = polls_.watch(fd, events); rc != 0) {
+    // Its queries then end by timeout, which is the failure they would report anyway.
+    logWarn("dns.poll_failed", {{"error", uv_strerror(rc)}});
+  }
 }
 
-void DnsChannel::closePoll(SocketPoll* poll) {
-  uv_poll_stop(&poll->handle);
-  // The poll frees itself and touches nothing else, so nobody needs to wait for it.
-  uv_close(asHandle(&poll->handle), [](uv_handle_t* handle) { delete static_cast<SocketPoll*>(handle->data); });
-}
-
-void DnsChannel::onPoll(uv_poll_t* handle, int status, int events) noexcept {
-  auto* poll = static_cast<SocketPoll*>(handle->data);
+void DnsChannel::onReady(ares_socket_t fd, int status, int events) {
   // On an error c-ares reads or writes the socket itself to learn what it was.
   bool error = status < 0;
-  ares_socket_t read_fd = error || (events & UV_READABLE) ? poll->fd : ARES_SOCKET_BAD;
-  ares_socket_t write_fd = error || (events & UV_WRITABLE) ? poll->fd : ARES_SOCKET_BAD;
-  poll->channel->process(read_fd, write_fd);
+  ares_socket_t read_fd = error || (events & UV_READABLE) ? fd : ARES_SOCKET_BAD;
+  ares_socket_t write_fd = error || (events & UV_WRITABLE) ? fd : ARES_SOCKET_BAD;
+  process(read_fd, write_fd);
 }
 
 void DnsChannel::onTimer(uv_timer_t* timer) noexcept {
@@ -233,14 +214,10 @@ void DnsChannel::close(std::function<void()> done) {
     channel_ = nullptr;
     handles.push_back(asHandle(&timer_));
   }
-  for (auto& [fd, poll] : polls_) {
-    uv_poll_stop(&poll->handle);
-    handles.push_back(asHandle(&poll->handle));
-  }
   // c-ares is gone, so polls_ changes no more: its polls are freed once they have closed.
+  polls_.stopAll(handles);
   auto finish = [this] {
-    for (auto& [fd, poll] : polls_) delete poll;
-    polls_.clear();
+    polls_.release();
     closed_ = true;
     close_done_.runAll();
   };

@@ -17,6 +17,7 @@
 
 #include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/handle_closer.h"
+#include "lbmail/core/socket_polls.h"
 #include "lbmail/dns/resolver_config.h"
 #include "lbmail/dns/resolver_stats.h"
 
@@ -50,11 +51,6 @@ class DnsChannel {
   bool closing() const { return closing_; }
 
  private:
-  struct SocketPoll {
-    uv_poll_t handle;
-    ares_socket_t fd;
-    DnsChannel* channel;
-  };
   struct Waiting {
     std::string name;
     uint16_t type;
@@ -72,14 +68,13 @@ class DnsChannel {
 
   static void onSocketState(void* data, ares_socket_t fd, int readable, int writable) noexcept;
   static void onAresAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen) noexcept;
-  static void onPoll(uv_poll_t* handle, int status, int events) noexcept;
   static void onTimer(uv_timer_t* timer) noexcept;
 
   std::string configureServers();
   // A cap of 0 would hold every query for ever.
   uint64_t maxInFlight() const { return std::max<uint32_t>(config_.max_in_flight, 1); }
   void watchSocket(ares_socket_t fd, int readable, int writable);
-  void closePoll(SocketPoll* poll);
+  void onReady(ares_socket_t fd, int status, int events);
   void startWaiting();
   // Builds the query with the AD bit set and hands it to c-ares.
   void send(const std::string& name, uint16_t type, InFlight* in_flight);
@@ -97,7 +92,7 @@ class DnsChannel {
   bool closing_ = false;
   bool closed_ = false;  // every handle closed: close() callbacks run at once
   HandleCloser closer_;
-  std::unordered_map<ares_socket_t, SocketPoll*> polls_;
+  SocketPolls polls_;
   std::deque<Waiting> waiting_;
   std::deque<Completed> completed_;
   std::function<void()> after_answers_;

@@ -1,6 +1,6 @@
 // libcurl's multi-socket interface on libuv: one uv_poll per socket libcurl names in its socket
-// callback, one timer set from its timer callback, curl_multi_socket_action from both (the
-// pattern of libcurl's multi-uv example). Finished transfers are handed to their callbacks
+// callback (SocketPolls), one timer set from its timer callback, curl_multi_socket_action from
+// both (the pattern of libcurl's multi-uv example). Finished transfers are handed to their callbacks
 // after curl_multi_socket_action returns, since libcurl forbids re-entering the multi handle
 // from its own callbacks.
 #include "https_fetcher.h"
@@ -93,7 +93,9 @@ std::string resolveEntry(const HttpsRequest& r) {
 }  // namespace
 
 HttpsFetcher::HttpsFetcher(uv_loop_t* loop, HttpsFetchSettings settings)
-    : loop_(loop), settings_(std::move(settings)) {}
+    : loop_(loop),
+      settings_(std::move(settings)),
+      polls_(loop, [this](int fd, int status, int events) { onReady(fd, status, events); }) {}
 
 HttpsFetcher::~HttpsFetcher() {
   assert(!multi_ && (!closer_.started() || closed_) && "close() the fetcher and run the loop first");
@@ -169,40 +171,22 @@ void HttpsFetcher::fetch(const HttpsRequest& request, Done done) {
   transfers_.emplace(easy, std::move(t));
 }
 
-int HttpsFetcher::onSocket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) noexcept {
-  static_cast<HttpsFetcher*>(userp)->watchSocket(fd, what, static_cast<SocketPoll*>(socketp));
+int HttpsFetcher::onSocket(CURL*, curl_socket_t fd, int what, void* userp, void*) noexcept {
+  static_cast<HttpsFetcher*>(userp)->watchSocket(fd, what);
   return 0;
 }
 
-// libcurl says CURL_POLL_REMOVE before it closes a socket: the poll stops while the descriptor
-// is still valid.
-void HttpsFetcher::watchSocket(curl_socket_t fd, int what, SocketPoll* poll) {
+// libcurl says CURL_POLL_REMOVE before it closes a socket.
+void HttpsFetcher::watchSocket(curl_socket_t fd, int what) {
   if (what == CURL_POLL_REMOVE) {
-    if (!poll) return;
-    polls_.erase(fd);
-    closePoll(poll);
+    polls_.forget(fd);
     return;
   }
-  if (!poll) {
-    poll = new SocketPoll{{}, fd, this};
-    if (int rc = uv_poll_init_socket(loop_, &poll->handle, fd); rc != 0) {
-      // The transfer then ends by its timeout, the failure it would report anyway.
-      logWarn("mta_sts.poll_failed", {{"error", uv_strerror(rc)}});
-      delete poll;
-      return;
-    }
-    poll->handle.data = poll;
-    polls_.emplace(fd, poll);
-    curl_multi_assign(multi_, fd, poll);
-  }
   int events = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
-  uv_poll_start(&poll->handle, events, onPoll);
-}
-
-void HttpsFetcher::closePoll(SocketPoll* poll) {
-  uv_poll_stop(&poll->handle);
-  // The poll frees itself and touches nothing else, so nobody needs to wait for it.
-  uv_close(asHandle(&poll->handle), [](uv_handle_t* handle) { delete static_cast<SocketPoll*>(handle->data); });
+  if (int rc = polls_.watch(fd, events); rc != 0) {
+    // The transfer then ends by its timeout, the failure it would report anyway.
+    logWarn("mta_sts.poll_failed", {{"error", uv_strerror(rc)}});
+  }
 }
 
 int HttpsFetcher::onTimerChange(CURLM*, long timeout_ms, void* userp) noexcept {
@@ -217,12 +201,11 @@ int HttpsFetcher::onTimerChange(CURLM*, long timeout_ms, void* userp) noexcept {
   return 0;
 }
 
-void HttpsFetcher::onPoll(uv_poll_t* handle, int status, int events) noexcept {
-  auto* poll = static_cast<SocketPoll*>(handle->data);
+void HttpsFetcher::onReady(curl_socket_t fd, int status, int events) {
   int flags = status < 0 ? CURL_CSELECT_ERR : 0;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
-  poll->fetcher->act(poll->fd, flags);
+  act(fd, flags);
 }
 
 void HttpsFetcher::onTimer(uv_timer_t* timer) noexcept {
@@ -314,14 +297,10 @@ void HttpsFetcher::close(std::function<void()> done) {
     handles.push_back(asHandle(&timer_));
     handles.push_back(asHandle(&later_));
   }
-  for (auto& [fd, poll] : polls_) {
-    uv_poll_stop(&poll->handle);
-    handles.push_back(asHandle(&poll->handle));
-  }
   // libcurl is gone, so polls_ changes no more: its polls are freed once they have closed.
+  polls_.stopAll(handles);
   auto finish = [this] {
-    for (auto& [fd, poll] : polls_) delete poll;
-    polls_.clear();
+    polls_.release();
     closed_ = true;
     close_done_.runAll();
   };

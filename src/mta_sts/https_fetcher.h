@@ -18,6 +18,7 @@
 #include "lbmail/core/done_callbacks.h"
 #include "lbmail/core/handle_closer.h"
 #include "lbmail/core/socket_address.h"
+#include "lbmail/core/socket_polls.h"
 
 namespace lbmail::mta_sts {
 
@@ -65,15 +66,8 @@ class HttpsFetcher {
   size_t inFlight() const { return transfers_.size(); }
 
  private:
-  struct SocketPoll {
-    uv_poll_t handle;
-    curl_socket_t fd;
-    HttpsFetcher* fetcher;
-  };
-
   static int onSocket(CURL* easy, curl_socket_t fd, int what, void* userp, void* socketp) noexcept;
   static int onTimerChange(CURLM* multi, long timeout_ms, void* userp) noexcept;
-  static void onPoll(uv_poll_t* handle, int status, int events) noexcept;
   static void onTimer(uv_timer_t* timer) noexcept;
   static void onLater(uv_timer_t* timer) noexcept;
 
@@ -84,8 +78,8 @@ class HttpsFetcher {
   };
 
   std::string configure(HttpsTransfer& t, const HttpsRequest& request);
-  void watchSocket(curl_socket_t fd, int what, SocketPoll* poll);
-  void closePoll(SocketPoll* poll);
+  void watchSocket(curl_socket_t fd, int what);
+  void onReady(curl_socket_t fd, int status, int events);
   // curl_multi_socket_action, then the transfers it finished.
   void act(curl_socket_t fd, int flags);
   HttpsResponse responseOf(HttpsTransfer& t, CURLcode result) const;
@@ -98,7 +92,7 @@ class HttpsFetcher {
   bool closing_ = false;
   bool closed_ = false;  // every handle closed: close() callbacks run at once
   HandleCloser closer_;
-  std::unordered_map<curl_socket_t, SocketPoll*> polls_;
+  SocketPolls polls_;
   std::unordered_map<CURL*, std::unique_ptr<HttpsTransfer>> transfers_;
   std::vector<NotStarted> not_started_;
   DoneCallbacks close_done_;

@@ -29,8 +29,7 @@ HttpsFetchSettings fetchSettings(const MtaStsSettings& s) {
 }  // namespace
 
 MtaStsResolver::MtaStsResolver(uv_loop_t* loop, dns::MxResolver& dns, MtaStsSettings settings, Clock clock)
-    : loop_(loop),
-      dns_(dns),
+    : dns_(dns),
       settings_(std::move(settings)),
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
       fetcher_(std::make_unique<HttpsFetcher>(loop, fetchSettings(settings_))),

@@ -92,8 +92,13 @@ void SinkSession::armIdle() {
 
 void SinkSession::onIdle(uv_timer_t* timer) {
   auto* self = static_cast<SinkSession*>(timer->data);
-  // A client that asked for TLS and stalls in the handshake cannot read a 421 either.
-  if (self->tls_ && !self->tls_up_) return self->tlsFailed("TLS handshake timed out");
+  if (self->tls_ && !self->tls_up_) {
+    // A client that asked for TLS and stalls in the handshake cannot read a 421 either.
+    self->sink_.tlsHandshakeDone(false);
+    logWarn("sink.tls_failed", {{"client", self->client_host_}, {"error", "TLS handshake timed out"}});
+    self->close();
+    return;
+  }
   smtp::ServerReply r;
   r.code = 421;
   r.text = "421 4.4.2 " + self->sink_.settings().hostname + " Timeout, closing connection\r\n";
@@ -294,6 +299,8 @@ void SinkSession::drainTls() {
     if (status != tls::TlsSession::Status::kWantInput) close();
     break;
   }
+  // Reading can make records to send as well (a TLS 1.3 KeyUpdate answered, RFC 8446 4.6.3).
+  if (!closer_.started() && tls_->pendingOutput() > 0) writeTls({}, false);
   draining_ = false;
 }
 

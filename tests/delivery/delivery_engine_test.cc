@@ -17,6 +17,7 @@
 #include "loop_thread.h"
 #include "scripted_smtp_server.h"
 #include "sink_process.h"
+#include "test_pki.h"
 
 namespace lbmail::delivery {
 namespace {
@@ -128,6 +129,42 @@ size_t delivered(const std::vector<DeliveryResult>& results) {
   size_t n = 0;
   for (const DeliveryResult& r : results) n += r.outcome == DeliveryOutcome::kDelivered;
   return n;
+}
+
+// The engine's default, opportunistic TLS, into the sink with STARTTLS: every message inside
+// TLS (pipelined BDAT, large bodies in 16 KiB records), and connections after the first ones
+// resume a session.
+TEST(DeliveryEngine, OpportunisticTlsIntoTheTlsSinkResumesSessions) {
+  test::TestPki pki;
+  ASSERT_TRUE(pki.ok()) << pki.error();
+  test::TestCertificate cert = pki.leaf("sink", {"sink.test"});
+  test::SinkProcess sink("tls_certificate = \"" + cert.cert + "\"\ntls_key = \"" + cert.key + "\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  DeliveryConfig config = fastConfig();
+  config.limits.max_connections = 1;
+  config.limits.max_messages_per_connection = 4;
+  constexpr size_t kMessages = 12;
+  {
+    EngineRun run(config, routes("example.test", {sink.smtp()}));
+    run.submit("example.test", batch(kMessages, 100'000));
+    ASSERT_TRUE(run.waitForResults(kMessages));
+    std::vector<DeliveryResult> results = run.results();
+    EXPECT_EQ(delivered(results), kMessages) << results.front().reason;
+    for (const DeliveryResult& r : results) {
+      EXPECT_FALSE(r.tls.version.empty());
+      EXPECT_EQ(r.tls.policy, TlsPolicy::kOpportunistic);
+      EXPECT_FALSE(r.tls.verified);  // no MX host name to check the certificate against
+    }
+    DeliveryEngineStats s = run.stats();
+    EXPECT_EQ(s.tls_handshakes, s.connections_opened);
+    EXPECT_GE(s.connections_opened, 3u);
+    EXPECT_EQ(s.tls_resumed, s.connections_opened - 1);  // one at a time: each resumes the last
+    EXPECT_EQ(s.tls_failures, 0u);
+  }
+  EXPECT_EQ(sink.stop(), 0);
+  std::vector<std::string> log = sink.messageLog();
+  ASSERT_EQ(log.size(), kMessages);
+  for (const std::string& line : log) EXPECT_NE(line.find("\"tls\":\"TLSv1."), std::string::npos) << line;
 }
 
 TEST(DeliveryEngine, DeliversIntoLbmailSinkOverFewReusedConnections) {

@@ -31,10 +31,12 @@ using test::TestPki;
 // The engine's part, recorded: results, fail-overs, counters.
 class RecordingOwner final : public DestinationPoolOwner {
  public:
-  RecordingOwner(Events& events, const std::string& ca_file) : events_(events), tls_(ca_file) {
+  RecordingOwner(Events& events, const std::string& ca_file, Duration starttls_timeout)
+      : events_(events), tls_(ca_file) {
     settings_.helo_name = "client.test";
     settings_.greeting_timeout = settings_.mail_timeout = settings_.rcpt_timeout = settings_.data_init_timeout =
-        settings_.data_block_timeout = settings_.data_end_timeout = settings_.starttls_timeout = 5s;
+        settings_.data_block_timeout = settings_.data_end_timeout = 5s;
+    settings_.starttls_timeout = starttls_timeout;
   }
 
   const SmtpClientSettings& clientSettings() const override { return settings_; }
@@ -76,10 +78,10 @@ struct PoolRun {
 
 // Queues messages on one pool for server under tls; returns once each is finished or failed over.
 PoolRun runPool(const SocketAddress& server, const TlsRequirement& tls, size_t messages,
-                const std::string& ca_file = "", DestinationLimits limits = {}) {
+                const std::string& ca_file = "", DestinationLimits limits = {}, Duration starttls_timeout = 5s) {
   Events events;
   LoopThread loop;
-  RecordingOwner owner(events, ca_file);
+  RecordingOwner owner(events, ca_file, starttls_timeout);
   std::unique_ptr<DestinationPool> pool;
   loop.call([&] {
     pool = std::make_unique<DestinationPool>(loop.loop(), owner, std::nullopt, server, limits, tls);
@@ -177,6 +179,32 @@ TEST(DestinationPoolTls, EncryptBacksOffWhenStartTlsIsNotOffered) {
   ASSERT_EQ(run.failovers.size(), 1u);
   EXPECT_EQ(run.failovers[0], server.address().toString() + ": TLS required (encrypt): STARTTLS not offered");
   EXPECT_EQ(run.stats.tls_failures, 1u);
+}
+
+// A receiver whose handshake hangs: timed out, then plain (opportunistic) or deferred with the
+// reason (required); the message is never lost.
+TEST(DestinationPoolTls, AHandshakeThatHangsIsRetriedInPlainOrBacksOffPerLevel) {
+  ScriptedSmtpServer server([&](ScriptedPeer& peer, int index) {
+    if (index > 0) {
+      acceptInPlain(peer);
+      return;
+    }
+    test::offerStartTls(peer);
+    peer.waitForClose();  // takes the ClientHello, answers nothing
+  });
+  PoolRun may = runPool(server.address(), requirement(TlsPolicy::kOpportunistic, TlsLevel::kMay), 1, "", {}, 300ms);
+  ASSERT_EQ(may.results.size(), 1u);
+  EXPECT_EQ(may.results[0].outcome, DeliveryOutcome::kDelivered);
+  EXPECT_EQ(may.stats.tls_plain_fallbacks, 1u);
+
+  ScriptedSmtpServer hangs([&](ScriptedPeer& peer, int) {
+    test::offerStartTls(peer);
+    peer.waitForClose();
+  });
+  PoolRun encrypt = runPool(hangs.address(), requirement(TlsPolicy::kEncrypt, TlsLevel::kEncrypt), 1, "", {}, 300ms);
+  EXPECT_TRUE(encrypt.results.empty());
+  ASSERT_EQ(encrypt.failovers.size(), 1u);
+  EXPECT_EQ(encrypt.failovers[0], hangs.address().toString() + ": TLS required (encrypt): TLS handshake timed out");
 }
 
 TEST(DestinationPoolTls, TheNextConnectionResumesTheLastSession) {

@@ -163,6 +163,26 @@ TEST_F(SmtpTlsContextTest, VerifyRefusesACertificateNoTrustedCaSigned) {
   expectVerifyFailure(pki.expiredLeaf("expired", {"mx.test"}), pki.caFile(), "expired");
 }
 
+TEST_F(SmtpTlsContextTest, MtaStsTestingReportsAFailedCheckWithoutEnforcingIt) {
+  StartTlsServerContext server_tls(pki.leaf("other", {"other.test"}));
+  std::string received;
+  ScriptedSmtpServer server([&](ScriptedPeer& peer, int) {
+    test::offerStartTls(peer);
+    StartTlsPeer tls(server_tls, peer);
+    test::acceptOneMessage(tls, &received);
+  });
+  SmtpTlsContext context(pki.caFile());
+  TlsRequirement testing = requirement(TlsLevel::kMay);
+  testing.policy = TlsPolicy::kMtaSts;
+  testing.testing = true;
+  auto run = connectOnce(server.address(), context, testing);
+  ASSERT_EQ(run->results.size(), 1u);
+  EXPECT_EQ(run->results[0].outcome, DeliveryOutcome::kDelivered);
+  EXPECT_FALSE(run->results[0].tls.version.empty());
+  EXPECT_FALSE(run->results[0].tls.verified);
+  EXPECT_EQ(run->results[0].tls.policy, TlsPolicy::kMtaSts);
+}
+
 std::vector<uint8_t> fromHex(const std::string& hex) {
   std::vector<uint8_t> out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));

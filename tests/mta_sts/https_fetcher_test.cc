@@ -114,6 +114,18 @@ TEST_F(HttpsFetcherTest, AGoodPolicyComesBack) {
   EXPECT_EQ(server.requestsFor("mta-sts.good.test"), 1u);
 }
 
+// Every address given is tried, IPv6 ones included: nothing listens on the IPv4 one.
+TEST_F(HttpsFetcherTest, EveryAddressGivenIsTriedIPv6Included) {
+  PolicyServer server({{"mta-sts.good.test", servedRoute(kGood)}}, {}, "::1");
+  ASSERT_TRUE(server.start());
+  startFetcher(trusting(server));
+  HttpsRequest request = requestFor("mta-sts.good.test", server.port());
+  request.addresses = {*SocketAddress::parse("127.0.0.1:0"), *SocketAddress::parse("[::1]:0")};
+  HttpsResponse r = fetch(request);
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.body, kGood);
+}
+
 TEST_F(HttpsFetcherTest, TextPlainWithParametersIsAccepted) {
   PolicyServer server({{"mta-sts.good.test", servedRoute(kGood, 200, "Text/Plain; charset=utf-8")}});
   ASSERT_TRUE(server.start());

@@ -34,8 +34,9 @@ std::string routesJson(const std::map<std::string, PolicyRoute>& hosts, const st
 
 }  // namespace
 
-PolicyServer::PolicyServer(std::map<std::string, PolicyRoute> hosts, std::vector<std::string> expired)
-    : hosts_(std::move(hosts)), expired_(std::move(expired)) {}
+PolicyServer::PolicyServer(std::map<std::string, PolicyRoute> hosts, std::vector<std::string> expired,
+                           std::string bind)
+    : hosts_(std::move(hosts)), expired_(std::move(expired)), bind_(std::move(bind)) {}
 
 PolicyServer::~PolicyServer() {
   stop();
@@ -50,7 +51,8 @@ bool PolicyServer::start() {
   std::ofstream(routes) << routesJson(hosts_, expired_);
   std::string script = lbmail::test::testEnv("LBMAIL_SOURCE_ROOT") + "/tests/mta_sts/policy_server.py";
   child_ = std::make_unique<lbmail::test::ChildProcess>(
-      std::vector<std::string>{lbmail::test::testEnv("LBMAIL_PYTHON"), script, "--dir", dir_, "--routes", routes});
+      std::vector<std::string>{lbmail::test::testEnv("LBMAIL_PYTHON"), script, "--dir", dir_, "--routes", routes,
+                               "--bind", bind_});
   auto line = child_->waitForStderrLine("event=policy_server.listening");
   if (!line) return false;
   auto addr = lbmail::test::addrField(*line);

@@ -32,8 +32,9 @@ inline PolicyRoute servedRoute(std::string body, int status = 200, std::string t
 
 class PolicyServer {
  public:
-  // expired: hosts whose certificate (chosen by SNI) expired yesterday.
-  explicit PolicyServer(std::map<std::string, PolicyRoute> hosts, std::vector<std::string> expired = {});
+  // expired: hosts whose certificate (chosen by SNI) expired yesterday. bind: "127.0.0.1" or "::1".
+  explicit PolicyServer(std::map<std::string, PolicyRoute> hosts, std::vector<std::string> expired = {},
+                        std::string bind = "127.0.0.1");
   ~PolicyServer();
 
   // True once it listens; its PKI is then in place.
@@ -49,6 +50,7 @@ class PolicyServer {
  private:
   std::map<std::string, PolicyRoute> hosts_;
   std::vector<std::string> expired_;
+  std::string bind_;
   std::string dir_;
   std::unique_ptr<lbmail::test::ChildProcess> child_;
   uint16_t port_ = 0;

@@ -10,16 +10,18 @@ listed as expired (chosen by SNI). Each host's route says what GET answers, what
    "expired": ["mta-sts.old.test"]}
 
 Events go to stderr as key=value lines, flushed, for the test to await:
-  event=policy_server.listening addr=127.0.0.1:PORT
+  event=policy_server.listening addr=127.0.0.1:PORT (or [::1]:PORT)
   event=policy_server.request host=HOST path=PATH
 
-Usage: policy_server.py --dir DIR --routes ROUTES.json. Stopped by SIGTERM (by pid).
+Usage: policy_server.py --dir DIR --routes ROUTES.json [--bind 127.0.0.1|::1]. Stopped by SIGTERM
+(by pid).
 """
 import argparse
 import http.server
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -99,19 +101,26 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--routes", required=True)
+    parser.add_argument("--bind", default="127.0.0.1")
     args = parser.parse_args()
     with open(args.routes) as f:
         routes = json.load(f)
     hosts = routes.get("hosts", {})
     expired = routes.get("expired", [])
     context = make_contexts(args.dir, list(hosts), expired)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_for(hosts))
+    v6 = ":" in args.bind
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if v6 else socket.AF_INET
+
+    server = Server((args.bind, 0), handler_for(hosts))
     server.daemon_threads = True
     # A failed handshake (the client refused the certificate) raises in accept(), which
     # socketserver treats as a failed request and goes on.
     server.socket = context.wrap_socket(server.socket, server_side=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    event("policy_server.listening addr=127.0.0.1:%d" % server.server_address[1])
+    host = "[%s]" % args.bind if v6 else args.bind
+    event("policy_server.listening addr=%s:%d" % (host, server.server_address[1]))
     server.serve_forever()
 
 

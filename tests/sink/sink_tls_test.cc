@@ -158,6 +158,22 @@ TEST_F(SinkTlsTest, GarbageInsteadOfAHandshakeIsCountedAndClosed) {
   EXPECT_NE(sink.err().find("event=sink.tls_failed"), std::string::npos) << sink.err();
 }
 
+TEST_F(SinkTlsTest, AClientThatStallsInTheHandshakeIsCutOffAtTheCommandTimeout) {
+  SinkProcess sink(tlsSettings() + "command_timeout = \"300ms\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO c.test\r\nSTARTTLS\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 220);
+  // No ClientHello follows: the sink closes without a 421 it could only send in plaintext.
+  EXPECT_EQ(c.readUntilClosed(), "");
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(metricValue(sink.metrics(), "lbmail_sink_tls_failures_total"), 1);
+  EXPECT_EQ(sink.stop(), 0);
+  EXPECT_NE(sink.err().find("TLS handshake timed out"), std::string::npos) << sink.err();
+}
+
 TEST_F(SinkTlsTest, WithoutACertificateStartTlsIsNeitherOfferedNorTaken) {
   SinkProcess sink("");
   ASSERT_TRUE(sink.start()) << sink.err();

@@ -64,7 +64,6 @@ class MtaStsResolver {
   void finish(const std::string& domain, std::shared_ptr<const MtaStsPolicy> policy, std::string note);
   std::chrono::steady_clock::time_point now() const { return clock_(); }
 
-  uv_loop_t* loop_;
   dns::MxResolver& dns_;
   MtaStsSettings settings_;
   Clock clock_;
