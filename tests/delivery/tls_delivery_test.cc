@@ -225,6 +225,68 @@ TEST_F(DaneDelivery, TlsaServfailForSecureAddressesDefers) {
   EXPECT_TRUE(arrived().empty());
 }
 
+TEST_F(DaneDelivery, DaneEeIgnoresTheNamesOnTheCertificate) {
+  // RFC 7672 section 3.1.1: with DANE-EE the key is what is checked, not the names.
+  TestCertificate elsewhere = pki_.selfSigned("elsewhere", {"elsewhere.test"});
+  startSink(elsewhere);
+  addTlsa(elsewhere.cert, 3);
+  DeliveryResult r = deliver("alice@example.test");
+  ASSERT_EQ(r.outcome, DeliveryOutcome::kDelivered) << r.reason;
+  EXPECT_TRUE(r.tls.dane);
+  EXPECT_EQ(arrived().size(), 1u);
+}
+
+TEST_F(DaneDelivery, ImplicitMxTakesTheDomainsOwnTlsaRecords) {
+  // No MX: the domain is its own host (RFC 5321 section 5.1), and its TLSA name is
+  // _port._tcp.<domain> (RFC 7672 section 2.2.1).
+  startSink(cert_);
+  dns_.addAddress("bare.test", "127.0.0.1");
+  auto stranger = DaneDnsServer::tlsaForCertificate(pki_.leaf("stranger", {"stranger.test"}).cert);
+  ASSERT_TRUE(stranger.has_value());
+  dns_.addTlsa("_" + std::to_string(port()) + "._tcp.bare.test", *stranger);
+  TlsEngineRun run(tlsTestConfig(TlsPolicy::kDane, port()), fixtureResolver(dns_, port()));
+  DeliveryResult r = run.deliverOne("bare.test", "alice@bare.test");
+  EXPECT_EQ(r.outcome, DeliveryOutcome::kDeferred);
+  EXPECT_NE(r.reason.find("no matching DANE TLSA records"), std::string::npos) << r.reason;
+  run.close();
+  EXPECT_TRUE(arrived().empty());
+}
+
+TEST_F(DaneDelivery, SecureButUnusableRecordsStillRequireTls) {
+  // A sink without STARTTLS, and only a PKIX-EE (usage 1) record, which SMTP clients ignore
+  // (RFC 7672 section 3.1.3) but which, being secure, still rules out plain text (section 2.2).
+  sink_ = std::make_unique<SinkProcess>("");
+  ASSERT_TRUE(sink_->start()) << sink_->err();
+  tlsa_name_ = "_" + std::to_string(port()) + "._tcp.mx.example.test";
+  addTlsa(cert_.cert, 1);
+  DeliveryResult r = deliver("alice@example.test");
+  EXPECT_EQ(r.outcome, DeliveryOutcome::kDeferred);
+  EXPECT_NE(r.reason.find("TLS required (encrypt): STARTTLS not offered"), std::string::npos) << r.reason;
+  EXPECT_TRUE(arrived().empty());
+}
+
+TEST_F(DaneDelivery, MismatchedPrimaryMxFailsOverToTheNextOne) {
+  startSink(cert_);
+  addTlsa(pki_.leaf("stranger", {"stranger.test"}).cert, 3);
+  // A second MX on another loopback address, same port, whose record matches.
+  TestCertificate backup = pki_.leaf("backup", {"backup.example.test"});
+  SinkProcess second(sinkTls(backup), "127.0.0.2:" + std::to_string(port()));
+  ASSERT_TRUE(second.start()) << second.err();
+  dns_.addMx("example.test", 20, "backup.example.test");
+  dns_.addAddress("backup.example.test", "127.0.0.2");
+  auto tlsa = DaneDnsServer::tlsaForCertificate(backup.cert);
+  ASSERT_TRUE(tlsa.has_value());
+  dns_.addTlsa("_" + std::to_string(port()) + "._tcp.backup.example.test", *tlsa);
+  DeliveryResult r = deliver("alice@example.test");
+  ASSERT_EQ(r.outcome, DeliveryOutcome::kDelivered) << r.reason;
+  EXPECT_EQ(r.mx_host, "backup.example.test");
+  EXPECT_EQ(r.attempts, 2u);
+  EXPECT_TRUE(r.tls.dane);
+  EXPECT_TRUE(arrived().empty());
+  second.stop();
+  EXPECT_EQ(second.messageLog().size(), 1u);
+}
+
 // ---- A receiver whose handshake hangs ----
 
 // Offers STARTTLS on every connection; after its 220 says nothing more (the handshake hangs
