@@ -32,7 +32,8 @@ DeliveryMetrics::DeliveryMetrics(MetricsRegistry& metrics)
       dns_seconds_(phase(metrics, "dns")),
       connect_seconds_(phase(metrics, "connect")),
       smtp_seconds_(phase(metrics, "smtp")),
-      queue_seconds_(phase(metrics, "queue")) {}
+      queue_seconds_(phase(metrics, "queue")),
+      tls_(metrics) {}
 
 void DeliveryMetrics::count(std::string_view domain, const delivery::DeliveryResult& r, size_t size) {
   std::string outcome = delivery::outcomeName(r.outcome);
@@ -55,6 +56,7 @@ void DeliveryMetrics::count(std::string_view domain, const delivery::DeliveryRes
   connect_seconds_.observe(seconds(r.timings.connect));
   smtp_seconds_.observe(seconds(r.timings.transaction));
   queue_seconds_.observe(seconds(r.timings.queue_wait));
+  tls_.count(r);
 }
 
 }  // namespace lbmail

@@ -1,5 +1,5 @@
-// The gateway's delivery metrics: outcomes by top-level domain, octets delivered, and the
-// timing of each phase, counted from every DeliveryResult.
+// The gateway's delivery metrics: outcomes by top-level domain, octets delivered, the timing of
+// each phase and the TLS outcomes per policy, counted from every DeliveryResult.
 #pragma once
 
 #include <map>
@@ -9,6 +9,7 @@
 
 #include "lbmail/core/metrics_registry.h"
 #include "lbmail/delivery/delivery_result.h"
+#include "tls_metrics.h"
 
 namespace lbmail {
 
@@ -18,6 +19,7 @@ class DeliveryMetrics {
 
   void count(std::string_view domain, const delivery::DeliveryResult& r, size_t size);
   uint64_t bytesSent() const { return bytes_sent_.value(); }
+  const TlsMetrics& tls() const { return tls_; }
 
  private:
   MetricsRegistry& metrics_;
@@ -28,6 +30,7 @@ class DeliveryMetrics {
   Histogram& smtp_seconds_;
   Histogram& queue_seconds_;
   std::map<std::pair<std::string, std::string>, Counter*> deliveries_;  // (outcome, class)
+  TlsMetrics tls_;
 };
 
 }  // namespace lbmail

@@ -8,6 +8,7 @@
 #include "lbmail/core/log.h"
 #include "lbmail/core/mailbox.h"
 #include "material_spec.h"
+#include "result_tls.h"
 
 namespace lbmail {
 namespace {
@@ -343,6 +344,7 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
     result.timings.connect_us = micros(r.timings.connect);
     result.timings.smtp_us = micros(r.timings.transaction);
     result.timings.total_us = micros(now - q.received);
+    setResultTls(result, r.tls);
     // Held even when sent: the initiator may die before its ledger has the outcome.
     if (q.instance != 0) held_.keep(q.instance, result, now);
     if (to) {

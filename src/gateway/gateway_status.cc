@@ -1,4 +1,4 @@
-// The gateway's part of /status: capacity, links, deliveries and destinations.
+// The gateway's part of /status: capacity, links, deliveries, TLS and destinations.
 #include "gateway.h"
 
 namespace lbmail {
@@ -40,6 +40,10 @@ void Gateway::writeModeStatus(JsonWriter& w) {
     w.key("queued").value(st.queued);
     w.key("connections_open").value(st.connections_open);
     w.key("bytes_sent").value(st.bytes_sent);
+    w.endObject();
+    w.key("tls").beginObject();
+    w.key("policy_refusals").value(st.tls_policy_refusals);
+    delivery_metrics_.tls().writePolicies(w);
     w.endObject();
     w.key("destinations").beginArray();
     for (const delivery::DestinationStatus& d : engine_->destinations()) {

@@ -17,6 +17,7 @@ void HeldAnswers::keep(uint64_t instance, const proto::ResultFrame& result, Cloc
   a.enhanced_code = result.enhanced_code;
   a.text = result.reply;
   a.mx_host = result.mx_host;
+  a.tls_version = result.tls_version;
   a.result = result;
 }
 
@@ -46,6 +47,7 @@ uint64_t HeldAnswers::replay(uint64_t instance, proto::LinkConnection& link, Clo
       a.result.enhanced_code = a.enhanced_code;
       a.result.reply = a.text;
       a.result.mx_host = a.mx_host;
+      a.result.tls_version = a.tls_version;
       link.send(a.result);
     } else {
       a.reject.text = a.text;

@@ -46,6 +46,7 @@ class HeldAnswers {
     std::string enhanced_code;
     std::string text;  // the reply or the REJECT text
     std::string mx_host;
+    std::string tls_version;
   };
 
   Answer& add(uint64_t instance, Clock::time_point now);

@@ -37,12 +37,24 @@ void appendTime(std::string& out, double unix_seconds) {
 }  // namespace
 
 Expected<std::unique_ptr<AccountingLog>, std::string> AccountingLog::open(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "a");
+  std::FILE* f = std::fopen(path.c_str(), "a+");
   if (!f) return unexpected(path + ": " + std::strerror(errno));
   std::unique_ptr<AccountingLog> log(new AccountingLog(f));
-  if (std::ftell(f) == 0 && (std::fputs(kHeader, f) < 0 || std::fflush(f) != 0)) {
-    return unexpected(path + ": " + std::strerror(errno));
+  if (std::fseek(f, 0, SEEK_END) != 0) return unexpected(path + ": " + std::strerror(errno));
+  if (std::ftell(f) == 0) {
+    if (std::fputs(kHeader, f) < 0 || std::fflush(f) != 0) return unexpected(path + ": " + std::strerror(errno));
+    return log;
   }
+  // A file begun by another version has other columns (issue 19 added tls and tls_verified):
+  // lines appended under its header would not match it.
+  char first[512] = "";
+  std::rewind(f);
+  if (!std::fgets(first, sizeof first, f) || std::strcmp(first, kHeader) != 0) {
+    return unexpected(path + ": its header is not this version's columns (" +
+                      std::string(kHeader, std::strlen(kHeader) - 1) +
+                      "); move the file aside or name another accounting_file");
+  }
+  if (std::fseek(f, 0, SEEK_END) != 0) return unexpected(path + ": " + std::strerror(errno));
   return log;
 }
 
@@ -70,6 +82,10 @@ void AccountingLog::formatLine(const StateChange& c, std::string& out) {
   out.append(ms);
   out.push_back(',');
   out.append(std::to_string(c.attempts));
+  out.push_back(',');
+  appendField(out, c.tls);
+  out.push_back(',');
+  if (!c.tls.empty()) out.append(c.tls_verified ? "true" : "false");
   out.push_back('\n');
 }
 

@@ -196,7 +196,7 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
     dispatcher_.table().recordRtt(g, f->r.domain_id, static_cast<double>(r.timings.connect_us) / 1000.0);
   }
   OutcomeDecision d = decideResult(r, ms, historyOf(f->r, g), policy_, unixNow());
-  counts_.result(g, stateNamed(r.outcome));
+  counts_.result(g, stateNamed(r.outcome), d.tls, d.tls_verified);
   apply(std::move(*f), d, r.request_id);
 }
 

@@ -7,7 +7,8 @@ CampaignCounts::CampaignCounts(size_t gateways, MetricsRegistry& metrics)
     : gateways_(gateways),
       sent_total_(metrics.counter("lbmail_initiator_sent_total", "SEND requests put on gateway links")),
       failover_total_(
-          metrics.counter("lbmail_initiator_failovers_total", "requests sent again elsewhere after their link died")) {
+          metrics.counter("lbmail_initiator_failovers_total", "requests sent again elsewhere after their link died")),
+      metrics_(metrics) {
   for (RecipientState s :
        {RecipientState::kDelivered, RecipientState::kDeferred, RecipientState::kBounced, RecipientState::kFailed}) {
     outcome_total_[index(s)] =
@@ -23,9 +24,22 @@ void CampaignCounts::sent(size_t g, uint32_t domain) {
   ++domain_sent_[domain];
 }
 
-void CampaignCounts::result(size_t g, RecipientState s) {
+void CampaignCounts::result(size_t g, RecipientState s, std::string_view tls, bool tls_verified) {
   ++gateways_[g].results[index(s)];
   ++results_in_second_;
+  if (s != RecipientState::kDelivered) return;
+  std::string name = tls.empty() ? "unknown" : std::string(tls);
+  if (!by_tls_.count(name) && by_tls_.size() >= kMaxTlsNames) name = "other";
+  TlsDeliveries& t = by_tls_[name];
+  ++t.delivered;
+  t.verified += tls_verified;
+  Counter*& total = tls_total_[{name, tls_verified}];
+  if (!total) {
+    total = &metrics_.counter("lbmail_initiator_delivered_tls_total",
+                              "deliveries by the TLS of the gateway's SMTP connection (none: plain; unknown: not said)",
+                              {{"tls", name}, {"verified", tls_verified ? "true" : "false"}});
+  }
+  total->inc();
 }
 
 void CampaignCounts::changed(RecipientState s) {

@@ -4,6 +4,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lbmail/core/metrics_registry.h"
@@ -17,8 +21,10 @@ class CampaignCounts {
 
   // A SEND put on gateway g's link for a recipient at the domain.
   void sent(size_t g, uint32_t domain);
-  // A RESULT from gateway g, by the state its outcome names (deferred for a deferral).
-  void result(size_t g, RecipientState s);
+  // A RESULT from gateway g, by the state its outcome names (deferred for a deferral), with the
+  // TLS it names (tlsOf: a version, "none", or "" from an older gateway): deliveries are counted
+  // by it.
+  void result(size_t g, RecipientState s, std::string_view tls = "", bool tls_verified = false);
   // A state change recorded this run: a final state or a deferral.
   void changed(RecipientState s);
   void failedOver() { ++failovers_, failover_total_.inc(); }
@@ -34,6 +40,15 @@ class CampaignCounts {
   uint64_t rejects() const { return rejects_; }
   double resultsPerSecond() const { return rate_; }
   size_t domains() const { return domain_sent_.size(); }
+
+  // Deliveries by the TLS their RESULT named ("unknown": it named none), and of them verified.
+  struct TlsDeliveries {
+    uint64_t delivered = 0;
+    uint64_t verified = 0;
+  };
+  const std::map<std::string, TlsDeliveries>& deliveriesByTls() const { return by_tls_; }
+  // Distinct TLS names before "other": the names come from the gateways.
+  static constexpr size_t kMaxTlsNames = 8;
   uint64_t domainSent(uint32_t domain) const { return domain < domain_sent_.size() ? domain_sent_[domain] : 0; }
 
  private:
@@ -49,11 +64,14 @@ class CampaignCounts {
   uint64_t failovers_ = 0;
   uint64_t rejects_ = 0;
   uint64_t results_in_second_ = 0;
+  std::map<std::string, TlsDeliveries> by_tls_;
+  std::map<std::pair<std::string, bool>, Counter*> tls_total_;  // by (name, verified)
   double rate_ = 0;
 
   Counter& sent_total_;
   std::array<Counter*, 4> outcome_total_{};  // by RecipientState
   Counter& failover_total_;
+  MetricsRegistry& metrics_;
 };
 
 }  // namespace lbmail

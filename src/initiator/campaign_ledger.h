@@ -55,6 +55,8 @@ struct StateChange {
   // For the accounting file only.
   std::string email;
   std::string domain;
+  std::string tls;  // OutcomeDecision::tls
+  bool tls_verified = false;
 };
 
 // What the ledger says of one recipient, for an answer that no request in flight expected.

@@ -34,6 +34,14 @@ void writeCampaign(JsonWriter& w, const CampaignStatusSources& s) {
   w.field("decisions", selector.decisions());
   w.field("explorations", selector.explorations());
   w.field("switches", selector.switches());
+  w.key("tls").beginObject();
+  for (const auto& [name, t] : s.counts.deliveriesByTls()) {
+    w.key(name).beginObject();
+    w.field("delivered", t.delivered);
+    w.field("verified", t.verified);
+    w.endObject();
+  }
+  w.endObject();
   w.endObject();
 }
 

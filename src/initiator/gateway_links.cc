@@ -22,6 +22,7 @@ proto::GatewayLinkConfig linkConfig(const InitiatorConfig& c, const GatewayEndpo
   l.gateway = g.address;
   l.link.node_name = c.service.node_name;
   l.link.instance = instance;
+  l.link.capabilities = proto::kCapabilityResultTls;  // RESULTs say how each message travelled
   return l;
 }
 

@@ -15,6 +15,9 @@ StrayResult StrayResult::of(size_t g, const proto::ResultFrame& r) {
   s.enhanced_code = r.enhanced_code;
   s.reply = r.reply;
   s.total_us = r.timings.total_us;
+  s.has_tls = r.has_tls;
+  s.tls_version = r.tls_version;
+  s.tls_verified = r.tls_verified;
   return s;
 }
 
@@ -26,6 +29,9 @@ proto::ResultFrame StrayResult::frame() const {
   r.enhanced_code = enhanced_code;
   r.reply = reply;
   r.timings.total_us = total_us;
+  r.has_tls = has_tls;
+  r.tls_version = tls_version;
+  r.tls_verified = tls_verified;
   return r;
 }
 

@@ -30,6 +30,9 @@ struct StrayResult {
   std::string enhanced_code;
   std::string reply;
   uint64_t total_us = 0;
+  bool has_tls = false;
+  std::string tls_version;
+  bool tls_verified = false;
 
   static StrayResult of(size_t g, const proto::ResultFrame& r);
   // A frame that points into this.

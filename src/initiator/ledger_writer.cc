@@ -26,6 +26,8 @@ StateChange stateChange(PendingRecipient&& p, const OutcomeDecision& d, const Ca
   c.at = at;
   c.email = std::move(p.email);
   c.domain = std::move(p.domain);
+  c.tls = d.tls;
+  c.tls_verified = d.tls_verified;
   return c;
 }
 

@@ -110,8 +110,10 @@ RecipientState stateNamed(proto::Outcome outcome) {
   }
 }
 
-OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
-                             double now) {
+namespace {
+
+OutcomeDecision decideByOutcome(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
+                                double now) {
   std::string enhanced(r.enhanced_code);
   std::string reply(r.reply);
   OutcomeDecision d;
@@ -136,6 +138,21 @@ OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const Attem
   }
   d.sample = OutcomeDecision::Sample::kSlow;
   d.sample_ms = slow;
+  return d;
+}
+
+}  // namespace
+
+std::string tlsOf(const proto::ResultFrame& r) {
+  if (!r.has_tls) return "";
+  return r.tls_version.empty() ? "none" : std::string(r.tls_version);
+}
+
+OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
+                             double now) {
+  OutcomeDecision d = decideByOutcome(r, ms, h, p, now);
+  d.tls = tlsOf(r);
+  d.tls_verified = r.has_tls && r.tls_verified;
   return d;
 }
 

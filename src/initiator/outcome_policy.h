@@ -72,11 +72,17 @@ struct OutcomeDecision {
   Sample sample = Sample::kNone;
   double sample_ms = 0;        // kMs or kSlow: what the delivery-time table records
   bool media_missing = false;  // the gateway said this material's media are missing there
+  // How the attempt's SMTP connection was protected (see tlsOf); "" when no RESULT said.
+  std::string tls;
+  bool tls_verified = false;  // the receiver's certificate checked out
 };
 
 // The state a RESULT's outcome names: a gateway's tally counts by it, even where the policy
 // then gives up on a deferral. An outcome newer than this initiator counts as failed.
 RecipientState stateNamed(proto::Outcome outcome);
+// The TLS a RESULT names: the session's version ("TLSv1.3"), "none" when it was plain, "" when
+// the RESULT says nothing of TLS (a gateway from before issue 19).
+std::string tlsOf(const proto::ResultFrame& r);
 // A RESULT answered ms after the SEND. A bounce by policy (5.7.x) is rerouted through a gateway
 // that has not refused the recipient yet; it is final once every gateway has refused it, once
 // it comes back from a gateway that refused it before (no other could take it), or at

@@ -12,6 +12,10 @@ namespace {
 
 constexpr uint64_t kU32Max = 0xffffffffu;
 
+// RESULT's tls_flags bits; others are refused, so that one encoding means one frame.
+constexpr uint8_t kTlsVerified = 1;
+constexpr uint8_t kTlsDane = 2;
+
 // Texts meant for people are cut to their limit when encoded, so a long SMTP reply or reason
 // can never make a frame the peer must refuse. (Addresses are never cut: sendRequest refuses.)
 std::string_view cut(std::string_view s, size_t max) { return s.substr(0, std::min(s.size(), max)); }
@@ -89,6 +93,10 @@ void layout(W& w, const ResultFrame& f) {
   w.varint(f.timings.connect_us);
   w.varint(f.timings.smtp_us);
   w.varint(f.timings.total_us);
+  if (!f.has_tls) return;
+  w.bytes(cut(f.tls_version, kMaxTlsVersionBytes));
+  w.u8(static_cast<uint8_t>((f.tls_verified ? kTlsVerified : 0) | (f.tls_dane ? kTlsDane : 0)));
+  w.u8(f.tls_policy);
 }
 
 template <typename W>
@@ -222,6 +230,15 @@ void read(PayloadReader& r, ResultFrame& f) {
   f.timings.connect_us = r.varint();
   f.timings.smtp_us = r.varint();
   f.timings.total_us = r.varint();
+  // The TLS fields are optional: an older gateway's RESULT ends here.
+  if (!r.ok() || r.remaining() == 0) return;
+  f.has_tls = true;
+  f.tls_version = r.bytes(kMaxTlsVersionBytes);
+  uint8_t flags = r.u8();
+  if (r.ok() && (flags & ~(kTlsVerified | kTlsDane))) r.fail("unknown TLS flags");
+  f.tls_verified = flags & kTlsVerified;
+  f.tls_dane = flags & kTlsDane;
+  f.tls_policy = r.u8();
 }
 
 void read(PayloadReader& r, CreditFrame& f) { f.grant = static_cast<uint32_t>(r.bounded(kU32Max, "grant out of range")); }

@@ -320,6 +320,7 @@ void LinkConnection::handleHello(const Frame& frame) {
   }
   peer_name_ = std::string(hello.node_name);
   peer_instance_ = hello.instance;
+  peer_capabilities_ = hello.capabilities;
   if (role_ == Role::kGateway) {
     queue(HelloFrame{kProtocolVersion, settings_.node_name, Role::kGateway, settings_.capabilities});
   }

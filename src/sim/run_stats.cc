@@ -76,7 +76,7 @@ void readAccounting(const SimWorld& world, RunStats& s, double shift_at) {
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
-    if (f.size() != 10) continue;
+    if (f.size() < 10) continue;  // the columns since issue 19 (tls, tls_verified) follow the tenth
     if (f[5] == "deferred") ++s.deferrals;
     if (shift_at <= 0 || f[5] != "delivered" || world.groupOfDomain(f[2]) != 0u) continue;
     double t = parseTime(f[0]) - shift_at;

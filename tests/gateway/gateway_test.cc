@@ -14,6 +14,7 @@
 
 #include "dnsmasq_server.h"
 #include "gateway_process.h"
+#include "lbmail/delivery/tls_policy.h"
 #include "lbmail/media/message_assembler.h"
 #include "lbmail/proto/frame_codec.h"
 #include "loop_thread.h"
@@ -151,6 +152,11 @@ TEST_F(GatewayEndToEnd, TenThousandRequestsFiftyDomainsEachAnsweredOnce) {
     ASSERT_EQ(list.size(), 1u) << "request " << id;
     const TestAnswer& a = list[0];
     ASSERT_FALSE(a.rejected) << id << ": " << a.text;
+    // The sink speaks plain SMTP: every RESULT says so, under the default policy.
+    EXPECT_TRUE(a.has_tls) << id;
+    EXPECT_EQ(a.tls_version, "") << id;
+    EXPECT_FALSE(a.tls_verified) << id;
+    EXPECT_EQ(a.tls_policy, static_cast<uint8_t>(delivery::TlsPolicy::kOpportunistic)) << id;
     std::string domain = "d" + std::to_string(id % kDomains) + ".test";
     if (domain == kDeferDomain) {
       EXPECT_EQ(a.outcome, proto::Outcome::kDeferred) << id;
@@ -170,6 +176,19 @@ TEST_F(GatewayEndToEnd, TenThousandRequestsFiftyDomainsEachAnsweredOnce) {
     }
   }
   EXPECT_EQ(delivered.size(), kRequests - 2 * kRequests / kDomains);
+  // Each message reached the sink on a plain connection (a deferral or a bounce at RCPT too).
+  auto metrics = test::httpGet(gateway.admin(), "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(
+                "lbmail_gateway_tls_messages_total{policy=\"opportunistic\",version=\"none\",verified=\"false\"} 10000\n"),
+            std::string::npos)
+      << metrics->body;
+  auto status = test::httpGet(gateway.admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find(R"("tls":{"policy_refusals":0,"policies":{"opportunistic":{"messages":10000,"encrypted":0,"verified":0,)"
+                              R"("failures":0,"versions":{"none":10000}}}})"),
+            std::string::npos)
+      << status->body;
   EXPECT_EQ(gateway.stop(), 0) << gateway.err().substr(0, 4000);
   EXPECT_EQ(sink.stop(), 0);
 
@@ -475,6 +494,8 @@ TEST_F(GatewayEndToEnd, AnswersOfALinkThatWentAwayAreHandedOverWhenItsInstanceCo
   auto answers = b.answers();
   ASSERT_EQ(answers[1].size(), 1u);
   EXPECT_EQ(answers[1][0].outcome, proto::Outcome::kDelivered);
+  EXPECT_TRUE(answers[1][0].has_tls);  // a held answer keeps its TLS fields
+  EXPECT_EQ(answers[1][0].tls_policy, static_cast<uint8_t>(delivery::TlsPolicy::kOpportunistic));
   ASSERT_EQ(answers[2].size(), 1u);
   EXPECT_EQ(answers[2][0].outcome, proto::Outcome::kDelivered) << answers[2][0].text;
   ASSERT_EQ(b.handovers().size(), 1u);

@@ -14,6 +14,7 @@ proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t insta
   c.gateway = gateway;
   c.link.node_name = "test-initiator";
   c.link.instance = instance;
+  c.link.capabilities = proto::kCapabilityResultTls;  // as lbmail's initiator asks
   return c;
 }
 
@@ -79,6 +80,10 @@ void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& fram
     a.text = r->reply;
     a.mx_host = r->mx_host;
     a.timings = r->timings;
+    a.has_tls = r->has_tls;
+    a.tls_version = r->tls_version;
+    a.tls_verified = r->tls_verified;
+    a.tls_policy = r->tls_policy;
     record(r->request_id, std::move(a));
   } else if (const auto* j = std::get_if<proto::RejectFrame>(&frame)) {
     TestAnswer a;

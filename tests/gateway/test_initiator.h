@@ -40,6 +40,10 @@ struct TestAnswer {
   std::string text;  // the reply, or the reject's text
   std::string mx_host;
   proto::Timings timings;
+  bool has_tls = false;  // the RESULT carried its TLS fields
+  std::string tls_version;
+  bool tls_verified = false;
+  uint8_t tls_policy = 0;
 };
 
 class TestInitiator final : public proto::GatewayLink::Handler {

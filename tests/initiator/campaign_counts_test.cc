@@ -47,6 +47,39 @@ TEST(CampaignCounts, ResultsPerGatewayAndChangesByState) {
   EXPECT_NE(text.find("lbmail_initiator_failovers_total 1"), std::string::npos) << text;
 }
 
+TEST(CampaignCounts, DeliveriesAreCountedByTheTlsTheirResultNamed) {
+  MetricsRegistry metrics;
+  CampaignCounts counts(1, metrics);
+  counts.result(0, RecipientState::kDelivered, "TLSv1.3", true);
+  counts.result(0, RecipientState::kDelivered, "TLSv1.3", false);
+  counts.result(0, RecipientState::kDelivered, "none", false);
+  counts.result(0, RecipientState::kDelivered, "", false);  // an older gateway said nothing
+  counts.result(0, RecipientState::kDeferred, "TLSv1.2", false);  // not a delivery
+  const auto& by = counts.deliveriesByTls();
+  ASSERT_EQ(by.size(), 3u);
+  EXPECT_EQ(by.at("TLSv1.3").delivered, 2u);
+  EXPECT_EQ(by.at("TLSv1.3").verified, 1u);
+  EXPECT_EQ(by.at("none").delivered, 1u);
+  EXPECT_EQ(by.at("none").verified, 0u);
+  EXPECT_EQ(by.at("unknown").delivered, 1u);
+  std::string text = metrics.renderPrometheus();
+  EXPECT_NE(text.find("lbmail_initiator_delivered_tls_total{tls=\"TLSv1.3\",verified=\"true\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lbmail_initiator_delivered_tls_total{tls=\"TLSv1.3\",verified=\"false\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("lbmail_initiator_delivered_tls_total{tls=\"none\",verified=\"false\"} 1"), std::string::npos);
+  EXPECT_EQ(text.find("TLSv1.2"), std::string::npos);
+}
+
+TEST(CampaignCounts, TlsNamesFromGatewaysAreBounded) {
+  MetricsRegistry metrics;
+  CampaignCounts counts(1, metrics);
+  for (size_t i = 0; i < CampaignCounts::kMaxTlsNames + 3; ++i) {
+    counts.result(0, RecipientState::kDelivered, "v" + std::to_string(i), false);
+  }
+  EXPECT_EQ(counts.deliveriesByTls().size(), CampaignCounts::kMaxTlsNames + 1);
+  EXPECT_EQ(counts.deliveriesByTls().at("other").delivered, 3u);
+}
+
 TEST(CampaignCounts, TheResultRateIsSmoothedPerSecond) {
   MetricsRegistry metrics;
   CampaignCounts counts(1, metrics);

@@ -43,7 +43,7 @@ TEST_F(CampaignStatusTest, WritesEveryKeyOfTheCampaignItsGatewaysAndTheTable) {
   dispatcher.sent(d, 1);
   counts.sent(0, d);
   counts.sent(1, d);
-  counts.result(0, RecipientState::kDelivered);
+  counts.result(0, RecipientState::kDelivered, "TLSv1.3", true);
   counts.changed(RecipientState::kDelivered);
   counts.changed(RecipientState::kDeferred);
   LedgerCounts at_start{10, 2, 1, 0, 3};
@@ -55,7 +55,8 @@ TEST_F(CampaignStatusTest, WritesEveryKeyOfTheCampaignItsGatewaysAndTheTable) {
   EXPECT_EQ(out,
             R"({"campaign":{"name":"spring","state":"running","total":10,"sent":2,"delivered":3,"deferred":4,)"
             R"("bounced":1,"failed":0,"in_flight":1,"deferrals":1,"failovers":0,"rejects":0,"rate_per_second":0,)"
-            R"("eta_seconds":null,"policy":"ewma","decisions":0,"explorations":0,"switches":0},)"
+            R"("eta_seconds":null,"policy":"ewma","decisions":0,"explorations":0,"switches":0,)"
+            R"("tls":{"TLSv1.3":{"delivered":1,"verified":1}}},)"
             R"("gateways":[{"name":"gw-a","address":"127.0.0.1:9101","up":false,"credit":0,"in_flight":0,"rtt_ms":0,)"
             R"("link_bytes_sent":0,"link_bytes_received":0,"sent":1,"delivered":1,"deferred":0,"bounced":0,"failed":0},)"
             R"({"name":"gw-b","address":"127.0.0.1:9102","up":false,"credit":0,"in_flight":1,"rtt_ms":0,)"

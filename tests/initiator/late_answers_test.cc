@@ -89,6 +89,23 @@ TEST(LateAnswersJudge, ADeliveryTheRowLacksIsRecordedWithTheGatewaysTiming) {
   EXPECT_EQ(judge(result(5, proto::Outcome::kDelivered), row("", 0)), StrayVerdict::Kind::kRecord);
 }
 
+// A handed-over delivery keeps the TLS its RESULT named, for the accounting file.
+TEST(LateAnswersJudge, AStrayDeliveryKeepsItsTls) {
+  CampaignSettings campaign;
+  campaign.materials.emplace_back().name = "standard";
+  proto::ResultFrame frame;
+  frame.request_id = 5;
+  frame.has_tls = true;
+  frame.tls_version = "TLSv1.2";
+  frame.tls_verified = true;
+  StrayResult s = StrayResult::of(0, frame);
+  frame.tls_version = "changed";  // the stray keeps its own copy
+  StrayVerdict v = judgeStray(s, row("deferred", 0), false, RetryPolicy{}, campaign, {}, kNow);
+  EXPECT_EQ(v.kind, StrayVerdict::Kind::kRecord);
+  EXPECT_EQ(v.decision.tls, "TLSv1.2");
+  EXPECT_TRUE(v.decision.tls_verified);
+}
+
 // Anything but a delivery leaves the recipient to this run: the row was read off the loop, and
 // a deferral or bounce written after an attempt of this run delivered would send it again.
 TEST(LateAnswersJudge, AnythingButADeliveryIsNoNews) {

@@ -56,6 +56,24 @@ TEST(OutcomePolicy, DeliveredIsFinalAndAFastSample) {
   EXPECT_FALSE(d.media_missing);
 }
 
+// The accounting file's tls columns: the version, "none" for a plain session, and nothing when
+// the RESULT carried no TLS fields (an older gateway).
+TEST(OutcomePolicy, TheDecisionCarriesTheTlsTheResultNamed) {
+  proto::ResultFrame r = result(proto::Outcome::kDeferred);
+  OutcomeDecision older = decideResult(r, 5, {0, 0, 0}, policy(), kNow);
+  EXPECT_EQ(older.tls, "");
+  EXPECT_FALSE(older.tls_verified);
+  r.has_tls = true;
+  EXPECT_EQ(decideResult(r, 5, {0, 0, 0}, policy(), kNow).tls, "none");
+  r.tls_version = "TLSv1.3";
+  r.tls_verified = true;
+  OutcomeDecision d = decideResult(r, 5, {0, 0, 0}, policy(), kNow);
+  EXPECT_EQ(d.tls, "TLSv1.3");
+  EXPECT_TRUE(d.tls_verified);
+  r.has_tls = false;  // fields an older gateway never sent are not believed
+  EXPECT_FALSE(decideResult(r, 5, {0, 0, 0}, policy(), kNow).tls_verified);
+}
+
 proto::ResultFrame bounce(std::string_view enhanced) {
   proto::ResultFrame r = result(proto::Outcome::kBounced);
   r.smtp_code = 554;

@@ -325,15 +325,19 @@ StateChange sampleChange() {
   c.at = 1700000000.25;  // 2023-11-14T22:13:20.250Z
   c.email = "ana@mail.example";
   c.domain = "mail.example";
+  c.tls = "TLSv1.3";
+  c.tls_verified = true;
   return c;
 }
 
 TEST(AccountingLog, LineFollowsTheHeaderColumns) {
   EXPECT_STREQ(AccountingLog::kHeader,
-               "time,recipient,domain,material,gateway,outcome,smtp_code,enhanced_code,delivery_ms,attempt\n");
+               "time,recipient,domain,material,gateway,outcome,smtp_code,enhanced_code,delivery_ms,attempt,tls,"
+               "tls_verified\n");
   std::string line;
   AccountingLog::formatLine(sampleChange(), line);
-  EXPECT_EQ(line, "2023-11-14T22:13:20.250Z,ana@mail.example,mail.example,gold,gw1,delivered,250,2.0.0,12.3,2\n");
+  EXPECT_EQ(line,
+            "2023-11-14T22:13:20.250Z,ana@mail.example,mail.example,gold,gw1,delivered,250,2.0.0,12.3,2,TLSv1.3,true\n");
   // As many columns as the header.
   auto columns = [](const std::string& s) { return std::count(s.begin(), s.end(), ',') + 1; };
   EXPECT_EQ(columns(line), columns(AccountingLog::kHeader));
@@ -346,10 +350,21 @@ TEST(AccountingLog, LineFollowsTheHeaderColumns) {
   c.delivery_ms = 0;
   c.attempts = 1;
   c.at = 0;
+  c.tls.clear();  // no RESULT said: both TLS columns empty
+  c.tls_verified = true;
   AccountingLog::formatLine(c, line);
   EXPECT_EQ(line,
-            "2023-11-14T22:13:20.250Z,ana@mail.example,mail.example,gold,gw1,delivered,250,2.0.0,12.3,2\n"
-            "1970-01-01T00:00:00.000Z,ana@mail.example,mail.example,gold,gw1,failed,,,0.0,1\n");
+            "2023-11-14T22:13:20.250Z,ana@mail.example,mail.example,gold,gw1,delivered,250,2.0.0,12.3,2,TLSv1.3,true\n"
+            "1970-01-01T00:00:00.000Z,ana@mail.example,mail.example,gold,gw1,failed,,,0.0,1,,\n");
+}
+
+TEST(AccountingLog, APlainSessionIsNoneAndUnverified) {
+  StateChange c = sampleChange();
+  c.tls = "none";
+  c.tls_verified = false;
+  std::string line;
+  AccountingLog::formatLine(c, line);
+  EXPECT_TRUE(line.ends_with(",12.3,2,none,false\n")) << line;
 }
 
 TEST(AccountingLog, TimeIsIso8601UtcWithMilliseconds) {
@@ -372,11 +387,12 @@ TEST(AccountingLog, FieldsAreQuotedPerRfc4180) {
   c.gateway = "gw\n1";
   c.enhanced_code = "5.1.1\r";
   c.email = "plain@mail.example";
+  c.tls = "TLS,\"1\"";  // a gateway's text, never trusted to be plain
   std::string line;
   AccountingLog::formatLine(c, line);
   EXPECT_EQ(line,
             "2023-11-14T22:13:20.250Z,plain@mail.example,mail.example,\"spring, \"\"gold\"\"\",\"gw\n1\",delivered,250,"
-            "\"5.1.1\r\",12.3,2\n");
+            "\"5.1.1\r\",12.3,2,\"TLS,\"\"1\"\"\",true\n");
 }
 
 std::string readAll(const std::string& path) {
@@ -414,6 +430,22 @@ TEST(AccountingLog, HeaderOnceAcrossReopens) {
   auto bad = AccountingLog::open(test::tempPath("no-such-dir") + "/accounting.csv");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().find("no-such-dir/accounting.csv: "), std::string::npos) << bad.error();
+}
+
+// Lines with the TLS columns under an older header would not match it: such a file is refused
+// and left as it is.
+TEST(AccountingLog, AFileBegunByAnOlderVersionIsRefusedUntouched) {
+  std::string path = test::tempPath("accounting-old.csv");
+  std::string old =
+      "time,recipient,domain,material,gateway,outcome,smtp_code,enhanced_code,delivery_ms,attempt\n"
+      "2023-11-14T22:13:20.250Z,ana@mail.example,mail.example,gold,gw1,delivered,250,2.0.0,12.3,2\n";
+  std::ofstream(path, std::ios::trunc | std::ios::binary) << old;
+  auto log = AccountingLog::open(path);
+  ASSERT_FALSE(log);
+  EXPECT_NE(log.error().find(path + ": its header is not this version's columns (time,"), std::string::npos)
+      << log.error();
+  EXPECT_NE(log.error().find("tls_verified); move the file aside"), std::string::npos) << log.error();
+  EXPECT_EQ(readAll(path), old);
 }
 
 }  // namespace

@@ -101,6 +101,37 @@ TEST(FrameCodec, SendWithEdgeValuesRoundTrips) {
   EXPECT_EQ(got[0].value.size(), kMaxFieldValueBytes);
 }
 
+// The payload an initiator from before issue 19 reads: RESULT ending after total_us.
+const std::vector<uint8_t> kBaseResultPayload = {
+    0x07, 0x01, 0xfa, 0x01,                  // request 7, delivered, code 250
+    0x05, '2', '.', '0', '.', '0',           // enhanced code
+    0x02, 'o', 'k', 0x02, 'm', 'x',          // reply, MX host
+    0x01, 0x02, 0x03, 0x04, 0x05};           // timings
+// What follows it when the TLS fields are sent: "TLSv1.3", verified and DANE, policy 4 (dane).
+const std::vector<uint8_t> kTlsTail = {0x07, 'T', 'L', 'S', 'v', '1', '.', '3', 0x03, 0x04};
+
+ResultFrame baseResult() {
+  ResultFrame r;
+  r.request_id = 7;
+  r.smtp_code = 250;
+  r.enhanced_code = "2.0.0";
+  r.reply = "ok";
+  r.mx_host = "mx";
+  r.timings = {1, 2, 3, 4, 5};
+  return r;
+}
+
+std::vector<uint8_t> payloadOf(const std::vector<uint8_t>& frame) {
+  return std::vector<uint8_t>(frame.begin() + kHeaderSize, frame.end());
+}
+
+std::vector<uint8_t> resultFrame(std::vector<uint8_t> payload) {
+  std::vector<uint8_t> frame{'L', 'B', kProtocolVersion, static_cast<uint8_t>(FrameType::kResult), 0, 0,
+                             static_cast<uint8_t>(payload.size()), 0, 0, 0};
+  frame.insert(frame.end(), payload.begin(), payload.end());
+  return frame;
+}
+
 TEST(FrameCodec, ResultRoundTripsForEveryOutcome) {
   for (Outcome o : {Outcome::kDelivered, Outcome::kDeferred, Outcome::kBounced, Outcome::kFailed}) {
     ResultFrame in;
@@ -229,7 +260,7 @@ std::vector<uint8_t> sampleStream() {
   encodeFrame(b, HelloFrame{kProtocolVersion, "init", Role::kInitiator, 0});
   encodeFrame(b, sampleSend(fields));
   encodeFrame(b, DrainFrame{});
-  encodeFrame(b, ResultFrame{9, Outcome::kBounced, 550, "5.1.1", "no such user", "mx", {}});
+  encodeFrame(b, baseResult());
   encodeFrame(b, CreditFrame{64});
   return flatten(b);
 }
@@ -381,6 +412,79 @@ TEST(FrameCodec, EnumValuesOutOfRangeAreErrors) {
   for (uint8_t kind = 1; kind <= kMaxMaterialPartKind; ++kind) EXPECT_EQ(material(kind), "") << int(kind);
   EXPECT_EQ(material(kMaxMaterialPartKind + 1), "unknown material part");
   EXPECT_EQ(material(255), "unknown material part");
+}
+
+
+TEST(FrameCodec, ResultTlsFieldsRoundTrip) {
+  ResultFrame in = baseResult();
+  in.has_tls = true;
+  in.tls_version = "TLSv1.3";
+  in.tls_verified = true;
+  in.tls_dane = true;
+  in.tls_policy = 4;
+  std::vector<uint8_t> bytes = encode(in);
+  std::vector<uint8_t> expected = kBaseResultPayload;
+  expected.insert(expected.end(), kTlsTail.begin(), kTlsTail.end());
+  EXPECT_EQ(payloadOf(bytes), expected);  // appended after the timings, nothing before moved
+  ResultFrame out = decodeOne<ResultFrame>(bytes);
+  EXPECT_TRUE(out.has_tls);
+  EXPECT_EQ(out.tls_version, "TLSv1.3");
+  EXPECT_TRUE(out.tls_verified);
+  EXPECT_TRUE(out.tls_dane);
+  EXPECT_EQ(out.tls_policy, 4);
+  EXPECT_EQ(out.timings.total_us, 5u);
+}
+
+TEST(FrameCodec, PlainSessionTlsFieldsRoundTripAsPresent) {
+  ResultFrame in = baseResult();
+  in.has_tls = true;
+  in.tls_policy = 1;  // opportunistic, the receiver offered no STARTTLS
+  ResultFrame out = decodeOne<ResultFrame>(encode(in));
+  EXPECT_TRUE(out.has_tls);
+  EXPECT_EQ(out.tls_version, "");
+  EXPECT_FALSE(out.tls_verified);
+  EXPECT_FALSE(out.tls_dane);
+  EXPECT_EQ(out.tls_policy, 1);
+}
+
+TEST(FrameCodec, ResultWithoutTlsIsTheLayoutOlderInitiatorsRead) {
+  ResultFrame in = baseResult();
+  in.tls_version = "TLSv1.3";  // ignored: has_tls is false
+  in.tls_verified = true;
+  EXPECT_EQ(payloadOf(encode(in)), kBaseResultPayload);
+}
+
+TEST(FrameCodec, OlderGatewaysResultDecodesWithoutTls) {
+  ResultFrame out = decodeOne<ResultFrame>(resultFrame(kBaseResultPayload));
+  EXPECT_FALSE(out.has_tls);
+  EXPECT_EQ(out.tls_version, "");
+  EXPECT_EQ(out.reply, "ok");
+  EXPECT_EQ(out.timings.total_us, 5u);
+}
+
+TEST(FrameCodec, BrokenTlsFieldsAreErrors) {
+  auto withTail = [](std::vector<uint8_t> tail) {
+    std::vector<uint8_t> p = kBaseResultPayload;
+    p.insert(p.end(), tail.begin(), tail.end());
+    return decodeError(FrameType::kResult, p);
+  };
+  EXPECT_EQ(withTail({0x00}), "truncated byte");                  // version but no flags
+  EXPECT_EQ(withTail({0x00, 0x01}), "truncated byte");            // no policy
+  EXPECT_EQ(withTail({0x00, 0x04, 0x01}), "unknown TLS flags");
+  EXPECT_EQ(withTail({0x00, 0x01, 0x01, 0x00}), "trailing bytes after the last field");
+  std::vector<uint8_t> long_version(1, static_cast<uint8_t>(kMaxTlsVersionBytes + 1));
+  long_version.resize(kMaxTlsVersionBytes + 2, 'v');
+  long_version.push_back(0x00);
+  long_version.push_back(0x01);
+  EXPECT_EQ(withTail(long_version), "string longer than its limit");
+}
+
+TEST(FrameCodec, TlsVersionIsCutToItsLimitWhenEncoded) {
+  std::string version(kMaxTlsVersionBytes + 10, 'v');
+  ResultFrame in = baseResult();
+  in.has_tls = true;
+  in.tls_version = version;
+  EXPECT_EQ(decodeOne<ResultFrame>(encode(in)).tls_version.size(), kMaxTlsVersionBytes);
 }
 
 }  // namespace

@@ -116,6 +116,41 @@ TEST_F(LinkTest, SendBeyondCreditIsAProtocolViolation) {
   });
 }
 
+// RESULT's TLS fields reach an initiator that announced it reads them; one whose HELLO did not
+// (an initiator from before issue 19, which refuses bytes after the timings) gets the RESULT
+// without them.
+TEST_F(LinkTest, ResultTlsFieldsGoOnlyToInitiatorsThatAskedForThem) {
+  EchoGateway& gateway = gateway_;
+  gateway.with_tls = true;
+  startGateway(key_, gateway);
+  auto resultFor = [&](uint64_t capabilities) -> std::optional<std::pair<ResultFrame, size_t>> {
+    RawInitiator raw(gateway_addr_);
+    if (!raw.handshake(key_, kGatewayName, capabilities)) return std::nullopt;
+    SendFrame send;
+    send.request_id = 5;
+    raw.sendFrame(send);
+    while (auto f = raw.next()) {
+      if (const auto* r = std::get_if<ResultFrame>(&*f)) {
+        ResultFrame copy = *r;
+        copy.tls_version = copy.tls_version.empty() ? "" : "TLSv1.3";  // its view dies with raw
+        return std::make_pair(copy, raw.payload_.size());
+      }
+    }
+    return std::nullopt;
+  };
+  auto old_peer = resultFor(0);
+  ASSERT_TRUE(old_peer);
+  EXPECT_FALSE(old_peer->first.has_tls);
+  auto new_peer = resultFor(kCapabilityResultTls);
+  ASSERT_TRUE(new_peer);
+  EXPECT_TRUE(new_peer->first.has_tls);
+  EXPECT_EQ(new_peer->first.tls_version, "TLSv1.3");
+  EXPECT_TRUE(new_peer->first.tls_verified);
+  EXPECT_EQ(new_peer->first.tls_policy, 3);
+  // The older initiator's payload ends after the timings: version, flags and policy left out.
+  EXPECT_EQ(new_peer->second - old_peer->second, 1 + 7 + 1 + 1u);
+}
+
 TEST_F(LinkTest, MalformedFrameAfterHandshakeClosesTheLinkNotTheProcess) {
   EchoGateway& gateway = gateway_;
   startGateway(key_, gateway);

@@ -89,6 +89,10 @@ class EchoGateway : public LinkAcceptor::Handler {
     r.smtp_code = 250;
     r.enhanced_code = "2.0.0";
     r.mx_host = "mx.test";
+    r.has_tls = with_tls;
+    r.tls_version = "TLSv1.3";
+    r.tls_verified = true;
+    r.tls_policy = 3;
     link.send(r);
     events_.update([&] { --outstanding; });
     if (!draining) link.grantCredit(1);
@@ -99,6 +103,7 @@ class EchoGateway : public LinkAcceptor::Handler {
   bool hold = false;   // keep every request unanswered
   bool batch = false;  // answer in batches of `capacity_`
   bool draining = false;
+  bool with_tls = false;  // RESULTs carry TLS fields (left out for a peer that did not ask)
   int ups = 0;
   int closes = 0;
   uint64_t sends = 0;
@@ -324,9 +329,9 @@ class RawInitiator {
     return true;
   }
   // TLS, then the HELLOs; true when the gateway's HELLO arrived.
-  bool handshake(std::string_view key, const char* gateway_name = kGatewayName) {
+  bool handshake(std::string_view key, const char* gateway_name = kGatewayName, uint64_t capabilities = 0) {
     if (!tlsHandshake(key, gateway_name)) return false;
-    sendFrame(HelloFrame{kProtocolVersion, "raw", Role::kInitiator, 0});
+    sendFrame(HelloFrame{kProtocolVersion, "raw", Role::kInitiator, capabilities});
     auto hello = next();
     return hello && std::holds_alternative<HelloFrame>(*hello);
   }

@@ -31,6 +31,7 @@ constexpr size_t kMaxMergeFields = 1024;
 constexpr size_t kMaxMaterialParts = 64;
 constexpr size_t kMaxMaterialMedia = 4096;
 constexpr size_t kMaxEnhancedCodeBytes = 16;
+constexpr size_t kMaxTlsVersionBytes = 32;  // RESULT's tls_version: OpenSSL's "TLSv1.3"
 // Before the HELLOs are exchanged only HELLO (under 300 bytes) and GOODBYE are accepted, each
 // within this payload size.
 constexpr uint32_t kMaxHandshakePayload = 2048;
@@ -58,6 +59,11 @@ constexpr uint8_t kRetiredAuthResponse = 3;
 const char* frameTypeName(FrameType t);
 
 enum class Role : uint8_t { kInitiator = 1, kGateway = 2 };
+
+// HELLO capability bits: what the sender can read beyond the version's base layout. A peer
+// sends an optional field only when the other side's HELLO announced it, since a reader refuses
+// bytes after the last field it knows.
+constexpr uint64_t kCapabilityResultTls = 1 << 0;  // reads RESULT's TLS fields (issue 19)
 
 enum class Outcome : uint8_t { kDelivered = 1, kDeferred = 2, kBounced = 3, kFailed = 4 };
 const char* outcomeName(Outcome o);
@@ -198,6 +204,14 @@ struct ResultFrame {
   std::string_view reply;          // at most kMaxReplyBytes
   std::string_view mx_host;
   Timings timings;
+  // How the SMTP connection that carried the attempt was protected. Present on the wire only
+  // where has_tls: a gateway sends them to an initiator whose HELLO has kCapabilityResultTls,
+  // and an older gateway's RESULT ends after the timings (has_tls false when decoded).
+  bool has_tls = false;
+  std::string_view tls_version;  // "TLSv1.3", "TLSv1.2"; "" when the session was plain
+  bool tls_verified = false;     // the receiver's certificate checked out (PKIX or DANE)
+  bool tls_dane = false;         // verified through the MX host's TLSA records
+  uint8_t tls_policy = 0;        // delivery::TlsPolicy's numbering; newer values kept as they are
 };
 
 struct CreditFrame {

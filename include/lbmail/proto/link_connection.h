@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "lbmail/core/buffer_list.h"
@@ -71,7 +72,8 @@ class LinkConnection {
   uint64_t acceptedAtMs() const { return accepted_at_ms_; }
 
   // Queues a frame on an open link (nothing before the handshake completes); everything queued
-  // in one loop turn leaves in a single writev.
+  // in one loop turn leaves in a single writev. Optional fields the peer's HELLO did not ask
+  // for are left out (RESULT's TLS fields without kCapabilityResultTls).
   template <typename F>
   void send(const F& frame);
   // Initiator side: a SEND within credit. False (nothing sent) when the link is not open, has
@@ -90,6 +92,8 @@ class LinkConnection {
   const std::string& peerName() const { return peer_name_; }
   // The campaign instance the initiator named in its HELLO (gateway side); 0 when none.
   uint64_t peerInstance() const { return peer_instance_; }
+  // The capability bits of the peer's HELLO (kCapability*).
+  uint64_t peerCapabilities() const { return peer_capabilities_; }
   const SocketAddress& peerAddress() const { return peer_address_; }
   // Credit the initiator still holds (initiator side) or that the gateway granted and has not
   // yet seen used (gateway side).
@@ -158,6 +162,7 @@ class LinkConnection {
   bool opened_ = false;  // the HELLOs were exchanged (closing or not)
   std::string peer_name_;
   uint64_t peer_instance_ = 0;
+  uint64_t peer_capabilities_ = 0;
   SocketAddress peer_address_;
   std::string close_reason_;
 
@@ -179,7 +184,16 @@ class LinkConnection {
 
 template <typename F>
 void LinkConnection::send(const F& frame) {
-  if (state_ == State::kOpen) queue(frame);
+  if (state_ != State::kOpen) return;
+  if constexpr (std::is_same_v<F, ResultFrame>) {
+    // An older initiator refuses a RESULT with bytes after the timings.
+    if (frame.has_tls && !(peer_capabilities_ & kCapabilityResultTls)) {
+      ResultFrame base = frame;
+      base.has_tls = false;
+      return queue(base);
+    }
+  }
+  queue(frame);
 }
 
 template <typename F>
