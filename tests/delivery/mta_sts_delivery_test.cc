@@ -95,6 +95,7 @@ TEST_F(MtaStsDelivery, EnforcedPolicyWithoutTheMxDefers) {
   EXPECT_EQ(r.outcome, DeliveryOutcome::kDeferred);
   EXPECT_EQ(r.reason.rfind("MTA-STS: ", 0), 0u) << r.reason;
   EXPECT_NE(r.reason.find("mx.example.test"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.tls.policy, TlsPolicy::kMtaSts);
   EXPECT_EQ(arrived(), 0u);
 }
 

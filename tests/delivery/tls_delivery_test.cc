@@ -88,6 +88,7 @@ TEST_F(PostfixTlsDelivery, VerifyDefersWhenTheCertificateNamesAnotherHost) {
   EXPECT_EQ(r.outcome, DeliveryOutcome::kDeferred);
   EXPECT_NE(r.reason.find("TLS required (verify)"), std::string::npos) << r.reason;
   EXPECT_NE(r.reason.find("hostname mismatch"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.tls.policy, TlsPolicy::kVerify);
   EXPECT_EQ(run.stats().tls_failures, 1u);
   EXPECT_EQ(run.stats().tls_plain_fallbacks, 0u);
   run.close();
@@ -211,6 +212,7 @@ TEST_F(DaneDelivery, MismatchedRecordWithAdDefers) {
   DeliveryResult r = deliver("alice@example.test");
   EXPECT_EQ(r.outcome, DeliveryOutcome::kDeferred);
   EXPECT_NE(r.reason.find("TLS required (dane)"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.tls.policy, TlsPolicy::kDane);
   EXPECT_NE(r.reason.find("certificate verify failed"), std::string::npos) << r.reason;
   EXPECT_TRUE(arrived().empty());
 }
