@@ -99,6 +99,19 @@ TEST_F(MtaStsDelivery, EnforcedPolicyWithoutTheMxDefers) {
   EXPECT_EQ(arrived(), 0u);
 }
 
+TEST_F(MtaStsDelivery, EnforcedPolicySkipsAnMxHostItDoesNotName) {
+  // The preferred MX is not in the policy: it is never dialled, the one named takes the mail.
+  dns_.addMx("example.test", 5, "rogue.example.test");
+  dns_.addAddress("rogue.example.test", "127.0.0.1");
+  start(servedRoute(policyText("enforce", {"mx.example.test"}, 86400)), good());
+  DeliveryResult r = deliver();
+  ASSERT_EQ(r.outcome, DeliveryOutcome::kDelivered) << r.reason;
+  EXPECT_EQ(r.mx_host, "mx.example.test");
+  EXPECT_EQ(r.attempts, 1u);
+  EXPECT_TRUE(r.tls.verified);
+  EXPECT_EQ(arrived(), 1u);
+}
+
 TEST_F(MtaStsDelivery, EnforcedPolicyDefersWhenTheMxCertificateDoesNotVerify) {
   start(servedRoute(policyText("enforce", {"mx.example.test"}, 86400)), selfSigned());
   DeliveryResult r = deliver();

@@ -40,7 +40,8 @@ class PostfixTlsDelivery : public ::testing::Test {
     ASSERT_TRUE(pki_.ok()) << pki_.error();
     PostfixTlsServer::Options o;
     o.domains = {"example.test", "wrong.test"};
-    o.certificate = pki_.leaf("postfix", {"mx.postfix.test"});
+    postfix_cert_ = pki_.leaf("postfix", {"mx.postfix.test"});
+    o.certificate = postfix_cert_;
     postfix_ = std::make_unique<PostfixTlsServer>(o);
     ASSERT_EQ(postfix_->start(), "");
     uint16_t port = postfix_->address().port();
@@ -58,6 +59,7 @@ class PostfixTlsDelivery : public ::testing::Test {
   }
 
   TestPki pki_;
+  TestCertificate postfix_cert_;
   DaneDnsServer dns_;
   std::unique_ptr<PostfixTlsServer> postfix_;
   dns::ResolverConfig resolver_;
@@ -114,6 +116,18 @@ TEST_F(PostfixTlsDelivery, VerifyDefersWithoutTheCaAndDeliversVerifiedWithIt) {
   EXPECT_EQ(r.tls.policy, TlsPolicy::kVerify);
   EXPECT_TRUE(r.tls.verified);
   EXPECT_FALSE(r.tls.dane);
+  EXPECT_EQ(postfix_->waitForMessages("example.test", 1).size(), 1u);
+}
+
+TEST_F(PostfixTlsDelivery, DaneEeRecordForPostfixsKeyDeliversThroughDane) {
+  auto tlsa = DaneDnsServer::tlsaForCertificate(postfix_cert_.cert);
+  ASSERT_TRUE(tlsa.has_value());
+  dns_.addTlsa("_" + std::to_string(postfix_->address().port()) + "._tcp.mx.postfix.test", *tlsa);
+  TlsEngineRun run(config(TlsPolicy::kDane), resolver_);
+  DeliveryResult r = run.deliverOne("example.test", "dave@example.test");
+  ASSERT_EQ(r.outcome, DeliveryOutcome::kDelivered) << r.reason;
+  EXPECT_TRUE(r.tls.dane);
+  EXPECT_TRUE(r.tls.verified);
   EXPECT_EQ(postfix_->waitForMessages("example.test", 1).size(), 1u);
 }
 
