@@ -74,6 +74,7 @@ DeliveryConfig readDeliveryConfig(ConfigTable& t, const std::string& config_file
   s.data_init_timeout = t.duration("data_init_timeout", s.data_init_timeout, 1ms, 1h);
   s.data_block_timeout = t.duration("data_block_timeout", s.data_block_timeout, 1ms, 1h);
   s.data_end_timeout = t.duration("data_end_timeout", s.data_end_timeout, 1ms, 1h);
+  s.starttls_timeout = t.duration("starttls_timeout", s.starttls_timeout, 1ms, 1h);
   s.idle_timeout = t.duration("idle_timeout", s.idle_timeout, 1ms, 1h);
   s.pipelining = t.boolean("pipelining", s.pipelining);
   s.chunking = t.boolean("chunking", s.chunking);

@@ -83,13 +83,14 @@ TEST(DeliveryConfig, TlsIsOpportunisticByDefault) {
   EXPECT_EQ(c->tls.policyFor("example.com"), TlsPolicy::kOpportunistic);
   EXPECT_TRUE(c->tls.ca_file.empty());
   EXPECT_EQ(c->tls.mta_sts_port, 443);
+  EXPECT_EQ(c->client.starttls_timeout, Duration(5min));  // Postfix's smtp_starttls_timeout
 }
 
 TEST(DeliveryConfig, ReadsTlsPolicyPerDomain) {
   std::string ca = test::tempPath("ca.pem");
   std::ofstream(ca) << "not checked here\n";
   auto c = load("[smtp]\ntls_policy = \"verify\"\ntls_ca_file = \"" + ca +
-                "\"\nmta_sts_port = 8443\nmta_sts_fetch_timeout = \"2s\"\n"
+                "\"\nmta_sts_port = 8443\nmta_sts_fetch_timeout = \"2s\"\nstarttls_timeout = \"20s\"\n"
                 "[[smtp.domain]]\nname = \"Plain.Example\"\ntls_policy = \"none\"\n"
                 "[[smtp.domain]]\nname = \"limits.example\"\nmax_connections = 3\n"
                 "[[smtp.domain]]\nname = \"sts.example\"\ntls_policy = \"mta-sts\"\n");
@@ -98,6 +99,7 @@ TEST(DeliveryConfig, ReadsTlsPolicyPerDomain) {
   EXPECT_EQ(c->tls.ca_file, ca);
   EXPECT_EQ(c->tls.mta_sts_port, 8443);
   EXPECT_EQ(c->tls.mta_sts_fetch_timeout, Duration(2s));
+  EXPECT_EQ(c->client.starttls_timeout, Duration(20s));
   EXPECT_EQ(c->tls.policyFor("plain.example"), TlsPolicy::kNone);
   EXPECT_EQ(c->tls.policyFor("sts.example"), TlsPolicy::kMtaSts);
   // A domain entry that sets only limits keeps the default policy.
