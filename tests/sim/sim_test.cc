@@ -133,6 +133,40 @@ TEST(Sim, QuickRunAccountsForEveryRecipientAndEwmaBeatsRoundRobin) {
   EXPECT_GE(charts, 2u + 4u + 1u) << "two bar charts, one share chart per run, the shift";
 }
 
+TEST(Sim, WithTlsEveryMessageReachesTheSinksOverStartTls) {
+  std::string work = test::tempPath("sim-tls");
+  std::filesystem::remove_all(work);
+  // One ewma run is enough here.
+  std::string config = readFile(testConfig(work));
+  for (auto [from, to] : {std::pair<std::string, std::string>{"tls = false", "tls = true"},
+                          {"oracle = true", "oracle = false"},
+                          {"shift = true", "shift = false"},
+                          {"policies = [\"ewma\", \"round_robin\", \"random\", \"least_loaded\"]", "policies = [\"ewma\"]"}}) {
+    size_t at = config.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    config.replace(at, from.size(), to);
+  }
+  std::string path = test::tempPath("sim-tls.toml");
+  std::ofstream(path) << config;
+  test::ChildProcess sim({test::testEnv("LBMAIL_BINARY"), "sim", "-c", path, "--quick"});
+  int code = test::exitCode(sim.wait(std::chrono::seconds(120)));
+  ASSERT_EQ(code, 0) << sim.err().substr(sim.err().size() > 6000 ? sim.err().size() - 6000 : 0);
+  EXPECT_NE(sim.out().find(" KiB, TLS on\n"), std::string::npos) << sim.out();
+  EXPECT_NE(sim.out().find("every recipient accounted for in every run: yes"), std::string::npos) << sim.out();
+  // Every delivery's accounting line names the TLS version, and the sinks offered STARTTLS.
+  std::string script =
+      "import csv,json,sys\nrows=list(csv.DictReader(open(sys.argv[1]+'/ewma.csv')))\n"
+      "done=[r for r in rows if r['outcome']=='delivered']\n"
+      "assert len(done)>5000, len(done)\n"
+      "assert all(r['tls']=='TLSv1.3' for r in done), [r for r in done if r['tls']!='TLSv1.3'][:3]\n"
+      "assert json.load(open(sys.argv[1]+'/report.json'))['world']['tls'] is True\n"
+      "print('ok')\n";
+  test::ChildProcess check({test::testEnv("LBMAIL_PYTHON"), "-c", script, work});
+  EXPECT_EQ(test::exitCode(check.wait()), 0) << check.err() << check.out();
+  EXPECT_NE(readFile(work + "/logs/ewma-sink-g1.log").find(" starttls=true"), std::string::npos);
+  std::filesystem::remove_all(work);
+}
+
 TEST(Sim, SigtermStopsEveryChild) {
   std::string work = test::tempPath("sim-stop");
   std::filesystem::remove_all(work);
