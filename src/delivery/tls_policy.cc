@@ -44,7 +44,13 @@ const char* tlsLevelName(TlsLevel level) {
 }
 
 std::string TlsRequirement::key() const {
-  std::string k = std::string(tlsPolicyName(policy)) + "/" + tlsLevelName(level) + (testing ? "/testing/" : "/") + host;
+  // Only a level that checks the certificate against the host needs connections of its own
+  // per host name. Without a check, the MX names of many domains that point at one address
+  // (every Microsoft 365 tenant has its own) share that address's connections and limits, as
+  // they do in plain.
+  bool checks_host = level == TlsLevel::kVerify || level == TlsLevel::kDane || testing;
+  if (!checks_host) return tlsLevelName(level);
+  std::string k = std::string(tlsLevelName(level)) + (testing ? "/testing/" : "/") + host;
   // The records in full, not a hash of them: a connection checked against one set must never
   // be reused for another.
   static constexpr char kHex[] = "0123456789abcdef";

@@ -25,9 +25,11 @@ TEST(TlsPolicy, KeysTellApartWhatMakesConnectionsDifferent) {
   other_host.host = "mx2.example.com";
   TlsRequirement sts = verify;
   sts.policy = TlsPolicy::kMtaSts;
+  sts.level = TlsLevel::kMay;
+  sts.testing = true;
+  sts.host = "mx3.example.com";
   TlsRequirement testing = sts;
-  testing.level = TlsLevel::kMay;
-  testing.testing = true;
+  testing.host = "mx4.example.com";
   TlsRequirement dane{TlsPolicy::kDane, TlsLevel::kDane, "mx.example.com", {{3, 1, 1, {0xab, 0x01}}}, false};
   TlsRequirement dane_other = dane;
   dane_other.tlsa[0].data[1] = 0x02;
@@ -37,6 +39,13 @@ TEST(TlsPolicy, KeysTellApartWhatMakesConnectionsDifferent) {
     for (size_t j = i + 1; j < keys.size(); ++j) EXPECT_NE(keys[i], keys[j]) << i << " " << j;
   }
   EXPECT_EQ(dane.key(), TlsRequirement(dane).key());
+  // Unchecked levels share connections whatever the host or the policy that asked.
+  TlsRequirement may_other{TlsPolicy::kDane, TlsLevel::kMay, "mx9.example.net", {}, false};
+  EXPECT_EQ(may.key(), may_other.key());
+  TlsRequirement encrypt{TlsPolicy::kEncrypt, TlsLevel::kEncrypt, "a.example", {}, false};
+  TlsRequirement encrypt_other{TlsPolicy::kEncrypt, TlsLevel::kEncrypt, "b.example", {}, false};
+  EXPECT_EQ(encrypt.key(), encrypt_other.key());
+  EXPECT_NE(encrypt.key(), may.key());
   EXPECT_NE(dane.key().find("311:ab01"), std::string::npos) << dane.key();
 }
 

@@ -34,7 +34,7 @@ struct TlsConfig {
   std::string ca_file;
   // RFC 8461 fixes 443; tests and private set-ups point it elsewhere.
   uint16_t mta_sts_port = 443;
-  Duration mta_sts_fetch_timeout = std::chrono::seconds(10);
+  Duration mta_sts_fetch_timeout = std::chrono::minutes(1);  // RFC 8461 section 3.3 suggests one minute
 
   TlsPolicy policyFor(const std::string& domain) const;
 };

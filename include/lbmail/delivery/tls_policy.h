@@ -48,7 +48,9 @@ struct TlsRequirement {
   // when the check fails; the failure is reported, never enforced.
   bool testing = false;
 
-  // Connections are pooled per requirement: the same key, the same kind of connection.
+  // Connections are pooled per key: the level, and for the levels that check the certificate
+  // the host name and TLSA records too. An unchecked connection's SNI (and its informational
+  // "verified") is that of the MX host it was opened for.
   std::string key() const;
 };
 
