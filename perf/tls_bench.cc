@@ -10,8 +10,10 @@
 // CPU 1 (LBMAIL_BENCH_NO_PIN=1: wherever the scheduler puts them). Bounded: N messages and
 // 120 s per run.
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +29,31 @@
 namespace {
 
 using namespace lbmail;
+
+// The physical limit beside the runs: AES-256-GCM (the cipher suite OpenSSL's TLS 1.3 picks
+// first) octets per second on this thread, over 16 KiB records as TLS seals them.
+double aesGcmRate() {
+  using Clock = std::chrono::steady_clock;
+  unsigned char key[32] = {1}, iv[12] = {2}, tag[16];
+  std::string in(16384, 'r'), out(16384 + 32, '\0');
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  uint64_t octets = 0;
+  auto t0 = Clock::now();
+  double elapsed = 0;
+  do {
+    for (int i = 0; i < 200; ++i, octets += in.size()) {
+      int n = 0;
+      EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, iv);
+      EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(out.data()), &n,
+                        reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+      EVP_EncryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()) + n, &n);
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, sizeof tag, tag);
+    }
+    elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  } while (elapsed < 1.0);
+  EVP_CIPHER_CTX_free(ctx);
+  return static_cast<double>(octets) / elapsed;
+}
 
 struct SinkRun {
   perf::GatewayRun gateway;
@@ -72,6 +99,7 @@ void starttls(benchmark::State& state) {
       return;
     }
     state.counters["msg_bytes"] = static_cast<double>(message_size);
+    state.counters["aes_gcm_mb_s"] = aesGcmRate() / 1e6;
     for (const auto& [name, r] : {std::pair<const char*, const SinkRun&>{"plain", plain}, {"tls", tls}}) {
       std::string n(name);
       state.counters[n + "_msgs_s"] = messages / r.gateway.seconds;
@@ -101,8 +129,14 @@ void summarise(const perf::Runs& runs) {
     }
     double ratio = c("tls_msgs_s") / c("plain_msgs_s");
     double handshakes = c("tls_handshakes_per_msg");
-    std::printf("  TLS CPU per message: gateway +%.0f us, sink +%.0f us\n", c("tls_cpu_us") - c("plain_cpu_us"),
-                c("tls_sink_cpu_us") - c("plain_sink_cpu_us"));
+    // Sealing the message is the least TLS can add on each side; with the gateway's core the
+    // bound, plain CPU / (plain CPU + that) is the best ratio any TLS could reach here.
+    double crypto_us = c("msg_bytes") / c("aes_gcm_mb_s");
+    std::printf("  TLS CPU per message: gateway +%.0f us, sink +%.0f us; AES-256-GCM alone %.0f us (%.0f MB/s)\n",
+                c("tls_cpu_us") - c("plain_cpu_us"), c("tls_sink_cpu_us") - c("plain_sink_cpu_us"), crypto_us,
+                c("aes_gcm_mb_s"));
+    std::printf("  ceiling with the gateway's CPU the bound: %.0f / (%.0f + %.0f) = %.2fx\n", c("plain_cpu_us"),
+                c("plain_cpu_us"), crypto_us, c("plain_cpu_us") / (c("plain_cpu_us") + crypto_us));
     std::printf("  TLS / plain = %.2fx (target >= 0.8) %s\n", ratio, ratio >= 0.8 ? "met" : "NOT MET");
     std::printf("  handshakes per message = %.4f (target < 0.05) %s\n", handshakes,
                 handshakes < 0.05 ? "met" : "NOT MET");
