@@ -170,14 +170,11 @@ void SmtpClientConnection::flushTls() {
 
 // The protocol's slices, encrypted: small ones gathered into records of up to 16 KiB (the
 // most a record carries, RFC 8446 section 5.1) rather than a record each, large ones
-// encrypted where they lie. Records are taken out after each call, so the session's buffer
-// never holds more than one.
+// encrypted where they lie. The records land in the session's chunks, taken once at the end.
 bool SmtpClientConnection::encrypt(const smtp::SmtpClientWrite& data, BufferList& out) {
   constexpr size_t kRecord = 16384;
   auto seal = [&](std::string_view plain) {
-    if (!tls_->write(reinterpret_cast<const uint8_t*>(plain.data()), plain.size())) return false;
-    tls_->takeOutput(out);
-    return true;
+    return tls_->write(reinterpret_cast<const uint8_t*>(plain.data()), plain.size());
   };
   tls_staging_.clear();
   for (std::string_view s : data.slices) {
@@ -195,7 +192,9 @@ bool SmtpClientConnection::encrypt(const smtp::SmtpClientWrite& data, BufferList
       }
     }
   }
-  return tls_staging_.empty() || seal(tls_staging_);
+  if (!tls_staging_.empty() && !seal(tls_staging_)) return false;
+  tls_->takeOutput(out);
+  return true;
 }
 
 void SmtpClientConnection::send(const OutgoingMessage& message, TransactionDone done) {

@@ -30,10 +30,45 @@ std::string drainErrorQueue() {
 
 }  // namespace
 
-TlsSession::TlsSession(SSL* ssl) : ssl_(ssl), in_(BIO_new(BIO_s_mem())), out_(BIO_new(BIO_s_mem())) {
+// The output BIO: OpenSSL's records go straight into the session's BufferList, whose chunks
+// the owner then takes without a copy (a memory BIO would cost one more copy of every
+// octet sent, and a growing buffer to hold them).
+struct TlsSession::OutputBio {
+  static int write(BIO* bio, const char* data, size_t n, size_t* written) {
+    static_cast<TlsSession*>(BIO_get_data(bio))->output_.append(data, n);
+    *written = n;
+    return 1;
+  }
+  static long ctrl(BIO* bio, int cmd, long, void*) {
+    switch (cmd) {
+      case BIO_CTRL_FLUSH:
+        return 1;
+      case BIO_CTRL_WPENDING:
+        return static_cast<long>(static_cast<TlsSession*>(BIO_get_data(bio))->output_.size());
+      default:
+        return 0;  // not supported: OpenSSL asks only the above of a write BIO
+    }
+  }
+  static int create(BIO* bio) {
+    BIO_set_init(bio, 1);
+    return 1;
+  }
+  static const BIO_METHOD* method() {
+    static BIO_METHOD* m = [] {
+      BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lbmail TLS output");
+      BIO_meth_set_write_ex(made, write);
+      BIO_meth_set_ctrl(made, ctrl);
+      BIO_meth_set_create(made, create);
+      return made;
+    }();
+    return m;
+  }
+};
+
+TlsSession::TlsSession(SSL* ssl) : ssl_(ssl), in_(BIO_new(BIO_s_mem())), out_(BIO_new(OutputBio::method())) {
   // An empty input BIO must read as "retry later", not as end of file.
   BIO_set_mem_eof_return(in_, -1);
-  BIO_set_mem_eof_return(out_, -1);
+  BIO_set_data(out_, this);
   SSL_set_bio(ssl_, in_, out_);
   SSL_set_ex_data(ssl_, sessionIndex(), this);
 }
@@ -71,7 +106,7 @@ bool TlsSession::write(const uint8_t* data, size_t n) {
   if (n == 0) return true;
   ERR_clear_error();
   size_t written = 0;
-  // Memory BIOs never push back, so one call encrypts everything or the session is dead.
+  // Our BIOs never push back, so one call encrypts everything or the session is dead.
   if (SSL_write_ex(ssl_, data, n, &written) == 1 && written == n) return true;
   fail(SSL_get_error(ssl_, 0));
   return false;
@@ -83,15 +118,9 @@ bool TlsSession::newSession(SSL_SESSION* session) {
   return true;
 }
 
-size_t TlsSession::pendingOutput() const { return BIO_ctrl_pending(out_); }
+size_t TlsSession::pendingOutput() const { return output_.size(); }
 
-void TlsSession::takeOutput(BufferList& out) {
-  size_t n = pendingOutput();
-  if (n == 0) return;
-  uint8_t* dest = out.append(n);
-  // A memory BIO hands out everything it holds in one read.
-  BIO_read(out_, dest, static_cast<int>(n));
-}
+void TlsSession::takeOutput(BufferList& out) { output_.moveTo(out); }
 
 TlsSession::Status TlsSession::fail(int ssl_error) {
   switch (ssl_error) {

@@ -1,4 +1,4 @@
-// One TLS connection as a state machine over memory BIOs: the owner moves ciphertext between
+// One TLS connection as a state machine over BIOs in memory: the owner moves ciphertext between
 // it and its socket, so TLS never blocks the loop and needs nothing of the transport. The link
 // uses it today; STARTTLS on SMTP connections is the next user.
 #pragma once
@@ -41,10 +41,10 @@ class TlsSession {
   bool handshakeDone() const { return SSL_is_init_finished(ssl_) == 1; }
   // Plaintext into buf: *got bytes (kOk), or none for now (kWantInput), or kClosed / kError.
   Status read(uint8_t* buf, size_t cap, size_t* got);
-  // Encrypts all of data (memory BIOs take everything); false on a dead connection.
+  // Encrypts all of data (the output BIO takes everything); false on a dead connection.
   bool write(const uint8_t* data, size_t n);
 
-  // Ciphertext waiting for the socket, and taking it (one copy, into out's chunks).
+  // Ciphertext waiting for the socket, and taking it (its chunks move to out, no copy).
   size_t pendingOutput() const;
   void takeOutput(BufferList& out);
 
@@ -62,11 +62,14 @@ class TlsSession {
   bool newSession(SSL_SESSION* session);
 
  private:
+  struct OutputBio;
+
   Status fail(int ssl_error);
 
   SSL* ssl_;
-  BIO* in_;   // owned by ssl_
-  BIO* out_;  // owned by ssl_
+  BIO* in_;   // owned by ssl_: a memory BIO the peer's ciphertext is fed into
+  BIO* out_;  // owned by ssl_: writes into output_
+  BufferList output_;  // records made and not yet taken
   std::string error_;
   std::string note_;
   std::function<void(SSL_SESSION*)> new_session_;
