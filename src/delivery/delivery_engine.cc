@@ -43,6 +43,13 @@ void DeliveryEngine::startMtaSts() {
     settings.ca_file = tls.ca_file;
     settings.port = tls.mta_sts_port;
     settings.fetch_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(tls.mta_sts_fetch_timeout);
+    if (!config_.allow_private_destinations) {
+      // The policy host is named by the recipient domain, like its MX hosts: the same rule.
+      settings.address_refusal = [](const SocketAddress& a) {
+        std::string_view range = nonPublicRange(a);
+        return range.empty() ? std::string() : a.host() + " is " + std::string(range) + ": not fetched";
+      };
+    }
     auto resolver = std::make_unique<mta_sts::MtaStsResolver>(loop_, resolver_, settings);
     std::string error = resolver->start();
     if (error.empty()) {

@@ -129,6 +129,9 @@ void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
   std::unique_ptr<Delivery> d = std::move(slot.active.front());
   slot.active.pop_front();
   ++delivered_;
+  // An unchecked connection is shared by the MX names at its address, but its certificate
+  // was checked against the name it was opened for: it says nothing about another's.
+  if (result.tls.verified && d->current && d->current->mx_host != tls_.host) result.tls.verified = result.tls.dane = false;
   // A reused connection the server had already dropped fails before any reply: that says
   // nothing about the message, so it goes back to the queue once.
   if (result.connection_reused && noReplyAtAll(result) && d->requeues == 0 && !closing_) {
@@ -200,7 +203,7 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
 
 SmtpClientConnection::StartTls DestinationPool::startTlsMode() const {
   using StartTls = SmtpClientConnection::StartTls;
-  if (plain_after_tls_failure_ || tls_.level == TlsLevel::kNone) return StartTls::kNever;
+  if (uv_hrtime() < plain_until_ns_ || tls_.level == TlsLevel::kNone) return StartTls::kNever;
   return tls_.level == TlsLevel::kMay ? StartTls::kIfOffered : StartTls::kRequired;
 }
 
@@ -211,12 +214,18 @@ void DestinationPool::onTlsEnd(SmtpClientConnection::End end, const std::string&
   tls_session_.reset();  // should resuming be what failed, the next handshake starts afresh
   if (closing_) return;
   if (tls_.level == TlsLevel::kMay && end == SmtpClientConnection::End::kTlsFailed) {
-    // Opportunistic: the queue stays, for the next connection, in plain.
-    if (!plain_after_tls_failure_) {
-      plain_after_tls_failure_ = true;
+    // Opportunistic: the queue stays, for the next connections, in plain for one back-off
+    // period; then TLS is tried again, so one reset mid-handshake does not turn a busy
+    // destination's TLS off for as long as it has mail.
+    uint64_t now = uv_hrtime();
+    if (now >= plain_until_ns_) {
       ++owner_.counters().tls_plain_fallbacks;
-      logWarn("smtp.tls_plain_fallback", {{"destination", destination_.toString()}, {"reason", reason}});
+      logWarn("smtp.tls_plain_fallback", {{"destination", destination_.toString()},
+                                          {"reason", reason}});
     }
+    // At least a minute, so that a zero back-off does not make a handshake loop of it.
+    Duration plain_for = std::max<Duration>(owner_.backoff(), std::chrono::minutes(1));
+    plain_until_ns_ = now + static_cast<uint64_t>(plain_for.count());
     return;
   }
   // A policy failure is a deferral with its reason, never a silent downgrade.

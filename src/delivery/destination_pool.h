@@ -74,7 +74,9 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   TlsRequirement tls_;
   // Opportunistic TLS whose handshake failed: later connections go plain, as Postfix's "may"
   // does, until the pool is retired.
-  bool plain_after_tls_failure_ = false;
+  // After a failed opportunistic handshake, connections go plain until then (uv_hrtime
+  // nanoseconds); then TLS is tried again.
+  uint64_t plain_until_ns_ = 0;
   SharedSslSession tls_session_;  // the last one a server issued here
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<SmtpClientConnection*> idle_;  // ready and without work, most recent last

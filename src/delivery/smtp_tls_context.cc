@@ -2,6 +2,8 @@
 // DANE support checks TLSA records, RFC 7671 and RFC 7672).
 #include "smtp_tls_context.h"
 
+#include <openssl/err.h>
+
 #include <arpa/inet.h>
 #include <openssl/x509v3.h>
 
@@ -26,6 +28,9 @@ SmtpTlsContext::SmtpTlsContext(const std::string& ca_file) : ctx_(SSL_CTX_new(TL
     return;
   }
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  // A TLS 1.2 server's HelloRequest would stall a write halfway (OpenSSL answers WANT_READ):
+  // refuse renegotiation, as the sink's context does.
+  SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION);
   // Each session decides whether a failed check ends its handshake (see configure()).
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
   if (SSL_CTX_set_default_verify_paths(ctx_) != 1) error_ = openSslError("cannot load the system's trusted CAs");
@@ -83,6 +88,7 @@ bool SmtpTlsContext::configure(SSL* ssl, const TlsRequirement& requirement, std:
       // PKIX-TA and PKIX-EE are not for SMTP (RFC 7672 section 3.1.3).
       if (r.usage != 2 && r.usage != 3) continue;
       int rc = SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.matching_type, r.data.data(), r.data.size());
+      if (rc == 0) ERR_clear_error();  // left behind by a record OpenSSL ignores
       if (rc < 0) {
         *why = openSslError("TLSA record refused");
         return false;

@@ -48,9 +48,11 @@ std::string TlsRequirement::key() const {
   // per host name. Without a check, the MX names of many domains that point at one address
   // (every Microsoft 365 tenant has its own) share that address's connections and limits, as
   // they do in plain.
-  bool checks_host = level == TlsLevel::kVerify || level == TlsLevel::kDane || testing;
-  if (!checks_host) return tlsLevelName(level);
-  std::string k = std::string(tlsLevelName(level)) + (testing ? "/testing/" : "/") + host;
+  // MTA-STS testing checks without enforcing: its own connections (they log what fails), but
+  // not one set per MX name either.
+  bool checks_host = level == TlsLevel::kVerify || level == TlsLevel::kDane;
+  if (!checks_host) return std::string(tlsLevelName(level)) + (testing ? "/testing" : "");
+  std::string k = std::string(tlsLevelName(level)) + "/" + host;
   // The records in full, not a hash of them: a connection checked against one set must never
   // be reused for another.
   static constexpr char kHex[] = "0123456789abcdef";

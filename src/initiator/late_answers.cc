@@ -18,6 +18,8 @@ StrayResult StrayResult::of(size_t g, const proto::ResultFrame& r) {
   s.has_tls = r.has_tls;
   s.tls_version = r.tls_version;
   s.tls_verified = r.tls_verified;
+  s.tls_dane = r.tls_dane;
+  s.tls_policy = r.tls_policy;
   return s;
 }
 
@@ -32,6 +34,8 @@ proto::ResultFrame StrayResult::frame() const {
   r.has_tls = has_tls;
   r.tls_version = tls_version;
   r.tls_verified = tls_verified;
+  r.tls_dane = tls_dane;
+  r.tls_policy = tls_policy;
   return r;
 }
 

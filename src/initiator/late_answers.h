@@ -33,6 +33,8 @@ struct StrayResult {
   bool has_tls = false;
   std::string tls_version;
   bool tls_verified = false;
+  bool tls_dane = false;
+  uint8_t tls_policy = 0;
 
   static StrayResult of(size_t g, const proto::ResultFrame& r);
   // A frame that points into this.

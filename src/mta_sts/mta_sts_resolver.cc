@@ -94,7 +94,21 @@ void MtaStsResolver::fetchPolicy(const std::string& domain, const std::string& i
       ++stats_.fetch_failures;
       return failed(domain, rememberFailure(domain, id, "policy host " + host + ": " + a.reason));
     }
-    HttpsRequest request{host, settings_.port, kPolicyPath, a.addresses};
+    std::vector<SocketAddress> addresses;
+    std::string refused;
+    for (const SocketAddress& address : a.addresses) {
+      std::string why = settings_.address_refusal ? settings_.address_refusal(address) : std::string();
+      if (why.empty()) {
+        addresses.push_back(address);
+      } else if (refused.empty()) {
+        refused = std::move(why);
+      }
+    }
+    if (addresses.empty()) {
+      ++stats_.fetch_failures;
+      return failed(domain, rememberFailure(domain, id, "policy host " + host + ": " + refused));
+    }
+    HttpsRequest request{host, settings_.port, kPolicyPath, std::move(addresses)};
     fetcher_->fetch(request, [this, domain, id](const HttpsResponse& r) { onFetched(domain, id, r); });
   });
 }

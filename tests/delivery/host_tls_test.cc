@@ -8,6 +8,8 @@ namespace {
 
 using Status = TlsaLookup::Status;
 
+std::vector<uint8_t> digest(size_t n, uint8_t fill) { return std::vector<uint8_t>(n, fill); }
+
 TlsaLookup found(std::vector<dns::TlsaRecord> records, bool authenticated) {
   TlsaLookup l;
   l.status = Status::kFound;
@@ -28,7 +30,7 @@ TEST(HostTls, StaticPoliciesMapToLevels) {
 }
 
 TEST(HostTls, AuthenticatedUsableRecordsMakeDane) {
-  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, {1, 2, 3}}, {1, 1, 1, {4}}, {2, 0, 2, {5}}}, true));
+  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, digest(32, 1)}, {1, 1, 1, digest(32, 4)}, {2, 0, 2, digest(64, 5)}}, true));
   ASSERT_TRUE(h.requirement);
   EXPECT_EQ(h.requirement->level, TlsLevel::kDane);
   EXPECT_EQ(h.requirement->policy, TlsPolicy::kDane);
@@ -39,7 +41,7 @@ TEST(HostTls, AuthenticatedUsableRecordsMakeDane) {
 }
 
 TEST(HostTls, UnauthenticatedRecordsAreIgnored) {
-  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, {1, 2, 3}}}, false));
+  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, digest(32, 1)}}, false));
   ASSERT_TRUE(h.requirement);
   EXPECT_EQ(h.requirement->level, TlsLevel::kMay);
   EXPECT_TRUE(h.requirement->tlsa.empty());
@@ -49,6 +51,17 @@ TEST(HostTls, SecureButUnusableRecordsStillRequireTls) {
   HostTls h = daneHostTls("mx.example.com", found({{0, 0, 1, {1}}, {3, 2, 1, {2}}, {3, 1, 3, {3}}}, true));
   ASSERT_TRUE(h.requirement);
   EXPECT_EQ(h.requirement->level, TlsLevel::kEncrypt);
+}
+
+TEST(HostTls, MalformedRecordsAreUnusableSoTlsIsMandatoryUnauthenticated) {
+  // A SHA-256 of 31 octets, a SHA-512 of 32, a "whole certificate" and a "whole key" that do
+  // not parse: none can match, and RFC 7672 section 2.2 then asks for TLS without a check.
+  HostTls h = daneHostTls("mx.example.com", found({{3, 1, 1, digest(31, 1)}, {3, 1, 2, digest(32, 2)},
+                                                   {3, 0, 0, digest(100, 3)}, {2, 1, 0, digest(60, 4)}},
+                                                  true));
+  ASSERT_TRUE(h.requirement);
+  EXPECT_EQ(h.requirement->level, TlsLevel::kEncrypt);
+  EXPECT_TRUE(h.requirement->tlsa.empty());
 }
 
 TEST(HostTls, NoRecordsIsOpportunistic) {

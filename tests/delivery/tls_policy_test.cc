@@ -30,6 +30,9 @@ TEST(TlsPolicy, KeysTellApartWhatMakesConnectionsDifferent) {
   sts.host = "mx3.example.com";
   TlsRequirement testing = sts;
   testing.host = "mx4.example.com";
+  // Testing connections are their own kind, shared by the MX names like the unchecked ones.
+  EXPECT_EQ(sts.key(), testing.key());
+  testing.level = TlsLevel::kEncrypt;
   TlsRequirement dane{TlsPolicy::kDane, TlsLevel::kDane, "mx.example.com", {{3, 1, 1, {0xab, 0x01}}}, false};
   TlsRequirement dane_other = dane;
   dane_other.tlsa[0].data[1] = 0x02;

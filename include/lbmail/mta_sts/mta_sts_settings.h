@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+
+#include "lbmail/core/socket_address.h"
 
 namespace lbmail::mta_sts {
 
@@ -20,6 +23,10 @@ struct MtaStsSettings {
   // After a failed fetch, lookups that find the same record id answer from that failure
   // instead of fetching again for this long (RFC 8461 section 3.3 lets senders rate-limit).
   std::chrono::milliseconds failure_ttl{std::chrono::minutes(5)};
+  // "" when the policy host may be fetched from address, else why not: a recipient domain
+  // must not point the gateway at its own network (loopback, private ranges, metadata
+  // services). Empty function: every address may.
+  std::function<std::string(const SocketAddress& address)> address_refusal;
 };
 
 }  // namespace lbmail::mta_sts
