@@ -147,6 +147,20 @@ TEST_F(MtaStsResolverTest, APolicyHostWithoutAddressMeansNone) {
   EXPECT_EQ(l.note.rfind("policy host mta-sts.lost.test: ", 0), 0u) << l.note;
 }
 
+TEST_F(MtaStsResolverTest, APolicyHostOnARefusedAddressIsNotFetched) {
+  // A recipient domain must not point the gateway at its own network: the engine refuses
+  // private and loopback policy hosts as it refuses such MX hosts.
+  dns_.setRecords("inside.test", {"v=STSv1; id=1"});
+  startServer({{"mta-sts.inside.test", servedRoute(kGoodBody)}});
+  MtaStsSettings settings;
+  settings.address_refusal = [](const SocketAddress& a) { return a.host() + " is loopback: not fetched"; };
+  startResolver(settings);
+  MtaStsLookup l = lookup("inside.test");
+  EXPECT_FALSE(l.policy);
+  EXPECT_NE(l.note.find("is loopback: not fetched"), std::string::npos) << l.note;
+  EXPECT_EQ(requestsFor("mta-sts.inside.test"), 0u);
+}
+
 TEST_F(MtaStsResolverTest, OneFetchPerDomainInFlight) {
   dns_.setRecords("busy.test", {"v=STSv1; id=7"});
   startServer({{"mta-sts.busy.test", servedRoute(kGoodBody)}});
