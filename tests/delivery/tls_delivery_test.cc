@@ -220,6 +220,24 @@ TEST_F(DaneDelivery, RecordsWithoutAdAreNotUsed) {
   EXPECT_EQ(arrived().size(), 2u);
 }
 
+TEST_F(DaneDelivery, OpportunisticSaysVerifiedOnlyForTheMxNameTheConnectionWasCheckedFor) {
+  startSink(cert_);
+  // Two domains, two MX names, one address: they share the unchecked connections, whose
+  // certificate names only mx.example.test.
+  dns_.addMx("other.test", 10, "mx.other.test");
+  dns_.addAddress("mx.other.test", "127.0.0.1");
+  TlsEngineRun run(tlsTestConfig(TlsPolicy::kOpportunistic, port(), pki_.caFile()), fixtureResolver(dns_, port()));
+  DeliveryResult first = run.deliverOne("example.test", "alice@example.test");
+  ASSERT_EQ(first.outcome, DeliveryOutcome::kDelivered) << first.reason;
+  EXPECT_TRUE(first.tls.verified);
+  DeliveryResult second = run.deliverOne("other.test", "bob@other.test");
+  ASSERT_EQ(second.outcome, DeliveryOutcome::kDelivered) << second.reason;
+  EXPECT_FALSE(second.tls.version.empty());
+  EXPECT_FALSE(second.tls.verified);
+  run.close();
+  EXPECT_EQ(arrived().size(), 2u);
+}
+
 TEST_F(DaneDelivery, MismatchedRecordWithAdDefers) {
   startSink(cert_);
   addTlsa(pki_.leaf("stranger", {"stranger.test"}).cert, 3);
