@@ -199,7 +199,7 @@ void Gateway::defineMaterial(LinkState& s, const proto::MaterialFrame& frame) {
 
 void Gateway::reject(LinkState& s, uint64_t request_id, RejectReason reason, std::string_view text) {
   rejected_.inc();
-  s.link->send(proto::RejectFrame{request_id, reason, text});
+  s.link->send(proto::RejectFrame{request_id, reason, text, false, {}});
   grantEveryLink();
 }
 
@@ -316,7 +316,7 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
   Clock::time_point now = Clock::now();
   if (r.withdrawn) {
     expired_.inc();
-    proto::RejectFrame reject{q.request_id, RejectReason::kExpired, q.withdrawn_why};
+    proto::RejectFrame reject{q.request_id, RejectReason::kExpired, q.withdrawn_why, false, {}};
     if (q.instance != 0) held_.keep(q.instance, reject, now);
     if (to) to->link->send(reject);
   } else {

@@ -78,6 +78,7 @@ void layout(W& w, const RejectFrame& f) {
   w.varint(f.request_id);
   w.u8(static_cast<uint8_t>(f.reason));
   w.bytes(cut(f.text, kMaxTextBytes));
+  if (f.has_site) w.bytes(cut(f.site, kMaxSiteBytes));
 }
 
 template <typename W>
@@ -97,6 +98,9 @@ void layout(W& w, const ResultFrame& f) {
   w.bytes(cut(f.tls_version, kMaxTlsVersionBytes));
   w.u8(static_cast<uint8_t>((f.tls_verified ? kTlsVerified : 0) | (f.tls_dane ? kTlsDane : 0)));
   w.u8(f.tls_policy);
+  if (!f.has_shaping) return;
+  w.u8(f.reply_class);
+  w.bytes(cut(f.site, kMaxSiteBytes));
 }
 
 template <typename W>
@@ -134,6 +138,20 @@ template <typename W>
 void layout(W& w, const HandoverFrame& f) {
   w.varint(f.held);
   w.varint(f.running);
+}
+
+template <typename W>
+void layout(W& w, const SitesFrame& f) {
+  size_t n = std::min(f.sites.size(), kMaxSitesPerFrame);
+  w.varint(n);
+  for (size_t i = 0; i < n; ++i) {
+    const SiteStatus& s = f.sites[i];
+    w.bytes(cut(s.site, kMaxSiteBytes));
+    w.varint(s.suspended_ms);
+    w.varint(s.rate_millis);
+    w.varint(s.queued);
+    w.varint(s.warmup_left);
+  }
 }
 
 // ---- Readers: the same fields back, with every bound checked ----
@@ -239,6 +257,11 @@ void read(PayloadReader& r, ResultFrame& f) {
   f.tls_verified = flags & kTlsVerified;
   f.tls_dane = flags & kTlsDane;
   f.tls_policy = r.u8();
+  // The shaping fields are optional too: a gateway before issue 20 ends the frame here.
+  if (!r.ok() || r.remaining() == 0) return;
+  f.has_shaping = true;
+  f.reply_class = r.u8();
+  f.site = r.bytes(kMaxSiteBytes);
 }
 
 void read(PayloadReader& r, CreditFrame& f) { f.grant = static_cast<uint32_t>(r.bounded(kU32Max, "grant out of range")); }
@@ -262,6 +285,22 @@ void read(PayloadReader& r, HandoverFrame& f) {
   f.held = r.varint();
   f.running = r.varint();
 }
+void read(PayloadReader& r, SitesFrame& f) {
+  uint64_t n = r.bounded(kMaxSitesPerFrame, "too many sites");
+  // Each entry is at least 5 bytes: check the count against the frame before reserving.
+  if (r.ok() && n > r.remaining() / 5) r.fail("site count larger than the frame");
+  if (!r.ok()) return;
+  f.sites.reserve(static_cast<size_t>(n));
+  for (uint64_t i = 0; r.ok() && i < n; ++i) {
+    SiteStatus s;
+    s.site = r.bytes(kMaxSiteBytes);
+    s.suspended_ms = static_cast<uint32_t>(r.bounded(kU32Max, "suspension out of range"));
+    s.rate_millis = static_cast<uint32_t>(r.bounded(kU32Max, "rate out of range"));
+    s.queued = static_cast<uint32_t>(r.bounded(kU32Max, "queue out of range"));
+    s.warmup_left = static_cast<uint32_t>(r.bounded(kU32Max, "warm-up out of range"));
+    f.sites.push_back(s);
+  }
+}
 
 // A frame's type number is its position in the Frame variant, plus one.
 template <typename F, typename... Ts>
@@ -277,7 +316,8 @@ constexpr size_t variantIndex(std::variant<Ts...>*) {
 constexpr FrameType kVariantTypes[] = {
     FrameType::kHello,  FrameType::kCatalog, FrameType::kMaterial, FrameType::kSend,  FrameType::kAccept,
     FrameType::kReject, FrameType::kResult,  FrameType::kCredit,   FrameType::kLoad,  FrameType::kPing,
-    FrameType::kPong,   FrameType::kDrain,   FrameType::kGoodbye,  FrameType::kHandover};
+    FrameType::kPong,   FrameType::kDrain,   FrameType::kGoodbye,  FrameType::kHandover,
+    FrameType::kSites};
 static_assert(std::size(kVariantTypes) == std::variant_size_v<Frame>);
 
 template <typename F>
@@ -309,7 +349,7 @@ void writeHeader(uint8_t* p, FrameType type, uint32_t length) {
 const char* frameTypeName(FrameType t) {
   static constexpr const char* kNames[] = {"?",       "HELLO",  "AUTH_CHALLENGE", "AUTH_RESPONSE", "CATALOG", "MATERIAL",
                                            "SEND",    "ACCEPT", "REJECT",         "RESULT",        "CREDIT",  "LOAD",
-                                           "PING",    "PONG",   "DRAIN",          "GOODBYE",       "HANDOVER"};
+                                           "PING",    "PONG",   "DRAIN",          "GOODBYE",       "HANDOVER", "SITES"};
   auto i = static_cast<size_t>(t);
   return i <= kMaxFrameType ? kNames[i] : "?";
 }
@@ -376,6 +416,7 @@ Expected<Frame, const char*> decodePayload(FrameType type, std::span<const uint8
     case FrameType::kDrain: return decodeAs<DrainFrame>(payload);
     case FrameType::kGoodbye: return decodeAs<GoodbyeFrame>(payload);
     case FrameType::kHandover: return decodeAs<HandoverFrame>(payload);
+    case FrameType::kSites: return decodeAs<SitesFrame>(payload);
   }
   return unexpected("unknown frame type");
 }
@@ -433,6 +474,7 @@ LBMAIL_FRAME_CODEC(PongFrame)
 LBMAIL_FRAME_CODEC(DrainFrame)
 LBMAIL_FRAME_CODEC(GoodbyeFrame)
 LBMAIL_FRAME_CODEC(HandoverFrame)
+LBMAIL_FRAME_CODEC(SitesFrame)
 #undef LBMAIL_FRAME_CODEC
 
 }  // namespace lbmail::proto

@@ -218,7 +218,7 @@ TEST(FrameCodec, CatalogAndMaterialRoundTrip) {
 
 TEST(FrameCodec, SmallFramesRoundTrip) {
   EXPECT_EQ(decodeOne<AcceptFrame>(encode(AcceptFrame{77})).request_id, 77u);
-  RejectFrame rej{5, RejectReason::kUnknownMaterial, "no material 5"};
+  RejectFrame rej{5, RejectReason::kUnknownMaterial, "no material 5", false, {}};
   RejectFrame r = decodeOne<RejectFrame>(encode(rej));
   EXPECT_EQ(r.reason, RejectReason::kUnknownMaterial);
   EXPECT_EQ(r.text, "no material 5");
@@ -335,7 +335,7 @@ TEST(FrameCodec, HeaderProblemsAreErrors) {
   EXPECT_STREQ(splitFrame(header(6, 0, 2), kDefaultMaxPayload).error, "unsupported protocol version");  // a v2 peer
   EXPECT_STREQ(splitFrame(header(6, 0, 4), kDefaultMaxPayload).error, "unsupported protocol version");
   EXPECT_STREQ(splitFrame(header(0, 0), kDefaultMaxPayload).error, "unknown frame type");
-  EXPECT_STREQ(splitFrame(header(17, 0), kDefaultMaxPayload).error, "unknown frame type");
+  EXPECT_STREQ(splitFrame(header(18, 0), kDefaultMaxPayload).error, "unknown frame type");
   EXPECT_STREQ(splitFrame(header(6, 0, kProtocolVersion, 0x100), kDefaultMaxPayload).error, "unknown flags");
 }
 
@@ -471,7 +471,7 @@ TEST(FrameCodec, BrokenTlsFieldsAreErrors) {
   EXPECT_EQ(withTail({0x00}), "truncated byte");                  // version but no flags
   EXPECT_EQ(withTail({0x00, 0x01}), "truncated byte");            // no policy
   EXPECT_EQ(withTail({0x00, 0x04, 0x01}), "unknown TLS flags");
-  EXPECT_EQ(withTail({0x00, 0x01, 0x01, 0x00}), "trailing bytes after the last field");
+  EXPECT_EQ(withTail({0x00, 0x01, 0x01, 0x04, 0x00, 0x00}), "trailing bytes after the last field");
   std::vector<uint8_t> long_version(1, static_cast<uint8_t>(kMaxTlsVersionBytes + 1));
   long_version.resize(kMaxTlsVersionBytes + 2, 'v');
   long_version.push_back(0x00);

@@ -9,6 +9,7 @@
 #include "lbmail/core/socket_address.h"
 #include "lbmail/core/units.h"
 #include "lbmail/delivery/tls_policy.h"
+#include "lbmail/shaping/reply_class.h"
 #include "lbmail/smtp/smtp_reply.h"
 #include "lbmail/smtp/smtp_transaction_result.h"
 
@@ -62,6 +63,13 @@ struct DeliveryResult {
   SocketAddress mx_address;
   bool connection_reused = false;
   bool withdrawn = false;  // its start check said no before MAIL FROM: no server saw it
+  // The recipient's site would not take it from this gateway's address now (suspended after a
+  // block reply, or today's warm-up cap reached): never sent, reason says why.
+  bool site_unavailable = false;
+  // What the deciding reply says (kProtocol when none decided it), and the recipient domain's
+  // site ("" when its MX was never known).
+  shaping::ReplyClass reply_class = shaping::ReplyClass::kProtocol;
+  std::string site;
   uint32_t attempts = 0;  // destinations tried (MX failover)
   TlsInfo tls;
   DeliveryTimings timings;

@@ -51,8 +51,9 @@ enum class FrameType : uint8_t {
   kDrain = 14,
   kGoodbye = 15,
   kHandover = 16,
+  kSites = 17,
 };
-constexpr uint8_t kMaxFrameType = 16;
+constexpr uint8_t kMaxFrameType = 17;
 // Version 2's HMAC handshake frames: the numbers stay taken, and any use is refused.
 constexpr uint8_t kRetiredAuthChallenge = 2;
 constexpr uint8_t kRetiredAuthResponse = 3;
@@ -64,6 +65,11 @@ enum class Role : uint8_t { kInitiator = 1, kGateway = 2 };
 // sends an optional field only when the other side's HELLO announced it, since a reader refuses
 // bytes after the last field it knows.
 constexpr uint64_t kCapabilityResultTls = 1 << 0;  // reads RESULT's TLS fields (issue 19)
+// Reads RESULT's reply_class and site (after the TLS fields, so only with kCapabilityResultTls
+// too), REJECT's site and reason kSiteUnavailable, and SITES frames (issue 20).
+constexpr uint64_t kCapabilityShaping = 1 << 1;
+constexpr size_t kMaxSiteBytes = 255;   // a site name (a provider, or MX host names joined)
+constexpr size_t kMaxSitesPerFrame = 4096;
 
 enum class Outcome : uint8_t { kDelivered = 1, kDeferred = 2, kBounced = 3, kFailed = 4 };
 const char* outcomeName(Outcome o);
@@ -77,6 +83,10 @@ enum class RejectReason : uint8_t {
   kExpired = 6,  // its deadline passed, or its link closed, before MAIL FROM: never sent
   kMissingMedia = 7,
   kBadContent = 8,  // the message cannot be built from these fields on any gateway (a line break in a header field)
+  // This gateway may not send to the recipient's site now (the site suspended it after a block
+  // reply, or today's warm-up cap is reached): never sent; another gateway may take it. Sent
+  // only to initiators with kCapabilityShaping (older ones get kOverCapacity).
+  kSiteUnavailable = 9,
   kOther = 255,
 };
 
@@ -186,6 +196,10 @@ struct RejectFrame {
   uint64_t request_id = 0;
   RejectReason reason = RejectReason::kOther;
   std::string_view text;
+  // The recipient domain's site, when the gateway knows it. On the wire only where has_site
+  // (an initiator with kCapabilityShaping).
+  bool has_site = false;
+  std::string_view site;
 };
 
 struct Timings {
@@ -212,6 +226,12 @@ struct ResultFrame {
   bool tls_verified = false;     // the receiver's certificate checked out (PKIX or DANE)
   bool tls_dane = false;         // verified through the MX host's TLSA records
   uint8_t tls_policy = 0;        // delivery::TlsPolicy's numbering; newer values kept as they are
+  // What the deciding reply says (shaping::ReplyClass's numbering; newer values kept as they
+  // are) and the recipient domain's site. On the wire only where has_shaping, after the TLS
+  // fields (so has_tls too): an initiator with kCapabilityShaping.
+  bool has_shaping = false;
+  uint8_t reply_class = 0;
+  std::string_view site;
 };
 
 struct CreditFrame {
@@ -243,6 +263,22 @@ struct HandoverFrame {
   uint64_t running = 0;
 };
 
+// Gateway to initiator: the sites this gateway shapes now, each replacing what the gateway said
+// of it before; a site absent from the frame is not shaped (full = true: the frame lists every
+// shaped site). Sent when a site's state changes and every report_interval while one is shaped.
+struct SiteStatus {
+  std::string_view site;
+  uint32_t suspended_ms = 0;     // time left of a suspension; 0: not suspended
+  uint32_t rate_millis = 0;      // messages per second allowed × 1000; 0: not throttled
+  uint32_t queued = 0;           // messages queued at the gateway for the site
+  uint32_t warmup_left = kNoWarmupCap;  // messages today's warm-up cap still allows
+  static constexpr uint32_t kNoWarmupCap = 0xFFFFFFFF;
+};
+
+struct SitesFrame {
+  std::vector<SiteStatus> sites;  // at most kMaxSitesPerFrame
+};
+
 struct GoodbyeFrame {
   GoodbyeReason reason = GoodbyeReason::kShutdown;
   std::string_view text;
@@ -250,7 +286,7 @@ struct GoodbyeFrame {
 
 using Frame = std::variant<HelloFrame, CatalogFrame, MaterialFrame, SendFrame,
                            AcceptFrame, RejectFrame, ResultFrame, CreditFrame, LoadFrame, PingFrame, PongFrame,
-                           DrainFrame, GoodbyeFrame, HandoverFrame>;
+                           DrainFrame, GoodbyeFrame, HandoverFrame, SitesFrame>;
 
 FrameType frameType(const Frame& f);
 

@@ -1,0 +1,2 @@
+// Placeholder until issue 20 lands (see /work/ISSUE20-DESIGN.md).
+#include "lbmail/shaping/shaping_config.h"
