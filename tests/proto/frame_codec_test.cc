@@ -487,5 +487,180 @@ TEST(FrameCodec, TlsVersionIsCutToItsLimitWhenEncoded) {
   EXPECT_EQ(decodeOne<ResultFrame>(encode(in)).tls_version.size(), kMaxTlsVersionBytes);
 }
 
+// ---- Issue 20: SITES, RESULT's reply class and site, REJECT's site ----
+
+TEST(FrameCodec, SitesRoundTrip) {
+  SitesFrame empty;  // after the last shaped site: nothing is shaped any more
+  EXPECT_TRUE(decodeOne<SitesFrame>(encode(empty)).sites.empty());
+  EXPECT_EQ(encode(empty)[3], 17);
+  EXPECT_STREQ(frameTypeName(FrameType::kSites), "SITES");
+  std::string long_site(kMaxSiteBytes, 's');
+  SitesFrame in;
+  in.sites = {{"gmail", 3'600'000, 0, 12, SiteStatus::kNoWarmupCap},
+              {"mx1.example.test,mx2.example.test", 0, 2500, 0, 0},
+              {long_site, UINT32_MAX, UINT32_MAX, UINT32_MAX, 40}};
+  SitesFrame out = decodeOne<SitesFrame>(encode(in));
+  ASSERT_EQ(out.sites.size(), 3u);
+  EXPECT_EQ(out.sites[0].site, "gmail");
+  EXPECT_EQ(out.sites[0].suspended_ms, 3'600'000u);
+  EXPECT_EQ(out.sites[0].rate_millis, 0u);
+  EXPECT_EQ(out.sites[0].queued, 12u);
+  EXPECT_EQ(out.sites[0].warmup_left, SiteStatus::kNoWarmupCap);
+  EXPECT_EQ(out.sites[1].site, "mx1.example.test,mx2.example.test");
+  EXPECT_EQ(out.sites[1].rate_millis, 2500u);
+  EXPECT_EQ(out.sites[1].warmup_left, 0u);
+  EXPECT_EQ(out.sites[2].site, long_site);
+  EXPECT_EQ(out.sites[2].suspended_ms, UINT32_MAX);
+  EXPECT_EQ(out.sites[2].queued, UINT32_MAX);
+  EXPECT_EQ(out.sites[2].warmup_left, 40u);
+}
+
+TEST(FrameCodec, SitesNamesAreCutAndTheListBoundedWhenEncoded) {
+  std::string too_long(kMaxSiteBytes + 20, 'x');
+  SitesFrame in;
+  in.sites.assign(kMaxSitesPerFrame + 3, SiteStatus{"a", 1, 2, 3, 4});
+  in.sites[0].site = too_long;
+  SitesFrame out = decodeOne<SitesFrame>(encode(in));
+  ASSERT_EQ(out.sites.size(), kMaxSitesPerFrame);
+  EXPECT_EQ(out.sites[0].site.size(), kMaxSiteBytes);
+  EXPECT_EQ(out.sites.back().warmup_left, 4u);
+}
+
+TEST(FrameCodec, BrokenSitesAreErrors) {
+  // 4097 sites claimed: over the limit before the frame's size is even looked at.
+  EXPECT_EQ(decodeError(FrameType::kSites, {0x81, 0x20}), "too many sites");
+  // 100 claimed, one present (each is at least 5 bytes).
+  EXPECT_EQ(decodeError(FrameType::kSites, {0x64, 0x01, 'g', 0x00, 0x00, 0x00, 0x00}),
+            "site count larger than the frame");
+  // A value over 32 bits, in each of the four places.
+  for (size_t field = 0; field < 4; ++field) {
+    std::vector<uint8_t> p{0x01, 0x01, 'g'};
+    for (size_t i = 0; i < 4; ++i) {
+      if (i == field) {
+        p.insert(p.end(), {0x80, 0x80, 0x80, 0x80, 0x10});  // 2^32
+      } else {
+        p.push_back(0x00);
+      }
+    }
+    EXPECT_NE(decodeError(FrameType::kSites, p).find("out of range"), std::string::npos) << field;
+  }
+  std::vector<uint8_t> p{0x01, 0x81, 0x02};  // a name of 257 bytes
+  p.resize(p.size() + kMaxSiteBytes + 2, 'n');
+  p.insert(p.end(), {0x00, 0x00, 0x00, 0x00});
+  EXPECT_EQ(decodeError(FrameType::kSites, p), "string longer than its limit");
+  // Every truncation of a valid frame is an error, and so is a byte after its last field.
+  SitesFrame in;
+  in.sites = {{"gmail", 5, 1000, 2, 300}, {"yahoo", 0, 0, 0, SiteStatus::kNoWarmupCap}};
+  std::vector<uint8_t> payload = payloadOf(encode(in));
+  for (size_t n = 0; n < payload.size(); ++n) {
+    EXPECT_NE(decodeError(FrameType::kSites, std::vector<uint8_t>(payload.begin(), payload.begin() + static_cast<long>(n))), "")
+        << n;
+  }
+  payload.push_back(0x00);
+  EXPECT_EQ(decodeError(FrameType::kSites, payload), "trailing bytes after the last field");
+}
+
+ResultFrame shapedResult() {
+  ResultFrame r = baseResult();
+  r.has_tls = true;
+  r.tls_version = "TLSv1.3";
+  r.tls_verified = true;
+  r.tls_dane = true;
+  r.tls_policy = 4;
+  r.has_shaping = true;
+  r.reply_class = 3;  // block
+  r.site = "gmail";
+  return r;
+}
+
+TEST(FrameCodec, ResultShapingFieldsFollowTheTlsFields) {
+  std::vector<uint8_t> bytes = encode(shapedResult());
+  std::vector<uint8_t> expected = kBaseResultPayload;
+  expected.insert(expected.end(), kTlsTail.begin(), kTlsTail.end());
+  expected.insert(expected.end(), {0x03, 0x05, 'g', 'm', 'a', 'i', 'l'});
+  EXPECT_EQ(payloadOf(bytes), expected);  // appended, nothing before moved
+  ResultFrame out = decodeOne<ResultFrame>(bytes);
+  EXPECT_TRUE(out.has_tls);
+  EXPECT_EQ(out.tls_version, "TLSv1.3");
+  EXPECT_TRUE(out.has_shaping);
+  EXPECT_EQ(out.reply_class, 3);
+  EXPECT_EQ(out.site, "gmail");
+  // A class newer than this initiator is kept as it is; an empty site (unknown) is allowed.
+  ResultFrame newer = shapedResult();
+  newer.reply_class = 200;
+  newer.site = "";
+  out = decodeOne<ResultFrame>(encode(newer));
+  EXPECT_EQ(out.reply_class, 200);
+  EXPECT_EQ(out.site, "");
+  // Without has_tls the shaping fields cannot be placed: neither goes out.
+  ResultFrame no_tls = shapedResult();
+  no_tls.has_tls = false;
+  EXPECT_EQ(payloadOf(encode(no_tls)), kBaseResultPayload);
+}
+
+TEST(FrameCodec, OlderGatewaysResultDecodesWithoutShaping) {
+  std::vector<uint8_t> p = kBaseResultPayload;
+  p.insert(p.end(), kTlsTail.begin(), kTlsTail.end());  // an issue 19 gateway: TLS, no shaping
+  ResultFrame out = decodeOne<ResultFrame>(resultFrame(p));
+  EXPECT_TRUE(out.has_tls);
+  EXPECT_FALSE(out.has_shaping);
+  EXPECT_EQ(out.reply_class, 0);
+  EXPECT_EQ(out.site, "");
+  ResultFrame plain = decodeOne<ResultFrame>(resultFrame(kBaseResultPayload));
+  EXPECT_FALSE(plain.has_shaping);
+}
+
+TEST(FrameCodec, BrokenResultShapingFieldsAreErrors) {
+  std::vector<uint8_t> payload = payloadOf(encode(shapedResult()));
+  size_t base = kBaseResultPayload.size() + kTlsTail.size();
+  // Cut anywhere inside the shaping fields (after the class, inside the site): an error.
+  for (size_t n = base + 1; n < payload.size(); ++n) {
+    EXPECT_NE(decodeError(FrameType::kResult, std::vector<uint8_t>(payload.begin(), payload.begin() + static_cast<long>(n))), "")
+        << n;
+  }
+  std::vector<uint8_t> longer = payload;
+  longer.push_back('x');
+  EXPECT_EQ(decodeError(FrameType::kResult, longer), "trailing bytes after the last field");
+  std::vector<uint8_t> long_site(payload.begin(), payload.begin() + static_cast<long>(base + 1));
+  long_site.insert(long_site.end(), {0x80, 0x02});  // a site of 256 bytes
+  long_site.resize(long_site.size() + kMaxSiteBytes + 1, 's');
+  EXPECT_EQ(decodeError(FrameType::kResult, long_site), "string longer than its limit");
+  // The encoder cuts a long site instead.
+  std::string site(kMaxSiteBytes + 9, 's');
+  ResultFrame in = shapedResult();
+  in.site = site;
+  EXPECT_EQ(decodeOne<ResultFrame>(encode(in)).site.size(), kMaxSiteBytes);
+}
+
+TEST(FrameCodec, RejectSiteRoundTripsAndAnOlderGatewaysRejectHasNone) {
+  RejectFrame in{9, RejectReason::kSiteUnavailable, "site gmail suspended", true, "gmail"};
+  std::vector<uint8_t> bytes = encode(in);
+  EXPECT_EQ(payloadOf(bytes), (std::vector<uint8_t>{0x09, 0x09, 0x14, 's', 'i', 't', 'e', ' ', 'g', 'm', 'a', 'i', 'l',
+                                                    ' ', 's', 'u', 's', 'p', 'e', 'n', 'd', 'e', 'd', 0x05, 'g', 'm',
+                                                    'a', 'i', 'l'}));
+  RejectFrame out = decodeOne<RejectFrame>(bytes);
+  EXPECT_EQ(out.reason, RejectReason::kSiteUnavailable);
+  EXPECT_EQ(out.text, "site gmail suspended");
+  EXPECT_TRUE(out.has_site);
+  EXPECT_EQ(out.site, "gmail");
+  // An empty site is present all the same.
+  in.site = "";
+  out = decodeOne<RejectFrame>(encode(in));
+  EXPECT_TRUE(out.has_site);
+  EXPECT_EQ(out.site, "");
+  // Before issue 20 the frame ends after the text.
+  RejectFrame old = decodeOne<RejectFrame>(encode(RejectFrame{9, RejectReason::kOverCapacity, "full", false, {}}));
+  EXPECT_FALSE(old.has_site);
+  EXPECT_EQ(old.text, "full");
+}
+
+TEST(FrameCodec, BrokenRejectSitesAreErrors) {
+  EXPECT_EQ(decodeError(FrameType::kReject, {0x01, 0x09, 0x00, 0x05, 'g', 'm'}), "string longer than the frame");
+  std::vector<uint8_t> long_site{0x01, 0x09, 0x00, 0x80, 0x02};
+  long_site.resize(long_site.size() + kMaxSiteBytes + 1, 's');
+  EXPECT_EQ(decodeError(FrameType::kReject, long_site), "string longer than its limit");
+  EXPECT_EQ(decodeError(FrameType::kReject, {0x01, 0x09, 0x00, 0x01, 'g', 'x'}), "trailing bytes after the last field");
+}
+
 }  // namespace
 }  // namespace lbmail::proto

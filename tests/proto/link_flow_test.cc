@@ -151,6 +151,64 @@ TEST_F(LinkTest, ResultTlsFieldsGoOnlyToInitiatorsThatAskedForThem) {
   EXPECT_EQ(new_peer->second - old_peer->second, 1 + 7 + 1 + 1u);
 }
 
+// Issue 20's fields and frame reach only an initiator whose HELLO has kCapabilityShaping: an
+// older one gets no SITES frame (a type it does not know), a REJECT without a site and with
+// kSiteUnavailable said as kOverCapacity, and a RESULT that ends after the TLS fields.
+TEST_F(LinkTest, ShapingFieldsAndSitesGoOnlyToInitiatorsThatAskedForThem) {
+  EchoGateway& gateway = gateway_;
+  gateway.with_tls = true;
+  gateway.with_shaping = true;
+  startGateway(key_, gateway);
+  struct Seen {
+    int sites = 0;
+    RejectReason reject = RejectReason::kOther;
+    bool reject_site = false;
+    bool result_tls = false;
+    bool result_shaping = false;
+    int reply_class = 0;
+    std::string site;
+  };
+  auto seenBy = [&](uint64_t capabilities) {
+    Seen seen;
+    RawInitiator raw(gateway_addr_);
+    EXPECT_TRUE(raw.handshake(key_, kGatewayName, capabilities));
+    SendFrame send;
+    send.request_id = 5;
+    raw.sendFrame(send);
+    while (auto f = raw.next()) {
+      if (const auto* s = std::get_if<SitesFrame>(&*f)) {
+        seen.sites += static_cast<int>(s->sites.size());
+      } else if (const auto* j = std::get_if<RejectFrame>(&*f)) {
+        seen.reject = j->reason;
+        seen.reject_site = j->has_site;
+      } else if (const auto* r = std::get_if<ResultFrame>(&*f)) {
+        seen.result_tls = r->has_tls;
+        seen.result_shaping = r->has_shaping;
+        seen.reply_class = r->reply_class;
+        seen.site = std::string(r->site);
+        break;
+      }
+    }
+    return seen;
+  };
+  Seen older = seenBy(kCapabilityResultTls);
+  EXPECT_EQ(older.sites, 0);
+  EXPECT_EQ(older.reject, RejectReason::kOverCapacity);
+  EXPECT_FALSE(older.reject_site);
+  EXPECT_TRUE(older.result_tls);
+  EXPECT_FALSE(older.result_shaping);
+  Seen oldest = seenBy(0);
+  EXPECT_FALSE(oldest.result_tls);
+  EXPECT_FALSE(oldest.result_shaping);
+  Seen shaping = seenBy(kCapabilityResultTls | kCapabilityShaping);
+  EXPECT_EQ(shaping.sites, 1);
+  EXPECT_EQ(shaping.reject, RejectReason::kSiteUnavailable);
+  EXPECT_TRUE(shaping.reject_site);
+  EXPECT_TRUE(shaping.result_shaping);
+  EXPECT_EQ(shaping.reply_class, 1);
+  EXPECT_EQ(shaping.site, "gmail");
+}
+
 TEST_F(LinkTest, MalformedFrameAfterHandshakeClosesTheLinkNotTheProcess) {
   EchoGateway& gateway = gateway_;
   startGateway(key_, gateway);

@@ -93,6 +93,16 @@ class EchoGateway : public LinkAcceptor::Handler {
     r.tls_version = "TLSv1.3";
     r.tls_verified = true;
     r.tls_policy = 3;
+    if (with_shaping) {
+      // Before the RESULT: the shaped sites and a REJECT naming its site (for no request).
+      SitesFrame sites;
+      sites.sites = {{"gmail", 1000, 0, 0, SiteStatus::kNoWarmupCap}};
+      link.send(sites);
+      link.send(RejectFrame{id + 1000, RejectReason::kSiteUnavailable, "site gmail suspended", true, "gmail"});
+      r.has_shaping = true;
+      r.reply_class = 1;
+      r.site = "gmail";
+    }
     link.send(r);
     events_.update([&] { --outstanding; });
     if (!draining) link.grantCredit(1);
@@ -104,6 +114,7 @@ class EchoGateway : public LinkAcceptor::Handler {
   bool batch = false;  // answer in batches of `capacity_`
   bool draining = false;
   bool with_tls = false;  // RESULTs carry TLS fields (left out for a peer that did not ask)
+  bool with_shaping = false;  // SITES, REJECT's site, RESULT's class and site (issue 20) too
   int ups = 0;
   int closes = 0;
   uint64_t sends = 0;

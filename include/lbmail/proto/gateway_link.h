@@ -29,7 +29,8 @@ class GatewayLink final : private LinkConnection::Handler {
    public:
     virtual ~Handler() = default;
     virtual void onGatewayUp(GatewayLink&) {}
-    // CATALOG, ACCEPT, REJECT, RESULT, CREDIT, LOAD, DRAIN, GOODBYE. Views die on return.
+    // CATALOG, ACCEPT, REJECT, RESULT, CREDIT, LOAD, DRAIN, GOODBYE, HANDOVER, SITES. Views die
+    // on return.
     virtual void onGatewayFrame(GatewayLink& link, const Frame& frame) = 0;
     // A heartbeat measured the link's round trip, microseconds.
     virtual void onGatewayRtt(GatewayLink&, uint64_t rtt_us) { (void)rtt_us; }
