@@ -169,6 +169,7 @@ void Campaign::onLinkDown(size_t g, std::string_view reason) {
   links_.orphan(g, std::move(orphans), uv_now(loop_) + toMillis(campaign_.failover_grace));
   // Those parked for this gateway's credit choose again.
   while (dispatcher_.hasParked(g)) ready_.push_front(dispatcher_.unpark(g));
+  dispatcher_.sites().forget(g);  // it reports its shaped sites again once back
   // Our own stop closes every link: that is no news.
   if (stopping_) return;
   logWarn("campaign.gateway_down",
@@ -182,6 +183,8 @@ void Campaign::onLinkFrame(size_t g, const proto::Frame& frame) {
     onReject(g, *j);
   } else if (const auto* h = std::get_if<proto::HandoverFrame>(&frame)) {
     onHandover(g, *h);
+  } else if (const auto* s = std::get_if<proto::SitesFrame>(&frame)) {
+    dispatcher_.sites().report(g, *s, uv_now(loop_));
   }
   // CREDIT, LOAD and answers all may let more go out.
   pump();
@@ -190,6 +193,7 @@ void Campaign::onLinkFrame(size_t g, const proto::Frame& frame) {
 void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   std::optional<InFlightRequest> f = in_flight_.take(g, r.request_id);
   if (!f) return onStrayResult(g, r);
+  if (r.has_shaping) dispatcher_.learnSite(f->r.domain_id, r.site);
   dispatcher_.answered(f->r.domain_id, g);
   double ms = static_cast<double>(uv_now(loop_) - f->sent_ms);
   if (r.timings.connect_us > 0) {
@@ -197,14 +201,23 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   }
   OutcomeDecision d = decideResult(r, ms, historyOf(f->r, g), policy_, unixNow());
   counts_.result(g, stateNamed(r.outcome), d.tls, d.tls_verified);
+  // From a RESULT, a reroute is a block (or policy) refusal, a requeue a throttle.
+  if (d.kind == OutcomeDecision::Kind::kReroute || d.kind == OutcomeDecision::Kind::kRequeue) {
+    bool block = d.kind == OutcomeDecision::Kind::kReroute;
+    counts_.shaped(g, block ? ShapingEvent::kBlockReroute : ShapingEvent::kThrottleRequeue, links_.endpoint(g).name);
+  }
   apply(std::move(*f), d, r.request_id);
 }
 
 void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
   std::optional<InFlightRequest> f = in_flight_.take(g, r.request_id);
   if (!f) return;
+  if (r.has_site) dispatcher_.learnSite(f->r.domain_id, r.site);
   dispatcher_.answered(f->r.domain_id, g);
   counts_.rejected();
+  if (r.reason == proto::RejectReason::kSiteUnavailable) {
+    counts_.shaped(g, ShapingEvent::kSiteUnavailable, links_.endpoint(g).name);
+  }
   OutcomeDecision d = decideReject(r, historyOf(f->r, g), policy_, unixNow());
   if (d.media_missing) links_.markMediaMissing(g, static_cast<size_t>(f->r.material), r.text);
   apply(std::move(*f), d);
@@ -449,7 +462,7 @@ ProgressReporter::Snapshot Campaign::snapshot() const {
 
 void Campaign::writeStatus(JsonWriter& w) {
   writeCampaignStatus(w, {campaign_.name, state(), at_start_, counts_, feed_.waitingRetries(), in_flight_.size(),
-                          config_.selection.selector.policy, links_, dispatcher_});
+                          config_.selection.selector.policy, links_, dispatcher_, uv_now(loop_)});
 }
 
 // ---- stop ----

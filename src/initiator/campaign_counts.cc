@@ -42,6 +42,28 @@ void CampaignCounts::result(size_t g, RecipientState s, std::string_view tls, bo
   total->inc();
 }
 
+std::string_view shapingEventName(ShapingEvent e) {
+  switch (e) {
+    case ShapingEvent::kSiteUnavailable: return "site_unavailable";
+    case ShapingEvent::kThrottleRequeue: return "throttle_requeue";
+    case ShapingEvent::kBlockReroute: return "block_reroute";
+  }
+  return "other";
+}
+
+void CampaignCounts::shaped(size_t g, ShapingEvent e, std::string_view gateway) {
+  size_t i = static_cast<size_t>(e);
+  ++gateways_[g].shaped[i];
+  Counter*& total = gateways_[g].shaped_total[i];
+  if (!total) {
+    total = &metrics_.counter("lbmail_initiator_routed_around_total",
+                              "recipients routed around a gateway's shaping: a site unavailable there (REJECT), a "
+                              "throttle (requeued), a block (rerouted)",
+                              {{"gateway", std::string(gateway)}, {"reason", std::string(shapingEventName(e))}});
+  }
+  total->inc();
+}
+
 void CampaignCounts::changed(RecipientState s) {
   ++changes_[index(s)];
   outcome_total_[index(s)]->inc();

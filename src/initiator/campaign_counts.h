@@ -15,6 +15,15 @@
 
 namespace lbmail {
 
+// Recipients routed around a gateway's shaping (issue 20).
+enum class ShapingEvent : uint8_t {
+  kSiteUnavailable,  // REJECT kSiteUnavailable: the site is suspended or out of warm-up there
+  kThrottleRequeue,  // a throttle reply: requeued for another gateway
+  kBlockReroute,     // a block (or policy) refusal: rerouted through another gateway
+};
+constexpr size_t kShapingEvents = 3;
+std::string_view shapingEventName(ShapingEvent e);
+
 class CampaignCounts {
  public:
   CampaignCounts(size_t gateways, MetricsRegistry& metrics);
@@ -29,6 +38,8 @@ class CampaignCounts {
   void changed(RecipientState s);
   void failedOver() { ++failovers_, failover_total_.inc(); }
   void rejected() { ++rejects_; }
+  // Gateway g (named gateway, for the metric's label) had a recipient routed around it.
+  void shaped(size_t g, ShapingEvent e, std::string_view gateway);
   // Once a second: the smoothed rate of RESULTs.
   void endSecond(double seconds);
 
@@ -38,6 +49,7 @@ class CampaignCounts {
   uint64_t changes(RecipientState s) const { return changes_[index(s)]; }
   uint64_t failovers() const { return failovers_; }
   uint64_t rejects() const { return rejects_; }
+  uint64_t shaped(size_t g, ShapingEvent e) const { return gateways_[g].shaped[static_cast<size_t>(e)]; }
   double resultsPerSecond() const { return rate_; }
   size_t domains() const { return domain_sent_.size(); }
 
@@ -56,6 +68,8 @@ class CampaignCounts {
   struct Gateway {
     uint64_t sent = 0;
     std::array<uint64_t, 4> results{};  // by RecipientState
+    std::array<uint64_t, kShapingEvents> shaped{};
+    std::array<Counter*, kShapingEvents> shaped_total{};  // created on first use
   };
 
   std::vector<Gateway> gateways_;

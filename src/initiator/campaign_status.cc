@@ -45,6 +45,31 @@ void writeCampaign(JsonWriter& w, const CampaignStatusSources& s) {
   w.endObject();
 }
 
+// The sites gateway g said it shapes in its last SITES frame, as they stand now.
+void writeShapedSites(JsonWriter& w, const CampaignStatusSources& s, size_t g) {
+  const SiteTable& sites = s.dispatcher.sites();
+  w.key("sites").beginArray();
+  for (const SiteTable::Reported& r : sites.reported(g)) {
+    uint64_t until = r.received_ms + r.suspended_ms;
+    w.beginObject();
+    w.field("site", sites.name(r.site));
+    w.field("suspended", s.now_ms < until);
+    w.field("suspended_ms", s.now_ms < until ? until - s.now_ms : 0);
+    w.field("rate", static_cast<double>(r.rate_millis) / 1000.0);
+    w.field("queued", static_cast<uint64_t>(r.queued));
+    w.key("warmup_left");
+    if (r.warmup_left == proto::SiteStatus::kNoWarmupCap) {
+      w.null();
+    } else {
+      w.value(static_cast<uint64_t>(r.warmup_left));
+    }
+    w.field("in_flight", static_cast<uint64_t>(sites.inFlight(g, r.site)));
+    w.field("sent_since_report", static_cast<uint64_t>(sites.sentSinceReport(g, r.site)));
+    w.endObject();
+  }
+  w.endArray();
+}
+
 void writeGateways(JsonWriter& w, const CampaignStatusSources& s) {
   w.key("gateways").beginArray();
   for (size_t g = 0; g < s.links.size(); ++g) {
@@ -63,6 +88,10 @@ void writeGateways(JsonWriter& w, const CampaignStatusSources& s) {
     w.field("deferred", s.counts.results(g, RecipientState::kDeferred));
     w.field("bounced", s.counts.results(g, RecipientState::kBounced));
     w.field("failed", s.counts.results(g, RecipientState::kFailed));
+    for (ShapingEvent e : {ShapingEvent::kSiteUnavailable, ShapingEvent::kThrottleRequeue, ShapingEvent::kBlockReroute}) {
+      w.field(shapingEventName(e), s.counts.shaped(g, e));
+    }
+    writeShapedSites(w, s, g);
     w.endObject();
   }
   w.endArray();

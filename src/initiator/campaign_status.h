@@ -25,6 +25,7 @@ struct CampaignStatusSources {
   SelectionPolicy policy = SelectionPolicy::kEwma;
   const GatewayLinks& links;
   const GatewayDispatcher& dispatcher;
+  uint64_t now_ms = 0;  // the loop's clock: what is left of a reported suspension
 };
 
 ProgressReporter::Snapshot progressSnapshot(const LedgerCounts& at_start, const CampaignCounts& counts,

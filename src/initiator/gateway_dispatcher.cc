@@ -19,6 +19,7 @@ GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& sel
       policy_(selection.selector.policy),
       table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life)),
       selector_(table_, selectorSettings(selection)),
+      sites_(gateways),
       loads_(gateways),
       parked_(gateways) {}
 
@@ -31,7 +32,7 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   for (size_t g = 0; g < gateways_; ++g) {
     bool has_media = gateways.hasMedia(g, m);
     any_has_media |= has_media;
-    loads_[g] = {gateways.isUp(g) && has_media, gateways.credit(g), 0, 0};
+    loads_[g] = {gateways.isUp(g) && has_media, gateways.credit(g), 0, 0, 0};
     if (static_cast<int>(g) != p.avoid_gateway && loads_[g].up && loads_[g].credit > 0) other_candidate = true;
   }
   if (!any_has_media) return {Route::kMediaMissing, 0};
@@ -44,6 +45,7 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
     return {Route::kHold, 0};
   }
   fillDestinationLoad(p.domain_id);
+  applyShaping(p.domain_id, now);
   int wait_for = -1;
   int chosen = selector_.choose(p.domain_id, loads_, now, &wait_for);
   if (chosen < 0 && wait_for >= 0) {
@@ -72,6 +74,26 @@ void GatewayDispatcher::leaveOutRefusers(const PendingRecipient& p) {
   }
 }
 
+// A gateway whose shaping says it may not send to the domain's site now (suspended after a
+// block, or today's warm-up cap used up) is left out while another that could take it is up, as
+// leaveOutRefusers does. With none left it stays a candidate: its REJECT (kSiteUnavailable)
+// sends the recipient back, at most max_requeues times, so nothing waits forever on a report.
+// A throttled one stays, at the cost of the wait its rate implies.
+void GatewayDispatcher::applyShaping(uint32_t domain, uint64_t now) {
+  int site = sites_.siteOf(domain);
+  if (site < 0) return;
+  uint32_t s = static_cast<uint32_t>(site);
+  bool other_up = false;
+  for (size_t g = 0; g < gateways_; ++g) {
+    other_up |= loads_[g].up && !sites_.unavailable(g, s, now);
+    loads_[g].extra_wait_ms = sites_.throttleWaitMs(g, s);
+  }
+  if (!other_up) return;
+  for (size_t g = 0; g < gateways_; ++g) {
+    if (sites_.unavailable(g, s, now)) loads_[g].up = false;
+  }
+}
+
 // The load that matters for a message is its destination's on that gateway, not the gateway's
 // as a whole: a gateway queues per destination. In flight is counted as sent; the rate is
 // measured per second, and until then one connection's worth (1 / expected time) is assumed,
@@ -96,10 +118,26 @@ PendingRecipient GatewayDispatcher::unpark(size_t g) {
   return p;
 }
 
+void GatewayDispatcher::sent(uint32_t domain, size_t g) {
+  ++cell(domain, g).in_flight;
+  if (int site = sites_.siteOf(domain); site >= 0) sites_.sent(g, static_cast<uint32_t>(site));
+}
+
 void GatewayDispatcher::answered(uint32_t domain, size_t g) {
-  Cell& c = cell(domain, g);
-  --c.in_flight;
-  ++c.done;
+  dropped(domain, g);
+  ++cell(domain, g).done;
+}
+
+void GatewayDispatcher::dropped(uint32_t domain, size_t g) {
+  --cell(domain, g).in_flight;
+  if (int site = sites_.siteOf(domain); site >= 0) sites_.done(g, static_cast<uint32_t>(site));
+}
+
+void GatewayDispatcher::learnSite(uint32_t domain, std::string_view site) {
+  int before = sites_.learn(domain, site);
+  int now = sites_.siteOf(domain);
+  if (before == now) return;
+  for (size_t g = 0; g < gateways_; ++g) sites_.moveInFlight(g, before, now, cell(domain, g).in_flight);
 }
 
 void GatewayDispatcher::endSecond(double seconds) {

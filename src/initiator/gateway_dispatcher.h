@@ -3,8 +3,9 @@
 // while another is up), a few probes for a domain nothing is known about, the load each
 // gateway has for the recipient's domain (one cell per (domain, gateway)), the selection policy
 // (GatewaySelector), and parking: a recipient that will arrive sooner through a gateway out of
-// credit now waits for that gateway's credit. It sees the gateways through
-// GatewayAvailability, so it runs without sockets.
+// credit now waits for that gateway's credit. The gateways' shaping (SiteTable) leaves out a
+// gateway whose site for the domain is suspended or out of warm-up, and makes a throttled one
+// cost more. It sees the gateways through GatewayAvailability, so it runs without sockets.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "gateway_selector.h"
 #include "initiator_config.h"
 #include "pending_recipient.h"
+#include "site_table.h"
 
 namespace lbmail {
 
@@ -56,9 +58,14 @@ class GatewayDispatcher {
 
   // A request to the domain went out on gateway g; was answered; or is no longer counted
   // there (timed out, failed over).
-  void sent(uint32_t domain, size_t g) { ++cell(domain, g).in_flight; }
+  void sent(uint32_t domain, size_t g);
   void answered(uint32_t domain, size_t g);
-  void dropped(uint32_t domain, size_t g) { --cell(domain, g).in_flight; }
+  void dropped(uint32_t domain, size_t g);
+  // A gateway named the domain's site (RESULT, REJECT): what is in flight to the domain now
+  // counts for that site.
+  void learnSite(uint32_t domain, std::string_view site);
+  SiteTable& sites() { return sites_; }
+  const SiteTable& sites() const { return sites_; }
   // Once a second: each cell's completion rate.
   void endSecond(double seconds);
 
@@ -80,11 +87,13 @@ class GatewayDispatcher {
   bool known(uint32_t domain) const;
   void fillDestinationLoad(uint32_t domain);
   void leaveOutRefusers(const PendingRecipient& p);
+  void applyShaping(uint32_t domain, uint64_t now_ms);
 
   size_t gateways_;
   SelectionPolicy policy_;
   DeliveryTimeTable table_;
   GatewaySelector selector_;
+  SiteTable sites_;
   std::vector<GatewayLoad> loads_;
   std::vector<Cell> cells_;                           // domain-major: cells_[domain * gateways_ + gateway]
   std::vector<std::deque<PendingRecipient>> parked_;  // per gateway

@@ -22,7 +22,9 @@ proto::GatewayLinkConfig linkConfig(const InitiatorConfig& c, const GatewayEndpo
   l.gateway = g.address;
   l.link.node_name = c.service.node_name;
   l.link.instance = instance;
-  l.link.capabilities = proto::kCapabilityResultTls;  // RESULTs say how each message travelled
+  // RESULTs say how each message travelled and what its reply means for the route; the gateways
+  // report the sites they shape (issue 20).
+  l.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping;
   return l;
 }
 

@@ -104,13 +104,14 @@ int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> g
 }
 
 // Expected delivery time plus the wait the gateway's backlog implies (in flight over its
-// completion rate). An unknown expectation counts as 0, so unknown gateways get tried.
+// completion rate) plus the wait a throttled site adds there. An unknown expectation counts as
+// 0, so unknown gateways get tried.
 double GatewaySelector::cost(size_t g, uint32_t domain, const GatewayLoad& load) const {
   double expected = table_.expected(g, domain).ms;
   if (std::isnan(expected)) expected = 0;
   double wait =
       load.completions_per_second > 0 ? 1000.0 * static_cast<double>(load.in_flight) / load.completions_per_second : 0;
-  return expected + wait;
+  return expected + wait + load.extra_wait_ms;
 }
 
 int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms,

@@ -30,6 +30,9 @@ struct GatewayLoad {
   uint64_t credit = 0;                // SENDs the gateway would take now
   uint64_t in_flight = 0;             // SENDs without an answer yet
   double completions_per_second = 0;  // recent RESULT rate; 0 when unknown
+  // A wait the gateway's own shaping adds for the domain's site (throttled: its in flight there
+  // over the rate the site allows), ms; ewma adds it to the cost, so traffic spills over.
+  double extra_wait_ms = 0;
 };
 
 struct SelectorSettings {

@@ -6,6 +6,7 @@
 #include <ranges>
 
 #include "initiator_config.h"
+#include "lbmail/shaping/reply_class.h"
 
 namespace lbmail {
 namespace {
@@ -50,31 +51,47 @@ OutcomeDecision deferOrGiveUp(const AttemptHistory& h, bool attempted, int code,
   return d;
 }
 
-// A bounce by policy (RFC 3463 x.7.x): the receiver refused this gateway's sender, not the
-// address, so another gateway may still deliver it. Every answer of this kind counts as slow.
-OutcomeDecision policyBounce(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p) {
-  std::string reply(r.reply);
+// Whether no other gateway is left to reroute a refused recipient through: every one refused
+// it, it came back from one that refused it before (no other could take it), or this was its
+// last attempt.
+bool noGatewayLeft(const AttemptHistory& h, const RetryPolicy& p) {
   uint32_t refused_by = h.refused_by + (h.refused_here ? 0 : 1);
+  return h.refused_here || refused_by >= p.gateways || h.attempts + 1 >= p.max_attempts;
+}
+
+// At once through a gateway that has not refused it (the campaign records this one as a refuser).
+OutcomeDecision rerouted(const proto::ResultFrame& r, double ms, const AttemptHistory& h, RecipientState state) {
   OutcomeDecision d;
-  if (h.refused_here || refused_by >= p.gateways || h.attempts + 1 >= p.max_attempts) {
-    if (h.refused_by > 0) {
-      reply = "refused by policy through " + std::to_string(refused_by) + " of " + std::to_string(p.gateways) +
-              " gateways: " + reply;
-    }
-    d = final(RecipientState::kBounced, h, r.smtp_code, std::string(r.enhanced_code), std::move(reply), ms);
-  } else {
-    d.kind = OutcomeDecision::Kind::kReroute;
-    d.state = RecipientState::kBounced;
-    d.attempts = h.attempts + 1;
-    d.requeues = h.requeues;
-    d.smtp_code = r.smtp_code;
-    d.enhanced_code = r.enhanced_code;
-    d.reason = std::move(reply);
-    d.delivery_ms = ms;
-  }
+  d.kind = OutcomeDecision::Kind::kReroute;
+  d.state = state;
+  d.attempts = h.attempts + 1;
+  d.requeues = h.requeues;
+  d.smtp_code = r.smtp_code;
+  d.enhanced_code = r.enhanced_code;
+  d.reason = r.reply;
+  d.delivery_ms = ms;
+  return d;
+}
+
+// A refusal says where not to send: it counts as at least slow, never as a fast sample.
+OutcomeDecision slowSample(OutcomeDecision d, double ms, const RetryPolicy& p) {
   d.sample = OutcomeDecision::Sample::kSlow;
   d.sample_ms = std::max(ms, p.slow_sample_ms);
   return d;
+}
+
+// A bounce by policy (RFC 3463 x.7.x, or a block by its reply class): the receiver refused this
+// gateway's sender, not the address, so another gateway may still deliver it.
+OutcomeDecision policyBounce(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p) {
+  if (!noGatewayLeft(h, p)) return slowSample(rerouted(r, ms, h, RecipientState::kBounced), ms, p);
+  std::string reply(r.reply);
+  if (h.refused_by > 0) {
+    uint32_t refused_by = h.refused_by + (h.refused_here ? 0 : 1);
+    reply = "refused by policy through " + std::to_string(refused_by) + " of " + std::to_string(p.gateways) +
+            " gateways: " + reply;
+  }
+  OutcomeDecision d = final(RecipientState::kBounced, h, r.smtp_code, std::string(r.enhanced_code), std::move(reply), ms);
+  return slowSample(std::move(d), ms, p);
 }
 
 }  // namespace
@@ -141,6 +158,56 @@ OutcomeDecision decideByOutcome(const proto::ResultFrame& r, double ms, const At
   return d;
 }
 
+// A deferral the reply class calls a block (a 4xx block-list text): this gateway's address is
+// refused for now, another gateway may deliver at once; with none left, a retry on the schedule.
+OutcomeDecision blockDeferral(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
+                              double now) {
+  if (!noGatewayLeft(h, p)) return slowSample(rerouted(r, ms, h, RecipientState::kDeferred), ms, p);
+  return slowSample(deferOrGiveUp(h, true, r.smtp_code, std::string(r.enhanced_code), std::string(r.reply), ms, p, now),
+                    ms, p);
+}
+
+// Throttled (421, a rate text): the receiver takes mail from this gateway more slowly now (its
+// shaping cuts the rate); another gateway may have room. A requeue at once, not an attempt,
+// avoiding this gateway where another can take it; max_requeues keeps it from spinning.
+OutcomeDecision throttled(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
+                          double now) {
+  OutcomeDecision d = decideRequeue(h, p, now);
+  if (d.kind != OutcomeDecision::Kind::kRequeue) {
+    d.smtp_code = r.smtp_code;
+    d.enhanced_code = r.enhanced_code;
+    d.reason = "throttled, sent back too often: " + std::string(r.reply);
+  }
+  return slowSample(std::move(d), ms, p);
+}
+
+// RESULT's reply class (issue 20), where the gateway sent one: what the reply says about the
+// route decides, beyond the code. A class this initiator does not act on, or one that does not
+// fit the outcome, goes by the outcome as before.
+OutcomeDecision decideByClass(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
+                              double now) {
+  using shaping::ReplyClass;
+  bool bounced = r.outcome == proto::Outcome::kBounced;
+  bool deferred = r.outcome == proto::Outcome::kDeferred;
+  switch (static_cast<ReplyClass>(r.reply_class)) {
+    case ReplyClass::kMailbox:
+      // Final wherever it is sent from, even a 5.7.x (DMARC, content): no sample, as a bad address.
+      if (bounced) {
+        return final(RecipientState::kBounced, h, r.smtp_code, std::string(r.enhanced_code), std::string(r.reply), ms);
+      }
+      break;
+    case ReplyClass::kBlock:
+      if (bounced) return policyBounce(r, ms, h, p);
+      if (deferred) return blockDeferral(r, ms, h, p, now);
+      break;
+    case ReplyClass::kThrottle:
+      if (bounced || deferred) return throttled(r, ms, h, p, now);
+      break;
+    default: break;
+  }
+  return decideByOutcome(r, ms, h, p, now);
+}
+
 }  // namespace
 
 std::string tlsOf(const proto::ResultFrame& r) {
@@ -150,7 +217,7 @@ std::string tlsOf(const proto::ResultFrame& r) {
 
 OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
                              double now) {
-  OutcomeDecision d = decideByOutcome(r, ms, h, p, now);
+  OutcomeDecision d = r.has_shaping ? decideByClass(r, ms, h, p, now) : decideByOutcome(r, ms, h, p, now);
   d.tls = tlsOf(r);
   d.tls_verified = r.has_tls && r.tls_verified;
   return d;
@@ -166,6 +233,7 @@ OutcomeDecision decideReject(const proto::RejectFrame& r, const AttemptHistory& 
       return d;
     }
     case Reason::kOverCapacity:
+    case Reason::kSiteUnavailable:  // this gateway may not send to the site now; another may
     case Reason::kDraining:
     case Reason::kUnknownMaterial:
     case Reason::kExpired: return decideRequeue(h, p, now);  // no server saw it: not an attempt

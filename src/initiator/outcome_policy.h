@@ -5,9 +5,10 @@
 //
 // What feeds the delivery-time table: a delivery, in ms; a deferral, a failure, a timeout and a
 // policy refusal (RFC 3463 class x.7.x: a blocklisted source address, a reputation block), as
-// at least slow_sample, since they say the route did not deliver; any other bounce (5.1.1 user
-// unknown) nothing: it is the recipient's fault, not the gateway's, and an answer at RCPT is
-// quicker than a delivery, so counting it would reward the gateway.
+// at least slow_sample, since they say the route did not deliver (a refusal is never a fast
+// sample); any other bounce (5.1.1 user unknown, a reply class of mailbox) nothing: it is the
+// recipient's fault, not the gateway's, and an answer at RCPT is quicker than a delivery, so
+// counting it would reward the gateway.
 #pragma once
 
 #include <cstdint>
@@ -86,7 +87,11 @@ std::string tlsOf(const proto::ResultFrame& r);
 // A RESULT answered ms after the SEND. A bounce by policy (5.7.x) is rerouted through a gateway
 // that has not refused the recipient yet; it is final once every gateway has refused it, once
 // it comes back from a gateway that refused it before (no other could take it), or at
-// max_attempts.
+// max_attempts. Where the RESULT has a reply class (has_shaping, issue 20) the class decides
+// instead of the code's subject: a mailbox bounce is final with no sample (even a 5.7.x); a
+// block bounces as by policy above, and a block deferral (4xx) is rerouted the same way, then
+// deferred when no gateway is left; a throttle is requeued at once (not an attempt, counted
+// toward max_requeues) for another gateway, with a slow sample. Other classes go by outcome.
 OutcomeDecision decideResult(const proto::ResultFrame& r, double ms, const AttemptHistory& h, const RetryPolicy& p,
                              double now);
 // A REJECT: the gateway did not try it.

@@ -58,11 +58,53 @@ TEST_F(CampaignStatusTest, WritesEveryKeyOfTheCampaignItsGatewaysAndTheTable) {
             R"("eta_seconds":null,"policy":"ewma","decisions":0,"explorations":0,"switches":0,)"
             R"("tls":{"TLSv1.3":{"delivered":1,"verified":1}}},)"
             R"("gateways":[{"name":"gw-a","address":"127.0.0.1:9101","up":false,"credit":0,"in_flight":0,"rtt_ms":0,)"
-            R"("link_bytes_sent":0,"link_bytes_received":0,"sent":1,"delivered":1,"deferred":0,"bounced":0,"failed":0},)"
+            R"("link_bytes_sent":0,"link_bytes_received":0,"sent":1,"delivered":1,"deferred":0,"bounced":0,"failed":0,)"
+            R"("site_unavailable":0,"throttle_requeue":0,"block_reroute":0,"sites":[]},)"
             R"({"name":"gw-b","address":"127.0.0.1:9102","up":false,"credit":0,"in_flight":1,"rtt_ms":0,)"
-            R"("link_bytes_sent":0,"link_bytes_received":0,"sent":1,"delivered":0,"deferred":0,"bounced":0,"failed":0}],)"
+            R"("link_bytes_sent":0,"link_bytes_received":0,"sent":1,"delivered":0,"deferred":0,"bounced":0,"failed":0,)"
+            R"("site_unavailable":0,"throttle_requeue":0,"block_reroute":0,"sites":[]}],)"
             R"("table":{"gateways":["gw-a","gw-b"],"domains":[{"domain":"d.example","sent":2,"current":-1,)"
             R"("expected_ms":[40,null],"source":["samples","none"]}]}})");
+}
+
+// Issue 20: each gateway's recipients routed around its shaping, and the sites its last SITES
+// frame named, as they stand at the status's time.
+TEST_F(CampaignStatusTest, EachGatewayShowsWhatWasRoutedAroundItAndTheSitesItShapes) {
+  GatewayLinks links(&loop_, config_, listener_);
+  GatewayDispatcher dispatcher(2, config_.selection);
+  CampaignCounts counts(2, metrics_);
+  counts.shaped(0, ShapingEvent::kSiteUnavailable, "gw-a");
+  counts.shaped(0, ShapingEvent::kSiteUnavailable, "gw-a");
+  counts.shaped(1, ShapingEvent::kThrottleRequeue, "gw-b");
+  counts.shaped(0, ShapingEvent::kBlockReroute, "gw-a");
+  proto::SitesFrame f;
+  f.sites = {{"gmail", 60'000, 0, 3, proto::SiteStatus::kNoWarmupCap}, {"yahoo", 0, 2'500, 0, 40}};
+  dispatcher.sites().report(0, f, 1'000);
+  uint32_t d = dispatcher.table().domainId("yahoo.example");
+  dispatcher.learnSite(d, "yahoo");
+  dispatcher.sent(d, 0);
+  LedgerCounts at_start{};
+  std::string out;
+  JsonWriter w(out);
+  w.beginObject();
+  writeCampaignStatus(w, {"spring", "running", at_start, counts, 0, 0, SelectionPolicy::kEwma, links, dispatcher, 21'000});
+  w.endObject();
+  EXPECT_NE(out.find(R"("failed":0,"site_unavailable":2,"throttle_requeue":0,"block_reroute":1,"sites":[)"
+                     R"({"site":"gmail","suspended":true,"suspended_ms":40000,"rate":0,"queued":3,"warmup_left":null,)"
+                     R"("in_flight":0,"sent_since_report":0},)"
+                     R"({"site":"yahoo","suspended":false,"suspended_ms":0,"rate":2.5,"queued":0,"warmup_left":40,)"
+                     R"("in_flight":1,"sent_since_report":1}]})"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(R"("failed":0,"site_unavailable":0,"throttle_requeue":1,"block_reroute":0,"sites":[]})"),
+            std::string::npos)
+      << out;
+  std::string metrics = metrics_.renderPrometheus();
+  EXPECT_NE(metrics.find(R"(lbmail_initiator_routed_around_total{gateway="gw-a",reason="site_unavailable"} 2)"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(lbmail_initiator_routed_around_total{gateway="gw-b",reason="throttle_requeue"} 1)"),
+            std::string::npos);
 }
 
 TEST_F(CampaignStatusTest, TheProgressSnapshotAddsThisRunToWhatTheLedgerHeld) {

@@ -1,7 +1,7 @@
 // Tests for src/initiator/gateway_dispatcher.cc over fake gateways (up, credit, media per
 // gateway; no sockets): probes for an unknown domain, parking for a better gateway's credit,
-// avoid_gateway, gateways that refused a recipient by policy, missing media, and a gateway that
-// is down.
+// avoid_gateway, gateways that refused a recipient by policy, missing media, a gateway that
+// is down, and the gateways' shaping: suspended and warm-up sites, throttled ones.
 #include "gateway_dispatcher.h"
 
 #include <gtest/gtest.h>
@@ -177,6 +177,160 @@ TEST(GatewayDispatcher, InFlightIsCountedPerGatewayOverEveryDomain) {
   d.answered(a, 1);
   d.dropped(b, 1);
   EXPECT_EQ(d.inFlight(1), 0u);
+}
+
+// ---- The gateways' shaping (issue 20) ----
+
+proto::SitesFrame report(proto::SiteStatus status) {
+  proto::SitesFrame f;
+  f.sites = {status};
+  return f;
+}
+
+proto::SiteStatus suspendedFor(uint32_t ms) { return {"gmail", ms, 0, 0, proto::SiteStatus::kNoWarmupCap}; }
+
+// Gateway 0 reported the domain's site suspended: it is left out however fast it looks, until
+// the time left when it reported has passed; other sites are not affected.
+TEST(GatewayDispatcher, AGatewayWhoseSiteIsSuspendedIsLeftOut) {
+  GatewayDispatcher d(2, ewma());
+  FakeGateways gw(2);
+  measure(d, "d.example", {10, 500});
+  measure(d, "other.example", {10, 500});
+  PendingRecipient p = recipient("d.example");
+  EXPECT_EQ(d.route(p, gw, 1000).gateway, 0u);
+  d.learnSite(p.domain_id, "gmail");
+  d.sites().report(0, report(suspendedFor(60'000)), 1000);
+  GatewayDispatcher::Choice c = d.route(p, gw, 1000);
+  EXPECT_EQ(c.route, Route::kSend);
+  EXPECT_EQ(c.gateway, 1u);
+  // Even while gateway 1 is out of credit: the recipient waits for it.
+  gw.gateways[1].credit = 0;
+  c = d.route(p, gw, 2000);
+  EXPECT_EQ(c.route, Route::kParked);
+  EXPECT_EQ(c.gateway, 1u);
+  p = d.unpark(1);
+  gw.gateways[1].credit = 100;
+  PendingRecipient other = recipient("other.example");
+  EXPECT_EQ(d.route(other, gw, 2000).gateway, 0u);
+  EXPECT_EQ(d.route(p, gw, 61'000).gateway, 0u);  // the suspension is over
+}
+
+// Suspended on every gateway: none is left out (each gateway's REJECT sends the recipient back,
+// at most max_requeues times), so it cannot wait forever on reports.
+TEST(GatewayDispatcher, WhenEveryGatewayIsLeftOutNoneIs) {
+  GatewayDispatcher d(2, ewma());
+  FakeGateways gw(2);
+  measure(d, "d.example", {10, 500});
+  PendingRecipient p = recipient("d.example");
+  d.learnSite(d.table().domainId("d.example"), "gmail");
+  d.sites().report(0, report(suspendedFor(60'000)), 1000);
+  d.sites().report(1, report(suspendedFor(60'000)), 1000);
+  GatewayDispatcher::Choice c = d.route(p, gw, 1000);
+  EXPECT_EQ(c.route, Route::kSend);
+  EXPECT_EQ(c.gateway, 0u);
+  // The one left that could take it is down: the suspended one takes it.
+  d.sites().report(1, proto::SitesFrame{}, 1000);
+  gw.gateways[1].up = false;
+  c = d.route(p, gw, 1000);
+  EXPECT_EQ(c.route, Route::kSend);
+  EXPECT_EQ(c.gateway, 0u);
+}
+
+// Gateway 0 may send 3 more to the site today: the fourth spills over to gateway 1, slower as it
+// is, until a report says gateway 0 has room again.
+TEST(GatewayDispatcher, WarmUpUsedUpSpillsOverToAnotherGateway) {
+  GatewayDispatcher d(2, ewma());
+  FakeGateways gw(2);
+  measure(d, "d.example", {10, 1000});
+  uint32_t domain = d.table().domainId("d.example");
+  d.learnSite(domain, "gmail");
+  d.sites().report(0, report({"gmail", 0, 0, 0, 3}), 1000);
+  std::vector<size_t> to;
+  for (int i = 0; i < 5; ++i) {
+    PendingRecipient p = recipient("d.example");
+    GatewayDispatcher::Choice c = d.route(p, gw, 1000);
+    ASSERT_EQ(c.route, Route::kSend);
+    d.sent(domain, c.gateway);
+    to.push_back(c.gateway);
+  }
+  EXPECT_EQ(to, (std::vector<size_t>{0, 0, 0, 1, 1}));
+  d.sites().report(0, report({"gmail", 0, 0, 0, 1}), 2000);
+  PendingRecipient p = recipient("d.example");
+  EXPECT_EQ(d.route(p, gw, 2000).gateway, 0u);
+}
+
+// Routes n recipients of d.example, each counted in flight where it went (no answers).
+std::vector<size_t> spread(GatewayDispatcher& d, FakeGateways& gw, int n) {
+  std::vector<size_t> per_gateway(gw.gateways.size());
+  uint32_t domain = d.table().domainId("d.example");
+  for (int i = 0; i < n; ++i) {
+    PendingRecipient p = recipient("d.example");
+    GatewayDispatcher::Choice c = d.route(p, gw, 1000);
+    EXPECT_EQ(c.route, Route::kSend);
+    d.sent(domain, c.gateway);
+    ++per_gateway[c.gateway];
+  }
+  return per_gateway;
+}
+
+// A throttled site costs (in flight there + 1) / rate at that gateway: as its messages pile up,
+// ewma moves the rest to the slower gateway that is not throttled.
+TEST(GatewayDispatcher, AThrottledSiteCostsMoreAsItsInFlightGrowsSoEwmaSpillsOver) {
+  GatewayDispatcher plain(2, ewma());
+  FakeGateways gw(2);
+  measure(plain, "d.example", {10, 200});
+  EXPECT_EQ(spread(plain, gw, 10), (std::vector<size_t>{10, 0}));  // not throttled: all on the fast one
+  GatewayDispatcher d(2, ewma());
+  measure(d, "d.example", {10, 200});
+  d.learnSite(d.table().domainId("d.example"), "gmail");
+  // 2 per second: a message waits 500 ms there per one ahead of it, on top of its 10 ms.
+  d.sites().report(0, report({"gmail", 0, 2'000, 0, proto::SiteStatus::kNoWarmupCap}), 1000);
+  std::vector<size_t> per_gateway = spread(d, gw, 10);
+  EXPECT_GE(per_gateway[0], 1u);  // still used, in proportion to what it allows
+  EXPECT_GE(per_gateway[1], 7u);
+  EXPECT_EQ(d.sites().inFlight(0, d.sites().intern("gmail")), per_gateway[0]);
+}
+
+TEST(GatewayDispatcher, ComparisonPoliciesLeaveOutUnavailableGatewaysOnly) {
+  for (SelectionPolicy policy : {SelectionPolicy::kLeastLoaded, SelectionPolicy::kRoundRobin, SelectionPolicy::kRandom}) {
+    SelectionConfig config;
+    config.selector.policy = policy;
+    GatewayDispatcher d(2, config);
+    FakeGateways gw(2);
+    uint32_t domain = d.table().domainId("d.example");
+    d.learnSite(domain, "gmail");
+    d.sites().report(0, report(suspendedFor(60'000)), 1000);
+    for (int i = 0; i < 6; ++i) {
+      PendingRecipient p = recipient("d.example");
+      GatewayDispatcher::Choice c = d.route(p, gw, 1000);
+      ASSERT_EQ(c.route, Route::kSend) << selectionPolicyName(policy);
+      EXPECT_EQ(c.gateway, 1u) << selectionPolicyName(policy);
+      d.sent(domain, c.gateway);
+    }
+  }
+}
+
+// What was in flight to a domain before a RESULT named its site counts for that site from then.
+TEST(GatewayDispatcher, InFlightFollowsADomainToTheSiteItLearns) {
+  GatewayDispatcher d(2, ewma());
+  uint32_t domain = d.table().domainId("d.example");
+  d.sent(domain, 0);
+  d.sent(domain, 0);
+  d.sent(domain, 1);
+  d.learnSite(domain, "gmail");
+  uint32_t site = d.sites().intern("gmail");
+  EXPECT_EQ(d.sites().inFlight(0, site), 2u);
+  EXPECT_EQ(d.sites().inFlight(1, site), 1u);
+  d.answered(domain, 0);
+  d.dropped(domain, 1);
+  EXPECT_EQ(d.sites().inFlight(0, site), 1u);
+  EXPECT_EQ(d.sites().inFlight(1, site), 0u);
+  d.sent(domain, 1);
+  EXPECT_EQ(d.sites().sentSinceReport(1, site), 1u);
+  // Another site for the domain (its MX moved): its in flight goes along.
+  d.learnSite(domain, "yahoo");
+  EXPECT_EQ(d.sites().inFlight(0, site), 0u);
+  EXPECT_EQ(d.sites().inFlight(0, d.sites().intern("yahoo")), 1u);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Tests for src/initiator/outcome_policy.cc: every RESULT outcome and REJECT reason, timeouts,
 // giving up at max_attempts and max_age, the retry schedule's indexing, the requeue limit, and
-// bounces by policy (RFC 3463 x.7.x): slow samples, rerouted until every gateway refused.
+// bounces by policy (RFC 3463 x.7.x): slow samples, rerouted until every gateway refused; and
+// RESULT's reply class (mailbox, block, throttle, the rest) with and without it.
 #include "outcome_policy.h"
 
 #include <gtest/gtest.h>
 
 #include "initiator_config.h"
+#include "lbmail/shaping/reply_class.h"
 
 namespace lbmail {
 namespace {
@@ -333,6 +335,152 @@ TEST(OutcomePolicy, TheCampaignSettingsBecomeThePolicy) {
   EXPECT_EQ(p.result_timeout_ms, 90000);
   EXPECT_EQ(p.slow_sample_ms, 20000);
   EXPECT_EQ(p.gateways, 4u);
+}
+
+// ---- RESULT's reply class (issue 20) ----
+
+// A RESULT from a gateway with shaping: its reply class and the recipient domain's site.
+proto::ResultFrame classed(proto::Outcome o, int code, std::string_view enhanced, shaping::ReplyClass c) {
+  proto::ResultFrame r = result(o);
+  r.smtp_code = static_cast<uint16_t>(code);
+  r.enhanced_code = enhanced;
+  r.has_tls = true;
+  r.has_shaping = true;
+  r.reply_class = static_cast<uint8_t>(c);
+  r.site = "gmail";
+  return r;
+}
+
+// DMARC (550 5.7.26) and content refusals are final wherever the message goes from: the class
+// says mailbox, so no other gateway is tried, and it is no sample (the route is not to blame).
+TEST(OutcomePolicy, AMailboxClassIsAFinalBounceWithNoSampleEvenForSubjectSeven) {
+  proto::ResultFrame r = classed(proto::Outcome::kBounced, 550, "5.7.26", shaping::ReplyClass::kMailbox);
+  OutcomeDecision d = decideResult(r, 3, {1, kNow - 10, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kBounced);
+  EXPECT_EQ(d.attempts, 2u);
+  EXPECT_EQ(d.enhanced_code, "5.7.26");
+  EXPECT_EQ(d.reason, "the reply");
+  EXPECT_EQ(d.sample, Sample::kNone);
+  // The same RESULT from a gateway without the class goes by the code: a reroute by policy.
+  r.has_shaping = false;
+  EXPECT_EQ(decideResult(r, 3, {1, kNow - 10, 0}, policy(), kNow).kind, Kind::kReroute);
+}
+
+// A block-list text with a code that says nothing of policy (554 without an enhanced code, or
+// 5.0.0): the class makes it a refusal of the sender, rerouted like a 5.7.x.
+TEST(OutcomePolicy, ABlockClassBounceIsReroutedLikeAPolicyBounce) {
+  proto::ResultFrame r = classed(proto::Outcome::kBounced, 554, "5.0.0", shaping::ReplyClass::kBlock);
+  OutcomeDecision d = decideResult(r, 3, {1, kNow - 10, 2}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kReroute);
+  EXPECT_EQ(d.state, RecipientState::kBounced);
+  EXPECT_EQ(d.attempts, 2u);
+  EXPECT_EQ(d.requeues, 2u);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  EXPECT_EQ(d.sample_ms, 30000);
+  // Every gateway refused it: final, as by policy.
+  d = decideResult(r, 3, {2, kNow - 10, 0, 2, false}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kBounced);
+  EXPECT_EQ(d.reason, "refused by policy through 3 of 3 gateways: the reply");
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  // Without the class, 5.0.0 is the address's fault: final, no sample.
+  r.has_shaping = false;
+  d = decideResult(r, 3, {1, kNow - 10, 2}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.sample, Sample::kNone);
+}
+
+// 451 4.7.1 "... listed at ...": this gateway's address is refused for now; another gateway may
+// deliver at once. With none left, a retry on the schedule, never a bounce.
+TEST(OutcomePolicy, ABlockClassDeferralIsReroutedThenDeferredWhenNoGatewayIsLeft) {
+  proto::ResultFrame r = classed(proto::Outcome::kDeferred, 451, "4.7.1", shaping::ReplyClass::kBlock);
+  OutcomeDecision d = decideResult(r, 3, {1, kNow - 10, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kReroute);
+  EXPECT_EQ(d.state, RecipientState::kDeferred);
+  EXPECT_EQ(d.attempts, 2u);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  for (AttemptHistory h : {AttemptHistory{1, kNow - 10, 0, 2, false}, AttemptHistory{1, kNow - 10, 0, 1, true}}) {
+    d = decideResult(r, 3, h, policy(), kNow);
+    EXPECT_EQ(d.kind, Kind::kDefer);
+    EXPECT_EQ(d.state, RecipientState::kDeferred);
+    EXPECT_EQ(d.attempts, 2u);
+    EXPECT_EQ(d.next_at, kNow + 300);
+    EXPECT_EQ(d.smtp_code, 451);
+    EXPECT_EQ(d.sample, Sample::kSlow);
+  }
+  // At max_attempts it gives up (failed), as any deferral.
+  d = decideResult(r, 3, {4, kNow - 10, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kFailed);
+  // Without the class: a deferral on the schedule, as before.
+  r.has_shaping = false;
+  EXPECT_EQ(decideResult(r, 3, {1, kNow - 10, 0}, policy(), kNow).kind, Kind::kDefer);
+}
+
+// 421 4.7.28 (Gmail's rate limit): requeued at once for another gateway, not an attempt, but a
+// requeue (so it cannot spin) and a slow sample.
+TEST(OutcomePolicy, AThrottleClassIsRequeuedAtOnceWithoutAnAttempt) {
+  proto::ResultFrame r = classed(proto::Outcome::kDeferred, 421, "4.7.28", shaping::ReplyClass::kThrottle);
+  OutcomeDecision d = decideResult(r, 40, {2, kNow - 10, 3}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kRequeue);
+  EXPECT_EQ(d.attempts, 2u);
+  EXPECT_EQ(d.requeues, 4u);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  EXPECT_EQ(d.sample_ms, 30000);
+  // Sent back too often: a deferral on the schedule, still not an attempt, with the reply.
+  d = decideResult(r, 40, {2, kNow - 10, 8}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.attempts, 2u);
+  EXPECT_EQ(d.smtp_code, 421);
+  EXPECT_EQ(d.reason, "throttled, sent back too often: the reply");
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  // Without the class: a deferral that counts as an attempt.
+  r.has_shaping = false;
+  d = decideResult(r, 40, {2, kNow - 10, 3}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.attempts, 3u);
+}
+
+// Transient, protocol and classes newer than this initiator go by the outcome, as before; a
+// delivery stays the only fast sample.
+TEST(OutcomePolicy, OtherClassesGoByTheOutcome) {
+  using shaping::ReplyClass;
+  OutcomeDecision d =
+      decideResult(classed(proto::Outcome::kDeferred, 451, "4.3.0", ReplyClass::kTransient), 40, {0, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.attempts, 1u);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  d = decideResult(classed(proto::Outcome::kFailed, 0, "", ReplyClass::kProtocol), 40, {0, kNow, 0}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kFinal);
+  EXPECT_EQ(d.state, RecipientState::kFailed);
+  EXPECT_EQ(d.sample, Sample::kSlow);
+  d = decideResult(classed(proto::Outcome::kDelivered, 250, "2.0.0", ReplyClass::kDelivered), 40, {0, kNow, 0}, policy(),
+                   kNow);
+  EXPECT_EQ(d.state, RecipientState::kDelivered);
+  EXPECT_EQ(d.sample, Sample::kMs);
+  proto::ResultFrame newer = classed(proto::Outcome::kBounced, 554, "5.7.1", ReplyClass::kBlock);
+  newer.reply_class = 99;
+  EXPECT_EQ(decideResult(newer, 40, {0, kNow, 0}, policy(), kNow).kind, Kind::kReroute);  // 5.7.1: by policy
+  // A class that does not fit the outcome (a throttle said of a delivery) changes nothing.
+  d = decideResult(classed(proto::Outcome::kDelivered, 250, "2.0.0", ReplyClass::kThrottle), 40, {0, kNow, 0}, policy(),
+                   kNow);
+  EXPECT_EQ(d.state, RecipientState::kDelivered);
+}
+
+// The site is suspended or out of warm-up on this gateway: it never tried, another gateway may.
+TEST(OutcomePolicy, SiteUnavailableIsARequeueWithoutAnAttemptOrASample) {
+  proto::RejectFrame r = reject(proto::RejectReason::kSiteUnavailable);
+  r.has_site = true;
+  r.site = "gmail";
+  OutcomeDecision d = decideReject(r, {2, kNow, 3}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kRequeue);
+  EXPECT_EQ(d.attempts, 2u);
+  EXPECT_EQ(d.requeues, 4u);
+  EXPECT_EQ(d.sample, Sample::kNone);
+  d = decideReject(r, {2, kNow, 8}, policy(), kNow);
+  EXPECT_EQ(d.kind, Kind::kDefer);
+  EXPECT_EQ(d.attempts, 2u);
 }
 
 }  // namespace
