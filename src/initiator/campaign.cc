@@ -217,6 +217,7 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
   counts_.rejected();
   if (r.reason == proto::RejectReason::kSiteUnavailable) {
     counts_.shaped(g, ShapingEvent::kSiteUnavailable, links_.endpoint(g).name);
+    if (r.has_site) dispatcher_.sites().refused(g, r.site, uv_now(loop_));
   }
   OutcomeDecision d = decideReject(r, historyOf(f->r, g), policy_, unixNow());
   if (d.media_missing) links_.markMediaMissing(g, static_cast<size_t>(f->r.material), r.text);

@@ -46,6 +46,24 @@ void SiteTable::report(size_t g, const proto::SitesFrame& frame, uint64_t now_ms
   }
 }
 
+// The refusal comes before the report that says why (reports go out at most once per
+// report_interval): until then the gateway counts as suspended there, so that the rest of the
+// site's recipients are not each sent there and back.
+void SiteTable::refused(size_t g, std::string_view name, uint64_t now_ms) {
+  if (g >= gateways_ || name.empty()) return;
+  uint32_t site = intern(name);
+  Flow& f = flow(g, site);
+  if (f.reported < 0) {
+    f.reported = static_cast<int>(views_[g].size());
+    views_[g].push_back({site});
+  }
+  Reported& r = views_[g][static_cast<size_t>(f.reported)];
+  uint64_t until = r.received_ms + r.suspended_ms;
+  if (until >= now_ms + kRefusedHoldMs) return;  // suspended longer already
+  r.suspended_ms = kRefusedHoldMs;
+  r.received_ms = now_ms;
+}
+
 void SiteTable::forget(size_t g) {
   if (g >= gateways_) return;
   for (const Reported& r : views_[g]) flow(g, r.site).reported = -1;

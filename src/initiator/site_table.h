@@ -43,6 +43,10 @@ class SiteTable {
 
   // Gateway g's SITES frame, received at now_ms: it replaces all that g said before.
   void report(size_t g, const proto::SitesFrame& frame, uint64_t now_ms);
+  // Gateway g refused a message for the site (REJECT kSiteUnavailable) at now_ms: it may not
+  // send there, whatever its last report said, for kRefusedHoldMs or until its next report.
+  void refused(size_t g, std::string_view site, uint64_t now_ms);
+  static constexpr uint32_t kRefusedHoldMs = 5000;
   // Gateway g's link went down: what it said no longer holds (it reports again once back).
   void forget(size_t g);
   const std::vector<Reported>& reported(size_t g) const { return views_[g]; }

@@ -93,6 +93,28 @@ TEST(SiteTable, ALinkThatWentDownForgetsItsReport) {
   EXPECT_TRUE(t.unavailable(1, gmail, 10));
 }
 
+// A REJECT kSiteUnavailable comes before the report that says why: the gateway counts as
+// suspended there for a short hold, or until its next report.
+TEST(SiteTable, ARefusalHoldsTheSiteUntilTheNextReport) {
+  SiteTable t(2);
+  uint32_t site = t.intern("gmail");
+  t.refused(0, "gmail", 1000);
+  EXPECT_TRUE(t.unavailable(0, site, 1000));
+  EXPECT_TRUE(t.unavailable(0, site, 1000 + SiteTable::kRefusedHoldMs - 1));
+  EXPECT_FALSE(t.unavailable(0, site, 1000 + SiteTable::kRefusedHoldMs));
+  EXPECT_FALSE(t.unavailable(1, site, 1000));
+  ASSERT_EQ(t.reported(0).size(), 1u);
+  t.refused(0, "gmail", 2000);
+  t.report(0, sites({}), 2500);  // the report says it is not shaped (the cap's day turned)
+  EXPECT_FALSE(t.unavailable(0, site, 2500));
+  // A longer suspension already known is not shortened.
+  t.report(1, sites({suspended("gmail", 60'000)}), 0);
+  t.refused(1, "gmail", 1000);
+  EXPECT_TRUE(t.unavailable(1, site, 30'000));
+  t.refused(1, "", 1000);  // a gateway that does not know the site: nothing to hold
+  EXPECT_EQ(t.reported(1).size(), 1u);
+}
+
 TEST(SiteTable, WarmUpLeftLessWhatWasSentSinceTheReport) {
   SiteTable t(2);
   uint32_t site = t.intern("gmail");
