@@ -33,7 +33,11 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
     bool has_media = gateways.hasMedia(g, m);
     any_has_media |= has_media;
     loads_[g] = {gateways.isUp(g) && has_media, gateways.credit(g), 0, 0, 0};
-    if (static_cast<int>(g) != p.avoid_gateway && loads_[g].up && loads_[g].credit > 0) other_candidate = true;
+    // Avoid one only for another that could take it now: not one whose site is unavailable.
+    if (static_cast<int>(g) != p.avoid_gateway && loads_[g].up && loads_[g].credit > 0 &&
+        !siteUnavailable(p.domain_id, g, now)) {
+      other_candidate = true;
+    }
   }
   if (!any_has_media) return {Route::kMediaMissing, 0};
   if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
@@ -82,16 +86,20 @@ void GatewayDispatcher::leaveOutRefusers(const PendingRecipient& p) {
 void GatewayDispatcher::applyShaping(uint32_t domain, uint64_t now) {
   int site = sites_.siteOf(domain);
   if (site < 0) return;
-  uint32_t s = static_cast<uint32_t>(site);
   bool other_up = false;
   for (size_t g = 0; g < gateways_; ++g) {
-    other_up |= loads_[g].up && !sites_.unavailable(g, s, now);
-    loads_[g].extra_wait_ms = sites_.throttleWaitMs(g, s);
+    other_up |= loads_[g].up && !siteUnavailable(domain, g, now);
+    loads_[g].extra_wait_ms = sites_.throttleWaitMs(g, static_cast<uint32_t>(site));
   }
   if (!other_up) return;
   for (size_t g = 0; g < gateways_; ++g) {
-    if (sites_.unavailable(g, s, now)) loads_[g].up = false;
+    if (siteUnavailable(domain, g, now)) loads_[g].up = false;
   }
+}
+
+bool GatewayDispatcher::siteUnavailable(uint32_t domain, size_t g, uint64_t now) const {
+  int site = sites_.siteOf(domain);
+  return site >= 0 && sites_.unavailable(g, static_cast<uint32_t>(site), now);
 }
 
 // The load that matters for a message is its destination's on that gateway, not the gateway's

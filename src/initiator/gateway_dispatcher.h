@@ -88,6 +88,7 @@ class GatewayDispatcher {
   void fillDestinationLoad(uint32_t domain);
   void leaveOutRefusers(const PendingRecipient& p);
   void applyShaping(uint32_t domain, uint64_t now_ms);
+  bool siteUnavailable(uint32_t domain, size_t g, uint64_t now_ms) const;
 
   size_t gateways_;
   SelectionPolicy policy_;

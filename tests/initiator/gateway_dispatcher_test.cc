@@ -236,6 +236,22 @@ TEST(GatewayDispatcher, WhenEveryGatewayIsLeftOutNoneIs) {
   EXPECT_EQ(c.gateway, 0u);
 }
 
+// Sent back by gateway 1 (a throttle) while gateway 0's site is suspended: avoiding 1 would
+// leave only the suspended one, which refuses it; 1 takes it again.
+TEST(GatewayDispatcher, AvoidingAGatewayNeverLeavesOnlyASuspendedOne) {
+  GatewayDispatcher d(2, ewma());
+  FakeGateways gw(2);
+  measure(d, "d.example", {10, 500});
+  PendingRecipient p = recipient("d.example", 1);
+  d.learnSite(d.table().domainId("d.example"), "gmail");
+  d.sites().report(0, report(suspendedFor(60'000)), 1000);
+  GatewayDispatcher::Choice c = d.route(p, gw, 1000);
+  EXPECT_EQ(c.route, Route::kSend);
+  EXPECT_EQ(c.gateway, 1u);
+  // Once the suspension is over, avoiding gateway 1 sends it to 0.
+  EXPECT_EQ(d.route(p, gw, 61'000).gateway, 0u);
+}
+
 // Gateway 0 may send 3 more to the site today: the fourth spills over to gateway 1, slower as it
 // is, until a report says gateway 0 has room again.
 TEST(GatewayDispatcher, WarmUpUsedUpSpillsOverToAnotherGateway) {
