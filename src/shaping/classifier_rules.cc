@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "classifier_prefilter.h"
+
 namespace lbmail::shaping {
 
 namespace {
@@ -34,6 +36,7 @@ PatternRule readRule(ConfigTable& table) {
   } catch (const std::regex_error& e) {
     table.fail("pattern", "a valid regular expression (ECMAScript): " + std::string(e.what()));
   }
+  rule.literals = requiredLiterals(*pattern);
   return rule;
 }
 
@@ -81,6 +84,13 @@ ProviderRules readProvider(ConfigTable& table, const std::vector<ProviderRules>&
 }
 
 }  // namespace
+
+bool PatternRule::matches(const std::string& subject, std::string_view lowered) const {
+  bool may = literals.empty() || std::any_of(literals.begin(), literals.end(), [lowered](const std::string& l) {
+               return lowered.find(l) != std::string_view::npos;
+             });
+  return may && std::regex_search(subject, pattern);
+}
 
 bool ProviderRules::hosts(std::string_view mx_host) const {
   return std::any_of(mx.begin(), mx.end(), [mx_host](const std::string& m) {

@@ -16,6 +16,11 @@ namespace lbmail::shaping {
 struct PatternRule {
   std::regex pattern;  // ECMAScript, case-insensitive, compiled once at load
   ReplyClass reply_class = ReplyClass::kTransient;
+  // Lower case; the pattern cannot match a subject without one of them (none: no such words).
+  std::vector<std::string> literals;
+
+  // lowered: subject in ASCII lower case, for the literals.
+  bool matches(const std::string& subject, std::string_view lowered) const;
 };
 
 struct ProviderRules {

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "classifier_codes.h"
+#include "classifier_prefilter.h"
 #include "classifier_rules.h"
 #include "lbmail/core/config_document.h"
 
@@ -36,9 +37,10 @@ std::string patternSubject(const smtp::SmtpReply& reply) {
   return s;
 }
 
-const PatternRule* firstMatch(const std::vector<PatternRule>& rules, const std::string& subject) {
+const PatternRule* firstMatch(const std::vector<PatternRule>& rules, const std::string& subject,
+                              std::string_view lowered) {
   for (const PatternRule& rule : rules) {
-    if (std::regex_search(subject, rule.pattern)) return &rule;
+    if (rule.matches(subject, lowered)) return &rule;
   }
   return nullptr;
 }
@@ -91,9 +93,10 @@ ReplyClass ReplyClassifier::classify(const smtp::SmtpReply& reply, std::string_v
   if (reply.code < 300) return ReplyClass::kDelivered;
   if (reply.code < 400) return ReplyClass::kProtocol;  // 3xx where a final reply was due
   std::string subject = patternSubject(reply);
+  std::string lowered = asciiLower(subject);
   const ProviderRules* p = provider.empty() ? nullptr : rules_->provider(provider);
-  const PatternRule* rule = p ? firstMatch(p->rules, subject) : nullptr;
-  if (!rule) rule = firstMatch(rules_->generic, subject);
+  const PatternRule* rule = p ? firstMatch(p->rules, subject, lowered) : nullptr;
+  if (!rule) rule = firstMatch(rules_->generic, subject, lowered);
   if (rule) return rule->reply_class;
   if (std::optional<ReplyClass> c = classFromEnhancedCode(reply.code, reply.enhanced)) return *c;
   return classFromBasicCode(reply.code);

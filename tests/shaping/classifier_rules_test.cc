@@ -96,6 +96,37 @@ TEST(ClassifierRulesTest, OnlyTheFirst512OctetsAreSearched) {
   EXPECT_EQ(c.classify(reply(451, "4.7.1", huge + "needle")), ReplyClass::kTransient);
 }
 
+// Each pattern is first checked for words it cannot match without (classifier_prefilter.cc):
+// optional characters, repeats, groups, classes and escapes must never hide a match.
+TEST(ClassifierRulesTest, WordPrefilterNeverHidesAMatch) {
+  struct Case {
+    const char* pattern;
+    const char* text;
+    bool matches;
+  };
+  const Case cases[] = {
+      {"colou?r", "the COLOR red", true},    {"colou*r", "color", true},
+      {"colou{0,2}r", "color", true},        {"ab+c", "abbbc", true},
+      {"rate (limit|capp)ed", "rate capped", true},  {"(?:foo)?bar", "xbarx", true},
+      {"foo|ba[rz]", "baz", true},           {"foo|ba[rz]", "bat", false},
+      {"\\.com\\b", "example.com now", true},  {"a\\|b c", "a|b c", true},
+      {"a\\|b c", "b c", false},           {"\\bRBL\\b", "listed in an rbl.", true},
+      {"\\bRBL\\b", "herbld", false},        {"^451 .*busy", "try later, busy", true},
+      {"x(y|z)*w", "xw", true},              {"[A-Z]{2}-00[1-3]", "SC-002", true},
+      {"doesn.t have", "doesn't have", true},  {"(?!spam)ham", "ham", true},
+      {"DMARC", "dmarc failure", true},      {"dmarc", "DMARC FAILURE", true},
+      {"^451.*(DMARC|SPF)", "an spf fail", true},  {"^451.*(DMARC|SPF)", "a dkim fail", false},
+      {"x(ab|cd)?y", "xy", true},            {"(ab|c)de", "cde", true},
+      {"(?=abc)abc|q(rs|tu)+v", "qtutuv", true},  {"a((bc|de)f|gh)i", "adefi", true},
+      {"(?:ab|cd){0,1}ef", "ef", true},      {"(x|yz)*w", "w", true},
+  };
+  for (const Case& k : cases) {
+    ReplyClassifier c = parsed(std::string("[[rule]]\npattern = '") + k.pattern + "'\nclass = \"throttle\"\n");
+    ReplyClass got = c.classify(reply(451, "4.7.1", k.text));
+    EXPECT_EQ(got == ReplyClass::kThrottle, k.matches) << k.pattern << " over " << k.text;
+  }
+}
+
 TEST(ClassifierRulesTest, MxSuffixesAndExactNames) {
   ReplyClassifier c = parsed(kOrderRules);
   EXPECT_EQ(c.providerOf({"mx1.p.example"}), "p");
