@@ -234,8 +234,7 @@ void read(PayloadReader& r, RejectFrame& f) {
   f.request_id = r.varint();
   f.reason = static_cast<RejectReason>(r.u8());
   f.text = r.bytes(kMaxTextBytes);
-  // The site is optional: a gateway before issue 20 (or one talking to an initiator without
-  // kCapabilityShaping) ends the frame after the text.
+  // The site is optional: a gateway before issue 20 ends the frame here.
   if (!r.ok() || r.remaining() == 0) return;
   f.has_site = true;
   f.site = r.bytes(kMaxSiteBytes);
@@ -290,7 +289,6 @@ void read(PayloadReader& r, HandoverFrame& f) {
   f.held = r.varint();
   f.running = r.varint();
 }
-
 void read(PayloadReader& r, SitesFrame& f) {
   uint64_t n = r.bounded(kMaxSitesPerFrame, "too many sites");
   // Each entry is at least 5 bytes: check the count against the frame before reserving.
