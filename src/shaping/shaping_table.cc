@@ -144,7 +144,13 @@ void ShapingTable::released(const std::string& source, const std::string& site) 
 }
 
 bool ShapingTable::onReply(const std::string& source, const std::string& site, ReplyClass c, std::string_view reply) {
-  if (!config_.enabled || (c != ReplyClass::kThrottle && c != ReplyClass::kBlock)) return false;
+  if (!config_.enabled) return false;
+  if (c == ReplyClass::kDelivered) {
+    // What the site took: where a throttle's cut starts from.
+    if (Entry* e = find(source, site)) e->shaper.noteAccepted(now_ms_());
+    return false;
+  }
+  if (c != ReplyClass::kThrottle && c != ReplyClass::kBlock) return false;
   uint64_t now = now_ms_();
   Entry& e = entry(source, site);
   dirty_ = true;

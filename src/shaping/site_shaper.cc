@@ -30,23 +30,27 @@ void SiteShaper::suspend(uint64_t now, Duration suspend_for, std::string_view re
   state_.reason = printableReason(reply);
 }
 
-void SiteShaper::noteStart(uint64_t now) {
+SiteShaper::SecondCount& SiteShaper::slotFor(uint64_t now) {
   uint64_t second = now / 1000;
   SecondCount& slot = window_[second % kWindowSeconds];
-  if (slot.second != second) slot = SecondCount{second, 0};
-  ++slot.starts;
+  if (slot.second != second) slot = SecondCount{second, 0, 0};
   if (!counted_) {
     first_start_ = now;
     counted_ = true;
   }
+  return slot;
 }
 
-double SiteShaper::sendRate(uint64_t now) const {
+void SiteShaper::noteStart(uint64_t now) { ++slotFor(now).starts; }
+
+void SiteShaper::noteAccepted(uint64_t now) { ++slotFor(now).accepted; }
+
+double SiteShaper::perSecond(uint64_t now, uint32_t SecondCount::*field) const {
   if (!counted_) return 0;
   uint64_t second = now / 1000;
-  uint64_t starts = 0;
+  uint64_t count = 0;
   for (const SecondCount& slot : window_) {
-    if (slot.second <= second && slot.second + kWindowSeconds > second) starts += slot.starts;
+    if (slot.second <= second && slot.second + kWindowSeconds > second) count += slot.*field;
   }
   // The window covers the whole seconds before this one and the part of this one gone by; a
   // site that started sending more recently than that has a shorter window (at least 1 s, so a
@@ -54,7 +58,7 @@ double SiteShaper::sendRate(uint64_t now) const {
   uint64_t window_ms = (kWindowSeconds - 1) * 1000 + now % 1000;
   if (now > first_start_) window_ms = std::min(window_ms, now - first_start_);
   window_ms = std::max<uint64_t>(window_ms, 1000);
-  return static_cast<double>(starts) * 1000.0 / static_cast<double>(window_ms);
+  return static_cast<double>(count) * 1000.0 / static_cast<double>(window_ms);
 }
 
 bool SiteShaper::throttle(uint64_t now, const AimdSettings& aimd) {
@@ -63,10 +67,13 @@ bool SiteShaper::throttle(uint64_t now, const AimdSettings& aimd) {
   bool first = now_limits.rate == 0;
   // A clock that went back (a restart on another host) must not hold cuts off until it catches up.
   if (!first && now >= state_.last_cut && now - state_.last_cut < toMillis(aimd.cut_spacing)) return false;
+  // The first cut starts from what the site accepted lately, which is near its limit: that
+  // adapts in one step, where cutting from the (much higher) rate we tried would take a cut per
+  // cut_spacing. Later cuts start from the rate allowed now.
   double base = now_limits.rate;
   if (first) {
-    base = std::max(aimd.min_rate, sendRate(now));
-    state_.peak_rate = base;
+    base = std::max(aimd.min_rate, acceptedRate(now));
+    state_.peak_rate = 2 * std::max(base, sendRate(now));
   }
   state_.cut_base = base;
   state_.rate = std::max(aimd.min_rate, base * aimd.decrease);

@@ -21,7 +21,7 @@ class SiteShaper {
     double connection_share = 1;  // set by the last cut
     uint64_t last_cut = 0;
     double cut_base = 0;       // the rate the last cut came from: recovery adds a share of it
-    double peak_rate = 0;      // the send rate before the first cut: recovered to it, unthrottled
+    double peak_rate = 0;      // twice the send rate the first cut saw: recovered to it, unthrottled
     uint64_t throttles = 0;
     uint64_t blocks = 0;
   };
@@ -33,16 +33,21 @@ class SiteShaper {
   bool suspended(uint64_t now) const { return now < state_.suspended_until; }
   void suspend(uint64_t now, Duration suspend_for, std::string_view reply);
 
-  // A message to the site started: counted for the send rate a first cut starts from.
+  // A message to the site started: counted for the send rate.
   void noteStart(uint64_t now);
-  // Messages started per second over the last few seconds.
-  double sendRate(uint64_t now) const;
+  // A message the site accepted: counted for the rate a cut starts from.
+  void noteAccepted(uint64_t now);
+  // Messages started, and accepted, per second over the last few seconds.
+  double sendRate(uint64_t now) const { return perSecond(now, &SecondCount::starts); }
+  double acceptedRate(uint64_t now) const { return perSecond(now, &SecondCount::accepted); }
 
   // A throttle reply: cuts the rate and the connection share by aimd.decrease, at most once per
-  // cut_spacing. True when the site was not throttled before.
+  // cut_spacing; the first from what the site accepted lately, later ones from the rate allowed
+  // now. True when the site was not throttled before.
   bool throttle(uint64_t now, const AimdSettings& aimd);
-  // The rate and share now, recovery included; ends the throttle once the rate is back to the
-  // rate before the first cut.
+  // The rate and share now, recovery included. Recovery goes on past the rate of the first cut
+  // (probing, as TCP does, for a limit that rose); the throttle ends at twice the send rate the
+  // first cut saw, with no throttle on the way.
   Limits limits(uint64_t now, const AimdSettings& aimd);
 
   const State& state() const { return state_; }
@@ -54,7 +59,10 @@ class SiteShaper {
   struct SecondCount {
     uint64_t second = 0;
     uint32_t starts = 0;
+    uint32_t accepted = 0;
   };
+  SecondCount& slotFor(uint64_t now);
+  double perSecond(uint64_t now, uint32_t SecondCount::*field) const;
 
   void endThrottle();
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -102,19 +103,20 @@ class CampaignRefusals : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_EQ(dns_.start(), ""); }
 
-  // Two gateways sending from kFirstSource and kSecondSource, with their shaping on or off.
-  void startGateways(bool shaping = false) {
+  // Two gateways sending from kFirstSource and kSecondSource; shaping: each one's [shaping]
+  // table (docs/shaping.md), off unless given.
+  void startGateways(std::vector<std::string> shaping = {}) {
     for (const char* source : {kFirstSource, kSecondSource}) {
+      size_t i = gateways_.size();
       test::GatewayOptions go;
       go.name = "gw" + std::to_string(gateways_.size() + 1);
       go.smtp_port = receiver_.address().port();
       go.dns_server = dns_.address().toString();
       go.capacity = 50;
       go.smtp_extra = std::string("source_addresses = [\"") + source + "\"]\n";
-      // The initiator's own handling of policy refusals, every recipient tried through each
-      // gateway: no suspension of the site after the first refusal (tests/gateway's
-      // gateway_shaping_test covers that).
-      go.extra = shaping ? "" : "[shaping]\nenabled = false\n";
+      // Off: the initiator's own handling of policy refusals, every recipient tried through
+      // each gateway, with no suspension of the site after its first refusal.
+      go.extra = i < shaping.size() ? "[shaping]\n" + shaping[i] : "[shaping]\nenabled = false\n";
       gateways_.push_back(std::make_unique<test::GatewayProcess>(go));
       ASSERT_TRUE(gateways_.back()->start()) << gateways_.back()->err();
     }
@@ -174,6 +176,47 @@ TEST_F(CampaignRefusals, ABlocklistedGatewayGetsLittleAndNobodyBouncesThatTheOth
   std::printf("recipients refused through the blocked gateway: %d of %d\n", refused, kRecipients);
 }
 
+// With shaping, the blocked gateway's first refusal per site suspends that site for its address:
+// what it still holds comes back unsent, the initiator hears of the suspension (SITES) and sends
+// the domain's recipients through the other gateway; nobody bounces.
+TEST_F(CampaignRefusals, WithShapingABlockSuspendsTheSiteAndEveryRecipientGoesThroughTheOther) {
+  constexpr int kRecipients = 400;
+  tally_.blocked = {kFirstSource};
+  startGateways({"suspend_for = \"1h\"\n", "suspend_for = \"1h\"\n"});
+  std::string db = test::makeDatabase(kRecipients);
+  run(db);
+
+  EXPECT_EQ(count(db, "state = 'bounced'"), "0");
+  EXPECT_EQ(count(db, "state = 'delivered' AND gateway = 'gw2'"), std::to_string(kRecipients));
+  EXPECT_EQ(static_cast<int>(tally_.delivered.size()), kRecipients);
+  int refused = tally_.refusedFrom(kFirstSource);
+  // Only what gw1 had started before its first refusal per site reached the receiver: the
+  // first probes of each domain (three sites here), never a share of the campaign.
+  EXPECT_LE(refused, kDomains * 8) << "the suspension did not stop gw1";
+  std::printf("recipients refused through the blocked gateway with shaping: %d of %d\n", refused, kRecipients);
+}
+
+// gw1 is a new address warming up: at most 15 messages per site today. The initiator sends the
+// overflow through gw2, and every recipient is delivered.
+TEST_F(CampaignRefusals, AWarmingUpGatewayTakesItsCapAndTheOtherTakesTheRest) {
+  constexpr int kRecipients = 300;
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char today[16];
+  std::strftime(today, sizeof today, "%Y-%m-%d", &tm);
+  startGateways({std::string("[[shaping.warmup]]\nstart = \"") + today + "\"\ndaily_caps = [15]\n", ""});
+  std::string db = test::makeDatabase(kRecipients);
+  run(db);
+
+  EXPECT_EQ(count(db, "state = 'delivered'"), std::to_string(kRecipients));
+  int through_first = std::stoi(count(db, "state = 'delivered' AND gateway = 'gw1'"));
+  EXPECT_LE(through_first, 15 * kDomains) << "the warm-up cap was exceeded";
+  EXPECT_GT(through_first, 0);
+  std::printf("delivered through the warming-up gateway: %d of %d (cap %d)\n", through_first, kRecipients,
+              15 * kDomains);
+}
+
 // Both gateways' addresses are blocklisted: each recipient is tried once through each, then it
 // bounces with the receiver's reply.
 TEST_F(CampaignRefusals, ARecipientBouncesOnlyOnceEveryGatewayRefusedIt) {
@@ -199,7 +242,7 @@ TEST_F(CampaignRefusals, ASiteSuspendedOnOneGatewayGoesThroughTheOtherWhileItsOt
   constexpr int kRecipients = 300;
   tally_.blocked = {kFirstSource};
   tally_.blocked_domain = "d0.test";
-  startGateways(true);
+  startGateways({"", ""});  // shaping with its defaults
   std::string db = test::makeDatabase(kRecipients);
   test::InitiatorOptions o = options(db);
   o.campaign_extra += "exit_when_done = false\n";  // its /status is read at the end

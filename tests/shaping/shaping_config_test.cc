@@ -42,9 +42,9 @@ TEST(ShapingConfig, DefaultsAreGentleAndKeepNoFiles) {
   EXPECT_EQ(c->rules_file, "");
   EXPECT_EQ(c->state_file, "");
   EXPECT_EQ(c->suspend_for, Duration(1h));
-  EXPECT_DOUBLE_EQ(c->aimd.decrease, 0.85);
+  EXPECT_DOUBLE_EQ(c->aimd.decrease, 0.9);
   EXPECT_EQ(c->aimd.cut_spacing, Duration(2s));
-  EXPECT_EQ(c->aimd.quiet, Duration(10s));
+  EXPECT_EQ(c->aimd.quiet, Duration(2s));
   EXPECT_DOUBLE_EQ(c->aimd.increase, 0.02);
   EXPECT_EQ(c->aimd.recover_step, Duration(1s));
   EXPECT_DOUBLE_EQ(c->aimd.min_rate, 0.1);

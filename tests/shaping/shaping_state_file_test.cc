@@ -103,7 +103,7 @@ TEST_F(ShapingStateFileTest, ARestartKeepsSuspensionRateAndTodaysUsage) {
   EXPECT_EQ(r[0].blocks, 1u);
   EXPECT_EQ(r[1].site, "gmail");
   EXPECT_EQ(r[1].throttles, 1u);
-  EXPECT_DOUBLE_EQ(r[1].connection_share, 0.85);
+  EXPECT_DOUBLE_EQ(r[1].connection_share, ShapingConfig{}.aimd.decrease);
   // The throttle goes on recovering on the wall clock, as it would have without the restart.
   now_ += 3'600'000;
   EXPECT_EQ(t->rate(kSource, "gmail"), 0);

@@ -24,14 +24,23 @@ const uint64_t kStart = static_cast<uint64_t>(daysSinceEpoch(2026, 12, 5)) * kDa
 
 class ShapingTableTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ShapingTable> make(ShapingConfig c = {}) {
+  // The arithmetic below uses decrease 0.85 and quiet 10 s (not the defaults).
+  static ShapingConfig config() {
+    ShapingConfig c;
+    c.aimd.decrease = 0.85;
+    c.aimd.quiet = 10s;
+    return c;
+  }
+  std::unique_ptr<ShapingTable> make(ShapingConfig c = config()) {
     return std::make_unique<ShapingTable>(std::move(c), [this] { return now_; });
   }
-  // count messages admitted and started, evenly over span (the send rate a first cut starts from).
+  // count messages admitted, started and accepted, evenly over span (the accepted rate a first
+  // cut starts from).
   void send(ShapingTable& t, const std::string& site, int count, uint64_t span_ms) {
     for (int i = 0; i < count; ++i) {
       ASSERT_EQ(t.admit(kSource, site).verdict, ShapingTable::Verdict::kGo);
       t.started(kSource, site);
+      t.onReply(kSource, site, ReplyClass::kDelivered, "250 ok");
       now_ += span_ms / static_cast<uint64_t>(count);
     }
   }
@@ -123,7 +132,11 @@ TEST_F(ShapingTableTest, RecoversAdditivelyAfterQuietThenEndsUnthrottled) {
   now_ = cut + 16'999;  // 7 steps: 19.8
   EXPECT_NEAR(t->rate(kSource, "gmail"), 19.8, 1e-9);
   EXPECT_EQ(t->connections(kSource, "gmail", 10), 9u);  // share 0.99
-  now_ = cut + 17'000;  // 8 steps: back to 20, the rate before the first cut
+  now_ = cut + 17'000;  // 8 steps: past the old limit, probing on
+  EXPECT_NEAR(t->rate(kSource, "gmail"), 20.2, 1e-9);
+  now_ = cut + 66'999;  // 57 steps: 39.8
+  EXPECT_NEAR(t->rate(kSource, "gmail"), 39.8, 1e-9);
+  now_ = cut + 67'000;  // 58 steps: twice the rate the first cut saw, and no throttle since
   EXPECT_EQ(t->rate(kSource, "gmail"), 0);
   EXPECT_EQ(t->connections(kSource, "gmail", 100), 100u);
   EXPECT_TRUE(t->report().empty());
@@ -140,7 +153,7 @@ TEST_F(ShapingTableTest, ThrottleDuringRecoveryCutsTheRecoveredRate) {
   ASSERT_NEAR(t->rate(kSource, "gmail"), 18.2, 1e-9);
   EXPECT_FALSE(t->onReply(kSource, "gmail", ReplyClass::kThrottle, "421 4.7.28 unusual rate"));
   EXPECT_NEAR(t->rate(kSource, "gmail"), 18.2 * 0.85, 1e-9);
-  // Recovery now adds shares of the rate this cut came from, towards the first peak (20).
+  // Recovery now adds shares of the rate this cut came from.
   now_ += 10'000;
   EXPECT_NEAR(t->rate(kSource, "gmail"), 18.2 * 0.85 + 0.02 * 18.2, 1e-9);
 }

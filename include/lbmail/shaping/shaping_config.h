@@ -17,12 +17,12 @@ namespace lbmail::shaping {
 struct AimdSettings {
   // A throttle reply multiplies the rate (and the connections) by this. Gentle, because the
   // receivers' limits are fixed windows, not congestion: a deep cut wastes the whole window.
-  double decrease = 0.85;
+  double decrease = 0.9;
   // Throttles closer together than this are one signal (one pipelined write can bring several
   // 421s at once): the rate is cut once.
   Duration cut_spacing = std::chrono::seconds(2);
   // Recovery starts this long after the last throttle...
-  Duration quiet = std::chrono::seconds(10);
+  Duration quiet = std::chrono::seconds(2);
   // ...and every recover_step adds this share of the rate the last cut came from.
   double increase = 0.02;
   Duration recover_step = std::chrono::seconds(1);
