@@ -221,13 +221,7 @@ bool DeliveryEngine::admitToSite(std::unique_ptr<Delivery>& d, const dns::MxAnsw
     d->reserved = true;
     return true;
   }
-  ++stats_.site_refusals;
-  DeliveryResult r;
-  r.outcome = DeliveryOutcome::kDeferred;
-  r.site_unavailable = true;
-  r.reason = std::move(a.reason);
-  r.recipients.resize(d->message.recipients.size());
-  finish(std::move(d), std::move(r));
+  finishUnavailable(std::move(d), std::move(a.reason));
   // The initiators should stop sending this site here (a cap reached is news too).
   if (site_changed_) site_changed_();
   return false;
@@ -242,15 +236,7 @@ void DeliveryEngine::onSiteChanged(SiteGate& gate) {
       if (&pool->gate() != &gate) continue;
       for (auto& d : pool->takeQueue()) waiting.push_back(std::move(d));
     }
-    for (auto& d : waiting) {
-      ++stats_.site_refusals;
-      DeliveryResult r;
-      r.outcome = DeliveryOutcome::kDeferred;
-      r.site_unavailable = true;
-      r.reason = "site " + gate.site() + " suspended for " + (gate.source().empty() ? "this gateway" : gate.source());
-      r.recipients.resize(d->message.recipients.size());
-      finish(std::move(d), std::move(r));
-    }
+    for (auto& d : waiting) finishUnavailable(std::move(d));
   }
   if (site_changed_) site_changed_();
 }
@@ -263,7 +249,24 @@ std::map<std::string, uint64_t> DeliveryEngine::queuedPerSite() const {
   return out;
 }
 
+void DeliveryEngine::finishUnavailable(std::unique_ptr<Delivery> d, std::string reason) {
+  ++stats_.site_refusals;
+  if (reason.empty()) {
+    const SiteGate& g = *d->gate;
+    reason = "site " + g.site() + " suspended for " + (g.source().empty() ? "this gateway" : g.source());
+  }
+  DeliveryResult r;
+  r.outcome = DeliveryOutcome::kDeferred;
+  r.site_unavailable = true;
+  r.reason = std::move(reason);
+  r.recipients.resize(d->message.recipients.size());
+  finish(std::move(d), std::move(r));
+}
+
 void DeliveryEngine::tryNextCandidate(std::unique_ptr<Delivery> d) {
+  // Suspended since it was admitted (while its TLS policy was looked up, or on its way to the
+  // next MX): never sent from here.
+  if (d->gate && d->gate->suspended()) return finishUnavailable(std::move(d));
   uint64_t now = uv_hrtime();
   while (d->next_candidate < d->candidates.size()) {
     const DeliveryCandidate& c = d->candidates[d->next_candidate++];

@@ -65,15 +65,18 @@ void DestinationPool::pump() {
         withdraw(std::move(gone));
         continue;
       }
-      if (!gate_->tryStart(now, &wait)) {
-        rate_limited = true;
-        break;
-      }
-      if (!messages_.tryTake(now)) {
+      // The pool's own limit first: a site token taken for a message that may not go would
+      // be lost to the site's other pools.
+      if (messages_.waitNanos(now) > 0) {
         wait = messages_.waitNanos(now);
         rate_limited = true;
         break;
       }
+      if (!gate_->tryStart(now, &wait)) {
+        rate_limited = true;
+        break;
+      }
+      messages_.tryTake(now);
       std::unique_ptr<Delivery> d = std::move(queue_.front());
       queue_.pop_front();
       start(slot, std::move(d));
@@ -153,8 +156,10 @@ void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
   // was checked against the name it was opened for: it says nothing about another's.
   if (result.tls.verified && d->current && d->current->mx_host != tls_.host) result.tls.verified = result.tls.dane = false;
   // A reused connection the server had already dropped fails before any reply: that says
-  // nothing about the message, so it goes back to the queue once.
-  if (result.connection_reused && noReplyAtAll(result) && d->requeues == 0 && !closing_) {
+  // nothing about the message, so it goes back to the queue once. So does a message pipelined
+  // behind a throttle's 421 (the protocol ends them all at once, unanswered): it waits here for
+  // the site's new rate.
+  if ((result.connection_reused || slot.throttled) && noReplyAtAll(result) && d->requeues == 0 && !closing_) {
     ++d->requeues;
     if (backedOff(uv_hrtime())) {
       owner_.failOver(std::move(d), destination_.toString() + ": " + result.reason);
@@ -194,18 +199,10 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
   Slot* slot = slotOf(connection);
   assert(slot);
   // The connection reports every transaction before it closes; should one be left, it is
-  // deferred rather than lost. Those pipelined behind a throttle's 421 were never answered:
-  // they wait here for the site's new rate, once.
+  // deferred rather than lost.
   while (!slot->active.empty()) {
-    std::unique_ptr<Delivery> d = std::move(slot->active.back());
-    slot->active.pop_back();
-    if (slot->throttled && !closing_ && d->requeues == 0) {
-      ++d->requeues;
-      d->enqueued_ns = uv_hrtime();
-      queue_.push_front(std::move(d));
-      ++owner_.counters().queued;
-      continue;
-    }
+    std::unique_ptr<Delivery> d = std::move(slot->active.front());
+    slot->active.pop_front();
     owner_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "connection closed: " + reason);
   }
   if (!slot->ready_once) --connecting_;

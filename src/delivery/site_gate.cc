@@ -30,7 +30,7 @@ bool SiteGate::tryStart(uint64_t now_ns, uint64_t* wait_ns) {
 }
 
 bool SiteGate::mayConnect(uint32_t ceiling) {
-  if (!table_ || rate_ <= 0) return true;
+  if (!table_ || table_->rate(source_, site_) <= 0) return true;
   return connections_ < table_->connections(source_, site_, ceiling);
 }
 

@@ -99,9 +99,9 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   media::MediaCache media_;
   media::MessageAssembler assembler_;
   std::unique_ptr<dns::MxResolver> resolver_;
+  std::unique_ptr<GatewayShaping> shaping_;  // before engine_, which uses it: destroyed after it
   std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<MessageSigner> signer_;  // null when [dkim] has no keys
-  std::unique_ptr<GatewayShaping> shaping_;
   std::unique_ptr<proto::LinkAcceptor> acceptor_;
   std::unordered_map<proto::LinkConnection*, LinkState> links_;
   std::unordered_map<uint64_t, LinkState*> links_by_id_;

@@ -3,6 +3,7 @@
 #include "gateway_shaping.h"
 
 #include <chrono>
+#include <unordered_set>
 
 #include "lbmail/core/log.h"
 
@@ -85,8 +86,11 @@ proto::SitesFrame GatewayShaping::snapshot(std::vector<shaping::SiteReport>& sto
   std::map<std::string, uint64_t> queued = queued_ ? queued_() : std::map<std::string, uint64_t>();
   uint64_t now = unixMillis();
   proto::SitesFrame f;
+  std::unordered_set<std::string_view> listed;
   for (const shaping::SiteReport& r : storage) {
     if (f.sites.size() == proto::kMaxSitesPerFrame) break;  // the most restricted come first
+    // With several sources, a site's most restricted entry stands (the initiator keys by site).
+    if (!listed.insert(r.site).second) continue;
     proto::SiteStatus s;
     s.site = r.site;
     s.suspended_ms = r.suspended && r.suspended_until_ms > now ? clamp32(r.suspended_until_ms - now) : 0;
@@ -113,6 +117,7 @@ void GatewayShaping::report() {
 }
 
 void GatewayShaping::save() {
+  table_->sweep();
   if (!table_->dirty() || config_.state_file.empty()) return;
   if (std::string err = table_->save(); !err.empty()) {
     save_failures_.inc();

@@ -200,6 +200,17 @@ SiteReport ShapingTable::reportOf(Entry& e, uint64_t now) {
   return r;
 }
 
+void ShapingTable::sweep() {
+  uint64_t now = now_ms_();
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    Entry& e = *it->second;
+    rollDay(e, now);
+    bool holds = e.shaper.suspended(now) || e.shaper.limits(now, config_.aimd).rate > 0 || e.reserved > 0 ||
+                 e.shaper.sendRate(now) > 0 || (e.plan && e.used > 0);
+    it = holds ? std::next(it) : entries_.erase(it);
+  }
+}
+
 std::vector<SiteReport> ShapingTable::report(bool every_site) {
   uint64_t now = now_ms_();
   std::vector<SiteReport> out;

@@ -75,7 +75,10 @@ bool SiteShaper::throttle(uint64_t now, const AimdSettings& aimd) {
     base = std::max(aimd.min_rate, acceptedRate(now));
     state_.peak_rate = 2 * std::max(base, sendRate(now));
   }
-  state_.cut_base = base;
+  // The step of recovery is a share of the first cut's base (about the site's limit), kept
+  // through later cuts: were it the last cut's, a run of 421s would walk the step down with the
+  // rate, and a site would take hours, not minutes, to recover.
+  if (first) state_.cut_base = base;
   state_.rate = std::max(aimd.min_rate, base * aimd.decrease);
   state_.connection_share = std::max(kMinShare, now_limits.connection_share * aimd.decrease);
   state_.last_cut = now;

@@ -20,7 +20,7 @@ class SiteShaper {
     double rate = 0;           // messages per second set by the last cut; 0: not throttled
     double connection_share = 1;  // set by the last cut
     uint64_t last_cut = 0;
-    double cut_base = 0;       // the rate the last cut came from: recovery adds a share of it
+    double cut_base = 0;       // the rate the first cut came from: recovery adds a share of it
     double peak_rate = 0;      // twice the send rate the first cut saw: recovered to it, unthrottled
     uint64_t throttles = 0;
     uint64_t blocks = 0;

@@ -153,9 +153,9 @@ TEST_F(ShapingTableTest, ThrottleDuringRecoveryCutsTheRecoveredRate) {
   ASSERT_NEAR(t->rate(kSource, "gmail"), 18.2, 1e-9);
   EXPECT_FALSE(t->onReply(kSource, "gmail", ReplyClass::kThrottle, "421 4.7.28 unusual rate"));
   EXPECT_NEAR(t->rate(kSource, "gmail"), 18.2 * 0.85, 1e-9);
-  // Recovery now adds shares of the rate this cut came from.
+  // Recovery still adds shares of the first cut's base (20), not of this cut's.
   now_ += 10'000;
-  EXPECT_NEAR(t->rate(kSource, "gmail"), 18.2 * 0.85 + 0.02 * 18.2, 1e-9);
+  EXPECT_NEAR(t->rate(kSource, "gmail"), 18.2 * 0.85 + 0.02 * 20, 1e-9);
 }
 
 TEST_F(ShapingTableTest, BlockSuspendsWithTheReplyUntilSuspendForEnds) {

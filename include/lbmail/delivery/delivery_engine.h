@@ -104,6 +104,8 @@ class DeliveryEngine final : private DestinationPoolOwner {
   // the shaping table does not admit it.
   bool admitToSite(std::unique_ptr<Delivery>& d, const dns::MxAnswer& answer);
   std::shared_ptr<SiteGate> gateFor(const std::string& source, const dns::MxAnswer& answer);
+  // Answered unsent: its site will not take it from this gateway now (reason "": suspended).
+  void finishUnavailable(std::unique_ptr<Delivery> d, std::string reason = "");
   const std::optional<SocketAddress>& sourceFor(const std::string& domain) const;
   void startSweeping();
   static void onSweep(uv_timer_t* timer);

@@ -69,7 +69,8 @@ constexpr uint64_t kCapabilityResultTls = 1 << 0;  // reads RESULT's TLS fields 
 // too), REJECT's site and reason kSiteUnavailable, and SITES frames (issue 20).
 constexpr uint64_t kCapabilityShaping = 1 << 1;
 constexpr size_t kMaxSiteBytes = 255;   // a site name (a provider, or MX host names joined)
-constexpr size_t kMaxSitesPerFrame = 4096;
+// 3000 entries of the longest names stay under the 1 MiB frame limit (about 806 KB).
+constexpr size_t kMaxSitesPerFrame = 3000;
 
 enum class Outcome : uint8_t { kDelivered = 1, kDeferred = 2, kBounced = 3, kFailed = 4 };
 const char* outcomeName(Outcome o);

@@ -82,6 +82,11 @@ class ShapingTable {
   uint32_t connections(const std::string& source, const std::string& site, uint32_t ceiling);
   bool suspended(const std::string& source, const std::string& site);
 
+  // Forgets the entries that hold nothing: not suspended, not throttled, nothing reserved, no
+  // start in the last few seconds, and no warm-up usage today. The gateway calls it on its save
+  // timer, so that the sites of a long campaign do not stay for the life of the process.
+  void sweep();
+
   // Every (source, site) that is shaped now (suspended, throttled or under a warm-up cap), the
   // most restricted first; all of them with every_site.
   std::vector<SiteReport> report(bool every_site = false);
