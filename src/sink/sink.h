@@ -9,6 +9,7 @@
 
 #include "lbmail/core/mode_service.h"
 #include "lbmail/core/tcp_listener.h"
+#include "sink_client_stats.h"
 #include "sink_config.h"
 #include "sink_message_log.h"
 #include "sink_session.h"
@@ -44,6 +45,7 @@ class Sink final : public ModeService, private SinkSessionOwner {
   const SinkRule& rule(const std::string& client, std::string_view domain) const override;
   void count(const std::string& client, std::string_view domain, std::string_view outcome) override;
   bool admitMessage(const std::string& client, double max_rate) override;
+  void limited(const std::string& client, int code) override;
   uint64_t recordMessage(const smtp::ReceivedMessage& message, const SinkMessageOrigin& origin) override;
   const SinkTlsContext* tlsContext() const override { return tls_.get(); }
   void tlsHandshakeDone(bool established) override { (established ? tls_sessions_ : tls_failures_).inc(); }
@@ -55,6 +57,7 @@ class Sink final : public ModeService, private SinkSessionOwner {
   void sessionClosed(SinkSession& session) override;
 
   Duration elapsed() const;
+  uint64_t second() const { return (uv_now(loop_) - started_ms_) / 1000; }
   void onConnection(uv_stream_t* listener);
   void maybeFinishStop();
 
@@ -68,6 +71,8 @@ class Sink final : public ModeService, private SinkSessionOwner {
   std::map<std::string, uint32_t> connections_per_client_;
   std::map<std::string, RateWindow> rates_;
   std::map<OutcomeKey, Counter*> outcomes_;
+  std::map<std::pair<std::string, int>, Counter*> limited_;
+  SinkClientStats client_stats_;
   uint64_t connections_total_ = 0;
   uint64_t message_number_ = 0;
   Gauge& open_connections_;
