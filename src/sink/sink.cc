@@ -36,6 +36,10 @@ Duration Sink::elapsed() const { return std::chrono::milliseconds(uv_now(loop_) 
 
 int Sink::onStart() {
   started_ms_ = uv_now(loop_);
+  if (std::string err = refusal_log_.open(settings_.refusal_log); !err.empty()) {
+    logError("sink.start_failed", {{"error", err}});
+    return 1;
+  }
   if (std::string err = message_log_.open(); !err.empty()) {
     logError("sink.start_failed", {{"error", err}});
     return 1;
@@ -172,6 +176,7 @@ void Sink::count(const std::string& client, std::string_view domain, std::string
 void Sink::onStop(std::function<void()> done) {
   stopping_ = true;
   client_stats_.log();
+  refusal_log_.close();
   stop_done_ = std::move(done);
   for (auto& l : listeners_) {
     l->close([this] {

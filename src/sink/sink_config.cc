@@ -77,6 +77,7 @@ SinkSettings readSink(ConfigTable t, const std::string& config_file) {
   s.seed = static_cast<uint64_t>(t.integer("seed", 1, 0, INT64_MAX));
   s.message_log = t.string("message_log", "");
   s.message_dir = t.string("message_dir", "");
+  s.refusal_log = t.string("refusal_log", "");
   s.tls_certificate = resolveConfigPath(config_file, t.string("tls_certificate", ""));
   s.tls_key = resolveConfigPath(config_file, t.string("tls_key", ""));
   if (s.tls_certificate.empty() != s.tls_key.empty()) {

@@ -350,6 +350,7 @@ smtp::SmtpServerProtocol::Decision SinkSession::onRecipient(std::string_view add
   }
   if (u < r.defer_rcpt + r.bounce_rcpt) {
     sink_.count(client_host_, domain, "bounced");
+    sink_.refused(client_host_, address, r.bounce_reply);
     return {r.bounce_reply.code, r.bounce_reply.enhanced, r.bounce_reply.text};
   }
   if (first_domain_.empty()) first_domain_ = std::string(domain);

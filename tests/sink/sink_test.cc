@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -295,8 +296,11 @@ TEST(SinkProcessTest, MessageRateAboveTheRuleGets421) {
   EXPECT_EQ(sink.stop(), 0);
 }
 
-TEST(SinkProcessTest, BounceReplyIsTheRulesWholeLine) {
+TEST(SinkProcessTest, BounceReplyIsTheRulesWholeLineAndTheRefusalIsLogged) {
+  std::string refusals = test::tempPath("sink-refusals.jsonl");
+  std::filesystem::remove(refusals);
   SinkProcess sink(
+      "refusal_log = \"" + refusals + "\"\n"
       "[[sink.rule]]\nbounce_rcpt = 1.0\nbounce_reply = \"554 5.7.1 Service unavailable; Client host [127.0.0.1] "
       "blocked using zen.spamhaus.org\"\n");
   ASSERT_TRUE(sink.start()) << sink.err();
@@ -308,6 +312,13 @@ TEST(SinkProcessTest, BounceReplyIsTheRulesWholeLine) {
   EXPECT_EQ(c.reply(), "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org\r\n");
   EXPECT_EQ(countOf(sink.metrics(), "bounced"), 1);
   EXPECT_EQ(sink.stop(), 0);
+  std::ifstream in(refusals);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_NE(line.find("\"client\":\"127.0.0.1\",\"rcpt\":\"x@y.test\",\"code\":554,\"enhanced\":\"5.7.1\"}"),
+            std::string::npos)
+      << line;
+  EXPECT_FALSE(std::getline(in, line));
 }
 
 // Three MAILs in one batch fall in one second: the third is over a rate of 2.
