@@ -192,6 +192,21 @@ std::vector<std::string> ConfigTable::stringArray(std::string_view key) {
   return out;
 }
 
+std::vector<int64_t> ConfigTable::integerArray(std::string_view key, int64_t min, int64_t max) {
+  std::string expected = "an array of integers from " + std::to_string(min) + " to " + std::to_string(max);
+  const toml::node* node = use(key);
+  std::vector<int64_t> out;
+  if (!node) return out;
+  const toml::array* arr = node->as_array();
+  if (!arr) fail(key, expected);
+  for (const toml::node& el : *arr) {
+    std::optional<int64_t> v = el.value_exact<int64_t>();
+    if (!v || *v < min || *v > max) fail(key, expected);
+    out.push_back(*v);
+  }
+  return out;
+}
+
 double ConfigTable::real(std::string_view key, double fallback, double min, double max) {
   std::string expected = "a number from " + shortNumber(min) + " to " + shortNumber(max);
   const toml::node* node = use(key);

@@ -45,6 +45,8 @@ class ConfigTable {
   // One of a fixed set of words; returns its index in choices.
   size_t choice(std::string_view key, std::initializer_list<std::string_view> choices, size_t fallback);
   std::vector<std::string> stringArray(std::string_view key);
+  // An array of integers, each within [min, max]; empty when absent.
+  std::vector<int64_t> integerArray(std::string_view key, int64_t min, int64_t max);
   // A number (integer or float) within [min, max].
   double real(std::string_view key, double fallback, double min, double max);
   // One address or an array of them; fallback when absent.

@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -90,12 +90,28 @@ class ShapingTable {
 
  private:
   struct Entry;
+  // (source, site), looked up without building a key: admit, started and onReply run per message.
+  using Key = std::pair<std::string, std::string>;
+  using KeyView = std::pair<std::string_view, std::string_view>;
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(KeyView k) const;
+    size_t operator()(const Key& k) const { return (*this)(KeyView(k.first, k.second)); }
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    bool operator()(KeyView a, KeyView b) const { return a == b; }
+  };
+
   Entry& entry(const std::string& source, const std::string& site);
-  uint64_t warmupCap(const std::string& source, int64_t day) const;
+  Entry* find(const std::string& source, const std::string& site);
+  const WarmupPlan* planFor(const std::string& source) const;
+  void rollDay(Entry& e, uint64_t now);
+  SiteReport reportOf(Entry& e, uint64_t now);
 
   ShapingConfig config_;
   Clock now_ms_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<Entry>> entries_;
+  std::unordered_map<Key, std::unique_ptr<Entry>, KeyHash, KeyEqual> entries_;
   bool dirty_ = false;
 };
 
