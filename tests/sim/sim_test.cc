@@ -142,6 +142,48 @@ TEST(Sim, BlocklistScenarioReportsSharesRefusalsAndTargets) {
   EXPECT_EQ(check.out(), "ok\n");
 }
 
+// Throttle and warmup with real processes: group 1's sink answers over 40 messages a second per
+// client with Gmail's 421 4.7.28 (the oracle's gateways know the limit), gateway 1 has a warm-up
+// cap, and one ewma run has none. The report carries the sinks' 421s and each gateway's count per
+// group's sink, and the targets of both.
+// TODO(issue 20) once the gateway's [shaping] is on main: drop shaping = false and assert the
+// targets are met.
+TEST(Sim, ThrottleAndWarmupScenariosReport421sCapsAndTargets) {
+  std::string work = test::tempPath("sim-throttle");
+  std::filesystem::remove_all(work);
+  std::string config = testConfig(work);
+  std::string text = readFile(config);
+  text.replace(text.find("shaping = true"), 14, "shaping = false");
+  std::ofstream(config) << text;
+  test::ChildProcess sim({test::testEnv("LBMAIL_BINARY"), "sim", "-c", config, "--quick", "--scenario",
+                          "throttle,warmup", "--policies", "ewma"});
+  int code = test::exitCode(sim.wait(std::chrono::seconds(300)));
+  ASSERT_EQ(code, 0) << sim.err().substr(sim.err().size() > 6000 ? sim.err().size() - 6000 : 0);
+  std::string script =
+      "import json,sys\nr=json.load(open(sys.argv[1]))\nruns={x['name']:x for x in r['runs']}\n"
+      "assert set(runs)=={'throttle-oracle','throttle-ewma','warmup-oracle','warmup-ewma','warmup-ewma-uncapped'}\n"
+      "for x in r['runs']:\n"
+      "  assert x['accounted']==6000 and x['refused']['recipients']==0, x['name']\n"
+      "  assert sum(c['accepted'] for g in x['sink'] for c in g)==x['delivered'], x['name']\n"
+      "  assert x['refused_421']==sum(c['refused_421'] for g in x['sink'] for c in g), x['name']\n"
+      // Only group 1's sink limits; ewma meets the limit at least at first.
+      "assert all(c['refused_421']==0 for g in runs['throttle-ewma']['sink'][1:] for c in g)\n"
+      "assert runs['throttle-ewma']['refused_421']>0, runs['throttle-ewma']['sink'][0]\n"
+      "assert runs['warmup-ewma-uncapped']['capped'] is False and runs['warmup-ewma']['capped'] is True\n"
+      // The warmup oracle knows the cap: nothing through gateway 1.
+      "assert all(g[0]['accepted']==0 for g in runs['warmup-oracle']['sink']), runs['warmup-oracle']['sink']\n"
+      "t={}\n"
+      "for x in r['scenario_targets']: t.setdefault(x['run'],[]).append(x)\n"
+      "assert [len(t.get(n,[])) for n in ['throttle-oracle','throttle-ewma','warmup-oracle','warmup-ewma',"
+      "'warmup-ewma-uncapped']]==[1,2,1,2,0], t\n"
+      "cap=[x for x in t['warmup-ewma'] if 'cap' in x['target']][0]\n"
+      "assert cap['value']==max(g[0]['accepted'] for g in runs['warmup-ewma']['sink']), cap\n"
+      "print('ok')\n";
+  test::ChildProcess check({test::testEnv("LBMAIL_PYTHON"), "-c", script, work + "/report.json"});
+  EXPECT_EQ(test::exitCode(check.wait()), 0) << check.err() << check.out();
+  EXPECT_EQ(check.out(), "ok\n");
+}
+
 TEST(Sim, QuickRunAccountsForEveryRecipientAndEwmaBeatsRoundRobin) {
   std::string work = test::tempPath("sim-quick");
   std::filesystem::remove_all(work);
