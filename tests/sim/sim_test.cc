@@ -96,6 +96,15 @@ TEST(SimConfig, ScenariosAreNamedOrAll) {
   EXPECT_EQ(*parseScenarios("warmup,blocklist"), (std::vector<std::string>{"warmup", "blocklist"}));
 }
 
+// The example for the scenarios, without [shaping] in the gateways until they read it.
+std::string scenarioConfig(const std::string& work) {
+  std::string config = testConfig(work);
+  std::string text = readFile(config);
+  text.replace(text.find("shaping = true"), 14, "shaping = false");
+  std::ofstream(config) << text;
+  return config;
+}
+
 // The blocklist scenario with real processes: group 1's sink refuses gateway 1 with a Spamhaus
 // 554 5.7.1 from block_after on (the sinks' refusal logs name each recipient); the report has each gateway's share of every group second by
 // second, the refused recipients and how they ended, the sinks' counts, and the targets.
@@ -104,10 +113,7 @@ TEST(SimConfig, ScenariosAreNamedOrAll) {
 TEST(Sim, BlocklistScenarioReportsSharesRefusalsAndTargets) {
   std::string work = test::tempPath("sim-blocklist");
   std::filesystem::remove_all(work);
-  std::string config = testConfig(work);
-  std::string text = readFile(config);
-  text.replace(text.find("shaping = true"), 14, "shaping = false");
-  std::ofstream(config) << text;
+  std::string config = scenarioConfig(work);
   test::ChildProcess sim(
       {test::testEnv("LBMAIL_BINARY"), "sim", "-c", config, "--quick", "--scenario", "blocklist", "--policies", "ewma"});
   int code = test::exitCode(sim.wait(std::chrono::seconds(150)));
@@ -151,10 +157,7 @@ TEST(Sim, BlocklistScenarioReportsSharesRefusalsAndTargets) {
 TEST(Sim, ThrottleAndWarmupScenariosReport421sCapsAndTargets) {
   std::string work = test::tempPath("sim-throttle");
   std::filesystem::remove_all(work);
-  std::string config = testConfig(work);
-  std::string text = readFile(config);
-  text.replace(text.find("shaping = true"), 14, "shaping = false");
-  std::ofstream(config) << text;
+  std::string config = scenarioConfig(work);
   test::ChildProcess sim({test::testEnv("LBMAIL_BINARY"), "sim", "-c", config, "--quick", "--scenario",
                           "throttle,warmup", "--policies", "ewma"});
   int code = test::exitCode(sim.wait(std::chrono::seconds(300)));
