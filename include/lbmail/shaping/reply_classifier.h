@@ -48,6 +48,8 @@ class ReplyClassifier {
   size_t patternCount() const;
 
  private:
+  explicit ReplyClassifier(std::unique_ptr<ClassifierRules> rules);
+
   std::unique_ptr<ClassifierRules> rules_;
 };
 
