@@ -115,7 +115,7 @@ toml::array SimScenario::oracleRoutes(const RunWorld& run) const {
 
 toml::table SimScenario::shaping(const RunWorld& run, uint32_t g, const std::string& run_name) const {
   std::string rules = world_.path("shaping-rules.toml");
-  if (!std::filesystem::exists(rules)) std::ofstream(rules) << kRules;
+  std::ofstream(rules, std::ios::trunc) << kRules;
   // Fresh per run: a suspension or a day's warm-up usage must not carry into the next run.
   std::string state = world_.path("state/" + run_name + "-" + world_.gatewayName(g) + ".state");
   std::error_code ec;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "lbmail/shaping/reply_classifier.h"
 #include "lbmail/tls/certificate_files.h"
 #include "temp_path.h"
 
@@ -227,6 +228,23 @@ TEST(SimScenario, BlocklistPutsTheBlockOfGatewayOneFirstInGroupOnesSink) {
   s.shaping = false;
   EXPECT_FALSE(parse(world.gatewayConfig(0, run, "x"))["shaping"]);
   EXPECT_FALSE(parse(world.gatewayConfig(0, RunWorld{}, "x"))["shaping"]);
+}
+
+// The rules file the scenarios' gateways read makes the sinks' replies a block and a throttle
+// (without it, RFC 3463 makes a 4.7.28 merely transient).
+TEST(SimScenario, TheGatewaysRulesClassifyTheSinksRepliesAsBlockAndThrottle) {
+  SimSettings s = scenarioWorld();
+  SimWorld world(s, "/bin/lbmail", "");
+  toml::table gw = parse(world.gatewayConfig(1, RunWorld{"throttle"}, "throttle-ewma"));
+  auto classifier = shaping::ReplyClassifier::load(gw["shaping"]["rules_file"].value_or(std::string()));
+  ASSERT_TRUE(classifier) << classifier.error();
+  auto reply = [](const std::string& line) {
+    return smtp::SmtpReply{std::stoi(line.substr(0, 3)), line.substr(4, line.find(' ', 4) - 4),
+                           line.substr(line.find(' ', 4) + 1)};
+  };
+  EXPECT_EQ(classifier->classify(reply(SimScenario::blockReply("127.0.0.9"))), shaping::ReplyClass::kBlock);
+  EXPECT_EQ(classifier->classify(reply(SimScenario::throttleReply("127.0.0.9"))), shaping::ReplyClass::kThrottle);
+  EXPECT_EQ(shaping::ReplyClassifier().classify(reply(SimScenario::throttleReply("127.0.0.9"))), shaping::ReplyClass::kTransient);
 }
 
 TEST(SimScenario, ThrottleLimitsEveryClientOfGroupOneAndTheOracleKnowsIt) {
