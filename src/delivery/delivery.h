@@ -16,6 +16,8 @@
 
 namespace lbmail::delivery {
 
+class SiteGate;
+
 struct DeliveryCandidate {
   std::string mx_host;
   SocketAddress address;
@@ -35,6 +37,10 @@ struct Delivery {
   uint32_t attempts = 0;
   uint32_t requeues = 0;  // times a reused connection died under it before any reply
   std::string last_failure;
+  // The recipient domain's site and the gate of (source, site) its pools share; reserved: the
+  // shaping table counted it against the site's warm-up cap and it has not started yet.
+  std::shared_ptr<SiteGate> gate;
+  bool reserved = false;
   uint64_t submitted_ns = 0;
   uint64_t dns_ns = 0;
   uint64_t enqueued_ns = 0;  // joined its destination's queue

@@ -9,6 +9,9 @@
 #include "lbmail/core/log.h"
 #include "lbmail/dns/domain_name.h"
 #include "lbmail/mta_sts/mta_sts_resolver.h"
+#include "lbmail/shaping/reply_classifier.h"
+#include "lbmail/shaping/shaping_table.h"
+#include "site_gate.h"
 #include "tls_policy_resolver.h"
 #include "smtp_tls_context.h"
 
@@ -27,7 +30,9 @@ DeliveryEngine::DeliveryEngine(uv_loop_t* loop, DeliveryConfig config, dns::MxRe
     : loop_(loop),
       config_(std::move(config)),
       resolver_(resolver),
-      tls_context_(std::make_unique<SmtpTlsContext>(config_.tls.ca_file)) {
+      tls_context_(std::make_unique<SmtpTlsContext>(config_.tls.ca_file)),
+      own_classifier_(std::make_unique<shaping::ReplyClassifier>()),
+      classifier_(own_classifier_.get()) {
   if (!tls_context_->error().empty()) logError("smtp.tls_context", {{"reason", tls_context_->error()}});
   if (config_.sources.empty()) sources_.emplace_back();
   for (const SocketAddress& s : config_.sources) sources_.emplace_back(s);
@@ -65,6 +70,13 @@ void DeliveryEngine::startMtaSts() {
 }
 
 DeliveryEngine::~DeliveryEngine() = default;
+
+void DeliveryEngine::setShaping(shaping::ShapingTable* table, const shaping::ReplyClassifier* classifier,
+                                std::function<void()> changed) {
+  shaping_ = table;
+  if (classifier) classifier_ = classifier;
+  site_changed_ = std::move(changed);
+}
 
 void DeliveryEngine::submit(std::string_view domain, OutgoingMessage message, Done done, StartCheck may_start) {
   auto d = std::make_unique<Delivery>();
@@ -126,6 +138,7 @@ void DeliveryEngine::onResolved(uint64_t id, const dns::MxAnswer& answer) {
     finishWithoutSending(std::move(d), DeliveryOutcome::kBounced, std::move(refused));
     return;
   }
+  if (!admitToSite(d, answer)) return;
   std::string domain = d->domain;
   resolving_.emplace(id, std::move(d));
   std::weak_ptr<bool> alive = alive_;
@@ -178,11 +191,83 @@ std::string DeliveryEngine::refusal(const dns::MxAnswer& answer, const dns::MxTa
   return why;
 }
 
+// The site is the MX host set, or the provider those hosts belong to (MX rollup): every domain
+// hosted there shares its limits, its throttles and its suspension.
+std::shared_ptr<SiteGate> DeliveryEngine::gateFor(const std::string& source, const dns::MxAnswer& answer) {
+  std::vector<std::string> hosts;
+  for (const dns::MxTarget& t : answer.targets) {
+    if (!t.host.empty()) hosts.push_back(t.host);
+  }
+  if (hosts.empty() && !answer.targets.empty() && !answer.targets.front().addresses.empty()) {
+    hosts.push_back("route:" + answer.targets.front().addresses.front().toString());  // a static route
+  }
+  std::string site = classifier_->siteOf(hosts);
+  std::string key = source + ">" + site;
+  std::weak_ptr<SiteGate>& slot = gates_[key];
+  std::shared_ptr<SiteGate> gate = slot.lock();
+  if (!gate) {
+    gate = std::make_shared<SiteGate>(shaping_, *classifier_, source, std::move(site), classifier_->providerOf(hosts));
+    slot = gate;
+  }
+  return gate;
+}
+
+bool DeliveryEngine::admitToSite(std::unique_ptr<Delivery>& d, const dns::MxAnswer& answer) {
+  const std::optional<SocketAddress>& source = sourceFor(d->domain);
+  d->gate = gateFor(source ? source->host() : std::string(), answer);
+  if (!shaping_) return true;
+  shaping::ShapingTable::Admission a = shaping_->admit(d->gate->source(), d->gate->site());
+  if (a.verdict == shaping::ShapingTable::Verdict::kGo) {
+    d->reserved = true;
+    return true;
+  }
+  ++stats_.site_refusals;
+  DeliveryResult r;
+  r.outcome = DeliveryOutcome::kDeferred;
+  r.site_unavailable = true;
+  r.reason = std::move(a.reason);
+  r.recipients.resize(d->message.recipients.size());
+  finish(std::move(d), std::move(r));
+  // The initiators should stop sending this site here (a cap reached is news too).
+  if (site_changed_) site_changed_();
+  return false;
+}
+
+void DeliveryEngine::onSiteChanged(SiteGate& gate) {
+  if (gate.suspended()) {
+    // What waits for the site from this source would be refused too: it goes back now, never
+    // sent, so the initiator can send it through another gateway.
+    std::vector<std::unique_ptr<Delivery>> waiting;
+    for (auto& [key, pool] : pools_) {
+      if (&pool->gate() != &gate) continue;
+      for (auto& d : pool->takeQueue()) waiting.push_back(std::move(d));
+    }
+    for (auto& d : waiting) {
+      ++stats_.site_refusals;
+      DeliveryResult r;
+      r.outcome = DeliveryOutcome::kDeferred;
+      r.site_unavailable = true;
+      r.reason = "site " + gate.site() + " suspended for " + (gate.source().empty() ? "this gateway" : gate.source());
+      r.recipients.resize(d->message.recipients.size());
+      finish(std::move(d), std::move(r));
+    }
+  }
+  if (site_changed_) site_changed_();
+}
+
+std::map<std::string, uint64_t> DeliveryEngine::queuedPerSite() const {
+  std::map<std::string, uint64_t> out;
+  for (const auto& [key, pool] : pools_) {
+    if (pool->queued() > 0) out[pool->gate().site()] += pool->queued();
+  }
+  return out;
+}
+
 void DeliveryEngine::tryNextCandidate(std::unique_ptr<Delivery> d) {
   uint64_t now = uv_hrtime();
   while (d->next_candidate < d->candidates.size()) {
     const DeliveryCandidate& c = d->candidates[d->next_candidate++];
-    DestinationPool& pool = poolFor(c, d->domain);
+    DestinationPool& pool = poolFor(c, *d);
     if (pool.backedOff(now)) {
       if (d->last_failure.empty()) d->last_failure = c.address.toString() + " is backed off";
       continue;
@@ -212,6 +297,9 @@ void DeliveryEngine::finishWithoutSending(std::unique_ptr<Delivery> d, DeliveryO
   r.reason = std::move(reason);
   r.recipients.resize(d->message.recipients.size());
   for (RecipientResult& x : r.recipients) x.outcome = outcome;
+  // No reply decided it: a bounce here is final for the recipient (no such domain, an invalid
+  // address), a deferral is the network's or ours.
+  r.reply_class = outcome == DeliveryOutcome::kBounced ? shaping::ReplyClass::kMailbox : shaping::ReplyClass::kProtocol;
   finish(std::move(d), std::move(r));
 }
 
@@ -220,6 +308,10 @@ void DeliveryEngine::finish(std::unique_ptr<Delivery> d, DeliveryResult&& result
   if (d->current) result.mx_host = d->current->mx_host;
   result.tls.policy = d->current ? d->current->tls->policy : config_.tls.policyFor(d->domain);
   result.attempts = d->attempts;
+  if (d->gate) {
+    result.site = d->gate->site();
+    if (d->reserved) d->gate->released();
+  }
   result.timings.dns = Duration(d->dns_ns);
   result.timings.queue_wait = Duration(d->queue_wait_ns);
   result.timings.total = Duration(now - d->submitted_ns);
@@ -234,11 +326,13 @@ void DeliveryEngine::finish(std::unique_ptr<Delivery> d, DeliveryResult&& result
   done(std::move(result));
 }
 
-DestinationPool& DeliveryEngine::poolFor(const DeliveryCandidate& candidate, const std::string& domain) {
+DestinationPool& DeliveryEngine::poolFor(const DeliveryCandidate& candidate, const Delivery& d) {
+  const std::string& domain = d.domain;
   const SocketAddress& destination = candidate.address;
   const std::optional<SocketAddress>& source = sourceFor(domain);
-  // Connections differ by what their TLS must achieve as well as by their ends.
-  std::string key = (source ? source->host() : std::string()) + ">" + destination.toString() + "|" + candidate.tls->key();
+  // Connections differ by their site's shaping and by what their TLS must achieve as well as
+  // by their ends.
+  std::string key = d.gate->source() + ">" + d.gate->site() + ">" + destination.toString() + "|" + candidate.tls->key();
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
   DestinationLimits limits = config_.limits;
@@ -246,7 +340,7 @@ DestinationPool& DeliveryEngine::poolFor(const DeliveryCandidate& candidate, con
     if (name == domain) limits = l;
   }
   DestinationPoolOwner& owner = *this;
-  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits, *candidate.tls);
+  auto pool = std::make_unique<DestinationPool>(loop_, owner, source, destination, limits, *candidate.tls, d.gate);
   ++pools_open_;
   startSweeping();
   return *pools_.emplace(std::move(key), std::move(pool)).first->second;
@@ -273,6 +367,7 @@ void DeliveryEngine::retireIdlePools() {
     if (uint64_t since = pool->idleSince(now)) idle.emplace_back(since, key);
   }
   std::sort(idle.begin(), idle.end());
+  std::erase_if(gates_, [](const auto& entry) { return entry.second.expired(); });
   size_t beyond_cap = idle.size() > config_.max_idle_pools ? idle.size() - config_.max_idle_pools : 0;
   for (size_t i = 0; i < idle.size(); ++i) {
     if (i >= beyond_cap && now - idle[i].first < idle_ns) break;

@@ -17,13 +17,15 @@ bool noReplyAtAll(const DeliveryResult& r) {
 }  // namespace
 
 DestinationPool::DestinationPool(uv_loop_t* loop, DestinationPoolOwner& owner, std::optional<SocketAddress> source,
-                                 SocketAddress destination, DestinationLimits limits, TlsRequirement tls)
+                                 SocketAddress destination, DestinationLimits limits, TlsRequirement tls,
+                                 std::shared_ptr<SiteGate> gate)
     : loop_(loop),
       owner_(owner),
       source_(std::move(source)),
       destination_(destination),
       limits_(limits),
       tls_(std::move(tls)),
+      gate_(std::move(gate)),
       // A second's worth of new connections may come at once; messages are smoothed to a tenth.
       new_connections_(limits.max_new_connections_per_second, limits.max_new_connections_per_second),
       messages_(limits.max_messages_per_second, limits.max_messages_per_second / 10) {
@@ -55,6 +57,7 @@ void DestinationPool::pump() {
     // would wait for that receiver's every reply and could miss its deadline.
     c->cork();
     bool rate_limited = false;
+    uint64_t wait = 0;
     do {
       if (queue_.front()->may_start && !queue_.front()->may_start()) {
         std::unique_ptr<Delivery> gone = std::move(queue_.front());
@@ -62,7 +65,12 @@ void DestinationPool::pump() {
         withdraw(std::move(gone));
         continue;
       }
+      if (!gate_->tryStart(now, &wait)) {
+        rate_limited = true;
+        break;
+      }
       if (!messages_.tryTake(now)) {
+        wait = messages_.waitNanos(now);
         rate_limited = true;
         break;
       }
@@ -74,12 +82,16 @@ void DestinationPool::pump() {
     if (c->state() == SmtpClientConnection::State::kReady) idle_.push_back(c);  // sent nothing
     c->uncork();
     if (rate_limited) {
-      waitFor(messages_.waitNanos(now));
+      waitFor(wait);
       return;  // no point opening connections for messages that may not go yet
     }
   }
   // One new connection per message that has none coming, within the limits.
   while (queue_.size() > connecting_ && slots_.size() < limits_.max_connections && !backedOff(now)) {
+    if (!gate_->mayConnect(limits_.max_connections)) {
+      gate_->wait(this);  // a connection of the site's other pools closes first
+      return;
+    }
     if (!new_connections_.tryTake(now)) {
       waitFor(new_connections_.waitNanos(now));
       return;
@@ -95,6 +107,7 @@ void DestinationPool::openConnection() {
   SmtpClientConnection& c = *slot->connection;
   c.setTls(owner_.tlsContext(), tls_, startTlsMode(), tls_session_);
   slots_.push_back(std::move(slot));
+  gate_->connected();
   ++connecting_;
   ++owner_.counters().connections_opened;
   ++owner_.counters().connections_open;
@@ -104,6 +117,10 @@ void DestinationPool::openConnection() {
 void DestinationPool::start(Slot& slot, std::unique_ptr<Delivery> d) {
   --owner_.counters().queued;
   d->queue_wait_ns = uv_hrtime() - d->enqueued_ns;
+  if (d->reserved) {
+    d->reserved = false;
+    gate_->started();
+  }
   if (slot.connection->transactions() > 0) ++owner_.counters().transactions_reused;
   owner_.counters().bytes_sent += d->message.bodySize();
   slot.active.push_back(std::move(d));
@@ -129,6 +146,9 @@ void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
   std::unique_ptr<Delivery> d = std::move(slot.active.front());
   slot.active.pop_front();
   ++delivered_;
+  bool changed = false;
+  result.reply_class = gate_->onReply(result.reply, &changed);
+  if (result.reply_class == shaping::ReplyClass::kThrottle) slot.throttled = true;
   // An unchecked connection is shared by the MX names at its address, but its certificate
   // was checked against the name it was opened for: it says nothing about another's.
   if (result.tls.verified && d->current && d->current->mx_host != tls_.host) result.tls.verified = result.tls.dane = false;
@@ -146,6 +166,7 @@ void DestinationPool::onTransactionDone(Slot& slot, DeliveryResult&& result) {
     return;  // the connection's close pumps the queue
   }
   owner_.finish(std::move(d), std::move(result));
+  if (changed) owner_.onSiteChanged(*gate_);  // may take this pool's queue
 }
 
 void DestinationPool::onConnectionReady(SmtpClientConnection& connection) {
@@ -173,10 +194,18 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
   Slot* slot = slotOf(connection);
   assert(slot);
   // The connection reports every transaction before it closes; should one be left, it is
-  // deferred rather than lost.
+  // deferred rather than lost. Those pipelined behind a throttle's 421 were never answered:
+  // they wait here for the site's new rate, once.
   while (!slot->active.empty()) {
-    std::unique_ptr<Delivery> d = std::move(slot->active.front());
-    slot->active.pop_front();
+    std::unique_ptr<Delivery> d = std::move(slot->active.back());
+    slot->active.pop_back();
+    if (slot->throttled && !closing_ && d->requeues == 0) {
+      ++d->requeues;
+      d->enqueued_ns = uv_hrtime();
+      queue_.push_front(std::move(d));
+      ++owner_.counters().queued;
+      continue;
+    }
     owner_.finishWithoutSending(std::move(d), DeliveryOutcome::kDeferred, "connection closed: " + reason);
   }
   if (!slot->ready_once) --connecting_;
@@ -190,10 +219,13 @@ void DestinationPool::onConnectionClosed(SmtpClientConnection& connection, SmtpC
   if (setup_failed && !tls_end) ++owner_.counters().connection_failures;
   if (tls_end) {
     onTlsEnd(end, reason);
-  } else if ((setup_failed || end == End::kServiceClosing) && !closing_) {
+  } else if ((setup_failed || end == End::kServiceClosing) && !closing_ && !slot->throttled) {
+    // A 421 that a transaction classified as a throttle is no refusal: the site's rate has
+    // been cut instead, and the queue waits for it here.
     backOff(reason);
   }
   slots_.erase(std::find_if(slots_.begin(), slots_.end(), [slot](const auto& s) { return s.get() == slot; }));
+  gate_->disconnected();  // may pump the site's other pools
   if (closing_) {
     maybeClosed();
   } else {
@@ -265,8 +297,16 @@ void DestinationPool::waitFor(uint64_t nanos) {
 
 void DestinationPool::onTimer(uv_timer_t* timer) { static_cast<DestinationPool*>(timer->data)->pump(); }
 
+std::deque<std::unique_ptr<Delivery>> DestinationPool::takeQueue() {
+  std::deque<std::unique_ptr<Delivery>> taken;
+  taken.swap(queue_);
+  owner_.counters().queued -= taken.size();
+  return taken;
+}
+
 void DestinationPool::close() {
   closing_ = true;
+  gate_->forget(this);
   std::deque<std::unique_ptr<Delivery>> waiting;
   waiting.swap(queue_);
   for (auto& d : waiting) {
@@ -302,6 +342,7 @@ uint64_t DestinationPool::idleSince(uint64_t now_ns) const {
 DestinationStatus DestinationPool::status(uint64_t now_ns) const {
   DestinationStatus s;
   s.source = source_ ? source_->host() : std::string();
+  s.site = gate_->site();
   s.destination = destination_;
   s.connections = static_cast<uint32_t>(slots_.size());
   s.idle = static_cast<uint32_t>(idle_.size());

@@ -1,7 +1,8 @@
 // The connections to one destination, a (source address, receiver IP:port) pair with one TLS
 // requirement: reused while they last, opened within the destination's limits, with a queue of
 // messages behind them and a back-off after the destination refuses us (or fails the TLS the
-// requirement insists on). Each new connection offers the last TLS session to resume.
+// requirement insists on). Each new connection offers the last TLS session to resume. Every
+// pool of one (source, site) shares its SiteGate: the rate and connections shaping allows.
 #pragma once
 
 #include <uv.h>
@@ -16,15 +17,17 @@
 #include "lbmail/core/handle_closer.h"
 #include "lbmail/delivery/delivery_config.h"
 #include "lbmail/delivery/destination_pool_owner.h"
-#include "smtp_client_connection.h"
 #include "rate_limiter.h"
+#include "site_gate.h"
+#include "smtp_client_connection.h"
 
 namespace lbmail::delivery {
 
-class DestinationPool final : private SmtpClientConnection::Handler {
+class DestinationPool final : private SmtpClientConnection::Handler, private SiteGate::Waiter {
  public:
   DestinationPool(uv_loop_t* loop, DestinationPoolOwner& owner, std::optional<SocketAddress> source,
-                  SocketAddress destination, DestinationLimits limits, TlsRequirement tls);
+                  SocketAddress destination, DestinationLimits limits, TlsRequirement tls,
+                  std::shared_ptr<SiteGate> gate);
   DestinationPool(const DestinationPool&) = delete;
   DestinationPool& operator=(const DestinationPool&) = delete;
   ~DestinationPool() override;
@@ -36,6 +39,9 @@ class DestinationPool final : private SmtpClientConnection::Handler {
 
   DestinationStatus status(uint64_t now_ns) const;
   size_t queued() const { return queue_.size(); }
+  const SiteGate& gate() const { return *gate_; }
+  // The queue, handed back (its site suspended this source): the caller answers each.
+  std::deque<std::unique_ptr<Delivery>> takeQueue();
   // Without connections, queue or back-off: since when (0 when it is not idle).
   uint64_t idleSince(uint64_t now_ns) const;
 
@@ -44,12 +50,14 @@ class DestinationPool final : private SmtpClientConnection::Handler {
     std::unique_ptr<SmtpClientConnection> connection;
     std::deque<std::unique_ptr<Delivery>> active;  // messages in its transactions, oldest first
     bool ready_once = false;           // has been ready: no longer counted as connecting
+    bool throttled = false;  // a transaction on it got a throttle reply (its 421 is no refusal)
   };
 
   void onConnectionReady(SmtpClientConnection& connection) override;
   void onConnectionClosed(SmtpClientConnection& connection, SmtpClientConnection::End end,
                           const std::string& reason) override;
   void onTlsSession(SmtpClientConnection& connection, SharedSslSession session) override;
+  void onSiteFreed() override { pump(); }
   SmtpClientConnection::StartTls startTlsMode() const;
   // A connection ended by TLS: plain next time (opportunistic), or a back-off with the reason.
   void onTlsEnd(SmtpClientConnection::End end, const std::string& reason);
@@ -72,8 +80,7 @@ class DestinationPool final : private SmtpClientConnection::Handler {
   SocketAddress destination_;
   DestinationLimits limits_;
   TlsRequirement tls_;
-  // Opportunistic TLS whose handshake failed: later connections go plain, as Postfix's "may"
-  // does, until the pool is retired.
+  std::shared_ptr<SiteGate> gate_;
   // After a failed opportunistic handshake, connections go plain until then (uv_hrtime
   // nanoseconds); then TLS is tried again.
   uint64_t plain_until_ns_ = 0;

@@ -13,6 +13,14 @@ class RateLimiter {
   explicit RateLimiter(double rate = 0, double burst = 1) : rate_(rate), burst_(std::max(1.0, burst)), tokens_(burst_) {}
 
   bool unlimited() const { return rate_ <= 0; }
+  double rate() const { return rate_; }
+
+  // A new rate (an adaptive limit moved): the tokens held stay, within the new burst.
+  void setRate(double rate, double burst) {
+    rate_ = rate;
+    burst_ = std::max(1.0, burst);
+    tokens_ = std::min(tokens_, burst_);
+  }
 
   // Takes one token when there is one at now_ns.
   bool tryTake(uint64_t now_ns) {

@@ -105,6 +105,17 @@ int Gateway::onStart() {
     return 1;
   }
   engine_ = std::make_unique<delivery::DeliveryEngine>(loop_, config_.smtp, *resolver_);
+  shaping_ = std::make_unique<GatewayShaping>(loop_, config_.shaping, metrics_);
+  std::string shaping_error = shaping_->start(
+      [this](const proto::SitesFrame& f) {
+        for (auto& [link, s] : links_) link->send(f);
+      },
+      [this] { return engine_->queuedPerSite(); });
+  if (!shaping_error.empty()) {
+    logError("gateway.shaping_failed", {{"error", shaping_error}});
+    return 1;
+  }
+  engine_->setShaping(shaping_->table(), &shaping_->classifier(), [this] { shaping_->changed(); });
   if (!config_.dkim.keys.empty()) {
     signer_ = std::make_unique<MessageSigner>(loop_, config_.dkim, metrics_);
     for (const dkim::DkimKey& k : config_.dkim.keys) {
@@ -145,6 +156,12 @@ void Gateway::onLinkUp(proto::LinkConnection& link) {
   links_by_id_[s.id] = &s;
   logInfo("gateway.link_up", {{"peer", link.peerName()}, {"addr", link.peerAddress().toString()}});
   link.send(proto::CatalogFrame{media_.catalog()});
+  if (shaping_) {
+    // What this gateway's addresses may not do now, before the first SEND.
+    std::vector<shaping::SiteReport> storage;
+    proto::SitesFrame sites = shaping_->snapshot(storage);
+    if (!sites.sites.empty()) link.send(sites);
+  }
   if (link.peerInstance() != 0) handOver(s);
   if (draining_) {
     link.send(proto::DrainFrame{});
@@ -314,9 +331,14 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
   if (own != links_by_id_.end()) --own->second->in_flight;
   LinkState* to = answerLink(q);
   Clock::time_point now = Clock::now();
-  if (r.withdrawn) {
+  if (r.withdrawn || r.site_unavailable) {
+    // Never sent: another gateway (or a later try) may take it.
+    proto::RejectFrame reject{q.request_id, RejectReason::kExpired, q.withdrawn_why, !r.site.empty(), r.site};
+    if (r.site_unavailable) {
+      reject.reason = RejectReason::kSiteUnavailable;
+      reject.text = r.reason;
+    }
     expired_.inc();
-    proto::RejectFrame reject{q.request_id, RejectReason::kExpired, q.withdrawn_why, false, {}};
     if (q.instance != 0) held_.keep(q.instance, reject, now);
     if (to) to->link->send(reject);
   } else {
@@ -336,6 +358,10 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
     result.timings.smtp_us = micros(r.timings.transaction);
     result.timings.total_us = micros(now - q.received);
     setResultTls(result, r.tls);
+    result.has_shaping = true;
+    result.reply_class = static_cast<uint8_t>(r.reply_class);
+    result.site = r.site;
+    if (shaping_) shaping_->countReply(r.reply_class);
     // Held even when sent: the initiator may die before its ledger has the outcome.
     if (q.instance != 0) held_.keep(q.instance, result, now);
     if (to) {
@@ -464,11 +490,18 @@ void Gateway::closeEverything() {
       after_resolver();
     }
   };
-  auto after_signer = [this, after_engine] {
-    if (engine_) {
-      engine_->close(after_engine);
+  auto after_shaping = [this, after_engine] {
+    if (shaping_) {
+      shaping_->close(after_engine);  // saved after the last reply
     } else {
       after_engine();
+    }
+  };
+  auto after_signer = [this, after_shaping] {
+    if (engine_) {
+      engine_->close(after_shaping);
+    } else {
+      after_shaping();
     }
   };
   // Every signing job holds an in_flight_ count, so none is left by now (or start failed).

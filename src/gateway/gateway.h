@@ -17,6 +17,7 @@
 
 #include "delivery_metrics.h"
 #include "gateway_config.h"
+#include "gateway_shaping.h"
 #include "held_answers.h"
 #include "message_signer.h"
 #include "lbmail/core/mode_service.h"
@@ -100,6 +101,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   std::unique_ptr<dns::MxResolver> resolver_;
   std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<MessageSigner> signer_;  // null when [dkim] has no keys
+  std::unique_ptr<GatewayShaping> shaping_;
   std::unique_ptr<proto::LinkAcceptor> acceptor_;
   std::unordered_map<proto::LinkConnection*, LinkState> links_;
   std::unordered_map<uint64_t, LinkState*> links_by_id_;

@@ -52,6 +52,8 @@ Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file) 
     c.dns.smtp_port = c.smtp.port;
     // Keys are read and checked here: a bad key is a configuration error (--check-config too).
     c.dkim = dkim::readDkimConfig(root.table("dkim"), file);
+    ConfigTable shaping = root.table("shaping");
+    c.shaping = shaping::readShapingConfig(shaping, file);
     return c;
   });
 }

@@ -1,5 +1,6 @@
 // The gateway mode's configuration: [gateway] (links, key, media, capacity) beside the [smtp]
-// and [dns] tables the delivery engine and resolver read, and [dkim], the signing keys.
+// and [dns] tables the delivery engine and resolver read, [dkim], the signing keys, and
+// [shaping], how replies slow down or suspend a sending address per receiving site.
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@
 #include "lbmail/dns/mx_resolver.h"
 #include "lbmail/delivery/delivery_config.h"
 #include "lbmail/proto/link_credentials.h"
+#include "lbmail/shaping/shaping_config.h"
 
 namespace lbmail {
 
@@ -36,6 +38,7 @@ struct GatewayConfig {
   delivery::DeliveryConfig smtp;
   dns::ResolverConfig dns;
   dkim::DkimConfig dkim;  // no keys: nothing is signed
+  shaping::ShapingConfig shaping;
 };
 
 Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file);

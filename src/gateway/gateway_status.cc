@@ -49,10 +49,12 @@ void Gateway::writeModeStatus(JsonWriter& w) {
     w.key("plain_fallbacks").value(st.tls_plain_fallbacks);
     delivery_metrics_.tls().writePolicies(w);
     w.endObject();
+    if (shaping_) shaping_->writeStatus(w);
     w.key("destinations").beginArray();
     for (const delivery::DestinationStatus& d : engine_->destinations()) {
       w.beginObject();
       w.key("source").value(d.source);
+      w.key("site").value(d.site);
       w.key("destination").value(d.destination.toString());
       w.key("connections").value(static_cast<uint64_t>(d.connections));
       w.key("queued").value(d.queued);

@@ -18,6 +18,7 @@ void HeldAnswers::keep(uint64_t instance, const proto::ResultFrame& result, Cloc
   a.text = result.reply;
   a.mx_host = result.mx_host;
   a.tls_version = result.tls_version;
+  a.site = result.site;
   a.result = result;
 }
 
@@ -25,6 +26,7 @@ void HeldAnswers::keep(uint64_t instance, const proto::RejectFrame& reject, Cloc
   Answer& a = add(instance, now);
   a.is_result = false;
   a.text = reject.text;
+  a.site = reject.site;
   a.reject = reject;
 }
 
@@ -48,9 +50,11 @@ uint64_t HeldAnswers::replay(uint64_t instance, proto::LinkConnection& link, Clo
       a.result.reply = a.text;
       a.result.mx_host = a.mx_host;
       a.result.tls_version = a.tls_version;
+      a.result.site = a.site;
       link.send(a.result);
     } else {
       a.reject.text = a.text;
+      a.reject.site = a.site;
       link.send(a.reject);
     }
     ++sent;

@@ -47,6 +47,7 @@ class HeldAnswers {
     std::string text;  // the reply or the REJECT text
     std::string mx_host;
     std::string tls_version;
+    std::string site;
   };
 
   Answer& add(uint64_t instance, Clock::time_point now);

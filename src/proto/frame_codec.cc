@@ -234,6 +234,10 @@ void read(PayloadReader& r, RejectFrame& f) {
   f.request_id = r.varint();
   f.reason = static_cast<RejectReason>(r.u8());
   f.text = r.bytes(kMaxTextBytes);
+  // The site is optional: a gateway before issue 20 ends the frame here.
+  if (!r.ok() || r.remaining() == 0) return;
+  f.has_site = true;
+  f.site = r.bytes(kMaxSiteBytes);
 }
 
 void read(PayloadReader& r, ResultFrame& f) {

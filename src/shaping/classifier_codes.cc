@@ -58,9 +58,12 @@ std::optional<ReplyClass> classFromEnhancedCode(int code, std::string_view enhan
       return ReplyClass::kProtocol;
     case 5:  // mail delivery protocol status: 5.5.x is our dialogue, not the recipient
       return permanent ? std::optional<ReplyClass>(ReplyClass::kProtocol) : std::nullopt;
-    case 7:  // security or policy status: 5.7.x refuses the sender; a plain 4.7.x is no rate
-             // signal on its own (only the pattern rules make one a throttle)
-      return permanent ? ReplyClass::kBlock : ReplyClass::kTransient;
+    case 7:  // security or policy status: 5.7.x refuses the sender; a 4.7.x with 450/451 is no
+             // rate signal on its own (only the pattern rules make one a throttle), but a 421
+             // 4.7.x closes the channel on this sender for now: what receivers do to a source
+             // that sends too fast (the sink's rate limit, Yahoo's TSS04, Microsoft's 4.7.x).
+      if (permanent) return ReplyClass::kBlock;
+      return code == 421 ? ReplyClass::kThrottle : ReplyClass::kTransient;
     default:
       return std::nullopt;
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "events.h"
+#include "lbmail/shaping/reply_classifier.h"
 #include "loop_thread.h"
 #include "smtp_tls_context.h"
 #include "starttls_peer.h"
@@ -58,6 +59,7 @@ class RecordingOwner final : public DestinationPoolOwner {
   void onPoolClosed(DestinationPool&) override {
     events_.update([&] { pool_closed = true; });
   }
+  void onSiteChanged(SiteGate&) override {}
 
   std::vector<DeliveryResult> results;
   std::vector<std::string> failovers;
@@ -83,8 +85,10 @@ PoolRun runPool(const SocketAddress& server, const TlsRequirement& tls, size_t m
   LoopThread loop;
   RecordingOwner owner(events, ca_file, starttls_timeout);
   std::unique_ptr<DestinationPool> pool;
+  shaping::ReplyClassifier classifier;  // no shaping table: the gate lets everything through
+  auto gate = std::make_shared<SiteGate>(nullptr, classifier, "", "test-site", "");
   loop.call([&] {
-    pool = std::make_unique<DestinationPool>(loop.loop(), owner, std::nullopt, server, limits, tls);
+    pool = std::make_unique<DestinationPool>(loop.loop(), owner, std::nullopt, server, limits, tls, gate);
     for (size_t i = 0; i < messages; ++i) {
       auto d = std::make_unique<Delivery>();
       d->message = smtp::test::message("Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n");

@@ -14,7 +14,7 @@ proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t insta
   c.gateway = gateway;
   c.link.node_name = "test-initiator";
   c.link.instance = instance;
-  c.link.capabilities = proto::kCapabilityResultTls;  // as lbmail's initiator asks
+  c.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping;  // as lbmail's initiator asks
   return c;
 }
 
@@ -84,13 +84,25 @@ void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& fram
     a.tls_version = r->tls_version;
     a.tls_verified = r->tls_verified;
     a.tls_policy = r->tls_policy;
+    a.has_shaping = r->has_shaping;
+    a.reply_class = r->reply_class;
+    a.site = r->site;
     record(r->request_id, std::move(a));
   } else if (const auto* j = std::get_if<proto::RejectFrame>(&frame)) {
     TestAnswer a;
     a.rejected = true;
     a.reason = j->reason;
     a.text = j->text;
+    a.site = j->site;
     record(j->request_id, std::move(a));
+  } else if (const auto* sites = std::get_if<proto::SitesFrame>(&frame)) {
+    std::vector<TestSite> copy;
+    for (const proto::SiteStatus& x : sites->sites) {
+      copy.push_back({std::string(x.site), x.suspended_ms, x.rate_millis, x.queued, x.warmup_left});
+    }
+    std::lock_guard lock(mutex_);
+    sites_.push_back(std::move(copy));
+    changed_.notify_all();
   } else if (const auto* h = std::get_if<proto::HandoverFrame>(&frame)) {
     std::lock_guard lock(mutex_);
     if (handovers_.empty()) answers_before_handover_ = answer_count_;
@@ -121,6 +133,11 @@ bool TestInitiator::waitForAnswers(size_t n, std::chrono::seconds bound) {
 bool TestInitiator::waitForCatalog(std::chrono::seconds bound) {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, bound, [&] { return catalog_seen_; });
+}
+
+std::vector<std::vector<TestSite>> TestInitiator::sites() {
+  std::lock_guard lock(mutex_);
+  return sites_;
 }
 
 std::map<uint64_t, std::vector<TestAnswer>> TestInitiator::answers() {

@@ -44,6 +44,18 @@ struct TestAnswer {
   std::string tls_version;
   bool tls_verified = false;
   uint8_t tls_policy = 0;
+  bool has_shaping = false;  // the RESULT carried reply_class and site
+  uint8_t reply_class = 0;
+  std::string site;  // RESULT's or REJECT's
+};
+
+// A SITES frame as received, with its own copies of the names.
+struct TestSite {
+  std::string site;
+  uint32_t suspended_ms = 0;
+  uint32_t rate_millis = 0;
+  uint32_t queued = 0;
+  uint32_t warmup_left = proto::SiteStatus::kNoWarmupCap;
 };
 
 class TestInitiator final : public proto::GatewayLink::Handler {
@@ -67,6 +79,8 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   // The HANDOVER frames received, and how many answers had arrived before the first.
   std::vector<proto::HandoverFrame> handovers();
   size_t answersBeforeHandover();
+  // Every SITES frame received so far, oldest first.
+  std::vector<std::vector<TestSite>> sites();
   uint64_t bytesSent() const { return bytes_sent_; }
   // SENDs put on the link so far (read it after the loop has stopped).
   size_t sent() const { return next_; }
@@ -94,6 +108,7 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   size_t catalog_size_ = 0;
   bool catalog_seen_ = false;
   std::vector<proto::HandoverFrame> handovers_;
+  std::vector<std::vector<TestSite>> sites_;
   size_t answers_before_handover_ = 0;
 };
 

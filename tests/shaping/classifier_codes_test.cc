@@ -56,7 +56,8 @@ TEST(ClassifierCodesTest, EnhancedCodesFirst) {
       {501, "5.5.2", ReplyClass::kProtocol},
       {554, "5.7.1", ReplyClass::kBlock},
       {550, "5.7.1", ReplyClass::kBlock},
-      {421, "4.7.0", ReplyClass::kTransient},  // a rate needs a pattern
+      {421, "4.7.0", ReplyClass::kThrottle},   // closing the channel on this sender for now
+      {451, "4.7.0", ReplyClass::kTransient},  // a rate needs a pattern
       {451, "4.7.1", ReplyClass::kTransient},
   });
 }

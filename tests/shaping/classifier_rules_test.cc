@@ -77,7 +77,7 @@ class = "throttle"
 )");
   EXPECT_EQ(c.classify(reply(451, "4.7.9", "please slow Down now")), ReplyClass::kThrottle);
   EXPECT_EQ(c.classify(reply(451, "4.7.1", "please slow down now")), ReplyClass::kTransient);
-  EXPECT_EQ(c.classify(reply(421, "4.7.9", "please slow down now")), ReplyClass::kTransient);
+  EXPECT_EQ(c.classify(reply(421, "4.7.9", "please slow down now")), ReplyClass::kThrottle);  // 421 4.7.x
 }
 
 TEST(ClassifierRulesTest, LinesOfAReplyAreJoinedBySpaces) {

@@ -26,6 +26,11 @@ namespace lbmail::mta_sts {
 class MtaStsResolver;
 }  // namespace lbmail::mta_sts
 
+namespace lbmail::shaping {
+class ReplyClassifier;
+class ShapingTable;
+}  // namespace lbmail::shaping
+
 namespace lbmail::delivery {
 
 using smtp::OutgoingMessage;
@@ -34,6 +39,7 @@ struct Delivery;
 struct DeliveryCandidate;
 struct HostTls;
 class DestinationPool;
+class SiteGate;
 class TlsPolicyResolver;
 
 class DeliveryEngine final : private DestinationPoolOwner {
@@ -48,6 +54,16 @@ class DeliveryEngine final : private DestinationPoolOwner {
   DeliveryEngine(const DeliveryEngine&) = delete;
   DeliveryEngine& operator=(const DeliveryEngine&) = delete;
   ~DeliveryEngine() override;
+
+  // Shaping per (source, site) (docs/shaping.md): before a message joins a site's queue the
+  // table admits it or not (suspended, warm-up cap), every reply is classified and fed to it,
+  // and its rate and connections bound the site's pools. Both must outlive the engine; call
+  // before the first submit. changed runs when a site's state changed (for SITES). Without a
+  // table every reply is still classified, by the code rules alone.
+  void setShaping(shaping::ShapingTable* table, const shaping::ReplyClassifier* classifier,
+                  std::function<void()> changed);
+  // Messages queued per site now, for SITES.
+  std::map<std::string, uint64_t> queuedPerSite() const;
 
   // Sends message to its recipients, who all share domain. done runs exactly once on the loop,
   // possibly before submit returns (a cached DNS failure, an unsafe address, after close()).
@@ -73,6 +89,7 @@ class DeliveryEngine final : private DestinationPoolOwner {
   void finishWithoutSending(std::unique_ptr<Delivery> d, DeliveryOutcome outcome, std::string reason) override;
   void failOver(std::unique_ptr<Delivery> d, const std::string& reason) override;
   void onPoolClosed(DestinationPool& pool) override;
+  void onSiteChanged(SiteGate& gate) override;
 
   void onResolved(uint64_t id, const dns::MxAnswer& answer);
   // The TLS policy's answer for the message's MX hosts: refused hosts drop out.
@@ -82,7 +99,11 @@ class DeliveryEngine final : private DestinationPoolOwner {
   std::string refusal(const dns::MxAnswer& answer, const dns::MxTarget& target, const SocketAddress& address);
   // Queues d on the next candidate destination that is not backed off, or finishes it.
   void tryNextCandidate(std::unique_ptr<Delivery> d);
-  DestinationPool& poolFor(const DeliveryCandidate& candidate, const std::string& domain);
+  DestinationPool& poolFor(const DeliveryCandidate& candidate, const Delivery& d);
+  // The gate of the message's (source, site), from its MX answer; false (and d answered) when
+  // the shaping table does not admit it.
+  bool admitToSite(std::unique_ptr<Delivery>& d, const dns::MxAnswer& answer);
+  std::shared_ptr<SiteGate> gateFor(const std::string& source, const dns::MxAnswer& answer);
   const std::optional<SocketAddress>& sourceFor(const std::string& domain) const;
   void startSweeping();
   static void onSweep(uv_timer_t* timer);
@@ -97,7 +118,12 @@ class DeliveryEngine final : private DestinationPoolOwner {
   std::unique_ptr<SmtpTlsContext> tls_context_;  // config_.tls.ca_file
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Delivery>> resolving_;
-  std::map<std::string, std::unique_ptr<DestinationPool>> pools_;  // key: "source>destination"
+  std::map<std::string, std::unique_ptr<DestinationPool>> pools_;  // key: "source>site>destination|tls"
+  shaping::ShapingTable* shaping_ = nullptr;
+  std::unique_ptr<shaping::ReplyClassifier> own_classifier_;  // the code rules, when none is given
+  const shaping::ReplyClassifier* classifier_ = nullptr;
+  std::function<void()> site_changed_;
+  std::map<std::string, std::weak_ptr<SiteGate>> gates_;  // key: "source>site"; pruned by the sweep
   std::vector<std::optional<SocketAddress>> sources_;
   std::unique_ptr<mta_sts::MtaStsResolver> mta_sts_;
   std::unique_ptr<TlsPolicyResolver> tls_policies_;

@@ -29,10 +29,12 @@ struct DeliveryEngineStats {
   uint64_t tls_failures = 0;         // handshakes failed or timed out; TLS required, not offered or refused
   uint64_t tls_plain_fallbacks = 0;  // opportunistic destinations gone on in plain after a failed handshake
   uint64_t tls_policy_refusals = 0;   // messages deferred because no MX host could meet the TLS policy
+  uint64_t site_refusals = 0;  // messages handed back unsent: their site suspended us, or the warm-up cap is reached
 };
 
 struct DestinationStatus {
   std::string source;  // "" when the system picks
+  std::string site;    // the receiving site (shaping)
   SocketAddress destination;
   uint32_t connections = 0;
   uint32_t idle = 0;

@@ -14,6 +14,7 @@ namespace lbmail::delivery {
 
 struct Delivery;
 class DestinationPool;
+class SiteGate;
 class SmtpTlsContext;
 
 class DestinationPoolOwner {
@@ -33,6 +34,8 @@ class DestinationPoolOwner {
   virtual void failOver(std::unique_ptr<Delivery> d, const std::string& reason) = 0;
   // The pool has closed every connection and handle after close().
   virtual void onPoolClosed(DestinationPool& pool) = 0;
+  // A reply changed the state of the pool's site (suspended it, throttled it first).
+  virtual void onSiteChanged(SiteGate& gate) = 0;
 };
 
 }  // namespace lbmail::delivery

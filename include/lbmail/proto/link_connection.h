@@ -73,7 +73,8 @@ class LinkConnection {
 
   // Queues a frame on an open link (nothing before the handshake completes); everything queued
   // in one loop turn leaves in a single writev. Optional fields the peer's HELLO did not ask
-  // for are left out (RESULT's TLS fields without kCapabilityResultTls).
+  // for are left out (RESULT's TLS fields without kCapabilityResultTls, its shaping fields,
+  // REJECT's site and SITES frames without kCapabilityShaping).
   template <typename F>
   void send(const F& frame);
   // Initiator side: a SEND within credit. False (nothing sent) when the link is not open, has
@@ -185,13 +186,27 @@ class LinkConnection {
 template <typename F>
 void LinkConnection::send(const F& frame) {
   if (state_ != State::kOpen) return;
+  bool tls = peer_capabilities_ & kCapabilityResultTls;
+  bool shaping = peer_capabilities_ & kCapabilityShaping;
   if constexpr (std::is_same_v<F, ResultFrame>) {
-    // An older initiator refuses a RESULT with bytes after the timings.
-    if (frame.has_tls && !(peer_capabilities_ & kCapabilityResultTls)) {
+    // An older initiator refuses a RESULT with bytes after the fields it knows. The shaping
+    // fields follow the TLS fields, so they need both.
+    if ((frame.has_tls && !tls) || (frame.has_shaping && !(tls && shaping))) {
       ResultFrame base = frame;
-      base.has_tls = false;
+      base.has_tls = frame.has_tls && tls;
+      base.has_shaping = frame.has_shaping && tls && shaping;
       return queue(base);
     }
+  } else if constexpr (std::is_same_v<F, RejectFrame>) {
+    if (!shaping && (frame.has_site || frame.reason == RejectReason::kSiteUnavailable)) {
+      RejectFrame base = frame;
+      base.has_site = false;
+      // What it meant to an older initiator: this gateway cannot take it now, another may.
+      if (base.reason == RejectReason::kSiteUnavailable) base.reason = RejectReason::kOverCapacity;
+      return queue(base);
+    }
+  } else if constexpr (std::is_same_v<F, SitesFrame>) {
+    if (!shaping) return;  // an older initiator would refuse the frame type
   }
   queue(frame);
 }
