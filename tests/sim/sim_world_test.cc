@@ -230,8 +230,7 @@ TEST(SimScenario, BlocklistPutsTheBlockOfGatewayOneFirstInGroupOnesSink) {
   EXPECT_FALSE(parse(world.gatewayConfig(0, RunWorld{}, "x"))["shaping"]);
 }
 
-// The rules file the scenarios' gateways read makes the sinks' replies a block and a throttle
-// (without it, RFC 3463 makes a 4.7.28 merely transient).
+// The rules file the scenarios' gateways read makes the sinks' replies a block and a throttle.
 TEST(SimScenario, TheGatewaysRulesClassifyTheSinksRepliesAsBlockAndThrottle) {
   SimSettings s = scenarioWorld();
   SimWorld world(s, "/bin/lbmail", "");
@@ -244,7 +243,6 @@ TEST(SimScenario, TheGatewaysRulesClassifyTheSinksRepliesAsBlockAndThrottle) {
   };
   EXPECT_EQ(classifier->classify(reply(SimScenario::blockReply("127.0.0.9"))), shaping::ReplyClass::kBlock);
   EXPECT_EQ(classifier->classify(reply(SimScenario::throttleReply("127.0.0.9"))), shaping::ReplyClass::kThrottle);
-  EXPECT_EQ(shaping::ReplyClassifier().classify(reply(SimScenario::throttleReply("127.0.0.9"))), shaping::ReplyClass::kTransient);
 }
 
 TEST(SimScenario, ThrottleLimitsEveryClientOfGroupOneAndTheOracleKnowsIt) {
