@@ -118,6 +118,7 @@ void printModeHelp(Mode mode) {
     std::printf(
         "\nsim options:\n"
         "  --quick             a small world for a run under 30 seconds (CI)\n"
+        "  --scenario NAME     default, blocklist, throttle, warmup or all (a list: a,b)\n"
         "  --policies LIST     the policies to compare, e.g. ewma,round_robin,random,least_loaded\n"
         "  --shift             add the shift scenario (group 1's fastest gateway changes mid-run)\n"
         "The report goes to the terminal and to [sim] work_dir as report.json and report.html;\n"
@@ -280,8 +281,21 @@ int runSimMode(const Args& args) {
   bool quick = false;
   bool shift = false;
   std::vector<std::string> policies;
+  std::optional<std::vector<std::string>> scenarios;
   auto option = [&](const Args& a, size_t& i) {
-    if (a[i] == "--quick") {
+    if (a[i] == "--scenario" || a[i].starts_with("--scenario=")) {
+      if (a[i] == "--scenario" && i + 1 >= a.size()) {
+        usageError("--scenario needs a name: default, blocklist, throttle, warmup or all");
+        return OptionResult::kError;
+      }
+      std::string_view list = a[i] == "--scenario" ? std::string_view(a[++i]) : a[i].substr(std::strlen("--scenario="));
+      auto parsed = parseScenarios(list);
+      if (!parsed) {
+        usageError("--scenario: " + parsed.error());
+        return OptionResult::kError;
+      }
+      scenarios = *parsed;
+    } else if (a[i] == "--quick") {
       quick = true;
     } else if (a[i] == "--shift") {
       shift = true;
@@ -302,6 +316,7 @@ int runSimMode(const Args& args) {
     if (quick) makeQuick(config.sim);
     if (shift) config.sim.shift = true;
     if (!policies.empty()) config.sim.policies = policies;
+    if (scenarios) config.sim.scenarios = *scenarios;
   });
 }
 

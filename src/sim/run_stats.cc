@@ -18,8 +18,9 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(i, sorted.size() - 1)];
 }
 
-// "2026-12-02T07:28:19.161Z" to Unix seconds.
-double parseTime(const std::string& s) {
+}  // namespace
+
+double parseAccountingTime(const std::string& s) {
   std::tm tm{};
   int ms = 0;
   if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
@@ -30,6 +31,15 @@ double parseTime(const std::string& s) {
   tm.tm_mon -= 1;
   return static_cast<double>(timegm(&tm)) + ms / 1000.0;
 }
+
+std::vector<std::string> accountingFields(const std::string& line) {
+  std::vector<std::string> f;
+  std::stringstream ss(line);
+  for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+  return f;
+}
+
+namespace {
 
 std::string readDeliveries(const SimWorld& world, const SimSettings& settings, RunStats& s) {
   std::vector<double> times;
@@ -73,13 +83,11 @@ void readAccounting(const SimWorld& world, RunStats& s, double shift_at) {
   std::vector<uint64_t> total, best;
   std::string best_name = world.gatewayName(world.shiftedBest());
   while (std::getline(in, line)) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    std::vector<std::string> f = accountingFields(line);
     if (f.size() < 10) continue;  // the columns since issue 19 (tls, tls_verified) follow the tenth
     if (f[5] == "deferred") ++s.deferrals;
     if (shift_at <= 0 || f[5] != "delivered" || world.groupOfDomain(f[2]) != 0u) continue;
-    double t = parseTime(f[0]) - shift_at;
+    double t = parseAccountingTime(f[0]) - shift_at;
     if (t < 0) continue;
     auto b = static_cast<size_t>(t / kBucket);
     if (b >= total.size()) total.resize(b + 1, 0), best.resize(b + 1, 0);
@@ -101,6 +109,7 @@ std::string analyseRun(const SimWorld& world, const SimSettings& settings, RunSt
   std::string err = readDeliveries(world, settings, stats);
   if (!err.empty()) return err;
   readAccounting(world, stats, shift_at);
+  readScenarioAccounting(world, settings, stats);
   if (stats.seconds > 0) {
     stats.msgs_per_second = static_cast<double>(stats.delivered) / stats.seconds;
     stats.mb_per_second = static_cast<double>(stats.smtp_bytes) / 1e6 / stats.seconds;

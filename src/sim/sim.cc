@@ -49,14 +49,23 @@ uint64_t loggedNumber(const std::string& file, const std::string& event, const s
 Sim::Sim(uv_loop_t* loop, const SimConfig& config, MetricsRegistry& metrics)
     : ModeService(loop, config.service, metrics), settings_(config.sim), children_(loop), background_(loop) {
   settings_.work_dir = std::filesystem::absolute(settings_.work_dir).lexically_normal().string();
-  if (settings_.oracle) plan_.push_back({"oracle", "fixed", false});
-  for (const std::string& p : settings_.policies) plan_.push_back({p, p, false});
-  if (settings_.shift) plan_.push_back({"ewma-shift", "ewma", true});
+  for (const std::string& scenario : settings_.scenarios) planScenario(scenario);
   uv_timer_init(loop_, &run_timer_);
   run_timer_.data = this;
 }
 
 Sim::~Sim() = default;
+
+// The oracle and every policy in the scenario's world; run names carry the scenario but for the
+// default one (the names the comparison always had).
+void Sim::planScenario(const std::string& scenario) {
+  std::string prefix = scenario == "default" ? "" : scenario + "-";
+  RunWorld world{scenario, false, true, false};
+  if (settings_.oracle) plan_.push_back({prefix + "oracle", "fixed", RunWorld{scenario, true, true, false}});
+  for (const std::string& p : settings_.policies) plan_.push_back({prefix + p, p, world});
+  if (scenario == "default" && settings_.shift) plan_.push_back({"ewma-shift", "ewma", RunWorld{scenario, false, true, true}});
+  if (scenario == "warmup") plan_.push_back({prefix + "ewma-uncapped", "ewma", RunWorld{scenario, false, false, false}});
+}
 
 int Sim::onStart() {
   sim_started_ms_ = uv_now(loop_);
@@ -140,7 +149,7 @@ void Sim::startSinks(std::function<void(bool)> ready) {
   sinks_started_unix_ = unixNow();
   for (uint32_t k = 0; k < settings_.groups; ++k) {
     std::string name = run.name + "-sink-g" + std::to_string(k + 1);
-    std::string config = writeConfig(name, world_->sinkConfig(k, run.shifted));
+    std::string config = writeConfig(name, world_->sinkConfig(k, run.world, run.name));
     startChild(name, {world_->binary(), "sink", "-c", config}, "event=sink.listening", sinks_, all);
     if (stopping_) return;
   }
@@ -152,7 +161,7 @@ void Sim::startGateways(std::function<void(bool)> ready) {
   auto all = countReady(settings_.gateways, std::move(ready));
   for (uint32_t g = 0; g < settings_.gateways; ++g) {
     std::string name = run.name + "-" + world_->gatewayName(g);
-    std::string config = writeConfig(name, world_->gatewayConfig(g));
+    std::string config = writeConfig(name, world_->gatewayConfig(g, run.world, run.name));
     startChild(name, {world_->binary(), "gateway", "-c", config}, "event=gateway.listening", gateways_, all);
     if (stopping_) return;
   }
@@ -161,7 +170,7 @@ void Sim::startGateways(std::function<void(bool)> ready) {
 void Sim::startInitiator() {
   const Run& run = plan_[current_];
   std::string name = run.name + "-initiator";
-  std::string config = writeConfig(name, world_->initiatorConfig(run.name, run.policy));
+  std::string config = writeConfig(name, world_->initiatorConfig(run.name, run.policy, run.world));
   run_started_ms_ = uv_now(loop_);
   initiator_code_ = -1;
   initiator_ = children_.start(name, {world_->binary(), "initiator", "-c", config},
@@ -186,6 +195,8 @@ void Sim::initiatorExited(int code) {
   RunStats s;
   s.name = plan_[current_].name;
   s.policy = plan_[current_].policy;
+  s.scenario = plan_[current_].world.scenario;
+  s.capped = plan_[current_].world.capped;
   s.finished = code == 0 && !timed_out_;
   timed_out_ = false;
   s.seconds = static_cast<double>(uv_now(loop_) - run_started_ms_) / 1000.0;
@@ -217,8 +228,14 @@ void Sim::analyse() {
     s.smtp_bytes += loggedNumber(world_->path("logs/" + run.name + "-" + world_->gatewayName(g) + ".log"),
                                  "event=gateway.drained", "message_bytes");
   }
+  s.started_unix = sinks_started_unix_;
+  if (settings_.receiver.empty()) {
+    for (uint32_t k = 0; k < settings_.groups; ++k) {
+      readSinkTotals(*world_, world_->path("logs/" + run.name + "-sink-g" + std::to_string(k + 1) + ".log"), k, s);
+    }
+  }
   double shift_at =
-      run.shifted ? sinks_started_unix_ + std::chrono::duration<double>(settings_.shift_after).count() : 0;
+      run.world.shifted ? sinks_started_unix_ + std::chrono::duration<double>(settings_.shift_after).count() : 0;
   auto error = std::make_shared<std::string>();
   background_.post([this, error, shift_at] { *error = analyseRun(*world_, settings_, stats_.back(), shift_at); },
                    [this, error] {
@@ -236,7 +253,8 @@ void Sim::analyse() {
 
 void Sim::finish() {
   phase_ = "report";
-  SimReport report{settings_, stats_, world_->gatewayNames(), static_cast<double>(uv_now(loop_) - sim_started_ms_) / 1000.0};
+  SimReport report{settings_, stats_, world_->gatewayNames(), static_cast<double>(uv_now(loop_) - sim_started_ms_) / 1000.0,
+                   world_->scenario().warmupCap()};
   std::ofstream(world_->path("report.json")) << report.json() << "\n";
   std::ofstream(world_->path("report.html")) << report.html();
   std::string text = report.text();

@@ -36,8 +36,10 @@ class Sim final : public ModeService {
   struct Run {
     std::string name;
     std::string policy;
-    bool shifted = false;
+    RunWorld world;
   };
+
+  void planScenario(const std::string& scenario);
 
   void built(const std::string& error);
   void startRun();

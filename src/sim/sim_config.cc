@@ -1,6 +1,8 @@
 // Reading the simulation's configuration.
 #include "sim_config.h"
 
+#include <algorithm>
+
 #include "lbmail/core/config_document.h"
 #include "lbmail/core/socket_address.h"
 
@@ -17,6 +19,30 @@ void checkLatency(ConfigTable& t, std::string_view key, const std::string& text)
 }
 
 }  // namespace
+
+const std::vector<std::string>& allScenarios() {
+  static const std::vector<std::string> all = {"default", "blocklist", "throttle", "warmup"};
+  return all;
+}
+
+bool validScenario(const std::string& name) {
+  return std::find(allScenarios().begin(), allScenarios().end(), name) != allScenarios().end();
+}
+
+Expected<std::vector<std::string>, std::string> parseScenarios(std::string_view list) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at <= list.size();) {
+    size_t end = std::min(list.find(',', at), list.size());
+    std::string name(list.substr(at, end - at));
+    at = end + 1;
+    std::vector<std::string> names = name == "all" ? allScenarios() : std::vector<std::string>{name};
+    for (const std::string& n : names) {
+      if (!validScenario(n)) return unexpected("'" + n + "' is not a scenario (default, blocklist, throttle, warmup, all)");
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    }
+  }
+  return out;
+}
 
 bool validRunPolicy(const std::string& p) {
   return p == "ewma" || p == "round_robin" || p == "random" || p == "least_loaded";
@@ -59,7 +85,9 @@ void makeQuick(SimSettings& s) {
   s.attachment_size = 20 * 1024;
   s.policies = {"ewma", "round_robin"};
   s.shift_after = std::chrono::seconds(1);
-  s.run_timeout = std::chrono::seconds(60);
+  // The scenarios' paced runs take up to about 40 s here; slower under the sanitizers.
+  s.run_timeout = std::chrono::seconds(120);
+  s.quick = true;
 }
 
 Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
@@ -96,6 +124,15 @@ Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
     s.shift_after = t.duration("shift_after", s.shift_after, 100ms, 1h);
     s.run_timeout = t.duration("run_timeout", s.run_timeout, 1s, 24h);
     s.tls = t.boolean("tls", s.tls);
+    if (t.has("scenarios")) {
+      std::string list;
+      for (const std::string& n : t.stringArray("scenarios")) list += (list.empty() ? "" : ",") + n;
+      auto scenarios = parseScenarios(list);
+      if (!scenarios || list.empty()) t.fail("scenarios", "scenarios from: default, blocklist, throttle, warmup, all");
+      s.scenarios = *scenarios;
+    }
+    s.block_after = t.duration("block_after", s.block_after, 0s, 1h);
+    s.shaping = t.boolean("shaping", s.shaping);
     s.receiver = t.string("receiver", "");
     if (!s.receiver.empty() && !SocketAddress::parse(s.receiver)) {
       t.fail("receiver", "an address with a port, like \"127.0.0.1:2525\"");

@@ -42,6 +42,14 @@ struct SimSettings {
   // STARTTLS on every hop to the receivers: each sink gets a self-signed certificate for its
   // MX name (made by the world), and the gateways deliver with [smtp] tls_policy = "encrypt".
   bool tls = false;
+  // The scenarios run one after the other (sim_scenario.h): "default" (the policy comparison
+  // above), "blocklist", "throttle", "warmup".
+  std::vector<std::string> scenarios = {"default"};
+  Duration block_after = std::chrono::seconds(2);  // blocklist: when group 0's sink blocks gateway 1
+  // Write [shaping] into the scenarios' gateway configs (off: a gateway without the shaping
+  // integration; the scenarios then show what happens without it).
+  bool shaping = true;
+  bool quick = false;  // --quick: scenario worlds smaller as well
 };
 
 struct SimConfig {
@@ -60,6 +68,12 @@ uint32_t fastestGateway(const std::vector<SimLatency>& matrix, uint32_t group);
 void makeQuick(SimSettings& s);
 
 Expected<SimConfig, std::string> loadSimConfig(const std::string& file);
+
+// The scenarios `all` stands for, in order; and whether a name is one of them.
+const std::vector<std::string>& allScenarios();
+bool validScenario(const std::string& name);
+// "all" or a comma-separated list into scenario names; an error names the bad one.
+Expected<std::vector<std::string>, std::string> parseScenarios(std::string_view list);
 
 // The selection policies a run may compare (the oracle runs as its own "fixed" policy).
 bool validRunPolicy(const std::string& policy);

@@ -7,6 +7,7 @@
 
 #include "lbmail/core/json_writer.h"
 #include "report_assets.h"
+#include "scenario_report.h"
 
 namespace lbmail {
 namespace {
@@ -15,13 +16,15 @@ constexpr double kOracleTarget = 1.15;
 constexpr double kRoundRobinTarget = 0.7;
 constexpr double kShiftTarget = 10;
 
-std::string fmt(const char* format, double v) {
+}  // namespace
+
+std::string formatNumber(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
 }
 
-std::string escapeHtml(const std::string& s) {
+std::string htmlEscaped(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -35,6 +38,8 @@ std::string escapeHtml(const std::string& s) {
   return out;
 }
 
+namespace {
+
 // The page around the report: src/sim/assets/report.html, embedded at build time, with the
 // report's own markup where its marker stands.
 constexpr std::string_view kMarker = "<!-- report -->";
@@ -43,7 +48,6 @@ static_assert(kMarkerAt != std::string_view::npos, "report.html must hold <!-- r
 constexpr std::string_view kPageHead = assets::kReportHtml.substr(0, kMarkerAt);
 constexpr std::string_view kPageTail = assets::kReportHtml.substr(kMarkerAt + kMarker.size());
 
-const char* kColours[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"};
 
 // Horizontal bars, one per label, scaled to the largest value.
 std::string barChart(const std::string& title, const std::vector<std::pair<std::string, double>>& bars,
@@ -52,16 +56,16 @@ std::string barChart(const std::string& title, const std::vector<std::pair<std::
   for (const auto& [label, v] : bars) top = std::max(top, v);
   const int row = 26, left = 130, width = 420;
   int height = row * static_cast<int>(bars.size()) + 30;
-  std::string svg = "<h3>" + escapeHtml(title) + "</h3><svg class=\"chart\" width=\"700\" height=\"" +
+  std::string svg = "<h3>" + htmlEscaped(title) + "</h3><svg class=\"chart\" width=\"700\" height=\"" +
                     std::to_string(height) + "\" role=\"img\">";
   int y = 10;
   for (size_t i = 0; i < bars.size(); ++i) {
     int w = top > 0 ? static_cast<int>(bars[i].second / top * width) : 0;
-    svg += "<text x=\"0\" y=\"" + std::to_string(y + 15) + "\">" + escapeHtml(bars[i].first) + "</text>";
+    svg += "<text x=\"0\" y=\"" + std::to_string(y + 15) + "\">" + htmlEscaped(bars[i].first) + "</text>";
     svg += "<rect class=\"bar\" x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(y) + "\" width=\"" +
-           std::to_string(w) + "\" height=\"18\" fill=\"" + kColours[i % 8] + "\"/>";
+           std::to_string(w) + "\" height=\"18\" fill=\"" + gatewayColour(i) + "\"/>";
     svg += "<text x=\"" + std::to_string(left + w + 6) + "\" y=\"" + std::to_string(y + 15) + "\">" +
-           fmt("%.1f", bars[i].second) + " " + unit + "</text>";
+           formatNumber("%.1f", bars[i].second) + " " + unit + "</text>";
     y += row;
   }
   return svg + "</svg>";
@@ -70,7 +74,7 @@ std::string barChart(const std::string& title, const std::vector<std::pair<std::
 // For each run, one stacked bar per group: the gateways' shares of its deliveries.
 std::string shareChart(const SimSettings& settings, const std::vector<std::string>& gateway_names, const RunStats& r) {
   const int row = 22, left = 60, width = 420;
-  std::string svg = "<h4>" + escapeHtml(r.name) + "</h4><svg class=\"chart share\" width=\"640\" height=\"" +
+  std::string svg = "<h4>" + htmlEscaped(r.name) + "</h4><svg class=\"chart share\" width=\"640\" height=\"" +
                     std::to_string(row * static_cast<int>(settings.groups) + 10) + "\" role=\"img\">";
   for (uint32_t k = 0; k < settings.groups && k < r.group_share.size(); ++k) {
     uint64_t total = 0;
@@ -81,7 +85,7 @@ std::string shareChart(const SimSettings& settings, const std::vector<std::strin
       int w =
           total ? static_cast<int>(static_cast<double>(r.group_share[k][g]) / static_cast<double>(total) * width) : 0;
       svg += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y) + "\" width=\"" + std::to_string(w) +
-             "\" height=\"16\" fill=\"" + kColours[g % 8] + "\"><title>" + escapeHtml(gateway_names[g]) + ": " +
+             "\" height=\"16\" fill=\"" + gatewayColour(g) + "\"><title>" + htmlEscaped(gateway_names[g]) + ": " +
              std::to_string(r.group_share[k][g]) + "</title></rect>";
       x += w;
     }
@@ -101,7 +105,7 @@ std::string shiftChart(const RunStats& r) {
   for (size_t i = 0; i < n; ++i) {
     double x = 40 + (n > 1 ? static_cast<double>(i) / static_cast<double>(n - 1) * width : 0);
     double y = height - r.shift_share[i] * (height - 10);
-    points += fmt("%.1f", x) + "," + fmt("%.1f", y) + " ";
+    points += formatNumber("%.1f", x) + "," + formatNumber("%.1f", y) + " ";
   }
   svg += "<polyline fill=\"none\" stroke=\"#e15759\" stroke-width=\"2\" points=\"" + points + "\"/>";
   svg += "<text x=\"0\" y=\"15\">100%</text><text x=\"0\" y=\"" + std::to_string(height) + "\">0%</text>";
@@ -109,6 +113,11 @@ std::string shiftChart(const RunStats& r) {
 }
 
 }  // namespace
+
+const char* gatewayColour(size_t g) {
+  static const char* colours[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"};
+  return colours[g % 8];
+}
 
 const RunStats* SimReport::find(const std::string& name) const {
   for (const RunStats& r : runs) {
@@ -141,41 +150,43 @@ std::string SimReport::text() const {
                 "msg/s", "MB/s", "mean ms", "p50", "p90", "p99", "/oracle", "all");
   out += line;
   for (const RunStats& r : runs) {
-    double vs = ratio(r.name, "oracle");
+    double vs = ratio(r.name, ScenarioReport::oracleOf(r));
     std::snprintf(line, sizeof line, "%-12s %9llu %8llu %8.0f %8.2f %8.1f %8.1f %8.1f %8.1f %9s %7s\n", r.name.c_str(),
                   static_cast<unsigned long long>(r.delivered), static_cast<unsigned long long>(r.failed),
                   r.msgs_per_second, r.mb_per_second, r.mean_ms, r.p50_ms, r.p90_ms, r.p99_ms,
-                  vs > 0 ? fmt("%.2f", vs).c_str() : "-", r.finished && r.finals == r.recipients ? "yes" : "NO");
+                  vs > 0 ? formatNumber("%.2f", vs).c_str() : "-", r.finished && r.finals == r.recipients ? "yes" : "NO");
     out += line;
   }
   out += "\n";
   if (double o = ratio("ewma", "oracle"); o > 0) {
-    out += "ewma / oracle mean delivery time: " + fmt("%.2f", o) + " (target <= 1.15) " +
+    out += "ewma / oracle mean delivery time: " + formatNumber("%.2f", o) + " (target <= 1.15) " +
            (o <= kOracleTarget ? "met" : "NOT MET") + "\n";
   }
   if (double rr = ratio("ewma", "round_robin"); rr > 0) {
-    out += "ewma / round_robin mean delivery time: " + fmt("%.2f", rr) + " (target <= 0.7) " +
+    out += "ewma / round_robin mean delivery time: " + formatNumber("%.2f", rr) + " (target <= 0.7) " +
            (rr <= kRoundRobinTarget ? "met" : "NOT MET") + "\n";
   }
   if (const RunStats* s = find("ewma-shift")) {
     out += s->shift_seconds >= 0
-               ? "shift: most of the shifted group on its new best gateway after " + fmt("%.1f", s->shift_seconds) +
+               ? "shift: most of the shifted group on its new best gateway after " + formatNumber("%.1f", s->shift_seconds) +
                      " s (target <= 10 s) " + (s->shift_seconds <= kShiftTarget ? "met" : "NOT MET") + "\n"
                : "shift: the shifted group never moved (target <= 10 s) NOT MET\n";
   }
   for (const RunStats& r : runs) {
     if (r.smtp_bytes > 0) {
       out += "link bytes / SMTP bytes (" + r.name +
-             "): " + fmt("%.3f%%", 100.0 * static_cast<double>(r.link_bytes) / static_cast<double>(r.smtp_bytes)) +
+             "): " + formatNumber("%.3f%%", 100.0 * static_cast<double>(r.link_bytes) / static_cast<double>(r.smtp_bytes)) +
              "\n";
       break;
     }
   }
+  out += ScenarioReport(settings, runs, warmup_cap).text();
   out += "every recipient accounted for in every run: " + std::string(complete() ? "yes" : "NO") + "\n";
   return out;
 }
 
 std::string SimReport::json() const {
+  ScenarioReport scenarios(settings, runs, warmup_cap);
   std::string out;
   JsonWriter w(out);
   w.beginObject();
@@ -225,9 +236,11 @@ std::string SimReport::json() const {
       for (double v : r.shift_share) w.value(v);
       w.endArray();
     }
+    scenarios.json(w, r);
     w.endObject();
   }
   w.endArray();
+  scenarios.jsonTargets(w);
   w.key("targets").beginObject();
   w.field("ewma_over_oracle", ratio("ewma", "oracle"));
   w.field("ewma_over_round_robin", ratio("ewma", "round_robin"));
@@ -247,19 +260,19 @@ std::string SimReport::html() const {
   h += "<table id=\"runs\"><tr><th>run</th><th>delivered</th><th>failed</th><th>msg/s</th><th>MB/s</th>"
        "<th>mean ms</th><th>p50</th><th>p90</th><th>p99</th><th>mean / oracle</th><th>all accounted</th></tr>";
   for (const RunStats& r : runs) {
-    h += "<tr class=\"run\" data-run=\"" + escapeHtml(r.name) + "\"><td>" + escapeHtml(r.name) + "</td><td>" +
+    h += "<tr class=\"run\" data-run=\"" + htmlEscaped(r.name) + "\"><td>" + htmlEscaped(r.name) + "</td><td>" +
          std::to_string(r.delivered) + "</td><td>" + std::to_string(r.failed) + "</td><td>" +
-         fmt("%.0f", r.msgs_per_second) + "</td><td>" + fmt("%.2f", r.mb_per_second) + "</td><td>" +
-         fmt("%.1f", r.mean_ms) + "</td><td>" + fmt("%.1f", r.p50_ms) + "</td><td>" + fmt("%.1f", r.p90_ms) +
-         "</td><td>" + fmt("%.1f", r.p99_ms) + "</td><td>" +
-         (ratio(r.name, "oracle") > 0 ? fmt("%.2f", ratio(r.name, "oracle")) : "-") + "</td><td>" +
+         formatNumber("%.0f", r.msgs_per_second) + "</td><td>" + formatNumber("%.2f", r.mb_per_second) + "</td><td>" +
+         formatNumber("%.1f", r.mean_ms) + "</td><td>" + formatNumber("%.1f", r.p50_ms) + "</td><td>" + formatNumber("%.1f", r.p90_ms) +
+         "</td><td>" + formatNumber("%.1f", r.p99_ms) + "</td><td>" +
+         (ratio(r.name, ScenarioReport::oracleOf(r)) > 0 ? formatNumber("%.2f", ratio(r.name, ScenarioReport::oracleOf(r))) : "-") + "</td><td>" +
          (r.finished && r.finals == r.recipients ? "yes" : "NO") + "</td></tr>";
   }
   h += "</table>\n<ul id=\"targets\">";
   auto target = [&](const std::string& what, double v, double limit, const char* unit) {
     bool met = v > 0 && v <= limit;
-    h += "<li class=\"" + std::string(met ? "met" : "missed") + "\">" + escapeHtml(what) + ": " + fmt("%.2f", v) +
-         unit + " (target &le; " + fmt("%.2f", limit) + unit + ") " + (met ? "met" : "not met") + "</li>";
+    h += "<li class=\"" + std::string(met ? "met" : "missed") + "\">" + htmlEscaped(what) + ": " + formatNumber("%.2f", v) +
+         unit + " (target &le; " + formatNumber("%.2f", limit) + unit + ") " + (met ? "met" : "not met") + "</li>";
   };
   if (ratio("ewma", "oracle") > 0) target("ewma / oracle mean delivery time", ratio("ewma", "oracle"), 1.15, "");
   if (ratio("ewma", "round_robin") > 0) {
@@ -281,11 +294,12 @@ std::string SimReport::html() const {
   h += barChart("Throughput per run", rates, "msg/s");
   h += "<h3>Each gateway's share of every domain group</h3><p>";
   for (uint32_t g = 0; g < settings.gateways; ++g) {
-    h += "<span style=\"color:" + std::string(kColours[g % 8]) + "\">&#9632; " + escapeHtml(gateway_names[g]) + "</span> ";
+    h += "<span style=\"color:" + std::string(gatewayColour(g)) + "\">&#9632; " + htmlEscaped(gateway_names[g]) + "</span> ";
   }
   h += "</p>";
   for (const RunStats& r : runs) h += shareChart(settings, gateway_names, r);
   if (shift) h += shiftChart(*shift);
+  h += ScenarioReport(settings, runs, warmup_cap).html(gateway_names);
   h += kPageTail;
   return h;
 }

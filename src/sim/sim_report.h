@@ -10,11 +10,17 @@
 
 namespace lbmail {
 
+// Shared by the report's parts.
+std::string formatNumber(const char* format, double v);
+std::string htmlEscaped(const std::string& s);
+const char* gatewayColour(size_t g);
+
 struct SimReport {
   const SimSettings& settings;
   const std::vector<RunStats>& runs;
   const std::vector<std::string>& gateway_names;  // by index, as the world made them
   double total_seconds = 0;
+  uint64_t warmup_cap = 0;  // gateway 1's warm-up cap per site in the warmup scenario
 
   const RunStats* find(const std::string& name) const;
   // mean(a) / mean(b), or 0 when either run is missing.

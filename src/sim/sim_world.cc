@@ -194,12 +194,13 @@ void SimWorld::addSinkRules(toml::array& rules, uint32_t group, const std::vecto
 
 uint32_t SimWorld::shiftedBest() const { return (fastestGateway(settings_.matrix, 0) + 1) % settings_.gateways; }
 
-std::string SimWorld::sinkConfig(uint32_t group, bool shifted) const {
+std::string SimWorld::sinkConfig(uint32_t group, const RunWorld& run, const std::string& run_name) const {
   toml::array rules;
-  if (shifted && group == 0 && settings_.gateways > 1) {
+  std::vector<SimLatency> matrix = scenario_.matrix(run);
+  if (run.shifted && group == 0 && settings_.gateways > 1) {
     // The shift: group 0's fastest gateway and the next one trade places. Rules with `after`
     // come first: the first rule in force decides.
-    std::vector<SimLatency> swapped = settings_.matrix;
+    std::vector<SimLatency> swapped = matrix;
     uint32_t a = fastestGateway(settings_.matrix, 0), b = shiftedBest();
     SimLatency* la = nullptr;
     SimLatency* lb = nullptr;
@@ -215,10 +216,12 @@ std::string SimWorld::sinkConfig(uint32_t group, bool shifted) const {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.shift_after).count();
     addSinkRules(rules, group, swapped, std::to_string(ms) + "ms");
   }
-  addSinkRules(rules, group, settings_.matrix, "");
+  addSinkRules(rules, group, matrix, "");
+  scenario_.sinkRules(run, group, rules);
   std::string n = std::to_string(group + 1);
   toml::table sink{{"listen", sinkIp(group) + ":" + std::to_string(kSmtpPort)}, {"hostname", "mx.g" + n + ".sim"}};
   if (!rules.empty()) sink.insert("rule", std::move(rules));
+  if (run.scenario != "default" && !run_name.empty()) sink.insert("refusal_log", refusalLog(run_name, group));
   if (settings_.tls) {
     sink.insert("tls_certificate", sinkCertificate(group));
     sink.insert("tls_key", sinkKey(group));
@@ -250,7 +253,7 @@ toml::table SimWorld::gatewayDns() const {
   return dns;
 }
 
-std::string SimWorld::gatewayConfig(uint32_t g) const {
+std::string SimWorld::gatewayConfig(uint32_t g, const RunWorld& run, const std::string& run_name) const {
   toml::table smtp{{"port", kSmtpPort},
                    {"helo_name", gatewayName(g) + ".sim"},
                    {"source_addresses", toml::array{gatewaySource(g)}},
@@ -260,15 +263,17 @@ std::string SimWorld::gatewayConfig(uint32_t g) const {
                    {"allow_private_destinations", true}};
   // TLS required, any certificate: the sinks' are self-signed.
   if (settings_.tls) smtp.insert("tls_policy", "encrypt");
-  return tomlText(toml::table{{"node", toml::table{{"name", gatewayName(g)}}},
+  toml::table root{{"node", toml::table{{"name", gatewayName(g)}}},
                               {"admin", toml::table{{"listen", ip(2, g + 1) + ":0"}}},
                               {"gateway", toml::table{{"listen", gatewayLink(g)},
                                                       {"key_file", path("link.key")},
                                                       {"capacity", 400},
                                                       {"media_cache", path("media")},
                                                       {"drain_timeout", "5s"}}},
-                              {"smtp", std::move(smtp)},
-                              {"dns", gatewayDns()}});
+                   {"dns", gatewayDns()}};
+  scenario_.gatewayTables(run, g, run_name, smtp, root);
+  root.insert("smtp", std::move(smtp));
+  return tomlText(root);
 }
 
 // The two materials: the offer with its attachment and inline logo, and the gold members' one.
@@ -293,7 +298,8 @@ toml::array SimWorld::materials() const {
   return toml::array{std::move(offer), std::move(gold)};
 }
 
-std::string SimWorld::initiatorConfig(const std::string& run, const std::string& policy) const {
+std::string SimWorld::initiatorConfig(const std::string& run, const std::string& policy,
+                                      const RunWorld& world) const {
   toml::table campaign{
       {"name", run},
       {"database", path("recipients.db")},
@@ -311,14 +317,7 @@ std::string SimWorld::initiatorConfig(const std::string& run, const std::string&
                                          {"all", toml::array{toml::table{{"field", "tier"}, {"equals", "gold"}}}}}}}};
   toml::table selection{
       {"policy", policy}, {"half_life", "2s"}, {"stale_after", "5s"}, {"exploration", 0.02}, {"hysteresis", 0.3}};
-  if (policy == "fixed") {
-    toml::array routes;
-    for (uint32_t k = 0; k < settings_.groups; ++k) {
-      routes.push_back(toml::table{{"domain", ".g" + std::to_string(k + 1) + ".sim"},
-                                   {"gateway", gatewayName(fastestGateway(settings_.matrix, k))}});
-    }
-    if (!routes.empty()) selection.insert("route", std::move(routes));
-  }
+  if (policy == "fixed") selection.insert("route", scenario_.oracleRoutes(world));
   toml::array gateways;
   for (uint32_t g = 0; g < settings_.gateways; ++g) {
     gateways.push_back(

@@ -13,6 +13,7 @@
 
 #include "lbmail/core/expected.h"
 #include "sim_config.h"
+#include "sim_scenario.h"
 
 namespace lbmail {
 
@@ -34,14 +35,20 @@ class SimWorld {
 
   bool useDnsmasq() const { return !dnsmasq_.empty(); }
   std::vector<std::string> dnsmasqArgs() const;
-  // The sink of one group; shifted: the shift scenario's rules come into force after shift_after.
-  std::string sinkConfig(uint32_t group, bool shifted) const;
-  std::string gatewayConfig(uint32_t g) const;
+  // The sink of one group; run.shifted: the shift scenario's rules come into force after
+  // shift_after; run.scenario: the scenario's rules (sim_scenario.h).
+  // In the scenarios, with run_name given, the sink writes its refusal log.
+  std::string sinkConfig(uint32_t group, const RunWorld& run, const std::string& run_name = "") const;
+  std::string refusalLog(const std::string& run_name, uint32_t group) const {
+    return path(run_name + "-sink-g" + std::to_string(group + 1) + "-refusals.jsonl");
+  }
+  std::string gatewayConfig(uint32_t g, const RunWorld& run, const std::string& run_name) const;
   // With tls: the certificate and key of one group's sink, which build() writes.
   std::string sinkCertificate(uint32_t group) const { return path("tls/sink-g" + std::to_string(group + 1) + ".pem"); }
   std::string sinkKey(uint32_t group) const { return path("tls/sink-g" + std::to_string(group + 1) + ".key"); }
   // policy "fixed" routes every group to its fastest gateway (the oracle).
-  std::string initiatorConfig(const std::string& run, const std::string& policy) const;
+  std::string initiatorConfig(const std::string& run, const std::string& policy, const RunWorld& world) const;
+  const SimScenario& scenario() const { return scenario_; }
 
   std::string path(const std::string& name) const { return settings_.work_dir + "/" + name; }
   const std::string& binary() const { return binary_; }
@@ -52,6 +59,8 @@ class SimWorld {
   uint32_t shiftedBest() const;
   const std::string& gatewayName(uint32_t g) const { return gateway_names_[g]; }
   const std::vector<std::string>& gatewayNames() const { return gateway_names_; }
+  // Domain d's name; d mod groups is its group, and its expected size falls as 1/(d+1).
+  const std::vector<std::string>& domainNames() const { return domain_names_; }
   // The index of a gateway by the name its config gave it; none for a name the world did not make.
   std::optional<uint32_t> gatewayIndex(const std::string& name) const;
 
@@ -75,6 +84,7 @@ class SimWorld {
   std::unordered_map<std::string, uint32_t> gateway_index_;
   std::vector<std::string> domain_names_;
   std::unordered_map<std::string, uint32_t> domain_group_;
+  SimScenario scenario_{settings_, *this};
 };
 
 }  // namespace lbmail

@@ -36,6 +36,10 @@ Duration Sink::elapsed() const { return std::chrono::milliseconds(uv_now(loop_) 
 
 int Sink::onStart() {
   started_ms_ = uv_now(loop_);
+  if (std::string err = refusal_log_.open(settings_.refusal_log); !err.empty()) {
+    logError("sink.start_failed", {{"error", err}});
+    return 1;
+  }
   if (std::string err = message_log_.open(); !err.empty()) {
     logError("sink.start_failed", {{"error", err}});
     return 1;
@@ -70,6 +74,7 @@ void Sink::onConnection(uv_stream_t* listener) {
   if (sessions_.size() > settings_.max_connections ||
       (rule.max_connections_per_client > 0 && from_client > rule.max_connections_per_client)) {
     refused_connections_.inc();
+    limited(session.clientHost(), 421);
     session.refuse("Too many connections from your address");
     return;
   }
@@ -123,6 +128,7 @@ void Sink::bufferedChanged(int64_t delta) {
 }
 
 bool Sink::admitMessage(const std::string& client, double max_rate) {
+  client_stats_.mail(client, second());
   if (max_rate <= 0) return true;
   // A one-second window per client: simple, and what "messages per second" means to a tester.
   RateWindow& w = rates_[client];
@@ -136,7 +142,22 @@ bool Sink::admitMessage(const std::string& client, double max_rate) {
   return true;
 }
 
+void Sink::limited(const std::string& client, int code) {
+  client_stats_.limited(client, code, second());
+  std::pair<std::string, int> key{limited_.size() >= kMaxOutcomeSeries ? std::string("other") : client, code};
+  auto it = limited_.find(key);
+  if (it == limited_.end()) {
+    Counter& c = metrics_.counter("lbmail_sink_limited_total",
+                                  "Limit replies given (max_message_rate, max_messages_per_connection, "
+                                  "max_connections_per_client), by client address and reply code.",
+                                  {{"client", key.first}, {"code", std::to_string(code)}});
+    it = limited_.emplace(std::move(key), &c).first;
+  }
+  it->second->inc();
+}
+
 void Sink::count(const std::string& client, std::string_view domain, std::string_view outcome) {
+  if (outcome == "accepted") client_stats_.accepted(client);
   OutcomeKey key{client, std::string(domain), std::string(outcome)};
   auto it = outcomes_.find(key);
   if (it == outcomes_.end()) {
@@ -154,6 +175,8 @@ void Sink::count(const std::string& client, std::string_view domain, std::string
 
 void Sink::onStop(std::function<void()> done) {
   stopping_ = true;
+  client_stats_.log();
+  refusal_log_.close();
   stop_done_ = std::move(done);
   for (auto& l : listeners_) {
     l->close([this] {

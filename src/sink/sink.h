@@ -9,8 +9,10 @@
 
 #include "lbmail/core/mode_service.h"
 #include "lbmail/core/tcp_listener.h"
+#include "sink_client_stats.h"
 #include "sink_config.h"
 #include "sink_message_log.h"
+#include "sink_refusal_log.h"
 #include "sink_session.h"
 #include "sink_session_owner.h"
 #include "sink_tls_context.h"
@@ -44,6 +46,10 @@ class Sink final : public ModeService, private SinkSessionOwner {
   const SinkRule& rule(const std::string& client, std::string_view domain) const override;
   void count(const std::string& client, std::string_view domain, std::string_view outcome) override;
   bool admitMessage(const std::string& client, double max_rate) override;
+  void limited(const std::string& client, int code) override;
+  void refused(const std::string& client, std::string_view recipient, const SinkReply& reply) override {
+    refusal_log_.record(unixNow(), client, recipient, reply);
+  }
   uint64_t recordMessage(const smtp::ReceivedMessage& message, const SinkMessageOrigin& origin) override;
   const SinkTlsContext* tlsContext() const override { return tls_.get(); }
   void tlsHandshakeDone(bool established) override { (established ? tls_sessions_ : tls_failures_).inc(); }
@@ -55,6 +61,7 @@ class Sink final : public ModeService, private SinkSessionOwner {
   void sessionClosed(SinkSession& session) override;
 
   Duration elapsed() const;
+  uint64_t second() const { return (uv_now(loop_) - started_ms_) / 1000; }
   void onConnection(uv_stream_t* listener);
   void maybeFinishStop();
 
@@ -68,6 +75,9 @@ class Sink final : public ModeService, private SinkSessionOwner {
   std::map<std::string, uint32_t> connections_per_client_;
   std::map<std::string, RateWindow> rates_;
   std::map<OutcomeKey, Counter*> outcomes_;
+  std::map<std::pair<std::string, int>, Counter*> limited_;
+  SinkClientStats client_stats_;
+  SinkRefusalLog refusal_log_;
   uint64_t connections_total_ = 0;
   uint64_t message_number_ = 0;
   Gauge& open_connections_;

@@ -16,6 +16,18 @@ LatencySpec readLatency(ConfigTable& t, std::string_view key) {
   return *spec;
 }
 
+SinkReply readReply(ConfigTable& t, std::string_view key, int klass, const SinkReply& fallback) {
+  std::optional<std::string> text = t.optionalString(key);
+  if (!text) return fallback;
+  std::optional<SinkReply> reply = SinkReply::parse(*text, klass);
+  if (!reply) {
+    t.fail(key, "one reply line without CR or LF: a " + std::to_string(klass) +
+                    "xx code, an optional enhanced code and text, like \"" + std::to_string(klass) +
+                    (klass == 5 ? "54 5.7.1 Service unavailable\"" : "21 4.7.28 Rate limited\""));
+  }
+  return *reply;
+}
+
 SinkRule readRule(ConfigTable& t) {
   using namespace std::chrono_literals;
   SinkRule r;
@@ -42,6 +54,8 @@ SinkRule readRule(ConfigTable& t) {
   r.max_messages_per_connection = static_cast<uint32_t>(t.integer("max_messages_per_connection", 0, 0, 1'000'000));
   r.max_message_rate = t.real("max_message_rate", 0, 0, 1e9);
   r.max_connections_per_client = static_cast<uint32_t>(t.integer("max_connections_per_client", 0, 0, 1'000'000));
+  r.bounce_reply = readReply(t, "bounce_reply", 5, r.bounce_reply);
+  if (t.has("rate_reply")) r.rate_reply = readReply(t, "rate_reply", 4, SinkReply{});
   return r;
 }
 
@@ -63,6 +77,7 @@ SinkSettings readSink(ConfigTable t, const std::string& config_file) {
   s.seed = static_cast<uint64_t>(t.integer("seed", 1, 0, INT64_MAX));
   s.message_log = t.string("message_log", "");
   s.message_dir = t.string("message_dir", "");
+  s.refusal_log = t.string("refusal_log", "");
   s.tls_certificate = resolveConfigPath(config_file, t.string("tls_certificate", ""));
   s.tls_key = resolveConfigPath(config_file, t.string("tls_key", ""));
   if (s.tls_certificate.empty() != s.tls_key.empty()) {

@@ -22,6 +22,7 @@ struct SinkSettings {
   uint64_t max_body_memory = 256 * 1024 * 1024;
   uint64_t seed = 1;            // every random draw follows from it
   std::string message_log;      // JSON lines, one per accepted message; empty: none
+  std::string refusal_log;      // JSON lines, one per recipient refused at RCPT; empty: none
   std::string message_dir;      // each accepted message as a file; empty: none
   // STARTTLS (RFC 3207) is offered when both are set: PEM files, the certificate chain (leaf
   // first) and its unencrypted private key (owner-only). Relative to the configuration file.

@@ -16,7 +16,38 @@ std::optional<Duration> latencyDuration(std::string_view text) {
   return d;
 }
 
+bool isDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// RFC 3463 section 2: class.subject.detail, each part 1 to 3 digits.
+bool isEnhancedCode(std::string_view s) {
+  size_t first = s.find('.'), second = s.find('.', first + 1);
+  if (first != 1 || second == std::string_view::npos) return false;
+  std::string_view subject = s.substr(2, second - 2), detail = s.substr(second + 1);
+  return isDigits(s.substr(0, 1)) && isDigits(subject) && subject.size() <= 3 && isDigits(detail) &&
+         detail.size() <= 3;
+}
+
 }  // namespace
+
+std::optional<SinkReply> SinkReply::parse(std::string_view line, int klass) {
+  if (line.find_first_of("\r\n") != std::string_view::npos || line.size() < 3 || !isDigits(line.substr(0, 3))) {
+    return std::nullopt;
+  }
+  SinkReply r;
+  r.code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+  if (r.code / 100 != klass || (line.size() > 3 && line[3] != ' ')) return std::nullopt;
+  std::string_view rest = line.size() > 4 ? line.substr(4) : std::string_view();
+  std::string_view word = rest.substr(0, rest.find(' '));
+  if (isEnhancedCode(word)) {
+    if (word[0] - '0' != klass) return std::nullopt;
+    r.enhanced = std::string(word);
+    rest = rest.substr(std::min(rest.size(), word.size() + 1));
+  }
+  r.text = std::string(rest);
+  return r;
+}
 
 std::optional<LatencySpec> LatencySpec::parse(std::string_view text) {
   LatencySpec spec;

@@ -30,6 +30,19 @@ class LatencySpec {
   Duration high_{0};
 };
 
+// A whole reply line a rule gives instead of the built-in one: "554 5.7.1 Client host [127.0.0.5]
+// blocked using zen.spamhaus.org". The enhanced code (RFC 3463) is optional; its class must be
+// the code's first digit.
+struct SinkReply {
+  int code = 0;
+  std::string enhanced;
+  std::string text;
+
+  // The line, or nothing when it has a CR or LF, its code is not of klass (4 or 5) hundred, or
+  // an enhanced code of another class.
+  static std::optional<SinkReply> parse(std::string_view line, int klass);
+};
+
 struct SinkRule {
   std::string client;  // exact IP address; empty matches any
   std::string domain;  // exact domain, or ".example.com" for it and its subdomains; empty: any
@@ -45,6 +58,10 @@ struct SinkRule {
   uint32_t max_messages_per_connection = 0;  // then 421; 0 = no limit
   double max_message_rate = 0;               // messages per second per client address; 0 = no limit
   uint32_t max_connections_per_client = 0;   // extra connections get 421; 0 = no limit
+  // bounce_rcpt's reply, and the reply to a MAIL over max_message_rate (none: the built-in
+  // 421 4.7.0; a 421 closes the connection, another 4xx leaves it open).
+  SinkReply bounce_reply{550, "5.1.1", "Recipient address rejected: user unknown"};
+  std::optional<SinkReply> rate_reply;
 };
 
 class SinkRules {

@@ -325,10 +325,15 @@ void SinkSession::writeTls(std::string_view text, bool close_notify) {
 smtp::SmtpServerProtocol::Decision SinkSession::onMail(std::string_view) {
   const SinkRule& r = rule("");
   if (r.max_messages_per_connection > 0 && messages_ >= r.max_messages_per_connection) {
+    sink_.limited(client_host_, 421);
     return {421, "4.7.0", sink_.settings().hostname + " Too many messages on this connection"};
   }
   if (!sink_.admitMessage(client_host_, r.max_message_rate)) {
-    return {421, "4.7.0", sink_.settings().hostname + " Message rate limit exceeded, try again later"};
+    // A 421 closes the connection (RFC 5321 section 3.8); a 450 or 451 leaves it open.
+    SinkReply reply = r.rate_reply.value_or(
+        SinkReply{421, "4.7.0", sink_.settings().hostname + " Message rate limit exceeded, try again later"});
+    sink_.limited(client_host_, reply.code);
+    return {reply.code, reply.enhanced, reply.text};
   }
   first_domain_.clear();
   data_rolled_ = false;
@@ -345,7 +350,8 @@ smtp::SmtpServerProtocol::Decision SinkSession::onRecipient(std::string_view add
   }
   if (u < r.defer_rcpt + r.bounce_rcpt) {
     sink_.count(client_host_, domain, "bounced");
-    return {550, "5.1.1", "Recipient address rejected: user unknown"};
+    sink_.refused(client_host_, address, r.bounce_reply);
+    return {r.bounce_reply.code, r.bounce_reply.enhanced, r.bounce_reply.text};
   }
   if (first_domain_.empty()) first_domain_ = std::string(domain);
   return {250, "2.1.5", "Ok"};

@@ -27,6 +27,10 @@ class SinkSessionOwner {
   virtual void count(const std::string& client, std::string_view domain, std::string_view outcome) = 0;
   // A MAIL from client now: false when it exceeds the rule's message rate.
   virtual bool admitMessage(const std::string& client, double max_rate) = 0;
+  // The sink refused recipient from client at RCPT with reply (bounce_rcpt).
+  virtual void refused(const std::string& client, std::string_view recipient, const SinkReply& reply) = 0;
+  // The sink gave client a limit reply (a message rate, connection or per-connection cap).
+  virtual void limited(const std::string& client, int code) = 0;
   // Numbers an accepted message and writes it to the message log; returns its number.
   virtual uint64_t recordMessage(const smtp::ReceivedMessage& message, const SinkMessageOrigin& origin) = 0;
   // The context STARTTLS sessions come from; nullptr when the sink has no certificate.

@@ -79,6 +79,113 @@ TEST(SimConfig, MistakesAreNamed) {
             std::string::npos);
 }
 
+TEST(SimConfig, ScenariosAreNamedOrAll) {
+  std::string path = test::tempPath("sim-scenarios.toml");
+  std::ofstream(path) << "[sim]\nscenarios = [\"throttle\", \"all\"]\nblock_after = \"3s\"\nshaping = false\n";
+  auto c = loadSimConfig(path);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->sim.scenarios, (std::vector<std::string>{"throttle", "default", "blocklist", "warmup"}));
+  EXPECT_EQ(c->sim.block_after, Duration(std::chrono::seconds(3)));
+  EXPECT_FALSE(c->sim.shaping);
+  EXPECT_EQ(loadSimConfig(exampleConfig())->sim.scenarios, std::vector<std::string>{"default"});
+  std::ofstream(path) << "[sim]\nscenarios = [\"blocklst\"]\n";
+  auto bad = loadSimConfig(path);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("sim.scenarios: expected scenarios from"), std::string::npos) << bad.error();
+  EXPECT_FALSE(parseScenarios("warmup,nope"));
+  EXPECT_EQ(*parseScenarios("warmup,blocklist"), (std::vector<std::string>{"warmup", "blocklist"}));
+}
+
+// The example for the scenarios, with [shaping] in the gateways (shaping = true).
+std::string scenarioConfig(const std::string& work) {
+  std::string config = testConfig(work);
+  EXPECT_NE(readFile(config).find("shaping = true"), std::string::npos);
+  return config;
+}
+
+// The blocklist scenario with real processes: group 1's sink refuses gateway 1 with a Spamhaus
+// 554 5.7.1 from block_after on (the sinks' refusal logs name each recipient); the report has each gateway's share of every group second by
+// second, the refused recipients and how they ended, the sinks' counts, and the targets.
+// With the gateways' shaping, the block suspends gateway 1 for group 1's site: both targets met.
+TEST(Sim, BlocklistScenarioReportsSharesRefusalsAndTargets) {
+  std::string work = test::tempPath("sim-blocklist");
+  std::filesystem::remove_all(work);
+  std::string config = scenarioConfig(work);
+  test::ChildProcess sim(
+      {test::testEnv("LBMAIL_BINARY"), "sim", "-c", config, "--quick", "--scenario", "blocklist", "--policies", "ewma"});
+  int code = test::exitCode(sim.wait(std::chrono::seconds(150)));
+  ASSERT_EQ(code, 0) << sim.err().substr(sim.err().size() > 6000 ? sim.err().size() - 6000 : 0);
+  EXPECT_NE(sim.out().find("blocklist-ewma: gateway 1's share of group 1 from 7 s on < 1%"), std::string::npos)
+      << sim.out();
+  std::string script =
+      "import json,sys\nr=json.load(open(sys.argv[1]))\nruns={x['name']:x for x in r['runs']}\n"
+      "assert set(runs)=={'blocklist-oracle','blocklist-ewma'}, runs.keys()\n"
+      "for x in r['runs']:\n"
+      "  assert x['scenario']=='blocklist' and x['accounted']==6000, x['name']\n"
+      "  assert len(x['share_over_time'])==4 and len(x['sink'])==4, x['name']\n"
+      "  assert sum(sum(map(sum,g)) for g in x['share_over_time'])==x['delivered'], x['name']\n"
+      "  assert sum(c['accepted'] for g in x['sink'] for c in g)==x['delivered'], x['name']\n"
+      "  f=x['refused']\n"
+      "  assert f['recipients']==f['delivered_elsewhere']+f['delivered_same']+f['bounced']+f['failed']+f['deferred']\n"
+      "  assert f['replies']>=f['recipients'] and x['refused_421']==0, x['name']\n"
+      // The oracle knows the block: none of group 1 through gateway 1. ewma learns it: group 1's
+      // sink took gateway 1's mail before the block and refused some after it, by policy.
+      "o=runs['blocklist-oracle']\ne=runs['blocklist-ewma']\n"
+      "assert o['refused']['recipients']==0 and sum(s[0] for s in o['share_over_time'][0])==0, o['refused']\n"
+      "assert e['refused']['recipients']>0 and e['sink'][0][0]['accepted']>0, e['refused']\n"
+      "assert sum(s[0] for s in e['share_over_time'][0][:2])>0, e['share_over_time'][0][:3]\n"
+      "t=r['scenario_targets']\n"
+      "assert sorted(x['run'] for x in t)==['blocklist-ewma']*2+['blocklist-oracle']*2, t\n"
+      "assert all(isinstance(x['met'],bool) and x['value']>=0 for x in t), t\n"
+      "lost=[x for x in t if x['run']=='blocklist-ewma' and 'lost' in x['target']][0]\n"
+      "assert lost['value']==e['refused']['bounced']+e['refused']['failed'], lost\n"
+      "assert all(x['met'] for x in t), t\n"
+      "print('ok')\n";
+  test::ChildProcess check({test::testEnv("LBMAIL_PYTHON"), "-c", script, work + "/report.json"});
+  EXPECT_EQ(test::exitCode(check.wait()), 0) << check.err() << check.out();
+  EXPECT_EQ(check.out(), "ok\n");
+}
+
+// Throttle and warmup with real processes: group 1's sink answers over 40 messages a second per
+// client with Gmail's 421 4.7.28 (the oracle's gateways know the limit), gateway 1 has a warm-up
+// cap, and one ewma run has none. The report carries the sinks' 421s and each gateway's count per
+// group's sink, and the targets of both.
+// With the gateways' shaping, the cap holds. The 421s after adaptation (0.7% to 2.4% of MAILs
+// here) and the throughput targets need the initiator's part of issue 20 as well.
+TEST(Sim, ThrottleAndWarmupScenariosReport421sCapsAndTargets) {
+  std::string work = test::tempPath("sim-throttle");
+  std::filesystem::remove_all(work);
+  std::string config = scenarioConfig(work);
+  test::ChildProcess sim({test::testEnv("LBMAIL_BINARY"), "sim", "-c", config, "--quick", "--scenario",
+                          "throttle,warmup", "--policies", "ewma"});
+  int code = test::exitCode(sim.wait(std::chrono::seconds(300)));
+  ASSERT_EQ(code, 0) << sim.err().substr(sim.err().size() > 6000 ? sim.err().size() - 6000 : 0);
+  std::string script =
+      "import json,sys\nr=json.load(open(sys.argv[1]))\nruns={x['name']:x for x in r['runs']}\n"
+      "assert set(runs)=={'throttle-oracle','throttle-ewma','warmup-oracle','warmup-ewma','warmup-ewma-uncapped'}\n"
+      "for x in r['runs']:\n"
+      "  assert x['accounted']==6000 and x['refused']['recipients']==0, x['name']\n"
+      "  assert sum(c['accepted'] for g in x['sink'] for c in g)==x['delivered'], x['name']\n"
+      "  assert x['refused_421']==sum(c['refused_421'] for g in x['sink'] for c in g), x['name']\n"
+      // Only group 1's sink limits; ewma meets the limit at least at first.
+      "assert all(c['refused_421']==0 for g in runs['throttle-ewma']['sink'][1:] for c in g)\n"
+      "assert runs['throttle-ewma']['refused_421']>0, runs['throttle-ewma']['sink'][0]\n"
+      "assert runs['warmup-ewma-uncapped']['capped'] is False and runs['warmup-ewma']['capped'] is True\n"
+      // The warmup oracle knows the cap: nothing through gateway 1.
+      "assert all(g[0]['accepted']==0 for g in runs['warmup-oracle']['sink']), runs['warmup-oracle']['sink']\n"
+      "t={}\n"
+      "for x in r['scenario_targets']: t.setdefault(x['run'],[]).append(x)\n"
+      "assert [len(t.get(n,[])) for n in ['throttle-oracle','throttle-ewma','warmup-oracle','warmup-ewma',"
+      "'warmup-ewma-uncapped']]==[1,2,1,2,0], t\n"
+      "cap=[x for x in t['warmup-ewma'] if 'cap' in x['target']][0]\n"
+      "assert cap['value']==max(g[0]['accepted'] for g in runs['warmup-ewma']['sink']) and cap['met'], cap\n"
+
+      "print('ok')\n";
+  test::ChildProcess check({test::testEnv("LBMAIL_PYTHON"), "-c", script, work + "/report.json"});
+  EXPECT_EQ(test::exitCode(check.wait()), 0) << check.err() << check.out();
+  EXPECT_EQ(check.out(), "ok\n");
+}
+
 TEST(Sim, QuickRunAccountsForEveryRecipientAndEwmaBeatsRoundRobin) {
   std::string work = test::tempPath("sim-quick");
   std::filesystem::remove_all(work);

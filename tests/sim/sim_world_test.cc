@@ -13,11 +13,14 @@
 #include <filesystem>
 #include <string>
 
+#include "lbmail/shaping/reply_classifier.h"
 #include "lbmail/tls/certificate_files.h"
 #include "temp_path.h"
 
 namespace lbmail {
 namespace {
+
+const RunWorld kShifted{"default", false, true, true};
 
 SimSettings smallWorld() {
   SimSettings s;
@@ -56,7 +59,7 @@ TEST(SimWorld, NamesAreReadBackThroughItsMaps) {
 TEST(SimWorld, GatewayConfigWithStaticRoutes) {
   SimSettings s = smallWorld();
   SimWorld world(s, "/bin/lbmail", "");
-  toml::table c = parse(world.gatewayConfig(1));
+  toml::table c = parse(world.gatewayConfig(1, RunWorld{}, "run"));
   EXPECT_EQ(c["node"]["name"].value_or(std::string()), "gw2");
   EXPECT_EQ(c["gateway"]["listen"].value_or(std::string()), world.gatewayLink(1));
   EXPECT_EQ(c["gateway"]["key_file"].value_or(std::string()), s.work_dir + "/link.key");
@@ -78,7 +81,7 @@ TEST(SimWorld, GatewayConfigWithStaticRoutes) {
 TEST(SimWorld, GatewayConfigWithDnsmasq) {
   SimSettings s = smallWorld();
   SimWorld world(s, "/bin/lbmail", "/usr/sbin/dnsmasq");
-  toml::table c = parse(world.gatewayConfig(0));
+  toml::table c = parse(world.gatewayConfig(0, RunWorld{}, "run"));
   EXPECT_EQ(c["dns"]["servers"][0].value_or(std::string()), world.dnsAddress());
   EXPECT_EQ(c["dns"]["query_timeout"].value_or(std::string()), "300ms");
   EXPECT_FALSE(c["dns"]["route"]);
@@ -89,7 +92,7 @@ TEST(SimWorld, AnOutsideReceiverTakesEveryDomainWithoutDnsmasq) {
   s.receiver = "127.0.0.1:2600";
   SimWorld world(s, "/bin/lbmail", "/usr/sbin/dnsmasq");
   EXPECT_FALSE(world.useDnsmasq());
-  toml::table c = parse(world.gatewayConfig(0));
+  toml::table c = parse(world.gatewayConfig(0, RunWorld{}, "run"));
   const toml::array* routes = c["dns"]["route"].as_array();
   ASSERT_NE(routes, nullptr);
   ASSERT_EQ(routes->size(), 3u);
@@ -99,7 +102,7 @@ TEST(SimWorld, AnOutsideReceiverTakesEveryDomainWithoutDnsmasq) {
 TEST(SimWorld, SinkConfigHasARulePerGatewayAndTheShiftFirst) {
   SimSettings s = smallWorld();
   SimWorld world(s, "/bin/lbmail", "");
-  toml::table plain = parse(world.sinkConfig(0, false));
+  toml::table plain = parse(world.sinkConfig(0, RunWorld{}));
   EXPECT_EQ(plain["node"]["name"].value_or(std::string()), "sink-g1");
   EXPECT_EQ(plain["sink"]["hostname"].value_or(std::string()), "mx.g1.sim");
   const toml::array* rules = plain["sink"]["rule"].as_array();
@@ -107,14 +110,14 @@ TEST(SimWorld, SinkConfigHasARulePerGatewayAndTheShiftFirst) {
   ASSERT_EQ(rules->size(), 2u);
   for (const toml::node& r : *rules) EXPECT_FALSE(r.at_path("after"));
 
-  toml::table shifted = parse(world.sinkConfig(0, true));
+  toml::table shifted = parse(world.sinkConfig(0, kShifted));
   rules = shifted["sink"]["rule"].as_array();
   ASSERT_NE(rules, nullptr);
   ASSERT_EQ(rules->size(), 4u);
   EXPECT_EQ((*rules)[0].at_path("after").value_or(std::string()), "3000ms");
   EXPECT_FALSE((*rules)[3].at_path("after"));
   // Group 1 has no shift.
-  toml::table other = parse(world.sinkConfig(1, true));
+  toml::table other = parse(world.sinkConfig(1, kShifted));
   ASSERT_NE(other["sink"]["rule"].as_array(), nullptr);
   EXPECT_EQ(other["sink"]["rule"].as_array()->size(), 2u);
 }
@@ -122,7 +125,7 @@ TEST(SimWorld, SinkConfigHasARulePerGatewayAndTheShiftFirst) {
 TEST(SimWorld, InitiatorConfigNamesTheWorldsGatewaysAndPaths) {
   SimSettings s = smallWorld();
   SimWorld world(s, "/bin/lbmail", "");
-  toml::table c = parse(world.initiatorConfig("oracle", "fixed"));
+  toml::table c = parse(world.initiatorConfig("oracle", "fixed", RunWorld{"default", true, true, false}));
   EXPECT_EQ(c["campaign"]["name"].value_or(std::string()), "oracle");
   EXPECT_EQ(c["campaign"]["database"].value_or(std::string()), s.work_dir + "/recipients.db");
   EXPECT_EQ(c["campaign"]["accounting_file"].value_or(std::string()), s.work_dir + "/oracle.csv");
@@ -144,21 +147,21 @@ TEST(SimWorld, InitiatorConfigNamesTheWorldsGatewaysAndPaths) {
   EXPECT_EQ((*gateways)[1].at_path("address").value_or(std::string()), world.gatewayLink(1));
 
   // Other policies route nothing by hand.
-  EXPECT_FALSE(parse(world.initiatorConfig("ewma", "ewma"))["selection"]["route"]);
+  EXPECT_FALSE(parse(world.initiatorConfig("ewma", "ewma", RunWorld{}))["selection"]["route"]);
 }
 
 TEST(SimWorld, WithTlsSinksGetCertificatesAndGatewaysRequireEncryption) {
   SimSettings s = smallWorld();
   SimWorld plain_world(s, "/bin/lbmail", "");
-  EXPECT_FALSE(parse(plain_world.sinkConfig(0, false))["sink"]["tls_certificate"]);
-  EXPECT_FALSE(parse(plain_world.gatewayConfig(0))["smtp"]["tls_policy"]);
+  EXPECT_FALSE(parse(plain_world.sinkConfig(0, RunWorld{}))["sink"]["tls_certificate"]);
+  EXPECT_FALSE(parse(plain_world.gatewayConfig(0, RunWorld{}, "run"))["smtp"]["tls_policy"]);
 
   s.tls = true;
   SimWorld world(s, "/bin/lbmail", "");
-  toml::table sink = parse(world.sinkConfig(1, false));
+  toml::table sink = parse(world.sinkConfig(1, RunWorld{}));
   EXPECT_EQ(sink["sink"]["tls_certificate"].value_or(std::string()), s.work_dir + "/tls/sink-g2.pem");
   EXPECT_EQ(sink["sink"]["tls_key"].value_or(std::string()), s.work_dir + "/tls/sink-g2.key");
-  EXPECT_EQ(parse(world.gatewayConfig(1))["smtp"]["tls_policy"].value_or(std::string()), "encrypt");
+  EXPECT_EQ(parse(world.gatewayConfig(1, RunWorld{}, "run"))["smtp"]["tls_policy"].value_or(std::string()), "encrypt");
 }
 
 TEST(SimWorld, BuildWritesAnOwnerOnlyCertificateForEachSinksMxName) {
@@ -184,6 +187,112 @@ TEST(SimWorld, BuildWritesAnOwnerOnlyCertificateForEachSinksMxName) {
     SSL_CTX_free(ctx);
   }
   std::filesystem::remove_all(s.work_dir);
+}
+
+// The scenarios' worlds: the rules their sinks get, the gateways' [shaping] and limits, and the
+// oracle's routes.
+SimSettings scenarioWorld() {
+  SimSettings s;
+  s.work_dir = test::tempPath("sim-scenario-world");
+  std::filesystem::create_directories(s.work_dir);
+  s.gateways = 3;
+  s.groups = 2;
+  s.domains = 8;
+  s.matrix = defaultMatrix(s.gateways, s.groups);
+  return s;
+}
+
+TEST(SimScenario, BlocklistPutsTheBlockOfGatewayOneFirstInGroupOnesSink) {
+  SimSettings s = scenarioWorld();
+  SimWorld world(s, "/bin/lbmail", "");
+  RunWorld run{"blocklist", false, true, false};
+  toml::table sink = parse(world.sinkConfig(0, run));
+  const toml::array* rules = sink["sink"]["rule"].as_array();
+  ASSERT_NE(rules, nullptr);
+  ASSERT_EQ(rules->size(), 4u);
+  EXPECT_EQ((*rules)[0].at_path("client").value_or(std::string()), world.gatewaySource(0));
+  EXPECT_EQ((*rules)[0].at_path("after").value_or(std::string()), "2000ms");
+  EXPECT_EQ((*rules)[0].at_path("bounce_rcpt").value_or(0.0), 1.0);
+  EXPECT_EQ((*rules)[0].at_path("bounce_reply").value_or(std::string()),
+            "554 5.7.1 Service unavailable; Client host [" + world.gatewaySource(0) + "] blocked using zen.spamhaus.org");
+  // Paced: 90 ms more at the end of data than the default world's 10 ms.
+  EXPECT_EQ((*rules)[1].at_path("data_latency").value_or(std::string()), "100ms");
+  EXPECT_EQ(parse(world.sinkConfig(1, run))["sink"]["rule"].as_array()->size(), 3u);
+  toml::table gw = parse(world.gatewayConfig(0, run, "blocklist-ewma"));
+  EXPECT_EQ(gw["smtp"]["max_connections"].value_or(int64_t{0}), SimScenario::kPacedConnections);
+  EXPECT_EQ(gw["shaping"]["suspend_for"].value_or(std::string()), "10m");
+  EXPECT_EQ(gw["shaping"]["state_file"].value_or(std::string()), s.work_dir + "/state/blocklist-ewma-gw1.state");
+  EXPECT_TRUE(std::filesystem::exists(gw["shaping"]["rules_file"].value_or(std::string())));
+  EXPECT_FALSE(gw["shaping"]["warmup"]);
+  // Without shaping (a gateway that does not know [shaping]) and in the default world: none.
+  s.shaping = false;
+  EXPECT_FALSE(parse(world.gatewayConfig(0, run, "x"))["shaping"]);
+  EXPECT_FALSE(parse(world.gatewayConfig(0, RunWorld{}, "x"))["shaping"]);
+}
+
+// The rules file the scenarios' gateways read makes the sinks' replies a block and a throttle.
+TEST(SimScenario, TheGatewaysRulesClassifyTheSinksRepliesAsBlockAndThrottle) {
+  SimSettings s = scenarioWorld();
+  SimWorld world(s, "/bin/lbmail", "");
+  toml::table gw = parse(world.gatewayConfig(1, RunWorld{"throttle"}, "throttle-ewma"));
+  auto classifier = shaping::ReplyClassifier::load(gw["shaping"]["rules_file"].value_or(std::string()));
+  ASSERT_TRUE(classifier) << classifier.error();
+  auto reply = [](const std::string& line) {
+    return smtp::SmtpReply{std::stoi(line.substr(0, 3)), line.substr(4, line.find(' ', 4) - 4),
+                           line.substr(line.find(' ', 4) + 1)};
+  };
+  EXPECT_EQ(classifier->classify(reply(SimScenario::blockReply("127.0.0.9"))), shaping::ReplyClass::kBlock);
+  EXPECT_EQ(classifier->classify(reply(SimScenario::throttleReply("127.0.0.9"))), shaping::ReplyClass::kThrottle);
+}
+
+TEST(SimScenario, ThrottleLimitsEveryClientOfGroupOneAndTheOracleKnowsIt) {
+  SimSettings s = scenarioWorld();
+  SimWorld world(s, "/bin/lbmail", "");
+  toml::table sink = parse(world.sinkConfig(0, RunWorld{"throttle"}));
+  const toml::array* rules = sink["sink"]["rule"].as_array();
+  ASSERT_NE(rules, nullptr);
+  ASSERT_EQ(rules->size(), 3u);
+  for (const toml::node& r : *rules) {
+    EXPECT_EQ(r.at_path("max_message_rate").value_or(0.0), SimScenario::kThrottleRate);
+    std::string reply = r.at_path("rate_reply").value_or(std::string());
+    EXPECT_EQ(reply.rfind("421 4.7.28 [" + r.at_path("client").value_or(std::string()) + "]", 0), 0u) << reply;
+  }
+  EXPECT_FALSE(parse(world.sinkConfig(1, RunWorld{"throttle"}))["sink"]["rule"][0]["max_message_rate"]);
+  RunWorld oracle{"throttle", true, true, false};
+  toml::table gw = parse(world.gatewayConfig(2, oracle, "o"));
+  const toml::array* limits = gw["smtp"]["domain"].as_array();
+  ASSERT_NE(limits, nullptr);
+  ASSERT_EQ(limits->size(), 4u);  // group 1's domains: d0, d2, d4, d6
+  EXPECT_EQ((*limits)[1].at_path("name").value_or(std::string()), "d2.g1.sim");
+  EXPECT_LT((*limits)[1].at_path("max_messages_per_second").value_or(0.0), SimScenario::kThrottleRate);
+  EXPECT_FALSE(parse(world.gatewayConfig(2, RunWorld{"throttle"}, "e"))["smtp"]["domain"]);
+  // The oracle spreads group 1's domains over the three gateways, biggest first.
+  toml::table initiator = parse(world.initiatorConfig("o", "fixed", oracle));
+  const toml::array* routes = initiator["selection"]["route"].as_array();
+  ASSERT_NE(routes, nullptr);
+  ASSERT_EQ(routes->size(), 6u);
+  std::vector<std::string> to;
+  for (size_t i = 0; i < 4; ++i) to.push_back((*routes)[i].at_path("gateway").value_or(std::string()));
+  EXPECT_EQ(to, (std::vector<std::string>{"gw1", "gw2", "gw3", "gw3"}));
+}
+
+TEST(SimScenario, WarmupCapsGatewayOneFromTodayAndTheOracleGoesAroundIt) {
+  SimSettings s = scenarioWorld();
+  SimWorld world(s, "/bin/lbmail", "");
+  RunWorld capped{"warmup"}, uncapped{"warmup", false, false, false};
+  toml::table gw = parse(world.gatewayConfig(0, capped, "warmup-ewma"));
+  const toml::array* plans = gw["shaping"]["warmup"].as_array();
+  ASSERT_NE(plans, nullptr);
+  ASSERT_EQ(plans->size(), 1u);
+  EXPECT_EQ((*plans)[0].at_path("daily_caps[0]").value_or(int64_t{0}),
+            static_cast<int64_t>(world.scenario().warmupCap()));
+  EXPECT_EQ((*plans)[0].at_path("start").value_or(std::string()).size(), 10u);
+  EXPECT_FALSE(parse(world.gatewayConfig(1, capped, "warmup-ewma"))["shaping"]["warmup"]);
+  EXPECT_FALSE(parse(world.gatewayConfig(0, uncapped, "warmup-ewma-uncapped"))["shaping"]["warmup"]);
+  toml::table initiator = parse(world.initiatorConfig("o", "fixed", RunWorld{"warmup", true, true, false}));
+  const toml::array* routes = initiator["selection"]["route"].as_array();
+  ASSERT_NE(routes, nullptr);
+  for (const toml::node& r : *routes) EXPECT_NE(r.at_path("gateway").value_or(std::string()), "gw1");
 }
 
 }  // namespace

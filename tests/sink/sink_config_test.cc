@@ -27,9 +27,46 @@ TEST(SinkConfig, ExampleConfigLoadsWithItsRules) {
   EXPECT_EQ(c->service.mode, Mode::kSink);
   ASSERT_EQ(c->sink.listen.size(), 1u);
   EXPECT_EQ(c->sink.listen[0].toString(), "127.0.0.1:2525");
-  EXPECT_EQ(c->sink.rules.size(), 5u);
-  EXPECT_EQ(c->sink.rules[0].after, Duration(60s));
-  EXPECT_DOUBLE_EQ(c->sink.rules[1].defer_rcpt, 0.05);
+  ASSERT_EQ(c->sink.rules.size(), 6u);
+  EXPECT_EQ(c->sink.rules[0].bounce_reply.code, 554);
+  EXPECT_EQ(c->sink.rules[1].after, Duration(60s));
+  EXPECT_DOUBLE_EQ(c->sink.rules[2].defer_rcpt, 0.05);
+  ASSERT_TRUE(c->sink.rules[4].rate_reply);
+  EXPECT_EQ(c->sink.rules[4].rate_reply->enhanced, "4.7.28");
+}
+
+TEST(SinkConfig, BounceAndRateRepliesAreParsedIntoCodeEnhancedCodeAndText) {
+  auto c = loadText("[[sink.rule]]\nbounce_reply = \"554 5.7.1 Client host [127.0.0.5] blocked using zen.spamhaus.org\"\n"
+                    "rate_reply = \"421 4.7.28 unusual rate of unsolicited mail\"\n[[sink.rule]]\n"
+                    "bounce_reply = \"550 no such user\"\n");
+  ASSERT_TRUE(c) << c.error();
+  const SinkRule& r = c->sink.rules[0];
+  EXPECT_EQ(r.bounce_reply.code, 554);
+  EXPECT_EQ(r.bounce_reply.enhanced, "5.7.1");
+  EXPECT_EQ(r.bounce_reply.text, "Client host [127.0.0.5] blocked using zen.spamhaus.org");
+  ASSERT_TRUE(r.rate_reply);
+  EXPECT_EQ(r.rate_reply->code, 421);
+  EXPECT_EQ(r.rate_reply->enhanced, "4.7.28");
+  EXPECT_EQ(r.rate_reply->text, "unusual rate of unsolicited mail");
+  EXPECT_EQ(c->sink.rules[1].bounce_reply.enhanced, "");
+  EXPECT_EQ(c->sink.rules[1].bounce_reply.text, "no such user");
+  EXPECT_FALSE(c->sink.rules[1].rate_reply);
+  // The defaults: today's replies.
+  auto d = loadText("[[sink.rule]]\n");
+  ASSERT_TRUE(d) << d.error();
+  EXPECT_EQ(d->sink.rules[0].bounce_reply.code, 550);
+  EXPECT_EQ(d->sink.rules[0].bounce_reply.enhanced, "5.1.1");
+}
+
+TEST(SinkConfig, RepliesOfTheWrongClassOrWithLineBreaksAreRefused) {
+  for (const char* bad : {"bounce_reply = \"450 4.7.1 later\"", "bounce_reply = \"554 4.7.1 mixed\"",
+                          "bounce_reply = \"554 5.7.1 a\\r\\n250 ok\"", "bounce_reply = \"blocked\"",
+                          "rate_reply = \"554 5.7.1 no\"", "rate_reply = \"421-4.7.28 multi\"",
+                          "rate_reply = \"42 short\""}) {
+    auto c = loadText(std::string("[[sink.rule]]\n") + bad + "\n");
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().find("expected one reply line without CR or LF"), std::string::npos) << c.error();
+  }
 }
 
 TEST(SinkConfig, ListenTakesOneAddressOrSeveral) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -292,6 +293,68 @@ TEST(SinkProcessTest, MessageRateAboveTheRuleGets421) {
   EXPECT_EQ(c.code(), 250);
   EXPECT_EQ(c.code(), 250);
   EXPECT_EQ(c.code(), 421);
+  EXPECT_EQ(sink.stop(), 0);
+}
+
+TEST(SinkProcessTest, BounceReplyIsTheRulesWholeLineAndTheRefusalIsLogged) {
+  std::string refusals = test::tempPath("sink-refusals.jsonl");
+  std::filesystem::remove(refusals);
+  SinkProcess sink(
+      "refusal_log = \"" + refusals + "\"\n"
+      "[[sink.rule]]\nbounce_rcpt = 1.0\nbounce_reply = \"554 5.7.1 Service unavailable; Client host [127.0.0.1] "
+      "blocked using zen.spamhaus.org\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\n"));
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.reply(), "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org\r\n");
+  EXPECT_EQ(countOf(sink.metrics(), "bounced"), 1);
+  EXPECT_EQ(sink.stop(), 0);
+  std::ifstream in(refusals);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_NE(line.find("\"client\":\"127.0.0.1\",\"rcpt\":\"x@y.test\",\"code\":554,\"enhanced\":\"5.7.1\"}"),
+            std::string::npos)
+      << line;
+  EXPECT_FALSE(std::getline(in, line));
+}
+
+// Three MAILs in one batch fall in one second: the third is over a rate of 2.
+std::string threeMails() {
+  return "EHLO c\r\nMAIL FROM:<a@b.test>\r\nRSET\r\nMAIL FROM:<a@b.test>\r\nRSET\r\nMAIL FROM:<a@b.test>\r\n";
+}
+
+TEST(SinkProcessTest, RateReply421ClosesTheConnectionAndIsCountedPerClient) {
+  SinkProcess sink("[[sink.rule]]\nmax_message_rate = 2\nrate_reply = \"421 4.7.28 Our system has detected an "
+                   "unusual rate of unsolicited mail\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send(threeMails()));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.reply(), "421 4.7.28 Our system has detected an unusual rate of unsolicited mail\r\n");
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(metricValue(sink.metrics(), "lbmail_sink_limited_total{client=\"127.0.0.1\",code=\"421\"}"), 1);
+  EXPECT_EQ(sink.stop(), 0);
+  // The totals per client and second, for the simulation's report.
+  EXPECT_NE(sink.err().find("event=sink.client_totals client=127.0.0.1 mails=3 accepted=0 refused_421=1 refused_other=0 "
+                            "mails_per_second=3 refused_421_per_second=1"),
+            std::string::npos)
+      << sink.err();
+}
+
+TEST(SinkProcessTest, RateReply451LeavesTheConnectionOpen) {
+  SinkProcess sink("[[sink.rule]]\nmax_message_rate = 2\nrate_reply = \"451 4.7.1 Slow down\"\n");
+  ASSERT_TRUE(sink.start()) << sink.err();
+  SmtpClient c(sink.smtp());
+  EXPECT_EQ(c.code(), 220);
+  ASSERT_TRUE(c.send(threeMails() + "NOOP\r\n"));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.code(), 250);
+  EXPECT_EQ(c.reply(), "451 4.7.1 Slow down\r\n");
+  EXPECT_EQ(c.code(), 250);  // NOOP: still open
+  EXPECT_EQ(metricValue(sink.metrics(), "lbmail_sink_limited_total{client=\"127.0.0.1\",code=\"451\"}"), 1);
   EXPECT_EQ(sink.stop(), 0);
 }
 
