@@ -54,6 +54,9 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
                                        "that named no instance: no RESULT sent (the initiator resends).")),
       expired_(metrics.counter("lbmail_gateway_requests_expired_total",
                                "Requests refused before MAIL FROM: their deadline passed or their link closed.")),
+      site_unavailable_(metrics.counter("lbmail_gateway_requests_site_unavailable_total",
+                                        "Requests answered unsent: their site suspended this gateway's address, or "
+                                        "today's warm-up cap was reached.")),
       delivery_metrics_(metrics) {
   metrics.gaugeCallback("lbmail_gateway_in_flight", "Requests taken and not yet answered.",
                         [this] { return static_cast<double>(in_flight_); });
@@ -337,8 +340,10 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
     if (r.site_unavailable) {
       reject.reason = RejectReason::kSiteUnavailable;
       reject.text = r.reason;
+      site_unavailable_.inc();
+    } else {
+      expired_.inc();
     }
-    expired_.inc();
     if (q.instance != 0) held_.keep(q.instance, reject, now);
     if (to) to->link->send(reject);
   } else {

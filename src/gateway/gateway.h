@@ -121,6 +121,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   Counter& rejected_;
   Counter& results_dropped_;
   Counter& expired_;
+  Counter& site_unavailable_;
   DeliveryMetrics delivery_metrics_;
 };
 

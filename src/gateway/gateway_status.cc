@@ -15,6 +15,7 @@ void Gateway::writeModeStatus(JsonWriter& w) {
   w.key("rejected").value(rejected_.value());
   w.key("results_dropped").value(results_dropped_.value());
   w.key("expired").value(expired_.value());
+  w.key("site_unavailable").value(site_unavailable_.value());
   w.key("answers_held").value(static_cast<uint64_t>(held_.size()));
   if (signer_) signer_->writeStatus(w);
   w.key("links").beginArray();

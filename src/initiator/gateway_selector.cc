@@ -81,7 +81,8 @@ int GatewaySelector::leastLoaded(std::span<const GatewayLoad> gateways) const {
 }
 
 // The routed gateway, waiting for its credit rather than going elsewhere: the route is the
-// point. Routes are matched once per domain.
+// point; a gateway left out for the recipient gives way to the least loaded. Routes are matched
+// once per domain.
 int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> gateways, int* wait_for) {
   if (domain >= table_.domains()) return -1;
   if (routed_.size() <= domain) routed_.resize(table_.domains(), -2);
@@ -98,6 +99,9 @@ int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> g
   }
   int g = routed_[domain];
   if (g < 0 || static_cast<size_t>(g) >= gateways.size()) return leastLoaded(gateways);
+  // The route's gateway is left out for this recipient (down, avoided after a deferral, its
+  // site suspended or out of warm-up): the others take it rather than nobody, ever.
+  if (!gateways[static_cast<size_t>(g)].up) return leastLoaded(gateways);
   if (candidate(gateways[static_cast<size_t>(g)])) return g;
   if (wait_for && gateways[static_cast<size_t>(g)].up) *wait_for = g;
   return -1;

@@ -323,12 +323,16 @@ std::string SimWorld::initiatorConfig(const std::string& run, const std::string&
     gateways.push_back(
         toml::table{{"name", gatewayName(g)}, {"address", gatewayLink(g)}, {"key_file", path("link.key")}});
   }
-  return tomlText(toml::table{{"node", toml::table{{"name", "initiator"}}},
-                              {"admin", toml::table{{"listen", ip(4, 1) + ":0"}}},
-                              {"log", toml::table{{"level", "info"}}},
-                              {"campaign", std::move(campaign)},
-                              {"selection", std::move(selection)},
-                              {"gateway", std::move(gateways)}});
+  toml::table config{{"node", toml::table{{"name", "initiator"}}},
+                     {"admin", toml::table{{"listen", ip(4, 1) + ":0"}}},
+                     {"log", toml::table{{"level", "info"}}},
+                     {"campaign", std::move(campaign)},
+                     {"selection", std::move(selection)},
+                     {"gateway", std::move(gateways)}};
+  if (world.scenario == "warmup") {
+    config.insert("rate_limit", toml::table{{"per_domain", SimScenario::kWarmupDomainRate}});
+  }
+  return tomlText(config);
 }
 
 }  // namespace lbmail

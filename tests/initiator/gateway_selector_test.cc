@@ -277,6 +277,10 @@ TEST(GatewaySelectorFixed, RoutesByDomainOrParentAndWaitsForTheRoutedGateway) {
   int wait_for = -2;
   EXPECT_EQ(selector.choose(table.domainId("d7.g1.sim"), loads, 0, &wait_for), -1);
   EXPECT_EQ(wait_for, 2);
+  // The routed gateway left out for the recipient (avoided after a deferral, its site
+  // suspended): the least loaded takes it, rather than nobody ever.
+  loads[2].up = false;
+  EXPECT_EQ(selector.choose(table.domainId("d7.g1.sim"), loads, 0, &wait_for), 0);
   EXPECT_EQ(parseSelectionPolicy("fixed"), SelectionPolicy::kFixed);
 }
 
