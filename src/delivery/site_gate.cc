@@ -54,7 +54,10 @@ void SiteGate::started() {
 
 shaping::ReplyClass SiteGate::onReply(const smtp::SmtpReply& reply, bool* changed) {
   shaping::ReplyClass c = classifier_.classify(reply, provider_);
-  *changed = table_ && table_->onReply(source_, site_, c, reply.summary());
+  // Every message pipelined into a block brings one more refusal: only the first suspends (the
+  // others extend it, and what waited was handed back already).
+  bool was_suspended = c == shaping::ReplyClass::kBlock && suspended();
+  *changed = table_ && table_->onReply(source_, site_, c, reply.summary()) && !was_suspended;
   return c;
 }
 

@@ -7,26 +7,13 @@
 #include "lbmail/core/handle_closer.h"
 #include "lbmail/core/log.h"
 #include "lbmail/core/mailbox.h"
+#include "answer_frames.h"
 #include "material_spec.h"
-#include "result_tls.h"
 
 namespace lbmail {
 namespace {
 
 using proto::RejectReason;
-
-uint64_t micros(Duration d) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-}
-
-proto::Outcome outcomeOf(delivery::DeliveryOutcome o) {
-  switch (o) {
-    case delivery::DeliveryOutcome::kDelivered: return proto::Outcome::kDelivered;
-    case delivery::DeliveryOutcome::kDeferred: return proto::Outcome::kDeferred;
-    case delivery::DeliveryOutcome::kBounced: return proto::Outcome::kBounced;
-  }
-  return proto::Outcome::kFailed;
-}
 
 // Every assembly error is a property of the material and the request's fields, the same on
 // every gateway and on every attempt: each one names a reason the initiator treats as final.
@@ -159,12 +146,7 @@ void Gateway::onLinkUp(proto::LinkConnection& link) {
   links_by_id_[s.id] = &s;
   logInfo("gateway.link_up", {{"peer", link.peerName()}, {"addr", link.peerAddress().toString()}});
   link.send(proto::CatalogFrame{media_.catalog()});
-  if (shaping_) {
-    // What this gateway's addresses may not do now, before the first SEND.
-    std::vector<shaping::SiteReport> storage;
-    proto::SitesFrame sites = shaping_->snapshot(storage);
-    if (!sites.sites.empty()) link.send(sites);
-  }
+  if (shaping_) shaping_->greet(link);
   if (link.peerInstance() != 0) handOver(s);
   if (draining_) {
     link.send(proto::DrainFrame{});
@@ -336,36 +318,13 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
   Clock::time_point now = Clock::now();
   if (r.withdrawn || r.site_unavailable) {
     // Never sent: another gateway (or a later try) may take it.
-    proto::RejectFrame reject{q.request_id, RejectReason::kExpired, q.withdrawn_why, !r.site.empty(), r.site};
-    if (r.site_unavailable) {
-      reject.reason = RejectReason::kSiteUnavailable;
-      reject.text = r.reason;
-      site_unavailable_.inc();
-    } else {
-      expired_.inc();
-    }
+    proto::RejectFrame reject = unsentFrameOf(q.request_id, r, q.withdrawn_why);
+    (r.site_unavailable ? site_unavailable_ : expired_).inc();
     if (q.instance != 0) held_.keep(q.instance, reject, now);
     if (to) to->link->send(reject);
   } else {
-    proto::ResultFrame result;
-    result.request_id = q.request_id;
-    result.outcome = outcomeOf(r.outcome);
-    result.smtp_code = static_cast<uint16_t>(std::clamp(r.reply.code, 0, 999));
-    result.enhanced_code = r.reply.enhanced;
-    std::string reply = r.reply.code ? r.reply.summary(proto::kMaxReplyBytes) : r.reason;
-    result.reply = reply;
-    // A static route has no MX host name: its address stands in.
-    std::string mx = !r.mx_host.empty() ? r.mx_host : r.mx_address.port() ? r.mx_address.toString() : "";
-    result.mx_host = mx;
-    result.timings.queue_us = micros(r.timings.queue_wait);
-    result.timings.dns_us = micros(r.timings.dns);
-    result.timings.connect_us = micros(r.timings.connect);
-    result.timings.smtp_us = micros(r.timings.transaction);
-    result.timings.total_us = micros(now - q.received);
-    setResultTls(result, r.tls);
-    result.has_shaping = true;
-    result.reply_class = static_cast<uint8_t>(r.reply_class);
-    result.site = r.site;
+    ResultText text;
+    proto::ResultFrame result = resultFrameOf(q.request_id, r, now - q.received, text);
     if (shaping_) shaping_->countReply(r.reply_class);
     // Held even when sent: the initiator may die before its ledger has the outcome.
     if (q.instance != 0) held_.keep(q.instance, result, now);

@@ -106,6 +106,12 @@ proto::SitesFrame GatewayShaping::snapshot(std::vector<shaping::SiteReport>& sto
   return f;
 }
 
+void GatewayShaping::greet(proto::LinkConnection& link) {
+  std::vector<shaping::SiteReport> storage;
+  proto::SitesFrame sites = snapshot(storage);
+  if (!sites.sites.empty()) link.send(sites);
+}
+
 void GatewayShaping::report() {
   last_report_ms_ = uv_now(loop_);
   std::vector<shaping::SiteReport> storage;

@@ -17,6 +17,7 @@
 #include "lbmail/core/json_writer.h"
 #include "lbmail/core/metrics_registry.h"
 #include "lbmail/proto/frames.h"
+#include "lbmail/proto/link_connection.h"
 #include "lbmail/shaping/reply_class.h"
 #include "lbmail/shaping/reply_classifier.h"
 #include "lbmail/shaping/shaping_table.h"
@@ -47,7 +48,9 @@ class GatewayShaping {
   // A site's state changed: the initiators hear at once, or at the next report when one went
   // out within report_interval.
   void changed();
-  // What a new link should know now.
+  // What a new link should know now, before its first SEND: the sites shaped now, if any.
+  void greet(proto::LinkConnection& link);
+  // The sites shaped now; the frame's names are views into storage.
   proto::SitesFrame snapshot(std::vector<shaping::SiteReport>& storage);
   void countReply(shaping::ReplyClass c);
   void writeStatus(JsonWriter& w);
