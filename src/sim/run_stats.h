@@ -51,6 +51,7 @@ struct RunStats {
   struct Refused {
     uint64_t recipients = 0, replies = 0;
     uint64_t delivered_elsewhere = 0, delivered_same = 0, bounced = 0, failed = 0, deferred = 0;
+    uint64_t bounced_mailbox = 0;  // then bounced elsewhere for the address itself (5.1.1): not lost
   };
   Refused refused;
 };

@@ -154,6 +154,7 @@ void ScenarioReport::json(JsonWriter& w, const RunStats& r) const {
   w.field("recipients", r.refused.recipients).field("replies", r.refused.replies);
   w.field("delivered_elsewhere", r.refused.delivered_elsewhere).field("delivered_same", r.refused.delivered_same);
   w.field("bounced", r.refused.bounced).field("failed", r.refused.failed).field("deferred", r.refused.deferred);
+  w.field("bounced_mailbox", r.refused.bounced_mailbox);
   w.endObject();
   w.key("sink").beginArray();  // [group][gateway]
   for (const auto& group : r.sink) {

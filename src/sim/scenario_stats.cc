@@ -26,6 +26,7 @@ std::vector<uint32_t> perSecond(const std::string& text) {
 struct History {
   uint32_t refused_by = 0;  // bit per gateway
   std::string outcome;
+  std::string enhanced;  // the last line's RFC 3463 code
   int gateway = -1;
 };
 
@@ -36,6 +37,10 @@ void addRefusals(const std::unordered_map<std::string, History>& histories, RunS
     if (h.outcome == "delivered") {
       bool same = h.gateway >= 0 && (h.refused_by >> h.gateway & 1u);
       ++(same ? r.delivered_same : r.delivered_elsewhere);
+    } else if (h.outcome == "bounced" && !h.enhanced.starts_with("5.7.")) {
+      // Refused by policy at one gateway, then another reached the receiver, which refused the
+      // address itself (5.1.1 user unknown): not lost to the policy refusal.
+      ++r.bounced_mailbox;
     } else if (h.outcome == "bounced") {
       ++r.bounced;
     } else if (h.outcome == "failed") {
@@ -85,6 +90,7 @@ void readScenarioAccounting(const SimWorld& world, const SimSettings& settings, 
     std::optional<uint32_t> g = world.gatewayIndex(f[4]);
     History& h = histories[f[1]];
     h.outcome = f[5];
+    h.enhanced = f[7];
     h.gateway = g ? static_cast<int>(*g) : -1;
     // RFC 3463: x.7.x is a security or policy status; a final 5.7.x is a refusal by policy
     // (the sink's log has it as well).

@@ -133,7 +133,8 @@ TEST(Sim, BlocklistScenarioReportsSharesRefusalsAndTargets) {
       "  assert sum(sum(map(sum,g)) for g in x['share_over_time'])==x['delivered'], x['name']\n"
       "  assert sum(c['accepted'] for g in x['sink'] for c in g)==x['delivered'], x['name']\n"
       "  f=x['refused']\n"
-      "  assert f['recipients']==f['delivered_elsewhere']+f['delivered_same']+f['bounced']+f['failed']+f['deferred']\n"
+      "  assert f['recipients']==f['delivered_elsewhere']+f['delivered_same']+f['bounced']+f['failed']+f['deferred']"
+      "+f['bounced_mailbox']\n"
       "  assert f['replies']>=f['recipients'] and x['refused_421']==0, x['name']\n"
       // The oracle knows the block: none of group 1 through gateway 1. ewma learns it: group 1's
       // sink took gateway 1's mail before the block and refused some after it, by policy.
