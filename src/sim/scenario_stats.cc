@@ -22,6 +22,9 @@ std::vector<uint32_t> perSecond(const std::string& text) {
   return out;
 }
 
+// Runs are bounded by run_timeout (at most hours); the per-second series never grows past this.
+constexpr double kMaxRunSeconds = 24 * 3600;
+
 // One recipient's history: the gateways that refused it for policy, and its last line.
 struct History {
   uint32_t refused_by = 0;  // bit per gateway
@@ -97,7 +100,9 @@ void readScenarioAccounting(const SimWorld& world, const SimSettings& settings, 
     if (f[7].starts_with("5.7.") && g) h.refused_by |= 1u << *g;
     std::optional<uint32_t> group = world.groupOfDomain(f[2]);
     double t = parseAccountingTime(f[0]) - s.started_unix;
-    if (f[5] != "delivered" || !g || !group || t < 0) continue;
+    // A line from before the run or past any run's bound (a clock that jumped) has no second
+    // in the series: it would size the series by the clock, not by the run.
+    if (f[5] != "delivered" || !g || !group || t < 0 || t > kMaxRunSeconds) continue;
     auto second = static_cast<size_t>(t);
     auto& series = s.share_over_time[*group];
     if (series.size() <= second) series.resize(second + 1, std::vector<uint32_t>(settings.gateways, 0));
