@@ -154,6 +154,24 @@ void layout(W& w, const SitesFrame& f) {
   }
 }
 
+template <typename W>
+void layout(W& w, const FeedbackFrame& f) {
+  w.varint(f.sequence);
+  w.u8(static_cast<uint8_t>(f.kind));
+  w.varint(f.campaign);
+  w.varint(f.recipient);
+  w.u8(f.attempt);
+  w.varint(f.at_ms);
+  w.bytes(cut(f.status, kMaxEnhancedCodeBytes));
+  w.bytes(cut(f.source, kMaxFeedbackSourceBytes));
+  w.bytes(cut(f.detail, kMaxFeedbackDetailBytes));
+}
+
+template <typename W>
+void layout(W& w, const FeedbackAckFrame& f) {
+  w.varint(f.sequence);
+}
+
 // ---- Readers: the same fields back, with every bound checked ----
 
 template <size_t N>
@@ -306,6 +324,20 @@ void read(PayloadReader& r, SitesFrame& f) {
   }
 }
 
+void read(PayloadReader& r, FeedbackFrame& f) {
+  f.sequence = r.varint();
+  f.kind = readEnum<FeedbackKind>(r, 1, kMaxFeedbackKind, "unknown feedback kind");
+  f.campaign = static_cast<uint32_t>(r.bounded(kU32Max, "campaign out of range"));
+  f.recipient = r.varint();
+  f.attempt = r.u8();
+  f.at_ms = r.varint();
+  f.status = r.bytes(kMaxEnhancedCodeBytes);
+  f.source = r.bytes(kMaxFeedbackSourceBytes);
+  f.detail = r.bytes(kMaxFeedbackDetailBytes);
+}
+
+void read(PayloadReader& r, FeedbackAckFrame& f) { f.sequence = r.varint(); }
+
 // A frame's type number is its position in the Frame variant, plus one.
 template <typename F, typename... Ts>
 constexpr size_t variantIndex(std::variant<Ts...>*) {
@@ -321,7 +353,7 @@ constexpr FrameType kVariantTypes[] = {
     FrameType::kHello,  FrameType::kCatalog, FrameType::kMaterial, FrameType::kSend,  FrameType::kAccept,
     FrameType::kReject, FrameType::kResult,  FrameType::kCredit,   FrameType::kLoad,  FrameType::kPing,
     FrameType::kPong,   FrameType::kDrain,   FrameType::kGoodbye,  FrameType::kHandover,
-    FrameType::kSites};
+    FrameType::kSites,  FrameType::kFeedback, FrameType::kFeedbackAck};
 static_assert(std::size(kVariantTypes) == std::variant_size_v<Frame>);
 
 template <typename F>
@@ -350,10 +382,21 @@ void writeHeader(uint8_t* p, FrameType type, uint32_t length) {
 
 }  // namespace
 
+const char* feedbackKindName(FeedbackKind k) {
+  switch (k) {
+    case FeedbackKind::kHardBounce: return "hard_bounce";
+    case FeedbackKind::kSoftBounce: return "soft_bounce";
+    case FeedbackKind::kComplaint: return "complaint";
+    case FeedbackKind::kUnsubscribe: return "unsubscribe";
+  }
+  return "unknown";
+}
+
 const char* frameTypeName(FrameType t) {
   static constexpr const char* kNames[] = {"?",       "HELLO",  "AUTH_CHALLENGE", "AUTH_RESPONSE", "CATALOG", "MATERIAL",
                                            "SEND",    "ACCEPT", "REJECT",         "RESULT",        "CREDIT",  "LOAD",
-                                           "PING",    "PONG",   "DRAIN",          "GOODBYE",       "HANDOVER", "SITES"};
+                                           "PING",    "PONG",   "DRAIN",          "GOODBYE",       "HANDOVER", "SITES",
+                                           "FEEDBACK", "FEEDBACK_ACK"};
   auto i = static_cast<size_t>(t);
   return i <= kMaxFrameType ? kNames[i] : "?";
 }
@@ -421,6 +464,8 @@ Expected<Frame, const char*> decodePayload(FrameType type, std::span<const uint8
     case FrameType::kGoodbye: return decodeAs<GoodbyeFrame>(payload);
     case FrameType::kHandover: return decodeAs<HandoverFrame>(payload);
     case FrameType::kSites: return decodeAs<SitesFrame>(payload);
+    case FrameType::kFeedback: return decodeAs<FeedbackFrame>(payload);
+    case FrameType::kFeedbackAck: return decodeAs<FeedbackAckFrame>(payload);
   }
   return unexpected("unknown frame type");
 }
@@ -479,6 +524,8 @@ LBMAIL_FRAME_CODEC(DrainFrame)
 LBMAIL_FRAME_CODEC(GoodbyeFrame)
 LBMAIL_FRAME_CODEC(HandoverFrame)
 LBMAIL_FRAME_CODEC(SitesFrame)
+LBMAIL_FRAME_CODEC(FeedbackFrame)
+LBMAIL_FRAME_CODEC(FeedbackAckFrame)
 #undef LBMAIL_FRAME_CODEC
 
 }  // namespace lbmail::proto

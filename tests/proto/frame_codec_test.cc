@@ -662,5 +662,59 @@ TEST(FrameCodec, BrokenRejectSitesAreErrors) {
   EXPECT_EQ(decodeError(FrameType::kReject, {0x01, 0x09, 0x00, 0x01, 'g', 'x'}), "trailing bytes after the last field");
 }
 
+
+// ---- Issue 21: FEEDBACK and FEEDBACK_ACK ----
+
+TEST(FrameCodec, FeedbackRoundTrip) {
+  FeedbackFrame in;
+  in.sequence = 1234567;
+  in.kind = FeedbackKind::kComplaint;
+  in.campaign = 7;
+  in.recipient = (uint64_t{1} << 39) + 5;
+  in.attempt = 3;
+  in.at_ms = 1'790'000'000'000;
+  in.status = "";
+  in.source = "arf";
+  in.detail = "abuse";
+  std::vector<uint8_t> bytes = encode(in);
+  EXPECT_EQ(bytes[3], 18);
+  EXPECT_STREQ(frameTypeName(FrameType::kFeedback), "FEEDBACK");
+  EXPECT_STREQ(feedbackKindName(FeedbackKind::kComplaint), "complaint");
+  FeedbackFrame out = decodeOne<FeedbackFrame>(bytes);
+  EXPECT_EQ(out.sequence, in.sequence);
+  EXPECT_EQ(out.kind, FeedbackKind::kComplaint);
+  EXPECT_EQ(out.campaign, 7u);
+  EXPECT_EQ(out.recipient, in.recipient);
+  EXPECT_EQ(out.attempt, 3);
+  EXPECT_EQ(out.at_ms, in.at_ms);
+  EXPECT_EQ(out.status, "");
+  EXPECT_EQ(out.source, "arf");
+  EXPECT_EQ(out.detail, "abuse");
+
+  FeedbackAckFrame ack{99};
+  EXPECT_EQ(encode(ack)[3], 19);
+  EXPECT_STREQ(frameTypeName(FrameType::kFeedbackAck), "FEEDBACK_ACK");
+  EXPECT_EQ(decodeOne<FeedbackAckFrame>(encode(ack)).sequence, 99u);
+}
+
+TEST(FrameCodec, FeedbackTextsAreCutAndBrokenFramesAreErrors) {
+  std::string detail(kMaxFeedbackDetailBytes + 100, 'd');
+  FeedbackFrame in;
+  in.kind = FeedbackKind::kHardBounce;
+  in.status = "5.1.1";
+  in.source = "dsn";
+  in.detail = detail;
+  EXPECT_EQ(decodeOne<FeedbackFrame>(encode(in)).detail.size(), kMaxFeedbackDetailBytes);
+  std::vector<uint8_t> payload = payloadOf(encode(in));
+  for (size_t n = 0; n < payload.size(); ++n) {
+    EXPECT_NE(decodeError(FrameType::kFeedback, std::vector<uint8_t>(payload.begin(), payload.begin() + static_cast<long>(n))),
+              "")
+        << n;
+  }
+  payload[1] = 5;  // kind 5 is not defined
+  EXPECT_EQ(decodeError(FrameType::kFeedback, payload), "unknown feedback kind");
+  payload[1] = 0;
+  EXPECT_EQ(decodeError(FrameType::kFeedback, payload), "unknown feedback kind");
+}
 }  // namespace
 }  // namespace lbmail::proto

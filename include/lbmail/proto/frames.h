@@ -52,8 +52,10 @@ enum class FrameType : uint8_t {
   kGoodbye = 15,
   kHandover = 16,
   kSites = 17,
+  kFeedback = 18,
+  kFeedbackAck = 19,
 };
-constexpr uint8_t kMaxFrameType = 17;
+constexpr uint8_t kMaxFrameType = 19;
 // Version 2's HMAC handshake frames: the numbers stay taken, and any use is refused.
 constexpr uint8_t kRetiredAuthChallenge = 2;
 constexpr uint8_t kRetiredAuthResponse = 3;
@@ -71,6 +73,11 @@ constexpr uint64_t kCapabilityShaping = 1 << 1;
 constexpr size_t kMaxSiteBytes = 255;   // a site name (a provider, or MX host names joined)
 // 3000 entries of the longest names stay under the 1 MiB frame limit (about 806 KB).
 constexpr size_t kMaxSitesPerFrame = 3000;
+// Reads FEEDBACK frames and answers them with FEEDBACK_ACK (issue 21): a gateway sends its
+// feedback events (bounces received as mail, complaints, unsubscribes) only to such initiators.
+constexpr uint64_t kCapabilityFeedback = 1 << 2;
+constexpr size_t kMaxFeedbackDetailBytes = 512;  // FEEDBACK's detail (a diagnostic, a feedback type)
+constexpr size_t kMaxFeedbackSourceBytes = 32;   // FEEDBACK's source ("dsn", "arf", "text", "one-click")
 
 enum class Outcome : uint8_t { kDelivered = 1, kDeferred = 2, kBounced = 3, kFailed = 4 };
 const char* outcomeName(Outcome o);
@@ -280,6 +287,39 @@ struct SitesFrame {
   std::vector<SiteStatus> sites;  // at most kMaxSitesPerFrame
 };
 
+// What a FEEDBACK frame reports (the numbering is the wire's; newer values are refused).
+enum class FeedbackKind : uint8_t {
+  kHardBounce = 1,   // a DSN or bounce text with a permanent failure (5.x.x) for the recipient
+  kSoftBounce = 2,   // a delayed or transient failure (4.x.x) reported by mail
+  kComplaint = 3,    // an ARF feedback report (RFC 5965) naming the recipient's message
+  kUnsubscribe = 4,  // a one-click (RFC 8058) or confirmed unsubscribe through a signed URL
+};
+constexpr uint8_t kMaxFeedbackKind = 4;
+const char* feedbackKindName(FeedbackKind k);
+
+// Gateway to initiator (only with kCapabilityFeedback): one event the gateway received and
+// verified (its token's HMAC checked). The recipient is named by the token's fields, never by
+// an address from the report. The gateway keeps the event in its spool until an initiator
+// acknowledges its sequence number, and sends it again on the next link otherwise, so an
+// initiator may see an event twice: applying one is idempotent.
+struct FeedbackFrame {
+  uint64_t sequence = 0;  // the gateway's spool number, increasing
+  FeedbackKind kind = FeedbackKind::kHardBounce;
+  uint32_t campaign = 0;   // the token's campaign number (the initiator's campaigns table)
+  uint64_t recipient = 0;  // the token's recipient id
+  uint8_t attempt = 0;     // the token's attempt (0 for unsubscribe links)
+  uint64_t at_ms = 0;      // Unix ms when the gateway received it
+  std::string_view status;  // RFC 3463 code ("5.1.1"); may be empty (complaints, unsubscribes)
+  std::string_view source;  // "dsn", "arf", "text", "one-click", "unsubscribe-page"
+  std::string_view detail;  // the diagnostic, or the ARF Feedback-Type; at most kMaxFeedbackDetailBytes
+};
+
+// Initiator to gateway: every FEEDBACK up to sequence is written to the recipient database and
+// may leave the gateway's spool.
+struct FeedbackAckFrame {
+  uint64_t sequence = 0;
+};
+
 struct GoodbyeFrame {
   GoodbyeReason reason = GoodbyeReason::kShutdown;
   std::string_view text;
@@ -287,7 +327,7 @@ struct GoodbyeFrame {
 
 using Frame = std::variant<HelloFrame, CatalogFrame, MaterialFrame, SendFrame,
                            AcceptFrame, RejectFrame, ResultFrame, CreditFrame, LoadFrame, PingFrame, PongFrame,
-                           DrainFrame, GoodbyeFrame, HandoverFrame, SitesFrame>;
+                           DrainFrame, GoodbyeFrame, HandoverFrame, SitesFrame, FeedbackFrame, FeedbackAckFrame>;
 
 FrameType frameType(const Frame& f);
 

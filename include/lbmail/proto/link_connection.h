@@ -207,6 +207,8 @@ void LinkConnection::send(const F& frame) {
     }
   } else if constexpr (std::is_same_v<F, SitesFrame>) {
     if (!shaping) return;  // an older initiator would refuse the frame type
+  } else if constexpr (std::is_same_v<F, FeedbackFrame>) {
+    if (!(peer_capabilities_ & kCapabilityFeedback)) return;  // kept in the spool for another
   }
   queue(frame);
 }
