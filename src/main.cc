@@ -20,6 +20,7 @@
 
 #include "gateway/gateway.h"
 #include "import_command.h"
+#include "suppress_command.h"
 #include "initiator/initiator.h"
 #include "lbmail/admin/admin_server.h"
 #include "lbmail/core/log.h"
@@ -85,6 +86,8 @@ constexpr Command kCommands[] = {
     {"media", true, "build or verify the media cache (lbmail media --help)", media::runMediaCommand},
     {"dkim", true, "generate DKIM keys and print their DNS records (lbmail dkim --help)", dkim::runDkimCommand},
     {"import", true, "load recipients from CSV into the database (lbmail import --help)", runImportCommand},
+    {"suppress", true, "add, remove, import or list suppressed addresses (lbmail suppress --help)",
+     runSuppressCommand},
 };
 
 void printUsage(FILE* out) {

@@ -32,11 +32,11 @@ Campaign::Campaign(uv_loop_t* loop, const InitiatorConfig& config, MetricsRegist
       background_(loop),
       feed_(background_, config.campaign, links_.names(), [this](auto&& page) { arrived(std::move(page)); }),
       writer_(background_, config.campaign, [this] { pump(); }),
+      feedback_rates_(config.feedback, links_.names(), metrics),
+      feedback_(background_, links_, config.feedback, feedback_rates_),
       progress_(config.campaign.progress_interval, ::isatty(STDERR_FILENO) == 1),
       in_flight_(metrics.gauge("lbmail_initiator_in_flight", "requests sent and not yet answered")),
-      handed_over_(config.gateways.size(), false),
-      settled_gateway_(config.gateways.size(), false),
-      running_left_(config.gateways.size(), 0),
+      handover_(config.gateways.size()),
       repeats_(metrics.counter("lbmail_initiator_repeats_total",
                                "Deliveries of a recipient another attempt had delivered too (in the accounting file "
                                "as 'repeat').")),
@@ -55,8 +55,10 @@ int Campaign::start() {
                                {"failed", at_start_.failed},
                                {"deferred", at_start_.deferred},
                                {"gateways", static_cast<uint64_t>(links_.size())}});
-  links_.connect(writer_.ledger().salt());
-  collect_until_ms_ = uv_now(loop_) + kHandoverMs;
+  feedback_.open(writer_.ledger().handle(), writer_.ledger().number());
+  feedback_rates_.start({at_start_.delivered, at_start_.bounced, at_start_.hard_bounces, at_start_.complaints});
+  links_.connect(writer_.ledger().salt(), writer_.ledger().number());
+  handover_.start(uv_now(loop_) + kHandoverMs);
   uv_timer_init(loop_, &tick_timer_);
   tick_timer_.data = this;
   timer_open_ = true;
@@ -78,12 +80,12 @@ void Campaign::arrived(std::vector<PendingRecipient>&& page) {
 
 void Campaign::fetchFresh() {
   // While handed-over answers are being resolved a page read now could hold their recipients.
-  if (!stopping_ && !collecting_ && !resolving_) feed_.fetchFresh(queued());
+  if (!stopping_ && !handover_.waiting() && !resolving_) feed_.fetchFresh(queued());
 }
 
 void Campaign::claimRetries() {
   double now = unixNow();
-  if (stopping_ || collecting_ || resolving_ || !feed_.retriesDue(queued(), now)) return;
+  if (stopping_ || handover_.waiting() || resolving_ || !feed_.retriesDue(queued(), now)) return;
   // Deferrals recorded so far reach the database before the claim reads it.
   writer_.flush(uv_now(loop_));
   feed_.claimDue(now);
@@ -92,7 +94,7 @@ void Campaign::claimRetries() {
 // ---- requests out ----
 
 void Campaign::pump() {
-  if (stopping_ || collecting_) return;
+  if (stopping_ || handover_.waiting()) return;
   uint64_t now = uv_now(loop_);
   // First those parked for a gateway that has credit again. They choose again: the choice was
   // made on what the table said then, and it may say otherwise now.
@@ -116,6 +118,10 @@ void Campaign::pump() {
 bool Campaign::dispatch(PendingRecipient& p, uint64_t now) {
   // A late answer delivered it meanwhile: this copy must not go out.
   if (late_.settled(p.id)) return true;
+  if (p.suppressed || feedback_.suppressed(p.id)) {
+    recordSuppressed(std::move(p));
+    return true;
+  }
   if (p.material < 0) {
     failUnsent(std::move(p), p.error);
     return true;
@@ -154,16 +160,13 @@ bool Campaign::sendTo(PendingRecipient& p, size_t g, uint64_t now) {
 // ---- answers in ----
 
 void Campaign::onLinkFailed(size_t g) {
-  if (!collecting_) return;
-  settled_gateway_[g] = true;  // not reachable: it has nothing to hand over now
+  handover_.gone(g);
   maybeEndHandover(false);
 }
 
 void Campaign::onLinkDown(size_t g, std::string_view reason) {
-  if (collecting_) {
-    settled_gateway_[g] = true;
-    maybeEndHandover(false);
-  }
+  handover_.gone(g);
+  maybeEndHandover(false);
   std::vector<uint64_t> orphans = in_flight_.idsOn(g);
   size_t count = orphans.size();
   links_.orphan(g, std::move(orphans), uv_now(loop_) + toMillis(campaign_.failover_grace));
@@ -185,6 +188,8 @@ void Campaign::onLinkFrame(size_t g, const proto::Frame& frame) {
     onHandover(g, *h);
   } else if (const auto* s = std::get_if<proto::SitesFrame>(&frame)) {
     dispatcher_.sites().report(g, *s, uv_now(loop_));
+  } else if (const auto* e = std::get_if<proto::FeedbackFrame>(&frame)) {
+    feedback_.onFrame(g, *e);
   }
   // CREDIT, LOAD and answers all may let more go out.
   pump();
@@ -262,8 +267,17 @@ void Campaign::failUnsent(PendingRecipient&& p, std::string reason) {
   record(std::move(p), d, "");
 }
 
+void Campaign::recordSuppressed(PendingRecipient&& p) {
+  OutcomeDecision d;
+  d.state = RecipientState::kSuppressed;
+  d.attempts = p.attempts;
+  d.reason = "suppressed";
+  record(std::move(p), d, "");
+}
+
 void Campaign::record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway, uint64_t request_id) {
   StateChange c = stateChange(std::move(p), d, campaign_, std::move(gateway), unixNow());
+  feedback_rates_.outcome(c.state, c.gateway, c.domain);
   c.request_id = request_id;
   if (c.state == RecipientState::kDeferred) feed_.deferred(c.next_at);
   counts_.changed(c.state);
@@ -275,21 +289,14 @@ void Campaign::record(PendingRecipient&& p, const OutcomeDecision& d, std::strin
 void Campaign::onHandover(size_t g, const proto::HandoverFrame& h) {
   logInfo("campaign.handover",
           {{"gateway", links_.endpoint(g).name}, {"held", h.held}, {"running", h.running}});
-  if (!collecting_) return;
-  handed_over_[g] = true;
-  running_left_[g] = h.running;
-  settled_gateway_[g] = h.running == 0;
+  if (!handover_.waiting()) return;
+  handover_.handedOver(g, h.running);
   maybeEndHandover(false);
 }
 
 void Campaign::maybeEndHandover(bool timed_out) {
-  if (!collecting_) return;
-  if (!timed_out) {
-    for (size_t g = 0; g < links_.size(); ++g) {
-      if (!settled_gateway_[g]) return;
-    }
-  }
-  collecting_ = false;
+  if (!handover_.waiting() || (!timed_out && !handover_.allSettled())) return;
+  handover_.end();
   logInfo("campaign.handover_done", {{"answers", static_cast<uint64_t>(strays_.size())}, {"timed_out", timed_out}});
   // Their outcomes reach the database before the first page is read: what a gateway answered
   // is not read as fresh and sent again.
@@ -301,10 +308,8 @@ void Campaign::maybeEndHandover(bool timed_out) {
 
 void Campaign::onStrayResult(size_t g, const proto::ResultFrame& r) {
   late_answers_.inc();
-  if (collecting_ && handed_over_[g] && running_left_[g] > 0 && --running_left_[g] == 0) {
-    settled_gateway_[g] = true;
-    maybeEndHandover(false);
-  }
+  handover_.answered(g);
+  maybeEndHandover(false);
   std::optional<InFlightRequest> f = late_.takeRetired(r.request_id);
   if (!f) {
     strays_.push_back(StrayResult::of(g, r));
@@ -380,8 +385,8 @@ void Campaign::tick() {
     expireSilent(now);
   }
   failOver(now);
-  if (collecting_ && now >= collect_until_ms_) maybeEndHandover(true);
-  if (!collecting_ && !resolving_ && !strays_.empty()) resolveStrays([] {});
+  if (handover_.expired(now)) maybeEndHandover(true);
+  if (!handover_.waiting() && !resolving_ && !strays_.empty()) resolveStrays([] {});
   if (stopping_) {
     if (in_flight_.empty() || now >= drain_deadline_ms_) finishStop();
     return;
@@ -434,8 +439,8 @@ void Campaign::failOver(uint64_t now) {
 }
 
 void Campaign::maybeFinished() {
-  if (done_ || stopping_ || collecting_ || resolving_ || !strays_.empty() || !feed_.exhausted() || queued() > 0 ||
-      !in_flight_.empty()) {
+  if (done_ || stopping_ || handover_.waiting() || resolving_ || !strays_.empty() || !feed_.exhausted() ||
+      queued() > 0 || !in_flight_.empty()) {
     return;
   }
   done_ = true;
@@ -463,7 +468,7 @@ ProgressReporter::Snapshot Campaign::snapshot() const {
 
 void Campaign::writeStatus(JsonWriter& w) {
   writeCampaignStatus(w, {campaign_.name, state(), at_start_, counts_, feed_.waitingRetries(), in_flight_.size(),
-                          config_.selection.selector.policy, links_, dispatcher_, uv_now(loop_)});
+                          config_.selection.selector.policy, links_, dispatcher_, uv_now(loop_), &feedback_rates_});
 }
 
 // ---- stop ----

@@ -21,8 +21,11 @@
 #include "campaign_counts.h"
 #include "campaign_ledger.h"
 #include "domain_rate_limiter.h"
+#include "feedback_intake.h"
+#include "feedback_rates.h"
 #include "gateway_dispatcher.h"
 #include "gateway_links.h"
+#include "handover_wait.h"
 #include "in_flight_requests.h"
 #include "late_answers.h"
 #include "initiator_config.h"
@@ -84,6 +87,8 @@ class Campaign final : private GatewayLinks::Listener {
   void reroute(InFlightRequest&& f, const OutcomeDecision& d);
   // Failed before any gateway tried it.
   void failUnsent(PendingRecipient&& p, std::string reason);
+  // On the suppression list, or suppressed by feedback during the run: never sent.
+  void recordSuppressed(PendingRecipient&& p);
   void record(PendingRecipient&& p, const OutcomeDecision& d, std::string gateway, uint64_t request_id = 0);
   void tick();
   void expireSilent(uint64_t now_ms);
@@ -105,6 +110,8 @@ class Campaign final : private GatewayLinks::Listener {
   BackgroundQueue background_;
   RecipientFeed feed_;
   LedgerWriter writer_;
+  FeedbackRates feedback_rates_;
+  FeedbackIntake feedback_;
   ProgressReporter progress_;
   LedgerCounts at_start_;
 
@@ -114,13 +121,7 @@ class Campaign final : private GatewayLinks::Listener {
   LateAnswers late_;
   std::vector<StrayResult> strays_;  // waiting for their ledger rows
   bool resolving_ = false;
-  // The handover at start: per gateway, whether it is settled (handed over and nothing of its
-  // running left, or unreachable) and how many running deliveries it still owes.
-  bool collecting_ = true;
-  uint64_t collect_until_ms_ = 0;
-  std::vector<bool> handed_over_;
-  std::vector<bool> settled_gateway_;
-  std::vector<uint64_t> running_left_;
+  HandoverWait handover_;  // at start
   Counter& repeats_;
   Counter& late_answers_;
   uint64_t last_second_ms_ = 0;

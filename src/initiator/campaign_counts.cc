@@ -10,7 +10,8 @@ CampaignCounts::CampaignCounts(size_t gateways, MetricsRegistry& metrics)
           metrics.counter("lbmail_initiator_failovers_total", "requests sent again elsewhere after their link died")),
       metrics_(metrics) {
   for (RecipientState s :
-       {RecipientState::kDelivered, RecipientState::kDeferred, RecipientState::kBounced, RecipientState::kFailed}) {
+       {RecipientState::kDelivered, RecipientState::kDeferred, RecipientState::kBounced, RecipientState::kFailed,
+        RecipientState::kSuppressed}) {
     outcome_total_[index(s)] =
         &metrics.counter("lbmail_initiator_outcomes_total", "outcomes recorded, deferrals included",
                          {{"outcome", std::string(recipientStateName(s))}});

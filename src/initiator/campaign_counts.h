@@ -67,14 +67,14 @@ class CampaignCounts {
   static size_t index(RecipientState s) { return static_cast<size_t>(s); }
   struct Gateway {
     uint64_t sent = 0;
-    std::array<uint64_t, 4> results{};  // by RecipientState
+    std::array<uint64_t, kRecipientStates> results{};  // by RecipientState
     std::array<uint64_t, kShapingEvents> shaped{};
     std::array<Counter*, kShapingEvents> shaped_total{};  // created on first use
   };
 
   std::vector<Gateway> gateways_;
   std::vector<uint64_t> domain_sent_;  // by domain id
-  std::array<uint64_t, 4> changes_{};  // by RecipientState
+  std::array<uint64_t, kRecipientStates> changes_{};  // by RecipientState
   uint64_t failovers_ = 0;
   uint64_t rejects_ = 0;
   uint64_t results_in_second_ = 0;
@@ -83,7 +83,7 @@ class CampaignCounts {
   double rate_ = 0;
 
   Counter& sent_total_;
-  std::array<Counter*, 4> outcome_total_{};  // by RecipientState
+  std::array<Counter*, kRecipientStates> outcome_total_{};  // by RecipientState
   Counter& failover_total_;
   MetricsRegistry& metrics_;
 };

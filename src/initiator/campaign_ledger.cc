@@ -5,16 +5,21 @@
 
 #include <random>
 
+#include "suppression_store.h"
+
 namespace lbmail {
 namespace {
 
+// Both flag a recipient whose address is on the suppression list (the last column): the
+// campaign records it suppressed at once and never sends it.
 constexpr const char* kFresh =
-    "SELECT r.id, r.email, r.domain, r.attributes FROM recipients r WHERE r.id > ?2 AND NOT EXISTS "
-    "(SELECT 1 FROM deliveries d WHERE d.campaign = ?1 AND d.recipient_id = r.id) ORDER BY r.id LIMIT ?3";
+    "SELECT r.id, r.email, r.domain, r.attributes, s.address IS NOT NULL FROM recipients r LEFT JOIN suppressions s "
+    "ON s.address = lower(r.email) WHERE r.id > ?2 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign = ?1 "
+    "AND d.recipient_id = r.id) ORDER BY r.id LIMIT ?3";
 constexpr const char* kDue =
-    "SELECT r.id, r.email, r.domain, r.attributes, d.attempts, d.first_at, d.gateway FROM deliveries d "
-    "JOIN recipients r ON r.id = d.recipient_id WHERE d.campaign = ?1 AND d.state = 'deferred' AND d.next_at <= ?2 "
-    "ORDER BY d.next_at LIMIT ?3";
+    "SELECT r.id, r.email, r.domain, r.attributes, d.attempts, d.first_at, d.gateway, s.address IS NOT NULL FROM "
+    "deliveries d JOIN recipients r ON r.id = d.recipient_id LEFT JOIN suppressions s ON s.address = lower(r.email) "
+    "WHERE d.campaign = ?1 AND d.state = 'deferred' AND d.next_at <= ?2 ORDER BY d.next_at LIMIT ?3";
 constexpr const char* kClaim = "UPDATE deliveries SET state = 'sending' WHERE campaign = ?1 AND recipient_id = ?2";
 // Joined with recipients like kDue: a row whose recipient was deleted is never claimed, so it
 // must not count as waiting either (else the campaign would wait for it for ever).
@@ -39,7 +44,7 @@ constexpr const char* kAddRequestId = "ALTER TABLE deliveries ADD COLUMN request
 // Joined with recipients like counts(): a deleted recipient is no longer the campaign's.
 constexpr const char* kFinals =
     "SELECT d.state, d.gateway, d.delivery_ms, r.domain FROM deliveries d JOIN recipients r ON r.id = "
-    "d.recipient_id WHERE d.campaign = ?1 AND d.state IN ('delivered', 'bounced', 'failed')";
+    "d.recipient_id WHERE d.campaign = ?1 AND d.state IN ('delivered', 'bounced', 'failed', 'suppressed')";
 
 void bindText(sqlite3_stmt* st, int i, std::string_view s) {
   sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
@@ -132,6 +137,10 @@ bool CampaignLedger::prepare() {
 
 bool CampaignLedger::migrate() {
   if (!exec(kCampaigns)) return false;
+  if (auto ok = SuppressionStore::createSchema(store_->handle()); !ok) {
+    error_ = ok.error();
+    return false;
+  }
   sqlite3_stmt* st = nullptr;
   bool has_column = false;
   if (sqlite3_prepare_v2(store_->handle(), "PRAGMA table_info(deliveries)", -1, &st, nullptr) != SQLITE_OK) {
@@ -156,11 +165,14 @@ bool CampaignLedger::loadSalt() {
   }
   sqlite3_finalize(st);
   st = nullptr;
-  ok = ok && sqlite3_prepare_v2(db, "SELECT salt FROM campaigns WHERE name = ?1", -1, &st, nullptr) == SQLITE_OK;
+  // The rowid is the campaign's number in feedback tokens: stable, since rows are never deleted.
+  ok = ok &&
+       sqlite3_prepare_v2(db, "SELECT salt, rowid FROM campaigns WHERE name = ?1", -1, &st, nullptr) == SQLITE_OK;
   if (ok) {
     bindText(st, 1, campaign_);
     ok = sqlite3_step(st) == SQLITE_ROW;
     if (ok) salt_ = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+    if (ok) number_ = static_cast<uint32_t>(sqlite3_column_int64(st, 1));
   }
   sqlite3_finalize(st);
   return ok || fail();
@@ -218,8 +230,23 @@ LedgerCounts CampaignLedger::counts() {
       c.bounced = n;
     else if (state == "failed")
       c.failed = n;
+    else if (state == "suppressed")
+      c.suppressed = n;
     else if (state == "deferred" || state == "sending")
       c.deferred += n;
+  }
+  sqlite3_finalize(st);
+  st = nullptr;
+  if (sqlite3_prepare_v2(store_->handle(),
+                         "SELECT kind, count(*) FROM feedback_events WHERE campaign_number = ?1 GROUP BY kind", -1, &st,
+                         nullptr) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, number_);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::string kind = columnText(st, 0);
+      auto n = static_cast<uint64_t>(sqlite3_column_int64(st, 1));
+      if (kind == "hard_bounce") c.hard_bounces = n;
+      if (kind == "complaint") c.complaints = n;
+    }
   }
   sqlite3_finalize(st);
   return c;
@@ -237,6 +264,7 @@ bool CampaignLedger::fetchFresh(uint64_t after_id, size_t limit, std::vector<Sto
     r.email = columnText(fresh_, 1);
     r.domain = columnText(fresh_, 2);
     r.attributes = columnText(fresh_, 3);
+    r.suppressed = sqlite3_column_int(fresh_, 4) != 0;
   }
   sqlite3_reset(fresh_);
   return rc == SQLITE_DONE || fail();
@@ -259,6 +287,7 @@ bool CampaignLedger::claimDue(double now, size_t limit, std::vector<StoredRecipi
     r.attempts = static_cast<uint32_t>(sqlite3_column_int64(due_, 4));
     r.first_at = sqlite3_column_double(due_, 5);
     r.last_gateway = columnText(due_, 6);
+    r.suppressed = sqlite3_column_int(due_, 7) != 0;
   }
   sqlite3_reset(due_);
   bool ok = rc == SQLITE_DONE || fail();

@@ -19,6 +19,7 @@
 #include "recipient_state.h"
 #include "recipient_store.h"
 
+struct sqlite3;
 struct sqlite3_stmt;
 
 namespace lbmail {
@@ -32,6 +33,7 @@ struct StoredRecipient {
   uint32_t attempts = 0;   // made before this one
   double first_at = 0;     // unix seconds of the first attempt; 0 before it
   std::string last_gateway;
+  bool suppressed = false;  // the address is on the suppression list
 };
 
 // One state change: a final outcome or a deferral.
@@ -73,11 +75,14 @@ struct LedgerCounts {
   uint64_t bounced = 0;
   uint64_t failed = 0;
   uint64_t deferred = 0;  // waiting for a retry (after a restart: including those that were being retried)
+  uint64_t suppressed = 0;
+  uint64_t hard_bounces = 0;  // feedback events naming the campaign
+  uint64_t complaints = 0;
 };
 
 // A recipient's final outcome in a campaign, as a reader after the run sees it.
 struct FinalOutcome {
-  RecipientState state = RecipientState::kFailed;  // delivered, bounced or failed
+  RecipientState state = RecipientState::kFailed;  // delivered, bounced, failed or suppressed
   std::string gateway;                             // the last gateway tried; empty if none
   double delivery_ms = 0;
   std::string domain;
@@ -115,8 +120,12 @@ class CampaignLedger {
   // Random per campaign and database, the same across runs: the campaign instance a gateway
   // knows the initiator by, and what Message-IDs are salted with (never 0).
   uint64_t salt() const { return salt_; }
+  // The campaign's row number in the campaigns table: what its feedback tokens name.
+  uint32_t number() const { return number_; }
 
   const std::string& lastError() const { return error_; }
+  // The connection, for the suppression list's statements (through the same queue).
+  sqlite3* handle() const { return store_->handle(); }
   // True when commits are synced as open's durable asked (PRAGMA synchronous is FULL or more).
   bool durable();
 
@@ -138,6 +147,7 @@ class CampaignLedger {
   sqlite3_stmt* upsert_ = nullptr;
   sqlite3_stmt* row_ = nullptr;
   uint64_t salt_ = 0;
+  uint32_t number_ = 0;
   std::string error_;
 };
 

@@ -19,6 +19,7 @@ void writeCampaign(JsonWriter& w, const CampaignStatusSources& s) {
   w.field("deferred", p.deferred);
   w.field("bounced", p.bounced);
   w.field("failed", p.failed);
+  w.field("suppressed", p.suppressed);
   w.field("in_flight", p.in_flight);
   w.field("deferrals", s.counts.changes(RecipientState::kDeferred));
   w.field("failovers", s.counts.failovers());
@@ -42,6 +43,7 @@ void writeCampaign(JsonWriter& w, const CampaignStatusSources& s) {
     w.endObject();
   }
   w.endObject();
+  if (s.feedback) s.feedback->writeStatus(w);
   w.endObject();
 }
 
@@ -140,6 +142,7 @@ ProgressReporter::Snapshot progressSnapshot(const LedgerCounts& at_start, const 
   s.delivered = at_start.delivered + counts.changes(RecipientState::kDelivered);
   s.bounced = at_start.bounced + counts.changes(RecipientState::kBounced);
   s.failed = at_start.failed + counts.changes(RecipientState::kFailed);
+  s.suppressed = at_start.suppressed + counts.changes(RecipientState::kSuppressed);
   s.deferred = waiting_retries;
   s.in_flight = in_flight;
   s.rate = counts.resultsPerSecond();

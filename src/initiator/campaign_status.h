@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "campaign_counts.h"
+#include "feedback_rates.h"
 #include "campaign_ledger.h"
 #include "gateway_dispatcher.h"
 #include "gateway_links.h"
@@ -26,6 +27,7 @@ struct CampaignStatusSources {
   const GatewayLinks& links;
   const GatewayDispatcher& dispatcher;
   uint64_t now_ms = 0;  // the loop's clock: what is left of a reported suspension
+  const FeedbackRates* feedback = nullptr;  // campaign.feedback
 };
 
 ProgressReporter::Snapshot progressSnapshot(const LedgerCounts& at_start, const CampaignCounts& counts,

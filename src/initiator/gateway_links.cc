@@ -4,10 +4,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <utility>
 
 #include "lbmail/core/log.h"
+#include "lbmail/feedback/feedback_token.h"
 
 namespace lbmail {
 namespace {
@@ -23,8 +25,9 @@ proto::GatewayLinkConfig linkConfig(const InitiatorConfig& c, const GatewayEndpo
   l.link.node_name = c.service.node_name;
   l.link.instance = instance;
   // RESULTs say how each message travelled and what its reply means for the route; the gateways
-  // report the sites they shape (issue 20).
-  l.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping;
+  // report the sites they shape (issue 20); they send bounces, complaints and unsubscribes
+  // (FEEDBACK, issue 21).
+  l.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping | proto::kCapabilityFeedback;
   return l;
 }
 
@@ -64,11 +67,20 @@ bool GatewayLinks::loadKeys() {
     }
     s.security = std::move(*security);
   }
+  const FeedbackSettings& f = config_.feedback;
+  if (!f.enabled()) return true;
+  auto key = feedback::FeedbackKey::load(f.key_file, f.key_id);
+  if (!key) {
+    logError("campaign.feedback_key_failed", {{"error", key.error()}});
+    return false;
+  }
+  feedback_key_ = std::move(*key);
   return true;
 }
 
-void GatewayLinks::connect(uint64_t instance) {
+void GatewayLinks::connect(uint64_t instance, uint32_t campaign_number) {
   instance_ = instance;
+  campaign_number_ = campaign_number;
   next_attempt_ = std::random_device()();
   for (Slot& s : slots_) {
     s.link = std::make_unique<proto::GatewayLink>(loop_, linkConfig(config_, s.endpoint, instance), *s.security,
@@ -104,7 +116,7 @@ void GatewayLinks::markMediaMissing(size_t g, size_t material, std::string_view 
 proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields) {
   proto::SendFrame send;
   fields.clear();
-  fields.reserve(p.values.size());
+  fields.reserve(p.values.size() + 2);
   for (size_t i = 0; i < p.values.size(); ++i) {
     if (p.values[i]) fields.push_back({campaign_.merge_fields[i].first, *p.values[i]});
   }
@@ -112,10 +124,51 @@ proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<
   send.message_key = messageKey(instance_, p.id);
   send.deadline_ms = deadlineMs(toMillis(campaign_.result_timeout));
   send.sender = campaign_.sender;
+  if (feedback_key_) {
+    mintTokens(p);
+    if (campaign_.verp) send.sender = verp_sender_;
+    if (config_.feedback.unsubscribeFields()) {
+      fields.push_back({kUnsubscribeTokenField, unsubscribe_token_});
+      fields.push_back({kUnsubscribeUrlField, unsubscribe_url_});
+    }
+  }
   send.recipient = p.email;
   send.material_id = static_cast<uint64_t>(p.material) + 1;
   send.fields = proto::MergeFields(fields);
   return send;
+}
+
+void GatewayLinks::mintTokens(const PendingRecipient& p) {
+  const FeedbackSettings& f = config_.feedback;
+  uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  feedback::TokenFields t;
+  t.campaign = campaign_number_;
+  t.recipient = p.id;
+  t.day = feedback::dayOf(now_ms);
+  if (campaign_.verp) {
+    t.purpose = feedback::TokenPurpose::kBounce;
+    t.attempt = static_cast<uint8_t>(std::min<uint32_t>(p.attempts + 1, 255));
+    verp_sender_.assign(f.bounce_local).push_back('+');
+    feedback::appendToken(*feedback_key_, t, verp_sender_);
+    verp_sender_.append("@").append(f.bounce_domain);
+  }
+  if (f.unsubscribeFields()) {
+    t.purpose = feedback::TokenPurpose::kUnsubscribe;
+    t.attempt = 0;
+    unsubscribe_token_.clear();
+    feedback::appendToken(*feedback_key_, t, unsubscribe_token_);
+    unsubscribe_url_.assign(f.unsubscribe_url).push_back('/');
+    unsubscribe_url_.append(unsubscribe_token_);
+  }
+}
+
+bool GatewayLinks::ackFeedback(size_t g, uint64_t sequence) {
+  proto::GatewayLink* link = slots_[g].link.get();
+  if (!link || !link->isUp()) return false;
+  link->send(proto::FeedbackAckFrame{sequence});
+  return true;
 }
 
 void GatewayLinks::sendMaterials(Slot& slot) {
@@ -123,6 +176,12 @@ void GatewayLinks::sendMaterials(Slot& slot) {
   for (const auto& [field, attribute] : campaign_.merge_fields) {
     if (!field_names.empty()) field_names += ',';
     field_names += field;
+  }
+  if (config_.feedback.unsubscribeFields()) {
+    for (const char* field : {kUnsubscribeTokenField, kUnsubscribeUrlField}) {
+      if (!field_names.empty()) field_names += ',';
+      field_names += field;
+    }
   }
   for (size_t i = 0; i < campaign_.materials.size(); ++i) {
     const CampaignMaterial& m = campaign_.materials[i];

@@ -8,12 +8,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gateway_dispatcher.h"
 #include "initiator_config.h"
+#include "lbmail/feedback/feedback_key.h"
 #include "lbmail/proto/gateway_link.h"
 #include "pending_recipient.h"
 
@@ -37,11 +39,14 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   GatewayLinks(const GatewayLinks&) = delete;
   GatewayLinks& operator=(const GatewayLinks&) = delete;
 
-  // Reads every gateway's key; false (logged) when one cannot be read.
+  // Reads every gateway's key and the feedback token key; false (logged) when one cannot be read.
   bool loadKeys();
   // Connects every gateway; instance (the campaign's salt) names this campaign to them in HELLO
-  // and salts the Message-IDs.
-  void connect(uint64_t instance);
+  // and salts the Message-IDs; campaign_number is what its feedback tokens name.
+  void connect(uint64_t instance, uint32_t campaign_number = 0);
+  // Acknowledges FEEDBACK events up to sequence on g's link; false when it is not up (the
+  // gateway then sends them again on its next link).
+  bool ackFeedback(size_t g, uint64_t sequence);
   // Closes every link; done after the last has stopped.
   void stop(std::function<void()> done);
   bool connected() const { return !slots_.empty() && slots_.front().link != nullptr; }
@@ -62,8 +67,9 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   void markMediaMissing(size_t g, size_t material, std::string_view text);
 
   // The SEND for one attempt of p (which has a material): a request id of its own, the message
-  // key of p, a deadline below the result timeout. It points into p and into fields, which
-  // holds its merge fields.
+  // key of p, a deadline below the result timeout, the VERP sender and the unsubscribe fields
+  // when [feedback] asks for them. It points into p, into fields, which holds its merge fields,
+  // and into this object's token buffers, which the next call reuses: send it first.
   proto::SendFrame sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields);
   // False when the link cannot take it now.
   bool send(size_t g, const proto::SendFrame& frame) { return slots_[g].link->sendRequest(frame); }
@@ -105,6 +111,8 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
 
   size_t slotOf(const proto::GatewayLink& link) const;
   void sendMaterials(Slot& slot);
+  // The VERP sender and unsubscribe token and URL of p's attempt, into the buffers below.
+  void mintTokens(const PendingRecipient& p);
 
   uv_loop_t* loop_;
   const InitiatorConfig& config_;
@@ -113,6 +121,12 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   std::vector<Slot> slots_;
   uint64_t instance_ = 0;
   uint64_t next_attempt_ = 0;  // starts at random, so runs do not reuse each other's ids
+  std::optional<feedback::FeedbackKey> feedback_key_;
+  uint32_t campaign_number_ = 0;
+  // Reused by every sendFrame (no allocation once grown): the SEND points into them.
+  std::string verp_sender_;
+  std::string unsubscribe_token_;
+  std::string unsubscribe_url_;
 };
 
 }  // namespace lbmail

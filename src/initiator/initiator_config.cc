@@ -97,8 +97,12 @@ void checkInlineImages(ConfigTable& t, const CampaignMaterial& m) {
 
 class MaterialReader {
  public:
-  MaterialReader(const std::string& config_file, std::string media_dir, const media::FieldTable& fields)
-      : config_file_(config_file), media_dir_(std::move(media_dir)), fields_(fields) {}
+  MaterialReader(const std::string& config_file, std::string media_dir, const media::FieldTable& fields,
+                 std::string default_list_unsubscribe)
+      : config_file_(config_file),
+        media_dir_(std::move(media_dir)),
+        fields_(fields),
+        default_list_unsubscribe_(std::move(default_list_unsubscribe)) {}
 
   CampaignMaterial read(ConfigTable& t) {
     CampaignMaterial m;
@@ -114,7 +118,7 @@ class MaterialReader {
     m.text = templatePart(t, config_file_, "text");
     m.html = templatePart(t, config_file_, "html");
     if (m.text.empty() && m.html.empty()) t.fail("text", "a text or html body (or both)");
-    m.list_unsubscribe = t.string("list_unsubscribe", "");
+    m.list_unsubscribe = t.string("list_unsubscribe", default_list_unsubscribe_);
     m.list_id = t.string("list_id", "");
     m.feedback_id = t.string("feedback_id", "");
     checkListHeaders(t, m);
@@ -158,6 +162,7 @@ class MaterialReader {
   const std::string& config_file_;
   std::string media_dir_;
   const media::FieldTable& fields_;
+  std::string default_list_unsubscribe_;
   std::optional<std::map<std::string, media::MediaHash>> manifest_;
 };
 
@@ -238,7 +243,18 @@ std::vector<Duration> readSchedule(ConfigTable& t, const std::vector<Duration>& 
   return out;
 }
 
-CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
+// The fields the initiator fills itself (unsubscribe_token, unsubscribe_url) come after the
+// campaign's own, in the same order GatewayLinks sends them.
+void declareFeedbackFields(ConfigTable& t, const FeedbackSettings& feedback, media::FieldTable& fields) {
+  if (!feedback.unsubscribeFields()) return;
+  for (const char* name : {kUnsubscribeTokenField, kUnsubscribeUrlField}) {
+    if (fields.declare(name)) {
+      t.fail("merge_fields", std::string("no field named ") + name + " ([feedback] unsubscribe_url fills it)");
+    }
+  }
+}
+
+CampaignSettings readCampaign(ConfigTable t, const std::string& config_file, const FeedbackSettings& feedback) {
   CampaignSettings c;
   c.name = t.string("name", c.name);
   if (c.name.empty() || c.name.size() > 64) t.fail("name", "a campaign name of 1 to 64 characters");
@@ -259,7 +275,9 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
     if (c.merge_fields.size() == proto::kMaxMergeFields) mapping.fail(field, "at most 1024 merge fields");
     c.merge_fields.emplace_back(field, attribute);
   }
-  MaterialReader reader(config_file, resolveConfigPath(config_file, t.string("media", "")), fields);
+  declareFeedbackFields(t, feedback, fields);
+  MaterialReader reader(config_file, resolveConfigPath(config_file, t.string("media", "")), fields,
+                        feedback.unsubscribeFields() ? defaultListUnsubscribe(feedback) : "");
   std::set<std::string> names;
   for (ConfigTable& m : t.tableArray("material")) {
     c.materials.push_back(reader.read(m));
@@ -278,6 +296,8 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file) {
   c.batch_size = static_cast<uint32_t>(t.integer("batch_size", c.batch_size, 1, 100000));
   c.batch_interval = t.duration("batch_interval", c.batch_interval, 1ms, 10s);
   c.durable_commits = t.choice("durability", {"full", "normal"}, 0) == 0;
+  c.verp = t.boolean("verp", feedback.verpPossible());
+  if (c.verp && !feedback.verpPossible()) t.fail("verp", "false, or a [feedback] bounce_domain and key_file");
   return c;
 }
 
@@ -353,7 +373,8 @@ Expected<InitiatorConfig, std::string> loadInitiatorConfig(const std::string& fi
   return loadConfigFile<InitiatorConfig>(file, [&](ConfigTable& root) {
     InitiatorConfig c;
     c.service = readServiceConfig(root, Mode::kInitiator);
-    c.campaign = readCampaign(root.table("campaign"), file);
+    c.feedback = readFeedbackSettings(root.table("feedback"), file);
+    c.campaign = readCampaign(root.table("campaign"), file, c.feedback);
     c.selection = readSelection(root.table("selection"));
     c.rate_limit = readRateLimits(root.table("rate_limit"));
     c.gateways = readGateways(root, file);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "feedback_settings.h"
 #include "gateway_selector.h"
 #include "lbmail/core/service_config.h"
 #include "lbmail/media/media_hash.h"
@@ -69,6 +70,9 @@ struct CampaignSettings {
   // synchronous=FULL); "normal": a power loss may roll back the last batches, whose recipients
   // are then sent again.
   bool durable_commits = true;
+  // VERP return paths (<bounce_local>+<token>@<bounce_domain>): on by default when [feedback]
+  // has a bounce_domain; false keeps the plain sender.
+  bool verp = false;
 };
 
 struct SelectionConfig {
@@ -85,6 +89,7 @@ struct RateLimits {
 struct InitiatorConfig {
   ServiceConfig service;
   CampaignSettings campaign;
+  FeedbackSettings feedback;
   SelectionConfig selection;
   RateLimits rate_limit;
   std::vector<GatewayEndpoint> gateways;

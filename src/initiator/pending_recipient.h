@@ -22,6 +22,7 @@ struct PendingRecipient {
   int avoid_gateway = -1;                          // deferred or failed over from it: another is preferred
   uint32_t requeues = 0;                           // sent back without an attempt
   std::vector<uint16_t> refused_by;                // gateways that refused it by policy (x.7.x) in this run
+  bool suppressed = false;                         // on the suppression list when read: never sent
 };
 
 struct InFlightRequest {

@@ -22,7 +22,7 @@ std::string duration(double seconds) {
   return buf;
 }
 
-uint64_t finalCount(const ProgressReporter::Snapshot& s) { return s.delivered + s.bounced + s.failed; }
+uint64_t finalCount(const ProgressReporter::Snapshot& s) { return s.delivered + s.bounced + s.failed + s.suppressed; }
 
 }  // namespace
 
@@ -86,6 +86,7 @@ void ProgressReporter::log(const Snapshot& s, const char* event) {
             {"deferred", s.deferred},
             {"bounced", s.bounced},
             {"failed", s.failed},
+            {"suppressed", s.suppressed},
             {"in_flight", s.in_flight},
             {"rate", static_cast<int64_t>(s.rate)},
             {"eta_s", static_cast<int64_t>(eta ? *eta : -1)}});

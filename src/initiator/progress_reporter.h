@@ -17,6 +17,7 @@ class ProgressReporter {
     uint64_t total = 0;                               // recipients in the database
     uint64_t sent = 0;                                // SENDs this run
     uint64_t delivered = 0, bounced = 0, failed = 0;  // final, including earlier runs
+    uint64_t suppressed = 0;                          // final: on the suppression list, never sent
     uint64_t deferred = 0;                            // waiting for a retry
     uint64_t in_flight = 0;
     double rate = 0;  // outcomes per second

@@ -19,6 +19,7 @@ PendingRecipient pendingFromStored(StoredRecipient&& s, std::span<const std::str
   p.domain = std::move(s.domain);
   p.attempts = s.attempts;
   p.first_at = s.first_at;
+  p.suppressed = s.suppressed;
   for (size_t g = 0; g < gateway_names.size(); ++g) {
     if (!s.last_gateway.empty() && gateway_names[g] == s.last_gateway) p.avoid_gateway = static_cast<int>(g);
   }

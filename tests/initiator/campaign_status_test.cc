@@ -54,7 +54,8 @@ TEST_F(CampaignStatusTest, WritesEveryKeyOfTheCampaignItsGatewaysAndTheTable) {
   w.endObject();
   EXPECT_EQ(out,
             R"({"campaign":{"name":"spring","state":"running","total":10,"sent":2,"delivered":3,"deferred":4,)"
-            R"("bounced":1,"failed":0,"in_flight":1,"deferrals":1,"failovers":0,"rejects":0,"rate_per_second":0,)"
+            R"("bounced":1,"failed":0,"suppressed":0,"in_flight":1,"deferrals":1,"failovers":0,"rejects":0,)"
+            R"("rate_per_second":0,)"
             R"("eta_seconds":null,"policy":"ewma","decisions":0,"explorations":0,"switches":0,)"
             R"("tls":{"TLSv1.3":{"delivered":1,"verified":1}}},)"
             R"("gateways":[{"name":"gw-a","address":"127.0.0.1:9101","up":false,"credit":0,"in_flight":0,"rtt_ms":0,)"

@@ -503,5 +503,77 @@ TEST(InitiatorConfig, UnknownKeyIsAnError) {
   EXPECT_ERROR_HAS(load(t), "gateway.port: unknown key");
 }
 
+
+// Issue 21: [feedback] and [campaign] verp.
+class FeedbackConfig : public ::testing::Test {
+ protected:
+  Expected<InitiatorConfig, std::string> loadWith(const std::string& feedback, const std::string& campaign = "") {
+    ConfigText t;
+    t.campaign += campaign;
+    t.extra = "[feedback]\n" + feedback;
+    return load(t);
+  }
+};
+
+TEST_F(FeedbackConfig, DefaultsWithoutTheSection) {
+  auto c = load(ConfigText{});
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(c->feedback.enabled());
+  EXPECT_FALSE(c->campaign.verp);
+  EXPECT_EQ(c->feedback.bounce_local, "bounce");
+  EXPECT_EQ(c->feedback.soft_bounce_limit, 3u);
+  EXPECT_EQ(c->feedback.soft_bounce_window, std::chrono::hours(24 * 7));
+  EXPECT_DOUBLE_EQ(c->feedback.complaint_warn, 0.001);
+  EXPECT_DOUBLE_EQ(c->feedback.complaint_alarm, 0.003);
+  EXPECT_DOUBLE_EQ(c->feedback.bounce_warn, 0.02);
+  EXPECT_DOUBLE_EQ(c->feedback.bounce_alarm, 0.05);
+  EXPECT_TRUE(c->campaign.materials[0].list_unsubscribe.empty());
+}
+
+TEST_F(FeedbackConfig, BounceDomainTurnsVerpOnAndUnsubscribeUrlGivesTheDefaultHeaderAndFields) {
+  auto c = loadWith(
+      "key_file = \"feedback.key\"\nbounce_domain = \"Bounce.Shop.Example\"\n"
+      "unsubscribe_url = \"https://u.shop.example/u\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_TRUE(c->campaign.verp);
+  EXPECT_EQ(c->feedback.bounce_domain, "bounce.shop.example");
+  EXPECT_NE(c->feedback.key_file.find("/feedback.key"), std::string::npos);  // relative to the file
+  EXPECT_EQ(c->campaign.materials[0].list_unsubscribe,
+            "<https://u.shop.example/u/{{unsubscribe_token}}>, "
+            "<mailto:bounce+{{unsubscribe_token}}@bounce.shop.example>");
+  auto off = loadWith("key_file = \"feedback.key\"\nbounce_domain = \"bounce.shop.example\"\n", "verp = false\n");
+  ASSERT_TRUE(off) << off.error();
+  EXPECT_FALSE(off->campaign.verp);
+}
+
+TEST_F(FeedbackConfig, MaterialsMayUseTheUnsubscribeFieldsOnlyWhenTheUrlIsSet) {
+  ConfigText t;
+  t.material += "html = \"<a href='{{unsubscribe_url}}'>unsubscribe</a>\"\n";
+  EXPECT_ERROR_HAS(load(t), "html");
+  t.extra = "[feedback]\nkey_file = \"k\"\nunsubscribe_url = \"http://u.example\"\n";
+  auto c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  // A campaign field of the same name would be ambiguous.
+  t.merge_fields += "unsubscribe_url = \"link\"\n";
+  EXPECT_ERROR_HAS(load(t), "unsubscribe_url ([feedback] unsubscribe_url fills it)");
+}
+
+TEST_F(FeedbackConfig, ClearErrors) {
+  EXPECT_ERROR_HAS(loadWith("bounce_domain = \"bounce.example\"\n"), "feedback.key_file");
+  EXPECT_ERROR_HAS(loadWith("unsubscribe_url = \"https://u.example/u\"\n"), "feedback.key_file");
+  for (const char* url : {"https://u.example/u/", "ftp://u.example/u", "u.example/u", "https://", "https:///u",
+                          "https://u.example/u?x=1", "https://u.example/{{x}}"}) {
+    EXPECT_ERROR_HAS(loadWith(std::string("key_file = \"k\"\nunsubscribe_url = \"") + url + "\"\n"),
+                     "feedback.unsubscribe_url")
+        << url;
+  }
+  EXPECT_ERROR_HAS(loadWith("complaint_warn = 2\n"), "feedback.complaint_warn");
+  EXPECT_ERROR_HAS(loadWith("bounce_alarm = -0.1\n"), "feedback.bounce_alarm");
+  EXPECT_ERROR_HAS(loadWith("complaint_warn = 0.01\ncomplaint_alarm = 0.005\n"), "feedback.complaint_alarm");
+  EXPECT_ERROR_HAS(loadWith("soft_bounce_limit = 0\n"), "feedback.soft_bounce_limit");
+  EXPECT_ERROR_HAS(loadWith("key_file = \"k\"\nbounce_domain = \"not a domain\"\n"), "feedback.bounce_domain");
+  EXPECT_ERROR_HAS(loadWith("", "verp = true\n"), "campaign.verp");
+}
+
 }  // namespace
 }  // namespace lbmail
