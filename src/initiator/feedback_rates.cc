@@ -3,7 +3,6 @@
 
 #include <algorithm>
 
-#include "lbmail/core/log.h"
 
 namespace lbmail {
 namespace {
@@ -34,8 +33,8 @@ double RateCounts::complaintRate() const {
 }
 
 FeedbackRates::FeedbackRates(const FeedbackSettings& settings, std::vector<std::string> gateways,
-                             MetricsRegistry& metrics)
-    : settings_(settings), gateway_names_(std::move(gateways)), gateways_(gateway_names_.size()) {
+                             MetricsRegistry& metrics, Logger& log)
+    : settings_(settings), log_(log), gateway_names_(std::move(gateways)), gateways_(gateway_names_.size()) {
   for (uint8_t k = 1; k <= proto::kMaxFeedbackKind; ++k) {
     event_total_[k - 1] = &metrics.counter("lbmail_campaign_feedback_events_total",
                                            "feedback events applied (each once): bounces, complaints, unsubscribes",
@@ -109,12 +108,13 @@ void FeedbackRates::update(Scope& s, std::string_view scope, std::string_view na
   s.complaint_gauge->set(s.counts.complaintRate());
   auto check = [&](RateLevel& last, RateLevel now, const char* rate, double value) {
     if (now > last) {
-      logWarn("campaign.feedback_rate", {{"scope", scope},
-                                         {"name", name},
-                                         {"rate", rate},
-                                         {"value", value},
-                                         {"level", rateLevelName(now)},
-                                         {"sent", s.counts.sent()}});
+      log_.log(LogLevel::kWarn, "campaign.feedback_rate",
+               {{"scope", scope},
+                {"name", name},
+                {"rate", rate},
+                {"value", value},
+                {"level", rateLevelName(now)},
+                {"sent", s.counts.sent()}});
     }
     last = now;
   };

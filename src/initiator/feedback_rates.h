@@ -17,6 +17,7 @@
 
 #include "feedback_settings.h"
 #include "lbmail/core/json_writer.h"
+#include "lbmail/core/log.h"
 #include "lbmail/core/metrics_registry.h"
 #include "lbmail/proto/frames.h"
 #include "recipient_state.h"
@@ -38,7 +39,8 @@ struct RateCounts {
 
 class FeedbackRates {
  public:
-  FeedbackRates(const FeedbackSettings& settings, std::vector<std::string> gateways, MetricsRegistry& metrics);
+  FeedbackRates(const FeedbackSettings& settings, std::vector<std::string> gateways, MetricsRegistry& metrics,
+                Logger& log = logger());
 
   // The campaign's figures from its earlier runs.
   void start(const RateCounts& earlier);
@@ -72,6 +74,7 @@ class FeedbackRates {
   static void writeRates(JsonWriter& w, const RateCounts& c, RateLevel bounce, RateLevel complaint);
 
   const FeedbackSettings& settings_;
+  Logger& log_;
   std::vector<std::string> gateway_names_;
   Scope campaign_scope_;
   std::vector<Scope> gateways_;
