@@ -220,7 +220,8 @@ TEST_F(UnsubscribeEndpointTest, AMissingCertificateFailsTheStart) {
   int rc = 0;
   loop_.call([&] {
     endpoint_ = std::make_unique<UnsubscribeEndpoint>(
-        loop_.loop(), settings_, metrics_, [](std::string_view, std::string_view) { return UnsubscribeEndpoint::Outcome::kRecorded; },
+        loop_.loop(), settings_, metrics_,
+        [](std::string_view, std::string_view) { return UnsubscribeEndpoint::Outcome::kRecorded; },
         [](std::string_view) { return true; });
     rc = endpoint_->start();
   });
