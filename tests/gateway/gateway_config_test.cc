@@ -137,7 +137,9 @@ TEST(GatewayConfig, FeedbackIsCheckedWithClearErrors) {
 
 TEST(GatewayConfig, FeedbackKeysHaveTheirDefaults) {
   std::string key = test::tempPath("gateway-feedback.key");
+  std::filesystem::remove(key);
   std::ofstream(key) << std::string(64, 'a') << "\n";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto c = loadText("[node]\nname = \"gw-7\"\n[gateway]\nkey_file = \"k\"\n[feedback]\nkey_file = \"" + key +
                     "\"\nlisten = \"127.0.0.1:2525\"\nbounce_domains = [\"Bounce.Example.com\"]\n"
                     "feedback_addresses = [\"FBL@example.com\"]\nspool = \"fb.spool\"\n");

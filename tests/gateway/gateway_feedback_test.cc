@@ -140,7 +140,9 @@ TEST_F(GatewayFeedbackTest, ARealPostfixBounceBecomesAHardBounceOnTheLink) {
   EXPECT_EQ(got[0].attempt, 1);
   EXPECT_EQ(got[0].status, "5.1.1");
   EXPECT_EQ(got[0].source, "dsn");
-  EXPECT_NE(gateway->err().find("event=gateway.feedback_received"), std::string::npos);
+  auto received = gateway->child().waitForStderrLine("event=gateway.feedback_received");
+  ASSERT_TRUE(received);
+  EXPECT_NE(received->find("type=dsn"), std::string::npos) << *received;
 }
 
 TEST_F(GatewayFeedbackTest, AnArfComplaintIsTakenAForgedTokenRefusedAndAReplayRefused) {
