@@ -15,6 +15,7 @@
 #include "loop_thread.h"
 #include "postfix_bouncer.h"
 #include "sink_process.h"
+#include "tcp_client.h"
 #include "temp_path.h"
 #include "test_initiator.h"
 #include "validate.h"
@@ -81,22 +82,27 @@ class GatewayFeedbackTest : public ::testing::Test {
 
   SocketAddress feedbackAddress() const { return *SocketAddress::parse("127.0.0.1:" + std::to_string(listen_)); }
 
+  SocketAddress unsubscribeAddress() const {
+    return *SocketAddress::parse("127.0.0.1:" + std::to_string(unsubscribe_listen_));
+  }
+
   std::unique_ptr<test::GatewayProcess> startGateway(const std::string& link = "127.0.0.1:0") {
     test::GatewayOptions go;
     go.listen = link;
     go.extra = "[feedback]\nkey_file = \"" + key_file_ + "\"\nlisten = \"" + feedbackAddress().toString() +
                "\"\nbounce_domains = [\"bounce.test\"]\nfeedback_addresses = [\"fbl@shop.example\"]\nspool = \"" + dir_ +
-               "/feedback.spool\"\n";
+               "/feedback.spool\"\nunsubscribe_listen = \"" + unsubscribeAddress().toString() + "\"\n";
     auto gateway = std::make_unique<test::GatewayProcess>(go);
     EXPECT_TRUE(gateway->start()) << gateway->err();
     return gateway;
   }
 
-  std::string token(uint64_t recipient) {
+  std::string token(uint64_t recipient, feedback::TokenPurpose purpose = feedback::TokenPurpose::kBounce) {
     auto key = feedback::FeedbackKey::load(key_file_, 1);
     EXPECT_TRUE(key) << key.error();
     if (!key) return "";
     feedback::TokenFields f;
+    f.purpose = purpose;
     f.campaign = 5;
     f.recipient = recipient;
     f.attempt = 1;
@@ -123,7 +129,17 @@ class GatewayFeedbackTest : public ::testing::Test {
   std::string dir_;
   std::string key_file_;
   uint16_t listen_;
+  uint16_t unsubscribe_listen_ = test::freePort();
 };
+
+// curl's HTTP status for a request to the unsubscribe endpoint.
+std::string curlStatus(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  test::ChildProcess curl(argv);
+  curl.wait(std::chrono::seconds(30));
+  return curl.out() + curl.err();
+}
 
 TEST_F(GatewayFeedbackTest, ARealPostfixBounceBecomesAHardBounceOnTheLink) {
   auto gateway = startGateway();
@@ -196,12 +212,49 @@ TEST_F(GatewayFeedbackTest, ALinkWithoutTheCapabilityGetsNothingAndTheEventIsKep
   ASSERT_TRUE(old.waitForCatalog(std::chrono::seconds(30)));
   std::string answer = smtpSend(feedbackAddress(), "", "fbl@shop.example", arf(verp(55)));
   ASSERT_NE(answer.find("data=250"), std::string::npos) << answer;
+  // Spooled and pending, on no link: /status and the metrics say so.
+  auto status = test::httpGet(gateway->admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find(R"("unacknowledged":1,)"), std::string::npos) << status->body;
+  EXPECT_NE(status->body.find(R"("pending":1,"in_flight":0,"feedback_links":0,)"), std::string::npos) << status->body;
+  EXPECT_NE(status->body.find(R"("events":{"hard_bounce":0,"soft_bounce":0,"complaint":1,"unsubscribe":0})"),
+            std::string::npos)
+      << status->body;
+  auto metrics = test::httpGet(gateway->admin(), "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("lbmail_gateway_feedback_unacknowledged 1\n"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("lbmail_gateway_feedback_messages_total{type=\"arf\"} 1\n"), std::string::npos);
   std::vector<TestFeedback> got = collect(*gateway, 1, FeedbackMode::kAcknowledge);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].recipient, 55u);
   EXPECT_TRUE(old.feedback().empty());
   loop.call([&] { old.stop([] {}); });
   EXPECT_EQ(loop.stop(), 0);
+}
+
+// The gateway wires the unsubscribe endpoint to the spool: a one-click POST (RFC 8058) and a
+// List-Unsubscribe mailto: both become unsubscribe events; a GET and a tampered link do not.
+TEST_F(GatewayFeedbackTest, OneClickAndMailtoUnsubscribesBecomeEvents) {
+  auto gateway = startGateway();
+  std::string base = "http://" + unsubscribeAddress().toString() + "/u/";
+  std::string t = token(300, feedback::TokenPurpose::kUnsubscribe);
+  EXPECT_EQ(curlStatus({base + t}), "200");  // the page: nothing recorded
+  std::string tampered = t;
+  tampered[2] = tampered[2] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(curlStatus({"-X", "POST", "-d", "List-Unsubscribe=One-Click", base + tampered}), "404");
+  EXPECT_EQ(curlStatus({"-X", "POST", "-d", "List-Unsubscribe=One-Click", base + t}), "200");
+  std::string answer = smtpSend(feedbackAddress(), "someone@isp.example",
+                                "bounce+" + token(301, feedback::TokenPurpose::kUnsubscribe) + "@bounce.test",
+                                "Subject: unsubscribe\r\n\r\n");
+  ASSERT_NE(answer.find("rcpt=250 data=250"), std::string::npos) << answer;
+  std::vector<TestFeedback> got = collect(*gateway, 2, FeedbackMode::kAcknowledge);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].kind, proto::FeedbackKind::kUnsubscribe);
+  EXPECT_EQ(got[0].recipient, 300u);
+  EXPECT_EQ(got[0].source, "one-click");
+  EXPECT_EQ(got[1].kind, proto::FeedbackKind::kUnsubscribe);
+  EXPECT_EQ(got[1].recipient, 301u);
+  EXPECT_EQ(got[1].source, "mailto");
 }
 
 }  // namespace
