@@ -86,12 +86,13 @@ class GatewayFeedbackTest : public ::testing::Test {
     return *SocketAddress::parse("127.0.0.1:" + std::to_string(unsubscribe_listen_));
   }
 
-  std::unique_ptr<test::GatewayProcess> startGateway(const std::string& link = "127.0.0.1:0") {
+  std::unique_ptr<test::GatewayProcess> startGateway(const std::string& link = "127.0.0.1:0",
+                                                     const std::string& more = "") {
     test::GatewayOptions go;
     go.listen = link;
     go.extra = "[feedback]\nkey_file = \"" + key_file_ + "\"\nlisten = \"" + feedbackAddress().toString() +
                "\"\nbounce_domains = [\"bounce.test\"]\nfeedback_addresses = [\"fbl@shop.example\"]\nspool = \"" + dir_ +
-               "/feedback.spool\"\nunsubscribe_listen = \"" + unsubscribeAddress().toString() + "\"\n";
+               "/feedback.spool\"\nunsubscribe_listen = \"" + unsubscribeAddress().toString() + "\"\n" + more;
     auto gateway = std::make_unique<test::GatewayProcess>(go);
     EXPECT_TRUE(gateway->start()) << gateway->err();
     return gateway;
@@ -255,6 +256,49 @@ TEST_F(GatewayFeedbackTest, OneClickAndMailtoUnsubscribesBecomeEvents) {
   EXPECT_EQ(got[1].kind, proto::FeedbackKind::kUnsubscribe);
   EXPECT_EQ(got[1].recipient, 301u);
   EXPECT_EQ(got[1].source, "mailto");
+}
+
+// An event sent on a link that closes before acknowledging it goes to the next link.
+TEST_F(GatewayFeedbackTest, AnEventNotAcknowledgedGoesToTheNextLink) {
+  auto gateway = startGateway();
+  std::string answer = smtpSend(feedbackAddress(), "", "fbl@shop.example", arf(verp(61)));
+  ASSERT_NE(answer.find("data=250"), std::string::npos) << answer;
+  std::vector<TestFeedback> first = collect(*gateway, 1, FeedbackMode::kKeep);
+  ASSERT_EQ(first.size(), 1u);
+  std::vector<TestFeedback> second = collect(*gateway, 1, FeedbackMode::kAcknowledge);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].sequence, first[0].sequence);
+  EXPECT_EQ(second[0].recipient, 61u);
+}
+
+// The listener's bounds: a connection past max_connections gets 421, a client that sends
+// nothing is closed after idle_timeout with 421, a message over max_message_size gets 552.
+TEST_F(GatewayFeedbackTest, TheListenerBoundsConnectionsIdlenessAndSize) {
+  auto gateway = startGateway("127.0.0.1:0", "max_connections = 1\nidle_timeout = \"2s\"\nmax_message_size = \"1KiB\"\n");
+  test::TcpClient silent(feedbackAddress());
+  while (silent.received().find("220 ") == std::string::npos) ASSERT_TRUE(silent.receiveMore());
+  test::TcpClient second(feedbackAddress());
+  EXPECT_NE(second.readUntilClosed().find("421 4.3.2"), std::string::npos);
+  EXPECT_NE(silent.readUntilClosed().find("421 4.4.2"), std::string::npos);
+  std::string answer = smtpSend(feedbackAddress(), "", "fbl@shop.example", arf(verp(62)) + std::string(2048, 'x') + "\r\n");
+  EXPECT_NE(answer.find("rcpt=250 data=552"), std::string::npos) << answer;
+}
+
+// A spool path that holds some other file stops the start with a clear error, the file untouched.
+TEST_F(GatewayFeedbackTest, ASpoolPathWithAnotherFileStopsTheStart) {
+  std::ofstream(dir_ + "/feedback.spool") << "not ours\n";
+  test::GatewayOptions go;
+  go.extra = "[feedback]\nkey_file = \"" + key_file_ + "\"\nlisten = \"" + feedbackAddress().toString() +
+             "\"\nbounce_domains = [\"bounce.test\"]\nspool = \"" + dir_ + "/feedback.spool\"\n";
+  test::GatewayProcess gateway(go);
+  EXPECT_FALSE(gateway.start());
+  EXPECT_NE(test::exitCode(gateway.child().wait()), 0);
+  EXPECT_NE(gateway.err().find("event=gateway.feedback_failed"), std::string::npos) << gateway.err();
+  EXPECT_NE(gateway.err().find("not a feedback spool"), std::string::npos) << gateway.err();
+  std::ifstream in(dir_ + "/feedback.spool");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "not ours");
 }
 
 }  // namespace
