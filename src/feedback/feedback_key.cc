@@ -1,12 +1,61 @@
-// PLACEHOLDER (issue 21): replaced by the feedback library's real implementation.
+// The feedback key file: hex or raw secret bytes, read once from an owner-only file.
 #include "lbmail/feedback/feedback_key.h"
 
-namespace lbmail::feedback {
+#include "ascii_text.h"
+#include "lbmail/core/private_file.h"
 
-Expected<FeedbackKey, std::string> FeedbackKey::load(const std::string& path, uint8_t) {
-  return unexpected(path + ": not implemented yet");
+namespace lbmail::feedback {
+namespace {
+
+int hexValue(char c) {
+  if (isAsciiDigit(c)) return c - '0';
+  char l = asciiLower(c);
+  if (l >= 'a' && l <= 'f') return l - 'a' + 10;
+  return -1;
+}
+
+bool allHex(std::string_view s) {
+  for (char c : s) {
+    if (hexValue(c) < 0) return false;
+  }
+  return true;
+}
+
+// The secret the file's trimmed text stands for, or why it cannot be one.
+Expected<std::string, std::string> secretOf(std::string_view text, const std::string& path) {
+  const std::string name = "feedback key file " + path;
+  if (!text.empty() && allHex(text)) {
+    if (text.size() < 2 * FeedbackKey::kMinSecretBytes) {
+      return unexpected(name + " holds " + std::to_string(text.size()) + " hex digits; at least " +
+                        std::to_string(2 * FeedbackKey::kMinSecretBytes) + " are needed (openssl rand -hex 32)");
+    }
+    if (text.size() % 2 != 0) return unexpected(name + " holds an odd number of hex digits");
+    std::string secret(text.size() / 2, '\0');
+    for (size_t i = 0; i < secret.size(); ++i) {
+      secret[i] = static_cast<char>(hexValue(text[2 * i]) * 16 + hexValue(text[2 * i + 1]));
+    }
+    return secret;
+  }
+  if (text.size() < FeedbackKey::kMinSecretBytes) {
+    return unexpected(name + " holds " + std::to_string(text.size()) + " bytes; at least " +
+                      std::to_string(FeedbackKey::kMinSecretBytes) + " are needed (openssl rand -hex 32)");
+  }
+  return std::string(text);
+}
+
+}  // namespace
+
+Expected<FeedbackKey, std::string> FeedbackKey::load(const std::string& path, uint8_t id) {
+  Expected<std::string, std::string> bytes = readPrivateFile(path, "feedback key file", kMaxFileBytes);
+  if (!bytes) return unexpected(bytes.error());
+  Expected<std::string, std::string> secret = secretOf(trimWhiteSpace(*bytes), path);
+  wipeSecret(*bytes);
+  if (!secret) return unexpected(secret.error());
+  return FeedbackKey(std::move(*secret), id);
 }
 
 FeedbackKey FeedbackKey::fromSecret(std::string_view secret, uint8_t id) { return FeedbackKey(std::string(secret), id); }
+
+FeedbackKey::~FeedbackKey() { wipeSecret(secret_); }
 
 }  // namespace lbmail::feedback

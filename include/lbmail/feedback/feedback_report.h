@@ -12,6 +12,9 @@
 
 namespace lbmail::feedback {
 
+// detail and final_recipient are cut to this many bytes (FEEDBACK's detail limit).
+constexpr size_t kMaxReportDetailBytes = 512;
+
 enum class ReportType { kNone, kDsn, kArf, kTextBounce };
 const char* reportTypeName(ReportType t);  // "none", "dsn", "arf", "text"
 
@@ -43,6 +46,11 @@ struct ReportLimits {
   size_t max_text_scan = 64 * 1024;  // bytes of a text part searched for bounce status codes
 };
 
+// What it claims: multipart/report's report-type (delivery-status or global-delivery-status:
+// DSN; feedback-report: ARF), else a message/feedback-report or message/delivery-status part
+// anywhere (reports wrapped in another multipart), else a text bounce when it looks like one
+// (from MAILER-DAEMON or postmaster, or a bounce Subject without auto-reply marks). ARF with
+// Feedback-Type not-spam or auth-failure gives no verdict.
 FeedbackReport readReport(std::string_view message, const ReportLimits& limits = {});
 
 }  // namespace lbmail::feedback

@@ -38,7 +38,9 @@ struct TokenFields {
 // Days since 1970-01-01 UTC of a Unix time in milliseconds.
 uint16_t dayOf(uint64_t unix_ms);
 
-// Appends the token (kTokenChars characters) to out.
+// Appends the token (kTokenChars characters) to out; nothing else is allocated by lbmail
+// (OpenSSL's one-shot HMAC may allocate inside). fields.recipient must be at most
+// kMaxTokenRecipient.
 void appendToken(const FeedbackKey& key, const TokenFields& fields, std::string& out);
 std::string mintToken(const FeedbackKey& key, const TokenFields& fields);
 
@@ -58,7 +60,11 @@ struct TokenCheck {
 };
 
 // Checks a token (either case) against every key whose id it names, in constant time for the
-// tag.
+// tag (CRYPTO_memcmp). In order: not 39 base32 characters, unused low bits of the last one not
+// zero (so a token has one spelling less case: key replay checks by its fields or its
+// lowercase text), another version or an unknown purpose -> kMalformed; no key with its id ->
+// kUnknownKey; tag wrong -> kForged; other purpose -> kWrongPurpose; day more than one after
+// check.today -> kMalformed; today - day > max_age_days (when not 0) -> kExpired.
 Expected<TokenFields, TokenError> verifyToken(std::span<const FeedbackKey> keys, std::string_view token,
                                               const TokenCheck& check);
 
