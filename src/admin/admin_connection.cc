@@ -108,7 +108,7 @@ void AdminConnection::pumpTls() {
     writeRecords();
     if (status == tls::TlsSession::Status::kWantInput) return;
     if (status != tls::TlsSession::Status::kOk) {
-      logDebug("admin.tls_failed", {{"reason", tls_->error()}});
+      logDebug("admin.tls_failed", {{"server", context_.name}, {"reason", tls_->error()}});
       close();
       return;
     }
@@ -126,7 +126,7 @@ void AdminConnection::pumpTls() {
     if (status == tls::TlsSession::Status::kClosed) {
       peerFinished();
     } else if (status == tls::TlsSession::Status::kError) {
-      logDebug("admin.tls_failed", {{"reason", tls_->error()}});
+      logDebug("admin.tls_failed", {{"server", context_.name}, {"reason", tls_->error()}});
       close();
     }
     return;
@@ -163,7 +163,8 @@ void AdminConnection::handleBytes(std::string_view bytes) {
     pending_bytes_ += answer.size();
     pending_.push_back(std::move(answer));
     context_.count_response(reader_.errorStatus());
-    logDebug("admin.bad_request", {{"status", reader_.errorStatus()}, {"reason", reader_.errorReason()}});
+    logDebug("admin.bad_request",
+             {{"server", context_.name}, {"status", reader_.errorStatus()}, {"reason", reader_.errorReason()}});
   }
   if (result != HttpRequestReader::Result::kNeedMore) close_after_writes_ = true;
   flush();

@@ -29,6 +29,7 @@ struct AdminConnectionContext {
   uv_loop_t* loop;
   const AdminConfig& config;
   SSL_CTX* ssl_ctx;  // nullptr: plain HTTP
+  const std::string& name;  // the server's, in log lines
   const AdminRouter& router;
   const bool& server_closing;  // once set, every answer closes its connection
   Counter& parse_pauses;

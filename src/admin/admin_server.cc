@@ -104,6 +104,7 @@ void AdminServer::onConnection(uv_stream_t* listener) {
   AdminConnectionContext context{loop_,
                                  config_,
                                  ssl_ctx_,
+                                 options_.name,
                                  router_,
                                  closing_,
                                  metrics_.parse_pauses,

@@ -236,7 +236,9 @@ TEST(HttpRequestReader, ADeclaredLengthOverTheLimitIs413BeforeTheBody) {
 TEST(HttpRequestReader, AChunkedBodyOverTheLimitIs413) {
   HttpRequestReader reader(smallLimits());
   RecordingSink sink;
-  EXPECT_EQ(reader.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\nx\r\n", sink),
+  EXPECT_EQ(reader.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "10\r\n0123456789abcdef\r\n1\r\nx\r\n",
+                        sink),
             HttpRequestReader::Result::kError);
   EXPECT_EQ(reader.errorStatus(), 413);
   EXPECT_TRUE(sink.requests.empty());

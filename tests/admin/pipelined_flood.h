@@ -14,7 +14,9 @@ constexpr size_t kFloodAnswerBytes = 256 * 1024;
 // The answer of GET /big?<letter>: kFloodAnswerBytes of the letter.
 inline std::string floodBatch(int requests) {
   std::string batch;
-  for (int i = 0; i < requests; ++i) batch += "GET /big?" + std::string(1, static_cast<char>('a' + i % 26)) + " HTTP/1.1\r\n\r\n";
+  for (int i = 0; i < requests; ++i) {
+    batch += "GET /big?" + std::string(1, static_cast<char>('a' + i % 26)) + " HTTP/1.1\r\n\r\n";
+  }
   return batch;
 }
 

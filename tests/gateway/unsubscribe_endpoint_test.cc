@@ -1,9 +1,11 @@
 // The one-click unsubscribe endpoint (RFC 8058) against a real curl, over HTTP and HTTPS, with
-// the endpoint on its own loop thread and Record/Check callbacks that accept one token.
+// the endpoint on its own loop thread and Record/Check callbacks that verify real signed tokens
+// (a FeedbackKey and verifyToken, as the gateway's are).
 #include "unsubscribe_endpoint.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -12,6 +14,8 @@
 #include <vector>
 
 #include "child_process.h"
+#include "lbmail/feedback/feedback_key.h"
+#include "lbmail/feedback/feedback_token.h"
 #include "loop_thread.h"
 #include "test_pki.h"
 #include "unsubscribe_page.h"
@@ -19,8 +23,19 @@
 namespace lbmail {
 namespace {
 
-// The one valid token (lowercase base32, as tokens are written); every other string is refused.
-const std::string kToken = "aaaqeaqaaaaaaaabaaaquaaaaaamwh5qvgjocc3ua";
+const feedback::FeedbackKey kKey = feedback::FeedbackKey::fromSecret(std::string(32, 'k'), 1);
+
+uint16_t today() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return feedback::dayOf(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+}
+
+std::string tokenFor(feedback::TokenPurpose purpose, uint64_t recipient) {
+  return feedback::mintToken(kKey, {purpose, /*campaign=*/7, recipient, /*attempt=*/0, today()});
+}
+
+// An unsubscribe link's token for recipient 42 of campaign 7.
+const std::string kToken = tokenFor(feedback::TokenPurpose::kUnsubscribe, 42);
 
 std::string curlPath() {
   const char* env = std::getenv("LBMAIL_CURL");
@@ -49,7 +64,12 @@ class UnsubscribeEndpointTest : public ::testing::Test {
     }
   }
 
-  bool valid(std::string_view token) const { return token == kToken; }
+  // What the gateway's callbacks check: signed by the key, an unsubscribe token, not expired.
+  bool valid(std::string_view token) const {
+    feedback::TokenCheck check{feedback::TokenPurpose::kUnsubscribe, today(), /*max_age_days=*/30};
+    auto fields = feedback::verifyToken(std::span(&kKey, 1), token, check);
+    return fields.hasValue() && fields.value().recipient == 42;
+  }
 
   // Starts the endpoint; with https the test CA's certificate for 127.0.0.1.
   void start(bool https = false) {
@@ -148,15 +168,18 @@ TEST_F(UnsubscribeEndpointTest, OneClickOverHttpsUrlencodedAndMultipart) {
 TEST_F(UnsubscribeEndpointTest, ATamperedTokenIs404AndRecordsNothing) {
   start();
   std::string tampered = kToken;
-  tampered[10] = tampered[10] == 'a' ? 'b' : 'a';
+  tampered[20] = tampered[20] == 'a' ? 'b' : 'a';  // inside the recipient field: another person
   CurlResult r = curl({"-X", "POST", "-d", "List-Unsubscribe=One-Click", base_ + tampered});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("This link is not valid"), std::string::npos);
+  // A valid token of the other purpose (a VERP bounce token) cannot unsubscribe.
+  CurlResult bounce = curl({"-d", "List-Unsubscribe=One-Click", base_ + tokenFor(feedback::TokenPurpose::kBounce, 42)});
+  EXPECT_EQ(bounce.out.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << bounce.out;
   CurlResult no_token = curl({"-d", "List-Unsubscribe=One-Click", base_});
   EXPECT_EQ(no_token.out.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << no_token.out;
   EXPECT_TRUE(recorded().empty());
-  EXPECT_EQ(requests("invalid"), 2u);
+  EXPECT_EQ(requests("invalid"), 3u);
 }
 
 TEST_F(UnsubscribeEndpointTest, GetShowsTheConfirmationPageAndNeverRecords) {
@@ -220,7 +243,8 @@ TEST_F(UnsubscribeEndpointTest, AMissingCertificateFailsTheStart) {
   int rc = 0;
   loop_.call([&] {
     endpoint_ = std::make_unique<UnsubscribeEndpoint>(
-        loop_.loop(), settings_, metrics_, [](std::string_view, std::string_view) { return UnsubscribeEndpoint::Outcome::kRecorded; },
+        loop_.loop(), settings_, metrics_,
+        [](std::string_view, std::string_view) { return UnsubscribeEndpoint::Outcome::kRecorded; },
         [](std::string_view) { return true; });
     rc = endpoint_->start();
   });

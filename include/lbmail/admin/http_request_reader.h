@@ -26,7 +26,8 @@ class HttpRequestSink {
   virtual ~HttpRequestSink() = default;
   // The first byte of a request has arrived (used to start its deadline).
   virtual void onRequestStarted() = 0;
-  // A complete request; its views stay valid until this call returns. Return false to stop reading: the connection will close.
+  // A complete request; its views stay valid until this call returns. Return false to stop
+  // reading: the connection will close.
   virtual bool onRequest(const HttpRequest& request) = 0;
   // Asked after each request: true pauses parsing (feed returns kPaused) until the caller
   // feeds the rest again, so that answers waiting to be sent stay bounded.
