@@ -73,6 +73,12 @@ std::string FeedbackSpool::load(uint64_t now_ms) {
   SpoolReadResult read = readSpoolRecords(*bytes, [this](SpoolRecord&& r) { apply(std::move(r)); });
   file_bytes_ = read.good_bytes;
   if (read.damaged && read.good_bytes == 0) return path_ + ": " + read.why + "; move it away to start an empty spool";
+  if (bytes->empty() || read.damaged) {
+    // Initiators keep events by (gateway, sequence): a new spool, or one that may have lost the
+    // record of the highest sequence given, starts above any sequence an earlier one gave (a
+    // thousand a millisecond), never reusing one an initiator already applied.
+    next_sequence_ = std::max(next_sequence_, now_ms * 1000);
+  }
   if (bytes->empty()) {
     if (!append(std::string(kSpoolMagic))) return errnoText("cannot write", path_);
     return "";

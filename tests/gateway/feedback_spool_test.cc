@@ -47,16 +47,17 @@ FeedbackEvent event(uint64_t recipient, proto::FeedbackKind kind = proto::Feedba
 
 TEST(FeedbackSpool, EventsSurviveAReloadWithTheirFields) {
   std::string path = fresh("spool-reload");
+  uint64_t first = 0;
   {
     FeedbackSpool spool(nullptr, path, {});
     ASSERT_EQ(spool.open(kNow), "");
-    EXPECT_EQ(*spool.add(event(41)), 1u);
-    EXPECT_EQ(*spool.add(event(42, proto::FeedbackKind::kSoftBounce)), 2u);
+    first = *spool.add(event(41));
+    EXPECT_EQ(*spool.add(event(42, proto::FeedbackKind::kSoftBounce)), first + 1);
   }
   FeedbackSpool spool(nullptr, path, {});
   ASSERT_EQ(spool.open(kNow), "");
   ASSERT_EQ(spool.unacknowledged().size(), 2u);
-  const FeedbackEvent& e = spool.unacknowledged().at(1);
+  const FeedbackEvent& e = spool.unacknowledged().at(first);
   EXPECT_EQ(e.campaign, 7u);
   EXPECT_EQ(e.recipient, 41u);
   EXPECT_EQ(e.attempt, 2);
@@ -64,10 +65,26 @@ TEST(FeedbackSpool, EventsSurviveAReloadWithTheirFields) {
   EXPECT_EQ(e.status, "5.1.1");
   EXPECT_EQ(e.source, "dsn");
   EXPECT_EQ(e.detail, "smtp; 550 5.1.1 unknown user");
-  EXPECT_EQ(spool.unacknowledged().at(2).kind, proto::FeedbackKind::kSoftBounce);
+  EXPECT_EQ(spool.unacknowledged().at(first + 1).kind, proto::FeedbackKind::kSoftBounce);
   EXPECT_TRUE(spool.used({7, 41, 2}));   // a hard bounce is final
   EXPECT_FALSE(spool.used({7, 42, 2}));  // a soft one is not
-  EXPECT_EQ(*spool.add(event(43)), 3u);  // numbering goes on
+  EXPECT_EQ(*spool.add(event(43)), first + 2);  // numbering goes on
+}
+
+// Initiators keep events by (gateway, sequence): a new or repaired spool never reuses one.
+TEST(FeedbackSpool, ANewOrRepairedSpoolStartsAboveEarlierSequences) {
+  std::string path = fresh("spool-sequence");
+  uint64_t before = 0;
+  {
+    FeedbackSpool spool(nullptr, path, {});
+    ASSERT_EQ(spool.open(kNow), "");
+    before = *spool.add(event(1));
+    EXPECT_GE(before, kNow * 1000);
+  }
+  std::filesystem::remove(path);  // lost, or moved away by a person
+  FeedbackSpool spool(nullptr, path, {});
+  ASSERT_EQ(spool.open(kNow + 1), "");
+  EXPECT_GT(*spool.add(event(2)), before);
 }
 
 TEST(FeedbackSpool, AcknowledgedEventsDoNotComeBack) {
@@ -76,13 +93,14 @@ TEST(FeedbackSpool, AcknowledgedEventsDoNotComeBack) {
     FeedbackSpool spool(nullptr, path, {});
     ASSERT_EQ(spool.open(kNow), "");
     for (uint64_t r = 1; r <= 3; ++r) ASSERT_TRUE(spool.add(event(r)));
-    spool.acknowledge({1, 3}, kNow);
+    uint64_t base = spool.unacknowledged().begin()->first;
+    spool.acknowledge({base, base + 2}, kNow);
     EXPECT_EQ(spool.unacknowledged().size(), 1u);
   }
   FeedbackSpool spool(nullptr, path, {});
   ASSERT_EQ(spool.open(kNow), "");
   ASSERT_EQ(spool.unacknowledged().size(), 1u);
-  EXPECT_EQ(spool.unacknowledged().begin()->first, 2u);
+  EXPECT_EQ(spool.unacknowledged().begin()->second.recipient, 2u);
   EXPECT_TRUE(spool.used({7, 1, 2}));  // acknowledged, still remembered for the replay check
 }
 
@@ -149,7 +167,7 @@ TEST(FeedbackSpool, RefusesPastItsCap) {
   auto third = spool.add(event(3));
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error(), FeedbackSpool::AddError::kFull);
-  spool.acknowledge({1}, kNow);
+  spool.acknowledge({spool.unacknowledged().begin()->first}, kNow);
   EXPECT_TRUE(spool.add(event(3)));
 }
 
@@ -158,6 +176,7 @@ TEST(FeedbackSpool, RewritesWhenMostlyAcknowledgedAndKeepsUsedTokens) {
   FeedbackSpool::Limits limits;
   limits.compact_after = 8;
   limits.replay_window = std::chrono::hours(24);
+  uint64_t last = 0;
   {
     FeedbackSpool spool(nullptr, path, limits);
     ASSERT_EQ(spool.open(kNow), "");
@@ -167,6 +186,7 @@ TEST(FeedbackSpool, RewritesWhenMostlyAcknowledgedAndKeepsUsedTokens) {
     FeedbackEvent old = event(99);
     old.at_ms = kNow - 3 * 86'400'000ull;  // past the replay window at the rewrite
     done.push_back(*spool.add(old));
+    last = done.back();
     spool.acknowledge(done, kNow);
     EXPECT_EQ(spool.compactions(), 1u);
     EXPECT_LT(spool.fileBytes(), before);
@@ -176,7 +196,7 @@ TEST(FeedbackSpool, RewritesWhenMostlyAcknowledgedAndKeepsUsedTokens) {
   ASSERT_EQ(spool.open(kNow), "");
   EXPECT_TRUE(spool.unacknowledged().empty());
   EXPECT_TRUE(spool.used({7, 20, 2}));
-  EXPECT_EQ(*spool.add(event(21)), 22u);  // sequences never go back
+  EXPECT_EQ(*spool.add(event(21)), last + 1);  // sequences never go back
 }
 
 }  // namespace
