@@ -3,9 +3,10 @@
 // links that come and go. An event is written (write(2)) before its sender hears 250, so a
 // kill -9 of the gateway loses nothing that was answered; fdatasync runs off the loop, batched,
 // so a power loss may take the last moments (docs/feedback.md#spool). The file is rewritten
-// (temporary file, fsync, rename) once it is mostly acknowledged records. It also remembers the
-// tokens of final events (hard bounce, complaint) for the replay check, for as long as such a
-// token could still verify.
+// (temporary file, fsync, rename) once it is mostly acknowledged records; the rewrite runs on
+// the loop, rarely (after compact_after acknowledgements) and bounded by the cap (about 100
+// bytes an event, so 10 MB at 100k). It also remembers the tokens of final events (hard
+// bounce, complaint) for the replay check, for as long as such a token could still verify.
 #pragma once
 
 #include <uv.h>
