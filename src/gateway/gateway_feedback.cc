@@ -69,8 +69,9 @@ bool GatewayFeedback::validUnsubscribe(std::string_view token, feedback::TokenFi
   feedback::TokenCheck check;
   check.purpose = feedback::TokenPurpose::kUnsubscribe;
   check.today = feedback::dayOf(nowMs());
-  check.max_age_days =
-      static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::hours>(settings_.token_max_age).count() / 24);
+  // Unsubscribe links never expire (docs/feedback.md#tokens): a reader may click one months
+  // later, and honouring it late is better than mailing on. token_max_age is for bounces.
+  check.max_age_days = 0;
   auto verified = feedback::verifyToken(settings_.keys, token, check);
   if (!verified) return false;
   if (fields) *fields = *verified;
@@ -88,7 +89,10 @@ UnsubscribeEndpoint::Outcome GatewayFeedback::recordUnsubscribe(std::string_view
   e.at_ms = nowMs();
   e.source = std::string(source.substr(0, proto::kMaxFeedbackSourceBytes));
   auto seq = store(std::move(e));
-  return seq ? UnsubscribeEndpoint::Outcome::kRecorded : UnsubscribeEndpoint::Outcome::kUnavailable;
+  if (!seq) return UnsubscribeEndpoint::Outcome::kUnavailable;
+  logInfo("gateway.unsubscribe_recorded",
+          {{"source", source}, {"campaign", uint64_t{fields.campaign}}, {"recipient", fields.recipient}, {"sequence", *seq}});
+  return UnsubscribeEndpoint::Outcome::kRecorded;
 }
 
 void GatewayFeedback::linkFrame(proto::LinkConnection& link, const proto::Frame& frame) {

@@ -10,12 +10,16 @@
 
 namespace lbmail::test {
 
-PostfixBouncer::PostfixBouncer(std::string domain, std::string bounce_domain, const SocketAddress& relay) {
+PostfixBouncer::PostfixBouncer(std::string domain, std::string bounce_domain, const SocketAddress& relay,
+                               const std::vector<std::string>& known)
+    : domain_(domain) {
   std::string pattern = ::testing::TempDir();
   if (!pattern.empty() && pattern.back() == '/') pattern.pop_back();
   pattern += "/lbmail-bouncer-XXXXXX";
   if (mkdtemp(pattern.data()) != nullptr && ::chmod(pattern.c_str(), 0755) == 0) dir_ = pattern;
-  std::ofstream(dir_ + "/known") << "known@" << domain << " " << domain << "/\n";
+  std::ofstream users(dir_ + "/known");
+  for (const std::string& user : known) users << user << "@" << domain << " " << domain << "/\n";
+  users.close();
   // The bracketed address needs no DNS (transport(5)); the smtp client does no MX lookups.
   std::ofstream(dir_ + "/transport") << bounce_domain << " smtp:[" << relay.host() << "]:" << relay.port() << "\n";
   PostfixTlsServer::Options o;

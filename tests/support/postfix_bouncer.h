@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lbmail/core/socket_address.h"
 #include "postfix_tls.h"
@@ -15,16 +16,22 @@ namespace lbmail::test {
 
 class PostfixBouncer {
  public:
-  // Mail for domain is taken; only known@domain exists. Bounces for bounce_domain go to relay.
-  PostfixBouncer(std::string domain, std::string bounce_domain, const SocketAddress& relay);
+  // Mail for domain is taken; only the users named in known exist there (their mail is kept
+  // in a Maildir), every other address bounces. Bounces for bounce_domain go to relay.
+  PostfixBouncer(std::string domain, std::string bounce_domain, const SocketAddress& relay,
+                 const std::vector<std::string>& known = {"known"});
   ~PostfixBouncer();
 
   // "" once it accepts connections, else why not.
   std::string start();
   const SocketAddress& address() const { return server_->address(); }
   std::string log() const { return server_->log(); }
+  // The files of the messages delivered to known users so far, and a bounded wait for n of them.
+  std::vector<std::string> messages() const { return server_->messages(domain_); }
+  std::vector<std::string> waitForMessages(size_t n) { return server_->waitForMessages(domain_, n); }
 
  private:
+  std::string domain_;
   std::string dir_;  // the maps, readable by Postfix's daemons
   std::unique_ptr<PostfixTlsServer> server_;
 };
