@@ -1,6 +1,8 @@
 // An admin HTTP connection: ordered answers to pipelined requests, deadlines, lingering close.
 #include "admin_connection.h"
 
+#include <openssl/err.h>
+
 #include <chrono>
 
 #include "lbmail/core/log.h"
@@ -13,8 +15,6 @@ constexpr size_t kWriteHighWater = 1024 * 1024;
 constexpr size_t kWriteLowWater = 256 * 1024;
 // After our last answer, how long to wait for the client's FIN before closing hard.
 constexpr uint64_t kLingerMs = 2000;
-
-
 
 HttpRequestReader::Limits readerLimits(const AdminConfig& c) {
   HttpRequestReader::Limits l;
@@ -39,6 +39,15 @@ void AdminConnection::start(uv_stream_t* listener, Handle self) {
     return;
   }
   uv_tcp_nodelay(&tcp_, 1);
+  if (context_.ssl_ctx != nullptr) {
+    SSL* ssl = SSL_new(context_.ssl_ctx);
+    if (ssl == nullptr) {
+      close();
+      return;
+    }
+    SSL_set_accept_state(ssl);
+    tls_ = std::make_unique<tls::TlsSession>(ssl);
+  }
   // A new connection gets request_timeout for its first byte, not the keep-alive idle_timeout:
   // silent connections would otherwise hold every slot for a minute.
   armTimer(toMillis(context_.config.request_timeout));
@@ -77,7 +86,61 @@ void AdminConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
   }
   // Lingering, or closing after an error or a 408: the rest of the input is never parsed.
   if (self->state_ == State::kLingering || self->close_after_writes_) return;
-  self->handleBytes(std::string_view(buf->base, static_cast<size_t>(nread)));
+  std::string_view bytes(buf->base, static_cast<size_t>(nread));
+  if (self->tls_) {
+    self->handleCiphertext(bytes);
+  } else {
+    self->handleBytes(bytes);
+  }
+}
+
+void AdminConnection::handleCiphertext(std::string_view bytes) {
+  tls_->feed(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  pumpTls();
+}
+
+// Decrypts what the session holds and parses it, as far as the handshake allows and until
+// parsing pauses: the ciphertext not yet decrypted then waits in the session (at most one
+// read's worth, since reading stops with the pause) and resumeParsing comes back here.
+void AdminConnection::pumpTls() {
+  if (!handshake_done_) {
+    tls::TlsSession::Status status = tls_->handshake();
+    writeRecords();
+    if (status == tls::TlsSession::Status::kWantInput) return;
+    if (status != tls::TlsSession::Status::kOk) {
+      logDebug("admin.tls_failed", {{"server", context_.name}, {"reason", tls_->error()}});
+      close();
+      return;
+    }
+    handshake_done_ = true;
+  }
+  auto* plain = reinterpret_cast<uint8_t*>(read_buf_);  // its ciphertext is in the session now
+  while (state_ == State::kOpen && stash_.empty() && !close_after_writes_) {
+    size_t got = 0;
+    tls::TlsSession::Status status = tls_->read(plain, sizeof read_buf_, &got);
+    if (status == tls::TlsSession::Status::kOk) {
+      handleBytes(std::string_view(read_buf_, got));
+      continue;
+    }
+    writeRecords();  // e.g. an alert
+    if (status == tls::TlsSession::Status::kClosed) {
+      peerFinished();
+    } else if (status == tls::TlsSession::Status::kError) {
+      logDebug("admin.tls_failed", {{"server", context_.name}, {"reason", tls_->error()}});
+      close();
+    }
+    return;
+  }
+}
+
+// The client's close_notify: as its FIN, it still gets every answer already made.
+void AdminConnection::peerFinished() {
+  if (writes_in_flight_ == 0) {
+    close();
+    return;
+  }
+  peer_eof_ = true;
+  close_after_writes_ = true;
 }
 
 void AdminConnection::handleBytes(std::string_view bytes) {
@@ -100,7 +163,8 @@ void AdminConnection::handleBytes(std::string_view bytes) {
     pending_bytes_ += answer.size();
     pending_.push_back(std::move(answer));
     context_.count_response(reader_.errorStatus());
-    logDebug("admin.bad_request", {{"status", reader_.errorStatus()}, {"reason", reader_.errorReason()}});
+    logDebug("admin.bad_request",
+             {{"server", context_.name}, {"status", reader_.errorStatus()}, {"reason", reader_.errorReason()}});
   }
   if (result != HttpRequestReader::Result::kNeedMore) close_after_writes_ = true;
   flush();
@@ -116,6 +180,7 @@ void AdminConnection::resumeParsing() {
   std::string rest;
   rest.swap(stash_);
   handleBytes(rest);
+  if (tls_ && stash_.empty() && state_ == State::kOpen) pumpTls();
 }
 
 bool AdminConnection::idle() const {
@@ -146,16 +211,40 @@ bool AdminConnection::onRequest(const HttpRequest& request) {
 
 void AdminConnection::flush() {
   if (pending_.empty() || state_ == State::kClosing) return;
-  auto* write = new WriteRequest;
-  write->connection = this;
-  write->parts = std::move(pending_);
+  std::vector<std::string> parts = std::move(pending_);
   pending_.clear();
   pending_bytes_ = 0;
+  if (tls_) {
+    for (const std::string& part : parts) {
+      if (!tls_->write(reinterpret_cast<const uint8_t*>(part.data()), part.size())) {
+        close();
+        return;
+      }
+    }
+    writeRecords();
+    return;
+  }
+  auto* write = new WriteRequest;
+  write->parts = std::move(parts);
   std::vector<uv_buf_t> bufs;
   bufs.reserve(write->parts.size());
   for (std::string& part : write->parts) bufs.push_back(uv_buf_init(part.data(), static_cast<unsigned>(part.size())));
-  write->req.data = write;
   // All answers produced by one read leave in a single writev, in request order.
+  startWrite(write, bufs);
+}
+
+// What the TLS session made (handshake messages, encrypted answers, alerts) to the socket.
+void AdminConnection::writeRecords() {
+  if (tls_->pendingOutput() == 0 || state_ == State::kClosing) return;
+  auto* write = new WriteRequest;
+  tls_->takeOutput(write->records);
+  std::vector<uv_buf_t> bufs = write->records.uvBufs();
+  startWrite(write, bufs);
+}
+
+void AdminConnection::startWrite(WriteRequest* write, const std::vector<uv_buf_t>& bufs) {
+  write->connection = this;
+  write->req.data = write;
   int rc = uv_write(&write->req, asStream(&tcp_), bufs.data(), static_cast<unsigned>(bufs.size()), onWrite);
   if (rc != 0) {
     delete write;
@@ -194,6 +283,11 @@ void AdminConnection::finishAfterWrites() {
   }
   state_ = State::kLingering;
   armTimer(kLingerMs);
+  if (tls_ && handshake_done_) {
+    SSL_shutdown(tls_->ssl());  // close_notify (RFC 8446 section 6.1); its answer is not awaited
+    ERR_clear_error();
+    writeRecords();
+  }
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, asStream(&tcp_), onShutdown) != 0) {
     close();

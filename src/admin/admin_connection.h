@@ -1,4 +1,6 @@
-// One admin HTTP client connection: reads requests, answers them in order, enforces deadlines.
+// One admin HTTP client connection: reads requests, answers them in order, enforces deadlines;
+// over TLS when the server has a certificate (the connection moves ciphertext between the
+// socket and a TlsSession, and everything else is as without it).
 #pragma once
 
 #include <uv.h>
@@ -13,7 +15,9 @@
 #include "lbmail/admin/http_request_reader.h"
 #include "lbmail/core/handle_closer.h"
 #include "lbmail/core/metric.h"
+#include "lbmail/core/buffer_list.h"
 #include "lbmail/core/service_config.h"
+#include "lbmail/tls/tls_session.h"
 
 namespace lbmail {
 
@@ -24,6 +28,8 @@ class AdminConnection;
 struct AdminConnectionContext {
   uv_loop_t* loop;
   const AdminConfig& config;
+  SSL_CTX* ssl_ctx;  // nullptr: plain HTTP
+  const std::string& name;  // the server's, in log lines
   const AdminRouter& router;
   const bool& server_closing;  // once set, every answer closes its connection
   Counter& parse_pauses;
@@ -63,7 +69,8 @@ class AdminConnection final : public HttpRequestSink {
     // Not req->handle->data: that points at the closer once close() ran, and libuv still
     // calls back pending writes (UV_ECANCELED) then.
     AdminConnection* connection;
-    std::vector<std::string> parts;
+    std::vector<std::string> parts;  // plain HTTP
+    BufferList records;               // TLS
   };
 
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -72,6 +79,11 @@ class AdminConnection final : public HttpRequestSink {
   static void onShutdown(uv_shutdown_t* req, int status);
   static void onTimer(uv_timer_t* timer);
 
+  void handleCiphertext(std::string_view bytes);
+  void pumpTls();
+  void peerFinished();
+  void writeRecords();
+  void startWrite(WriteRequest* write, const std::vector<uv_buf_t>& bufs);
   void handleBytes(std::string_view bytes);
   void resumeParsing();
   void flush();
@@ -85,6 +97,8 @@ class AdminConnection final : public HttpRequestSink {
   uv_timer_t timer_;
   uv_shutdown_t shutdown_req_;
   HttpRequestReader reader_;
+  std::unique_ptr<tls::TlsSession> tls_;  // with HTTPS
+  bool handshake_done_ = false;
   State state_ = State::kOpen;
   HandleCloser closer_;
   size_t writes_in_flight_ = 0;

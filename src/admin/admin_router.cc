@@ -3,7 +3,35 @@
 
 namespace lbmail {
 
-void AdminRouter::add(std::string path, Handler handler) { routes_[std::move(path)] = std::move(handler); }
+void AdminRouter::add(std::string path, Handler handler) { routes_[std::move(path)].get = std::move(handler); }
+
+void AdminRouter::addPost(std::string path, Handler handler) { routes_[std::move(path)].post = std::move(handler); }
+
+void AdminRouter::addPrefix(std::string prefix, Handler get, Handler post) {
+  prefixes_[std::move(prefix)] = Route{std::move(get), std::move(post)};
+}
+
+const AdminRouter::Route* AdminRouter::find(std::string_view path) const {
+  if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
+  const Route* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, route] : prefixes_) {
+    if (path.starts_with(prefix) && (best == nullptr || prefix.size() > best_len)) {
+      best = &route;
+      best_len = prefix.size();
+    }
+  }
+  return best;
+}
+
+namespace {
+
+std::string allowOf(bool get, bool post) {
+  if (get && post) return "GET, HEAD, POST";
+  return post ? "POST" : "GET, HEAD";
+}
+
+}  // namespace
 
 std::string_view AdminRouter::reasonPhrase(int status) {
   switch (status) {
@@ -31,7 +59,9 @@ void AdminRouter::appendResponse(const HttpRequest* request, const AdminResponse
   out.append("\r\nContent-Length: ");
   out.append(std::to_string(response.body.size()));
   out.append("\r\nCache-Control: no-store\r\n");
-  if (response.status == 405) out.append("Allow: GET, HEAD\r\n");
+  for (const auto& [name, value] : response.headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
   if (close) {
     out.append("Connection: close\r\n");
   } else if (request && request->http_major == 1 && request->http_minor == 0) {
@@ -45,15 +75,21 @@ void AdminRouter::appendResponse(const HttpRequest* request, const AdminResponse
 int AdminRouter::respond(const HttpRequest& request, bool close, std::string& out) const {
   AdminResponse response;
   bool head = request.method == "HEAD";
-  auto it = routes_.find(request.path);
-  if (it == routes_.end()) {
+  const Route* route = find(request.path);
+  const Handler* handler = nullptr;
+  if (route != nullptr) {
+    if (request.method == "GET" || head) handler = route->get ? &route->get : nullptr;
+    if (request.method == "POST") handler = route->post ? &route->post : nullptr;
+  }
+  if (route == nullptr) {
     response.status = 404;
     response.body = "not found\n";
-  } else if (request.method != "GET" && !head) {
+  } else if (handler == nullptr) {
     response.status = 405;
     response.body = "method not allowed\n";
+    response.headers.emplace_back("Allow", allowOf(static_cast<bool>(route->get), static_cast<bool>(route->post)));
   } else {
-    it->second(request, response);
+    (*handler)(request, response);
   }
   appendResponse(&request, response, close, head, out);
   return response.status;

@@ -5,36 +5,50 @@
 
 #include "admin_connection.h"
 #include "lbmail/core/log.h"
+#include "lbmail/tls/certificate_files.h"
 
 namespace lbmail {
 
 AdminServer::AdminServer(uv_loop_t* loop, const AdminConfig& config, MetricsRegistry& metrics,
                          StatusWriter status, HealthCheck healthy)
+    : AdminServer(loop, config, metrics, std::move(status), std::move(healthy), Options{}) {}
+
+AdminServer::AdminServer(uv_loop_t* loop, const AdminConfig& config, MetricsRegistry& metrics,
+                         StatusWriter status, HealthCheck healthy, Options options)
     : loop_(loop),
       config_(config),
+      options_(std::move(options)),
       registry_(metrics),
-      metrics_{metrics.gauge("lbmail_admin_connections", "Admin HTTP connections open now."),
-               metrics.counter("lbmail_admin_connections_accepted_total", "Admin HTTP connections accepted."),
-               metrics.counter("lbmail_admin_connections_refused_total",
-                               "Admin HTTP connections closed at once because max_connections were open "
-                               "and none of them was idle."),
-               metrics.counter("lbmail_admin_connections_evicted_total",
-                               "Idle admin HTTP connections closed to make room for a new one at max_connections."),
-               metrics.counter("lbmail_admin_parse_pauses_total",
-                               "Times a connection stopped reading because its answers waited for a client "
-                               "that does not read them."),
-               metrics.histogram("lbmail_admin_request_duration_seconds",
-                                 "Time from the first byte of an admin request to its answer.",
-                                 Histogram::latencySecondsBounds())},
+      metrics_(makeMetrics(metrics, options_)),
       status_(std::move(status)),
       healthy_(std::move(healthy)),
-      listener_(loop, "admin"),
+      listener_(loop, options_.name),
       start_ms_(uv_now(loop)) {
-  addRoutes();
+  if (options_.builtin_routes) addRoutes();
+}
+
+AdminServer::Metrics AdminServer::makeMetrics(MetricsRegistry& registry, const Options& options) {
+  const std::string& p = options.metric_prefix;
+  const std::string& noun = options.metric_noun;
+  return Metrics{
+      registry.gauge(p + "_connections", noun + " connections open now."),
+      registry.counter(p + "_connections_accepted_total", noun + " connections accepted."),
+      registry.counter(p + "_connections_refused_total",
+                       noun + " connections closed at once because max_connections were open and none of them "
+                              "was idle."),
+      registry.counter(p + "_connections_evicted_total",
+                       "Idle " + noun + " connections closed to make room for a new one at max_connections."),
+      registry.counter(p + "_parse_pauses_total",
+                       "Times a connection stopped reading because its answers waited for a client that does "
+                       "not read them."),
+      registry.histogram(p + "_request_duration_seconds",
+                         "Time from the first byte of a request to its answer (" + noun + ").",
+                         Histogram::latencySecondsBounds())};
 }
 
 AdminServer::~AdminServer() {
   assert(!listener_.isOpen() && connections_.empty() && "close() the server and run the loop first");
+  SSL_CTX_free(ssl_ctx_);
 }
 
 void AdminServer::addRoutes() {
@@ -63,7 +77,25 @@ void AdminServer::addRoutes() {
 }
 
 int AdminServer::start() {
+  if (tls()) {
+    start_error_ = loadCertificate();
+    if (!start_error_.empty()) return UV_EINVAL;
+  }
   return listener_.listen(config_.listen, [this](uv_stream_t* server) { onConnection(server); });
+}
+
+std::string AdminServer::loadCertificate() {
+  if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+    return "HTTPS needs both a certificate file and a key file";
+  }
+  SSL_CTX_free(ssl_ctx_);
+  ssl_ctx_ = SSL_CTX_new(TLS_server_method());
+  if (ssl_ctx_ == nullptr) return tls::openSslError("cannot make a TLS context");
+  SSL_CTX_set_min_proto_version(ssl_ctx_, TLS1_2_VERSION);
+  // Each connection is used once or twice by a browser or a mail provider: no session cache.
+  SSL_CTX_set_session_cache_mode(ssl_ctx_, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ssl_ctx_, 0);
+  return tls::useCertificateAndKey(ssl_ctx_, options_.tls_cert_file, options_.tls_key_file);
 }
 
 SocketAddress AdminServer::boundAddress() const { return listener_.boundAddress(); }
@@ -71,6 +103,8 @@ SocketAddress AdminServer::boundAddress() const { return listener_.boundAddress(
 void AdminServer::onConnection(uv_stream_t* listener) {
   AdminConnectionContext context{loop_,
                                  config_,
+                                 ssl_ctx_,
+                                 options_.name,
                                  router_,
                                  closing_,
                                  metrics_.parse_pauses,
@@ -83,7 +117,7 @@ void AdminServer::onConnection(uv_stream_t* listener) {
   metrics_.connections.set(static_cast<double>(connections_.size()));
   if (connections_.size() > config_.max_connections && !evictOldestIdle()) {
     metrics_.refused.inc();
-    logWarn("admin.too_many_connections", {{"max", config_.max_connections}});
+    logWarn("admin.too_many_connections", {{"server", options_.name}, {"max", config_.max_connections}});
     conn.close();
     return;
   }
@@ -110,7 +144,7 @@ size_t AdminServer::idleConnectionCount() const {
 
 void AdminServer::countResponse(int status) {
   registry_
-      .counter("lbmail_admin_responses_total", "Admin HTTP answers by status code.",
+      .counter(options_.metric_prefix + "_responses_total", options_.metric_noun + " answers by status code.",
                {{"code", std::to_string(status)}})
       .inc();
 }

@@ -1,5 +1,8 @@
-// HTTP/1.x request parsing over llhttp; keeps only the request target, never a whole request.
+// HTTP/1.x request parsing over llhttp; keeps the request target, the Content-Type and the
+// body, each bounded by a limit, and no other header.
 #include "lbmail/admin/http_request_reader.h"
+
+#include <strings.h>
 
 namespace lbmail {
 namespace {
@@ -14,8 +17,10 @@ HttpRequestReader::HttpRequestReader(const Limits& limits) : limits_(limits) {
   settings_.on_message_begin = onMessageBegin;
   settings_.on_url = onUrl;
   settings_.on_header_field = onHeaderField;
+  settings_.on_header_field_complete = onHeaderFieldComplete;
   settings_.on_header_value = onHeaderValue;
   settings_.on_header_value_complete = onHeaderComplete;
+  settings_.on_headers_complete = onHeadersComplete;
   settings_.on_body = onBody;
   settings_.on_message_complete = onMessageComplete;
   llhttp_init(&parser_, HTTP_REQUEST, &settings_);
@@ -38,6 +43,10 @@ int HttpRequestReader::countHeaderBytes(size_t len) {
 int HttpRequestReader::onMessageBegin(llhttp_t* p) {
   HttpRequestReader& r = self(p);
   r.url_.clear();
+  r.field_.clear();
+  r.content_type_.clear();
+  r.body_.clear();
+  r.in_content_type_ = false;
   r.header_bytes_ = 0;
   r.header_count_ = 0;
   r.body_bytes_ = 0;
@@ -53,24 +62,50 @@ int HttpRequestReader::onUrl(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
-int HttpRequestReader::onHeaderField(llhttp_t* p, const char*, size_t len) {
-  return self(p).countHeaderBytes(len);
+int HttpRequestReader::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  HttpRequestReader& r = self(p);
+  if (int rc = r.countHeaderBytes(len)) return rc;
+  r.field_.append(at, len);  // llhttp may hand a name over in pieces
+  return 0;
 }
 
-int HttpRequestReader::onHeaderValue(llhttp_t* p, const char*, size_t len) {
-  return self(p).countHeaderBytes(len);
+int HttpRequestReader::onHeaderFieldComplete(llhttp_t* p) {
+  HttpRequestReader& r = self(p);
+  // Field names are case-insensitive (RFC 9110 section 5.1).
+  r.in_content_type_ = strcasecmp(r.field_.c_str(), "content-type") == 0;
+  r.field_.clear();
+  return 0;
+}
+
+int HttpRequestReader::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  HttpRequestReader& r = self(p);
+  if (int rc = r.countHeaderBytes(len)) return rc;
+  if (r.in_content_type_) r.content_type_.append(at, len);
+  return 0;
 }
 
 int HttpRequestReader::onHeaderComplete(llhttp_t* p) {
   HttpRequestReader& r = self(p);
+  r.in_content_type_ = false;
   if (++r.header_count_ > r.limits_.max_headers) return r.fail(431, "too many headers");
   return r.countHeaderBytes(kHeaderLineOverhead);
 }
 
-int HttpRequestReader::onBody(llhttp_t* p, const char*, size_t len) {
+int HttpRequestReader::onHeadersComplete(llhttp_t* p) {
+  HttpRequestReader& r = self(p);
+  // A declared length over the limit is refused before its body arrives, so a client waiting
+  // for "100 Continue" learns it at once.
+  if ((p->flags & F_CONTENT_LENGTH) != 0 && p->content_length > r.limits_.max_body_bytes) {
+    return r.fail(413, "request body too large");
+  }
+  return 0;
+}
+
+int HttpRequestReader::onBody(llhttp_t* p, const char* at, size_t len) {
   HttpRequestReader& r = self(p);
   r.body_bytes_ += len;
   if (r.body_bytes_ > r.limits_.max_body_bytes) return r.fail(413, "request body too large");
+  r.body_.append(at, len);
   return 0;
 }
 
@@ -86,6 +121,8 @@ int HttpRequestReader::onMessageComplete(llhttp_t* p) {
   req.http_major = p->http_major;
   req.http_minor = p->http_minor;
   req.keep_alive = llhttp_should_keep_alive(p) != 0 && !p->upgrade;
+  req.content_type = r.content_type_;
+  req.body = r.body_;
   bool more = r.sink_->onRequest(req);
   if (!more || !req.keep_alive) {
     r.stop_ = true;

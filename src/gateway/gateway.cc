@@ -106,6 +106,13 @@ int Gateway::onStart() {
     return 1;
   }
   engine_->setShaping(shaping_->table(), &shaping_->classifier(), [this] { shaping_->changed(); });
+  if (config_.feedback.enabled) {
+    feedback_ = std::make_unique<GatewayFeedback>(loop_, config_.feedback, metrics_);
+    if (std::string err = feedback_->start(); !err.empty()) {
+      logError("gateway.feedback_failed", {{"error", err}});
+      return 1;
+    }
+  }
   if (!config_.dkim.keys.empty()) {
     signer_ = std::make_unique<MessageSigner>(loop_, config_.dkim, metrics_);
     for (const dkim::DkimKey& k : config_.dkim.keys) {
@@ -147,6 +154,7 @@ void Gateway::onLinkUp(proto::LinkConnection& link) {
   logInfo("gateway.link_up", {{"peer", link.peerName()}, {"addr", link.peerAddress().toString()}});
   link.send(proto::CatalogFrame{media_.catalog()});
   if (shaping_) shaping_->greet(link);
+  if (feedback_) feedback_->linkUp(link);
   if (link.peerInstance() != 0) handOver(s);
   if (draining_) {
     link.send(proto::DrainFrame{});
@@ -164,6 +172,8 @@ void Gateway::onLinkFrame(proto::LinkConnection& link, const proto::Frame& frame
     handleSend(s, *send);
   } else if (const auto* material = std::get_if<proto::MaterialFrame>(&frame)) {
     defineMaterial(s, *material);
+  } else if (feedback_) {
+    feedback_->linkFrame(link, frame);
   }
   // CREDIT, LOAD, RESULT and the like are not for a gateway: ignored.
 }
@@ -175,6 +185,7 @@ void Gateway::onLinkClosed(proto::LinkConnection& link, std::string_view reason)
   // started are withdrawn when their turn comes (the initiator sends them again).
   logInfo("gateway.link_closed", {{"peer", link.peerName()}, {"reason", reason}, {"in_flight", it->second.in_flight}});
   links_by_id_.erase(it->second.id);
+  if (feedback_) feedback_->linkClosed(link);
   auto by_instance = links_by_instance_.find(link.peerInstance());
   if (by_instance != links_by_instance_.end() && by_instance->second == &it->second) {
     links_by_instance_.erase(by_instance);
@@ -391,95 +402,6 @@ void Gateway::grantEveryLink() {
   grantCredit(neediest->second);
   for (auto& [link, s] : links_) {
     if (&s != &neediest->second) grantCredit(s);
-  }
-}
-
-void Gateway::onStop(std::function<void()> done) {
-  stop_done_ = std::move(done);
-  if (!acceptor_) {
-    // start() failed part way: close what was opened.
-    closeEverything();
-    return;
-  }
-  startDrain();
-}
-
-void Gateway::startDrain() {
-  draining_ = true;
-  acceptor_->stopAccepting();
-  acceptor_->forEachLink([](proto::LinkConnection& link) { link.send(proto::DrainFrame{}); });
-  logInfo("gateway.draining", {{"in_flight", in_flight_}});
-  if (in_flight_ > 0 && config_.gateway.drain_timeout.count() > 0) {
-    uv_timer_start(&drain_timer_, onDrainTimer,
-                   toMillis(config_.gateway.drain_timeout), 0);
-  }
-  maybeFinishDrain();
-}
-
-void Gateway::onDrainTimer(uv_timer_t* timer) {
-  auto* self = static_cast<Gateway*>(timer->data);
-  logWarn("gateway.drain_timeout", {{"in_flight", self->in_flight_}});
-  // What is still queued is deferred now; its RESULTs go out before the GOODBYE. So are
-  // messages still waiting for a signer thread: no RSA work for mail that will not go.
-  if (self->signer_) self->signer_->cancelWaiting();
-  self->engine_->close([] {});
-}
-
-void Gateway::maybeFinishDrain() {
-  if (!draining_ || closing_ || in_flight_ > 0) return;
-  closeEverything();
-}
-
-void Gateway::closeEverything() {
-  closing_ = true;
-  logInfo("gateway.drained", {{"accepted", accepted_.value()},
-                              {"rejected", rejected_.value()},
-                              {"results_dropped", results_dropped_.value()},
-                              {"message_bytes", delivery_metrics_.bytesSent()}});
-  auto after_engine = [this] {
-    auto after_resolver = [this] {
-      if (timer_open_) {
-        timer_open_ = false;
-        uv_close(asHandle(&drain_timer_), [](uv_handle_t* h) {
-          auto* self = static_cast<Gateway*>(h->data);
-          if (self->stop_done_) std::exchange(self->stop_done_, nullptr)();
-        });
-        return;
-      }
-      if (stop_done_) std::exchange(stop_done_, nullptr)();
-    };
-    if (resolver_) {
-      resolver_->close(after_resolver);
-    } else {
-      after_resolver();
-    }
-  };
-  auto after_shaping = [this, after_engine] {
-    if (shaping_) {
-      shaping_->close(after_engine);  // saved after the last reply
-    } else {
-      after_engine();
-    }
-  };
-  auto after_signer = [this, after_shaping] {
-    if (engine_) {
-      engine_->close(after_shaping);
-    } else {
-      after_shaping();
-    }
-  };
-  // Every signing job holds an in_flight_ count, so none is left by now (or start failed).
-  auto after_links = [this, after_signer] {
-    if (signer_) {
-      signer_->close(after_signer);
-    } else {
-      after_signer();
-    }
-  };
-  if (acceptor_) {
-    acceptor_->stop(proto::GoodbyeReason::kDrained, "drained", after_links);
-  } else {
-    after_links();
   }
 }
 

@@ -17,6 +17,7 @@
 
 #include "delivery_metrics.h"
 #include "gateway_config.h"
+#include "gateway_feedback.h"
 #include "gateway_shaping.h"
 #include "held_answers.h"
 #include "message_signer.h"
@@ -102,6 +103,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   std::unique_ptr<GatewayShaping> shaping_;  // before engine_, which uses it: destroyed after it
   std::unique_ptr<delivery::DeliveryEngine> engine_;
   std::unique_ptr<MessageSigner> signer_;  // null when [dkim] has no keys
+  std::unique_ptr<GatewayFeedback> feedback_;  // null when [feedback] is off
   std::unique_ptr<proto::LinkAcceptor> acceptor_;
   std::unordered_map<proto::LinkConnection*, LinkState> links_;
   std::unordered_map<uint64_t, LinkState*> links_by_id_;

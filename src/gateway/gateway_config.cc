@@ -54,6 +54,7 @@ Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file) 
     c.dkim = dkim::readDkimConfig(root.table("dkim"), file);
     ConfigTable shaping = root.table("shaping");
     c.shaping = shaping::readShapingConfig(shaping, file);
+    c.feedback = readFeedbackConfig(root.table("feedback"), file, c.service.node_name);
     return c;
   });
 }

@@ -1,11 +1,13 @@
 // The gateway mode's configuration: [gateway] (links, key, media, capacity) beside the [smtp]
 // and [dns] tables the delivery engine and resolver read, [dkim], the signing keys, and
-// [shaping], how replies slow down or suspend a sending address per receiving site.
+// [shaping], how replies slow down or suspend a sending address per receiving site, and
+// [feedback], bounces, complaints and unsubscribes received for the initiators.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "feedback_config.h"
 #include "lbmail/core/service_config.h"
 #include "lbmail/dkim/dkim_config.h"
 #include "lbmail/dns/mx_resolver.h"
@@ -39,6 +41,7 @@ struct GatewayConfig {
   dns::ResolverConfig dns;
   dkim::DkimConfig dkim;  // no keys: nothing is signed
   shaping::ShapingConfig shaping;
+  FeedbackSettings feedback;  // enabled false: no [feedback] key_file
 };
 
 Expected<GatewayConfig, std::string> loadGatewayConfig(const std::string& file);

@@ -18,6 +18,7 @@ void Gateway::writeModeStatus(JsonWriter& w) {
   w.key("site_unavailable").value(site_unavailable_.value());
   w.key("answers_held").value(static_cast<uint64_t>(held_.size()));
   if (signer_) signer_->writeStatus(w);
+  if (feedback_) feedback_->writeStatus(w);
   w.key("links").beginArray();
   for (const auto& [link, s] : links_) {
     w.beginObject();

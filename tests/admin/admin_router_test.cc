@@ -69,5 +69,53 @@ TEST(AdminRouter, ErrorAnswersClose) {
   EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
 }
 
+TEST(AdminRouter, PostHandlersAnswerPostOnly) {
+  AdminRouter router;
+  router.addPost("/form", [](const HttpRequest& q, AdminResponse& r) { r.body = std::string(q.body); });
+  HttpRequest post = request("POST", "/form");
+  post.body = "a=b";
+  std::string out;
+  EXPECT_EQ(router.respond(post, false, out), 200);
+  EXPECT_EQ(out.substr(out.size() - 3), "a=b");
+  out.clear();
+  EXPECT_EQ(router.respond(request("GET", "/form"), false, out), 405);
+  EXPECT_NE(out.find("Allow: POST\r\n"), std::string::npos);
+}
+
+TEST(AdminRouter, PrefixRoutesTakeEveryPathBelowThemLongestFirstAndExactPathsWin) {
+  AdminRouter router;
+  router.add("/u/exact", [](const HttpRequest&, AdminResponse& r) { r.body = "exact"; });
+  router.addPrefix("/", [](const HttpRequest& q, AdminResponse& r) { r.body = "root:" + std::string(q.path); }, {});
+  router.addPrefix(
+      "/u/", [](const HttpRequest& q, AdminResponse& r) { r.body = "u-get:" + std::string(q.path); },
+      [](const HttpRequest& q, AdminResponse& r) { r.body = "u-post:" + std::string(q.path); });
+  auto body = [&](std::string_view method, std::string_view path) {
+    std::string out;
+    router.respond(request(method, path), false, out);
+    return out.substr(out.find("\r\n\r\n") + 4);
+  };
+  EXPECT_EQ(body("GET", "/u/exact"), "exact");
+  EXPECT_EQ(body("GET", "/u/TOKEN"), "u-get:/u/TOKEN");
+  EXPECT_EQ(body("POST", "/u/a/b/TOKEN"), "u-post:/u/a/b/TOKEN");
+  EXPECT_EQ(body("GET", "/x/TOKEN"), "root:/x/TOKEN");
+  std::string out;
+  EXPECT_EQ(router.respond(request("POST", "/x/TOKEN"), false, out), 405);
+  EXPECT_NE(out.find("Allow: GET, HEAD\r\n"), std::string::npos);
+  out.clear();
+  EXPECT_EQ(router.respond(request("DELETE", "/u/TOKEN"), false, out), 405);
+  EXPECT_NE(out.find("Allow: GET, HEAD, POST\r\n"), std::string::npos);
+}
+
+TEST(AdminRouter, HandlersMayAddHeaderFields) {
+  AdminRouter router;
+  router.add("/busy", [](const HttpRequest&, AdminResponse& r) {
+    r.status = 503;
+    r.headers.emplace_back("Retry-After", "60");
+  });
+  std::string out;
+  EXPECT_EQ(router.respond(request("GET", "/busy"), false, out), 503);
+  EXPECT_NE(out.find("\r\nRetry-After: 60\r\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lbmail

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "loop_thread.h"
+#include "pipelined_flood.h"
 #include "tcp_client.h"
 #include "validate.h"
 
@@ -231,24 +232,14 @@ TEST_F(AdminServerTest, ClientThatHalfClosesGetsTheWholeAnswer) {
 }
 
 TEST_F(AdminServerTest, PipelinedFloodFromAClientThatDoesNotReadIsPausedThenServedInOrder) {
-  const size_t kAnswer = 256 * 1024;
-  const int kRequests = 200;  // 50 MiB of answers if nothing held the server back
   startServer();
   loop_.call([&] {
     server_->router().add("/big", [&](const HttpRequest& req, AdminResponse& r) {
-      r.body.assign(kAnswer, req.query.empty() ? 'x' : req.query[0]);
+      r.body.assign(test::kFloodAnswerBytes, req.query.empty() ? 'x' : req.query[0]);
     });
   });
   TcpClient c(addr_);
-  std::string batch;
-  for (int i = 0; i < kRequests; ++i) batch += "GET /big?" + std::string(1, static_cast<char>('a' + i % 26)) + " HTTP/1.1\r\n\r\n";
-  ASSERT_TRUE(c.send(batch));  // all requests first, reading nothing yet
-  for (int i = 0; i < kRequests; ++i) {
-    auto r = c.readResponse();
-    ASSERT_TRUE(r) << i;
-    ASSERT_EQ(r->body.size(), kAnswer) << i;
-    ASSERT_EQ(r->body[0], static_cast<char>('a' + i % 26)) << "answer " << i << " out of order";
-  }
+  test::expectFloodServedInOrder(c, 200);  // 50 MiB of answers if nothing held the server back
   EXPECT_GE(metrics_.counter("lbmail_admin_parse_pauses_total", "").value(), 1u);
 }
 

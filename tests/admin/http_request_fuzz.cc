@@ -44,6 +44,13 @@ const AdminRouter& router() {
     out->add("/healthz", [](const HttpRequest&, AdminResponse& resp) { resp.body = "ok\n"; });
     out->add("/metrics", [](const HttpRequest&, AdminResponse& resp) { metrics->renderPrometheus(resp.body); });
     out->add("/status", [](const HttpRequest& req, AdminResponse& resp) { resp.body.assign(req.query); });
+    // A prefix route with POST, as the unsubscribe endpoint has: the body and Content-Type reach it.
+    out->addPrefix(
+        "/u/", [](const HttpRequest& req, AdminResponse& resp) { resp.body.assign(req.path); },
+        [](const HttpRequest& req, AdminResponse& resp) {
+          assert(req.body.size() <= 256);
+          resp.body.assign(req.content_type).append(req.body);
+        });
     return out;
   }();
   return *r;

@@ -14,13 +14,16 @@ struct Seen {
   std::string path;
   std::string query;
   bool keep_alive;
+  std::string content_type;
+  std::string body;
 };
 
 class RecordingSink : public HttpRequestSink {
  public:
   void onRequestStarted() override { ++started; }
   bool onRequest(const HttpRequest& r) override {
-    requests.push_back({std::string(r.method), std::string(r.path), std::string(r.query), r.keep_alive});
+    requests.push_back({std::string(r.method), std::string(r.path), std::string(r.query), r.keep_alive,
+                        std::string(r.content_type), std::string(r.body)});
     return accept_more;
   }
   bool wantsPause() override { return pause_after_each; }
@@ -52,6 +55,8 @@ void expectThree(const RecordingSink& sink) {
   EXPECT_EQ(sink.requests[1].query, "x=1");
   EXPECT_EQ(sink.requests[2].method, "POST");
   EXPECT_EQ(sink.requests[2].path, "/status");
+  EXPECT_EQ(sink.requests[2].body, "hello");
+  EXPECT_EQ(sink.requests[0].body, "");
   for (const Seen& s : sink.requests) EXPECT_TRUE(s.keep_alive);
   EXPECT_EQ(sink.started, 3);
 }
@@ -198,6 +203,54 @@ TEST(HttpRequestReader, GarbageGives400) {
     EXPECT_EQ(reader.errorStatus(), 400);
     EXPECT_FALSE(reader.errorReason().empty());
   }
+}
+
+TEST(HttpRequestReader, KeepsTheBodyAndTheContentTypeOfEachRequest) {
+  const std::string two =
+      "POST /u/T1 HTTP/1.1\r\nHost: a\r\ncOnTeNt-TyPe: application/x-www-form-urlencoded\r\n"
+      "X-Content-Type: nope\r\nContent-Length: 10\r\n\r\nab=cd&ef=g"
+      "POST /u/T2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  // Whole, and one byte at a time (names, values and bodies then arrive in pieces).
+  for (size_t step : {two.size(), size_t{1}}) {
+    HttpRequestReader reader(smallLimits());
+    RecordingSink sink;
+    for (size_t i = 0; i < two.size(); i += step) {
+      ASSERT_EQ(reader.feed(std::string_view(two).substr(i, step), sink), HttpRequestReader::Result::kNeedMore);
+    }
+    ASSERT_EQ(sink.requests.size(), 2u);
+    EXPECT_EQ(sink.requests[0].content_type, "application/x-www-form-urlencoded");
+    EXPECT_EQ(sink.requests[0].body, "ab=cd&ef=g");
+    EXPECT_EQ(sink.requests[1].content_type, "");  // not carried over from the previous request
+    EXPECT_EQ(sink.requests[1].body, "abcde");
+  }
+}
+
+TEST(HttpRequestReader, ADeclaredLengthOverTheLimitIs413BeforeTheBody) {
+  HttpRequestReader reader(smallLimits());
+  RecordingSink sink;
+  EXPECT_EQ(reader.feed("POST / HTTP/1.1\r\nContent-Length: 17\r\nExpect: 100-continue\r\n\r\n", sink),
+            HttpRequestReader::Result::kError);
+  EXPECT_EQ(reader.errorStatus(), 413);
+}
+
+TEST(HttpRequestReader, AChunkedBodyOverTheLimitIs413) {
+  HttpRequestReader reader(smallLimits());
+  RecordingSink sink;
+  EXPECT_EQ(reader.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "10\r\n0123456789abcdef\r\n1\r\nx\r\n",
+                        sink),
+            HttpRequestReader::Result::kError);
+  EXPECT_EQ(reader.errorStatus(), 413);
+  EXPECT_TRUE(sink.requests.empty());
+}
+
+TEST(HttpRequestReader, ABodyAtTheLimitIsKept) {
+  HttpRequestReader reader(smallLimits());
+  RecordingSink sink;
+  EXPECT_EQ(reader.feed("POST / HTTP/1.1\r\nContent-Length: 16\r\n\r\n0123456789abcdef", sink),
+            HttpRequestReader::Result::kNeedMore);
+  ASSERT_EQ(sink.requests.size(), 1u);
+  EXPECT_EQ(sink.requests[0].body, "0123456789abcdef");
 }
 
 }  // namespace

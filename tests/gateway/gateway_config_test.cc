@@ -108,5 +108,56 @@ TEST(GatewayConfig, RelativePathsAreReadAgainstTheConfigFilesFolder) {
   EXPECT_EQ(c->gateway.media_cache, "");
 }
 
+// [feedback]: off without a key file; each listener needs the key and the spool; the TLS pair
+// comes whole; the key is read with the configuration.
+TEST(GatewayConfig, FeedbackIsCheckedWithClearErrors) {
+  auto c = loadText("[gateway]\nkey_file = \"k\"\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(c->feedback.enabled);
+  struct Case {
+    const char* table;
+    const char* error;
+  };
+  for (const Case& k : std::initializer_list<Case>{
+           {"listen = \"127.0.0.1:2525\"\nbounce_domains = [\"b.test\"]", "feedback.key_file: expected the feedback key's path"},
+           {"key_file = \"f.key\"\nlisten = \"127.0.0.1:2525\"\nbounce_domains = [\"b.test\"]", "feedback.spool"},
+           {"key_file = \"f.key\"\nlisten = \"127.0.0.1:2525\"\nspool = \"s\"", "feedback.listen"},
+           {"key_file = \"f.key\"\nspool = \"s\"\nunsubscribe_listen = \"127.0.0.1:8080\"\nunsubscribe_tls_cert = \"c.pem\"",
+            "feedback.unsubscribe_tls_key"},
+           {"key_file = \"f.key\"\nlisten = \"nowhere\"", "feedback.listen"},
+           {"key_file = \"f.key\"\nbounce_domains = [\"a@b\"]", "feedback.bounce_domains"},
+           {"key_file = \"f.key\"\nfeedback_addresses = [\"nobody\"]", "feedback.feedback_addresses"},
+           {"key_file = \"/nonexistent/f.key\"", "feedback.key_file: expected a readable feedback key"},
+       }) {
+    c = loadText(std::string("[gateway]\nkey_file = \"k\"\n[feedback]\n") + k.table + "\n");
+    ASSERT_FALSE(c) << k.table;
+    EXPECT_NE(c.error().find(k.error), std::string::npos) << k.table << ": " << c.error();
+  }
+}
+
+TEST(GatewayConfig, FeedbackKeysHaveTheirDefaults) {
+  std::string key = test::tempPath("gateway-feedback.key");
+  std::filesystem::remove(key);
+  std::ofstream(key) << std::string(64, 'a') << "\n";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto c = loadText("[node]\nname = \"gw-7\"\n[gateway]\nkey_file = \"k\"\n[feedback]\nkey_file = \"" + key +
+                    "\"\nlisten = \"127.0.0.1:2525\"\nbounce_domains = [\"Bounce.Example.com\"]\n"
+                    "feedback_addresses = [\"FBL@example.com\"]\nspool = \"fb.spool\"\n");
+  ASSERT_TRUE(c) << c.error();
+  const FeedbackSettings& f = c->feedback;
+  EXPECT_TRUE(f.enabled);
+  EXPECT_EQ(f.keys.size(), 1u);
+  EXPECT_EQ(f.key_id, 1);
+  EXPECT_EQ(f.hostname, "gw-7");
+  EXPECT_EQ(f.bounce_domains, std::vector<std::string>{"bounce.example.com"});
+  EXPECT_EQ(f.feedback_addresses, std::vector<std::string>{"fbl@example.com"});
+  EXPECT_EQ(f.token_max_age, Duration(24h * 30));
+  EXPECT_EQ(f.max_message_size, 10u * 1024 * 1024);
+  EXPECT_EQ(f.max_connections, 100u);
+  EXPECT_EQ(f.max_kept_bytes, 64u * 1024 * 1024);
+  EXPECT_EQ(f.spool_max_events, 100000u);
+  EXPECT_FALSE(f.unsubscribe_listen);
+}
+
 }  // namespace
 }  // namespace lbmail

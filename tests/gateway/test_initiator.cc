@@ -9,12 +9,13 @@ namespace lbmail::test {
 namespace {
 
 
-proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t instance) {
+proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t instance, FeedbackMode feedback) {
   proto::GatewayLinkConfig c;
   c.gateway = gateway;
   c.link.node_name = "test-initiator";
   c.link.instance = instance;
   c.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping;  // as lbmail's initiator asks
+  if (feedback != FeedbackMode::kNone) c.link.capabilities |= proto::kCapabilityFeedback;
   return c;
 }
 
@@ -29,9 +30,10 @@ std::unique_ptr<proto::LinkSecurity> securityFor(const GatewayProcess& gateway) 
 }  // namespace
 
 TestInitiator::TestInitiator(uv_loop_t* loop, const GatewayProcess& gateway, std::vector<TestMaterial> materials,
-                             std::vector<TestRequest> requests, uint64_t instance)
+                             std::vector<TestRequest> requests, uint64_t instance, FeedbackMode feedback)
     : security_(securityFor(gateway)),
-      link_(loop, linkConfig(gateway.link(), instance), *security_, *this),
+      link_(loop, linkConfig(gateway.link(), instance, feedback), *security_, *this),
+      feedback_mode_(feedback),
       materials_(std::move(materials)),
       requests_(std::move(requests)) {}
 
@@ -107,6 +109,15 @@ void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& fram
     std::lock_guard lock(mutex_);
     if (handovers_.empty()) answers_before_handover_ = answer_count_;
     handovers_.push_back(*h);
+  } else if (const auto* f = std::get_if<proto::FeedbackFrame>(&frame)) {
+    std::lock_guard lock(mutex_);
+    feedback_.push_back({f->sequence, f->kind, f->campaign, f->recipient, f->attempt, f->at_ms, std::string(f->status),
+                         std::string(f->source), std::string(f->detail)});
+    if (feedback_mode_ == FeedbackMode::kAcknowledge) {
+      link_.send(proto::FeedbackAckFrame{f->sequence});
+      acknowledged_.push_back(f->sequence);
+    }
+    changed_.notify_all();
   } else if (const auto* c = std::get_if<proto::CatalogFrame>(&frame)) {
     std::lock_guard lock(mutex_);
     catalog_size_ = c->hashes.size();
@@ -153,6 +164,21 @@ std::vector<proto::HandoverFrame> TestInitiator::handovers() {
 size_t TestInitiator::answersBeforeHandover() {
   std::lock_guard lock(mutex_);
   return answers_before_handover_;
+}
+
+bool TestInitiator::waitForFeedback(size_t n, std::chrono::seconds bound) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, bound, [&] { return feedback_.size() >= n; });
+}
+
+std::vector<TestFeedback> TestInitiator::feedback() {
+  std::lock_guard lock(mutex_);
+  return feedback_;
+}
+
+std::vector<uint64_t> TestInitiator::acknowledged() {
+  std::lock_guard lock(mutex_);
+  return acknowledged_;
 }
 
 size_t TestInitiator::catalogSize() {

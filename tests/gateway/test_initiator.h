@@ -58,12 +58,32 @@ struct TestSite {
   uint32_t warmup_left = proto::SiteStatus::kNoWarmupCap;
 };
 
+// A FEEDBACK frame as received, with its own copies of the texts.
+struct TestFeedback {
+  uint64_t sequence = 0;
+  proto::FeedbackKind kind = proto::FeedbackKind::kHardBounce;
+  uint32_t campaign = 0;
+  uint64_t recipient = 0;
+  uint8_t attempt = 0;
+  uint64_t at_ms = 0;
+  std::string status;
+  std::string source;
+  std::string detail;
+};
+
+// What the test initiator does with FEEDBACK frames.
+enum class FeedbackMode {
+  kNone,         // does not announce kCapabilityFeedback
+  kAcknowledge,  // announces it and answers each FEEDBACK with FEEDBACK_ACK
+  kKeep,         // announces it and never acknowledges (the gateway must keep them)
+};
+
 class TestInitiator final : public proto::GatewayLink::Handler {
  public:
   // instance: the campaign instance its HELLO names (0: none).
   // The link authenticates with the gateway's key file, for the gateway's name.
   TestInitiator(uv_loop_t* loop, const GatewayProcess& gateway, std::vector<TestMaterial> materials,
-                std::vector<TestRequest> requests, uint64_t instance = 0);
+                std::vector<TestRequest> requests, uint64_t instance = 0, FeedbackMode feedback = FeedbackMode::kNone);
 
   // On the loop thread.
   void start() { link_.start(); }
@@ -85,6 +105,11 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   // SENDs put on the link so far (read it after the loop has stopped).
   size_t sent() const { return next_; }
   uint64_t bytesReceived() const { return bytes_received_; }
+  // On the test thread: true once n FEEDBACK frames in all have arrived, false after bound.
+  bool waitForFeedback(size_t n, std::chrono::seconds bound);
+  std::vector<TestFeedback> feedback();
+  // The FEEDBACK_ACKs sent so far (their sequences).
+  std::vector<uint64_t> acknowledged();
 
  private:
   void onGatewayUp(proto::GatewayLink& link) override;
@@ -95,6 +120,7 @@ class TestInitiator final : public proto::GatewayLink::Handler {
 
   std::unique_ptr<proto::LinkSecurity> security_;  // before link_, which uses it
   proto::GatewayLink link_;
+  FeedbackMode feedback_mode_;
   std::vector<TestMaterial> materials_;
   std::vector<TestRequest> requests_;
   size_t next_ = 0;
@@ -110,6 +136,8 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   std::vector<proto::HandoverFrame> handovers_;
   std::vector<std::vector<TestSite>> sites_;
   size_t answers_before_handover_ = 0;
+  std::vector<TestFeedback> feedback_;
+  std::vector<uint64_t> acknowledged_;
 };
 
 }  // namespace lbmail::test

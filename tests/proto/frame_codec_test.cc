@@ -335,7 +335,7 @@ TEST(FrameCodec, HeaderProblemsAreErrors) {
   EXPECT_STREQ(splitFrame(header(6, 0, 2), kDefaultMaxPayload).error, "unsupported protocol version");  // a v2 peer
   EXPECT_STREQ(splitFrame(header(6, 0, 4), kDefaultMaxPayload).error, "unsupported protocol version");
   EXPECT_STREQ(splitFrame(header(0, 0), kDefaultMaxPayload).error, "unknown frame type");
-  EXPECT_STREQ(splitFrame(header(18, 0), kDefaultMaxPayload).error, "unknown frame type");
+  EXPECT_STREQ(splitFrame(header(20, 0), kDefaultMaxPayload).error, "unknown frame type");
   EXPECT_STREQ(splitFrame(header(6, 0, kProtocolVersion, 0x100), kDefaultMaxPayload).error, "unknown flags");
 }
 

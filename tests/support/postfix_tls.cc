@@ -138,7 +138,9 @@ std::string PostfixTlsServer::writeConfig(uint16_t port) {
   }
   for (const std::string& line : options_.main_cf) main << line << "\n";
   std::ofstream(dir_ + "/conf/main.cf") << main.str();
-  std::ofstream(dir_ + "/conf/master.cf") << masterCf(port);
+  std::ofstream master(dir_ + "/conf/master.cf");
+  master << masterCf(port);
+  for (const std::string& line : options_.master_cf) master << line << "\n";
   std::ofstream(dir_ + "/conf/vmailbox") << vmailbox;
   return "";
 }

@@ -24,6 +24,7 @@ class PostfixTlsServer {
     TestCertificate certificate;
     std::string tls_security_level = "may";  // smtpd_tls_security_level (RFC 3207 offered)
     std::vector<std::string> main_cf;        // more main.cf lines, e.g. "smtpd_tls_protocols = >=TLSv1.3"
+    std::vector<std::string> master_cf;      // more master.cf services, e.g. an smtp client
   };
 
   explicit PostfixTlsServer(Options options);

@@ -17,6 +17,8 @@ struct HttpRequest {
   uint8_t http_major = 1;
   uint8_t http_minor = 1;
   bool keep_alive = true;
+  std::string_view content_type;  // the Content-Type header's value, "" when absent
+  std::string_view body;          // the whole body (at most Limits::max_body_bytes)
 };
 
 class HttpRequestSink {
@@ -24,7 +26,8 @@ class HttpRequestSink {
   virtual ~HttpRequestSink() = default;
   // The first byte of a request has arrived (used to start its deadline).
   virtual void onRequestStarted() = 0;
-  // A complete request. Return false to stop reading: the connection will close.
+  // A complete request; its views stay valid until this call returns. Return false to stop
+  // reading: the connection will close.
   virtual bool onRequest(const HttpRequest& request) = 0;
   // Asked after each request: true pauses parsing (feed returns kPaused) until the caller
   // feeds the rest again, so that answers waiting to be sent stay bounded.
@@ -64,8 +67,10 @@ class HttpRequestReader {
   static int onMessageBegin(llhttp_t* p);
   static int onUrl(llhttp_t* p, const char* at, size_t len);
   static int onHeaderField(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderFieldComplete(llhttp_t* p);
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
   static int onHeaderComplete(llhttp_t* p);
+  static int onHeadersComplete(llhttp_t* p);
   static int onBody(llhttp_t* p, const char* at, size_t len);
   static int onMessageComplete(llhttp_t* p);
   static HttpRequestReader& self(llhttp_t* p) { return *static_cast<HttpRequestReader*>(p->data); }
@@ -77,7 +82,11 @@ class HttpRequestReader {
   llhttp_settings_t settings_;
   llhttp_t parser_;
   HttpRequestSink* sink_ = nullptr;
-  std::string url_;  // bounded by max_header_bytes
+  std::string url_;           // bounded by max_header_bytes
+  std::string field_;         // the header name being read, bounded by max_header_bytes
+  std::string content_type_;  // bounded by max_header_bytes
+  std::string body_;          // bounded by max_body_bytes
+  bool in_content_type_ = false;
   size_t header_bytes_ = 0;
   size_t header_count_ = 0;
   size_t body_bytes_ = 0;
