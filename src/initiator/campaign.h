@@ -21,7 +21,7 @@
 #include "campaign_counts.h"
 #include "campaign_ledger.h"
 #include "domain_rate_limiter.h"
-#include "feedback_intake.h"
+#include "campaign_feedback.h"
 #include "feedback_rates.h"
 #include "gateway_dispatcher.h"
 #include "gateway_links.h"
@@ -111,7 +111,7 @@ class Campaign final : private GatewayLinks::Listener {
   RecipientFeed feed_;
   LedgerWriter writer_;
   FeedbackRates feedback_rates_;
-  FeedbackIntake feedback_;
+  CampaignFeedback feedback_;
   ProgressReporter progress_;
   LedgerCounts at_start_;
 

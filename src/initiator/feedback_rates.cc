@@ -32,7 +32,7 @@ double RateCounts::complaintRate() const {
   return delivered ? static_cast<double>(complaints) / static_cast<double>(delivered) : 0;
 }
 
-FeedbackRates::FeedbackRates(const FeedbackSettings& settings, std::vector<std::string> gateways,
+FeedbackRates::FeedbackRates(const InitiatorFeedback& settings, std::vector<std::string> gateways,
                              MetricsRegistry& metrics, Logger& log)
     : settings_(settings), log_(log), gateway_names_(std::move(gateways)), gateways_(gateway_names_.size()) {
   for (uint8_t k = 1; k <= proto::kMaxFeedbackKind; ++k) {

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "feedback_settings.h"
+#include "initiator_feedback.h"
 #include "lbmail/core/json_writer.h"
 #include "lbmail/core/log.h"
 #include "lbmail/core/metrics_registry.h"
@@ -39,7 +39,7 @@ struct RateCounts {
 
 class FeedbackRates {
  public:
-  FeedbackRates(const FeedbackSettings& settings, std::vector<std::string> gateways, MetricsRegistry& metrics,
+  FeedbackRates(const InitiatorFeedback& settings, std::vector<std::string> gateways, MetricsRegistry& metrics,
                 Logger& log = logger());
 
   // The campaign's figures from its earlier runs.
@@ -73,7 +73,7 @@ class FeedbackRates {
   void update(Scope& s, std::string_view scope, std::string_view name);
   static void writeRates(JsonWriter& w, const RateCounts& c, RateLevel bounce, RateLevel complaint);
 
-  const FeedbackSettings& settings_;
+  const InitiatorFeedback& settings_;
   Logger& log_;
   std::vector<std::string> gateway_names_;
   Scope campaign_scope_;

@@ -67,7 +67,7 @@ bool GatewayLinks::loadKeys() {
     }
     s.security = std::move(*security);
   }
-  const FeedbackSettings& f = config_.feedback;
+  const InitiatorFeedback& f = config_.feedback;
   if (!f.enabled()) return true;
   auto key = feedback::FeedbackKey::load(f.key_file, f.key_id);
   if (!key) {
@@ -139,7 +139,7 @@ proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<
 }
 
 void GatewayLinks::mintTokens(const PendingRecipient& p) {
-  const FeedbackSettings& f = config_.feedback;
+  const InitiatorFeedback& f = config_.feedback;
   uint64_t now_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());

@@ -245,7 +245,7 @@ std::vector<Duration> readSchedule(ConfigTable& t, const std::vector<Duration>& 
 
 // The fields the initiator fills itself (unsubscribe_token, unsubscribe_url) come after the
 // campaign's own, in the same order GatewayLinks sends them.
-void declareFeedbackFields(ConfigTable& t, const FeedbackSettings& feedback, media::FieldTable& fields) {
+void declareFeedbackFields(ConfigTable& t, const InitiatorFeedback& feedback, media::FieldTable& fields) {
   if (!feedback.unsubscribeFields()) return;
   for (const char* name : {kUnsubscribeTokenField, kUnsubscribeUrlField}) {
     if (fields.declare(name)) {
@@ -254,7 +254,7 @@ void declareFeedbackFields(ConfigTable& t, const FeedbackSettings& feedback, med
   }
 }
 
-CampaignSettings readCampaign(ConfigTable t, const std::string& config_file, const FeedbackSettings& feedback) {
+CampaignSettings readCampaign(ConfigTable t, const std::string& config_file, const InitiatorFeedback& feedback) {
   CampaignSettings c;
   c.name = t.string("name", c.name);
   if (c.name.empty() || c.name.size() > 64) t.fail("name", "a campaign name of 1 to 64 characters");
@@ -373,7 +373,7 @@ Expected<InitiatorConfig, std::string> loadInitiatorConfig(const std::string& fi
   return loadConfigFile<InitiatorConfig>(file, [&](ConfigTable& root) {
     InitiatorConfig c;
     c.service = readServiceConfig(root, Mode::kInitiator);
-    c.feedback = readFeedbackSettings(root.table("feedback"), file);
+    c.feedback = readInitiatorFeedback(root.table("feedback"), file);
     c.campaign = readCampaign(root.table("campaign"), file, c.feedback);
     c.selection = readSelection(root.table("selection"));
     c.rate_limit = readRateLimits(root.table("rate_limit"));

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "feedback_settings.h"
+#include "initiator_feedback.h"
 #include "gateway_selector.h"
 #include "lbmail/core/service_config.h"
 #include "lbmail/media/media_hash.h"
@@ -89,7 +89,7 @@ struct RateLimits {
 struct InitiatorConfig {
   ServiceConfig service;
   CampaignSettings campaign;
-  FeedbackSettings feedback;
+  InitiatorFeedback feedback;
   SelectionConfig selection;
   RateLimits rate_limit;
   std::vector<GatewayEndpoint> gateways;

@@ -94,8 +94,8 @@ bool validSuppressionReason(std::string_view reason) {
          std::end(kSuppressionReasons);
 }
 
-FeedbackEvent FeedbackEvent::of(std::string gateway, const proto::FeedbackFrame& f) {
-  return FeedbackEvent{std::move(gateway),    f.sequence,          f.kind,
+FeedbackRecord FeedbackRecord::of(std::string gateway, const proto::FeedbackFrame& f) {
+  return FeedbackRecord{std::move(gateway),    f.sequence,          f.kind,
                        f.campaign,            f.recipient,         std::string(f.status),
                        std::string(f.source), std::string(f.detail), static_cast<double>(f.at_ms) / 1000.0};
 }
@@ -177,7 +177,7 @@ bool SuppressionStore::list(std::optional<std::string_view> reason,
   return rc == SQLITE_DONE || fail();
 }
 
-bool SuppressionStore::recordEvent(const FeedbackEvent& e, bool& inserted) {
+bool SuppressionStore::recordEvent(const FeedbackRecord& e, bool& inserted) {
   Statement st(db_,
                "INSERT INTO feedback_events (gateway, sequence, kind, campaign_number, recipient_id, status, source, "
                "detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING");
@@ -189,7 +189,7 @@ bool SuppressionStore::recordEvent(const FeedbackEvent& e, bool& inserted) {
   return true;
 }
 
-bool SuppressionStore::findRecipient(const FeedbackEvent& e, FeedbackApplied& out, bool& ok) {
+bool SuppressionStore::findRecipient(const FeedbackRecord& e, FeedbackApplied& out, bool& ok) {
   Statement st(db_,
                "SELECT lower(r.email), r.domain, d.gateway FROM recipients r LEFT JOIN deliveries d ON "
                "d.recipient_id = r.id AND d.campaign = (SELECT name FROM campaigns WHERE rowid = ?2) WHERE r.id = ?1");
@@ -204,7 +204,7 @@ bool SuppressionStore::findRecipient(const FeedbackEvent& e, FeedbackApplied& ou
 }
 
 // This event is recorded already, so it counts itself.
-bool SuppressionStore::softBounceLimitReached(const FeedbackEvent& e, const FeedbackRule& rule, bool& ok) {
+bool SuppressionStore::softBounceLimitReached(const FeedbackRecord& e, const FeedbackRule& rule, bool& ok) {
   Statement st(db_,
                "SELECT count(*) FROM feedback_events WHERE recipient_id = ?1 AND kind = 'soft_bounce' AND at > ?2");
   st.integer(1, static_cast<int64_t>(e.recipient_id)).real(2, e.at - rule.soft_bounce_window_s);
@@ -212,7 +212,7 @@ bool SuppressionStore::softBounceLimitReached(const FeedbackEvent& e, const Feed
   return ok && static_cast<uint64_t>(st.columnInt(0)) >= rule.soft_bounce_limit;
 }
 
-std::optional<FeedbackApplied> SuppressionStore::applyFeedback(const FeedbackEvent& e,
+std::optional<FeedbackApplied> SuppressionStore::applyFeedback(const FeedbackRecord& e,
                                                                const FeedbackRule& rule) {
   if (!begin()) return std::nullopt;
   FeedbackApplied applied;

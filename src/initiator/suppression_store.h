@@ -38,7 +38,7 @@ struct Suppression {
 };
 
 // One FEEDBACK event as it is applied: the frame's fields with the gateway that sent it.
-struct FeedbackEvent {
+struct FeedbackRecord {
   std::string gateway;
   uint64_t sequence = 0;
   proto::FeedbackKind kind = proto::FeedbackKind::kHardBounce;
@@ -49,7 +49,7 @@ struct FeedbackEvent {
   std::string detail;
   double at = 0;  // unix seconds
 
-  static FeedbackEvent of(std::string gateway, const proto::FeedbackFrame& f);
+  static FeedbackRecord of(std::string gateway, const proto::FeedbackFrame& f);
 };
 
 struct FeedbackRule {
@@ -87,7 +87,7 @@ class SuppressionStore {
   bool list(std::optional<std::string_view> reason, const std::function<void(const Suppression&)>& visit);
   // Records the event and suppresses the recipient's address as its kind says, in one
   // transaction; nullopt on a database error (lastError).
-  std::optional<FeedbackApplied> applyFeedback(const FeedbackEvent& e, const FeedbackRule& rule);
+  std::optional<FeedbackApplied> applyFeedback(const FeedbackRecord& e, const FeedbackRule& rule);
 
   bool begin();
   bool commit();
@@ -97,11 +97,11 @@ class SuppressionStore {
  private:
   SuppressionStore(std::unique_ptr<RecipientStore> owned, sqlite3* db);
   bool fail();
-  bool recordEvent(const FeedbackEvent& e, bool& inserted);
+  bool recordEvent(const FeedbackRecord& e, bool& inserted);
   // Fills the recipient's address, domain and last gateway; false when there is no such
   // recipient (ok says whether the database answered).
-  bool findRecipient(const FeedbackEvent& e, FeedbackApplied& out, bool& ok);
-  bool softBounceLimitReached(const FeedbackEvent& e, const FeedbackRule& rule, bool& ok);
+  bool findRecipient(const FeedbackRecord& e, FeedbackApplied& out, bool& ok);
+  bool softBounceLimitReached(const FeedbackRecord& e, const FeedbackRule& rule, bool& ok);
 
   std::unique_ptr<RecipientStore> owned_;
   sqlite3* db_;

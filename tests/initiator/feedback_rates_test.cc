@@ -28,7 +28,7 @@ class FeedbackRatesTest : public ::testing::Test {
     return n;
   }
 
-  FeedbackSettings settings_;
+  InitiatorFeedback settings_;
   MetricsRegistry metrics_;
   std::vector<std::string> lines_;
   Logger log_{[this](std::string_view line) { lines_.emplace_back(line); },

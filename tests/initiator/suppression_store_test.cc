@@ -1,6 +1,6 @@
 // Tests for the suppression list (src/initiator/suppression_store.cc, suppression_import.cc),
 // the ledger's view of it (suppressed recipients flagged at fetch and claim, the campaign's
-// number) and the apply path of FEEDBACK events during a run (feedback_intake.cc).
+// number) and the apply path of FEEDBACK events during a run (campaign_feedback.cc).
 #include "suppression_store.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "campaign_ledger.h"
-#include "feedback_intake.h"
+#include "campaign_feedback.h"
 #include "ledger_test_support.h"
 #include "lbmail/core/metrics_registry.h"
 #include "suppression_import.h"
@@ -25,8 +25,8 @@ std::unique_ptr<SuppressionStore> openStore(const std::string& db) {
   return s ? std::move(*s) : nullptr;
 }
 
-FeedbackEvent event(uint64_t sequence, proto::FeedbackKind kind, uint64_t recipient, double at) {
-  FeedbackEvent e;
+FeedbackRecord event(uint64_t sequence, proto::FeedbackKind kind, uint64_t recipient, double at) {
+  FeedbackRecord e;
   e.gateway = "gw1";
   e.sequence = sequence;
   e.kind = kind;
@@ -63,7 +63,7 @@ TEST(SuppressionStore, TheSameEventTwiceChangesNothing) {
   std::string db = test::makeDatabase(3);
   auto store = openStore(db);
   ASSERT_TRUE(store);
-  FeedbackEvent e = event(7, proto::FeedbackKind::kHardBounce, 2, 1000);
+  FeedbackRecord e = event(7, proto::FeedbackKind::kHardBounce, 2, 1000);
   auto first = store->applyFeedback(e, {});
   ASSERT_TRUE(first) << store->lastError();
   EXPECT_FALSE(first->duplicate);
@@ -216,7 +216,7 @@ TEST(SuppressionLedger, AnOldDatabaseGetsTheTables) {
 // The apply path of a FEEDBACK frame during a run (without a gateway: its link is not up, so
 // no ack goes out): the recipient is suppressed for the run at once, the database after the
 // background write; a soft bounce only at the limit.
-TEST(FeedbackIntake, SuppressesForTheRunAtOnceAndInTheDatabaseAfterTheWrite) {
+TEST(CampaignFeedback, SuppressesForTheRunAtOnceAndInTheDatabaseAfterTheWrite) {
   std::string db = test::makeDatabase(3);
   auto ledger = CampaignLedger::open(db, "c");
   ASSERT_TRUE(ledger) << ledger.error();
@@ -235,7 +235,7 @@ TEST(FeedbackIntake, SuppressesForTheRunAtOnceAndInTheDatabaseAfterTheWrite) {
     GatewayLinks links(&loop, config, listener);
     BackgroundQueue background(&loop);
     FeedbackRates rates(config.feedback, links.names(), metrics);
-    FeedbackIntake intake(background, links, config.feedback, rates);
+    CampaignFeedback intake(background, links, config.feedback, rates);
     intake.open((*ledger)->handle(), (*ledger)->number());
     proto::FeedbackFrame f;
     f.sequence = 1;

@@ -1,5 +1,5 @@
 // Reading [feedback].
-#include "feedback_settings.h"
+#include "initiator_feedback.h"
 
 #include <cctype>
 
@@ -35,8 +35,8 @@ bool goodBaseUrl(std::string_view url) {
 
 }  // namespace
 
-FeedbackSettings readFeedbackSettings(ConfigTable t, const std::string& config_file) {
-  FeedbackSettings f;
+InitiatorFeedback readInitiatorFeedback(ConfigTable t, const std::string& config_file) {
+  InitiatorFeedback f;
   std::string key = t.string("key_file", "");
   if (!key.empty()) f.key_file = resolveConfigPath(config_file, key);
   f.key_id = static_cast<uint8_t>(t.integer("key_id", f.key_id, 0, 255));
@@ -69,7 +69,7 @@ FeedbackSettings readFeedbackSettings(ConfigTable t, const std::string& config_f
   return f;
 }
 
-std::string defaultListUnsubscribe(const FeedbackSettings& f) {
+std::string defaultListUnsubscribe(const InitiatorFeedback& f) {
   std::string out = "<" + f.unsubscribe_url + "/{{" + kUnsubscribeTokenField + "}}>";
   if (!f.bounce_domain.empty()) {
     out += ", <mailto:" + f.bounce_local + "+{{" + kUnsubscribeTokenField + "}}@" + f.bounce_domain + ">";

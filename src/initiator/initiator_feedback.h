@@ -11,7 +11,7 @@
 
 namespace lbmail {
 
-struct FeedbackSettings {
+struct InitiatorFeedback {
   std::string key_file;  // empty: no tokens are minted
   uint8_t key_id = 1;
   std::string bounce_domain;  // empty: the campaign's plain sender
@@ -33,11 +33,11 @@ struct FeedbackSettings {
 inline constexpr const char* kUnsubscribeTokenField = "unsubscribe_token";
 inline constexpr const char* kUnsubscribeUrlField = "unsubscribe_url";
 
-FeedbackSettings readFeedbackSettings(ConfigTable t, const std::string& config_file);
+InitiatorFeedback readInitiatorFeedback(ConfigTable t, const std::string& config_file);
 
 // A material's List-Unsubscribe when it names none and the base URL is set:
 // "<BASE/{{unsubscribe_token}}>" and, with a bounce domain, the mailto form beside it. The token
 // field, not the URL field: merge values are percent-encoded into this header.
-std::string defaultListUnsubscribe(const FeedbackSettings& f);
+std::string defaultListUnsubscribe(const InitiatorFeedback& f);
 
 }  // namespace lbmail

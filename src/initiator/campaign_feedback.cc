@@ -1,26 +1,26 @@
 // Applying FEEDBACK events and acknowledging them.
-#include "feedback_intake.h"
+#include "campaign_feedback.h"
 
 #include "lbmail/core/log.h"
 
 namespace lbmail {
 
-FeedbackIntake::FeedbackIntake(BackgroundQueue& background, GatewayLinks& links, const FeedbackSettings& settings,
+CampaignFeedback::CampaignFeedback(BackgroundQueue& background, GatewayLinks& links, const InitiatorFeedback& settings,
                                FeedbackRates& rates)
     : background_(background), links_(links), settings_(settings), rates_(rates), hold_acks_(links.size(), false) {}
 
-FeedbackIntake::~FeedbackIntake() = default;
+CampaignFeedback::~CampaignFeedback() = default;
 
-void FeedbackIntake::open(sqlite3* db, uint32_t campaign_number) {
+void CampaignFeedback::open(sqlite3* db, uint32_t campaign_number) {
   store_ = std::make_unique<SuppressionStore>(db);
   campaign_number_ = campaign_number;
 }
 
-void FeedbackIntake::onFrame(size_t g, const proto::FeedbackFrame& f) {
+void CampaignFeedback::onFrame(size_t g, const proto::FeedbackFrame& f) {
   if (!store_) return;  // not started: no ack, the gateway sends it again
   // A soft bounce suppresses only past the limit, which the database counts.
   if (f.kind != proto::FeedbackKind::kSoftBounce) suppressed_.insert(f.recipient);
-  auto event = std::make_shared<FeedbackEvent>(FeedbackEvent::of(links_.endpoint(g).name, f));
+  auto event = std::make_shared<FeedbackRecord>(FeedbackRecord::of(links_.endpoint(g).name, f));
   auto result = std::make_shared<std::optional<FeedbackApplied>>();
   FeedbackRule rule{settings_.soft_bounce_limit,
                     std::chrono::duration<double>(settings_.soft_bounce_window).count()};
@@ -32,7 +32,7 @@ void FeedbackIntake::onFrame(size_t g, const proto::FeedbackFrame& f) {
                    });
 }
 
-void FeedbackIntake::applied(size_t g, const FeedbackEvent& e, const std::optional<FeedbackApplied>& result) {
+void CampaignFeedback::applied(size_t g, const FeedbackRecord& e, const std::optional<FeedbackApplied>& result) {
   if (!result) {
     // Not written: no ack, so the gateway keeps it and sends it again.
     logError("campaign.feedback_write_failed", {{"gateway", e.gateway}, {"error", store_->lastError()}});

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "feedback_rates.h"
-#include "feedback_settings.h"
+#include "initiator_feedback.h"
 #include "gateway_links.h"
 #include "lbmail/core/background_queue.h"
 #include "lbmail/proto/frames.h"
@@ -23,11 +23,11 @@ struct sqlite3;
 
 namespace lbmail {
 
-class FeedbackIntake {
+class CampaignFeedback {
  public:
-  FeedbackIntake(BackgroundQueue& background, GatewayLinks& links, const FeedbackSettings& settings,
+  CampaignFeedback(BackgroundQueue& background, GatewayLinks& links, const InitiatorFeedback& settings,
                  FeedbackRates& rates);
-  ~FeedbackIntake();
+  ~CampaignFeedback();
 
   // On the ledger's connection (used only through the background queue); campaign_number: this
   // campaign's, for its rates.
@@ -39,11 +39,11 @@ class FeedbackIntake {
   uint64_t pending() const { return pending_; }
 
  private:
-  void applied(size_t g, const FeedbackEvent& e, const std::optional<FeedbackApplied>& result);
+  void applied(size_t g, const FeedbackRecord& e, const std::optional<FeedbackApplied>& result);
 
   BackgroundQueue& background_;
   GatewayLinks& links_;
-  const FeedbackSettings& settings_;
+  const InitiatorFeedback& settings_;
   FeedbackRates& rates_;
   std::unique_ptr<SuppressionStore> store_;
   uint32_t campaign_number_ = 0;
