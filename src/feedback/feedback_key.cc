@@ -1,6 +1,10 @@
 // The feedback key file: hex or raw secret bytes, read once from an owner-only file.
 #include "lbmail/feedback/feedback_key.h"
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
 #include "ascii_text.h"
 #include "lbmail/core/private_file.h"
 
@@ -57,5 +61,42 @@ Expected<FeedbackKey, std::string> FeedbackKey::load(const std::string& path, ui
 FeedbackKey FeedbackKey::fromSecret(std::string_view secret, uint8_t id) { return FeedbackKey(std::string(secret), id); }
 
 FeedbackKey::~FeedbackKey() { wipeSecret(secret_); }
+
+FeedbackKey& FeedbackKey::operator=(const FeedbackKey& other) {
+  if (this == &other) return *this;
+  wipeSecret(secret_);
+  secret_ = other.secret_;
+  id_ = other.id_;
+  mac_.reset();
+  return *this;
+}
+
+void FeedbackKey::MacContextFree::operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+
+bool FeedbackKey::keyMac() const {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) return false;
+  std::unique_ptr<EVP_MAC_CTX, MacContextFree> ctx(EVP_MAC_CTX_new(mac));
+  EVP_MAC_free(mac);  // the context holds its own reference
+  if (!ctx) return false;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret_.data()), secret_.size(), params) != 1) {
+    return false;
+  }
+  mac_ = std::move(ctx);
+  return true;
+}
+
+bool FeedbackKey::hmacSha256(const uint8_t* data, size_t n, uint8_t (&out)[kMacBytes]) const {
+  if (!mac_ && !keyMac()) return false;
+  // A null key restarts the MAC from the pads the first init hashed (OpenSSL's HMAC provider
+  // reinitialises with the key it holds).
+  size_t len = 0;
+  bool ok = EVP_MAC_init(mac_.get(), nullptr, 0, nullptr) == 1 && EVP_MAC_update(mac_.get(), data, n) == 1 &&
+            EVP_MAC_final(mac_.get(), out, &len, kMacBytes) == 1 && len == kMacBytes;
+  if (!ok) mac_.reset();  // keyed afresh next time
+  return ok;
+}
 
 }  // namespace lbmail::feedback

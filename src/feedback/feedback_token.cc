@@ -3,8 +3,6 @@
 #include "lbmail/feedback/feedback_token.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <cassert>
@@ -21,7 +19,7 @@ constexpr size_t kTagBytes = 10;
 constexpr size_t kTokenBytes = kSignedBytes + kTagBytes;
 static_assert(base32Chars(kTokenBytes) == kTokenChars);
 using TokenBytes = std::array<uint8_t, kTokenBytes>;
-using Mac = std::array<uint8_t, EVP_MAX_MD_SIZE>;
+using Mac = uint8_t[FeedbackKey::kMacBytes];
 
 void putBigEndian(uint8_t* p, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
@@ -35,12 +33,7 @@ uint64_t getBigEndian(const uint8_t* p, size_t n) {
 
 // HMAC-SHA256 over the signed bytes. A failure would leave a tag anyone could compute: stop.
 void sign(const FeedbackKey& key, const uint8_t* signed_bytes, Mac& mac) {
-  unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.secret().data(), static_cast<int>(key.secret().size()), signed_bytes, kSignedBytes,
-            mac.data(), &len) ||
-      len < kTagBytes) {
-    std::abort();
-  }
+  if (!key.hmacSha256(signed_bytes, kSignedBytes, mac)) std::abort();
 }
 
 bool knownPurpose(uint8_t p) {
@@ -67,7 +60,7 @@ bool signedByOneOf(std::span<const FeedbackKey> keys, const TokenBytes& b, bool&
     unknown_key = false;
     sign(key, b.data(), mac);
     // Constant time: a byte-by-byte compare that stops early tells a forger how many bytes match.
-    if (CRYPTO_memcmp(mac.data(), b.data() + kSignedBytes, kTagBytes) == 0) valid = true;
+    if (CRYPTO_memcmp(mac, b.data() + kSignedBytes, kTagBytes) == 0) valid = true;
   }
   return valid;
 }
@@ -87,7 +80,7 @@ void appendToken(const FeedbackKey& key, const TokenFields& fields, std::string&
   putBigEndian(&b[12], fields.day, 2);
   Mac mac;
   sign(key, b.data(), mac);
-  std::copy(mac.begin(), mac.begin() + kTagBytes, b.begin() + kSignedBytes);
+  std::copy(mac, mac + kTagBytes, b.begin() + kSignedBytes);
   appendBase32(b, out);
 }
 

@@ -24,6 +24,8 @@ namespace lbmail {
 namespace {
 
 const feedback::FeedbackKey kKey = feedback::FeedbackKey::fromSecret(std::string(32, 'k'), 1);
+// The endpoint's loop thread checks with its own copy: one key object is for one thread.
+const feedback::FeedbackKey kLoopKey = kKey;
 
 uint16_t today() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -67,7 +69,7 @@ class UnsubscribeEndpointTest : public ::testing::Test {
   // What the gateway's callbacks check: signed by the key, an unsubscribe token, not expired.
   bool valid(std::string_view token) const {
     feedback::TokenCheck check{feedback::TokenPurpose::kUnsubscribe, today(), /*max_age_days=*/30};
-    auto fields = feedback::verifyToken(std::span(&kKey, 1), token, check);
+    auto fields = feedback::verifyToken(std::span(&kLoopKey, 1), token, check);
     return fields.hasValue() && fields.value().recipient == 42;
   }
 
