@@ -295,6 +295,20 @@ TEST_F(GatewayFeedbackTest, RepeatedUnsubscribesAddNoEventAndCannotFillTheSpool)
   EXPECT_NE(status->body.find(R"("repeats":4,)"), std::string::npos) << status->body;
 }
 
+// A bounce naming two VERP recipients makes two events; with room for one, the message is
+// refused whole (452) and nothing of it is written, so the sender's retry adds each event once.
+TEST_F(GatewayFeedbackTest, AMessageWhoseEventsDoNotAllFitWritesNone) {
+  auto gateway = startGateway("127.0.0.1:0", "spool_max_events = 1\n");
+  const std::string bounce =
+      "From: MAILER-DAEMON@isp.example\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n"
+      "550 5.1.1 unknown user\r\n";
+  std::string answer = smtpSend(feedbackAddress(), "", verp(320) + "," + verp(321), bounce);
+  EXPECT_NE(answer.find("rcpt=250,250 data=452"), std::string::npos) << answer;
+  auto status = test::httpGet(gateway->admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find(R"("unacknowledged":0,)"), std::string::npos) << status->body;
+}
+
 // An event sent on a link that closes before acknowledging it goes to the next link.
 TEST_F(GatewayFeedbackTest, AnEventNotAcknowledgedGoesToTheNextLink) {
   auto gateway = startGateway();
