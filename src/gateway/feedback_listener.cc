@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "lbmail/core/log.h"
+#include "lbmail/core/units.h"
 
 namespace lbmail {
 namespace {
@@ -40,11 +41,6 @@ FeedbackListener::FeedbackListener(uv_loop_t* loop, const FeedbackSettings& sett
 }
 
 FeedbackListener::~FeedbackListener() = default;
-
-uint64_t FeedbackListener::nowMs() const {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
 
 int FeedbackListener::start() {
   return listener_.listen(*settings_.listen, [this](uv_stream_t* s) { onConnection(s); });

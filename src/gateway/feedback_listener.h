@@ -50,7 +50,6 @@ class FeedbackListener {
   const FeedbackSettings& settings() const { return settings_; }
   const FeedbackIntakeSettings& intakeSettings() const { return intake_settings_; }
   bool used(const FeedbackTokenKey& token) const { return spool_.used(token); }
-  uint64_t nowMs() const;
   uv_buf_t readBuffer() { return uv_buf_init(read_buffer_.data(), static_cast<unsigned>(read_buffer_.size())); }
   bool reserveBody(size_t bytes);
   void releaseBody(size_t bytes);

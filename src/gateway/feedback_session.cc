@@ -4,6 +4,7 @@
 #include "feedback_listener.h"
 #include "lbmail/core/log.h"
 #include "lbmail/core/socket_address.h"
+#include "lbmail/core/units.h"
 
 namespace lbmail {
 namespace {
@@ -151,7 +152,7 @@ smtp::SmtpServerProtocol::Decision FeedbackSession::onMail(std::string_view) {
 }
 
 smtp::SmtpServerProtocol::Decision FeedbackSession::onRecipient(std::string_view address) {
-  FeedbackIntake::Decision d = intake_.recipient(address, listener_.nowMs());
+  FeedbackIntake::Decision d = intake_.recipient(address, unixNowMs());
   if (!d.refusal.empty()) {
     listener_.countRefusal(d.refusal);
     logInfo("gateway.feedback_refused", {{"client", client_}, {"recipient", address}, {"reason", d.refusal}});
@@ -160,7 +161,7 @@ smtp::SmtpServerProtocol::Decision FeedbackSession::onRecipient(std::string_view
 }
 
 smtp::SmtpServerProtocol::Decision FeedbackSession::onMessage(const smtp::ReceivedMessage& m) {
-  FeedbackIntake::Result result = intake_.message(m.body, listener_.nowMs());
+  FeedbackIntake::Result result = intake_.message(m.body, unixNowMs());
   return listener_.take(result, client_);
 }
 

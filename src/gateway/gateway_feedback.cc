@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "lbmail/core/log.h"
+#include "lbmail/core/units.h"
 
 namespace lbmail {
 
@@ -23,11 +24,6 @@ GatewayFeedback::GatewayFeedback(uv_loop_t* loop, const FeedbackSettings& settin
 
 GatewayFeedback::~GatewayFeedback() = default;
 
-uint64_t GatewayFeedback::nowMs() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-
 std::string GatewayFeedback::start() {
   FeedbackSpool::Limits limits;
   limits.max_unacknowledged = settings_.spool_max_events;
@@ -35,7 +31,7 @@ std::string GatewayFeedback::start() {
   limits.replay_window = settings_.token_max_age + std::chrono::hours(24);
   if (settings_.spool.empty()) return "[feedback] spool is not set";
   spool_ = std::make_unique<FeedbackSpool>(loop_, settings_.spool, limits);
-  if (std::string err = spool_->open(nowMs()); !err.empty()) return err;
+  if (std::string err = spool_->open(unixNowMs()); !err.empty()) return err;
   relay_ = std::make_unique<FeedbackRelay>(*spool_);
   if (settings_.listen) {
     listener_ = std::make_unique<FeedbackListener>(loop_, settings_, *spool_, metrics_,
@@ -79,7 +75,7 @@ Expected<std::vector<uint64_t>, FeedbackSpool::AddError> GatewayFeedback::store(
 bool GatewayFeedback::validUnsubscribe(std::string_view token, feedback::TokenFields* fields) const {
   feedback::TokenCheck check;
   check.purpose = feedback::TokenPurpose::kUnsubscribe;
-  check.today = feedback::dayOf(nowMs());
+  check.today = feedback::dayOf(unixNowMs());
   // Unsubscribe links never expire (docs/feedback.md#tokens): a reader may click one months
   // later, and honouring it late is better than mailing on. token_max_age is for bounces.
   check.max_age_days = 0;
@@ -97,7 +93,7 @@ UnsubscribeEndpoint::Outcome GatewayFeedback::recordUnsubscribe(std::string_view
   e.campaign = fields.campaign;
   e.recipient = fields.recipient;
   e.attempt = fields.attempt;
-  e.at_ms = nowMs();
+  e.at_ms = unixNowMs();
   e.source = std::string(source.substr(0, proto::kMaxFeedbackSourceBytes));
   std::vector<FeedbackEvent> one;
   one.push_back(std::move(e));
@@ -112,7 +108,7 @@ UnsubscribeEndpoint::Outcome GatewayFeedback::recordUnsubscribe(std::string_view
 }
 
 void GatewayFeedback::linkFrame(proto::LinkConnection& link, const proto::Frame& frame) {
-  if (const auto* ack = std::get_if<proto::FeedbackAckFrame>(&frame)) relay_->acknowledged(link, ack->sequence, nowMs());
+  if (const auto* ack = std::get_if<proto::FeedbackAckFrame>(&frame)) relay_->acknowledged(link, ack->sequence, unixNowMs());
 }
 
 void GatewayFeedback::writeStatus(JsonWriter& w) {

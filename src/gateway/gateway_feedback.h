@@ -45,7 +45,6 @@ class GatewayFeedback {
   // The unsubscribe endpoint's callbacks and the mailto: path share the token check.
   UnsubscribeEndpoint::Outcome recordUnsubscribe(std::string_view token, std::string_view source);
   bool validUnsubscribe(std::string_view token, feedback::TokenFields* fields) const;
-  static uint64_t nowMs();
 
   uv_loop_t* loop_;
   const FeedbackSettings& settings_;

@@ -35,4 +35,10 @@ inline double unixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The wall clock as Unix milliseconds: what feedback events and tokens' days are counted in.
+inline uint64_t unixNowMs() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
 }  // namespace lbmail
