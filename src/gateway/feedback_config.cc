@@ -7,12 +7,17 @@
 #include "lbmail/core/config_path.h"
 
 namespace lbmail {
-namespace {
 
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
+std::string asciiLowercase(std::string_view s) {
+  // Not std::tolower: the C locale's idea of case is not the DNS's (RFC 4343, ASCII only).
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
 }
+
+namespace {
 
 std::optional<SocketAddress> optionalAddress(ConfigTable& t, std::string_view key) {
   std::string text = t.string(key, "");
@@ -27,12 +32,12 @@ void readListener(ConfigTable& t, FeedbackSettings& f) {
   f.listen = optionalAddress(t, "listen");
   f.bounce_domains = t.stringArray("bounce_domains");
   for (std::string& d : f.bounce_domains) {
-    d = lowercase(d);
+    d = asciiLowercase(d);
     if (d.empty() || d.find('@') != std::string::npos) t.fail("bounce_domains", "domain names such as \"bounce.example.com\"");
   }
   for (const std::string& a : t.stringArray("feedback_addresses")) {
     if (a.find('@') == std::string::npos) t.fail("feedback_addresses", "mail addresses such as \"fbl@example.com\"");
-    f.feedback_addresses.push_back(lowercase(a));
+    f.feedback_addresses.push_back(asciiLowercase(a));
   }
   f.token_max_age = t.duration("token_max_age", f.token_max_age, 24h, 24h * 3650);
   f.max_message_size = t.size("max_message_size", f.max_message_size, 1024, 1ull << 30);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lbmail/core/config_document.h"
@@ -34,6 +35,10 @@ struct FeedbackSettings {
   std::string unsubscribe_tls_cert;
   std::string unsubscribe_tls_key;
 };
+
+// ASCII lower case, as [feedback]'s domains and addresses are kept and compared (the local
+// part's case is folded too: feedback addresses are the gateway's own).
+std::string asciiLowercase(std::string_view s);
 
 // Reads [feedback]; node_name is the default hostname. Throws ConfigError (via ConfigTable) for
 // a bad key.

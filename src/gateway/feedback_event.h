@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "lbmail/proto/frames.h"
@@ -36,5 +37,22 @@ struct FeedbackTokenKey {
   uint8_t attempt = 0;
   auto operator<=>(const FeedbackTokenKey&) const = default;
 };
+
+// What makes an unsubscribe or a soft bounce the same as one already recorded: an unsubscribe
+// per (campaign, recipient), a soft bounce per (campaign, recipient, attempt). A reader's link
+// clicked again, or a DSN for the same attempt sent again, adds nothing (and cannot fill the
+// spool against real bounces).
+struct FeedbackRepeatKey {
+  proto::FeedbackKind kind = proto::FeedbackKind::kUnsubscribe;
+  FeedbackTokenKey token;
+  auto operator<=>(const FeedbackRepeatKey&) const = default;
+};
+
+// The event's repeat key, or none for a final event (the replay check refuses those at RCPT).
+inline std::optional<FeedbackRepeatKey> repeatKeyOf(const FeedbackEvent& e) {
+  if (e.kind == proto::FeedbackKind::kUnsubscribe) return FeedbackRepeatKey{e.kind, {e.campaign, e.recipient, 0}};
+  if (e.kind == proto::FeedbackKind::kSoftBounce) return FeedbackRepeatKey{e.kind, {e.campaign, e.recipient, e.attempt}};
+  return std::nullopt;
+}
 
 }  // namespace lbmail

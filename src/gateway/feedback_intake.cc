@@ -2,7 +2,8 @@
 #include "feedback_intake.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "feedback_config.h"
 
 namespace lbmail {
 namespace {
@@ -11,12 +12,6 @@ using feedback::ReportVerdict;
 using feedback::TokenError;
 using feedback::TokenFields;
 using feedback::TokenPurpose;
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 std::string_view unbracketed(std::string_view a) {
   if (a.size() >= 2 && a.front() == '<' && a.back() == '>') return a.substr(1, a.size() - 2);
@@ -42,7 +37,10 @@ FeedbackIntake::FeedbackIntake(const FeedbackIntakeSettings& settings, Used used
     : settings_(settings), used_(std::move(used)) {}
 
 feedback::TokenCheck FeedbackIntake::check(TokenPurpose purpose, uint64_t now_ms) const {
-  return {purpose, feedback::dayOf(now_ms), settings_.max_age_days};
+  // Unsubscribe links never expire (docs/feedback.md#tokens), by mail as by the HTTP endpoint:
+  // max_age_days 0. token_max_age is for bounce tokens.
+  uint16_t max_age = purpose == TokenPurpose::kUnsubscribe ? 0 : settings_.max_age_days;
+  return {purpose, feedback::dayOf(now_ms), max_age};
 }
 
 FeedbackIntake::Decision FeedbackIntake::recipient(std::string_view address, uint64_t now_ms) {
@@ -67,7 +65,7 @@ FeedbackIntake::Decision FeedbackIntake::recipient(std::string_view address, uin
     recipients_.push_back({target, *fields});
     return {250, "2.1.5", "Ok", ""};
   }
-  std::string lower = lowercase(address);
+  std::string lower = asciiLowercase(address);
   const auto& fa = settings_.feedback_addresses;
   if (std::find(fa.begin(), fa.end(), lower) != fa.end()) {
     recipients_.push_back({Target::kFeedbackAddress, {}});

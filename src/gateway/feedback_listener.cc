@@ -85,24 +85,24 @@ smtp::SmtpServerProtocol::Decision FeedbackListener::take(FeedbackIntake::Result
     ++unattributed_;
     unattributed_total_.inc();
   }
-  std::string sequences;
-  for (FeedbackEvent& e : result.events) {
-    auto seq = store_(std::move(e));
-    if (!seq) {
-      spool_full_.inc();
-      bool full = seq.error() == FeedbackSpool::AddError::kFull;
-      logWarn("gateway.feedback_spool_refused", {{"client", client}, {"error", full ? "full" : "write failed"}});
-      // RFC 3463: 4.3.1 mail system full; the sender keeps the report and tries again.
-      if (full) return {452, "4.3.1", "Feedback spool full, try again later"};
-      return {451, "4.3.0", "Cannot store the report now, try again later"};
-    }
-    sequences += (sequences.empty() ? "" : ",") + std::to_string(*seq);
+  size_t count = result.events.size();
+  auto stored = store_(std::move(result.events));
+  if (!stored) {
+    spool_full_.inc();
+    bool full = stored.error() == FeedbackSpool::AddError::kFull;
+    logWarn("gateway.feedback_spool_refused", {{"client", client}, {"error", full ? "full" : "write failed"}});
+    // RFC 3463: 4.3.1 mail system full; the sender keeps the report and tries again. Nothing
+    // of the message was written, so the retry adds each event once.
+    if (full) return {452, "4.3.1", "Feedback spool full, try again later"};
+    return {451, "4.3.0", "Cannot store the report now, try again later"};
   }
+  std::string sequences;
+  for (uint64_t seq : *stored) sequences += (sequences.empty() ? "" : ",") + std::to_string(seq);
   logInfo("gateway.feedback_received", {{"client", client},
                                         {"type", type},
-                                        {"events", static_cast<uint64_t>(result.events.size())},
+                                        {"events", static_cast<uint64_t>(count)},
                                         {"sequences", sequences}});
-  return {250, "2.0.0", result.events.empty() ? "Ok: no event" : "Ok: recorded"};
+  return {250, "2.0.0", count == 0 ? "Ok: no event" : "Ok: recorded"};
 }
 
 void FeedbackListener::sessionClosed(FeedbackSession& session) {

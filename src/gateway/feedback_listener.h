@@ -28,8 +28,9 @@ namespace lbmail {
 
 class FeedbackListener {
  public:
-  // Puts an event in the spool (and sends it on when a link can take it).
-  using Store = std::function<Expected<uint64_t, FeedbackSpool::AddError>(FeedbackEvent&& event)>;
+  // Puts a message's events in the spool, all or none (and sends them on when a link can take
+  // them): each one's sequence, 0 for a repeat of one already recorded.
+  using Store = std::function<Expected<std::vector<uint64_t>, FeedbackSpool::AddError>(std::vector<FeedbackEvent>&& events)>;
 
   FeedbackListener(uv_loop_t* loop, const FeedbackSettings& settings, const FeedbackSpool& spool,
                    MetricsRegistry& metrics, Store store);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "feedback_spool_format.h"
 #include "lbmail/core/log.h"
@@ -111,6 +112,7 @@ void FeedbackSpool::apply(SpoolRecord&& r) {
       FeedbackEvent& e = r.event;
       next_sequence_ = std::max(next_sequence_, e.sequence + 1);
       if (e.final()) used_[{e.campaign, e.recipient, e.attempt}] = e.at_ms;
+      if (auto key = repeatKeyOf(e)) recorded_[*key] = std::max(recorded_[*key], e.at_ms);
       uint64_t seq = e.sequence;
       events_[seq] = std::move(e);
       break;
@@ -119,6 +121,11 @@ void FeedbackSpool::apply(SpoolRecord&& r) {
       for (uint64_t s : r.acknowledged) acknowledged_records_ += events_.erase(s);
       break;
     case SpoolRecord::Type::kUsedToken: used_[r.token] = std::max(used_[r.token], r.at_ms); break;
+    case SpoolRecord::Type::kRecordedToken: {
+      FeedbackRepeatKey key{r.kind, r.token};
+      recorded_[key] = std::max(recorded_[key], r.at_ms);
+      break;
+    }
     case SpoolRecord::Type::kNextSequence: next_sequence_ = std::max(next_sequence_, r.next_sequence); break;
   }
 }
@@ -138,18 +145,40 @@ bool FeedbackSpool::append(const std::string& bytes) {
   return false;
 }
 
-Expected<uint64_t, FeedbackSpool::AddError> FeedbackSpool::add(FeedbackEvent event) {
-  if (full()) return unexpected(AddError::kFull);
-  event.sequence = next_sequence_;
-  SpoolRecord r;
-  r.event = std::move(event);
+bool FeedbackSpool::repeat(const FeedbackEvent& event) const {
+  auto key = repeatKeyOf(event);
+  return key && recorded_.count(*key) > 0;
+}
+
+Expected<std::vector<uint64_t>, FeedbackSpool::AddError> FeedbackSpool::add(std::vector<FeedbackEvent> events) {
+  std::vector<uint64_t> sequences(events.size(), 0);
+  std::vector<SpoolRecord> records;
+  std::set<FeedbackRepeatKey> batch;  // a repeat within the message itself
   std::string bytes;
-  appendSpoolRecord(r, bytes);
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto key = repeatKeyOf(events[i]);
+    if (key && (recorded_.count(*key) || !batch.insert(*key).second)) continue;
+    sequences[i] = next_sequence_ + records.size();
+    records.emplace_back().event = std::move(events[i]);
+    records.back().event.sequence = sequences[i];
+    appendSpoolRecord(records.back(), bytes);
+  }
+  if (records.empty()) return sequences;
+  // A message's events go in together or not at all: a 452 after some were written would make
+  // the sender's retry add them twice.
+  if (events_.size() + records.size() > limits_.max_unacknowledged) return unexpected(AddError::kFull);
   if (!append(bytes)) return unexpected(AddError::kWriteFailed);
-  ++next_sequence_;
-  uint64_t seq = r.event.sequence;
-  apply(std::move(r));
-  return seq;
+  next_sequence_ += records.size();
+  for (SpoolRecord& r : records) apply(std::move(r));
+  return sequences;
+}
+
+Expected<uint64_t, FeedbackSpool::AddError> FeedbackSpool::add(FeedbackEvent event) {
+  std::vector<FeedbackEvent> one;
+  one.push_back(std::move(event));
+  auto sequences = add(std::move(one));
+  if (!sequences) return unexpected(sequences.error());
+  return sequences->front();
 }
 
 void FeedbackSpool::acknowledge(const std::vector<uint64_t>& sequences, uint64_t now_ms) {
@@ -202,6 +231,7 @@ void FeedbackSpool::maybeCompact(uint64_t now_ms) {
 std::string FeedbackSpool::compact(uint64_t now_ms) {
   uint64_t window_ms = toMillis(limits_.replay_window);
   std::erase_if(used_, [&](const auto& u) { return u.second + window_ms < now_ms; });
+  std::erase_if(recorded_, [&](const auto& u) { return u.second + window_ms < now_ms; });
   std::string bytes(kSpoolMagic);
   SpoolRecord next;
   next.type = SpoolRecord::Type::kNextSequence;
@@ -213,6 +243,14 @@ std::string FeedbackSpool::compact(uint64_t now_ms) {
     used.token = token;
     used.at_ms = at_ms;
     appendSpoolRecord(used, bytes);
+  }
+  SpoolRecord recorded;
+  recorded.type = SpoolRecord::Type::kRecordedToken;
+  for (const auto& [key, at_ms] : recorded_) {
+    recorded.kind = key.kind;
+    recorded.token = key.token;
+    recorded.at_ms = at_ms;
+    appendSpoolRecord(recorded, bytes);
   }
   SpoolRecord event;
   for (const auto& [seq, e] : events_) {

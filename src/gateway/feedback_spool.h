@@ -44,9 +44,15 @@ class FeedbackSpool {
   // Creates or loads the file: "" or the error. A torn or damaged tail is dropped (logged, the
   // damaged file kept beside as <path>.damaged); a file that is not a spool is an error.
   std::string open(uint64_t now_ms);
-  // Numbers the event, appends it and remembers its token when it is final: its sequence.
+  // Numbers the events, appends them in one write and remembers their tokens: each one's
+  // sequence, or 0 for a repeat (an unsubscribe or soft bounce already recorded, which adds
+  // nothing). All or none: kFull when the new ones do not all fit.
+  Expected<std::vector<uint64_t>, AddError> add(std::vector<FeedbackEvent> events);
+  // One event: its sequence, or 0 for a repeat.
   Expected<uint64_t, AddError> add(FeedbackEvent event);
   bool full() const { return events_.size() >= limits_.max_unacknowledged; }
+  // An event like this one is in the spool or was acknowledged within the replay window.
+  bool repeat(const FeedbackEvent& event) const;
   // A final event was already received for this token.
   bool used(const FeedbackTokenKey& token) const { return used_.count(token) > 0; }
   // The initiator has these: they leave the spool (and the file at the next rewrite).
@@ -78,6 +84,7 @@ class FeedbackSpool {
   uint64_t next_sequence_ = 1;
   std::map<uint64_t, FeedbackEvent> events_;
   std::map<FeedbackTokenKey, uint64_t> used_;  // final events' tokens, with when they came
+  std::map<FeedbackRepeatKey, uint64_t> recorded_;  // unsubscribes and soft bounces, with when
   uint64_t acknowledged_records_ = 0;         // since the last rewrite
   bool dirty_ = false;                        // written since the last fdatasync began
   bool syncing_ = false;

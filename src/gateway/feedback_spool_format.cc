@@ -80,6 +80,11 @@ std::optional<SpoolRecord> decodePayload(std::string_view payload) {
       for (uint32_t i = 0; i < n; ++i) rec.acknowledged.push_back(r.get<uint64_t>());
       break;
     }
+    case SpoolRecord::Type::kRecordedToken:
+      // The kind, then the fields of a used token.
+      rec.kind = static_cast<proto::FeedbackKind>(r.get<uint8_t>());
+      if (static_cast<uint8_t>(rec.kind) == 0 || static_cast<uint8_t>(rec.kind) > proto::kMaxFeedbackKind) return std::nullopt;
+      [[fallthrough]];
     case SpoolRecord::Type::kUsedToken:
       rec.token.campaign = r.get<uint32_t>();
       rec.token.recipient = r.get<uint64_t>();
@@ -116,6 +121,9 @@ void appendSpoolRecord(const SpoolRecord& rec, std::string& out) {
       put<uint32_t>(payload, static_cast<uint32_t>(rec.acknowledged.size()));
       for (uint64_t s : rec.acknowledged) put<uint64_t>(payload, s);
       break;
+    case SpoolRecord::Type::kRecordedToken:
+      put<uint8_t>(payload, static_cast<uint8_t>(rec.kind));
+      [[fallthrough]];
     case SpoolRecord::Type::kUsedToken:
       put<uint32_t>(payload, rec.token.campaign);
       put<uint64_t>(payload, rec.token.recipient);

@@ -23,12 +23,14 @@ struct SpoolRecord {
     kAcknowledged = 2,  // sequences an initiator acknowledged
     kUsedToken = 3,     // a final event's token, kept for the replay check after compaction
     kNextSequence = 4,  // the next sequence to give (compaction may leave no event to say it)
+    kRecordedToken = 5,  // a repeatable event's key (unsubscribe, soft bounce), kept after compaction
   };
   Type type = Type::kEvent;
   FeedbackEvent event;                // kEvent
   std::vector<uint64_t> acknowledged;  // kAcknowledged
-  FeedbackTokenKey token;             // kUsedToken
-  uint64_t at_ms = 0;                 // kUsedToken: when its final event came
+  FeedbackTokenKey token;             // kUsedToken, kRecordedToken
+  proto::FeedbackKind kind = proto::FeedbackKind::kUnsubscribe;  // kRecordedToken
+  uint64_t at_ms = 0;                 // kUsedToken, kRecordedToken: when its event came
   uint64_t next_sequence = 0;         // kNextSequence
 };
 

@@ -8,7 +8,11 @@
 namespace lbmail {
 
 GatewayFeedback::GatewayFeedback(uv_loop_t* loop, const FeedbackSettings& settings, MetricsRegistry& metrics)
-    : loop_(loop), settings_(settings), metrics_(metrics) {
+    : loop_(loop),
+      settings_(settings),
+      metrics_(metrics),
+      repeats_(metrics.counter("lbmail_gateway_feedback_repeats_total",
+                               "Unsubscribes and soft bounces already recorded: answered as before, no new event.")) {
   for (uint8_t k = 1; k <= proto::kMaxFeedbackKind; ++k) {
     events_[k] = &metrics.counter("lbmail_gateway_feedback_events_total", "Feedback events spooled, by kind.",
                                   {{"kind", proto::feedbackKindName(static_cast<proto::FeedbackKind>(k))}});
@@ -35,7 +39,7 @@ std::string GatewayFeedback::start() {
   relay_ = std::make_unique<FeedbackRelay>(*spool_);
   if (settings_.listen) {
     listener_ = std::make_unique<FeedbackListener>(loop_, settings_, *spool_, metrics_,
-                                                   [this](FeedbackEvent&& e) { return store(std::move(e)); });
+                                                   [this](std::vector<FeedbackEvent>&& e) { return store(std::move(e)); });
     if (int rc = listener_->start(); rc != 0) return "feedback listen " + settings_.listen->toString() + ": " + uv_strerror(rc);
     logInfo("gateway.feedback_listening", {{"addr", listener_->boundAddress().toString()}});
   }
@@ -56,13 +60,20 @@ std::string GatewayFeedback::start() {
   return "";
 }
 
-Expected<uint64_t, FeedbackSpool::AddError> GatewayFeedback::store(FeedbackEvent&& event) {
-  proto::FeedbackKind kind = event.kind;
-  auto seq = spool_->add(std::move(event));
-  if (!seq) return seq;
-  events_[static_cast<uint8_t>(kind)]->inc();
-  relay_->published(*seq);
-  return seq;
+Expected<std::vector<uint64_t>, FeedbackSpool::AddError> GatewayFeedback::store(std::vector<FeedbackEvent>&& events) {
+  std::vector<proto::FeedbackKind> kinds;
+  for (const FeedbackEvent& e : events) kinds.push_back(e.kind);
+  auto sequences = spool_->add(std::move(events));
+  if (!sequences) return sequences;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    if ((*sequences)[i] == 0) {
+      repeats_.inc();
+      continue;
+    }
+    events_[static_cast<uint8_t>(kinds[i])]->inc();
+    relay_->published((*sequences)[i]);
+  }
+  return sequences;
 }
 
 bool GatewayFeedback::validUnsubscribe(std::string_view token, feedback::TokenFields* fields) const {
@@ -88,10 +99,15 @@ UnsubscribeEndpoint::Outcome GatewayFeedback::recordUnsubscribe(std::string_view
   e.attempt = fields.attempt;
   e.at_ms = nowMs();
   e.source = std::string(source.substr(0, proto::kMaxFeedbackSourceBytes));
-  auto seq = store(std::move(e));
+  std::vector<FeedbackEvent> one;
+  one.push_back(std::move(e));
+  // A repeat (sequence 0) is answered as recorded: the reader is unsubscribed either way.
+  auto seq = store(std::move(one));
   if (!seq) return UnsubscribeEndpoint::Outcome::kUnavailable;
-  logInfo("gateway.unsubscribe_recorded",
-          {{"source", source}, {"campaign", uint64_t{fields.campaign}}, {"recipient", fields.recipient}, {"sequence", *seq}});
+  logInfo("gateway.unsubscribe_recorded", {{"source", source},
+                                           {"campaign", uint64_t{fields.campaign}},
+                                           {"recipient", fields.recipient},
+                                           {"sequence", seq->front()}});
   return UnsubscribeEndpoint::Outcome::kRecorded;
 }
 
@@ -112,6 +128,7 @@ void GatewayFeedback::writeStatus(JsonWriter& w) {
     w.key("spool_bytes").value(spool_->fileBytes());
     w.key("spool_compactions").value(spool_->compactions());
     w.key("spool_write_failures").value(spool_->writeFailures());
+    w.key("repeats").value(repeats_.value());
   }
   if (relay_) {
     w.key("pending").value(static_cast<uint64_t>(relay_->pending()));

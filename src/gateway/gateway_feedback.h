@@ -39,7 +39,9 @@ class GatewayFeedback {
   void writeStatus(JsonWriter& w);
 
  private:
-  Expected<uint64_t, FeedbackSpool::AddError> store(FeedbackEvent&& event);
+  // Spools the events (all or none), counts them and hands the new ones to the relay: each
+  // one's sequence, 0 for a repeat.
+  Expected<std::vector<uint64_t>, FeedbackSpool::AddError> store(std::vector<FeedbackEvent>&& events);
   // The unsubscribe endpoint's callbacks and the mailto: path share the token check.
   UnsubscribeEndpoint::Outcome recordUnsubscribe(std::string_view token, std::string_view source);
   bool validUnsubscribe(std::string_view token, feedback::TokenFields* fields) const;
@@ -53,6 +55,7 @@ class GatewayFeedback {
   std::unique_ptr<FeedbackListener> listener_;
   std::unique_ptr<UnsubscribeEndpoint> unsubscribe_;
   std::array<Counter*, proto::kMaxFeedbackKind + 1> events_{};
+  Counter& repeats_;
 };
 
 }  // namespace lbmail

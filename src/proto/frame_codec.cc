@@ -168,9 +168,7 @@ void layout(W& w, const FeedbackFrame& f) {
 }
 
 template <typename W>
-void layout(W& w, const FeedbackAckFrame& f) {
-  w.varint(f.sequence);
-}
+void layout(W& w, const FeedbackAckFrame& f) { w.varint(f.sequence); }
 
 // ---- Readers: the same fields back, with every bound checked ----
 
@@ -381,35 +379,6 @@ void writeHeader(uint8_t* p, FrameType type, uint32_t length) {
 }
 
 }  // namespace
-
-const char* feedbackKindName(FeedbackKind k) {
-  switch (k) {
-    case FeedbackKind::kHardBounce: return "hard_bounce";
-    case FeedbackKind::kSoftBounce: return "soft_bounce";
-    case FeedbackKind::kComplaint: return "complaint";
-    case FeedbackKind::kUnsubscribe: return "unsubscribe";
-  }
-  return "unknown";
-}
-
-const char* frameTypeName(FrameType t) {
-  static constexpr const char* kNames[] = {"?",       "HELLO",  "AUTH_CHALLENGE", "AUTH_RESPONSE", "CATALOG", "MATERIAL",
-                                           "SEND",    "ACCEPT", "REJECT",         "RESULT",        "CREDIT",  "LOAD",
-                                           "PING",    "PONG",   "DRAIN",          "GOODBYE",       "HANDOVER", "SITES",
-                                           "FEEDBACK", "FEEDBACK_ACK"};
-  auto i = static_cast<size_t>(t);
-  return i <= kMaxFrameType ? kNames[i] : "?";
-}
-
-const char* outcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kDelivered: return "delivered";
-    case Outcome::kDeferred: return "deferred";
-    case Outcome::kBounced: return "bounced";
-    case Outcome::kFailed: return "failed";
-  }
-  return "?";
-}
 
 FrameType frameType(const Frame& f) { return kVariantTypes[f.index()]; }
 

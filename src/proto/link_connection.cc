@@ -247,13 +247,8 @@ void LinkConnection::dispatch(const Frame& frame) {
     return;
   }
   FrameType type = frameType(frame);
-  bool from_gateway = type == FrameType::kCatalog || type == FrameType::kAccept || type == FrameType::kReject ||
-                      type == FrameType::kResult || type == FrameType::kCredit || type == FrameType::kLoad ||
-                      type == FrameType::kDrain || type == FrameType::kHandover || type == FrameType::kSites ||
-                      type == FrameType::kFeedback;
-  bool from_initiator =
-      type == FrameType::kMaterial || type == FrameType::kSend || type == FrameType::kFeedbackAck;
-  if ((from_gateway && role_ != Role::kInitiator) || (from_initiator && role_ != Role::kGateway)) {
+  std::optional<Role> sender = senderOf(type);
+  if (sender && *sender == role_) {
     close(GoodbyeReason::kProtocolError, std::string(frameTypeName(type)) + " from the wrong side of the link");
     return;
   }

@@ -126,6 +126,18 @@ TEST_F(FeedbackIntakeTest, AnUnsubscribeTokenByMailIsAnUnsubscribe) {
   EXPECT_EQ(r.events[0].source, "mailto");
 }
 
+// Unsubscribe links never expire, by mail as at the HTTP endpoint: a mailto: List-Unsubscribe
+// from a message older than token_max_age still unsubscribes (a bounce token that old does not).
+TEST_F(FeedbackIntakeTest, AnOldUnsubscribeTokenByMailStillUnsubscribes) {
+  FeedbackIntake in = intake();
+  uint16_t old = static_cast<uint16_t>(feedback::dayOf(kNow) - 200);
+  EXPECT_EQ(in.recipient("bounce+" + token(9, TokenPurpose::kBounce, old) + "@bounce.example.com", kNow).refusal, "expired");
+  ASSERT_EQ(in.recipient("bounce+" + token(9, TokenPurpose::kUnsubscribe, old) + "@bounce.example.com", kNow).code, 250);
+  auto r = in.message("Subject: unsubscribe\r\n\r\n", kNow);
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].kind, proto::FeedbackKind::kUnsubscribe);
+}
+
 TEST_F(FeedbackIntakeTest, AnArfAtAFeedbackAddressIsAComplaintForItsOriginalsToken) {
   FeedbackIntake in = intake();
   ASSERT_EQ(in.recipient("FBL@example.com", kNow).code, 250);

@@ -199,5 +199,70 @@ TEST(FeedbackSpool, RewritesWhenMostlyAcknowledgedAndKeepsUsedTokens) {
   EXPECT_EQ(*spool.add(event(21)), last + 1);  // sequences never go back
 }
 
+// A message's events go in all together or not at all: with room for one, a message making two
+// is refused whole, so the sender's retry cannot add the first one twice.
+TEST(FeedbackSpool, AMessagesEventsGoInTogetherOrNotAtAll) {
+  std::string path = fresh("spool-batch");
+  FeedbackSpool::Limits limits;
+  limits.max_unacknowledged = 2;
+  FeedbackSpool spool(nullptr, path, limits);
+  ASSERT_EQ(spool.open(kNow), "");
+  ASSERT_TRUE(spool.add(event(1)));
+  uint64_t bytes = spool.fileBytes();
+  std::vector<FeedbackEvent> two = {event(2), event(3)};
+  auto refused = spool.add(std::move(two));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), FeedbackSpool::AddError::kFull);
+  EXPECT_EQ(spool.unacknowledged().size(), 1u);
+  EXPECT_EQ(spool.fileBytes(), bytes);
+  spool.acknowledge({spool.unacknowledged().begin()->first}, kNow);
+  std::vector<FeedbackEvent> again = {event(2), event(3)};
+  auto stored = spool.add(std::move(again));
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[1], (*stored)[0] + 1);
+  EXPECT_EQ(spool.unacknowledged().size(), 2u);
+}
+
+// An unsubscribe already recorded for (campaign, recipient), or a soft bounce for (campaign,
+// recipient, attempt), adds nothing, even when the spool is full and after it was acknowledged,
+// a reload and a rewrite; a full spool still refuses a new event.
+TEST(FeedbackSpool, RepeatsAddNoEventAndAreRememberedAfterTheAcknowledgement) {
+  std::string path = fresh("spool-repeat");
+  FeedbackSpool::Limits limits;
+  limits.max_unacknowledged = 2;
+  limits.compact_after = 1;
+  {
+    FeedbackSpool spool(nullptr, path, limits);
+    ASSERT_EQ(spool.open(kNow), "");
+    FeedbackEvent unsubscribe = event(1, proto::FeedbackKind::kUnsubscribe);
+    unsubscribe.source = "one-click";
+    ASSERT_NE(*spool.add(unsubscribe), 0u);
+    ASSERT_NE(*spool.add(event(2, proto::FeedbackKind::kSoftBounce)), 0u);
+    for (int i = 0; i < 5; ++i) {
+      unsubscribe.source = i % 2 ? "mailto" : "one-click";
+      auto again = spool.add(unsubscribe);
+      ASSERT_TRUE(again);  // full, but a repeat is no new event
+      EXPECT_EQ(*again, 0u);
+      EXPECT_EQ(*spool.add(event(2, proto::FeedbackKind::kSoftBounce)), 0u);
+    }
+    EXPECT_EQ(spool.unacknowledged().size(), 2u);
+    EXPECT_FALSE(spool.add(event(3, proto::FeedbackKind::kSoftBounce)));  // new: the spool is full
+    std::vector<uint64_t> all;
+    for (const auto& [seq, e] : spool.unacknowledged()) all.push_back(seq);
+    spool.acknowledge(all, kNow);
+    EXPECT_EQ(spool.compactions(), 1u);
+  }
+  FeedbackSpool spool(nullptr, path, limits);
+  ASSERT_EQ(spool.open(kNow), "");
+  EXPECT_EQ(*spool.add(event(1, proto::FeedbackKind::kUnsubscribe)), 0u);
+  EXPECT_EQ(*spool.add(event(2, proto::FeedbackKind::kSoftBounce)), 0u);
+  FeedbackEvent next_attempt = event(2, proto::FeedbackKind::kSoftBounce);
+  next_attempt.attempt = 3;
+  EXPECT_NE(*spool.add(next_attempt), 0u);  // another attempt's soft bounce is new
+  EXPECT_NE(*spool.add(event(1, proto::FeedbackKind::kSoftBounce)), 0u);  // and so is another kind
+  EXPECT_EQ(spool.unacknowledged().size(), 2u);
+}
+
 }  // namespace
 }  // namespace lbmail

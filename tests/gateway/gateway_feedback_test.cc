@@ -258,6 +258,57 @@ TEST_F(GatewayFeedbackTest, OneClickAndMailtoUnsubscribesBecomeEvents) {
   EXPECT_EQ(got[1].source, "mailto");
 }
 
+// A reader's link clicked again, and the mailto: sent again, are answered as recorded but add no
+// event: they cannot fill the spool (here 3 events) against a real complaint, which still gets 250.
+TEST_F(GatewayFeedbackTest, RepeatedUnsubscribesAddNoEventAndCannotFillTheSpool) {
+  auto gateway = startGateway("127.0.0.1:0", "spool_max_events = 3\n");
+  std::string base = "http://" + unsubscribeAddress().toString() + "/u/";
+  std::string t = token(310, feedback::TokenPurpose::kUnsubscribe);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(curlStatus({"-X", "POST", "-d", "List-Unsubscribe=One-Click", base + t}), "200");
+  }
+  std::string mailto = "bounce+" + token(311, feedback::TokenPurpose::kUnsubscribe) + "@bounce.test";
+  for (int i = 0; i < 2; ++i) {
+    std::string answer = smtpSend(feedbackAddress(), "someone@isp.example", mailto, "Subject: unsubscribe\r\n\r\n");
+    EXPECT_NE(answer.find("rcpt=250 data=250"), std::string::npos) << answer;
+  }
+  std::string answer = smtpSend(feedbackAddress(), "", "fbl@shop.example", arf(verp(312)));
+  ASSERT_NE(answer.find("data=250"), std::string::npos) << answer;
+  auto status = test::httpGet(gateway->admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find(R"("unacknowledged":3,)"), std::string::npos) << status->body;
+  EXPECT_NE(status->body.find(R"("repeats":3,)"), std::string::npos) << status->body;
+  auto metrics = test::httpGet(gateway->admin(), "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("lbmail_gateway_feedback_repeats_total 3\n"), std::string::npos) << metrics->body;
+  std::vector<TestFeedback> got = collect(*gateway, 3, FeedbackMode::kAcknowledge);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].recipient, 310u);
+  EXPECT_EQ(got[1].recipient, 311u);
+  EXPECT_EQ(got[2].recipient, 312u);
+  EXPECT_EQ(got[2].kind, proto::FeedbackKind::kComplaint);
+  // Acknowledged, the unsubscribe is still remembered: a later click adds nothing either.
+  EXPECT_EQ(curlStatus({"-X", "POST", "-d", "List-Unsubscribe=One-Click", base + t}), "200");
+  status = test::httpGet(gateway->admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find(R"("unacknowledged":0,)"), std::string::npos) << status->body;
+  EXPECT_NE(status->body.find(R"("repeats":4,)"), std::string::npos) << status->body;
+}
+
+// A bounce naming two VERP recipients makes two events; with room for one, the message is
+// refused whole (452) and nothing of it is written, so the sender's retry adds each event once.
+TEST_F(GatewayFeedbackTest, AMessageWhoseEventsDoNotAllFitWritesNone) {
+  auto gateway = startGateway("127.0.0.1:0", "spool_max_events = 1\n");
+  const std::string bounce =
+      "From: MAILER-DAEMON@isp.example\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n"
+      "550 5.1.1 unknown user\r\n";
+  std::string answer = smtpSend(feedbackAddress(), "", verp(320) + "," + verp(321), bounce);
+  EXPECT_NE(answer.find("rcpt=250,250 data=452"), std::string::npos) << answer;
+  auto status = test::httpGet(gateway->admin(), "/status");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find(R"("unacknowledged":0,)"), std::string::npos) << status->body;
+}
+
 // An event sent on a link that closes before acknowledging it goes to the next link.
 TEST_F(GatewayFeedbackTest, AnEventNotAcknowledgedGoesToTheNextLink) {
   auto gateway = startGateway();

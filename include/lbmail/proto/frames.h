@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <variant>
@@ -62,6 +63,8 @@ constexpr uint8_t kRetiredAuthResponse = 3;
 const char* frameTypeName(FrameType t);
 
 enum class Role : uint8_t { kInitiator = 1, kGateway = 2 };
+// The side that may send frames of type t; nullopt: either (HELLO, PING, PONG, GOODBYE).
+std::optional<Role> senderOf(FrameType t);
 
 // HELLO capability bits: what the sender can read beyond the version's base layout. A peer
 // sends an optional field only when the other side's HELLO announced it, since a reader refuses
