@@ -59,8 +59,9 @@ void judgeDelivery(const std::vector<RecipientStatus>& recipients, FeedbackRepor
   }
   for (const RecipientStatus& r : recipients) {
     // A failure with a 4.x.x status (a queue that gave up on a temporary error) or none at all
-    // may yet clear: soft, which suppresses only when it repeats.
-    if (r.action == "failed" || r.action == "delayed") return judge(r, ReportVerdict::kSoftBounce, "4.0.0", report);
+    // may yet clear: soft, which suppresses only when it repeats. "delayed" is no failure: the
+    // message is still being delivered (RFC 3464 section 2.3.3), and one message draws several.
+    if (r.action == "failed") return judge(r, ReportVerdict::kSoftBounce, "4.0.0", report);
   }
   report.verdict = ReportVerdict::kNone;
   if (!recipients.empty()) report.final_recipient = recipients.front().final_recipient;

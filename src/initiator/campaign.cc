@@ -141,6 +141,7 @@ bool Campaign::dispatch(PendingRecipient& p, uint64_t now) {
 
 // Puts p on gateway g's link; false (p untouched) when the domain's rate or the link says wait.
 bool Campaign::sendTo(PendingRecipient& p, size_t g, uint64_t now) {
+  if (!rates_.tryTake(p.domain_id, p.domain, now)) return false;  // first: the frame mints tokens
   std::vector<proto::MergeField> fields;
   proto::SendFrame send = links_.sendFrame(p, fields);
   // A request no link can carry (a field over 64 KiB, a frame over 1 MiB) never will.
@@ -148,7 +149,6 @@ bool Campaign::sendTo(PendingRecipient& p, size_t g, uint64_t now) {
     failUnsent(std::move(p), std::string("cannot be sent: ") + problem);
     return true;
   }
-  if (!rates_.tryTake(p.domain_id, p.domain, now)) return false;
   if (!links_.send(g, send)) return false;
   if (p.first_at == 0) p.first_at = unixNow();
   dispatcher_.sent(p.domain_id, g);
@@ -377,6 +377,7 @@ void Campaign::recordRepeat(PendingRecipient&& p, const OutcomeDecision& d, std:
 void Campaign::tick() {
   uint64_t now = uv_now(loop_);
   writer_.tick(now);
+  feedback_.tick(now);
   if (now - last_second_ms_ >= 1000) {
     double seconds = static_cast<double>(now - last_second_ms_) / 1000.0;
     counts_.endSecond(seconds);

@@ -4,11 +4,11 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <chrono>
 #include <random>
 #include <utility>
 
 #include "lbmail/core/log.h"
+#include "lbmail/core/units.h"
 #include "lbmail/feedback/feedback_token.h"
 
 namespace lbmail {
@@ -113,7 +113,7 @@ void GatewayLinks::markMediaMissing(size_t g, size_t material, std::string_view 
   slots_[g].missing_media[material] = true;
 }
 
-proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields) {
+proto::SendFrame GatewayLinks::sendFrame(PendingRecipient& p, std::vector<proto::MergeField>& fields) {
   proto::SendFrame send;
   fields.clear();
   fields.reserve(p.values.size() + 2);
@@ -128,7 +128,7 @@ proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<
     mintTokens(p);
     if (campaign_.verp) send.sender = verp_sender_;
     if (config_.feedback.unsubscribeFields()) {
-      fields.push_back({kUnsubscribeTokenField, unsubscribe_token_});
+      fields.push_back({kUnsubscribeTokenField, p.unsubscribe_token});
       fields.push_back({kUnsubscribeUrlField, unsubscribe_url_});
     }
   }
@@ -138,15 +138,12 @@ proto::SendFrame GatewayLinks::sendFrame(const PendingRecipient& p, std::vector<
   return send;
 }
 
-void GatewayLinks::mintTokens(const PendingRecipient& p) {
+void GatewayLinks::mintTokens(PendingRecipient& p) {
   const InitiatorFeedback& f = config_.feedback;
-  uint64_t now_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
   feedback::TokenFields t;
   t.campaign = campaign_number_;
   t.recipient = p.id;
-  t.day = feedback::dayOf(now_ms);
+  t.day = feedback::dayOf(static_cast<uint64_t>(unixNow() * 1000));
   if (campaign_.verp) {
     t.purpose = feedback::TokenPurpose::kBounce;
     t.attempt = static_cast<uint8_t>(std::min<uint32_t>(p.attempts + 1, 255));
@@ -155,12 +152,13 @@ void GatewayLinks::mintTokens(const PendingRecipient& p) {
     verp_sender_.append("@").append(f.bounce_domain);
   }
   if (f.unsubscribeFields()) {
-    t.purpose = feedback::TokenPurpose::kUnsubscribe;
-    t.attempt = 0;
-    unsubscribe_token_.clear();
-    feedback::appendToken(*feedback_key_, t, unsubscribe_token_);
+    if (p.unsubscribe_token.empty()) {
+      t.purpose = feedback::TokenPurpose::kUnsubscribe;
+      t.attempt = 0;
+      feedback::appendToken(*feedback_key_, t, p.unsubscribe_token);
+    }
     unsubscribe_url_.assign(f.unsubscribe_url).push_back('/');
-    unsubscribe_url_.append(unsubscribe_token_);
+    unsubscribe_url_.append(p.unsubscribe_token);
   }
 }
 
@@ -245,6 +243,7 @@ void GatewayLinks::onGatewayUp(proto::GatewayLink& link) {
   Slot& slot = slots_[g];
   // A gateway that comes back may have a new media cache: ask it again.
   slot.missing_media.assign(campaign_.materials.size(), false);
+  ++slot.ups;
   sendMaterials(slot);
   logInfo("campaign.gateway_up", {{"gateway", slot.endpoint.name}, {"peer", link.gatewayName()}});
   listener_.onLinkUp(g);

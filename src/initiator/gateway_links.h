@@ -49,6 +49,8 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   bool ackFeedback(size_t g, uint64_t sequence);
   // Closes every link; done after the last has stopped.
   void stop(std::function<void()> done);
+  // How many times g's link has come up: an ack belongs to the link its events came on.
+  uint64_t upCount(size_t g) const { return slots_[g].ups; }
   bool connected() const { return !slots_.empty() && slots_.front().link != nullptr; }
 
   size_t size() const { return slots_.size(); }
@@ -69,8 +71,10 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   // The SEND for one attempt of p (which has a material): a request id of its own, the message
   // key of p, a deadline below the result timeout, the VERP sender and the unsubscribe fields
   // when [feedback] asks for them. It points into p, into fields, which holds its merge fields,
-  // and into this object's token buffers, which the next call reuses: send it first.
-  proto::SendFrame sendFrame(const PendingRecipient& p, std::vector<proto::MergeField>& fields);
+  // and into this object's token buffers, which the next call reuses: send it first. Tokens are
+  // minted here, so call it only for a SEND that goes (past the rate limit); p keeps its
+  // unsubscribe token for its later attempts, which it does not depend on.
+  proto::SendFrame sendFrame(PendingRecipient& p, std::vector<proto::MergeField>& fields);
   // False when the link cannot take it now.
   bool send(size_t g, const proto::SendFrame& frame) { return slots_[g].link->sendRequest(frame); }
 
@@ -101,6 +105,7 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
     std::vector<bool> missing_media;  // per material: the gateway said its media are missing
     std::vector<uint64_t> orphans;    // request ids in flight when the link went down
     uint64_t orphans_due_ms = 0;
+    uint64_t ups = 0;
   };
 
   // GatewayLink::Handler
@@ -112,7 +117,7 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   size_t slotOf(const proto::GatewayLink& link) const;
   void sendMaterials(Slot& slot);
   // The VERP sender and unsubscribe token and URL of p's attempt, into the buffers below.
-  void mintTokens(const PendingRecipient& p);
+  void mintTokens(PendingRecipient& p);
 
   uv_loop_t* loop_;
   const InitiatorConfig& config_;
@@ -125,7 +130,6 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   uint32_t campaign_number_ = 0;
   // Reused by every sendFrame (no allocation once grown): the SEND points into them.
   std::string verp_sender_;
-  std::string unsubscribe_token_;
   std::string unsubscribe_url_;
 };
 

@@ -23,6 +23,7 @@ struct PendingRecipient {
   uint32_t requeues = 0;                           // sent back without an attempt
   std::vector<uint16_t> refused_by;                // gateways that refused it by policy (x.7.x) in this run
   bool suppressed = false;                         // on the suppression list when read: never sent
+  std::string unsubscribe_token;                   // minted at its first SEND; the same on every attempt
 };
 
 struct InFlightRequest {

@@ -4,8 +4,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <cctype>
 
+#include "ascii_lower.h"
 #include "recipient_store.h"
 
 namespace lbmail {
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS feedback_events (
   kind            TEXT NOT NULL,
   campaign_number INTEGER NOT NULL,
   recipient_id    INTEGER NOT NULL,
+  attempt         INTEGER NOT NULL DEFAULT 0,
   status          TEXT NOT NULL DEFAULT '',
   source          TEXT NOT NULL DEFAULT '',
   detail          TEXT NOT NULL DEFAULT '',
@@ -71,12 +72,6 @@ class Statement {
   bool ok_ = false;
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 const char* reasonOf(proto::FeedbackKind k) {
   switch (k) {
     case proto::FeedbackKind::kHardBounce: return "hard_bounce";
@@ -95,14 +90,31 @@ bool validSuppressionReason(std::string_view reason) {
 }
 
 FeedbackRecord FeedbackRecord::of(std::string gateway, const proto::FeedbackFrame& f) {
-  return FeedbackRecord{std::move(gateway),    f.sequence,          f.kind,
-                       f.campaign,            f.recipient,         std::string(f.status),
-                       std::string(f.source), std::string(f.detail), static_cast<double>(f.at_ms) / 1000.0};
+  return FeedbackRecord{std::move(gateway),   f.sequence,           f.kind,
+                        f.campaign,           f.recipient,          f.attempt,
+                        std::string(f.status), std::string(f.source), std::string(f.detail),
+                        static_cast<double>(f.at_ms) / 1000.0};
 }
+
+namespace {
+
+// feedback_events as first made (before its attempt column) gets the column: soft bounces are
+// counted once per attempt (softBounceLimitReached).
+bool hasAttemptColumn(sqlite3* db) {
+  Statement st(db, "SELECT 1 FROM pragma_table_info('feedback_events') WHERE name = 'attempt'");
+  return st.step() == SQLITE_ROW;
+}
+
+}  // namespace
 
 Expected<bool, std::string> SuppressionStore::createSchema(sqlite3* db) {
   char* msg = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &msg) == SQLITE_OK) return true;
+  int rc = sqlite3_exec(db, kSchema, nullptr, nullptr, &msg);
+  if (rc == SQLITE_OK && !hasAttemptColumn(db)) {
+    rc = sqlite3_exec(db, "ALTER TABLE feedback_events ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0", nullptr,
+                      nullptr, &msg);
+  }
+  if (rc == SQLITE_OK) return true;
   std::string error = msg ? msg : sqlite3_errmsg(db);
   sqlite3_free(msg);
   return unexpected(error);
@@ -141,7 +153,7 @@ bool SuppressionStore::add(const Suppression& s) {
   Statement st(db_,
                "INSERT INTO suppressions (address, reason, source, campaign, detail, created) VALUES (?1, ?2, ?3, ?4, "
                "?5, ?6) ON CONFLICT (address) DO NOTHING");
-  st.text(1, lower(s.address)).text(2, s.reason).text(3, s.source).text(4, s.campaign).text(5, s.detail);
+  st.text(1, lowerAscii(s.address)).text(2, s.reason).text(3, s.source).text(4, s.campaign).text(5, s.detail);
   st.real(6, s.created);
   if (st.step() != SQLITE_DONE) return fail();
   error_.clear();
@@ -150,7 +162,7 @@ bool SuppressionStore::add(const Suppression& s) {
 
 bool SuppressionStore::remove(std::string_view address) {
   Statement st(db_, "DELETE FROM suppressions WHERE address = ?1");
-  st.text(1, lower(address));
+  st.text(1, lowerAscii(address));
   if (st.step() != SQLITE_DONE) return fail();
   error_.clear();
   return sqlite3_changes(db_) > 0;
@@ -158,7 +170,7 @@ bool SuppressionStore::remove(std::string_view address) {
 
 bool SuppressionStore::isSuppressed(std::string_view address) {
   Statement st(db_, "SELECT 1 FROM suppressions WHERE address = ?1");
-  st.text(1, lower(address));
+  st.text(1, lowerAscii(address));
   return st.step() == SQLITE_ROW;
 }
 
@@ -180,13 +192,22 @@ bool SuppressionStore::list(std::optional<std::string_view> reason,
 bool SuppressionStore::recordEvent(const FeedbackRecord& e, bool& inserted) {
   Statement st(db_,
                "INSERT INTO feedback_events (gateway, sequence, kind, campaign_number, recipient_id, status, source, "
-               "detail, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING");
+               "detail, at, attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING");
   st.text(1, e.gateway).integer(2, static_cast<int64_t>(e.sequence)).text(3, reasonOf(e.kind));
   st.integer(4, e.campaign_number).integer(5, static_cast<int64_t>(e.recipient_id));
-  st.text(6, e.status).text(7, e.source).text(8, e.detail).real(9, e.at);
+  st.text(6, e.status).text(7, e.source).text(8, e.detail).real(9, e.at).integer(10, e.attempt);
   if (st.step() != SQLITE_DONE) return fail();
   inserted = sqlite3_changes(db_) > 0;
   return true;
+}
+
+bool SuppressionStore::campaignName(uint32_t number, std::string& name, bool& missing) {
+  Statement st(db_, "SELECT name FROM campaigns WHERE rowid = ?1");
+  st.integer(1, number);
+  int rc = st.step();
+  missing = rc == SQLITE_DONE;
+  if (rc == SQLITE_ROW) name = st.column(0);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE || fail();
 }
 
 bool SuppressionStore::findRecipient(const FeedbackRecord& e, FeedbackApplied& out, bool& ok) {
@@ -203,10 +224,12 @@ bool SuppressionStore::findRecipient(const FeedbackRecord& e, FeedbackApplied& o
   return true;
 }
 
-// This event is recorded already, so it counts itself.
+// This event is recorded already, so it counts itself. One message (a campaign's attempt, which
+// its VERP token names) counts once however many reports it drew: it is one failure, not several.
 bool SuppressionStore::softBounceLimitReached(const FeedbackRecord& e, const FeedbackRule& rule, bool& ok) {
   Statement st(db_,
-               "SELECT count(*) FROM feedback_events WHERE recipient_id = ?1 AND kind = 'soft_bounce' AND at > ?2");
+               "SELECT count(*) FROM (SELECT DISTINCT campaign_number, attempt FROM feedback_events WHERE "
+               "recipient_id = ?1 AND kind = 'soft_bounce' AND at > ?2)");
   st.integer(1, static_cast<int64_t>(e.recipient_id)).real(2, e.at - rule.soft_bounce_window_s);
   ok = st.step() == SQLITE_ROW || fail();
   return ok && static_cast<uint64_t>(st.columnInt(0)) >= rule.soft_bounce_limit;
@@ -217,14 +240,13 @@ std::optional<FeedbackApplied> SuppressionStore::applyFeedback(const FeedbackRec
   if (!begin()) return std::nullopt;
   FeedbackApplied applied;
   bool inserted = false;
-  bool ok = recordEvent(e, inserted);
-  if (ok && findRecipient(e, applied, ok)) {
+  std::string name;
+  bool ok = campaignName(e.campaign_number, name, applied.foreign);
+  if (ok && !applied.foreign) ok = recordEvent(e, inserted);
+  if (ok && !applied.foreign && findRecipient(e, applied, ok)) {
     const std::string& address = applied.address;
     bool suppress = e.kind != proto::FeedbackKind::kSoftBounce || softBounceLimitReached(e, rule, ok);
     if (ok && inserted && suppress) {
-      Statement campaign(db_, "SELECT name FROM campaigns WHERE rowid = ?1");
-      campaign.integer(1, e.campaign_number);
-      std::string name = campaign.step() == SQLITE_ROW ? campaign.column(0) : "";
       add({address, reasonOf(e.kind), e.source, name, e.detail, e.at});
       ok = error_.empty();
     }

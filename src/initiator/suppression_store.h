@@ -44,6 +44,7 @@ struct FeedbackRecord {
   proto::FeedbackKind kind = proto::FeedbackKind::kHardBounce;
   uint32_t campaign_number = 0;
   uint64_t recipient_id = 0;
+  uint8_t attempt = 0;  // the token's: soft bounces count once per (campaign_number, attempt)
   std::string status;
   std::string source;
   std::string detail;
@@ -59,6 +60,9 @@ struct FeedbackRule {
 
 struct FeedbackApplied {
   bool duplicate = false;   // applied before: nothing changed
+  // The campaign number is not in this database: the event belongs to another recipient
+  // database's initiator sharing the key (docs/feedback.md), and nothing was applied.
+  bool foreign = false;
   bool suppressed = false;  // the recipient's address is suppressed (now or already)
   std::string address;      // empty when the recipient id is unknown here
   std::string domain;       // the recipient's
@@ -98,6 +102,8 @@ class SuppressionStore {
   SuppressionStore(std::unique_ptr<RecipientStore> owned, sqlite3* db);
   bool fail();
   bool recordEvent(const FeedbackRecord& e, bool& inserted);
+  // The campaigns table's name for number; missing when it has none.
+  bool campaignName(uint32_t number, std::string& name, bool& missing);
   // Fills the recipient's address, domain and last gateway; false when there is no such
   // recipient (ok says whether the database answered).
   bool findRecipient(const FeedbackRecord& e, FeedbackApplied& out, bool& ok);

@@ -39,7 +39,8 @@ TEST(DeliveryStatus, JudgesHardOverSoftOverNothing) {
            {{delivered, failed_transient}, ReportVerdict::kSoftBounce, "4.4.7", "t@x"},
            {{failed_no_status}, ReportVerdict::kSoftBounce, "4.0.0", "n@x"},
            {{failed_success_code}, ReportVerdict::kSoftBounce, "4.0.0", "s@x"},
-           {{delayed}, ReportVerdict::kSoftBounce, "4.4.1", "d@x"},
+           {{delayed}, ReportVerdict::kNone, "", "d@x"},  // still being delivered: no verdict
+           {{delayed, failed_transient}, ReportVerdict::kSoftBounce, "4.4.7", "t@x"},
            {{delivered, {"r@x", "relayed", "2.0.0", ""}}, ReportVerdict::kNone, "", "ok@x"},
        }) {
     FeedbackReport report;

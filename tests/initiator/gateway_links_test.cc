@@ -11,7 +11,11 @@
 #include <map>
 #include <utility>
 
+#include "campaign_feedback.h"
+#include "campaign_ledger.h"
+#include "lbmail/core/metrics_registry.h"
 #include "lbmail/proto/link_acceptor.h"
+#include "ledger_test_support.h"
 #include "temp_path.h"
 
 namespace lbmail {
@@ -163,11 +167,13 @@ class RecordingGateway : public proto::LinkAcceptor::Handler {
       if (!m->media.empty()) got.first_hash = m->media.front().hash;
     }
     if (const auto* s = std::get_if<proto::SendFrame>(&frame)) sends.emplace_back(s->request_id, s->material_id);
+    if (const auto* a = std::get_if<proto::FeedbackAckFrame>(&frame)) acks.push_back(a->sequence);
   }
   void onLinkClosed(proto::LinkConnection&, std::string_view) override {}
 
   std::map<uint64_t, Material> materials;
   std::vector<std::pair<uint64_t, uint64_t>> sends;  // request id, material id
+  std::vector<uint64_t> acks;                        // FEEDBACK_ACK sequences
 };
 
 class GatewayLinksUpTest : public ::testing::Test {
@@ -226,6 +232,7 @@ TEST_F(GatewayLinksUpTest, ALinkComingUpGetsEveryMaterialAndForgetsMissingMedia)
   links_->connect(77);
   ASSERT_TRUE(runUntil([&] { return gateway_.materials.size() == 2 && links_->credit(0) == 5; }));
   EXPECT_EQ(listener_.ups, (std::vector<size_t>{0}));
+  EXPECT_EQ(links_->upCount(0), 1u);  // feedback acks belong to the link their events came on
   EXPECT_TRUE(links_->connected());
   EXPECT_TRUE(links_->isUp(0));
   EXPECT_TRUE(links_->hasMedia(0, 0));  // a gateway that comes back may have a new media cache
@@ -262,6 +269,95 @@ TEST_F(GatewayLinksUpTest, ALinkComingUpGetsEveryMaterialAndForgetsMissingMedia)
   ASSERT_TRUE(runUntil([&] { return !gateway_.sends.empty(); }));
   EXPECT_EQ(GatewayLinks::recipientOf(gateway_.sends.front().first), 9u);
   EXPECT_EQ(gateway_.sends.front().second, uint64_t{1});
+}
+
+// The unsubscribe token names no attempt: minted at a recipient's first SEND and kept in it for
+// the later ones; the VERP sender names the attempt, so it is minted for each.
+TEST_F(GatewayLinksUpTest, TheUnsubscribeTokenIsMintedOncePerRecipientTheVerpSenderPerAttempt) {
+  config_.feedback.key_file = test::tempPath("gateway-links-feedback.key");
+  std::ofstream(config_.feedback.key_file) << kKey << kKey << "\n";  // at least 32 bytes
+  ASSERT_EQ(chmod(config_.feedback.key_file.c_str(), 0600), 0);
+  config_.feedback.bounce_domain = "bounces.test";
+  config_.feedback.unsubscribe_url = "https://u.test/u";
+  config_.campaign.verp = true;
+  GatewayLinks links(&loop_, config_, listener_);
+  ASSERT_TRUE(links.loadKeys());
+  PendingRecipient p;
+  p.id = 9;
+  p.email = "bob@d.example";
+  p.material = 1;
+  p.values = {std::nullopt, std::nullopt};
+  std::vector<proto::MergeField> fields;
+  auto fieldsOf = [](const proto::SendFrame& f) {
+    std::map<std::string, std::string> out;
+    f.fields.forEach([&](const proto::MergeField& m) { out[std::string(m.name)] = m.value; });
+    return out;
+  };
+  proto::SendFrame first = links.sendFrame(p, fields);
+  std::string first_sender(first.sender);
+  std::map<std::string, std::string> first_fields = fieldsOf(first);
+  ASSERT_EQ(p.unsubscribe_token.size(), 39u);
+  EXPECT_EQ(first_fields["unsubscribe_token"], p.unsubscribe_token);
+  EXPECT_EQ(first_fields["unsubscribe_url"], "https://u.test/u/" + p.unsubscribe_token);
+  // The kept token is what a later attempt carries, not a new one.
+  p.unsubscribe_token = "kept";
+  p.attempts = 1;
+  proto::SendFrame second = links.sendFrame(p, fields);
+  std::map<std::string, std::string> second_fields = fieldsOf(second);
+  EXPECT_EQ(second_fields["unsubscribe_token"], "kept");
+  EXPECT_EQ(second_fields["unsubscribe_url"], "https://u.test/u/kept");
+  EXPECT_NE(std::string(second.sender), first_sender);  // another attempt's bounce token
+  EXPECT_EQ(std::string(second.sender).substr(0, 7), "bounce+");
+}
+
+// The gateway takes FEEDBACK_ACK(x) as "x and everything before it on this link": an event whose
+// write failed (SQLITE_BUSY) holds back the acks of those after it, written or not, until it is
+// written again after its backoff; then one ack covers them all.
+TEST_F(GatewayLinksUpTest, AFailedFeedbackWriteHoldsBackLaterAcksUntilItsRetryCommits) {
+  std::string db = test::makeDatabase(3);
+  auto ledger = CampaignLedger::open(db, "c");
+  ASSERT_TRUE(ledger) << ledger.error();
+  sqlite3_busy_timeout((*ledger)->handle(), 0);
+  test::WriteLockHolder lock(db);
+  links_ = std::make_unique<GatewayLinks>(&loop_, config_, listener_);
+  ASSERT_TRUE(links_->loadKeys());
+  links_->connect(77, (*ledger)->number());
+  ASSERT_TRUE(runUntil([&] { return links_->isUp(0); }));
+  MetricsRegistry metrics;
+  BackgroundQueue background(&loop_);
+  FeedbackRates rates(config_.feedback, links_->names(), metrics);
+  CampaignFeedback intake(background, *links_, config_.feedback, rates);
+  intake.open((*ledger)->handle(), (*ledger)->number());
+  auto idle = [&] {
+    bool done = false;
+    background.whenIdle([&] { done = true; });
+    return runUntil([&] { return done; });
+  };
+  proto::FeedbackFrame f;
+  f.kind = proto::FeedbackKind::kUnsubscribe;
+  f.campaign = (*ledger)->number();
+  f.source = "one-click";
+  ASSERT_TRUE(lock.hold());
+  f.sequence = 11;
+  f.recipient = 1;
+  intake.onFrame(0, f);
+  ASSERT_TRUE(idle());
+  ASSERT_TRUE(lock.release());
+  for (uint64_t seq : {12, 13}) {
+    f.sequence = seq;
+    f.recipient = seq - 10;
+    intake.onFrame(0, f);
+  }
+  ASSERT_TRUE(idle());
+  EXPECT_EQ(intake.pending(), 1u);
+  EXPECT_EQ(test::query(db, "SELECT count(*) FROM suppressions"), "2");
+  intake.tick(1);
+  intake.tick(1 + CampaignFeedback::kFirstRetryMs);
+  ASSERT_TRUE(idle());
+  EXPECT_EQ(intake.pending(), 0u);
+  EXPECT_EQ(test::query(db, "SELECT count(*) FROM suppressions"), "3");
+  ASSERT_TRUE(runUntil([&] { return !gateway_.acks.empty(); }));
+  EXPECT_EQ(gateway_.acks, std::vector<uint64_t>{13});
 }
 
 }  // namespace

@@ -49,4 +49,20 @@ inline std::string query(const std::string& db, const std::string& sql) {
   return out;
 }
 
+// A second connection that takes the database's write lock, as `lbmail suppress import` does
+// for its transaction: another connection's writes fail with SQLITE_BUSY meanwhile (with no
+// busy timeout).
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::string& db) { sqlite3_open(db.c_str(), &h_); }
+  ~WriteLockHolder() { sqlite3_close(h_); }
+  WriteLockHolder(const WriteLockHolder&) = delete;
+  WriteLockHolder& operator=(const WriteLockHolder&) = delete;
+  bool hold() { return sqlite3_exec(h_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK; }
+  bool release() { return sqlite3_exec(h_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK; }
+
+ private:
+  sqlite3* h_ = nullptr;
+};
+
 }  // namespace lbmail::test
