@@ -143,7 +143,7 @@ void GatewayLinks::mintTokens(PendingRecipient& p) {
   feedback::TokenFields t;
   t.campaign = campaign_number_;
   t.recipient = p.id;
-  t.day = feedback::dayOf(static_cast<uint64_t>(unixNow() * 1000));
+  t.day = feedback::dayOf(unixNowMs());
   if (campaign_.verp) {
     t.purpose = feedback::TokenPurpose::kBounce;
     t.attempt = static_cast<uint8_t>(std::min<uint32_t>(p.attempts + 1, 255));
