@@ -42,7 +42,7 @@ void appendCanonicalHeader(std::string& out, std::string_view field, Canonicaliz
   size_t colon = field.find(':');
   std::string_view name = field.substr(0, colon);
   while (!name.empty() && isWsp(name.back())) name.remove_suffix(1);
-  for (char ch : name) out.push_back(lowerAscii(ch));
+  for (char ch : name) out.push_back(asciiLower(ch));
   if (colon != std::string_view::npos) {
     out.push_back(':');
     appendRelaxedValue(out, field.substr(colon + 1));

@@ -16,7 +16,7 @@ constexpr size_t kLineLimit = 78;  // RFC 5322 2.1.1's SHOULD, CRLF not counted
 bool sameName(std::string_view a, std::string_view lower_b) {
   if (a.size() != lower_b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (lowerAscii(a[i]) != lower_b[i]) return false;
+    if (asciiLower(a[i]) != lower_b[i]) return false;
   }
   return true;
 }
@@ -62,7 +62,7 @@ class FoldedField {
 
 DkimSigner::DkimSigner(SignOptions o) : options_(std::move(o)) {
   auto add = [this](std::string_view h) {
-    std::string name = lowercaseAscii(h);
+    std::string name = asciiLowercase(h);
     auto same = [&](const SignedName& n) { return n.name == name; };
     if (!name.empty() && std::none_of(names_.begin(), names_.end(), same)) names_.push_back({name, false});
   };
@@ -73,7 +73,7 @@ DkimSigner::DkimSigner(SignOptions o) : options_(std::move(o)) {
   for (const std::string& h : options_.oversigned) add(h);
   for (SignedName& n : names_) {
     n.oversigned = n.name == "from" || std::any_of(options_.oversigned.begin(), options_.oversigned.end(),
-                                                   [&](const std::string& h) { return lowercaseAscii(h) == n.name; });
+                                                   [&](const std::string& h) { return asciiLowercase(h) == n.name; });
   }
 }
 

@@ -5,12 +5,6 @@
 
 namespace lbmail::dkim {
 
-std::string lowercaseAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lowerAscii(c);
-  return out;
-}
-
 std::string base64(const void* bytes, size_t n) {
   std::string out(4 * ((n + 2) / 3), '\0');
   int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), static_cast<const unsigned char*>(bytes),

@@ -6,9 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "lbmail/core/ascii_case.h"
+
 namespace lbmail::feedback {
 
-inline char asciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 inline bool isAsciiDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool isAsciiAlnum(char c) { return isAsciiDigit(c) || (asciiLower(c) >= 'a' && asciiLower(c) <= 'z'); }
 inline bool isWhiteSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
@@ -38,12 +39,6 @@ inline bool containsIgnoreCase(std::string_view s, std::string_view needle) {
     if (asciiLower(s[i]) == needle[0] && startsWithIgnoreCase(s.substr(i), needle)) return true;
   }
   return false;
-}
-
-inline std::string lowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = asciiLower(c);
-  return out;
 }
 
 // The address inside angle brackets when there are any ("<a@b>" and "Name <a@b>"), otherwise

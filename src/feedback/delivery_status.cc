@@ -17,7 +17,7 @@ std::string_view afterType(std::string_view value) {
 RecipientStatus recipientOf(const HeaderFields& group) {
   RecipientStatus r;
   if (const std::string* v = group.find("Final-Recipient")) r.final_recipient = angleAddress(afterType(*v));
-  if (const std::string* v = group.find("Action")) r.action = lowerAscii(trimWhiteSpace(*v));
+  if (const std::string* v = group.find("Action")) r.action = asciiLowercase(trimWhiteSpace(*v));
   if (const std::string* v = group.find("Status")) {
     std::string_view s = trimWhiteSpace(*v);
     if (size_t n = enhancedCodeLength(s)) r.status = s.substr(0, n);

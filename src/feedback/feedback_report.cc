@@ -42,7 +42,7 @@ const MimeEntity* firstOf(const MimeTree& tree, bool (*want)(const ContentType&)
 ReportType claimedType(const MimeTree& tree) {
   const ContentType& top = tree.entities.front().type;
   if (top.is("multipart", "report")) {
-    std::string type = lowerAscii(trimWhiteSpace(top.param("report-type")));
+    std::string type = asciiLowercase(trimWhiteSpace(top.param("report-type")));
     if (type == "delivery-status" || type == "global-delivery-status") return ReportType::kDsn;
     if (type == "feedback-report") return ReportType::kArf;
   }
@@ -104,7 +104,7 @@ void readArf(const MimeTree& tree, FeedbackReport& report) {
   if (!part) return;
   HeaderFields fields = HeaderFields::parse(decodedBody(*part, kMaxFieldsBytes));
   std::string type;
-  if (const std::string* v = fields.find("Feedback-Type")) type = lowerAscii(trimWhiteSpace(*v));
+  if (const std::string* v = fields.find("Feedback-Type")) type = asciiLowercase(trimWhiteSpace(*v));
   // not-spam undoes a complaint and auth-failure (RFC 6591) is about authentication, not the
   // recipient's wish: neither is a complaint.
   report.verdict = (type == "not-spam" || type == "auth-failure") ? ReportVerdict::kNone : ReportVerdict::kComplaint;

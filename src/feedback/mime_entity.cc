@@ -34,7 +34,7 @@ class Walk {
     MimeEntity e;
     e.header = HeaderFields::parse(split.header);
     if (const std::string* ct = e.header.find("Content-Type")) e.type = parseContentType(*ct);
-    if (const std::string* cte = e.header.find("Content-Transfer-Encoding")) e.transfer_encoding = lowerAscii(*cte);
+    if (const std::string* cte = e.header.find("Content-Transfer-Encoding")) e.transfer_encoding = asciiLowercase(*cte);
     e.body = split.body;
     e.depth = depth;
     bool multipart = e.type.type == "multipart";

@@ -28,7 +28,7 @@ void skipSpaceAndComments(std::string_view s, size_t& i) {
 std::string readToken(std::string_view s, size_t& i) {
   size_t start = i;
   while (i < s.size() && tokenChar(s[i])) ++i;
-  return lowerAscii(s.substr(start, i - start));
+  return asciiLowercase(s.substr(start, i - start));
 }
 
 // A quoted-string (RFC 5322 section 3.2.4) starting at the quote; an unclosed one runs to the end.

@@ -4,18 +4,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "lbmail/core/ascii_case.h"
 #include "lbmail/core/config_path.h"
 
 namespace lbmail {
-
-std::string asciiLowercase(std::string_view s) {
-  // Not std::tolower: the C locale's idea of case is not the DNS's (RFC 4343, ASCII only).
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 namespace {
 

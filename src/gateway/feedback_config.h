@@ -36,10 +36,6 @@ struct FeedbackSettings {
   std::string unsubscribe_tls_key;
 };
 
-// ASCII lower case, as [feedback]'s domains and addresses are kept and compared (the local
-// part's case is folded too: feedback addresses are the gateway's own).
-std::string asciiLowercase(std::string_view s);
-
 // Reads [feedback]; node_name is the default hostname. Throws ConfigError (via ConfigTable) for
 // a bad key.
 FeedbackSettings readFeedbackConfig(ConfigTable t, const std::string& config_file, const std::string& node_name);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "feedback_config.h"
+#include "lbmail/core/ascii_case.h"
 
 namespace lbmail {
 namespace {

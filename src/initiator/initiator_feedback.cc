@@ -1,7 +1,7 @@
 // Reading [feedback].
 #include "initiator_feedback.h"
 
-#include "ascii_lower.h"
+#include "lbmail/core/ascii_case.h"
 #include "lbmail/core/config_path.h"
 #include "lbmail/core/mailbox.h"
 
@@ -39,7 +39,7 @@ InitiatorFeedback readInitiatorFeedback(ConfigTable t, const std::string& config
   std::string key = t.string("key_file", "");
   if (!key.empty()) f.key_file = resolveConfigPath(config_file, key);
   f.key_id = static_cast<uint8_t>(t.integer("key_id", f.key_id, 0, 255));
-  f.bounce_domain = lowerAscii(t.string("bounce_domain", ""));
+  f.bounce_domain = asciiLowercase(t.string("bounce_domain", ""));
   f.bounce_local = t.string("bounce_local", f.bounce_local);
   f.unsubscribe_url = t.string("unsubscribe_url", "");
   f.soft_bounce_limit = static_cast<uint32_t>(t.integer("soft_bounce_limit", f.soft_bounce_limit, 1, 1000));

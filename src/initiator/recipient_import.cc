@@ -10,7 +10,7 @@
 #include <cstring>
 #include <vector>
 
-#include "ascii_lower.h"
+#include "lbmail/core/ascii_case.h"
 #include "csv_reader.h"
 #include "lbmail/core/json_writer.h"
 #include "lbmail/core/mailbox.h"
@@ -33,7 +33,7 @@ Expected<std::string, std::string> normaliseAddress(std::string_view text) {
   text = trim(text);
   size_t at = text.rfind('@');
   if (at == std::string_view::npos) return unexpected(std::string("no '@'"));
-  std::string domain = lowerAscii(text.substr(at + 1));
+  std::string domain = asciiLowercase(text.substr(at + 1));
   if (std::any_of(domain.begin(), domain.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
     char* ascii = nullptr;
     int rc = idn2_to_ascii_8z(domain.c_str(), &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
@@ -69,7 +69,7 @@ Expected<ImportReport, std::string> importRecipients(const std::string& csv_path
         if (std::find(header.begin(), header.end(), name) != header.end()) {
           fatal = "line " + std::to_string(line) + ": column '" + name + "' appears twice in the header";
         }
-        if (lowerAscii(name) == "email") email_column = static_cast<int>(header.size());
+        if (asciiLowercase(name) == "email") email_column = static_cast<int>(header.size());
         header.push_back(std::move(name));
       }
       if (fatal.empty() && email_column < 0) fatal = "the header has no 'email' column";

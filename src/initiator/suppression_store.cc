@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "ascii_lower.h"
+#include "lbmail/core/ascii_case.h"
 #include "recipient_store.h"
 
 namespace lbmail {
@@ -153,7 +153,7 @@ bool SuppressionStore::add(const Suppression& s) {
   Statement st(db_,
                "INSERT INTO suppressions (address, reason, source, campaign, detail, created) VALUES (?1, ?2, ?3, ?4, "
                "?5, ?6) ON CONFLICT (address) DO NOTHING");
-  st.text(1, lowerAscii(s.address)).text(2, s.reason).text(3, s.source).text(4, s.campaign).text(5, s.detail);
+  st.text(1, asciiLowercase(s.address)).text(2, s.reason).text(3, s.source).text(4, s.campaign).text(5, s.detail);
   st.real(6, s.created);
   if (st.step() != SQLITE_DONE) return fail();
   error_.clear();
@@ -162,7 +162,7 @@ bool SuppressionStore::add(const Suppression& s) {
 
 bool SuppressionStore::remove(std::string_view address) {
   Statement st(db_, "DELETE FROM suppressions WHERE address = ?1");
-  st.text(1, lowerAscii(address));
+  st.text(1, asciiLowercase(address));
   if (st.step() != SQLITE_DONE) return fail();
   error_.clear();
   return sqlite3_changes(db_) > 0;
@@ -170,7 +170,7 @@ bool SuppressionStore::remove(std::string_view address) {
 
 bool SuppressionStore::isSuppressed(std::string_view address) {
   Statement st(db_, "SELECT 1 FROM suppressions WHERE address = ?1");
-  st.text(1, lowerAscii(address));
+  st.text(1, asciiLowercase(address));
   return st.step() == SQLITE_ROW;
 }
 

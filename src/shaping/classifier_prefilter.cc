@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include "lbmail/core/ascii_case.h"
 
 namespace lbmail::shaping {
 
@@ -102,18 +103,10 @@ std::vector<std::string> alternativeLiterals(std::string_view alt) {
   endRun();
   if (!best_group.empty() && shortest(best_group) > best.size()) return best_group;
   if (best.size() < kMinLiteral) return {};
-  return {asciiLower(best)};
+  return {asciiLowercase(best)};
 }
 
 }  // namespace
-
-std::string asciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::vector<std::string> requiredLiterals(std::string_view pattern) {
   std::vector<std::string> literals;

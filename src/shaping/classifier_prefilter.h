@@ -18,7 +18,5 @@ namespace lbmail::shaping {
 // always tried.
 std::vector<std::string> requiredLiterals(std::string_view pattern);
 
-// ASCII lower case, the case-insensitive comparison the literals are made for.
-std::string asciiLower(std::string_view s);
 
 }  // namespace lbmail::shaping

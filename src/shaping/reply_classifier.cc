@@ -8,6 +8,7 @@
 #include "classifier_codes.h"
 #include "classifier_prefilter.h"
 #include "classifier_rules.h"
+#include "lbmail/core/ascii_case.h"
 #include "lbmail/core/config_document.h"
 
 namespace lbmail::shaping {
@@ -93,7 +94,7 @@ ReplyClass ReplyClassifier::classify(const smtp::SmtpReply& reply, std::string_v
   if (reply.code < 300) return ReplyClass::kDelivered;
   if (reply.code < 400) return ReplyClass::kProtocol;  // 3xx where a final reply was due
   std::string subject = patternSubject(reply);
-  std::string lowered = asciiLower(subject);
+  std::string lowered = asciiLowercase(subject);
   const ProviderRules* p = provider.empty() ? nullptr : rules_->provider(provider);
   const PatternRule* rule = p ? firstMatch(p->rules, subject, lowered) : nullptr;
   if (!rule) rule = firstMatch(rules_->generic, subject, lowered);
