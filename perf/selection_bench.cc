@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bench_summary.h"
-#include "gateway_selector.h"
+#include "lbmail/routing/gateway_selector.h"
 
 namespace {
 

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "delivery_time_table.h"
-#include "gateway_selector.h"
+#include "lbmail/routing/delivery_time_table.h"
+#include "lbmail/routing/gateway_selector.h"
 #include "initiator_config.h"
 #include "pending_recipient.h"
 #include "site_table.h"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "initiator_feedback.h"
-#include "gateway_selector.h"
+#include "lbmail/routing/gateway_selector.h"
 #include "lbmail/core/service_config.h"
 #include "lbmail/media/media_hash.h"
 #include "lbmail/proto/link_credentials.h"

@@ -1,5 +1,5 @@
 // Tests for src/initiator/delivery_time_table.cc: time-decayed averages, priors, fallbacks.
-#include "delivery_time_table.h"
+#include "lbmail/routing/delivery_time_table.h"
 
 #include <gtest/gtest.h>
 

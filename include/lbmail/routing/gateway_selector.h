@@ -2,9 +2,10 @@
 // expected to deliver soonest: its expected delivery time for the domain plus the wait its
 // current load implies; it explores a bounded share of decisions to refresh stale or unknown
 // entries, and keeps a domain on its gateway unless another is clearly better (hysteresis), so
-// a domain does not flap between source addresses on noise. `round_robin`, `random` and
-// `least_loaded` exist for comparison. Only gateways that are up and hold credit are
-// candidates.
+// a domain does not flap between source addresses on noise. The rivals from the
+// load-balancing literature (`c3`, `prequal`, `peak_ewma_p2c`, `least_request_p2c`: see
+// docs/selection.md) and `round_robin`, `random` and `least_loaded` exist for comparison. Only
+// gateways that are up and hold credit are candidates.
 #pragma once
 
 #include <cstdint>
@@ -15,13 +16,23 @@
 #include <utility>
 #include <vector>
 
-#include "delivery_time_table.h"
+#include "lbmail/routing/delivery_time_table.h"
 
 namespace lbmail {
 
 // kFixed sends each domain to the gateway its route names (the simulation's oracle, which
 // knows the fastest gateway from its latency matrix); an unrouted domain goes least-loaded.
-enum class SelectionPolicy { kEwma, kRoundRobin, kRandom, kLeastLoaded, kFixed };
+enum class SelectionPolicy {
+  kEwma,
+  kRoundRobin,
+  kRandom,
+  kLeastLoaded,
+  kFixed,
+  kC3,              // Suresh et al., NSDI 2015: replica ranking with a cubic queue penalty, cubic rate control
+  kPrequal,         // Wydrowski et al., NSDI 2024: probes, hot-cold lexicographic choice
+  kPeakEwmaP2c,     // Finagle/Linkerd PeakEwma: peak-sensitive latency × (pending + 1), two random choices
+  kLeastRequestP2c  // Envoy LEAST_REQUEST: fewer in flight of two random choices
+};
 std::optional<SelectionPolicy> parseSelectionPolicy(std::string_view name);
 std::string_view selectionPolicyName(SelectionPolicy p);
 
@@ -35,6 +46,21 @@ struct GatewayLoad {
   double extra_wait_ms = 0;
 };
 
+// What the answer to one message tells the policies that learn from answers (c3, peak-EWMA).
+// Fed for every RESULT, and for a message lost with its link (response_ms: the time it waited).
+struct GatewayAnswer {
+  double response_ms = 0;  // SEND to RESULT on the initiator's clock
+  double service_ms = 0;   // the gateway's own time for it: RESULT timings, total less its queue wait
+  uint64_t queue = 0;      // messages waiting at the gateway when it answered (RESULT's load fields)
+};
+
+// What a gateway answers to a probe (prequal): requests in flight there, and its latency
+// estimate for a request arriving now.
+struct ProbeAnswer {
+  uint64_t requests_in_flight = 0;
+  double latency_ms = 0;
+};
+
 struct SelectorSettings {
   SelectionPolicy policy = SelectionPolicy::kEwma;
   double exploration = 0.05;        // at most this share of decisions explore (0..0.5)
@@ -45,6 +71,8 @@ struct SelectorSettings {
   // kFixed: (domain, gateway index); "example.com" names the domain, ".example.com" every name
   // below it.
   std::vector<std::pair<std::string, int>> routes;
+  // c3: the number of initiators sharing the gateways (n in q̂ = 1 + os·n + q̄).
+  uint32_t initiators = 1;
 };
 
 class GatewaySelector {
@@ -68,6 +96,15 @@ class GatewaySelector {
   uint64_t decisions() const { return decisions_; }
   uint64_t explorations() const { return explorations_; }
   uint64_t switches() const { return switches_; }
+
+  // What the learning policies hear (every policy may be told; those that do not learn ignore
+  // it). sent: a SEND went to the gateway; answered: its RESULT (or its loss) came back.
+  void sent(size_t gateway, uint32_t domain, uint64_t now_ms);
+  void answered(size_t gateway, uint32_t domain, const GatewayAnswer& answer, uint64_t now_ms);
+  // prequal: the gateways to probe now (asynchronously: the caller sends each a probe and
+  // passes its answer to probed()). Empty for the other policies.
+  std::span<const size_t> probesDue(uint64_t now_ms);
+  void probed(size_t gateway, const ProbeAnswer& answer, uint64_t now_ms);
 
  private:
   int chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for);

@@ -1,7 +1,7 @@
 // Tests for src/initiator/gateway_selector.cc on synthetic gateways with an injected clock: a
 // small discrete-event loop sends a message every millisecond, each chosen gateway answers
 // after its latency for the domain (plus noise), and every answer feeds the table.
-#include "gateway_selector.h"
+#include "lbmail/routing/gateway_selector.h"
 
 #include <gtest/gtest.h>
 

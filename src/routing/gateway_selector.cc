@@ -1,5 +1,5 @@
 // Gateway selection policies.
-#include "gateway_selector.h"
+#include "lbmail/routing/gateway_selector.h"
 
 #include <cmath>
 
@@ -16,6 +16,10 @@ std::optional<SelectionPolicy> parseSelectionPolicy(std::string_view name) {
   if (name == "random") return SelectionPolicy::kRandom;
   if (name == "least_loaded") return SelectionPolicy::kLeastLoaded;
   if (name == "fixed") return SelectionPolicy::kFixed;
+  if (name == "c3") return SelectionPolicy::kC3;
+  if (name == "prequal") return SelectionPolicy::kPrequal;
+  if (name == "peak_ewma_p2c") return SelectionPolicy::kPeakEwmaP2c;
+  if (name == "least_request_p2c") return SelectionPolicy::kLeastRequestP2c;
   return std::nullopt;
 }
 
@@ -26,6 +30,10 @@ std::string_view selectionPolicyName(SelectionPolicy p) {
     case SelectionPolicy::kRandom: return "random";
     case SelectionPolicy::kLeastLoaded: return "least_loaded";
     case SelectionPolicy::kFixed: return "fixed";
+    case SelectionPolicy::kC3: return "c3";
+    case SelectionPolicy::kPrequal: return "prequal";
+    case SelectionPolicy::kPeakEwmaP2c: return "peak_ewma_p2c";
+    case SelectionPolicy::kLeastRequestP2c: return "least_request_p2c";
   }
   return "?";
 }
@@ -66,6 +74,11 @@ int GatewaySelector::choose(uint32_t domain, std::span<const GatewayLoad> gatewa
     }
     case SelectionPolicy::kLeastLoaded: return leastLoaded(gateways);
     case SelectionPolicy::kFixed: return chooseFixed(domain, gateways, wait_for);
+    // PLACEHOLDER until the rivals land (issue 22, helper h22-rivals).
+    case SelectionPolicy::kC3:
+    case SelectionPolicy::kPrequal:
+    case SelectionPolicy::kPeakEwmaP2c:
+    case SelectionPolicy::kLeastRequestP2c: return leastLoaded(gateways);
   }
   return -1;
 }
@@ -244,5 +257,11 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   bool stale = oldest == 0 || now_ms - oldest >= settings_.stale_after_ms;
   return stale ? pick : -1;
 }
+
+// PLACEHOLDER until the rivals land (issue 22, helper h22-rivals).
+void GatewaySelector::sent(size_t, uint32_t, uint64_t) {}
+void GatewaySelector::answered(size_t, uint32_t, const GatewayAnswer&, uint64_t) {}
+std::span<const size_t> GatewaySelector::probesDue(uint64_t) { return {}; }
+void GatewaySelector::probed(size_t, const ProbeAnswer&, uint64_t) {}
 
 }  // namespace lbmail

@@ -1,5 +1,5 @@
 // Time-decayed EWMAs per (gateway, domain).
-#include "delivery_time_table.h"
+#include "lbmail/routing/delivery_time_table.h"
 
 #include <cmath>
 
