@@ -121,7 +121,9 @@ void printModeHelp(Mode mode) {
     std::printf(
         "\nsim options:\n"
         "  --quick             a small world for a run under 30 seconds (CI)\n"
-        "  --scenario NAME     default, blocklist, throttle, warmup or all (a list: a,b)\n"
+        "  --scenario NAME     the model world's matrix, loaded, uneven, heavy_tail, drift, shift, failure,\n"
+        "                      blocked, throttled, warming or all; the processes' default, blocklist,\n"
+        "                      throttle, warmup or live (a list: a,b)\n"
         "  --policies LIST     the policies to compare, e.g. ewma,round_robin,random,least_loaded\n"
         "  --shift             add the shift scenario (group 1's fastest gateway changes mid-run)\n"
         "The report goes to the terminal and to [sim] work_dir as report.json and report.html;\n"
@@ -288,7 +290,7 @@ int runSimMode(const Args& args) {
   auto option = [&](const Args& a, size_t& i) {
     if (a[i] == "--scenario" || a[i].starts_with("--scenario=")) {
       if (a[i] == "--scenario" && i + 1 >= a.size()) {
-        usageError("--scenario needs a name: default, blocklist, throttle, warmup or all");
+        usageError(std::string("--scenario needs a name: ") + kScenarioNames);
         return OptionResult::kError;
       }
       std::string_view list = a[i] == "--scenario" ? std::string_view(a[++i]) : a[i].substr(std::strlen("--scenario="));
@@ -318,7 +320,7 @@ int runSimMode(const Args& args) {
   return runConfiguredMode<Sim>(Mode::kSim, args, loadSimConfig, option, [&](SimConfig& config) {
     if (quick) makeQuick(config.sim);
     if (shift) config.sim.shift = true;
-    if (!policies.empty()) config.sim.policies = policies;
+    if (!policies.empty()) config.sim.policies = config.sim.model_policies = policies;
     if (scenarios) config.sim.scenarios = *scenarios;
   });
 }

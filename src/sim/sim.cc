@@ -10,6 +10,7 @@
 
 #include "lbmail/core/log.h"
 #include "lbmail/core/units.h"
+#include "model_report.h"
 #include "sim_report.h"
 
 namespace lbmail {
@@ -49,7 +50,13 @@ uint64_t loggedNumber(const std::string& file, const std::string& event, const s
 Sim::Sim(uv_loop_t* loop, const SimConfig& config, MetricsRegistry& metrics)
     : ModeService(loop, config.service, metrics), settings_(config.sim), children_(loop), background_(loop) {
   settings_.work_dir = std::filesystem::absolute(settings_.work_dir).lexically_normal().string();
-  for (const std::string& scenario : settings_.scenarios) planScenario(scenario);
+  for (const std::string& scenario : settings_.scenarios) {
+    if (isModelScenario(scenario)) {
+      model_scenarios_.push_back(scenario);
+    } else {
+      planScenario(scenario);
+    }
+  }
   uv_timer_init(loop_, &run_timer_);
   run_timer_.data = this;
 }
@@ -69,6 +76,66 @@ void Sim::planScenario(const std::string& scenario) {
 
 int Sim::onStart() {
   sim_started_ms_ = uv_now(loop_);
+  if (!model_scenarios_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(settings_.work_dir, ec);
+    if (ec) {
+      logError("sim.failed", {{"why", "making " + settings_.work_dir + ": " + ec.message()}});
+      return 1;
+    }
+    phase_ = "model";
+    runModel(0);
+    return 0;
+  }
+  startLive();
+  return 0;
+}
+
+// The model world's scenarios, one background job each (the loop stays free for /status and
+// signals), a progress line as each ends; then the report, then the process runs if any.
+void Sim::runModel(size_t i) {
+  if (i == model_scenarios_.size()) return modelDone();
+  auto result = std::make_shared<ModelScenarioResult>();
+  std::string name = model_scenarios_[i];
+  // The oracle runs beside the named policies (as in the process runs) unless oracle = false.
+  std::vector<std::string> policies = settings_.model_policies;
+  if (!policies.empty() && settings_.oracle) policies.push_back("oracle");
+  if (policies.empty() && !settings_.oracle) {
+    policies = modelPolicyNames();
+    policies.erase(policies.begin());
+  }
+  background_.post(
+      [this, result, name, policies] {
+        *result = lbmail::runModelScenario(name, settings_.seed, settings_.quick, policies);
+      },
+      [this, result, i] {
+        if (stopping_) return;
+        std::string line = "model " + result->spec.scenario + ": " + std::to_string(result->results.size()) +
+                           " policies, " + formatNumber("%.1f", result->cpu_seconds) + " s CPU\n";
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fflush(stdout);
+        model_results_.push_back(std::move(*result));
+        runModel(i + 1);
+      });
+}
+
+void Sim::modelDone() {
+  ModelReport report(std::move(model_results_), static_cast<double>(uv_now(loop_) - sim_started_ms_) / 1000.0);
+  std::string json = settings_.work_dir + "/model-report.json", html = settings_.work_dir + "/model-report.html";
+  std::ofstream(json) << report.json() << "\n";
+  std::ofstream(html) << report.html();
+  std::string text = report.text() + "model report: " + html + " and " + json + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  if (!report.met()) exit_code_ = 1;
+  if (plan_.empty()) {
+    phase_ = "done";
+    return requestStop();
+  }
+  startLive();
+}
+
+void Sim::startLive() {
   // Children of this binary die with the simulation even when it is killed (prctl in main).
   ::setenv("LBMAIL_DIE_WITH_PARENT", "1", 1);
   world_ = std::make_unique<SimWorld>(settings_, selfPath(), findDnsmasq());
@@ -77,7 +144,6 @@ int Sim::onStart() {
   logInfo("sim.building", {{"work_dir", settings_.work_dir}, {"recipients", settings_.recipients}});
   auto error = std::make_shared<std::string>();
   background_.post([this, error] { *error = world_->build(); }, [this, error] { built(*error); });
-  return 0;
 }
 
 std::string Sim::writeConfig(const std::string& name, const std::string& text) {

@@ -14,6 +14,7 @@
 #include "lbmail/core/background_queue.h"
 #include "lbmail/core/handle_closer.h"
 #include "lbmail/core/mode_service.h"
+#include "model_scenarios.h"
 #include "run_stats.h"
 #include "sim_config.h"
 #include "sim_world.h"
@@ -40,6 +41,9 @@ class Sim final : public ModeService {
   };
 
   void planScenario(const std::string& scenario);
+  void runModel(size_t i);
+  void modelDone();
+  void startLive();
 
   void built(const std::string& error);
   void startRun();
@@ -61,6 +65,8 @@ class Sim final : public ModeService {
   std::unique_ptr<SimWorld> world_;
   ChildProcesses children_;
   BackgroundQueue background_;
+  std::vector<std::string> model_scenarios_;
+  std::vector<ModelScenarioResult> model_results_;
   std::vector<Run> plan_;
   size_t current_ = 0;
   std::vector<RunStats> stats_;

@@ -5,6 +5,7 @@
 
 #include "lbmail/core/config_document.h"
 #include "lbmail/core/socket_address.h"
+#include "model_scenarios.h"
 
 namespace lbmail {
 namespace {
@@ -20,28 +21,40 @@ void checkLatency(ConfigTable& t, std::string_view key, const std::string& text)
 
 }  // namespace
 
-const std::vector<std::string>& allScenarios() {
-  static const std::vector<std::string> all = {"default", "blocklist", "throttle", "warmup"};
-  return all;
+const char* const kScenarioNames =
+    "the model's matrix, loaded, uneven, heavy_tail, drift, shift, failure, blocked, throttled, warming or all; "
+    "the processes' default, blocklist, throttle, warmup or live";
+
+const std::vector<std::string>& liveScenarios() {
+  static const std::vector<std::string> live = {"default", "blocklist", "throttle", "warmup"};
+  return live;
 }
 
 bool validScenario(const std::string& name) {
-  return std::find(allScenarios().begin(), allScenarios().end(), name) != allScenarios().end();
+  return std::find(liveScenarios().begin(), liveScenarios().end(), name) != liveScenarios().end() ||
+         isModelScenario(name);
 }
 
+// "all": every model scenario; "live": the real-process ones.
 Expected<std::vector<std::string>, std::string> parseScenarios(std::string_view list) {
   std::vector<std::string> out;
   for (size_t at = 0; at <= list.size();) {
     size_t end = std::min(list.find(',', at), list.size());
     std::string name(list.substr(at, end - at));
     at = end + 1;
-    std::vector<std::string> names = name == "all" ? allScenarios() : std::vector<std::string>{name};
+    std::vector<std::string> names = name == "all"    ? modelScenarioNames()
+                                     : name == "live" ? liveScenarios()
+                                                      : std::vector<std::string>{name};
     for (const std::string& n : names) {
-      if (!validScenario(n)) return unexpected("'" + n + "' is not a scenario (default, blocklist, throttle, warmup, all)");
+      if (!validScenario(n)) return unexpected("'" + n + "' is not a scenario (" + std::string(kScenarioNames) + ")");
       if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
     }
   }
   return out;
+}
+
+bool validModelPolicy(const std::string& p) {
+  return std::find(modelPolicyNames().begin(), modelPolicyNames().end(), p) != modelPolicyNames().end();
 }
 
 bool validRunPolicy(const std::string& p) {
@@ -119,6 +132,13 @@ Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
       t.stringArray("policies");
     }
     if (s.policies.empty()) t.fail("policies", "at least one policy");
+    if (t.has("model_policies")) {
+      s.model_policies = t.stringArray("model_policies");
+      for (const std::string& p : s.model_policies) {
+        if (!validModelPolicy(p)) t.fail("model_policies", "policies from: oracle, ewma, c3, prequal, peak_ewma_p2c, "
+                                         "least_request_p2c, round_robin, random, least_loaded");
+      }
+    }
     s.oracle = t.boolean("oracle", s.oracle);
     s.shift = t.boolean("shift", s.shift);
     s.shift_after = t.duration("shift_after", s.shift_after, 100ms, 1h);
@@ -128,7 +148,7 @@ Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
       std::string list;
       for (const std::string& n : t.stringArray("scenarios")) list += (list.empty() ? "" : ",") + n;
       auto scenarios = parseScenarios(list);
-      if (!scenarios || list.empty()) t.fail("scenarios", "scenarios from: default, blocklist, throttle, warmup, all");
+      if (!scenarios || list.empty()) t.fail("scenarios", std::string("scenarios from: ") + kScenarioNames);
       s.scenarios = *scenarios;
     }
     s.block_after = t.duration("block_after", s.block_after, 0s, 1h);

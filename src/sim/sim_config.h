@@ -44,7 +44,10 @@ struct SimSettings {
   bool tls = false;
   // The scenarios run one after the other (sim_scenario.h): "default" (the policy comparison
   // above), "blocklist", "throttle", "warmup".
+  // The model world's scenarios (matrix, loaded, ... : model_scenarios.h) run first, in
+  // process, with every policy of model_policies (empty: all of them).
   std::vector<std::string> scenarios = {"default"};
+  std::vector<std::string> model_policies;
   Duration block_after = std::chrono::seconds(2);  // blocklist: when group 0's sink blocks gateway 1
   // Write [shaping] into the scenarios' gateway configs (off: a gateway without the shaping
   // integration; the scenarios then show what happens without it).
@@ -69,13 +72,18 @@ void makeQuick(SimSettings& s);
 
 Expected<SimConfig, std::string> loadSimConfig(const std::string& file);
 
-// The scenarios `all` stands for, in order; and whether a name is one of them.
-const std::vector<std::string>& allScenarios();
+// The real-process scenarios (`live` stands for them, in order); whether a name is a scenario
+// of either kind (model_scenarios.h has the model's, which `all` stands for).
+const std::vector<std::string>& liveScenarios();
 bool validScenario(const std::string& name);
-// "all" or a comma-separated list into scenario names; an error names the bad one.
+extern const char* const kScenarioNames;  // for messages: every name a list may hold
+// "all", "live" or a comma-separated list of both kinds into scenario names; an error names
+// the bad one.
 Expected<std::vector<std::string>, std::string> parseScenarios(std::string_view list);
 
 // The selection policies a run may compare (the oracle runs as its own "fixed" policy).
 bool validRunPolicy(const std::string& policy);
+// The model world's policies: "oracle" and every selection policy.
+bool validModelPolicy(const std::string& policy);
 
 }  // namespace lbmail

@@ -79,9 +79,9 @@ TEST(SimConfig, MistakesAreNamed) {
             std::string::npos);
 }
 
-TEST(SimConfig, ScenariosAreNamedOrAll) {
+TEST(SimConfig, ScenariosAreNamedOrLive) {
   std::string path = test::tempPath("sim-scenarios.toml");
-  std::ofstream(path) << "[sim]\nscenarios = [\"throttle\", \"all\"]\nblock_after = \"3s\"\nshaping = false\n";
+  std::ofstream(path) << "[sim]\nscenarios = [\"throttle\", \"live\"]\nblock_after = \"3s\"\nshaping = false\n";
   auto c = loadSimConfig(path);
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->sim.scenarios, (std::vector<std::string>{"throttle", "default", "blocklist", "warmup"}));

@@ -1,0 +1,90 @@
+// The initiator's side of the model world, as the campaign does it: every message is decided
+// by the real GatewaySelector over the real DeliveryTimeTable, within each gateway's credit; a
+// message the policy parks for a gateway is decided again when that gateway's credit frees, one
+// no gateway can take now on the next tick (50 ms). Answers feed the table
+// (slow_ms for a deferral or refusal) and the learning policies; deferrals are retried,
+// refusals re-sent through another gateway.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "lbmail/routing/delivery_time_table.h"
+#include "lbmail/routing/gateway_selector.h"
+#include "model_events.h"
+#include "model_message.h"
+#include "model_spec.h"
+#include "model_stats.h"
+
+namespace lbmail {
+
+class ModelInitiator {
+ public:
+  // The gateway's answer to a probe now (nothing from a dead gateway).
+  using Prober = std::function<std::optional<ProbeAnswer>(size_t gateway)>;
+
+  ModelInitiator(const ModelSpec& spec, SelectionPolicy policy, const ModelRoutes& routes,
+                 std::vector<ModelMessage>& messages, ModelEventQueue& events, ModelStats& stats, Prober prober);
+
+  void arrived(int64_t now, uint32_t msg);
+  void answered(int64_t now, uint32_t msg);
+  void retryDue(int64_t now, uint32_t msg);
+  void probeReply(int64_t now, uint32_t slot);
+  void tick(int64_t now);
+  // failure: the link to the gateway is down; what it had is sent again elsewhere.
+  void gatewayLost(int64_t now, size_t gateway);
+  // The oracle learns the world changed (shift, failure): its routes change with it.
+  void rerouteOracle();
+
+  uint64_t open() const { return open_; }
+  uint64_t decisions() const { return earlier_decisions_ + selector_->decisions(); }
+
+ private:
+  enum class Placed { kSent, kParked, kHeld };
+  struct Cell {
+    uint64_t in_flight = 0;
+    uint64_t done = 0;
+    double rate = 0;
+  };
+
+  Placed place(int64_t now, uint32_t msg);
+  void dispatch(int64_t now, uint32_t msg);
+  void send(int64_t now, uint32_t msg, size_t g);
+  void fillLoads(const ModelMessage& m);
+  bool knownDomain(uint32_t domain) const;
+  void creditFreed(int64_t now, size_t g);
+  void redecide(int64_t now, std::deque<uint32_t>& line);
+  void finish(uint32_t msg);
+  void refused(int64_t now, uint32_t msg);
+  void sendProbes(int64_t now);
+  void endSecond();
+  Cell& cell(uint32_t domain, size_t g) { return cells_[static_cast<size_t>(domain) * spec_.gateways + g]; }
+  std::unique_ptr<GatewaySelector> makeSelector(const std::vector<int>& routes) const;
+
+  const ModelSpec& spec_;
+  SelectionPolicy policy_;
+  const ModelRoutes& routes_;
+  std::vector<ModelMessage>& messages_;
+  ModelEventQueue& events_;
+  ModelStats& stats_;
+  Prober prober_;
+  DeliveryTimeTable table_;
+  std::unique_ptr<GatewaySelector> selector_;
+  std::vector<GatewayLoad> loads_;
+  std::vector<bool> up_;
+  std::vector<uint64_t> in_flight_;
+  std::vector<bool> left_out_;  // per (gateway, group): the gateway REJECTed the site
+  std::vector<Cell> cells_;
+  std::vector<std::deque<uint32_t>> parked_;  // per gateway: waiting for its credit
+  std::deque<uint32_t> held_;                 // waiting for any gateway
+  std::vector<std::pair<size_t, ProbeAnswer>> probes_;  // replies on their way, a ring
+  uint32_t probe_next_ = 0;
+  uint64_t open_ = 0;
+  uint64_t ticks_ = 0;
+  uint64_t earlier_decisions_ = 0;  // the oracle's, before its routes changed
+};
+
+}  // namespace lbmail
