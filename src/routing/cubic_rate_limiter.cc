@@ -13,12 +13,11 @@ double sinceMs(uint64_t then_ms, uint64_t now_ms) { return now_ms > then_ms ? st
 
 }  // namespace
 
-// The clock starts at the first event, as absim's does at 0: the first increase then climbs
-// from the first rate instead of from an epoch decades back.
+// The bucket and the intervals start at the first event.
 void CubicRateLimiter::start(uint64_t now_ms) {
   if (started_) return;
   started_ = true;
-  refilled_ms_ = interval_start_ms_ = last_decrease_ms_ = last_increase_ms_ = now_ms;
+  refilled_ms_ = interval_start_ms_ = last_increase_ms_ = now_ms;
 }
 
 void CubicRateLimiter::refill(uint64_t now_ms) {
@@ -64,21 +63,24 @@ void CubicRateLimiter::answered(uint64_t now_ms) {
 }
 
 void CubicRateLimiter::adapt(uint64_t now_ms) {
-  if (rate_ < rrate_) {
-    // Below what comes back: grow along the cubic from the last decrease, at most s_max a step.
-    double since_decrease = sinceMs(last_decrease_ms_, now_ms);
-    double k = std::cbrt(rate_at_decrease_ * kBeta / kGamma);
-    double d = since_decrease - k;
-    double target = kGamma * d * d * d + rate_at_decrease_;
-    last_increase_ms_ = now_ms;
-    rate_ = target - rate_ > kMaxStep ? rate_ + kMaxStep : std::max(target, kMinRate);
-  } else if (rrate_ == 0) {
-    // Nothing measured yet: no evidence either way.
-  } else if (rate_ > rrate_ && sinceMs(last_increase_ms_, now_ms) > kIntervalMs * kHysteresisIntervals) {
-    // Above what comes back, and the last increase had time to show in rrate: back off.
+  if (rate_ > rrate_ && rrate_ > 0 && sinceMs(last_increase_ms_, now_ms) > kIntervalMs * kHysteresisIntervals) {
+    // Above what comes back, and the last increase had time to show in rrate: back off. (With
+    // nothing measured, rrate 0, there is no evidence either way: absim waits.)
     rate_at_decrease_ = rate_;
     rate_ = std::max(rate_ * kBeta, kMinRate);
     last_decrease_ms_ = now_ms;
+    decreased_ = true;
+  } else if (rate_ < rrate_) {
+    // Below what comes back: grow along the cubic from the last decrease, at most s_max a step.
+    last_increase_ms_ = now_ms;
+    if (!decreased_) {
+      rate_ += kMaxStep;
+      return;
+    }
+    double k = std::cbrt(rate_at_decrease_ * kBeta / kGamma);
+    double d = sinceMs(last_decrease_ms_, now_ms) - k;
+    double target = kGamma * d * d * d + rate_at_decrease_;
+    rate_ = target - rate_ > kMaxStep ? rate_ + kMaxStep : std::max(target, kMinRate);
   }
 }
 

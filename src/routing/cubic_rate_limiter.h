@@ -1,11 +1,11 @@
-// C3's rate control toward one gateway (Suresh et al., NSDI 2015, §4.2; the authors' simulator
-// absim, client.py RateLimiter/ReceiveRate/updateRates): a token bucket lets at most srate
-// messages go in each interval δ; the receive rate rrate is the EWMA of the answers counted
-// per interval. On each answer, srate below rrate grows along the cubic
-// R = γ(ΔT − ∛(β·R0/γ))³ + R0 (ΔT since the last decrease, R0 the rate then; each step at
-// most s_max); srate above rrate, and no increase for the hysteresis time, cuts srate by β.
-// The cubic grows fast far below R0, flattens near it and probes beyond it, as TCP CUBIC
-// does for a window.
+// C3's rate control toward one gateway (Suresh et al., NSDI 2015, §4.2; the authors' Cassandra
+// implementation, cassandra-c3 RateController, and their simulator absim): a token bucket
+// lets srate messages go in each interval δ; rrate is the EWMA of the answers counted per
+// interval. On each answer, srate above rrate, with no increase for the hysteresis time, is
+// cut by β; srate below rrate grows along the cubic R = γ(ΔT − ∛(β·R0/γ))³ + R0 (ΔT since
+// the last decrease, R0 the rate then; before any decrease, as in cassandra-c3 whose first
+// decrease time is the epoch, the target is unbounded), each step at most s_max. The cubic
+// climbs fast far below R0, flattens near it and probes beyond it, as TCP CUBIC does.
 #pragma once
 
 #include <cstdint>
@@ -14,18 +14,23 @@ namespace lbmail {
 
 class CubicRateLimiter {
  public:
-  // δ = 20 ms as in the paper's evaluation (absim's command line default is 10).
+  // cassandra-c3's constants (c3_rate_interval_ms 20, CUBIC_BETA 0.2, CUBIC_C 0.000004 per
+  // ms³, CUBIC_SMAX 10, CUBIC_HYSTERISIS_FACTOR 4, c3_rate_limiter_max_tokens 200, a first
+  // rate of 1 per interval against a first receive rate of 100, so that the first answers
+  // raise srate by s_max each, and a floor of 0.1). absim has the same β, γ and s_max, a
+  // hysteresis of 2 intervals and 10 tokens, and a first receive rate of 0: in a world that
+  // starts empty its first decreases compound down to the floor before anything is measured.
   static constexpr double kIntervalMs = 20;
-  // absim's defaults: cubicBeta 0.2, cubicC (γ) 0.000004 per ms³, cubicSmax 10,
-  // hysterisisFactor 2 (intervals), and 10 tokens both as the first rate and the bucket.
   static constexpr double kBeta = 0.2;
   static constexpr double kGamma = 0.000004;
   static constexpr double kMaxStep = 10;
-  static constexpr double kHysteresisIntervals = 2;
-  static constexpr double kInitialRate = 10;
-  static constexpr double kMaxTokens = 10;
-  static constexpr double kMinRate = 0.01;
-  // absim's ReceiveRate: weight 0.1 on each interval's count.
+  static constexpr double kHysteresisIntervals = 4;
+  static constexpr double kInitialRate = 1;
+  static constexpr double kInitialReceiveRate = 100;
+  static constexpr double kMaxTokens = 200;
+  static constexpr double kMinRate = 0.1;
+  // absim's ReceiveRate: weight 0.1 on each interval's count (cassandra-c3's tracker weighs
+  // k/20 after k intervals, which goes past 1 after a long pause).
   static constexpr double kReceiveWeight = 0.1;
 
   // Whether a message may go now; if so it takes the token (the caller sends it).
@@ -49,12 +54,13 @@ class CubicRateLimiter {
   double rate_ = kInitialRate;
   double tokens_ = kMaxTokens;
   uint64_t refilled_ms_ = 0;
-  double rrate_ = 0;
+  double rrate_ = kInitialReceiveRate;
   uint64_t counted_ = 0;
   uint64_t interval_start_ms_ = 0;
+  bool decreased_ = false;
   uint64_t last_decrease_ms_ = 0;
   uint64_t last_increase_ms_ = 0;
-  double rate_at_decrease_ = kInitialRate;
+  double rate_at_decrease_ = 0;
 };
 
 }  // namespace lbmail

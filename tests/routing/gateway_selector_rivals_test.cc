@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <queue>
 #include <set>
+#include <tuple>
 #include <vector>
 
 namespace lbmail {
@@ -75,14 +77,14 @@ TEST(GatewaySelectorRivals, C3SpendsRateTokensThenWaits) {
   Fixture f;
   GatewaySelector selector = f.make(SelectionPolicy::kC3);
   std::vector<GatewayLoad> load{{true, 1000, 0, 0}};
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(selector.choose(f.d, load, 5000), 0) << i;
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(selector.choose(f.d, load, 5000), 0) << i;  // the full bucket
   int wait_for = -2;
   EXPECT_EQ(selector.choose(f.d, load, 5000, &wait_for), -1);
   EXPECT_EQ(wait_for, -1) << "nothing in flight there: no answer will free it, the caller ticks";
   load[0].in_flight = 10;
   EXPECT_EQ(selector.choose(f.d, load, 5000, &wait_for), -1);
   EXPECT_EQ(wait_for, 0) << "its next answer comes before long";
-  EXPECT_EQ(selector.choose(f.d, load, 5002), 0) << "a token every 2 ms at 10 per 20 ms";
+  EXPECT_EQ(selector.choose(f.d, load, 5020), 0) << "a token every 20 ms at the first rate";
 }
 
 TEST(GatewaySelectorRivals, C3TakesTheNextRankedWhenTheBestHasNoToken) {
@@ -92,9 +94,9 @@ TEST(GatewaySelectorRivals, C3TakesTheNextRankedWhenTheBestHasNoToken) {
   selector.answered(1, f.d, {90, 2, 0}, 0);
   std::vector<GatewayLoad> load(2, GatewayLoad{true, 1000, 0, 0});
   std::map<int, int> seen;
-  for (int i = 0; i < 15; ++i) ++seen[selector.choose(f.d, load, 1)];
-  EXPECT_EQ(seen[0], 10);
-  EXPECT_EQ(seen[1], 5);
+  for (int i = 0; i < 250; ++i) ++seen[selector.choose(f.d, load, 1)];
+  EXPECT_EQ(seen[0], 200);
+  EXPECT_EQ(seen[1], 50);
 }
 
 TEST(GatewaySelectorRivals, PrequalOwesThreeDistinctProbesToGatewaysUpPerDecision) {
@@ -190,6 +192,52 @@ TEST(GatewaySelectorRivals, PeakEwmaDoesNotPileOntoAGatewayWithoutHistory) {
   EXPECT_EQ(selector.choose(f.d, load, 1), 0);
   load[1].in_flight = 0;  // nothing pending there: cost 0, it gets tried
   EXPECT_EQ(selector.choose(f.d, load, 1), 1);
+}
+
+// Two gateways, the second three times slower, each 1% slower per message in flight there
+// (together they could take 6 a millisecond); a message arrives every millisecond and waits
+// while the policy answers -1. Every answer and probe answer is fed back as the initiator
+// does. Returns the share of the messages sent to the faster gateway.
+double fasterShare(SelectionPolicy p) {
+  DeliveryTimeTable table(2, 10s);
+  uint32_t d = table.domainId("d.test");
+  SelectorSettings s;
+  s.policy = p;
+  GatewaySelector selector(table, s);
+  const double latency[] = {20, 60};
+  std::vector<GatewayLoad> load(2, GatewayLoad{true, 1000, 0, 0});
+  using Done = std::tuple<uint64_t, size_t, double>;  // at, gateway, took
+  std::priority_queue<Done, std::vector<Done>, std::greater<>> pending;
+  uint64_t waiting = 0;
+  uint64_t sent[2] = {0, 0};
+  for (uint64_t now = 0; now < 20000; ++now) {
+    while (!pending.empty() && std::get<0>(pending.top()) <= now) {
+      auto [at, g, took] = pending.top();
+      pending.pop();
+      --load[g].in_flight;
+      selector.answered(g, d, {took, took - 1, 0}, at);
+    }
+    for (++waiting; waiting > 0; --waiting) {
+      int g = selector.choose(d, load, now);
+      if (g < 0) break;
+      auto gw = static_cast<size_t>(g);
+      ++sent[gw];
+      double took = latency[gw] * (1 + 0.01 * static_cast<double>(load[gw].in_flight));  // slower with load
+      ++load[gw].in_flight;
+      pending.emplace(now + static_cast<uint64_t>(took), gw, took);
+    }
+    for (size_t g : selector.probesDue(now)) selector.probed(g, {load[g].in_flight, latency[g]}, now);
+  }
+  EXPECT_LT(waiting, 50u) << selectionPolicyName(p) << " keeps up with the arrivals";
+  return static_cast<double>(sent[0]) / static_cast<double>(sent[0] + sent[1]);
+}
+
+TEST(GatewaySelectorRivals, EachSendsMostToTheFasterGateway) {
+  for (SelectionPolicy p : kRivals) {
+    double share = fasterShare(p);
+    EXPECT_GT(share, 0.6) << selectionPolicyName(p);
+    EXPECT_LT(share, 1.0) << selectionPolicyName(p) << " still uses the slower one under load";
+  }
 }
 
 }  // namespace
