@@ -80,11 +80,10 @@ int GatewaySelector::choose(uint32_t domain, std::span<const GatewayLoad> gatewa
     }
     case SelectionPolicy::kLeastLoaded: return leastLoaded(gateways);
     case SelectionPolicy::kFixed: return chooseFixed(domain, gateways, wait_for);
-    // PLACEHOLDER until the rivals land (issue 22, helper h22-rivals).
-    case SelectionPolicy::kC3:
-    case SelectionPolicy::kPrequal:
+    case SelectionPolicy::kC3: return chooseC3(gateways, now_ms, wait_for);
+    case SelectionPolicy::kPrequal: return choosePrequal(gateways, now_ms);
     case SelectionPolicy::kPeakEwmaP2c:
-    case SelectionPolicy::kLeastRequestP2c: return leastLoaded(gateways);
+    case SelectionPolicy::kLeastRequestP2c: return chooseTwoChoices(gateways, now_ms);
   }
   return -1;
 }
@@ -238,11 +237,5 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   bool stale = oldest == 0 || now_ms - oldest >= settings_.stale_after_ms;
   return stale ? pick : -1;
 }
-
-// PLACEHOLDER until the rivals land (issue 22, helper h22-rivals).
-void GatewaySelector::sent(size_t, uint32_t, uint64_t) {}
-void GatewaySelector::answered(size_t, uint32_t, const GatewayAnswer&, uint64_t) {}
-std::span<const size_t> GatewaySelector::probesDue(uint64_t) { return {}; }
-void GatewaySelector::probed(size_t, const ProbeAnswer&, uint64_t) {}
 
 }  // namespace lbmail

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -82,11 +83,14 @@ class GatewaySelector {
   // first answers, not a blind wave.
   static constexpr uint64_t kProbes = 4;
 
+  // prequal: probes sent after each decision (the paper's r_probe).
+  static constexpr size_t kProbesPerDecision = 3;
+
   GatewaySelector(const DeliveryTimeTable& table, SelectorSettings settings);
 
   // The gateway for the next message to domain, or -1 when no gateway is a candidate.
   // With wait_for given, ewma and fixed may also answer -1 and set *wait_for to a gateway that
-  // is up but out of credit now: the message will arrive sooner if it waits for that gateway's
+  // is up but out of credit now (c3: out of rate tokens, with an answer still to come): the message will arrive sooner if it waits for that gateway's
   // next credit than if it goes through a slower one at once (with a backlog, credit frees up
   // one gateway at a time, and taking whichever frees first would be round-robin by another
   // name).
@@ -126,6 +130,16 @@ class GatewaySelector {
   int leastLoaded(std::span<const GatewayLoad> gateways) const;
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
   uint64_t nextRandom();
+  // The rivals (gateway_selector_rivals.cc): per gateway, whatever the domain.
+  struct Rivals;
+  struct RivalsDeleter {
+    void operator()(Rivals* r) const;
+  };
+  Rivals& rivals(size_t gateways);
+  int chooseC3(std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for);
+  int choosePrequal(std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  int chooseTwoChoices(std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  int randomCandidate(std::span<const GatewayLoad> gateways);
 
   const DeliveryTimeTable& table_;
   SelectorSettings settings_;
@@ -137,6 +151,7 @@ class GatewaySelector {
   uint64_t decisions_ = 0;
   uint64_t explorations_ = 0;
   uint64_t switches_ = 0;
+  std::unique_ptr<Rivals, RivalsDeleter> rivals_;  // made on a rival's first use
 };
 
 }  // namespace lbmail
