@@ -265,8 +265,9 @@ OptionResult parsePolicies(std::string_view list, std::vector<std::string>& poli
   for (size_t at = 0; at <= list.size();) {
     size_t end = list.find(',', at);
     std::string p(list.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
-    if (!validRunPolicy(p)) {
-      usageError("--policies: '" + p + "' is not one of ewma, round_robin, random, least_loaded");
+    if (!validRunPolicy(p) && !validModelPolicy(p)) {
+      usageError("--policies: '" + p + "' is not one of ewma, round_robin, random, least_loaded (the model world: "
+                 "oracle, c3, prequal, peak_ewma_p2c, least_request_p2c as well)");
       return OptionResult::kError;
     }
     for (const std::string& q : policies) {

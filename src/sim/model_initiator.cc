@@ -7,6 +7,10 @@ namespace lbmail {
 namespace {
 
 constexpr size_t kProbeRing = 1 << 16;  // replies in flight at once, far more than a link RTT holds
+// As the campaign's RecipientFeed: the database is read a page at a time while fewer than the
+// low-water mark wait in memory to be sent; the rest of the arrivals wait in the database.
+constexpr size_t kPage = 1024;
+constexpr size_t kLowWater = 2 * kPage;
 
 uint64_t ms(int64_t us) { return static_cast<uint64_t>(us / 1000); }
 
@@ -59,7 +63,24 @@ void ModelInitiator::rerouteOracle() {
 
 void ModelInitiator::arrived(int64_t now, uint32_t msg) {
   ++open_;
+  if (!backlog_.empty() || queued() >= kLowWater) return backlog_.push_back(msg);
   dispatch(now, msg);
+}
+
+size_t ModelInitiator::queued() const {
+  size_t n = held_.size();
+  for (const auto& line : parked_) n += line.size();
+  return n;
+}
+
+// The next page from the database, in arrival order, when few wait in memory.
+void ModelInitiator::fetch(int64_t now) {
+  if (backlog_.empty() || queued() >= kLowWater) return;
+  for (size_t n = 0; n < kPage && !backlog_.empty(); ++n) {
+    uint32_t msg = backlog_.front();
+    backlog_.pop_front();
+    dispatch(now, msg);
+  }
 }
 
 void ModelInitiator::dispatch(int64_t now, uint32_t msg) {
@@ -192,6 +213,7 @@ void ModelInitiator::answered(int64_t now, uint32_t msg) {
     default: refused(now, msg);
   }
   creditFreed(now, g);
+  fetch(now);
 }
 
 // A refusal: by policy (blocked) the gateway is left out for the recipient, a REJECT (warming)
@@ -230,12 +252,16 @@ void ModelInitiator::finish(uint32_t msg) {
 
 // As the campaign's pump: a freed credit goes to what waits for this gateway; what no gateway
 // could take waits for the next tick.
+// One parked for this gateway again stops it: the policy still waits for the gateway (c3 for
+// its rate token), and the others behind it would wait as well.
 void ModelInitiator::creditFreed(int64_t now, size_t g) {
   std::deque<uint32_t>& line = parked_[g];
-  for (size_t n = line.size(); n > 0 && in_flight_[g] < spec_.credit && !line.empty(); --n) {
+  while (!line.empty() && in_flight_[g] < spec_.credit) {
     uint32_t msg = line.front();
     line.pop_front();
+    size_t before = line.size();
     dispatch(now, msg);
+    if (line.size() > before) break;
   }
 }
 
@@ -251,6 +277,7 @@ void ModelInitiator::redecide(int64_t now, std::deque<uint32_t>& line) {
 void ModelInitiator::tick(int64_t now) {
   redecide(now, held_);
   for (auto& line : parked_) redecide(now, line);
+  fetch(now);
   int64_t per_second = static_cast<int64_t>(1000 / spec_.tick_ms);
   if (++ticks_ % static_cast<uint64_t>(per_second) == 0) endSecond();
 }

@@ -1,7 +1,8 @@
 // The initiator's side of the model world, as the campaign does it: every message is decided
 // by the real GatewaySelector over the real DeliveryTimeTable, within each gateway's credit; a
 // message the policy parks for a gateway is decided again when that gateway's credit frees, one
-// no gateway can take now on the next tick (50 ms). Answers feed the table
+// no gateway can take now on the next tick (50 ms). As in the campaign, at most a few pages of
+// recipients wait in memory; the rest wait in the database (a FIFO here). Answers feed the table
 // (slow_ms for a deferral or refusal) and the learning policies; deferrals are retried,
 // refusals re-sent through another gateway.
 #pragma once
@@ -52,6 +53,8 @@ class ModelInitiator {
 
   Placed place(int64_t now, uint32_t msg);
   void dispatch(int64_t now, uint32_t msg);
+  size_t queued() const;
+  void fetch(int64_t now);
   void send(int64_t now, uint32_t msg, size_t g);
   void fillLoads(const ModelMessage& m);
   bool knownDomain(uint32_t domain) const;
@@ -80,6 +83,7 @@ class ModelInitiator {
   std::vector<Cell> cells_;
   std::vector<std::deque<uint32_t>> parked_;  // per gateway: waiting for its credit
   std::deque<uint32_t> held_;                 // waiting for any gateway
+  std::deque<uint32_t> backlog_;              // arrived, still in the database
   std::vector<std::pair<size_t, ProbeAnswer>> probes_;  // replies on their way, a ring
   uint32_t probe_next_ = 0;
   uint64_t open_ = 0;

@@ -69,7 +69,10 @@ void Sim::planScenario(const std::string& scenario) {
   std::string prefix = scenario == "default" ? "" : scenario + "-";
   RunWorld world{scenario, false, true, false};
   if (settings_.oracle) plan_.push_back({prefix + "oracle", "fixed", RunWorld{scenario, true, true, false}});
-  for (const std::string& p : settings_.policies) plan_.push_back({prefix + p, p, world});
+  for (const std::string& p : settings_.policies) {
+    // --policies may name the model world's own (the oracle, rivals the processes lack).
+    if (validRunPolicy(p)) plan_.push_back({prefix + p, p, world});
+  }
   if (scenario == "default" && settings_.shift) plan_.push_back({"ewma-shift", "ewma", RunWorld{scenario, false, true, true}});
   if (scenario == "warmup") plan_.push_back({prefix + "ewma-uncapped", "ewma", RunWorld{scenario, false, false, false}});
 }
