@@ -117,6 +117,7 @@ void Sim::runModel(size_t i) {
                            " policies, " + formatNumber("%.1f", result->cpu_seconds) + " s CPU\n";
         std::fwrite(line.data(), 1, line.size(), stdout);
         std::fflush(stdout);
+        logInfo("sim.model_scenario", {{"scenario", result->spec.scenario}, {"cpu_seconds", result->cpu_seconds}});
         model_results_.push_back(std::move(*result));
         runModel(i + 1);
       });
@@ -360,6 +361,8 @@ void Sim::writeModeStatus(JsonWriter& w) {
   w.field("phase", phase_);
   w.field("runs_done", static_cast<uint64_t>(stats_.size()));
   w.field("runs_planned", static_cast<uint64_t>(plan_.size()));
+  w.field("model_scenarios_done", static_cast<uint64_t>(model_results_.size()));
+  w.field("model_scenarios_planned", static_cast<uint64_t>(model_scenarios_.size()));
   w.field("work_dir", settings_.work_dir);
   w.endObject();
 }
