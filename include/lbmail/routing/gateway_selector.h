@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,11 +114,21 @@ class GatewaySelector {
  private:
   int chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for);
   int chooseFixed(uint32_t domain, std::span<const GatewayLoad> gateways, int* wait_for);
+  // What one pass over a domain's row finds (ewma).
+  struct Scan {
+    int best = -1;  // the cheapest measured gateway with credit
+    double best_cost = 0;
+    int best_up = -1;  // the cheapest measured gateway that is up, credit or not
+    double best_up_cost = 0;
+    double current_cost = std::numeric_limits<double>::quiet_NaN();  // where the domain is now
+    int probe = -1;          // the first candidate still unmeasured with room for a probe
+    bool measured = false;   // some gateway that is up has measured the domain
+    bool measuring = false;  // some gateway that is up has not
+    bool fast = false;       // some measurement is under slow_ms
+  };
+  Scan scan(uint32_t domain, std::span<const GatewayLoad> gateways) const;
   int leastLoaded(std::span<const GatewayLoad> gateways) const;
-  int probe(uint32_t domain, std::span<const GatewayLoad> gateways);
-  bool onlySlowMeasured(uint32_t domain, std::span<const GatewayLoad> gateways) const;
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
-  double cost(size_t g, uint32_t domain, const GatewayLoad& load) const;
   uint64_t nextRandom();
   // The rivals (gateway_selector_rivals.cc): per gateway, whatever the domain.
   struct Rivals;
