@@ -21,6 +21,7 @@ using namespace lbmail;
 
 constexpr size_t kGateways = 16;
 constexpr uint32_t kDomains = 10000;
+constexpr uint32_t kSites = 1000;
 
 DeliveryTimeTable& filledTable() {
   static DeliveryTimeTable table = [] {
@@ -29,6 +30,7 @@ DeliveryTimeTable& filledTable() {
     std::uniform_real_distribution<double> ms(50, 2000);
     for (uint32_t d = 0; d < kDomains; ++d) {
       uint32_t id = t.domainId("domain" + std::to_string(d) + ".example");
+      t.setSite(id, d % kSites);  // every domain on a site, as once the gateways have named them
       for (size_t g = 0; g < kGateways; ++g) t.recordDelivery(g, id, ms(rng), 1000 + d);
     }
     return t;
