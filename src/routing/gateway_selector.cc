@@ -129,12 +129,12 @@ int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> g
 // table (ewma's whole per-decision cost is this loop; perf/selection_bench).
 GatewaySelector::Scan GatewaySelector::scan(uint32_t domain, std::span<const GatewayLoad> gateways) const {
   Scan s;
-  const double* mean = table_.means(domain);
   int current = current_[domain];
+  DeliveryTimeTable::Row row = table_.row(domain);
   for (size_t g = 0; g < gateways.size(); ++g) {
     const GatewayLoad& l = gateways[g];
     if (!l.up) continue;
-    double m = mean[g];
+    double m = row.at(g).mean;
     if (std::isnan(m)) {
       // Not measured here yet: its probes are out or about to be.
       s.measuring = true;
@@ -143,10 +143,14 @@ GatewaySelector::Scan GatewaySelector::scan(uint32_t domain, std::span<const Gat
     }
     s.measured = true;
     s.fast |= m < settings_.slow_ms;
-    // Expected delivery time plus the wait the backlog implies plus the wait a throttled site
-    // adds there.
-    double c = m + backlogWaitMs(l) + l.extra_wait_ms;
-    if (static_cast<int>(g) == current) s.current_cost = c;
+    // Expected delivery time plus the wait a throttled site adds there plus the wait the
+    // backlog implies; the last (a division) only where the rest could still win.
+    double c = m + l.extra_wait_ms;
+    bool is_current = static_cast<int>(g) == current;
+    bool could_win = s.best_up < 0 || c < s.best_up_cost || (l.credit > 0 && (s.best < 0 || c < s.best_cost));
+    if (!could_win && !is_current) continue;
+    c += backlogWaitMs(l);
+    if (is_current) s.current_cost = c;
     if (s.best_up < 0 || c < s.best_up_cost) {
       s.best_up = static_cast<int>(g);
       s.best_up_cost = c;
@@ -227,7 +231,7 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   for (size_t g = 0; g < gateways.size(); ++g) {
     if (!candidate(gateways[g])) continue;
     DeliveryTimeTable::Estimate e = table_.expected(g, domain);
-    uint64_t updated = e.source == DeliveryTimeTable::Source::kSamples ? e.updated_ms : 0;
+    uint64_t updated = e.source >= DeliveryTimeTable::Source::kSiteSamples ? e.updated_ms : 0;
     if (updated < oldest) {
       oldest = updated;
       pick = static_cast<int>(g);

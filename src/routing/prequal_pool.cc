@@ -1,7 +1,6 @@
 // Prequal's probe pool and hot-cold lexicographic choice.
 #include "prequal_pool.h"
 
-#include <algorithm>
 
 namespace lbmail {
 
@@ -25,16 +24,26 @@ void PrequalPool::expire(uint64_t now_ms) {
   size_ = kept;
 }
 
+// The quantile needs only the order statistics at floor(q·(n−1)) and the one above it, both
+// among the top few (at most 4 of 16 for q = 0.84): they are kept in a small descending array
+// instead of sorting the pool on every decision.
 double PrequalPool::hotThreshold() const {
   if (size_ == 0) return 0;
-  std::array<uint64_t, kMaxProbes> rifs{};
-  for (size_t i = 0; i < size_; ++i) rifs[i] = probes_[i].rif;
-  std::sort(rifs.begin(), rifs.begin() + static_cast<std::ptrdiff_t>(size_));
   double pos = kHotQuantile * static_cast<double>(size_ - 1);
   auto lo = static_cast<size_t>(pos);
-  size_t hi = std::min(lo + 1, size_ - 1);
-  double frac = pos - static_cast<double>(lo);
-  return static_cast<double>(rifs[lo]) + frac * (static_cast<double>(rifs[hi]) - static_cast<double>(rifs[lo]));
+  size_t m = size_ - lo;  // how many sit at lo or above
+  std::array<uint64_t, kMaxProbes> top{};
+  size_t kept = 0;
+  for (size_t i = 0; i < size_; ++i) {
+    uint64_t r = probes_[i].rif;
+    if (kept == m && r <= top[m - 1]) continue;
+    size_t j = kept < m ? kept++ : m - 1;
+    for (; j > 0 && top[j - 1] < r; --j) top[j] = top[j - 1];
+    top[j] = r;
+  }
+  auto at_lo = static_cast<double>(top[m - 1]);
+  auto above = static_cast<double>(top[m >= 2 ? m - 2 : 0]);
+  return at_lo + (pos - static_cast<double>(lo)) * (above - at_lo);
 }
 
 // The message goes where the probe points: every probe of that gateway counts it, and the

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <vector>
 
 namespace lbmail {
@@ -20,6 +22,26 @@ TEST(PrequalPool, AColdProbeWithLowLatencyBeatsAHotOneWithLower) {
   // RIFs 1, 1, 2, 10: the 0.84 quantile is 2 + 0.52 × 8 = 6.16.
   EXPECT_NEAR(pool.hotThreshold(), 6.16, 1e-9);
   EXPECT_EQ(pool.choose(available(4), 1), 2);
+}
+
+TEST(PrequalPool, TheHotThresholdIsTheInterpolatedQuantileOfEveryPoolSize) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 200; ++round) {
+    PrequalPool pool;
+    std::vector<uint64_t> rifs;
+    size_t n = 1 + rng() % PrequalPool::kMaxProbes;
+    for (size_t i = 0; i < n; ++i) {
+      rifs.push_back(rng() % 6);
+      pool.add(i, rifs.back(), 1, 0);
+    }
+    std::sort(rifs.begin(), rifs.end());
+    double pos = PrequalPool::kHotQuantile * static_cast<double>(n - 1);
+    auto lo = static_cast<size_t>(pos);
+    size_t hi = std::min(lo + 1, n - 1);
+    double want = static_cast<double>(rifs[lo]) +
+                  (pos - static_cast<double>(lo)) * (static_cast<double>(rifs[hi]) - static_cast<double>(rifs[lo]));
+    ASSERT_NEAR(pool.hotThreshold(), want, 1e-9) << n;
+  }
 }
 
 TEST(PrequalPool, WhenEveryUsableProbeIsHotTheLowestRifWins) {

@@ -90,10 +90,12 @@ class GatewaySelector {
 
   // The gateway for the next message to domain, or -1 when no gateway is a candidate.
   // With wait_for given, ewma and fixed may also answer -1 and set *wait_for to a gateway that
-  // is up but out of credit now (c3: out of rate tokens, with an answer still to come): the message will arrive sooner if it waits for that gateway's
+  // is up but out of credit now: the message will arrive sooner if it waits for that gateway's
   // next credit than if it goes through a slower one at once (with a backlog, credit frees up
   // one gateway at a time, and taking whichever frees first would be round-robin by another
-  // name).
+  // name). c3 answers -1 when no candidate holds a rate token, with *wait_for set to the one
+  // whose token comes first if an answer from it is still to come (otherwise the caller's
+  // next tick asks again).
   int choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for = nullptr);
 
   // The gateway the domain is on now (-1 before its first ewma decision).
@@ -103,11 +105,16 @@ class GatewaySelector {
   uint64_t switches() const { return switches_; }
 
   // What the learning policies hear (every policy may be told; those that do not learn ignore
-  // it). sent: a SEND went to the gateway; answered: its RESULT (or its loss) came back.
+  // it). sent: a SEND went to the gateway; answered: its RESULT (or its loss) came back. c3
+  // learns all three fields of the answer and counts it in the gateway's receive rate;
+  // peak_ewma_p2c learns response_ms; the others, and ewma (which learns from its table),
+  // ignore it. No rival needs sent(): what is outstanding comes as GatewayLoad::in_flight,
+  // which they read as the gateway's (not the domain's) messages in flight.
   void sent(size_t gateway, uint32_t domain, uint64_t now_ms);
   void answered(size_t gateway, uint32_t domain, const GatewayAnswer& answer, uint64_t now_ms);
   // prequal: the gateways to probe now (asynchronously: the caller sends each a probe and
-  // passes its answer to probed()). Empty for the other policies.
+  // passes its answer to probed()): kProbesPerDecision distinct random gateways that were up
+  // at each decision since the last call (at most every one up). Empty for the other policies.
   std::span<const size_t> probesDue(uint64_t now_ms);
   void probed(size_t gateway, const ProbeAnswer& answer, uint64_t now_ms);
 
