@@ -26,7 +26,8 @@ ModelInitiator::ModelInitiator(const ModelSpec& spec, SelectionPolicy policy, co
       events_(events),
       stats_(stats),
       prober_(std::move(prober)),
-      table_(spec.gateways, std::chrono::milliseconds(static_cast<int64_t>(spec.half_life_s * 1000))),
+      table_(spec.gateways, std::chrono::milliseconds(static_cast<int64_t>(spec.half_life_s * 1000)),
+             std::chrono::milliseconds(spec.stale_after_ms)),
       loads_(spec.gateways),
       up_(spec.gateways, true),
       in_flight_(spec.gateways, 0),
@@ -188,6 +189,8 @@ void ModelInitiator::answered(int64_t now, uint32_t msg) {
   --c.in_flight;
   ++c.done;
   double response_ms = static_cast<double>(now - m.sent_us) / 1000.0;
+  // The gateways name the domain's site in their answers: from the first, the table knows it.
+  if (table_.siteOf(m.domain) < 0) table_.setSite(m.domain, m.group);
   GatewayAnswer answer{response_ms, m.service_us / 1000.0, m.queue};
   selector_->answered(g, m.domain, answer, ms(now));
   bool slow = m.outcome != ModelOutcome::kDelivered && m.outcome != ModelOutcome::kBounced;
