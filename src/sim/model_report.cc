@@ -35,6 +35,17 @@ const ModelResult* bestRival(const ModelScenarioResult& s, bool p99) {
   return best;
 }
 
+// The scenario's own figure for a policy (shift: -1 when it never followed).
+std::string extras(const ModelSpec& spec, const ModelResult& r) {
+  switch (spec.change) {
+    case ModelChange::kShift: return "shift " + formatNumber("%.0f", r.shift_ms) + " ms";
+    case ModelChange::kFailure:
+      return "lost " + std::to_string(r.lost) + ", rebalanced " + formatNumber("%.0f", r.rebalanced_ms) + " ms";
+    case ModelChange::kBlocked: return "bounced by policy " + std::to_string(r.bounced_policy);
+    default: return r.refusals ? "refused and re-sent " + std::to_string(r.refusals) : "";
+  }
+}
+
 }  // namespace
 
 const ModelResult* modelResult(const ModelScenarioResult& s, const std::string& policy) {
@@ -100,12 +111,8 @@ std::string ModelReport::scenarioText(size_t i) const {
             pad(oracle ? formatNumber("%.2f", ratio(r.p99_ms, oracle->p99_ms)) : "-", 8) +
             pad(std::to_string(r.delivered), 10) + pad(std::to_string(r.bounced), 8) +
             pad(std::to_string(r.failed), 7);
-    if (s.spec.change == ModelChange::kShift) line += "  shift " + formatNumber("%.0f", r.shift_ms) + " ms";
-    if (s.spec.change == ModelChange::kFailure) {
-      line += "  lost " + std::to_string(r.lost) + ", rebalanced " + formatNumber("%.0f", r.rebalanced_ms) + " ms";
-    }
-    if (s.spec.change == ModelChange::kBlocked) line += "  bounced by policy " + std::to_string(r.bounced_policy);
-    out += line + "\n";
+    std::string extra = extras(s.spec, r);
+    out += line + (extra.empty() ? "" : "  " + extra) + "\n";
   }
   for (const ModelTarget& t : targets_) {
     if (t.scenario != s.spec.scenario) continue;
@@ -170,7 +177,7 @@ std::string ModelReport::html() const {
     const ModelScenarioResult& s = scenarios_[i];
     out += "<h2>" + htmlEscaped(s.spec.scenario) + "</h2><p>" + htmlEscaped(describe(s.spec)) + "</p>";
     out += "<table><tr><th>policy</th><th>mean ms</th><th>p50 ms</th><th>p99 ms</th><th>msg/s</th>"
-           "<th>switches/domain/min</th><th>delivered</th><th>bounced</th><th>failed</th></tr>";
+           "<th>switches/domain/min</th><th>delivered</th><th>bounced</th><th>failed</th><th></th></tr>";
     double top = 0;
     for (const ModelResult& r : s.results) top = std::max(top, r.p99_ms);
     for (const ModelResult& r : s.results) {
@@ -178,7 +185,7 @@ std::string ModelReport::html() const {
              formatNumber("%.1f", r.p50_ms) + "</td><td>" + formatNumber("%.1f", r.p99_ms) + "</td><td>" +
              formatNumber("%.0f", r.throughput) + "</td><td>" + formatNumber("%.2f", r.switches_per_domain_minute) +
              "</td><td>" + std::to_string(r.delivered) + "</td><td>" + std::to_string(r.bounced) + "</td><td>" +
-             std::to_string(r.failed) + "</td></tr>";
+             std::to_string(r.failed) + "</td><td>" + htmlEscaped(extras(s.spec, r)) + "</td></tr>";
     }
     out += "</table>";
     // p99 per policy, bars scaled to the scenario's largest.
