@@ -68,7 +68,8 @@ void decide(benchmark::State& state) {
   state.SetLabel(std::string(selectionPolicyName(s.policy)));
 }
 
-// A rival's decision with what it learns from: the chosen gateway answers at once (response
+// A rival's decision with what it learns from: the SEND is reported and the chosen gateway
+// answers at once (response
 // 50 + 10·g ms, service 5 ms less, queue g mod 4), each due probe is answered (RIF and latency
 // from the gateway's profile), and the clock moves 1 ms every 4 decisions (C3's rate tokens
 // refill as they would at 4,000 decisions a second). Per decision, the feedback included.
@@ -85,6 +86,7 @@ void decideRival(benchmark::State& state) {
     int g = selector.choose(d, l, now);
     if (g >= 0) {
       double ms = 50.0 + 10.0 * g;
+      selector.sent(static_cast<size_t>(g), d, now);
       selector.answered(static_cast<size_t>(g), d, GatewayAnswer{ms, ms - 5, static_cast<uint64_t>(g % 4)}, now);
     }
     for (size_t p : selector.probesDue(now)) {

@@ -3,6 +3,8 @@
 // decision reads fixed state and per-gateway scratch sized once, and allocates nothing.
 #include "lbmail/routing/gateway_selector.h"
 
+#include <algorithm>
+
 #include "c3_ranker.h"
 #include "cubic_rate_limiter.h"
 #include "peak_ewma.h"
@@ -14,6 +16,11 @@ namespace {
 
 bool candidate(const GatewayLoad& g) { return g.up && g.credit > 0; }
 
+bool rival(SelectionPolicy p) {
+  return p == SelectionPolicy::kC3 || p == SelectionPolicy::kPrequal || p == SelectionPolicy::kPeakEwmaP2c ||
+         p == SelectionPolicy::kLeastRequestP2c;
+}
+
 }  // namespace
 
 struct GatewaySelector::Rivals {
@@ -24,6 +31,7 @@ struct GatewaySelector::Rivals {
     if (limiters.size() >= gateways) return;
     limiters.resize(gateways);
     peak.resize(gateways);
+    outstanding.resize(gateways);
     candidates.reserve(gateways);
     up.reserve(gateways);
     due.reserve(gateways);
@@ -32,6 +40,9 @@ struct GatewaySelector::Rivals {
   C3Ranker c3;
   std::vector<CubicRateLimiter> limiters;
   std::vector<PeakEwma> peak;
+  // Messages sent and not yet answered, per gateway, as C3's client, Finagle's node and
+  // Envoy's host count them themselves.
+  std::vector<uint64_t> outstanding;
   PrequalPool pool;
   std::vector<size_t> candidates;  // scratch: this decision's candidates
   std::vector<size_t> up;          // prequal: the gateways up at the last decision
@@ -45,6 +56,14 @@ GatewaySelector::Rivals& GatewaySelector::rivals(size_t gateways) {
   if (!rivals_) rivals_.reset(new Rivals(settings_.initiators));
   rivals_->fit(gateways);
   return *rivals_;
+}
+
+// What is outstanding at the gateway: the rivals are per gateway, so the gateway's own count
+// from sent() and answered(), or the caller's in_flight if that is larger (a caller that does
+// not report sends, or passes the gateway's total).
+uint64_t GatewaySelector::outstanding(size_t g, const GatewayLoad& load) const {
+  uint64_t counted = rivals_ && g < rivals_->outstanding.size() ? rivals_->outstanding[g] : 0;
+  return std::max(counted, load.in_flight);
 }
 
 // A candidate drawn uniformly (not the first after a random start, which favours a gateway
@@ -66,26 +85,27 @@ int GatewaySelector::chooseC3(std::span<const GatewayLoad> gateways, uint64_t no
   Rivals& r = rivals(gateways.size());
   int best = -1;
   double best_score = 0;
+  uint64_t best_os = 0;
   int soonest = -1;
   double soonest_ms = 0;
   for (size_t g = 0; g < gateways.size(); ++g) {
     const GatewayLoad& l = gateways[g];
     if (!candidate(l)) continue;
+    uint64_t os = outstanding(g, l);
     double wait = r.limiters[g].msUntilToken(now_ms);
     if (wait > 0) {
-      if (l.in_flight > 0 && (soonest < 0 || wait < soonest_ms)) {
+      if (os > 0 && (soonest < 0 || wait < soonest_ms)) {
         soonest = static_cast<int>(g);
         soonest_ms = wait;
       }
       continue;
     }
-    double s = r.c3.score(g, l.in_flight);
-    // Equal scores (gateways not heard from yet score 0): the one with less in flight.
-    bool better = best < 0 || s < best_score ||
-                  (s == best_score && l.in_flight < gateways[static_cast<size_t>(best)].in_flight);
-    if (better) {
+    double s = r.c3.score(g, os);
+    // Equal scores (gateways not heard from yet score 0): the one with less outstanding.
+    if (best < 0 || s < best_score || (s == best_score && os < best_os)) {
       best = static_cast<int>(g);
       best_score = s;
+      best_os = os;
     }
   }
   if (best >= 0) {
@@ -128,19 +148,24 @@ int GatewaySelector::chooseTwoChoices(std::span<const GatewayLoad> gateways, uin
   double load_a = 0;
   double load_b = 0;
   if (settings_.policy == SelectionPolicy::kPeakEwmaP2c) {
-    load_a = r.peak[a].cost(gateways[a].in_flight, now_ms);
-    load_b = r.peak[b].cost(gateways[b].in_flight, now_ms);
+    load_a = r.peak[a].cost(outstanding(a, gateways[a]), now_ms);
+    load_b = r.peak[b].cost(outstanding(b, gateways[b]), now_ms);
   } else {
-    load_a = static_cast<double>(gateways[a].in_flight);
-    load_b = static_cast<double>(gateways[b].in_flight);
+    load_a = static_cast<double>(outstanding(a, gateways[a]));
+    load_b = static_cast<double>(outstanding(b, gateways[b]));
   }
   return static_cast<int>(load_a < load_b ? a : b);
 }
 
 // Only the rivals learn from these; ewma learns from the delivery-time table.
-void GatewaySelector::sent(size_t, uint32_t, uint64_t) {}
+void GatewaySelector::sent(size_t gateway, uint32_t, uint64_t) {
+  if (rival(settings_.policy)) ++rivals(gateway + 1).outstanding[gateway];
+}
 
 void GatewaySelector::answered(size_t gateway, uint32_t, const GatewayAnswer& answer, uint64_t now_ms) {
+  if (!rival(settings_.policy)) return;
+  uint64_t& os = rivals(gateway + 1).outstanding[gateway];
+  if (os > 0) --os;
   switch (settings_.policy) {
     case SelectionPolicy::kC3: {
       Rivals& r = rivals(gateway + 1);

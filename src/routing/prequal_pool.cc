@@ -16,10 +16,11 @@ void PrequalPool::remove(size_t i) {
 }
 
 void PrequalPool::expire(uint64_t now_ms) {
+  auto fresh = [&](const Probe& p) { return now_ms < p.received_ms || now_ms - p.received_ms <= kMaxAgeMs; };
   size_t kept = 0;
-  for (size_t i = 0; i < size_; ++i) {
-    bool fresh = now_ms < probes_[i].received_ms || now_ms - probes_[i].received_ms <= kMaxAgeMs;
-    if (fresh) probes_[kept++] = probes_[i];
+  while (kept < size_ && fresh(probes_[kept])) ++kept;  // usually all: nothing to move
+  for (size_t i = kept; i < size_; ++i) {
+    if (fresh(probes_[i])) probes_[kept++] = probes_[i];
   }
   size_ = kept;
 }

@@ -194,6 +194,26 @@ TEST(GatewaySelectorRivals, PeakEwmaDoesNotPileOntoAGatewayWithoutHistory) {
   EXPECT_EQ(selector.choose(f.d, load, 1), 1);
 }
 
+TEST(GatewaySelectorRivals, TheyCountWhatIsOutstandingPerGatewayThemselves) {
+  // The caller passes a domain's in flight (none here); the rivals count the gateway's sends.
+  Fixture f;
+  for (SelectionPolicy p : {SelectionPolicy::kLeastRequestP2c, SelectionPolicy::kPeakEwmaP2c, SelectionPolicy::kC3}) {
+    GatewaySelector selector = f.make(p);
+    selector.answered(0, f.d, {10, 5, 0}, 0);
+    selector.answered(1, f.d, {10, 5, 0}, 0);
+    std::vector<GatewayLoad> load(2, GatewayLoad{true, 100, 0, 0});
+    for (int i = 0; i < 5; ++i) selector.sent(0, f.d, 1);
+    EXPECT_EQ(selector.choose(f.d, load, 2), 1) << selectionPolicyName(p);
+    for (int i = 0; i < 5; ++i) selector.answered(0, f.d, {10, 5, 0}, 3);
+    for (int i = 0; i < 3; ++i) selector.sent(1, f.d, 3);
+    EXPECT_EQ(selector.choose(f.d, load, 4), 0) << selectionPolicyName(p);
+    // More answers than sends (a caller that did not report them) cannot go below none.
+    for (int i = 0; i < 9; ++i) selector.answered(1, f.d, {10, 5, 0}, 5);
+    load[0].in_flight = 2;  // the caller's count stands in when larger
+    EXPECT_EQ(selector.choose(f.d, load, 6), 1) << selectionPolicyName(p);
+  }
+}
+
 // Two gateways, the second three times slower, each 1% slower per message in flight there
 // (together they could take 6 a millisecond); a message arrives every millisecond and waits
 // while the policy answers -1. Every answer and probe answer is fed back as the initiator
@@ -224,6 +244,7 @@ double fasterShare(SelectionPolicy p) {
       ++sent[gw];
       double took = latency[gw] * (1 + 0.01 * static_cast<double>(load[gw].in_flight));  // slower with load
       ++load[gw].in_flight;
+      selector.sent(gw, d, now);
       pending.emplace(now + static_cast<uint64_t>(took), gw, took);
     }
     for (size_t g : selector.probesDue(now)) selector.probed(g, {load[g].in_flight, latency[g]}, now);

@@ -108,8 +108,9 @@ class GatewaySelector {
   // it). sent: a SEND went to the gateway; answered: its RESULT (or its loss) came back. c3
   // learns all three fields of the answer and counts it in the gateway's receive rate;
   // peak_ewma_p2c learns response_ms; the others, and ewma (which learns from its table),
-  // ignore it. No rival needs sent(): what is outstanding comes as GatewayLoad::in_flight,
-  // which they read as the gateway's (not the domain's) messages in flight.
+  // ignore it. The rivals count what is outstanding at each gateway from sent() and
+  // answered() (every SEND must then be answered, its loss included), as their clients do;
+  // a larger GatewayLoad::in_flight stands in (a caller that does not report its sends).
   void sent(size_t gateway, uint32_t domain, uint64_t now_ms);
   void answered(size_t gateway, uint32_t domain, const GatewayAnswer& answer, uint64_t now_ms);
   // prequal: the gateways to probe now (asynchronously: the caller sends each a probe and
@@ -147,6 +148,7 @@ class GatewaySelector {
   int choosePrequal(std::span<const GatewayLoad> gateways, uint64_t now_ms);
   int chooseTwoChoices(std::span<const GatewayLoad> gateways, uint64_t now_ms);
   int randomCandidate(std::span<const GatewayLoad> gateways);
+  uint64_t outstanding(size_t g, const GatewayLoad& load) const;
 
   const DeliveryTimeTable& table_;
   SelectorSettings settings_;
