@@ -127,7 +127,8 @@ void printModeHelp(Mode mode) {
         "  --policies LIST     the policies to compare, e.g. ewma,round_robin,random,least_loaded\n"
         "  --shift             add the shift scenario (group 1's fastest gateway changes mid-run)\n"
         "The report goes to the terminal and to [sim] work_dir as report.json and report.html;\n"
-        "the exit code is 1 when a run did not account for every recipient.\n");
+        "the model world's to model-report.json and model-report.html; the exit code is 1 when a run\n"
+        "did not account for every recipient or a model target was missed.\n");
   }
 }
 
