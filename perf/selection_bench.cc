@@ -40,7 +40,9 @@ DeliveryTimeTable& filledTable() {
 
 std::vector<GatewayLoad> loads() {
   std::vector<GatewayLoad> l(kGateways);
-  for (size_t g = 0; g < kGateways; ++g) l[g] = GatewayLoad{true, 1000, 10 * g, 500.0 + 10.0 * static_cast<double>(g)};
+  // In flight from 0 to 30, so that some gateways are beyond their concurrency (20) and pay
+  // the backlog's wait.
+  for (size_t g = 0; g < kGateways; ++g) l[g] = GatewayLoad{true, 1000, 2 * g};
   return l;
 }
 

@@ -1,6 +1,7 @@
 // Gateway selection policies.
 #include "lbmail/routing/gateway_selector.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lbmail {
@@ -8,10 +9,12 @@ namespace {
 
 bool candidate(const GatewayLoad& g) { return g.up && g.credit > 0; }
 
-// The wait a gateway's backlog implies for the next message: in flight over its completion
-// rate, in ms.
-double backlogWaitMs(const GatewayLoad& l) {
-  return l.completions_per_second > 0 ? 1000.0 * static_cast<double>(l.in_flight) / l.completions_per_second : 0;
+// The wait a gateway's backlog implies for the next message, ms: it carries `concurrency`
+// messages to the destination at once, each taking about expected_ms; every message beyond
+// them waits for one of those to finish.
+double backlogWaitMs(const GatewayLoad& l, double expected_ms, uint32_t concurrency) {
+  if (l.in_flight <= concurrency) return 0;
+  return static_cast<double>(l.in_flight - concurrency) * expected_ms / concurrency;
 }
 
 }  // namespace
@@ -130,6 +133,7 @@ int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> g
 GatewaySelector::Scan GatewaySelector::scan(uint32_t domain, std::span<const GatewayLoad> gateways) const {
   Scan s;
   int current = current_[domain];
+  uint32_t concurrency = std::max<uint32_t>(1, settings_.destination_concurrency);
   DeliveryTimeTable::Row row = table_.row(domain);
   for (size_t g = 0; g < gateways.size(); ++g) {
     const GatewayLoad& l = gateways[g];
@@ -149,11 +153,14 @@ GatewaySelector::Scan GatewaySelector::scan(uint32_t domain, std::span<const Gat
     bool is_current = static_cast<int>(g) == current;
     bool could_win = s.best_up < 0 || c < s.best_up_cost || (l.credit > 0 && (s.best < 0 || c < s.best_cost));
     if (!could_win && !is_current) continue;
-    c += backlogWaitMs(l);
+    c += backlogWaitMs(l, m, concurrency);
+    // Nothing comes back from a silent gateway sooner than its silence says.
+    c = std::max(c, l.silent_ms);
     if (is_current) s.current_cost = c;
     if (s.best_up < 0 || c < s.best_up_cost) {
       s.best_up = static_cast<int>(g);
       s.best_up_cost = c;
+      s.best_up_ms = m;
     }
     if (l.credit > 0 && (s.best < 0 || c < s.best_cost)) {
       s.best = static_cast<int>(g);
@@ -199,11 +206,10 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
   // meanwhile sent most of a domain to a gateway whose address the receiver had blocklisted.
   if (!s.fast && s.measuring) return -1;
   int& current = current_[domain];
-  // Waiting for credit costs about one completion's time at that gateway (what it already has
-  // in flight for the domain is in the cost).
+  // Waiting for credit costs about one completion's time at that gateway: one of its messages
+  // to the destination finishing (what it already has in flight there is in the cost).
   if (wait_for && s.best_up >= 0 && s.best_up != s.best) {
-    const GatewayLoad& l = gateways[static_cast<size_t>(s.best_up)];
-    double wait = l.completions_per_second > 0 ? 1000.0 / l.completions_per_second : 0;
+    double wait = s.best_up_ms / std::max<uint32_t>(1, settings_.destination_concurrency);
     if (s.best < 0 || s.best_cost > (s.best_up_cost + wait) * (1 + settings_.hysteresis)) {
       *wait_for = s.best_up;
       if (current != s.best_up && current >= 0) ++switches_;
@@ -224,14 +230,16 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
   return s.best;
 }
 
-// The candidate whose entry for the domain is unknown or oldest, if it is stale.
+// The candidate that has measured the domain (or its site) least recently, if that is longer
+// ago than stale_after: one exploration refreshes a site for all its domains. An exploration
+// on its way counts as a measurement, so the site's other domains do not send more while its
+// answer is out.
 int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
   int pick = -1;
   uint64_t oldest = UINT64_MAX;
   for (size_t g = 0; g < gateways.size(); ++g) {
     if (!candidate(gateways[g])) continue;
-    DeliveryTimeTable::Estimate e = table_.expected(g, domain);
-    uint64_t updated = e.source >= DeliveryTimeTable::Source::kSiteSamples ? e.updated_ms : 0;
+    uint64_t updated = std::max(table_.lastMeasured(g, domain), exploredAt(g, domain));
     if (updated < oldest) {
       oldest = updated;
       pick = static_cast<int>(g);
@@ -239,7 +247,19 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   }
   if (pick < 0) return -1;
   bool stale = oldest == 0 || now_ms - oldest >= settings_.stale_after_ms;
-  return stale ? pick : -1;
+  if (!stale) return -1;
+  exploredAt(static_cast<size_t>(pick), domain) = now_ms;
+  return pick;
+}
+
+// When an exploration last went to the gateway for the domain's site (or the domain, while
+// its site is unknown). Sites and domains are numbered apart: sites take the even slots.
+uint64_t& GatewaySelector::exploredAt(size_t g, uint32_t domain) {
+  int site = table_.siteOf(domain);
+  size_t key = site >= 0 ? 2 * static_cast<size_t>(site) : 2 * static_cast<size_t>(domain) + 1;
+  size_t need = (key + 1) * table_.gateways();
+  if (explored_.size() < need) explored_.resize(need, 0);
+  return explored_[key * table_.gateways() + g];
 }
 
 }  // namespace lbmail

@@ -30,9 +30,8 @@ ModelInitiator::ModelInitiator(const ModelSpec& spec, SelectionPolicy policy, co
              std::chrono::milliseconds(spec.stale_after_ms)),
       loads_(spec.gateways),
       up_(spec.gateways, true),
-      in_flight_(spec.gateways, 0),
+      load_(spec.gateways),
       left_out_(static_cast<size_t>(spec.gateways) * spec.groups, false),
-      cells_(static_cast<size_t>(spec.domains) * spec.gateways),
       parked_(spec.gateways),
       probes_(kProbeRing) {
   // Domain ids are the domains' indexes: the table hands them out in order.
@@ -89,21 +88,14 @@ void ModelInitiator::dispatch(int64_t now, uint32_t msg) {
 }
 
 // What the campaign's dispatcher hands the selector: per gateway up (less those to avoid for
-// this recipient while another could take it), its credit, and the load of the domain's cell.
-void ModelInitiator::fillLoads(const ModelMessage& m) {
+// this recipient while another could take it), its credit, and the destination's load.
+void ModelInitiator::fillLoads(int64_t now, const ModelMessage& m) {
   bool other = false, unrefused = false, unexcluded = false;
+  load_.fill(m.domain, ms(now), loads_);
   for (size_t g = 0; g < spec_.gateways; ++g) {
-    const Cell& c = cell(m.domain, g);
     GatewayLoad& l = loads_[g];
     l.up = up_[g];
-    l.credit = spec_.credit > in_flight_[g] ? spec_.credit - in_flight_[g] : 0;
-    l.in_flight = c.in_flight;
-    double rate = c.rate;
-    if (rate <= 0) {
-      double expected = table_.expected(g, m.domain).ms;
-      rate = expected > 0 ? 1000.0 / expected : 0;
-    }
-    l.completions_per_second = rate;
+    l.credit = spec_.credit > load_.inFlight(g) ? spec_.credit - load_.inFlight(g) : 0;
     l.extra_wait_ms = 0;
     bool excluded = left_out_[spec_.cell(static_cast<uint32_t>(g), m.group)];
     if (static_cast<int>(g) != m.avoid && l.up && l.credit > 0 && !excluded) other = true;
@@ -129,11 +121,11 @@ bool ModelInitiator::knownDomain(uint32_t domain) const {
 
 ModelInitiator::Placed ModelInitiator::place(int64_t now, uint32_t msg) {
   ModelMessage& m = messages_[msg];
-  fillLoads(m);
+  fillLoads(now, m);
   // As the campaign: a domain nothing is known about gets a few probes per gateway, not a wave.
   if (policy_ == SelectionPolicy::kEwma && !knownDomain(m.domain)) {
     uint64_t in_flight = 0;
-    for (size_t g = 0; g < spec_.gateways; ++g) in_flight += cell(m.domain, g).in_flight;
+    in_flight = load_.domainInFlight(m.domain);
     if (in_flight >= GatewaySelector::kProbes * spec_.gateways) return Placed::kHeld;
   }
   int wait_for = -1;
@@ -156,8 +148,7 @@ void ModelInitiator::send(int64_t now, uint32_t msg, size_t g) {
   m.sent_us = now;
   m.outcome = ModelOutcome::kDelivered;
   ++m.gen;
-  ++in_flight_[g];
-  ++cell(m.domain, g).in_flight;
+  load_.sent(g, m.domain, ms(now));
   selector_->sent(g, m.domain, ms(now));
   stats_.sent(now, m.domain, static_cast<uint32_t>(g));
   events_.push(now + static_cast<int64_t>(spec_.link_ms * 1000), ModelEventType::kSendArrives, msg, m.gen,
@@ -184,13 +175,14 @@ void ModelInitiator::answered(int64_t now, uint32_t msg) {
   ModelMessage& m = messages_[msg];
   size_t g = static_cast<size_t>(m.gateway);
   m.state = ModelMessageState::kWaiting;
-  --in_flight_[g];
-  Cell& c = cell(m.domain, g);
-  --c.in_flight;
-  ++c.done;
+  load_.answered(g, m.domain, ms(now));
   double response_ms = static_cast<double>(now - m.sent_us) / 1000.0;
-  // The gateways name the domain's site in their answers: from the first, the table knows it.
-  if (table_.siteOf(m.domain) < 0) table_.setSite(m.domain, m.group);
+  // The gateways name the domain's site in their answers: from the first, the table and the
+  // load know it.
+  if (table_.siteOf(m.domain) < 0) {
+    table_.setSite(m.domain, m.group);
+    load_.setSite(m.domain, m.group);
+  }
   GatewayAnswer answer{response_ms, m.service_us / 1000.0, m.queue};
   selector_->answered(g, m.domain, answer, ms(now));
   bool slow = m.outcome != ModelOutcome::kDelivered && m.outcome != ModelOutcome::kBounced;
@@ -259,7 +251,7 @@ void ModelInitiator::finish(uint32_t msg) {
 // its rate token), and the others behind it would wait as well.
 void ModelInitiator::creditFreed(int64_t now, size_t g) {
   std::deque<uint32_t>& line = parked_[g];
-  while (!line.empty() && in_flight_[g] < spec_.credit) {
+  while (!line.empty() && load_.inFlight(g) < spec_.credit) {
     uint32_t msg = line.front();
     line.pop_front();
     size_t before = line.size();
@@ -281,17 +273,6 @@ void ModelInitiator::tick(int64_t now) {
   redecide(now, held_);
   for (auto& line : parked_) redecide(now, line);
   fetch(now);
-  int64_t per_second = static_cast<int64_t>(1000 / spec_.tick_ms);
-  if (++ticks_ % static_cast<uint64_t>(per_second) == 0) endSecond();
-}
-
-// The campaign's completion rate per cell: measured per second, smoothed by half.
-void ModelInitiator::endSecond() {
-  for (Cell& c : cells_) {
-    double r = static_cast<double>(c.done);
-    c.rate = c.rate <= 0 ? r : 0.5 * c.rate + 0.5 * r;
-    c.done = 0;
-  }
 }
 
 void ModelInitiator::gatewayLost(int64_t now, size_t gateway) {
@@ -300,8 +281,7 @@ void ModelInitiator::gatewayLost(int64_t now, size_t gateway) {
     ModelMessage& m = messages_[msg];
     if (m.state != ModelMessageState::kInFlight || static_cast<size_t>(m.gateway) != gateway) continue;
     m.state = ModelMessageState::kWaiting;
-    --in_flight_[gateway];
-    --cell(m.domain, gateway).in_flight;
+    load_.dropped(gateway, m.domain);
     selector_->answered(gateway, m.domain, {static_cast<double>(now - m.sent_us) / 1000.0, 0, 0}, ms(now));
     ++m.attempts;
     stats_.resent(now);

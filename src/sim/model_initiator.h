@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "lbmail/routing/destination_load.h"
 #include "lbmail/routing/delivery_time_table.h"
 #include "lbmail/routing/gateway_selector.h"
 #include "model_events.h"
@@ -45,26 +46,19 @@ class ModelInitiator {
 
  private:
   enum class Placed { kSent, kParked, kHeld };
-  struct Cell {
-    uint64_t in_flight = 0;
-    uint64_t done = 0;
-    double rate = 0;
-  };
 
   Placed place(int64_t now, uint32_t msg);
   void dispatch(int64_t now, uint32_t msg);
   size_t queued() const;
   void fetch(int64_t now);
   void send(int64_t now, uint32_t msg, size_t g);
-  void fillLoads(const ModelMessage& m);
+  void fillLoads(int64_t now, const ModelMessage& m);
   bool knownDomain(uint32_t domain) const;
   void creditFreed(int64_t now, size_t g);
   void redecide(int64_t now, std::deque<uint32_t>& line);
   void finish(uint32_t msg);
   void refused(int64_t now, uint32_t msg);
   void sendProbes(int64_t now);
-  void endSecond();
-  Cell& cell(uint32_t domain, size_t g) { return cells_[static_cast<size_t>(domain) * spec_.gateways + g]; }
   std::unique_ptr<GatewaySelector> makeSelector(const std::vector<int>& routes) const;
 
   const ModelSpec& spec_;
@@ -78,16 +72,14 @@ class ModelInitiator {
   std::unique_ptr<GatewaySelector> selector_;
   std::vector<GatewayLoad> loads_;
   std::vector<bool> up_;
-  std::vector<uint64_t> in_flight_;
+  DestinationLoad load_;
   std::vector<bool> left_out_;  // per (gateway, group): the gateway REJECTed the site
-  std::vector<Cell> cells_;
   std::vector<std::deque<uint32_t>> parked_;  // per gateway: waiting for its credit
   std::deque<uint32_t> held_;                 // waiting for any gateway
   std::deque<uint32_t> backlog_;              // arrived, still in the database
   std::vector<std::pair<size_t, ProbeAnswer>> probes_;  // replies on their way, a ring
   uint32_t probe_next_ = 0;
   uint64_t open_ = 0;
-  uint64_t ticks_ = 0;
   uint64_t earlier_decisions_ = 0;  // the oracle's, before its routes changed
 };
 

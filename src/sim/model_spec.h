@@ -59,7 +59,7 @@ struct ModelSpec {
   double exploration = 0.02;
   double hysteresis = 0.3;
   double slow_ms = 30000;
-  uint64_t stale_after_ms = 60000;
+  uint64_t stale_after_ms = 2000;
 
   size_t cell(uint32_t g, uint32_t k) const { return static_cast<size_t>(g) * groups + k; }
 };

@@ -15,12 +15,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
+SelectorSettings unlimitedConcurrency() {
+  SelectorSettings s;
+  s.destination_concurrency = UINT32_MAX;
+  return s;
+}
+
 struct Simulation {
   // latency(gateway, now_ms) in ms for the one domain simulated.
   std::function<double(size_t, uint64_t)> latency;
   size_t gateways = 2;
   double noise = 0.0;  // relative, uniform +-
-  SelectorSettings settings;
+  // The synthetic gateways carry any number of messages at once (no queue: each answers after
+  // its latency), so what is in flight never waits.
+  SelectorSettings settings = unlimitedConcurrency();
   std::chrono::milliseconds half_life = 5s;
 
   std::vector<int> choices;  // gateway per decision, in order
@@ -131,9 +139,17 @@ TEST(GatewaySelector, LoadCountsAgainstAGateway) {
   SelectorSettings s;
   s.exploration = 0;
   GatewaySelector selector(table, s);
-  // Gateway 0 is faster, but 500 in flight at 1,000 completions/s is a 500 ms wait.
-  std::vector<GatewayLoad> load{{true, 10, 500, 1000}, {true, 10, 0, 1000}};
+  // Gateway 0 is faster, but with 500 in flight to the destination, 480 beyond the 20 it
+  // carries at once, the next one waits about 480 × 100 ms / 20 = 2.4 s.
+  std::vector<GatewayLoad> load{{true, 10, 500}, {true, 10, 0}};
   EXPECT_EQ(selector.choose(d, load, 1), 1);
+  // Up to its concurrency, what is in flight costs nothing: it is carried at once.
+  load[0].in_flight = 20;
+  EXPECT_EQ(selector.choose(d, load, 2), 0);
+  // A gateway silent for longer than the other's delivery time is not chosen: nothing sent
+  // there comes back sooner.
+  load[0].silent_ms = 400;
+  EXPECT_EQ(selector.choose(d, load, 3), 1);
 }
 
 TEST(GatewaySelector, ComparisonPoliciesSpreadAsNamed) {
@@ -190,19 +206,19 @@ struct TwoGateways {
 TEST(GatewaySelectorWait, EwmaWaitsForTheFasterGatewaysCreditRatherThanTakeTheSlowOne) {
   TwoGateways t;
   GatewaySelector selector(t.table, noExploration());
-  // The fast gateway is up without credit, completing 500 a second; the slow one has credit.
-  std::vector<GatewayLoad> loads = {{true, 0, 0, 500}, {true, 10, 0, 500}};
+  // The fast gateway is up without credit; the slow one has credit.
+  std::vector<GatewayLoad> loads = {{true, 0, 0}, {true, 10, 0}};
   int wait_for = -2;
   EXPECT_EQ(selector.choose(t.d, loads, 2000, &wait_for), -1);
   EXPECT_EQ(wait_for, 0);
   // Without wait_for the caller takes what has credit now, as before.
   EXPECT_EQ(selector.choose(t.d, loads, 2000), 1);
   // When the fast one's own backlog makes it slower than the slow one, no waiting.
-  loads[0].in_flight = 100;  // 100 / 500 per second: 200 ms ahead of this message
+  loads[0].in_flight = 200;  // 180 beyond the 20 it carries at once, 10 ms each over 20: 90 ms ahead
   EXPECT_EQ(selector.choose(t.d, loads, 2000, &wait_for), 1);
   EXPECT_EQ(wait_for, -1);
   // A gateway that is down is never waited for.
-  loads[0] = {false, 0, 0, 500};
+  loads[0] = {false, 0, 0};
   EXPECT_EQ(selector.choose(t.d, loads, 2000, &wait_for), 1);
   EXPECT_EQ(wait_for, -1);
 }
@@ -214,7 +230,7 @@ TEST(GatewaySelectorWait, AnUnmeasuredGatewayGetsBoundedProbesNotAWave) {
   table.recordDelivery(0, d, 50, 1000);     // gateway 0 has measured d
   table.recordDelivery(1, other, 5, 1000);  // gateway 1 is fast elsewhere: its average says 5 ms
   GatewaySelector selector(table, noExploration());
-  std::vector<GatewayLoad> loads = {{true, 0, 0, 100}, {true, 10, 0, 100}};
+  std::vector<GatewayLoad> loads = {{true, 0, 0}, {true, 10, 0}};
   // Gateway 0 (measured) is out of credit; gateway 1 has only its average for d: it gets
   // probes, at most kProbes in flight, and then d waits for gateway 0.
   int sent_to_1 = 0;
@@ -271,7 +287,7 @@ TEST(GatewaySelectorSites, ADomainOnAMeasuredSiteNeedsNoProbesAndSharesItsRefres
   SelectorSettings s = noExploration();
   s.stale_after_ms = 1000;
   GatewaySelector selector(table, s);
-  std::vector<GatewayLoad> loads(3, GatewayLoad{true, 10, 0, 100});
+  std::vector<GatewayLoad> loads(3, GatewayLoad{true, 10, 0});
   uint32_t fresh = table.domainId("fresh.test");
   table.setSite(fresh, 0);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(selector.choose(fresh, loads, 1500), 2);

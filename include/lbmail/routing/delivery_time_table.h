@@ -13,6 +13,7 @@
 // gateway's average over all domains.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -79,6 +80,14 @@ class DeliveryTimeTable {
     return {&cells_[i], site < 0 ? nullptr : &site_cells_[static_cast<size_t>(site) * gateways_], stale_after_ms_};
   }
   const Average& measured(size_t gateway, uint32_t domain) const { return row(domain).at(gateway); }
+  // When the gateway last measured the domain or its site (0: never): a domain is due for a
+  // refresh on a gateway only when neither was measured there lately.
+  uint64_t lastMeasured(size_t gateway, uint32_t domain) const {
+    Row r = row(domain);
+    uint64_t own = std::isnan(r.own[gateway].mean) ? 0 : r.own[gateway].updated_ms;
+    uint64_t site = !r.site || std::isnan(r.site[gateway].mean) ? 0 : r.site[gateway].updated_ms;
+    return std::max(own, site);
+  }
   // The gateway's average over every domain (NaN before its first sample).
   double gatewayAverage(size_t gateway) const { return gateway_avg_[gateway].mean; }
 

@@ -41,11 +41,16 @@ std::string_view selectionPolicyName(SelectionPolicy p);
 struct GatewayLoad {
   bool up = false;
   uint64_t credit = 0;                // SENDs the gateway would take now
-  uint64_t in_flight = 0;             // SENDs without an answer yet
-  double completions_per_second = 0;  // recent RESULT rate; 0 when unknown
+  // SENDs without an answer yet: to the message's destination (DestinationLoad) where the
+  // caller knows it, else to the gateway.
+  uint64_t in_flight = 0;
   // A wait the gateway's own shaping adds for the domain's site (throttled: its in flight there
   // over the rate the site allows), ms; ewma adds it to the cost, so traffic spills over.
   double extra_wait_ms = 0;
+  // How long the gateway has answered nothing while messages to it are in flight, ms: nothing
+  // sent there now comes back sooner (a gateway that died or stalls, before its link is known
+  // to be down).
+  double silent_ms = 0;
 };
 
 // What the answer to one message tells the policies that learn from answers (c3, peak-EWMA).
@@ -75,6 +80,10 @@ struct SelectorSettings {
   std::vector<std::pair<std::string, int>> routes;
   // c3: the number of initiators sharing the gateways (n in q̂ = 1 + os·n + q̄).
   uint32_t initiators = 1;
+  // ewma: messages a gateway carries to one destination at once (its connections there; the
+  // gateways' default max_connections is 20). Beyond them, each message in flight waits about
+  // one delivery time over this.
+  uint32_t destination_concurrency = 20;
 };
 
 class GatewaySelector {
@@ -128,6 +137,7 @@ class GatewaySelector {
     double best_cost = 0;
     int best_up = -1;  // the cheapest measured gateway that is up, credit or not
     double best_up_cost = 0;
+    double best_up_ms = 0;  // its expected delivery time
     double current_cost = std::numeric_limits<double>::quiet_NaN();  // where the domain is now
     int probe = -1;          // the first candidate still unmeasured with room for a probe
     bool measured = false;   // some gateway that is up has measured the domain
@@ -137,6 +147,7 @@ class GatewaySelector {
   Scan scan(uint32_t domain, std::span<const GatewayLoad> gateways) const;
   int leastLoaded(std::span<const GatewayLoad> gateways) const;
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  uint64_t& exploredAt(size_t g, uint32_t domain);
   uint64_t nextRandom();
   // The rivals (gateway_selector_rivals.cc): per gateway, whatever the domain.
   struct Rivals;
@@ -152,6 +163,7 @@ class GatewaySelector {
 
   const DeliveryTimeTable& table_;
   SelectorSettings settings_;
+  std::vector<uint64_t> explored_;  // per (site or domain, gateway): the last exploration sent
   std::vector<int> current_;  // per domain: the gateway it is on (-1: none yet)
   std::vector<int> routed_;   // kFixed, per domain: its route's gateway (-1: none, -2: not looked up)
   uint64_t rng_;
