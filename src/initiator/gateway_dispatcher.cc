@@ -12,16 +12,28 @@ SelectorSettings selectorSettings(const SelectionConfig& selection) {
   return s;
 }
 
+// The rivals from the literature rank gateways, not (domain, gateway) cells: their load is the
+// gateway's whole count of requests in flight (C3's os, Envoy's and Finagle's pending).
+bool perGateway(SelectionPolicy p) {
+  return p == SelectionPolicy::kC3 || p == SelectionPolicy::kPrequal || p == SelectionPolicy::kPeakEwmaP2c ||
+         p == SelectionPolicy::kLeastRequestP2c;
+}
+
+double millis(uint64_t us) { return static_cast<double>(us) / 1000.0; }
+
 }  // namespace
 
-GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection)
+GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection, GatewayProber* prober)
     : gateways_(gateways),
       policy_(selection.selector.policy),
       table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life)),
       selector_(table_, selectorSettings(selection)),
       sites_(gateways),
       loads_(gateways),
-      parked_(gateways) {}
+      parked_(gateways),
+      prober_(prober),
+      gateway_in_flight_(gateways),
+      gateway_queue_(gateways) {}
 
 GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const GatewayAvailability& gateways,
                                                    uint64_t now) {
@@ -52,6 +64,7 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   applyShaping(p.domain_id, now);
   int wait_for = -1;
   int chosen = selector_.choose(p.domain_id, loads_, now, &wait_for);
+  sendProbes(now);
   if (chosen < 0 && wait_for >= 0) {
     // Sooner through that gateway's next credit than through another one now.
     size_t g = static_cast<size_t>(wait_for);
@@ -109,7 +122,7 @@ bool GatewayDispatcher::siteUnavailable(uint32_t domain, size_t g, uint64_t now)
 void GatewayDispatcher::fillDestinationLoad(uint32_t domain) {
   for (size_t g = 0; g < gateways_; ++g) {
     const Cell& c = cell(domain, g);
-    loads_[g].in_flight = c.in_flight;
+    loads_[g].in_flight = perGateway(policy_) ? gateway_in_flight_[g] : c.in_flight;
     double rate = c.rate;
     if (rate <= 0) {
       double expected = table_.expected(g, domain).ms;
@@ -126,19 +139,62 @@ PendingRecipient GatewayDispatcher::unpark(size_t g) {
   return p;
 }
 
-void GatewayDispatcher::sent(uint32_t domain, size_t g) {
+void GatewayDispatcher::sent(uint32_t domain, size_t g, uint64_t now) {
   ++cell(domain, g).in_flight;
+  ++gateway_in_flight_[g];
   if (int site = sites_.siteOf(domain); site >= 0) sites_.sent(g, static_cast<uint32_t>(site));
+  selector_.sent(g, domain, now);
 }
 
-void GatewayDispatcher::answered(uint32_t domain, size_t g) {
-  dropped(domain, g);
+// What the answer tells the learning policies: the time on the initiator's clock, the
+// gateway's own time for the message (its total less its queue wait) and its queue then.
+void GatewayDispatcher::answered(uint32_t domain, size_t g, const proto::ResultFrame& r, uint64_t sent_ms,
+                                 uint64_t now) {
+  release(domain, g);
   ++cell(domain, g).done;
+  if (r.has_load) gateway_queue_[g] = r.queue;
+  GatewayAnswer a;
+  a.response_ms = static_cast<double>(now - sent_ms);
+  a.service_ms = millis(r.timings.total_us - std::min(r.timings.queue_us, r.timings.total_us));
+  a.queue = gateway_queue_[g];
+  selector_.answered(g, domain, a, now);
 }
 
-void GatewayDispatcher::dropped(uint32_t domain, size_t g) {
+// A REJECT: answered at once (or withdrawn unsent), so no service time.
+void GatewayDispatcher::answered(uint32_t domain, size_t g, uint64_t sent_ms, uint64_t now) {
+  release(domain, g);
+  ++cell(domain, g).done;
+  selector_.answered(g, domain, {static_cast<double>(now - sent_ms), 0, gateway_queue_[g]}, now);
+}
+
+void GatewayDispatcher::dropped(uint32_t domain, size_t g, uint64_t sent_ms, uint64_t now) {
+  release(domain, g);
+  selector_.answered(g, domain, {static_cast<double>(now - sent_ms), 0, gateway_queue_[g]}, now);
+}
+
+void GatewayDispatcher::release(uint32_t domain, size_t g) {
   --cell(domain, g).in_flight;
+  --gateway_in_flight_[g];
   if (int site = sites_.siteOf(domain); site >= 0) sites_.done(g, static_cast<uint32_t>(site));
+}
+
+void GatewayDispatcher::onGatewayFrame(size_t g, const proto::Frame& frame, uint64_t now) {
+  if (const auto* s = std::get_if<proto::SitesFrame>(&frame)) {
+    sites_.report(g, *s, now);
+  } else if (const auto* load = std::get_if<proto::LoadFrame>(&frame)) {
+    gateway_queue_[g] = load->queue_depth;
+  } else if (const auto* reply = std::get_if<proto::ProbeReplyFrame>(&frame)) {
+    selector_.probed(g, {reply->requests_in_flight, millis(reply->latency_us)}, now);
+  }
+}
+
+// Asked after each decision: prequal keeps a pool of recent probes to choose from.
+void GatewayDispatcher::sendProbes(uint64_t now) {
+  std::span<const size_t> due = selector_.probesDue(now);
+  if (!prober_) return;
+  for (size_t g : due) {
+    if (g < gateways_) prober_->probe(g, next_probe_token_++);
+  }
 }
 
 void GatewayDispatcher::learnSite(uint32_t domain, std::string_view site) {
@@ -168,11 +224,7 @@ uint64_t GatewayDispatcher::domainInFlight(uint32_t domain) {
   return n;
 }
 
-uint64_t GatewayDispatcher::inFlight(size_t g) const {
-  uint64_t n = 0;
-  for (size_t i = g; i < cells_.size(); i += gateways_) n += cells_[i].in_flight;
-  return n;
-}
+uint64_t GatewayDispatcher::inFlight(size_t g) const { return gateway_in_flight_[g]; }
 
 // Whether some gateway has a measurement (a sample or an RTT prior) for the domain.
 bool GatewayDispatcher::known(uint32_t domain) const {

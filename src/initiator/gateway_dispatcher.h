@@ -5,7 +5,10 @@
 // (GatewaySelector), and parking: a recipient that will arrive sooner through a gateway out of
 // credit now waits for that gateway's credit. The gateways' shaping (SiteTable) leaves out a
 // gateway whose site for the domain is suspended or out of warm-up, and makes a throttled one
-// cost more. It sees the gateways through GatewayAvailability, so it runs without sockets.
+// cost more. It tells the selector what each SEND became (sent, answered, lost) and, for the
+// policies that probe (prequal), sends the PROBEs it asks for after each decision through
+// GatewayProber and passes the replies back. It sees the gateways through GatewayAvailability
+// and GatewayProber, so it runs without sockets.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lbmail/proto/frames.h"
 #include "lbmail/routing/delivery_time_table.h"
 #include "lbmail/routing/gateway_selector.h"
 #include "initiator_config.h"
@@ -31,6 +35,14 @@ class GatewayAvailability {
   virtual bool hasMedia(size_t g, size_t material) const = 0;
 };
 
+// Sends a PROBE (issue 22) to a gateway.
+class GatewayProber {
+ public:
+  virtual ~GatewayProber() = default;
+  // False when g cannot be probed now (down, or a gateway from before PROBE).
+  virtual bool probe(size_t g, uint64_t token) = 0;
+};
+
 class GatewayDispatcher {
  public:
   enum class Route : uint8_t {
@@ -44,7 +56,8 @@ class GatewayDispatcher {
     size_t gateway = 0;
   };
 
-  GatewayDispatcher(size_t gateways, const SelectionConfig& selection);
+  // prober: where the PROBEs go (none: no probes are sent).
+  GatewayDispatcher(size_t gateways, const SelectionConfig& selection, GatewayProber* prober = nullptr);
   GatewayDispatcher(const GatewayDispatcher&) = delete;
   GatewayDispatcher& operator=(const GatewayDispatcher&) = delete;
 
@@ -56,11 +69,16 @@ class GatewayDispatcher {
   PendingRecipient unpark(size_t g);
   size_t parked() const { return parked_count_; }
 
-  // A request to the domain went out on gateway g; was answered; or is no longer counted
-  // there (timed out, failed over).
-  void sent(uint32_t domain, size_t g);
-  void answered(uint32_t domain, size_t g);
-  void dropped(uint32_t domain, size_t g);
+  // A request to the domain went out on gateway g at now_ms; was answered by a RESULT; was
+  // answered by a REJECT; or is no longer counted there (timed out, failed over: lost, for the
+  // selector an answer that took what it waited). sent_ms: when it went out.
+  void sent(uint32_t domain, size_t g, uint64_t now_ms);
+  void answered(uint32_t domain, size_t g, const proto::ResultFrame& r, uint64_t sent_ms, uint64_t now_ms);
+  void answered(uint32_t domain, size_t g, uint64_t sent_ms, uint64_t now_ms);
+  void dropped(uint32_t domain, size_t g, uint64_t sent_ms, uint64_t now_ms);
+  // What a gateway reports of itself: SITES (its shaped sites), LOAD (its queue, for answers
+  // without RESULT's load field), PROBE_REPLY; other frames are not for the dispatcher.
+  void onGatewayFrame(size_t g, const proto::Frame& frame, uint64_t now_ms);
   // A gateway named the domain's site (RESULT, REJECT): what is in flight to the domain now
   // counts for that site.
   void learnSite(uint32_t domain, std::string_view site);
@@ -89,6 +107,8 @@ class GatewayDispatcher {
   void leaveOutRefusers(const PendingRecipient& p);
   void applyShaping(uint32_t domain, uint64_t now_ms);
   bool siteUnavailable(uint32_t domain, size_t g, uint64_t now_ms) const;
+  void release(uint32_t domain, size_t g);
+  void sendProbes(uint64_t now_ms);
 
   size_t gateways_;
   SelectionPolicy policy_;
@@ -99,6 +119,10 @@ class GatewayDispatcher {
   std::vector<Cell> cells_;                           // domain-major: cells_[domain * gateways_ + gateway]
   std::vector<std::deque<PendingRecipient>> parked_;  // per gateway
   size_t parked_count_ = 0;
+  GatewayProber* prober_;
+  uint64_t next_probe_token_ = 1;
+  std::vector<uint64_t> gateway_in_flight_;  // per gateway, over every domain
+  std::vector<uint64_t> gateway_queue_;      // per gateway: the queue it last reported
 };
 
 }  // namespace lbmail

@@ -56,7 +56,7 @@ TEST(GatewayDispatcher, AnUnknownDomainGetsAFewProbesPerGatewayThenWaits) {
     PendingRecipient p = recipient("new.example");
     GatewayDispatcher::Choice c = d.route(p, gw, 1000);
     ASSERT_EQ(c.route, Route::kSend) << i;
-    d.sent(p.domain_id, c.gateway);
+    d.sent(p.domain_id, c.gateway, 1000);
     ++per_gateway[c.gateway];
   }
   // Spread evenly, so that both measure the domain within their first answers.
@@ -69,7 +69,7 @@ TEST(GatewayDispatcher, AnUnknownDomainGetsAFewProbesPerGatewayThenWaits) {
   EXPECT_EQ(d.route(other, gw, 1000).route, Route::kSend);
   // Once an answer has measured it, the rest go out.
   measure(d, "new.example", {20, 30});
-  d.answered(p.domain_id, 0);
+  d.answered(p.domain_id, 0, 1000, 1000);
   EXPECT_EQ(d.route(p, gw, 1000).route, Route::kSend);
 }
 
@@ -169,14 +169,34 @@ TEST(GatewayDispatcher, InFlightIsCountedPerGatewayOverEveryDomain) {
   GatewayDispatcher d(2, ewma());
   uint32_t a = d.table().domainId("a.example");
   uint32_t b = d.table().domainId("b.example");
-  d.sent(a, 1);
-  d.sent(b, 1);
-  d.sent(b, 0);
+  d.sent(a, 1, 1000);
+  d.sent(b, 1, 1000);
+  d.sent(b, 0, 1000);
   EXPECT_EQ(d.inFlight(0), 1u);
   EXPECT_EQ(d.inFlight(1), 2u);
-  d.answered(a, 1);
-  d.dropped(b, 1);
+  d.answered(a, 1, 1000, 1000);
+  d.dropped(b, 1, 1000, 1000);
   EXPECT_EQ(d.inFlight(1), 0u);
+}
+
+// The rivals rank gateways, not (domain, gateway) cells: what a gateway has in flight to other
+// domains counts too. Two gateways: least_request_p2c's two random choices are both, and the
+// one with fewer in flight wins.
+TEST(GatewayDispatcher, TheRivalsSeeEachGatewaysWholeLoad) {
+  SelectionConfig c = ewma();
+  c.selector.policy = SelectionPolicy::kLeastRequestP2c;
+  GatewayDispatcher d(2, c);
+  FakeGateways gw(2);
+  uint32_t busy = d.table().domainId("busy.example");
+  for (int i = 0; i < 5; ++i) d.sent(busy, 0, 1000);
+  d.sent(busy, 1, 1000);
+  for (int i = 0; i < 3; ++i) {
+    PendingRecipient p = recipient("quiet.example");
+    GatewayDispatcher::Choice choice = d.route(p, gw, 1000);
+    ASSERT_EQ(choice.route, Route::kSend);
+    EXPECT_EQ(choice.gateway, 1u) << i;
+    d.sent(p.domain_id, choice.gateway, 1000);
+  }
 }
 
 // ---- The gateways' shaping (issue 20) ----
@@ -266,7 +286,7 @@ TEST(GatewayDispatcher, WarmUpUsedUpSpillsOverToAnotherGateway) {
     PendingRecipient p = recipient("d.example");
     GatewayDispatcher::Choice c = d.route(p, gw, 1000);
     ASSERT_EQ(c.route, Route::kSend);
-    d.sent(domain, c.gateway);
+    d.sent(domain, c.gateway, 1000);
     to.push_back(c.gateway);
   }
   EXPECT_EQ(to, (std::vector<size_t>{0, 0, 0, 1, 1}));
@@ -283,7 +303,7 @@ std::vector<size_t> spread(GatewayDispatcher& d, FakeGateways& gw, int n) {
     PendingRecipient p = recipient("d.example");
     GatewayDispatcher::Choice c = d.route(p, gw, 1000);
     EXPECT_EQ(c.route, Route::kSend);
-    d.sent(domain, c.gateway);
+    d.sent(domain, c.gateway, 1000);
     ++per_gateway[c.gateway];
   }
   return per_gateway;
@@ -321,7 +341,7 @@ TEST(GatewayDispatcher, ComparisonPoliciesLeaveOutUnavailableGatewaysOnly) {
       GatewayDispatcher::Choice c = d.route(p, gw, 1000);
       ASSERT_EQ(c.route, Route::kSend) << selectionPolicyName(policy);
       EXPECT_EQ(c.gateway, 1u) << selectionPolicyName(policy);
-      d.sent(domain, c.gateway);
+      d.sent(domain, c.gateway, 1000);
     }
   }
 }
@@ -330,18 +350,18 @@ TEST(GatewayDispatcher, ComparisonPoliciesLeaveOutUnavailableGatewaysOnly) {
 TEST(GatewayDispatcher, InFlightFollowsADomainToTheSiteItLearns) {
   GatewayDispatcher d(2, ewma());
   uint32_t domain = d.table().domainId("d.example");
-  d.sent(domain, 0);
-  d.sent(domain, 0);
-  d.sent(domain, 1);
+  d.sent(domain, 0, 1000);
+  d.sent(domain, 0, 1000);
+  d.sent(domain, 1, 1000);
   d.learnSite(domain, "gmail");
   uint32_t site = d.sites().intern("gmail");
   EXPECT_EQ(d.sites().inFlight(0, site), 2u);
   EXPECT_EQ(d.sites().inFlight(1, site), 1u);
-  d.answered(domain, 0);
-  d.dropped(domain, 1);
+  d.answered(domain, 0, 1000, 1000);
+  d.dropped(domain, 1, 1000, 1000);
   EXPECT_EQ(d.sites().inFlight(0, site), 1u);
   EXPECT_EQ(d.sites().inFlight(1, site), 0u);
-  d.sent(domain, 1);
+  d.sent(domain, 1, 1000);
   EXPECT_EQ(d.sites().sentSinceReport(1, site), 1u);
   // Another site for the domain (its MX moved): its in flight goes along.
   d.learnSite(domain, "yahoo");
