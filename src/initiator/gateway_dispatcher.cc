@@ -26,7 +26,8 @@ double millis(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection, GatewayProber* prober)
     : gateways_(gateways),
       policy_(selection.selector.policy),
-      table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life)),
+      table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life),
+             std::chrono::milliseconds(selection.selector.stale_after_ms)),
       selector_(table_, selectorSettings(selection)),
       sites_(gateways),
       loads_(gateways),
@@ -201,6 +202,8 @@ void GatewayDispatcher::learnSite(uint32_t domain, std::string_view site) {
   int before = sites_.learn(domain, site);
   int now = sites_.siteOf(domain);
   if (before == now) return;
+  // Its site's measurements stand for it where it has none (and it feeds them from now on).
+  if (now >= 0) table_.setSite(domain, static_cast<uint32_t>(now));
   for (size_t g = 0; g < gateways_; ++g) sites_.moveInFlight(g, before, now, cell(domain, g).in_flight);
 }
 
@@ -230,7 +233,10 @@ uint64_t GatewayDispatcher::inFlight(size_t g) const { return gateway_in_flight_
 bool GatewayDispatcher::known(uint32_t domain) const {
   for (size_t g = 0; g < gateways_; ++g) {
     auto source = table_.expected(g, domain).source;
-    if (source == DeliveryTimeTable::Source::kSamples || source == DeliveryTimeTable::Source::kRttPrior) return true;
+    if (source == DeliveryTimeTable::Source::kSamples || source == DeliveryTimeTable::Source::kSiteSamples ||
+        source == DeliveryTimeTable::Source::kRttPrior) {
+      return true;
+    }
   }
   return false;
 }

@@ -8,6 +8,12 @@ namespace {
 
 bool candidate(const GatewayLoad& g) { return g.up && g.credit > 0; }
 
+// The wait a gateway's backlog implies for the next message: in flight over its completion
+// rate, in ms.
+double backlogWaitMs(const GatewayLoad& l) {
+  return l.completions_per_second > 0 ? 1000.0 * static_cast<double>(l.in_flight) / l.completions_per_second : 0;
+}
+
 }  // namespace
 
 std::optional<SelectionPolicy> parseSelectionPolicy(std::string_view name) {
@@ -74,11 +80,10 @@ int GatewaySelector::choose(uint32_t domain, std::span<const GatewayLoad> gatewa
     }
     case SelectionPolicy::kLeastLoaded: return leastLoaded(gateways);
     case SelectionPolicy::kFixed: return chooseFixed(domain, gateways, wait_for);
-    // PLACEHOLDER until the rivals land (issue 22, helper h22-rivals).
-    case SelectionPolicy::kC3:
-    case SelectionPolicy::kPrequal:
+    case SelectionPolicy::kC3: return chooseC3(gateways, now_ms, wait_for);
+    case SelectionPolicy::kPrequal: return choosePrequal(gateways, now_ms);
     case SelectionPolicy::kPeakEwmaP2c:
-    case SelectionPolicy::kLeastRequestP2c: return leastLoaded(gateways);
+    case SelectionPolicy::kLeastRequestP2c: return chooseTwoChoices(gateways, now_ms);
   }
   return -1;
 }
@@ -120,15 +125,42 @@ int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> g
   return -1;
 }
 
-// Expected delivery time plus the wait the gateway's backlog implies (in flight over its
-// completion rate) plus the wait a throttled site adds there. An unknown expectation counts as
-// 0, so unknown gateways get tried.
-double GatewaySelector::cost(size_t g, uint32_t domain, const GatewayLoad& load) const {
-  double expected = table_.expected(g, domain).ms;
-  if (std::isnan(expected)) expected = 0;
-  double wait =
-      load.completions_per_second > 0 ? 1000.0 * static_cast<double>(load.in_flight) / load.completions_per_second : 0;
-  return expected + wait + load.extra_wait_ms;
+// One pass over the domain's row: what each decision needs to know, with no second look at the
+// table (ewma's whole per-decision cost is this loop; perf/selection_bench).
+GatewaySelector::Scan GatewaySelector::scan(uint32_t domain, std::span<const GatewayLoad> gateways) const {
+  Scan s;
+  int current = current_[domain];
+  DeliveryTimeTable::Row row = table_.row(domain);
+  for (size_t g = 0; g < gateways.size(); ++g) {
+    const GatewayLoad& l = gateways[g];
+    if (!l.up) continue;
+    double m = row.at(g).mean;
+    if (std::isnan(m)) {
+      // Not measured here yet: its probes are out or about to be.
+      s.measuring = true;
+      if (s.probe < 0 && l.credit > 0 && l.in_flight < kProbes) s.probe = static_cast<int>(g);
+      continue;
+    }
+    s.measured = true;
+    s.fast |= m < settings_.slow_ms;
+    // Expected delivery time plus the wait a throttled site adds there plus the wait the
+    // backlog implies; the last (a division) only where the rest could still win.
+    double c = m + l.extra_wait_ms;
+    bool is_current = static_cast<int>(g) == current;
+    bool could_win = s.best_up < 0 || c < s.best_up_cost || (l.credit > 0 && (s.best < 0 || c < s.best_cost));
+    if (!could_win && !is_current) continue;
+    c += backlogWaitMs(l);
+    if (is_current) s.current_cost = c;
+    if (s.best_up < 0 || c < s.best_up_cost) {
+      s.best_up = static_cast<int>(g);
+      s.best_up_cost = c;
+    }
+    if (l.credit > 0 && (s.best < 0 || c < s.best_cost)) {
+      s.best = static_cast<int>(g);
+      s.best_cost = c;
+    }
+  }
+  return s;
 }
 
 int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms,
@@ -147,97 +179,49 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
     }
     exploration_credit_ = 1;  // nothing to refresh now: keep the turn for later, without piling up
   }
-  // Once some gateway has measured the domain, only measured gateways compete: a stand-in (the
-  // gateway's average over other domains) would make an unmeasured gateway look as fast as its
-  // best domains, and a wave would go there before its first answer came back. Unmeasured
-  // gateways get probes instead (below).
-  bool measured = false;
-  for (size_t g = 0; g < gateways.size() && !measured; ++g) {
-    measured = gateways[g].up && table_.expected(g, domain).source == DeliveryTimeTable::Source::kSamples;
-  }
+  Scan s = scan(domain, gateways);
   // Nothing measured for the domain yet: no average stands in (whichever gateway answered
   // first elsewhere would get every new domain). Spread the first messages evenly instead, so
   // that each gateway measures the domain within its first answers.
-  if (!measured) return leastLoaded(gateways);
-  // A gateway that has not measured the domain yet gets a few messages now (at most kProbes in
-  // flight), so that it is measured within one answer instead of waiting for exploration.
-  if (int p = probe(domain, gateways); p >= 0) return p;
-  if (onlySlowMeasured(domain, gateways)) return -1;
-  int best = -1;
-  double best_cost = 0;
-  int best_up = -1;  // the cheapest gateway that is up, credit or not
-  double best_up_cost = 0;
-  for (size_t g = 0; g < gateways.size(); ++g) {
-    if (!gateways[g].up) continue;
-    if (table_.expected(g, domain).source != DeliveryTimeTable::Source::kSamples) continue;
-    double c = cost(g, domain, gateways[g]);
-    if (best_up < 0 || c < best_up_cost) {
-      best_up = static_cast<int>(g);
-      best_up_cost = c;
-    }
-    if (gateways[g].credit == 0) continue;
-    if (best < 0 || c < best_cost) {
-      best = static_cast<int>(g);
-      best_cost = c;
-    }
+  if (!s.measured) return leastLoaded(gateways);
+  // Once some gateway has measured the domain, only measured gateways compete: a stand-in (the
+  // gateway's average over other domains) would make an unmeasured gateway look as fast as its
+  // best domains, and a wave would go there before its first answer came back. A gateway that
+  // has not measured the domain yet gets a few messages now (at most kProbes in flight), so
+  // that it is measured within one answer instead of waiting for exploration.
+  if (s.probe >= 0) {
+    ++explorations_;
+    return s.probe;
   }
+  // Every measurement is slow while some gateway is still measuring: wait for its probes. A
+  // slow sample is a refusal, a deferral or a timeout: it says where not to send, not where
+  // to, and the probes' answers come within one delivery time. Sending on to the slow one
+  // meanwhile sent most of a domain to a gateway whose address the receiver had blocklisted.
+  if (!s.fast && s.measuring) return -1;
   int& current = current_[domain];
   // Waiting for credit costs about one completion's time at that gateway (what it already has
   // in flight for the domain is in the cost).
-  if (wait_for && best_up >= 0 && best_up != best) {
-    const GatewayLoad& l = gateways[static_cast<size_t>(best_up)];
+  if (wait_for && s.best_up >= 0 && s.best_up != s.best) {
+    const GatewayLoad& l = gateways[static_cast<size_t>(s.best_up)];
     double wait = l.completions_per_second > 0 ? 1000.0 / l.completions_per_second : 0;
-    if (best < 0 || best_cost > (best_up_cost + wait) * (1 + settings_.hysteresis)) {
-      // Rather than wait, a gateway with credit that has not measured the domain gets a probe.
-      if (int p = probe(domain, gateways); p >= 0) return p;
-      *wait_for = best_up;
-      if (current != best_up && current >= 0) ++switches_;
-      current = best_up;
+    if (s.best < 0 || s.best_cost > (s.best_up_cost + wait) * (1 + settings_.hysteresis)) {
+      *wait_for = s.best_up;
+      if (current != s.best_up && current >= 0) ++switches_;
+      current = s.best_up;
       return -1;
     }
   }
-  if (best < 0) return probe(domain, gateways);
-  if (current >= 0 && current != best && static_cast<size_t>(current) < gateways.size() &&
-      candidate(gateways[static_cast<size_t>(current)])) {
-    // Hysteresis: move only when the best is clearly cheaper than where the domain is.
-    double here = cost(static_cast<size_t>(current), domain, gateways[static_cast<size_t>(current)]);
-    if (here <= best_cost * (1 + settings_.hysteresis)) return current;
+  if (s.best < 0) return -1;
+  // Hysteresis: move only when the best is clearly cheaper than where the domain is.
+  if (current >= 0 && current != s.best && gateways[static_cast<size_t>(current)].credit > 0 &&
+      !std::isnan(s.current_cost) && s.current_cost <= s.best_cost * (1 + settings_.hysteresis)) {
+    return current;
   }
-  if (current != best) {
+  if (current != s.best) {
     if (current >= 0) ++switches_;
-    current = best;
+    current = s.best;
   }
-  return best;
-}
-
-// A candidate that has no sample for the domain and fewer than kProbes of its messages in flight.
-int GatewaySelector::probe(uint32_t domain, std::span<const GatewayLoad> gateways) {
-  for (size_t g = 0; g < gateways.size(); ++g) {
-    if (!candidate(gateways[g]) || gateways[g].in_flight >= kProbes) continue;
-    if (table_.expected(g, domain).source == DeliveryTimeTable::Source::kSamples) continue;
-    ++explorations_;
-    return static_cast<int>(g);
-  }
-  return -1;
-}
-
-// Whether a gateway that is up is still measuring the domain (no sample yet: its probes are in
-// flight or wait for credit) while every measured one is known only as slow. A slow sample is a
-// refusal, a deferral or a timeout: it says where not to send, not where to, and the probes'
-// answers come within one delivery time. Sending on to the slow one meanwhile sent most of a
-// domain to a gateway whose address the receiver had blocklisted.
-bool GatewaySelector::onlySlowMeasured(uint32_t domain, std::span<const GatewayLoad> gateways) const {
-  bool measuring = false;
-  for (size_t g = 0; g < gateways.size(); ++g) {
-    if (!gateways[g].up) continue;
-    DeliveryTimeTable::Estimate e = table_.expected(g, domain);
-    if (e.source != DeliveryTimeTable::Source::kSamples) {
-      measuring = true;
-    } else if (e.ms < settings_.slow_ms) {
-      return false;
-    }
-  }
-  return measuring;
+  return s.best;
 }
 
 // The candidate whose entry for the domain is unknown or oldest, if it is stale.
@@ -247,7 +231,7 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   for (size_t g = 0; g < gateways.size(); ++g) {
     if (!candidate(gateways[g])) continue;
     DeliveryTimeTable::Estimate e = table_.expected(g, domain);
-    uint64_t updated = e.source == DeliveryTimeTable::Source::kSamples ? e.updated_ms : 0;
+    uint64_t updated = e.source >= DeliveryTimeTable::Source::kSiteSamples ? e.updated_ms : 0;
     if (updated < oldest) {
       oldest = updated;
       pick = static_cast<int>(g);
@@ -257,11 +241,5 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   bool stale = oldest == 0 || now_ms - oldest >= settings_.stale_after_ms;
   return stale ? pick : -1;
 }
-
-// PLACEHOLDER until the rivals land (issue 22, helper h22-rivals).
-void GatewaySelector::sent(size_t, uint32_t, uint64_t) {}
-void GatewaySelector::answered(size_t, uint32_t, const GatewayAnswer&, uint64_t) {}
-std::span<const size_t> GatewaySelector::probesDue(uint64_t) { return {}; }
-void GatewaySelector::probed(size_t, const ProbeAnswer&, uint64_t) {}
 
 }  // namespace lbmail

@@ -1,4 +1,4 @@
-// Tests for src/initiator/delivery_time_table.cc: time-decayed averages, priors, fallbacks.
+// Tests for src/routing/delivery_time_table.cc: time-decayed averages, priors, fallbacks.
 #include "lbmail/routing/delivery_time_table.h"
 
 #include <gtest/gtest.h>
@@ -48,6 +48,33 @@ TEST(DeliveryTimeTable, HalfLifeIsInTime) {
   for (int i = 0; i < 64; ++i) t.recordDelivery(0, d, 1000, 10000);
   EXPECT_GT(t.expected(0, d).ms, 600);
   EXPECT_LT(t.expected(0, d).ms, 1000);
+}
+
+// Domains on one receiving site share what is measured there: a domain never sent through a
+// gateway takes its site's estimate; a domain's own entry stands while it is about as fresh as
+// its site's, and gives way once it is older by more than stale_after.
+TEST(DeliveryTimeTable, ASiteServesItsDomains) {
+  DeliveryTimeTable t(2, 2s, 5s);
+  uint32_t big = t.domainId("big.test"), small = t.domainId("small.test"), alone = t.domainId("alone.test");
+  t.setSite(big, 0);
+  t.setSite(small, 0);
+  t.recordDelivery(1, small, 80, 1000);  // small was measured once through gateway 1
+  t.recordDelivery(0, big, 20, 1000);
+  EXPECT_EQ(t.expected(0, small).source, DeliveryTimeTable::Source::kSiteSamples);
+  EXPECT_DOUBLE_EQ(t.expected(0, small).ms, 20);
+  EXPECT_EQ(t.expected(1, small).source, DeliveryTimeTable::Source::kSamples);
+  EXPECT_TRUE(std::isnan(t.measured(0, alone).mean)) << "a domain with no site learns nothing from others";
+  // The site is measured afresh through gateway 1 (big's traffic): small's own entry, from
+  // 1000 ms, stands until it is more than 5 s older than the site's.
+  t.recordDelivery(1, big, 15, 5000);
+  EXPECT_DOUBLE_EQ(t.measured(1, small).mean, 80);
+  t.recordDelivery(1, big, 15, 7000);
+  EXPECT_LT(t.measured(1, small).mean, 80);
+  EXPECT_EQ(t.measured(1, small).updated_ms, 7000u);
+  EXPECT_EQ(t.expected(1, small).source, DeliveryTimeTable::Source::kSiteSamples);
+  // small's own sample makes its entry fresh again.
+  t.recordDelivery(1, small, 90, 7100);
+  EXPECT_EQ(t.expected(1, small).source, DeliveryTimeTable::Source::kSamples);
 }
 
 }  // namespace

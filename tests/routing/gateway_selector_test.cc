@@ -1,4 +1,4 @@
-// Tests for src/initiator/gateway_selector.cc on synthetic gateways with an injected clock: a
+// Tests for src/routing/gateway_selector.cc on synthetic gateways with an injected clock: a
 // small discrete-event loop sends a message every millisecond, each chosen gateway answers
 // after its latency for the domain (plus noise), and every answer feeds the table.
 #include "lbmail/routing/gateway_selector.h"
@@ -257,6 +257,41 @@ TEST(GatewaySelectorWait, WaitsForAGatewayStillMeasuringRatherThanOneKnownOnlyAs
   GatewaySelector selector2(other, s);
   other.recordDelivery(0, other.domainId("d.test"), s.slow_ms - 1, 0);
   EXPECT_EQ(selector2.choose(0, loads, 0), 0);
+}
+
+// A domain new to the campaign on a site the gateways have measured goes straight to the
+// site's fastest gateway: no probes through the others, whose times for the site are known.
+// And a site measured afresh through a gateway counts as fresh for every domain on it, so
+// exploration refreshes each (gateway, site) once, not each (gateway, domain).
+TEST(GatewaySelectorSites, ADomainOnAMeasuredSiteNeedsNoProbesAndSharesItsRefreshes) {
+  DeliveryTimeTable table(3, std::chrono::seconds(2), std::chrono::seconds(1));
+  uint32_t known = table.domainId("known.test");
+  table.setSite(known, 0);
+  for (size_t g = 0; g < 3; ++g) table.recordDelivery(g, known, g == 2 ? 10 : 60, 1000);
+  SelectorSettings s = noExploration();
+  s.stale_after_ms = 1000;
+  GatewaySelector selector(table, s);
+  std::vector<GatewayLoad> loads(3, GatewayLoad{true, 10, 0, 100});
+  uint32_t fresh = table.domainId("fresh.test");
+  table.setSite(fresh, 0);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(selector.choose(fresh, loads, 1500), 2);
+  EXPECT_EQ(selector.explorations(), 0u) << "no probes: the site is measured everywhere";
+  // With exploration on, 1.5 s later (the site's entries are stale after 1 s), gateways 0 and
+  // 1 get one exploration each for the site, through whichever domain's turn came (gateway 2's
+  // entry is refreshed by the traffic itself); then no domain of the site is explored again
+  // until the site is stale again.
+  s.exploration = 0.5;
+  GatewaySelector exploring(table, s);
+  std::map<int, int> sent;
+  for (uint64_t i = 0; i < 40; ++i) {
+    uint32_t d = i % 2 ? known : fresh;
+    int g = exploring.choose(d, loads, 2500);
+    ++sent[g];
+    table.recordDelivery(static_cast<size_t>(g), d, g == 2 ? 10 : 60, 2500);
+  }
+  EXPECT_EQ(exploring.explorations(), 2u);
+  EXPECT_EQ(sent[0], 1);
+  EXPECT_EQ(sent[1], 1);
 }
 
 TEST(GatewaySelectorFixed, RoutesByDomainOrParentAndWaitsForTheRoutedGateway) {

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,6 +83,9 @@ class GatewaySelector {
   // first answers, not a blind wave.
   static constexpr uint64_t kProbes = 4;
 
+  // prequal: probes sent after each decision (the paper's r_probe).
+  static constexpr size_t kProbesPerDecision = 3;
+
   GatewaySelector(const DeliveryTimeTable& table, SelectorSettings settings);
 
   // The gateway for the next message to domain, or -1 when no gateway is a candidate.
@@ -88,7 +93,9 @@ class GatewaySelector {
   // is up but out of credit now: the message will arrive sooner if it waits for that gateway's
   // next credit than if it goes through a slower one at once (with a backlog, credit frees up
   // one gateway at a time, and taking whichever frees first would be round-robin by another
-  // name).
+  // name). c3 answers -1 when no candidate holds a rate token, with *wait_for set to the one
+  // whose token comes first if an answer from it is still to come (otherwise the caller's
+  // next tick asks again).
   int choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for = nullptr);
 
   // The gateway the domain is on now (-1 before its first ewma decision).
@@ -98,23 +105,48 @@ class GatewaySelector {
   uint64_t switches() const { return switches_; }
 
   // What the learning policies hear (every policy may be told; those that do not learn ignore
-  // it). sent: a SEND went to the gateway; answered: its RESULT (or its loss) came back.
+  // it). sent: a SEND went to the gateway; answered: its RESULT (or its loss) came back. c3
+  // learns all three fields of the answer and counts it in the gateway's receive rate;
+  // peak_ewma_p2c learns response_ms; the others, and ewma (which learns from its table),
+  // ignore it. No rival needs sent(): what is outstanding comes as GatewayLoad::in_flight,
+  // which they read as the gateway's (not the domain's) messages in flight.
   void sent(size_t gateway, uint32_t domain, uint64_t now_ms);
   void answered(size_t gateway, uint32_t domain, const GatewayAnswer& answer, uint64_t now_ms);
   // prequal: the gateways to probe now (asynchronously: the caller sends each a probe and
-  // passes its answer to probed()). Empty for the other policies.
+  // passes its answer to probed()): kProbesPerDecision distinct random gateways that were up
+  // at each decision since the last call (at most every one up). Empty for the other policies.
   std::span<const size_t> probesDue(uint64_t now_ms);
   void probed(size_t gateway, const ProbeAnswer& answer, uint64_t now_ms);
 
  private:
   int chooseEwma(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for);
   int chooseFixed(uint32_t domain, std::span<const GatewayLoad> gateways, int* wait_for);
+  // What one pass over a domain's row finds (ewma).
+  struct Scan {
+    int best = -1;  // the cheapest measured gateway with credit
+    double best_cost = 0;
+    int best_up = -1;  // the cheapest measured gateway that is up, credit or not
+    double best_up_cost = 0;
+    double current_cost = std::numeric_limits<double>::quiet_NaN();  // where the domain is now
+    int probe = -1;          // the first candidate still unmeasured with room for a probe
+    bool measured = false;   // some gateway that is up has measured the domain
+    bool measuring = false;  // some gateway that is up has not
+    bool fast = false;       // some measurement is under slow_ms
+  };
+  Scan scan(uint32_t domain, std::span<const GatewayLoad> gateways) const;
   int leastLoaded(std::span<const GatewayLoad> gateways) const;
-  int probe(uint32_t domain, std::span<const GatewayLoad> gateways);
-  bool onlySlowMeasured(uint32_t domain, std::span<const GatewayLoad> gateways) const;
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
-  double cost(size_t g, uint32_t domain, const GatewayLoad& load) const;
   uint64_t nextRandom();
+  // The rivals (gateway_selector_rivals.cc): per gateway, whatever the domain.
+  struct Rivals;
+  struct RivalsDeleter {
+    void operator()(Rivals* r) const;
+  };
+  Rivals& rivals(size_t gateways);
+  int chooseC3(std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for);
+  int choosePrequal(std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  int chooseTwoChoices(std::span<const GatewayLoad> gateways, uint64_t now_ms);
+  int randomCandidate(std::span<const GatewayLoad> gateways);
 
   const DeliveryTimeTable& table_;
   SelectorSettings settings_;
@@ -126,6 +158,7 @@ class GatewaySelector {
   uint64_t decisions_ = 0;
   uint64_t explorations_ = 0;
   uint64_t switches_ = 0;
+  std::unique_ptr<Rivals, RivalsDeleter> rivals_;  // made on a rival's first use
 };
 
 }  // namespace lbmail
