@@ -1,7 +1,8 @@
 // The rivals from the load-balancing literature (issue 22) run a real campaign: `lbmail
 // initiator` with [selection] policy c3 or prequal over two `lbmail gateway`s into one `lbmail
 // sink`. Every recipient is delivered once, both gateways carry traffic, and the gateways'
-// load reports (RESULT's queue, PROBE for prequal) flow without upsetting either side.
+// load reports (RESULT's queue, PROBE for prequal) flow without upsetting either side: prequal's
+// probes reach the gateways and are answered.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -46,6 +47,15 @@ int64_t scalar(const std::string& db, const std::string& sql) {
   sqlite3_finalize(st);
   sqlite3_close(h);
   return v;
+}
+
+// The PROBEs a gateway answered, from its /metrics; -1 when they cannot be read.
+int64_t probesAnswered(const test::GatewayProcess& gateway) {
+  auto metrics = test::httpGet(gateway.admin(), "/metrics");
+  if (!metrics) return -1;
+  const std::string name = "\nlbmail_gateway_probes_total ";
+  size_t at = metrics->body.find(name);
+  return at == std::string::npos ? -1 : std::stoll(metrics->body.substr(at + name.size()));
 }
 
 class CampaignPolicy : public ::testing::TestWithParam<const char*> {
@@ -94,6 +104,14 @@ TEST_P(CampaignPolicy, DeliversEveryRecipientOnceThroughBothGateways) {
   EXPECT_EQ(scalar(db, "SELECT count(DISTINCT recipient_id) FROM deliveries WHERE state = 'delivered'"), kRecipients);
   EXPECT_GT(scalar(db, "SELECT count(*) FROM deliveries WHERE state = 'delivered' AND gateway = 'gw1'"), 0);
   EXPECT_GT(scalar(db, "SELECT count(*) FROM deliveries WHERE state = 'delivered' AND gateway = 'gw2'"), 0);
+  // prequal probes the gateways after its decisions, and they answer; c3 never probes.
+  int64_t probes = 0;
+  for (auto& g : gateways_) probes += probesAnswered(*g);
+  if (policy == "prequal") {
+    EXPECT_GT(probes, 0);
+  } else {
+    EXPECT_EQ(probes, 0);
+  }
   for (auto& g : gateways_) {
     EXPECT_EQ(g->stop(), 0);
   }
