@@ -66,7 +66,10 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   int wait_for = -1;
   int chosen = selector_.choose(p.domain_id, loads_, now, &wait_for);
   sendProbes(now);
-  if (chosen < 0 && wait_for >= 0) {
+  // Parked recipients come back when that gateway's credit does: one that holds credit now (c3's
+  // rate limiter is what holds it back) would give them back at once, so they wait for the
+  // next tick instead.
+  if (chosen < 0 && wait_for >= 0 && loads_[static_cast<size_t>(wait_for)].credit == 0) {
     // Sooner through that gateway's next credit than through another one now.
     size_t g = static_cast<size_t>(wait_for);
     parked_[g].push_back(std::move(p));

@@ -199,6 +199,28 @@ TEST(GatewayDispatcher, TheRivalsSeeEachGatewaysWholeLoad) {
   }
 }
 
+// c3 answers -1 once its rate limiter holds every gateway back, naming the one whose token
+// comes first. That gateway has credit: parked on it, the recipient would come straight back
+// (the campaign unparks while credit lasts) and be parked again, for ever. It waits for the
+// next tick instead.
+TEST(GatewayDispatcher, ARateLimitedGatewayWithCreditIsWaitedForByTheTickNotByParking) {
+  SelectionConfig c = ewma();
+  c.selector.policy = SelectionPolicy::kC3;
+  GatewayDispatcher d(2, c);
+  FakeGateways gw(2);
+  GatewayDispatcher::Choice choice;
+  int sent = 0;
+  for (; sent < 10000; ++sent) {
+    PendingRecipient p = recipient("a.example");
+    choice = d.route(p, gw, 1000);
+    if (choice.route != Route::kSend) break;
+    d.sent(p.domain_id, choice.gateway, 1000);
+  }
+  ASSERT_LT(sent, 10000) << "c3's rate limiter never held a gateway back";
+  EXPECT_EQ(choice.route, Route::kHold);
+  EXPECT_EQ(d.parked(), 0u);
+}
+
 // ---- The gateways' shaping (issue 20) ----
 
 proto::SitesFrame report(proto::SiteStatus status) {
