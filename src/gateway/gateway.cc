@@ -44,6 +44,7 @@ Gateway::Gateway(uv_loop_t* loop, const GatewayConfig& config, MetricsRegistry& 
       site_unavailable_(metrics.counter("lbmail_gateway_requests_site_unavailable_total",
                                         "Requests answered unsent: their site suspended this gateway's address, or "
                                         "today's warm-up cap was reached.")),
+      probes_(metrics.counter("lbmail_gateway_probes_total", "PROBEs answered (initiators with policy prequal).")),
       delivery_metrics_(metrics) {
   metrics.gaugeCallback("lbmail_gateway_in_flight", "Requests taken and not yet answered.",
                         [this] { return static_cast<double>(in_flight_); });
@@ -128,6 +129,8 @@ int Gateway::onStart() {
   ac.link.node_name = config_.service.node_name;
   ac.link.heartbeat_interval = g.heartbeat_interval;
   ac.link.heartbeat_timeout = g.heartbeat_timeout;
+  // It answers PROBEs (issue 22): initiators send them only to gateways that say so.
+  ac.link.capabilities = proto::kCapabilityLoad;
   ac.allowed_initiators = g.allowed_initiators;
   ac.max_links = g.max_links;
   ac.max_handshakes = g.max_handshakes;
@@ -172,6 +175,8 @@ void Gateway::onLinkFrame(proto::LinkConnection& link, const proto::Frame& frame
     handleSend(s, *send);
   } else if (const auto* material = std::get_if<proto::MaterialFrame>(&frame)) {
     defineMaterial(s, *material);
+  } else if (const auto* probe = std::get_if<proto::ProbeFrame>(&frame)) {
+    answerProbe(s, *probe);
   } else if (feedback_) {
     feedback_->linkFrame(link, frame);
   }
@@ -336,6 +341,9 @@ void Gateway::finish(Request& q, delivery::DeliveryResult&& r) {
   } else {
     ResultText text;
     proto::ResultFrame result = resultFrameOf(q.request_id, r, now - q.received, text);
+    result.has_load = true;  // the link leaves it out for an initiator before issue 22
+    result.queue = static_cast<uint32_t>(std::min<uint64_t>(queueDepth(), UINT32_MAX));
+    latency_.add(result.timings.total_us);
     if (shaping_) shaping_->countReply(r.reply_class);
     // Held even when sent: the initiator may die before its ledger has the outcome.
     if (q.instance != 0) held_.keep(q.instance, result, now);
@@ -370,6 +378,17 @@ void Gateway::handOver(LinkState& s) {
   logInfo("gateway.handover", {{"peer", s.link->peerName()}, {"held", h.held}, {"running", h.running}});
 }
 
+void Gateway::answerProbe(LinkState& s, const proto::ProbeFrame& probe) {
+  probes_.inc();
+  uint32_t in_flight = static_cast<uint32_t>(std::min<uint64_t>(in_flight_, UINT32_MAX));
+  s.link->send(proto::ProbeReplyFrame{probe.token, in_flight, latency_.micros()});
+}
+
+uint64_t Gateway::queueDepth() const {
+  // Messages waiting for a signer thread are queued too, as far as the initiator can tell.
+  return engine_->stats().queued + (signer_ ? signer_->depth() : 0);
+}
+
 uint64_t Gateway::freeCapacity() const {
   uint64_t held = in_flight_;
   for (const auto& [link, s] : links_) held += link->credit();
@@ -386,8 +405,7 @@ void Gateway::grantCredit(LinkState& s) {
   if (want == 0 || (want < share / 8 && holds > 0)) return;
   s.link->grantCredit(static_cast<uint32_t>(want));
   proto::LoadFrame load;
-  // Messages waiting for a signer thread are queued too, as far as the initiator can tell.
-  load.queue_depth = engine_->stats().queued + (signer_ ? signer_->depth() : 0);
+  load.queue_depth = queueDepth();
   load.in_flight = in_flight_;
   load.smtp_connections = engine_->stats().connections_open;
   s.link->send(load);

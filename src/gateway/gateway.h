@@ -20,6 +20,7 @@
 #include "gateway_feedback.h"
 #include "gateway_shaping.h"
 #include "held_answers.h"
+#include "latency_estimate.h"
 #include "message_signer.h"
 #include "lbmail/core/mode_service.h"
 #include "lbmail/dns/mx_resolver.h"
@@ -86,6 +87,10 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   // Where q's answer goes: its own link if open, else an open link of the same instance.
   LinkState* answerLink(const Request& q);
   void handOver(LinkState& s);
+  // PROBE: answered at once with what is in flight here and the latency estimate.
+  void answerProbe(LinkState& s, const proto::ProbeFrame& probe);
+  // Messages waiting here: in the delivery queues and for a signer thread (LOAD, RESULT).
+  uint64_t queueDepth() const;
   // Grants s what its share of the free capacity allows (nothing while draining).
   void grantCredit(LinkState& s);
   void grantEveryLink();
@@ -109,6 +114,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   std::unordered_map<uint64_t, LinkState*> links_by_id_;
   std::unordered_map<uint64_t, LinkState*> links_by_instance_;  // the newest link of each
   HeldAnswers held_;
+  LatencyEstimate latency_;  // of the RESULTs sent
   uint64_t next_link_id_ = 1;
   uint64_t in_flight_ = 0;
   std::vector<std::optional<std::string_view>> field_values_;  // scratch, per SEND
@@ -124,6 +130,7 @@ class Gateway final : public ModeService, public proto::LinkConnection::Handler 
   Counter& results_dropped_;
   Counter& expired_;
   Counter& site_unavailable_;
+  Counter& probes_;
   DeliveryMetrics delivery_metrics_;
 };
 

@@ -27,7 +27,7 @@ Campaign::Campaign(uv_loop_t* loop, const InitiatorConfig& config, MetricsRegist
       policy_(retryPolicyOf(config)),
       counts_(config.gateways.size(), metrics),
       links_(loop, config, *this),
-      dispatcher_(config.gateways.size(), config.selection),
+      dispatcher_(config.gateways.size(), config.selection, &links_),
       rates_(config.rate_limit),
       background_(loop),
       feed_(background_, config.campaign, links_.names(), [this](auto&& page) { arrived(std::move(page)); }),
@@ -151,7 +151,7 @@ bool Campaign::sendTo(PendingRecipient& p, size_t g, uint64_t now) {
   }
   if (!links_.send(g, send)) return false;
   if (p.first_at == 0) p.first_at = unixNow();
-  dispatcher_.sent(p.domain_id, g);
+  dispatcher_.sent(p.domain_id, g, now);
   counts_.sent(g, p.domain_id);
   in_flight_.add(send.request_id, InFlightRequest{std::move(p), send.request_id, g, now});
   return true;
@@ -186,10 +186,10 @@ void Campaign::onLinkFrame(size_t g, const proto::Frame& frame) {
     onReject(g, *j);
   } else if (const auto* h = std::get_if<proto::HandoverFrame>(&frame)) {
     onHandover(g, *h);
-  } else if (const auto* s = std::get_if<proto::SitesFrame>(&frame)) {
-    dispatcher_.sites().report(g, *s, uv_now(loop_));
   } else if (const auto* e = std::get_if<proto::FeedbackFrame>(&frame)) {
     feedback_.onFrame(g, *e);
+  } else {
+    dispatcher_.onGatewayFrame(g, frame, uv_now(loop_));  // SITES, LOAD, PROBE_REPLY
   }
   // CREDIT, LOAD and answers all may let more go out.
   pump();
@@ -199,7 +199,7 @@ void Campaign::onResult(size_t g, const proto::ResultFrame& r) {
   std::optional<InFlightRequest> f = in_flight_.take(g, r.request_id);
   if (!f) return onStrayResult(g, r);
   if (r.has_shaping) dispatcher_.learnSite(f->r.domain_id, r.site);
-  dispatcher_.answered(f->r.domain_id, g);
+  dispatcher_.answered(f->r.domain_id, g, r, f->sent_ms, uv_now(loop_));
   double ms = static_cast<double>(uv_now(loop_) - f->sent_ms);
   if (r.timings.connect_us > 0) {
     dispatcher_.table().recordRtt(g, f->r.domain_id, static_cast<double>(r.timings.connect_us) / 1000.0);
@@ -218,7 +218,7 @@ void Campaign::onReject(size_t g, const proto::RejectFrame& r) {
   std::optional<InFlightRequest> f = in_flight_.take(g, r.request_id);
   if (!f) return;
   if (r.has_site) dispatcher_.learnSite(f->r.domain_id, r.site);
-  dispatcher_.answered(f->r.domain_id, g);
+  dispatcher_.answered(f->r.domain_id, g, f->sent_ms, uv_now(loop_));
   counts_.rejected();
   if (r.reason == proto::RejectReason::kSiteUnavailable) {
     counts_.shaped(g, ShapingEvent::kSiteUnavailable, links_.endpoint(g).name);
@@ -381,7 +381,6 @@ void Campaign::tick() {
   if (now - last_second_ms_ >= 1000) {
     double seconds = static_cast<double>(now - last_second_ms_) / 1000.0;
     counts_.endSecond(seconds);
-    dispatcher_.endSecond(seconds);
     last_second_ms_ = now;
     expireSilent(now);
   }
@@ -413,7 +412,7 @@ void Campaign::expireSilent(uint64_t now) {
   uint64_t limit = static_cast<uint64_t>(policy_.result_timeout_ms);
   if (now < limit) return;
   for (InFlightRequest& f : in_flight_.takeSentBefore(now - limit)) {
-    dispatcher_.dropped(f.r.domain_id, f.gateway);
+    dispatcher_.dropped(f.r.domain_id, f.gateway, f.sent_ms, now);
     late_.retire(f);  // its answer may still come, and is then taken as what it is
     OutcomeDecision d = decideTimeout(historyOf(f.r, f.gateway), policy_, unixNow());
     apply(std::move(f), d);
@@ -426,7 +425,7 @@ void Campaign::failOver(uint64_t now) {
   for (size_t g = 0; g < links_.size(); ++g) {
     std::vector<InFlightRequest> moved = in_flight_.takeOn(g, links_.takeDueOrphans(g, now));
     for (InFlightRequest& f : moved) {
-      dispatcher_.dropped(f.r.domain_id, g);
+      dispatcher_.dropped(f.r.domain_id, g, f.sent_ms, now);
       late_.retire(f);  // the gateway may have delivered it: it hands the answer over when back
       counts_.failedOver();
       OutcomeDecision d = decideRequeue(historyOf(f.r, f.gateway), policy_, unixNow());

@@ -108,7 +108,8 @@ void writeTable(JsonWriter& w, const CampaignStatusSources& s) {
   size_t n = std::min(kTopDomains, top.size());
   std::partial_sort(top.begin(), top.begin() + static_cast<std::ptrdiff_t>(n), top.end(),
                     [&](uint32_t a, uint32_t b) { return s.counts.domainSent(a) > s.counts.domainSent(b); });
-  static const char* const kSources[] = {"none", "gateway_average", "rtt_prior", "samples"};
+  // DeliveryTimeTable::Source in its order (kSiteSamples: the domain's site measured it).
+  static const char* const kSources[] = {"none", "gateway_average", "rtt_prior", "site_samples", "samples"};
   w.key("table").beginObject();
   w.key("gateways").beginArray();
   for (size_t g = 0; g < s.links.size(); ++g) w.value(s.links.endpoint(g).name);

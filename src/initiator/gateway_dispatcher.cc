@@ -12,9 +12,18 @@ SelectorSettings selectorSettings(const SelectionConfig& selection) {
   return s;
 }
 
+// The rivals from the literature rank gateways, not (domain, gateway) cells: their load is the
+// gateway's whole count of requests in flight (C3's os, Envoy's and Finagle's pending).
+bool perGateway(SelectionPolicy p) {
+  return p == SelectionPolicy::kC3 || p == SelectionPolicy::kPrequal || p == SelectionPolicy::kPeakEwmaP2c ||
+         p == SelectionPolicy::kLeastRequestP2c;
+}
+
+double millis(uint64_t us) { return static_cast<double>(us) / 1000.0; }
+
 }  // namespace
 
-GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection)
+GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection, GatewayProber* prober)
     : gateways_(gateways),
       policy_(selection.selector.policy),
       table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life),
@@ -22,7 +31,10 @@ GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& sel
       selector_(table_, selectorSettings(selection)),
       sites_(gateways),
       loads_(gateways),
-      parked_(gateways) {}
+      load_(gateways),
+      parked_(gateways),
+      prober_(prober),
+      gateway_queue_(gateways) {}
 
 GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const GatewayAvailability& gateways,
                                                    uint64_t now) {
@@ -45,15 +57,19 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   leaveOutRefusers(p);
   // A domain nothing is known about yet gets a few probes per gateway, not a blind wave: the
   // first answers come back in milliseconds and then the rest go where they arrive soonest.
-  if (policy_ == SelectionPolicy::kEwma && domainInFlight(p.domain_id) >= GatewaySelector::kProbes * gateways_ &&
+  if (policy_ == SelectionPolicy::kEwma && load_.domainInFlight(p.domain_id) >= GatewaySelector::kProbes * gateways_ &&
       !known(p.domain_id)) {
     return {Route::kHold, 0};
   }
-  fillDestinationLoad(p.domain_id);
+  fillDestinationLoad(p.domain_id, now);
   applyShaping(p.domain_id, now);
   int wait_for = -1;
   int chosen = selector_.choose(p.domain_id, loads_, now, &wait_for);
-  if (chosen < 0 && wait_for >= 0) {
+  sendProbes(now);
+  // Parked recipients come back when that gateway's credit does: one that holds credit now (c3's
+  // rate limiter is what holds it back) would give them back at once, so they wait for the
+  // next tick instead.
+  if (chosen < 0 && wait_for >= 0 && loads_[static_cast<size_t>(wait_for)].credit == 0) {
     // Sooner through that gateway's next credit than through another one now.
     size_t g = static_cast<size_t>(wait_for);
     parked_[g].push_back(std::move(p));
@@ -103,15 +119,12 @@ bool GatewayDispatcher::siteUnavailable(uint32_t domain, size_t g, uint64_t now)
   return site >= 0 && sites_.unavailable(g, static_cast<uint32_t>(site), now);
 }
 
-// The load that matters for a message is its destination's on that gateway, not the gateway's
-// as a whole: a gateway queues per destination. In flight is counted as sent; the rate is
-// measured per second, and until then one connection's worth (1 / expected time) is assumed,
-// so that a cell is not flooded before its rate is known.
-void GatewayDispatcher::fillDestinationLoad(uint32_t domain) {
-  for (size_t g = 0; g < gateways_; ++g) {
-    const Cell& c = cell(domain, g);
-    loads_[g].in_flight = c.in_flight;  // TEMPORARY until DestinationLoad replaces the cells (issue 22)
-  }
+// The load that matters for ewma is the destination's on each gateway (the domain's site once
+// known), not the gateway's as a whole: a gateway queues and connects per receiver.
+void GatewayDispatcher::fillDestinationLoad(uint32_t domain, uint64_t now) {
+  load_.fill(domain, now, loads_);
+  if (!perGateway(policy_)) return;
+  for (size_t g = 0; g < gateways_; ++g) loads_[g].in_flight = load_.inFlight(g);
 }
 
 PendingRecipient GatewayDispatcher::unpark(size_t g) {
@@ -121,19 +134,59 @@ PendingRecipient GatewayDispatcher::unpark(size_t g) {
   return p;
 }
 
-void GatewayDispatcher::sent(uint32_t domain, size_t g) {
-  ++cell(domain, g).in_flight;
+void GatewayDispatcher::sent(uint32_t domain, size_t g, uint64_t now) {
+  load_.sent(g, domain, now);
   if (int site = sites_.siteOf(domain); site >= 0) sites_.sent(g, static_cast<uint32_t>(site));
+  selector_.sent(g, domain, now);
 }
 
-void GatewayDispatcher::answered(uint32_t domain, size_t g) {
-  dropped(domain, g);
-  ++cell(domain, g).done;
+// What the answer tells the learning policies: the time on the initiator's clock, the
+// gateway's own time for the message (its total less its queue wait) and its queue then.
+void GatewayDispatcher::answered(uint32_t domain, size_t g, const proto::ResultFrame& r, uint64_t sent_ms,
+                                 uint64_t now) {
+  release(domain, g, now);
+  if (r.has_load) gateway_queue_[g] = r.queue;
+  GatewayAnswer a;
+  a.response_ms = static_cast<double>(now - sent_ms);
+  a.service_ms = millis(r.timings.total_us - std::min(r.timings.queue_us, r.timings.total_us));
+  a.queue = gateway_queue_[g];
+  selector_.answered(g, domain, a, now);
 }
 
-void GatewayDispatcher::dropped(uint32_t domain, size_t g) {
-  --cell(domain, g).in_flight;
+// A REJECT: answered at once (or withdrawn unsent), so no service time.
+void GatewayDispatcher::answered(uint32_t domain, size_t g, uint64_t sent_ms, uint64_t now) {
+  release(domain, g, now);
+  selector_.answered(g, domain, {static_cast<double>(now - sent_ms), 0, gateway_queue_[g]}, now);
+}
+
+void GatewayDispatcher::dropped(uint32_t domain, size_t g, uint64_t sent_ms, uint64_t now) {
+  load_.dropped(g, domain);
   if (int site = sites_.siteOf(domain); site >= 0) sites_.done(g, static_cast<uint32_t>(site));
+  selector_.answered(g, domain, {static_cast<double>(now - sent_ms), 0, gateway_queue_[g]}, now);
+}
+
+void GatewayDispatcher::release(uint32_t domain, size_t g, uint64_t now) {
+  load_.answered(g, domain, now);
+  if (int site = sites_.siteOf(domain); site >= 0) sites_.done(g, static_cast<uint32_t>(site));
+}
+
+void GatewayDispatcher::onGatewayFrame(size_t g, const proto::Frame& frame, uint64_t now) {
+  if (const auto* s = std::get_if<proto::SitesFrame>(&frame)) {
+    sites_.report(g, *s, now);
+  } else if (const auto* load = std::get_if<proto::LoadFrame>(&frame)) {
+    gateway_queue_[g] = load->queue_depth;
+  } else if (const auto* reply = std::get_if<proto::ProbeReplyFrame>(&frame)) {
+    selector_.probed(g, {reply->requests_in_flight, millis(reply->latency_us)}, now);
+  }
+}
+
+// Asked after each decision: prequal keeps a pool of recent probes to choose from.
+void GatewayDispatcher::sendProbes(uint64_t now) {
+  std::span<const size_t> due = selector_.probesDue(now);
+  if (!prober_) return;
+  for (size_t g : due) {
+    if (g < gateways_) prober_->probe(g, next_probe_token_++);
+  }
 }
 
 void GatewayDispatcher::learnSite(uint32_t domain, std::string_view site) {
@@ -141,34 +194,11 @@ void GatewayDispatcher::learnSite(uint32_t domain, std::string_view site) {
   int now = sites_.siteOf(domain);
   if (before == now) return;
   // Its site's measurements stand for it where it has none (and it feeds them from now on).
-  if (now >= 0) table_.setSite(domain, static_cast<uint32_t>(now));
-  for (size_t g = 0; g < gateways_; ++g) sites_.moveInFlight(g, before, now, cell(domain, g).in_flight);
-}
-
-void GatewayDispatcher::endSecond(double seconds) {
-  for (Cell& c : cells_) {
-    double r = c.done / seconds;
-    c.rate = c.rate <= 0 ? r : 0.5 * c.rate + 0.5 * r;
-    c.done = 0;
+  if (now >= 0) {
+    table_.setSite(domain, static_cast<uint32_t>(now));
+    load_.setSite(domain, static_cast<uint32_t>(now));
   }
-}
-
-GatewayDispatcher::Cell& GatewayDispatcher::cell(uint32_t domain, size_t g) {
-  size_t need = (static_cast<size_t>(domain) + 1) * gateways_;
-  if (cells_.size() < need) cells_.resize(need);
-  return cells_[domain * gateways_ + g];
-}
-
-uint64_t GatewayDispatcher::domainInFlight(uint32_t domain) {
-  uint64_t n = 0;
-  for (size_t g = 0; g < gateways_; ++g) n += cell(domain, g).in_flight;
-  return n;
-}
-
-uint64_t GatewayDispatcher::inFlight(size_t g) const {
-  uint64_t n = 0;
-  for (size_t i = g; i < cells_.size(); i += gateways_) n += cells_[i].in_flight;
-  return n;
+  for (size_t g = 0; g < gateways_; ++g) sites_.moveInFlight(g, before, now, load_.domainInFlight(domain, g));
 }
 
 // Whether some gateway has a measurement (a sample or an RTT prior) for the domain.

@@ -26,8 +26,9 @@ proto::GatewayLinkConfig linkConfig(const InitiatorConfig& c, const GatewayEndpo
   l.link.instance = instance;
   // RESULTs say how each message travelled and what its reply means for the route; the gateways
   // report the sites they shape (issue 20); they send bounces, complaints and unsubscribes
-  // (FEEDBACK, issue 21).
-  l.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping | proto::kCapabilityFeedback;
+  // (FEEDBACK, issue 21); RESULTs carry the gateway's queue for the learning policies (issue 22).
+  l.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping | proto::kCapabilityFeedback |
+                        proto::kCapabilityLoad;
   return l;
 }
 
@@ -167,6 +168,12 @@ bool GatewayLinks::ackFeedback(size_t g, uint64_t sequence) {
   if (!link || !link->isUp()) return false;
   link->send(proto::FeedbackAckFrame{sequence});
   return true;
+}
+
+bool GatewayLinks::probe(size_t g, uint64_t token) {
+  proto::GatewayLink* link = slots_[g].link.get();
+  if (!link || !(link->peerCapabilities() & proto::kCapabilityLoad)) return false;
+  return link->send(proto::ProbeFrame{token});
 }
 
 void GatewayLinks::sendMaterials(Slot& slot) {

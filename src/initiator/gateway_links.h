@@ -21,7 +21,7 @@
 
 namespace lbmail {
 
-class GatewayLinks final : public GatewayAvailability, private proto::GatewayLink::Handler {
+class GatewayLinks final : public GatewayAvailability, public GatewayProber, private proto::GatewayLink::Handler {
  public:
   // What happens on the links, by gateway index.
   class Listener {
@@ -64,6 +64,9 @@ class GatewayLinks final : public GatewayAvailability, private proto::GatewayLin
   bool isUp(size_t g) const override { return slots_[g].link && slots_[g].link->isUp(); }
   uint64_t credit(size_t g) const override { return slots_[g].link ? slots_[g].link->credit() : 0; }
   bool hasMedia(size_t g, size_t material) const override { return !slots_[g].missing_media[material]; }
+
+  // GatewayProber: a PROBE, only to a gateway whose HELLO says it answers them.
+  bool probe(size_t g, uint64_t token) override;
 
   // The gateway said the material's media are missing there (logged the first time).
   void markMediaMissing(size_t g, size_t material, std::string_view text);

@@ -303,15 +303,19 @@ CampaignSettings readCampaign(ConfigTable t, const std::string& config_file, con
 
 SelectionConfig readSelection(ConfigTable t) {
   SelectionConfig s;
-  size_t policy = t.choice("policy", {"ewma", "round_robin", "random", "least_loaded", "fixed"}, 0);
-  s.selector.policy =
-      *parseSelectionPolicy(std::array{"ewma", "round_robin", "random", "least_loaded", "fixed"}[policy]);
+  // The rivals from the literature (issue 22) after them: c3, prequal, peak_ewma_p2c, least_request_p2c.
+  static const std::initializer_list<std::string_view> kPolicies = {
+      "ewma", "round_robin", "random", "least_loaded", "fixed", "c3", "prequal", "peak_ewma_p2c", "least_request_p2c"};
+  size_t policy = t.choice("policy", kPolicies, 0);
+  s.selector.policy = *parseSelectionPolicy(kPolicies.begin()[policy]);
   s.half_life = t.duration("half_life", s.half_life, 100ms, 24h);
   s.selector.exploration = t.real("exploration", s.selector.exploration, 0, 0.5);
   s.selector.hysteresis = t.real("hysteresis", s.selector.hysteresis, 0, 10);
   s.selector.stale_after_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(t.duration("stale_after", 60s, 100ms, 24h)).count());
   s.selector.seed = static_cast<uint64_t>(t.integer("seed", 1, 0, INT64_MAX));
+  // c3's n: the initiators that share these gateways (each sees only its own requests in flight).
+  s.selector.initiators = static_cast<uint32_t>(t.integer("initiators", 1, 1, 10000));
   s.slow_sample = t.duration("slow_sample", s.slow_sample, 0s, 1h);
   return s;
 }

@@ -1,5 +1,5 @@
 // The byte layout of every link frame, written once per frame type as a layout() over an
-// abstract writer (sizing and writing share it), and read back by read().
+// abstract writer (frame_layouts.h: sizing and writing share it), and read back by read().
 #include "lbmail/proto/frame_codec.h"
 
 #include <algorithm>
@@ -7,168 +7,16 @@
 #include <type_traits>
 #include <variant>
 
+#include "frame_layouts.h"
+
 namespace lbmail::proto {
 namespace {
 
+using layouts::kTlsDane;
+using layouts::kTlsVerified;
+using layouts::layout;
+
 constexpr uint64_t kU32Max = 0xffffffffu;
-
-// RESULT's tls_flags bits; others are refused, so that one encoding means one frame.
-constexpr uint8_t kTlsVerified = 1;
-constexpr uint8_t kTlsDane = 2;
-
-// Texts meant for people are cut to their limit when encoded, so a long SMTP reply or reason
-// can never make a frame the peer must refuse. (Addresses are never cut: sendRequest refuses.)
-std::string_view cut(std::string_view s, size_t max) { return s.substr(0, std::min(s.size(), max)); }
-
-// ---- Layouts: the order of fields on the wire (docs/protocol.md) ----
-
-template <typename W>
-void layout(W& w, const HelloFrame& f) {
-  w.varint(f.version);
-  w.bytes(cut(f.node_name, kMaxNameBytes));
-  w.u8(static_cast<uint8_t>(f.role));
-  w.varint(f.capabilities);
-  w.varint(f.instance);
-}
-
-template <typename W>
-void layout(W& w, const CatalogFrame& f) {
-  w.varint(f.hashes.size());
-  for (const MediaHash& h : f.hashes) w.fixed(h);
-}
-
-template <typename W>
-void layout(W& w, const MaterialFrame& f) {
-  w.varint(f.material_id);
-  w.varint(f.parts.size());
-  for (const MaterialPart& p : f.parts) {
-    w.u8(static_cast<uint8_t>(p.kind));
-    w.bytes(p.content);
-  }
-  w.varint(f.media.size());
-  for (const MediaRef& m : f.media) {
-    w.fixed(m.hash);
-    w.u8(static_cast<uint8_t>(m.disposition));
-    w.bytes(m.name);
-  }
-}
-
-template <typename W>
-void layout(W& w, const SendFrame& f) {
-  w.varint(f.request_id);
-  w.bytes(f.sender);
-  w.bytes(f.recipient);
-  w.varint(f.material_id);
-  w.varint(f.fields.size());
-  f.fields.forEach([&](const MergeField& m) {
-    w.bytes(m.name);
-    w.bytes(m.value);
-  });
-  w.varint(f.deadline_ms);
-  w.varint(f.message_key);
-}
-
-template <typename W>
-void layout(W& w, const AcceptFrame& f) {
-  w.varint(f.request_id);
-}
-
-template <typename W>
-void layout(W& w, const RejectFrame& f) {
-  w.varint(f.request_id);
-  w.u8(static_cast<uint8_t>(f.reason));
-  w.bytes(cut(f.text, kMaxTextBytes));
-  if (f.has_site) w.bytes(cut(f.site, kMaxSiteBytes));
-}
-
-template <typename W>
-void layout(W& w, const ResultFrame& f) {
-  w.varint(f.request_id);
-  w.u8(static_cast<uint8_t>(f.outcome));
-  w.varint(f.smtp_code);
-  w.bytes(cut(f.enhanced_code, kMaxEnhancedCodeBytes));
-  w.bytes(cut(f.reply, kMaxReplyBytes));
-  w.bytes(cut(f.mx_host, kMaxNameBytes));
-  w.varint(f.timings.queue_us);
-  w.varint(f.timings.dns_us);
-  w.varint(f.timings.connect_us);
-  w.varint(f.timings.smtp_us);
-  w.varint(f.timings.total_us);
-  if (!f.has_tls) return;
-  w.bytes(cut(f.tls_version, kMaxTlsVersionBytes));
-  w.u8(static_cast<uint8_t>((f.tls_verified ? kTlsVerified : 0) | (f.tls_dane ? kTlsDane : 0)));
-  w.u8(f.tls_policy);
-  if (!f.has_shaping) return;
-  w.u8(f.reply_class);
-  w.bytes(cut(f.site, kMaxSiteBytes));
-}
-
-template <typename W>
-void layout(W& w, const CreditFrame& f) {
-  w.varint(f.grant);
-}
-
-template <typename W>
-void layout(W& w, const LoadFrame& f) {
-  w.varint(f.queue_depth);
-  w.varint(f.in_flight);
-  w.varint(f.smtp_connections);
-}
-
-template <typename W>
-void layout(W& w, const PingFrame& f) {
-  w.varint(f.token);
-}
-
-template <typename W>
-void layout(W& w, const PongFrame& f) {
-  w.varint(f.token);
-}
-
-template <typename W>
-void layout(W&, const DrainFrame&) {}
-
-template <typename W>
-void layout(W& w, const GoodbyeFrame& f) {
-  w.u8(static_cast<uint8_t>(f.reason));
-  w.bytes(cut(f.text, kMaxTextBytes));
-}
-
-template <typename W>
-void layout(W& w, const HandoverFrame& f) {
-  w.varint(f.held);
-  w.varint(f.running);
-}
-
-template <typename W>
-void layout(W& w, const SitesFrame& f) {
-  size_t n = std::min(f.sites.size(), kMaxSitesPerFrame);
-  w.varint(n);
-  for (size_t i = 0; i < n; ++i) {
-    const SiteStatus& s = f.sites[i];
-    w.bytes(cut(s.site, kMaxSiteBytes));
-    w.varint(s.suspended_ms);
-    w.varint(s.rate_millis);
-    w.varint(s.queued);
-    w.varint(s.warmup_left);
-  }
-}
-
-template <typename W>
-void layout(W& w, const FeedbackFrame& f) {
-  w.varint(f.sequence);
-  w.u8(static_cast<uint8_t>(f.kind));
-  w.varint(f.campaign);
-  w.varint(f.recipient);
-  w.u8(f.attempt);
-  w.varint(f.at_ms);
-  w.bytes(cut(f.status, kMaxEnhancedCodeBytes));
-  w.bytes(cut(f.source, kMaxFeedbackSourceBytes));
-  w.bytes(cut(f.detail, kMaxFeedbackDetailBytes));
-}
-
-template <typename W>
-void layout(W& w, const FeedbackAckFrame& f) { w.varint(f.sequence); }
 
 // ---- Readers: the same fields back, with every bound checked ----
 
@@ -282,6 +130,10 @@ void read(PayloadReader& r, ResultFrame& f) {
   f.has_shaping = true;
   f.reply_class = r.u8();
   f.site = r.bytes(kMaxSiteBytes);
+  // The load field is optional too: a gateway before issue 22 ends the frame here.
+  if (!r.ok() || r.remaining() == 0) return;
+  f.has_load = true;
+  f.queue = static_cast<uint32_t>(r.bounded(kU32Max, "queue out of range"));
 }
 
 void read(PayloadReader& r, CreditFrame& f) { f.grant = static_cast<uint32_t>(r.bounded(kU32Max, "grant out of range")); }
@@ -336,6 +188,14 @@ void read(PayloadReader& r, FeedbackFrame& f) {
 
 void read(PayloadReader& r, FeedbackAckFrame& f) { f.sequence = r.varint(); }
 
+void read(PayloadReader& r, ProbeFrame& f) { f.token = r.varint(); }
+
+void read(PayloadReader& r, ProbeReplyFrame& f) {
+  f.token = r.varint();
+  f.requests_in_flight = static_cast<uint32_t>(r.bounded(kU32Max, "requests in flight out of range"));
+  f.latency_us = static_cast<uint32_t>(r.bounded(kU32Max, "latency out of range"));
+}
+
 // A frame's type number is its position in the Frame variant, plus one.
 template <typename F, typename... Ts>
 constexpr size_t variantIndex(std::variant<Ts...>*) {
@@ -351,7 +211,7 @@ constexpr FrameType kVariantTypes[] = {
     FrameType::kHello,  FrameType::kCatalog, FrameType::kMaterial, FrameType::kSend,  FrameType::kAccept,
     FrameType::kReject, FrameType::kResult,  FrameType::kCredit,   FrameType::kLoad,  FrameType::kPing,
     FrameType::kPong,   FrameType::kDrain,   FrameType::kGoodbye,  FrameType::kHandover,
-    FrameType::kSites,  FrameType::kFeedback, FrameType::kFeedbackAck};
+    FrameType::kSites,  FrameType::kFeedback, FrameType::kFeedbackAck, FrameType::kProbe, FrameType::kProbeReply};
 static_assert(std::size(kVariantTypes) == std::variant_size_v<Frame>);
 
 template <typename F>
@@ -435,6 +295,8 @@ Expected<Frame, const char*> decodePayload(FrameType type, std::span<const uint8
     case FrameType::kSites: return decodeAs<SitesFrame>(payload);
     case FrameType::kFeedback: return decodeAs<FeedbackFrame>(payload);
     case FrameType::kFeedbackAck: return decodeAs<FeedbackAckFrame>(payload);
+    case FrameType::kProbe: return decodeAs<ProbeFrame>(payload);
+    case FrameType::kProbeReply: return decodeAs<ProbeReplyFrame>(payload);
   }
   return unexpected("unknown frame type");
 }
@@ -495,6 +357,8 @@ LBMAIL_FRAME_CODEC(HandoverFrame)
 LBMAIL_FRAME_CODEC(SitesFrame)
 LBMAIL_FRAME_CODEC(FeedbackFrame)
 LBMAIL_FRAME_CODEC(FeedbackAckFrame)
+LBMAIL_FRAME_CODEC(ProbeFrame)
+LBMAIL_FRAME_CODEC(ProbeReplyFrame)
 #undef LBMAIL_FRAME_CODEC
 
 }  // namespace lbmail::proto

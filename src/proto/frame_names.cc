@@ -18,7 +18,8 @@ const char* frameTypeName(FrameType t) {
   static constexpr const char* kNames[] = {"?",       "HELLO",  "AUTH_CHALLENGE", "AUTH_RESPONSE", "CATALOG", "MATERIAL",
                                            "SEND",    "ACCEPT", "REJECT",         "RESULT",        "CREDIT",  "LOAD",
                                            "PING",    "PONG",   "DRAIN",          "GOODBYE",       "HANDOVER", "SITES",
-                                           "FEEDBACK", "FEEDBACK_ACK"};
+                                           "FEEDBACK", "FEEDBACK_ACK", "PROBE",  "PROBE_REPLY"};
+  static_assert(sizeof kNames / sizeof kNames[0] == kMaxFrameType + 1);
   auto i = static_cast<size_t>(t);
   return i <= kMaxFrameType ? kNames[i] : "?";
 }
@@ -44,10 +45,12 @@ std::optional<Role> senderOf(FrameType t) {
     case FrameType::kDrain:
     case FrameType::kHandover:
     case FrameType::kSites:
-    case FrameType::kFeedback: return Role::kGateway;
+    case FrameType::kFeedback:
+    case FrameType::kProbeReply: return Role::kGateway;
     case FrameType::kMaterial:
     case FrameType::kSend:
-    case FrameType::kFeedbackAck: return Role::kInitiator;
+    case FrameType::kFeedbackAck:
+    case FrameType::kProbe: return Role::kInitiator;
     case FrameType::kHello:
     case FrameType::kPing:
     case FrameType::kPong:

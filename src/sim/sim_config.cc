@@ -58,7 +58,8 @@ bool validModelPolicy(const std::string& p) {
 }
 
 bool validRunPolicy(const std::string& p) {
-  return p == "ewma" || p == "round_robin" || p == "random" || p == "least_loaded";
+  return p == "ewma" || p == "round_robin" || p == "random" || p == "least_loaded" || p == "c3" || p == "prequal" ||
+         p == "peak_ewma_p2c" || p == "least_request_p2c";
 }
 
 std::vector<SimLatency> defaultMatrix(uint32_t gateways, uint32_t groups) {
@@ -123,7 +124,8 @@ Expected<SimConfig, std::string> loadSimConfig(const std::string& file) {
       s.policies = t.stringArray("policies");
       for (size_t i = 0; i < s.policies.size(); ++i) {
         if (!validRunPolicy(s.policies[i]))
-          t.fail("policies", "policies from: ewma, round_robin, random, least_loaded");
+          t.fail("policies",
+                 "policies from: ewma, round_robin, random, least_loaded, c3, prequal, peak_ewma_p2c, least_request_p2c");
         for (size_t j = 0; j < i; ++j) {
           if (s.policies[j] == s.policies[i]) t.fail("policies", "each policy once");
         }

@@ -316,7 +316,7 @@ std::string SimWorld::initiatorConfig(const std::string& run, const std::string&
       {"target", toml::array{toml::table{{"material", "gold"},
                                          {"all", toml::array{toml::table{{"field", "tier"}, {"equals", "gold"}}}}}}}};
   toml::table selection{
-      {"policy", policy}, {"half_life", "2s"}, {"stale_after", "5s"}, {"exploration", 0.02}, {"hysteresis", 0.3}};
+      {"policy", policy}, {"half_life", "2s"}, {"stale_after", "2s"}, {"exploration", 0.02}, {"hysteresis", 0.3}};
   if (policy == "fixed") selection.insert("route", scenario_.oracleRoutes(world));
   toml::array gateways;
   for (uint32_t g = 0; g < settings_.gateways; ++g) {

@@ -9,13 +9,15 @@ namespace lbmail::test {
 namespace {
 
 
-proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t instance, FeedbackMode feedback) {
+proto::GatewayLinkConfig linkConfig(const SocketAddress& gateway, uint64_t instance, FeedbackMode feedback,
+                                    LoadMode load) {
   proto::GatewayLinkConfig c;
   c.gateway = gateway;
   c.link.node_name = "test-initiator";
   c.link.instance = instance;
   c.link.capabilities = proto::kCapabilityResultTls | proto::kCapabilityShaping;  // as lbmail's initiator asks
   if (feedback != FeedbackMode::kNone) c.link.capabilities |= proto::kCapabilityFeedback;
+  if (load != LoadMode::kNone) c.link.capabilities |= proto::kCapabilityLoad;
   return c;
 }
 
@@ -30,10 +32,12 @@ std::unique_ptr<proto::LinkSecurity> securityFor(const GatewayProcess& gateway) 
 }  // namespace
 
 TestInitiator::TestInitiator(uv_loop_t* loop, const GatewayProcess& gateway, std::vector<TestMaterial> materials,
-                             std::vector<TestRequest> requests, uint64_t instance, FeedbackMode feedback)
+                             std::vector<TestRequest> requests, uint64_t instance, FeedbackMode feedback,
+                             LoadMode load)
     : security_(securityFor(gateway)),
-      link_(loop, linkConfig(gateway.link(), instance, feedback), *security_, *this),
+      link_(loop, linkConfig(gateway.link(), instance, feedback, load), *security_, *this),
       feedback_mode_(feedback),
+      load_mode_(load),
       materials_(std::move(materials)),
       requests_(std::move(requests)) {}
 
@@ -68,6 +72,8 @@ void TestInitiator::pump() {
     bytes_sent_ += sized.size();
     ++next_;
   }
+  // Behind the SENDs on the same stream: the gateway has taken them when it answers.
+  if (load_mode_ == LoadMode::kProbeWithSends && next_ > 0 && !probed_) probed_ = link_.send(proto::ProbeFrame{next_});
 }
 
 void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& frame) {
@@ -89,6 +95,8 @@ void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& fram
     a.has_shaping = r->has_shaping;
     a.reply_class = r->reply_class;
     a.site = r->site;
+    a.has_load = r->has_load;
+    a.queue = r->queue;
     record(r->request_id, std::move(a));
   } else if (const auto* j = std::get_if<proto::RejectFrame>(&frame)) {
     TestAnswer a;
@@ -117,6 +125,10 @@ void TestInitiator::onGatewayFrame(proto::GatewayLink&, const proto::Frame& fram
       link_.send(proto::FeedbackAckFrame{f->sequence});
       acknowledged_.push_back(f->sequence);
     }
+    changed_.notify_all();
+  } else if (const auto* p = std::get_if<proto::ProbeReplyFrame>(&frame)) {
+    std::lock_guard lock(mutex_);
+    probe_replies_.push_back(*p);
     changed_.notify_all();
   } else if (const auto* c = std::get_if<proto::CatalogFrame>(&frame)) {
     std::lock_guard lock(mutex_);
@@ -184,6 +196,16 @@ std::vector<uint64_t> TestInitiator::acknowledged() {
 size_t TestInitiator::catalogSize() {
   std::lock_guard lock(mutex_);
   return catalog_size_;
+}
+
+bool TestInitiator::waitForProbeReplies(size_t n, std::chrono::seconds bound) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, bound, [&] { return probe_replies_.size() >= n; });
+}
+
+std::vector<proto::ProbeReplyFrame> TestInitiator::probeReplies() {
+  std::lock_guard lock(mutex_);
+  return probe_replies_;
 }
 
 }  // namespace lbmail::test

@@ -47,6 +47,8 @@ struct TestAnswer {
   bool has_shaping = false;  // the RESULT carried reply_class and site
   uint8_t reply_class = 0;
   std::string site;  // RESULT's or REJECT's
+  bool has_load = false;  // the RESULT carried its load field (queue)
+  uint32_t queue = 0;
 };
 
 // A SITES frame as received, with its own copies of the names.
@@ -78,12 +80,20 @@ enum class FeedbackMode {
   kKeep,         // announces it and never acknowledges (the gateway must keep them)
 };
 
+// Whether the test initiator announces kCapabilityLoad (RESULT's queue, issue 22) and probes.
+enum class LoadMode {
+  kNone,             // does not announce it (an initiator before issue 22)
+  kAnnounce,         // announces it
+  kProbeWithSends,   // announces it and sends a PROBE right after its first SENDs (token: their count)
+};
+
 class TestInitiator final : public proto::GatewayLink::Handler {
  public:
   // instance: the campaign instance its HELLO names (0: none).
   // The link authenticates with the gateway's key file, for the gateway's name.
   TestInitiator(uv_loop_t* loop, const GatewayProcess& gateway, std::vector<TestMaterial> materials,
-                std::vector<TestRequest> requests, uint64_t instance = 0, FeedbackMode feedback = FeedbackMode::kNone);
+                std::vector<TestRequest> requests, uint64_t instance = 0, FeedbackMode feedback = FeedbackMode::kNone,
+                LoadMode load = LoadMode::kNone);
 
   // On the loop thread.
   void start() { link_.start(); }
@@ -110,6 +120,13 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   std::vector<TestFeedback> feedback();
   // The FEEDBACK_ACKs sent so far (their sequences).
   std::vector<uint64_t> acknowledged();
+  // On the loop thread: a PROBE with token (false when the link is not up).
+  bool probe(uint64_t token) { return link_.send(proto::ProbeFrame{token}); }
+  // On the test thread: true once n PROBE_REPLYs in all have arrived, false after bound.
+  bool waitForProbeReplies(size_t n, std::chrono::seconds bound);
+  std::vector<proto::ProbeReplyFrame> probeReplies();
+  // The capability bits of the gateway's HELLO (on the loop thread, while up).
+  uint64_t gatewayCapabilities() const { return link_.peerCapabilities(); }
 
  private:
   void onGatewayUp(proto::GatewayLink& link) override;
@@ -121,6 +138,8 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   std::unique_ptr<proto::LinkSecurity> security_;  // before link_, which uses it
   proto::GatewayLink link_;
   FeedbackMode feedback_mode_;
+  LoadMode load_mode_;
+  bool probed_ = false;
   std::vector<TestMaterial> materials_;
   std::vector<TestRequest> requests_;
   size_t next_ = 0;
@@ -138,6 +157,7 @@ class TestInitiator final : public proto::GatewayLink::Handler {
   size_t answers_before_handover_ = 0;
   std::vector<TestFeedback> feedback_;
   std::vector<uint64_t> acknowledged_;
+  std::vector<proto::ProbeReplyFrame> probe_replies_;
 };
 
 }  // namespace lbmail::test

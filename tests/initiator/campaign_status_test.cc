@@ -40,7 +40,7 @@ TEST_F(CampaignStatusTest, WritesEveryKeyOfTheCampaignItsGatewaysAndTheTable) {
   CampaignCounts counts(2, metrics_);
   uint32_t d = dispatcher.table().domainId("d.example");
   dispatcher.table().recordDelivery(0, d, 40, 1000);
-  dispatcher.sent(d, 1);
+  dispatcher.sent(d, 1, 1000);
   counts.sent(0, d);
   counts.sent(1, d);
   counts.result(0, RecipientState::kDelivered, "TLSv1.3", true);
@@ -83,7 +83,7 @@ TEST_F(CampaignStatusTest, EachGatewayShowsWhatWasRoutedAroundItAndTheSitesItSha
   dispatcher.sites().report(0, f, 1'000);
   uint32_t d = dispatcher.table().domainId("yahoo.example");
   dispatcher.learnSite(d, "yahoo");
-  dispatcher.sent(d, 0);
+  dispatcher.sent(d, 0, 1000);
   LedgerCounts at_start{};
   std::string out;
   JsonWriter w(out);

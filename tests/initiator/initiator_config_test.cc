@@ -491,6 +491,30 @@ TEST(InitiatorConfig, RateLimitDomains) {
   EXPECT_ERROR_HAS(load(t), "rate_limit.domain.per_second: expected messages per second (required)");
 }
 
+// The rivals from the literature (issue 22) are policies like the others; c3 learns how many
+// initiators share the gateways.
+TEST(InitiatorConfig, SelectionPolicyNamesTheRivals) {
+  ConfigText t;
+  for (auto [name, policy] : {std::pair{"c3", SelectionPolicy::kC3}, std::pair{"prequal", SelectionPolicy::kPrequal},
+                              std::pair{"peak_ewma_p2c", SelectionPolicy::kPeakEwmaP2c},
+                              std::pair{"least_request_p2c", SelectionPolicy::kLeastRequestP2c},
+                              std::pair{"least_loaded", SelectionPolicy::kLeastLoaded}}) {
+    t.extra = std::string("[selection]\npolicy = \"") + name + "\"\n";
+    auto c = load(t);
+    ASSERT_TRUE(c) << name << ": " << c.error();
+    EXPECT_EQ(c->selection.selector.policy, policy) << name;
+    EXPECT_EQ(c->selection.selector.initiators, 1u);
+  }
+  t.extra = "[selection]\npolicy = \"c3\"\ninitiators = 4\n";
+  auto c = load(t);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->selection.selector.initiators, 4u);
+  t.extra = "[selection]\ninitiators = 0\n";
+  EXPECT_ERROR_HAS(load(t), "selection.initiators");
+  t.extra = "[selection]\npolicy = \"p2c\"\n";
+  EXPECT_ERROR_HAS(load(t), "selection.policy");
+}
+
 TEST(InitiatorConfig, UnknownKeyIsAnError) {
   ConfigText t;
   t.campaign += "retry_shedule = [\"1m\"]\n";

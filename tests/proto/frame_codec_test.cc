@@ -335,7 +335,8 @@ TEST(FrameCodec, HeaderProblemsAreErrors) {
   EXPECT_STREQ(splitFrame(header(6, 0, 2), kDefaultMaxPayload).error, "unsupported protocol version");  // a v2 peer
   EXPECT_STREQ(splitFrame(header(6, 0, 4), kDefaultMaxPayload).error, "unsupported protocol version");
   EXPECT_STREQ(splitFrame(header(0, 0), kDefaultMaxPayload).error, "unknown frame type");
-  EXPECT_STREQ(splitFrame(header(20, 0), kDefaultMaxPayload).error, "unknown frame type");
+  EXPECT_STREQ(splitFrame(header(kMaxFrameType + 1, 0), kDefaultMaxPayload).error, "unknown frame type");
+  EXPECT_EQ(splitFrame(header(kMaxFrameType, 0), kDefaultMaxPayload).status, SplitStatus::kFrame);
   EXPECT_STREQ(splitFrame(header(6, 0, kProtocolVersion, 0x100), kDefaultMaxPayload).error, "unknown flags");
 }
 
@@ -471,7 +472,8 @@ TEST(FrameCodec, BrokenTlsFieldsAreErrors) {
   EXPECT_EQ(withTail({0x00}), "truncated byte");                  // version but no flags
   EXPECT_EQ(withTail({0x00, 0x01}), "truncated byte");            // no policy
   EXPECT_EQ(withTail({0x00, 0x04, 0x01}), "unknown TLS flags");
-  EXPECT_EQ(withTail({0x00, 0x01, 0x01, 0x04, 0x00, 0x00}), "trailing bytes after the last field");
+  // TLS, shaping (class 4, no site), load (queue 0), then one byte too many.
+  EXPECT_EQ(withTail({0x00, 0x01, 0x01, 0x04, 0x00, 0x00, 0x00}), "trailing bytes after the last field");
   std::vector<uint8_t> long_version(1, static_cast<uint8_t>(kMaxTlsVersionBytes + 1));
   long_version.resize(kMaxTlsVersionBytes + 2, 'v');
   long_version.push_back(0x00);
@@ -618,8 +620,9 @@ TEST(FrameCodec, BrokenResultShapingFieldsAreErrors) {
     EXPECT_NE(decodeError(FrameType::kResult, std::vector<uint8_t>(payload.begin(), payload.begin() + static_cast<long>(n))), "")
         << n;
   }
+  // After the shaping fields comes the load field (issue 22), then nothing.
   std::vector<uint8_t> longer = payload;
-  longer.push_back('x');
+  longer.insert(longer.end(), {0x05, 'x'});
   EXPECT_EQ(decodeError(FrameType::kResult, longer), "trailing bytes after the last field");
   std::vector<uint8_t> long_site(payload.begin(), payload.begin() + static_cast<long>(base + 1));
   long_site.insert(long_site.end(), {0x80, 0x02});  // a site of 256 bytes
@@ -715,6 +718,92 @@ TEST(FrameCodec, FeedbackTextsAreCutAndBrokenFramesAreErrors) {
   EXPECT_EQ(decodeError(FrameType::kFeedback, payload), "unknown feedback kind");
   payload[1] = 0;
   EXPECT_EQ(decodeError(FrameType::kFeedback, payload), "unknown feedback kind");
+}
+
+// Issue 22: RESULT's load field follows the shaping fields; PROBE and PROBE_REPLY.
+ResultFrame loadedResult() {
+  ResultFrame r = shapedResult();
+  r.has_load = true;
+  r.queue = 300;
+  return r;
+}
+
+TEST(FrameCodec, ResultLoadFieldFollowsTheShapingFields) {
+  std::vector<uint8_t> expected = kBaseResultPayload;
+  expected.insert(expected.end(), kTlsTail.begin(), kTlsTail.end());
+  expected.insert(expected.end(), {0x03, 0x05, 'g', 'm', 'a', 'i', 'l', 0xac, 0x02});  // queue 300
+  std::vector<uint8_t> bytes = encode(loadedResult());
+  EXPECT_EQ(payloadOf(bytes), expected);  // appended, nothing before moved
+  ResultFrame out = decodeOne<ResultFrame>(bytes);
+  EXPECT_TRUE(out.has_shaping);
+  EXPECT_EQ(out.site, "gmail");
+  EXPECT_TRUE(out.has_load);
+  EXPECT_EQ(out.queue, 300u);
+  ResultFrame most = loadedResult();
+  most.queue = UINT32_MAX;
+  EXPECT_EQ(decodeOne<ResultFrame>(encode(most)).queue, UINT32_MAX);
+  // Without the shaping fields the load field cannot be placed: it does not go out.
+  ResultFrame no_shaping = loadedResult();
+  no_shaping.has_shaping = false;
+  ResultFrame plain = decodeOne<ResultFrame>(encode(no_shaping));
+  EXPECT_FALSE(plain.has_load);
+  EXPECT_EQ(plain.queue, 0u);
+}
+
+TEST(FrameCodec, OlderGatewaysResultDecodesWithoutLoad) {
+  ResultFrame out = decodeOne<ResultFrame>(encode(shapedResult()));  // an issue 20 gateway
+  EXPECT_TRUE(out.has_shaping);
+  EXPECT_FALSE(out.has_load);
+  EXPECT_EQ(out.queue, 0u);
+}
+
+TEST(FrameCodec, BrokenResultLoadFieldsAreErrors) {
+  std::vector<uint8_t> payload = payloadOf(encode(loadedResult()));
+  // Cut inside the queue's varint: an error.
+  std::vector<uint8_t> cut(payload.begin(), payload.end() - 1);
+  EXPECT_NE(decodeError(FrameType::kResult, cut), "");
+  std::vector<uint8_t> longer = payload;
+  longer.push_back(0x01);
+  EXPECT_EQ(decodeError(FrameType::kResult, longer), "trailing bytes after the last field");
+  std::vector<uint8_t> huge(payload.begin(), payload.end() - 2);
+  huge.insert(huge.end(), {0x80, 0x80, 0x80, 0x80, 0x10});  // 2^32: over u32
+  EXPECT_EQ(decodeError(FrameType::kResult, huge), "queue out of range");
+}
+
+TEST(FrameCodec, ProbeAndProbeReplyRoundTrip) {
+  std::vector<uint8_t> probe = encode(ProbeFrame{UINT64_MAX});
+  EXPECT_EQ(probe[3], 20);
+  EXPECT_EQ(decodeOne<ProbeFrame>(probe).token, UINT64_MAX);
+  std::vector<uint8_t> reply = encode(ProbeReplyFrame{42, 7, 12345});
+  EXPECT_EQ(reply[3], 21);
+  EXPECT_EQ(payloadOf(reply), (std::vector<uint8_t>{42, 7, 0xb9, 0x60}));
+  ProbeReplyFrame out = decodeOne<ProbeReplyFrame>(reply);
+  EXPECT_EQ(out.token, 42u);
+  EXPECT_EQ(out.requests_in_flight, 7u);
+  EXPECT_EQ(out.latency_us, 12345u);
+  out = decodeOne<ProbeReplyFrame>(encode(ProbeReplyFrame{0, UINT32_MAX, UINT32_MAX}));
+  EXPECT_EQ(out.requests_in_flight, UINT32_MAX);
+  EXPECT_EQ(out.latency_us, UINT32_MAX);
+  EXPECT_STREQ(frameTypeName(FrameType::kProbe), "PROBE");
+  EXPECT_STREQ(frameTypeName(FrameType::kProbeReply), "PROBE_REPLY");
+  EXPECT_EQ(senderOf(FrameType::kProbe), Role::kInitiator);
+  EXPECT_EQ(senderOf(FrameType::kProbeReply), Role::kGateway);
+}
+
+TEST(FrameCodec, BrokenProbesAreErrors) {
+  EXPECT_NE(decodeError(FrameType::kProbe, {}), "");
+  EXPECT_EQ(decodeError(FrameType::kProbe, {0x01, 0x00}), "trailing bytes after the last field");
+  std::vector<uint8_t> payload = payloadOf(encode(ProbeReplyFrame{1, 2, 3}));
+  for (size_t n = 0; n < payload.size(); ++n) {
+    EXPECT_NE(decodeError(FrameType::kProbeReply, std::vector<uint8_t>(payload.begin(), payload.begin() + static_cast<long>(n))),
+              "")
+        << n;
+  }
+  EXPECT_EQ(decodeError(FrameType::kProbeReply, {0x01, 0x80, 0x80, 0x80, 0x80, 0x10, 0x03}),
+            "requests in flight out of range");
+  EXPECT_EQ(decodeError(FrameType::kProbeReply, {0x01, 0x02, 0x80, 0x80, 0x80, 0x80, 0x10}), "latency out of range");
+  payload.push_back(0);
+  EXPECT_EQ(decodeError(FrameType::kProbeReply, payload), "trailing bytes after the last field");
 }
 }  // namespace
 }  // namespace lbmail::proto

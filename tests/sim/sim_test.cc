@@ -54,6 +54,15 @@ TEST(SimConfig, ExampleLoadsWithTheDefaultMatrix) {
   EXPECT_EQ(c->service.admin.listen.port(), defaultAdminPort(Mode::kSim));
 }
 
+// The rivals from the literature (issue 22) run as the initiators' policies too.
+TEST(SimConfig, PoliciesNameTheRivals) {
+  std::string path = test::tempPath("sim-rivals.toml");
+  std::ofstream(path) << "[sim]\npolicies = [\"c3\", \"prequal\", \"peak_ewma_p2c\", \"least_request_p2c\"]\n";
+  auto c = loadSimConfig(path);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->sim.policies, (std::vector<std::string>{"c3", "prequal", "peak_ewma_p2c", "least_request_p2c"}));
+}
+
 TEST(SimConfig, MistakesAreNamed) {
   std::string path = test::tempPath("sim-bad.toml");
   auto load = [&](const std::string& text) {

@@ -55,8 +55,10 @@ enum class FrameType : uint8_t {
   kSites = 17,
   kFeedback = 18,
   kFeedbackAck = 19,
+  kProbe = 20,
+  kProbeReply = 21,
 };
-constexpr uint8_t kMaxFrameType = 19;
+constexpr uint8_t kMaxFrameType = 21;
 // Version 2's HMAC handshake frames: the numbers stay taken, and any use is refused.
 constexpr uint8_t kRetiredAuthChallenge = 2;
 constexpr uint8_t kRetiredAuthResponse = 3;
@@ -81,6 +83,11 @@ constexpr size_t kMaxSitesPerFrame = 3000;
 constexpr uint64_t kCapabilityFeedback = 1 << 2;
 constexpr size_t kMaxFeedbackDetailBytes = 512;  // FEEDBACK's detail (a diagnostic, a feedback type)
 constexpr size_t kMaxFeedbackSourceBytes = 32;   // FEEDBACK's source ("dsn", "arf", "text", "one-click")
+// Load reports for the learning selection policies (issue 22). From an initiator: it reads
+// RESULT's load field (queue, after the shaping fields, so only with kCapabilityResultTls and
+// kCapabilityShaping too). From a gateway: it answers PROBE with PROBE_REPLY; an initiator
+// sends PROBE only to such a gateway (an older one refuses the frame type).
+constexpr uint64_t kCapabilityLoad = 1 << 3;
 
 enum class Outcome : uint8_t { kDelivered = 1, kDeferred = 2, kBounced = 3, kFailed = 4 };
 const char* outcomeName(Outcome o);
@@ -243,6 +250,12 @@ struct ResultFrame {
   bool has_shaping = false;
   uint8_t reply_class = 0;
   std::string_view site;
+  // The gateway's load when it answered: messages waiting there (its delivery queues and the
+  // messages waiting for a signer thread, as LOAD's queue_depth). On the wire only where
+  // has_load, after the shaping fields (so has_shaping too): an initiator with kCapabilityLoad.
+  // The gateway's own time for the message needs no field: timings.total_us − timings.queue_us.
+  bool has_load = false;
+  uint32_t queue = 0;
 };
 
 struct CreditFrame {
@@ -323,6 +336,19 @@ struct FeedbackAckFrame {
   uint64_t sequence = 0;
 };
 
+// Initiator to gateway (only to a gateway with kCapabilityLoad): how loaded are you now? Asked
+// for the prequal policy (Wydrowski et al., NSDI 2024), answered at once with PROBE_REPLY.
+struct ProbeFrame {
+  uint64_t token = 0;  // echoed in the reply
+};
+
+// Gateway to initiator: its answer to a PROBE.
+struct ProbeReplyFrame {
+  uint64_t token = 0;
+  uint32_t requests_in_flight = 0;  // SENDs taken from every link and not yet answered
+  uint32_t latency_us = 0;          // a moving average (EWMA) of its recent answers' total_us
+};
+
 struct GoodbyeFrame {
   GoodbyeReason reason = GoodbyeReason::kShutdown;
   std::string_view text;
@@ -330,7 +356,8 @@ struct GoodbyeFrame {
 
 using Frame = std::variant<HelloFrame, CatalogFrame, MaterialFrame, SendFrame,
                            AcceptFrame, RejectFrame, ResultFrame, CreditFrame, LoadFrame, PingFrame, PongFrame,
-                           DrainFrame, GoodbyeFrame, HandoverFrame, SitesFrame, FeedbackFrame, FeedbackAckFrame>;
+                           DrainFrame, GoodbyeFrame, HandoverFrame, SitesFrame, FeedbackFrame, FeedbackAckFrame,
+                           ProbeFrame, ProbeReplyFrame>;
 
 FrameType frameType(const Frame& f);
 

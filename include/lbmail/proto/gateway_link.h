@@ -66,6 +66,8 @@ class GatewayLink final : private LinkConnection::Handler {
   const SocketAddress& address() const { return config_.gateway; }
   std::string_view gatewayName() const { return link_ ? std::string_view(link_->peerName()) : std::string_view(); }
   uint64_t rttMicros() const { return link_ ? link_->rttMicros() : 0; }
+  // The capability bits of the gateway's HELLO (kCapability*); 0 while down.
+  uint64_t peerCapabilities() const { return isUp() ? link_->peerCapabilities() : 0; }
   uint64_t connects() const { return connects_; }
   // Octets on the wire over every connection so far (the control traffic the link costs).
   uint64_t bytesSent() const { return bytes_sent_before_ + (link_ ? link_->bytesSent() : 0); }

@@ -74,7 +74,8 @@ class LinkConnection {
   // Queues a frame on an open link (nothing before the handshake completes); everything queued
   // in one loop turn leaves in a single writev. Optional fields the peer's HELLO did not ask
   // for are left out (RESULT's TLS fields without kCapabilityResultTls, its shaping fields,
-  // REJECT's site and SITES frames without kCapabilityShaping).
+  // REJECT's site and SITES frames without kCapabilityShaping, RESULT's load field without
+  // kCapabilityLoad; a PROBE to a gateway without kCapabilityLoad is not sent).
   template <typename F>
   void send(const F& frame);
   // Initiator side: a SEND within credit. False (nothing sent) when the link is not open, has
@@ -191,10 +192,13 @@ void LinkConnection::send(const F& frame) {
   if constexpr (std::is_same_v<F, ResultFrame>) {
     // An older initiator refuses a RESULT with bytes after the fields it knows. The shaping
     // fields follow the TLS fields, so they need both.
-    if ((frame.has_tls && !tls) || (frame.has_shaping && !(tls && shaping))) {
+    bool load = peer_capabilities_ & kCapabilityLoad;
+    if ((frame.has_tls && !tls) || (frame.has_shaping && !(tls && shaping)) ||
+        (frame.has_load && !(tls && shaping && load))) {
       ResultFrame base = frame;
       base.has_tls = frame.has_tls && tls;
       base.has_shaping = frame.has_shaping && tls && shaping;
+      base.has_load = frame.has_load && base.has_shaping && load;
       return queue(base);
     }
   } else if constexpr (std::is_same_v<F, RejectFrame>) {
@@ -209,6 +213,8 @@ void LinkConnection::send(const F& frame) {
     if (!shaping) return;  // an older initiator would refuse the frame type
   } else if constexpr (std::is_same_v<F, FeedbackFrame>) {
     if (!(peer_capabilities_ & kCapabilityFeedback)) return;  // kept in the spool for another
+  } else if constexpr (std::is_same_v<F, ProbeFrame>) {
+    if (!(peer_capabilities_ & kCapabilityLoad)) return;  // an older gateway refuses the frame type
   }
   queue(frame);
 }

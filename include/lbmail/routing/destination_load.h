@@ -31,6 +31,10 @@ class DestinationLoad {
 
   uint64_t inFlight(size_t g) const { return gateway_in_flight_[g]; }
   uint64_t domainInFlight(uint32_t domain) const;
+  uint64_t domainInFlight(uint32_t domain, size_t g) const {
+    size_t i = static_cast<size_t>(domain) * gateways_ + g;
+    return i < domains_.size() ? domains_[i] : 0;
+  }
 
  private:
   // Per (domain or site, gateway), domain- or site-major; grown on first sight.
