@@ -40,7 +40,7 @@ DeliveryTimeTable& filledTable() {
 
 std::vector<GatewayLoad> loads() {
   std::vector<GatewayLoad> l(kGateways);
-  // In flight from 0 to 30, so that some gateways are beyond their concurrency (20) and pay
+  // In flight from 0 to 30, so that most gateways are beyond their concurrency (10) and pay
   // the backlog's wait.
   for (size_t g = 0; g < kGateways; ++g) l[g] = GatewayLoad{true, 1000, 2 * g};
   return l;

@@ -124,7 +124,7 @@ void printModeHelp(Mode mode) {
         "  --scenario NAME     the model world's matrix, loaded, uneven, heavy_tail, drift, shift, failure,\n"
         "                      blocked, throttled, warming or all; the processes' default, blocklist,\n"
         "                      throttle, warmup or live (a list: a,b)\n"
-        "  --policies LIST     the policies to compare, e.g. ewma,round_robin,random,least_loaded\n"
+        "  --policies LIST     the policies to compare, e.g. ewma,c3,prequal,round_robin\n"
         "  --shift             add the shift scenario (group 1's fastest gateway changes mid-run)\n"
         "The report goes to the terminal and to [sim] work_dir as report.json and report.html;\n"
         "the model world's to model-report.json and model-report.html; the exit code is 1 when a run\n"
@@ -267,8 +267,8 @@ OptionResult parsePolicies(std::string_view list, std::vector<std::string>& poli
     size_t end = list.find(',', at);
     std::string p(list.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
     if (!validRunPolicy(p) && !validModelPolicy(p)) {
-      usageError("--policies: '" + p + "' is not one of ewma, round_robin, random, least_loaded (the model world: "
-                 "oracle, c3, prequal, peak_ewma_p2c, least_request_p2c as well)");
+      usageError("--policies: '" + p + "' is not one of ewma, c3, prequal, peak_ewma_p2c, least_request_p2c, "
+                 "round_robin, random, least_loaded (and oracle in the model world)");
       return OptionResult::kError;
     }
     for (const std::string& q : policies) {

@@ -316,6 +316,8 @@ SelectionConfig readSelection(ConfigTable t) {
   s.selector.seed = static_cast<uint64_t>(t.integer("seed", 1, 0, INT64_MAX));
   // c3's n: the initiators that share these gateways (each sees only its own requests in flight).
   s.selector.initiators = static_cast<uint32_t>(t.integer("initiators", 1, 1, 10000));
+  // ewma: what a gateway carries to one destination at once before the next message waits.
+  s.selector.destination_concurrency = static_cast<uint32_t>(t.integer("destination_concurrency", 10, 1, 100000));
   s.slow_sample = t.duration("slow_sample", s.slow_sample, 0s, 1h);
   return s;
 }

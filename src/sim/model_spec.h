@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "sim_selection.h"
+
 namespace lbmail {
 
 enum class ModelChange : uint8_t { kNone, kDrift, kShift, kFailure, kBlocked, kThrottled, kWarming };
@@ -55,11 +57,11 @@ struct ModelSpec {
   uint64_t warm_cap = 0;              // warming: messages the gateway may send to the site
 
   // The initiator's selector, as the sim's initiators are configured.
-  double half_life_s = 2;
-  double exploration = 0.02;
-  double hysteresis = 0.3;
+  double half_life_s = sim_selection::kHalfLifeS;
+  double exploration = sim_selection::kExploration;
+  double hysteresis = sim_selection::kHysteresis;
   double slow_ms = 30000;
-  uint64_t stale_after_ms = 2000;
+  uint64_t stale_after_ms = sim_selection::kStaleAfterMs;
 
   size_t cell(uint32_t g, uint32_t k) const { return static_cast<size_t>(g) * groups + k; }
 };

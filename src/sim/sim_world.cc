@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "lbmail/media/media_cache_builder.h"
+#include "sim_selection.h"
 #include "lbmail/tls/self_signed_certificate.h"
 #include "recipient_store.h"
 
@@ -315,8 +316,11 @@ std::string SimWorld::initiatorConfig(const std::string& run, const std::string&
       {"material", materials()},
       {"target", toml::array{toml::table{{"material", "gold"},
                                          {"all", toml::array{toml::table{{"field", "tier"}, {"equals", "gold"}}}}}}}};
-  toml::table selection{
-      {"policy", policy}, {"half_life", "2s"}, {"stale_after", "2s"}, {"exploration", 0.02}, {"hysteresis", 0.3}};
+  toml::table selection{{"policy", policy},
+                        {"half_life", std::to_string(static_cast<int>(sim_selection::kHalfLifeS * 1000)) + "ms"},
+                        {"stale_after", std::to_string(sim_selection::kStaleAfterMs) + "ms"},
+                        {"exploration", sim_selection::kExploration},
+                        {"hysteresis", sim_selection::kHysteresis}};
   if (policy == "fixed") selection.insert("route", scenario_.oracleRoutes(world));
   toml::array gateways;
   for (uint32_t g = 0; g < settings_.gateways; ++g) {

@@ -333,7 +333,7 @@ std::vector<size_t> spread(GatewayDispatcher& d, FakeGateways& gw, int n) {
 }
 
 // A throttled site costs (in flight there + 1) / rate at that gateway: the slower gateway that
-// is not throttled takes the messages (it carries 20 at once) until its own backlog costs more
+// is not throttled takes the messages (it carries 10 at once) until its own backlog costs more
 // than a place in the throttled queue.
 TEST(GatewayDispatcher, AThrottledSiteCostsMoreAsItsInFlightGrowsSoEwmaSpillsOver) {
   GatewayDispatcher plain(2, ewma());
@@ -344,7 +344,7 @@ TEST(GatewayDispatcher, AThrottledSiteCostsMoreAsItsInFlightGrowsSoEwmaSpillsOve
   measure(d, "d.example", {10, 200});
   d.learnSite(d.table().domainId("d.example"), "gmail");
   // 2 per second: a message waits 500 ms there per one ahead of it, on top of its 10 ms. On
-  // gateway 1 each message beyond 20 in flight waits 200 / 20 = 10 ms more.
+  // gateway 1 each message beyond 10 in flight waits 200 / 10 = 20 ms more.
   d.sites().report(0, report({"gmail", 0, 2'000, 0, proto::SiteStatus::kNoWarmupCap}), 1000);
   std::vector<size_t> per_gateway = spread(d, gw, 80);
   EXPECT_GE(per_gateway[0], 1u);  // still used, in proportion to what it allows

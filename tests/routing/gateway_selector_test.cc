@@ -139,12 +139,12 @@ TEST(GatewaySelector, LoadCountsAgainstAGateway) {
   SelectorSettings s;
   s.exploration = 0;
   GatewaySelector selector(table, s);
-  // Gateway 0 is faster, but with 500 in flight to the destination, 480 beyond the 20 it
-  // carries at once, the next one waits about 480 × 100 ms / 20 = 2.4 s.
+  // Gateway 0 is faster, but with 500 in flight to the destination, 490 beyond the 10 it
+  // carries at once, the next one waits about 490 × 100 ms / 10 = 4.9 s.
   std::vector<GatewayLoad> load{{true, 10, 500}, {true, 10, 0}};
   EXPECT_EQ(selector.choose(d, load, 1), 1);
   // Up to its concurrency, what is in flight costs nothing: it is carried at once.
-  load[0].in_flight = 20;
+  load[0].in_flight = 10;
   EXPECT_EQ(selector.choose(d, load, 2), 0);
   // A gateway silent for longer than the other's delivery time is not chosen: nothing sent
   // there comes back sooner.
@@ -214,7 +214,7 @@ TEST(GatewaySelectorWait, EwmaWaitsForTheFasterGatewaysCreditRatherThanTakeTheSl
   // Without wait_for the caller takes what has credit now, as before.
   EXPECT_EQ(selector.choose(t.d, loads, 2000), 1);
   // When the fast one's own backlog makes it slower than the slow one, no waiting.
-  loads[0].in_flight = 200;  // 180 beyond the 20 it carries at once, 10 ms each over 20: 90 ms ahead
+  loads[0].in_flight = 100;  // 90 beyond the 10 it carries at once, 10 ms each over 10: 90 ms ahead
   EXPECT_EQ(selector.choose(t.d, loads, 2000, &wait_for), 1);
   EXPECT_EQ(wait_for, -1);
   // A gateway that is down is never waited for.

@@ -80,10 +80,11 @@ struct SelectorSettings {
   std::vector<std::pair<std::string, int>> routes;
   // c3: the number of initiators sharing the gateways (n in q̂ = 1 + os·n + q̄).
   uint32_t initiators = 1;
-  // ewma: messages a gateway carries to one destination at once (its connections there; the
-  // gateways' default max_connections is 20). Beyond them, each message in flight waits about
-  // one delivery time over this.
-  uint32_t destination_concurrency = 20;
+  // ewma: messages a gateway is taken to carry to one destination at once. Beyond them, each
+  // message in flight waits about one delivery time over this. Half the gateways' default of 20
+  // connections per destination: delivery times grow before every connection is busy, and a
+  // gateway with fewer (or a rate cap) is not overfilled (docs/selection.md has the sweep).
+  uint32_t destination_concurrency = 10;
 };
 
 class GatewaySelector {
