@@ -235,11 +235,17 @@ int GatewaySelector::chooseEwma(uint32_t domain, std::span<const GatewayLoad> ga
 // on its way counts as a measurement, so the site's other domains do not send more while its
 // answer is out.
 int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms) {
+  // Nothing of this domain's is due before explore_due_ (its candidates' measurements only get
+  // newer): a turn kept for later costs one look, not a pass over its row.
+  if (explore_due_.size() <= domain) explore_due_.resize(table_.domains(), 0);
+  if (now_ms < explore_due_[domain]) return -1;
   int pick = -1;
   uint64_t oldest = UINT64_MAX;
+  DeliveryTimeTable::Row row = table_.row(domain);
+  uint64_t* explored = exploredRow(domain);
   for (size_t g = 0; g < gateways.size(); ++g) {
     if (!candidate(gateways[g])) continue;
-    uint64_t updated = std::max(table_.lastMeasured(g, domain), exploredAt(g, domain));
+    uint64_t updated = std::max(row.lastMeasured(g), explored[g]);
     if (updated < oldest) {
       oldest = updated;
       pick = static_cast<int>(g);
@@ -247,19 +253,22 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   }
   if (pick < 0) return -1;
   bool stale = oldest == 0 || now_ms - oldest >= settings_.stale_after_ms;
-  if (!stale) return -1;
-  exploredAt(static_cast<size_t>(pick), domain) = now_ms;
+  if (!stale) {
+    explore_due_[domain] = oldest + settings_.stale_after_ms;
+    return -1;
+  }
+  explored[pick] = now_ms;
   return pick;
 }
 
-// When an exploration last went to the gateway for the domain's site (or the domain, while
+// When an exploration last went to each gateway for the domain's site (or the domain, while
 // its site is unknown). Sites and domains are numbered apart: sites take the even slots.
-uint64_t& GatewaySelector::exploredAt(size_t g, uint32_t domain) {
+uint64_t* GatewaySelector::exploredRow(uint32_t domain) {
   int site = table_.siteOf(domain);
   size_t key = site >= 0 ? 2 * static_cast<size_t>(site) : 2 * static_cast<size_t>(domain) + 1;
   size_t need = (key + 1) * table_.gateways();
   if (explored_.size() < need) explored_.resize(need, 0);
-  return explored_[key * table_.gateways() + g];
+  return &explored_[key * table_.gateways()];
 }
 
 }  // namespace lbmail

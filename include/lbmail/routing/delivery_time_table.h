@@ -73,6 +73,13 @@ class DeliveryTimeTable {
       if (site && (std::isnan(own[g].mean) || own[g].updated_ms + stale_after_ms < site[g].updated_ms)) return site[g];
       return own[g];
     }
+    // When gateway g last measured the domain or its site (0: never): a domain is due for a
+    // refresh on a gateway only when neither was measured there lately.
+    uint64_t lastMeasured(size_t g) const {
+      uint64_t mine = std::isnan(own[g].mean) ? 0 : own[g].updated_ms;
+      uint64_t its_site = !site || std::isnan(site[g].mean) ? 0 : site[g].updated_ms;
+      return std::max(mine, its_site);
+    }
   };
   Row row(uint32_t domain) const {
     size_t i = static_cast<size_t>(domain) * gateways_;
@@ -80,14 +87,7 @@ class DeliveryTimeTable {
     return {&cells_[i], site < 0 ? nullptr : &site_cells_[static_cast<size_t>(site) * gateways_], stale_after_ms_};
   }
   const Average& measured(size_t gateway, uint32_t domain) const { return row(domain).at(gateway); }
-  // When the gateway last measured the domain or its site (0: never): a domain is due for a
-  // refresh on a gateway only when neither was measured there lately.
-  uint64_t lastMeasured(size_t gateway, uint32_t domain) const {
-    Row r = row(domain);
-    uint64_t own = std::isnan(r.own[gateway].mean) ? 0 : r.own[gateway].updated_ms;
-    uint64_t site = !r.site || std::isnan(r.site[gateway].mean) ? 0 : r.site[gateway].updated_ms;
-    return std::max(own, site);
-  }
+  uint64_t lastMeasured(size_t gateway, uint32_t domain) const { return row(domain).lastMeasured(gateway); }
   // The gateway's average over every domain (NaN before its first sample).
   double gatewayAverage(size_t gateway) const { return gateway_avg_[gateway].mean; }
 

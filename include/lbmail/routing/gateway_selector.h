@@ -148,7 +148,7 @@ class GatewaySelector {
   Scan scan(uint32_t domain, std::span<const GatewayLoad> gateways) const;
   int leastLoaded(std::span<const GatewayLoad> gateways) const;
   int explore(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms);
-  uint64_t& exploredAt(size_t g, uint32_t domain);
+  uint64_t* exploredRow(uint32_t domain);
   uint64_t nextRandom();
   // The rivals (gateway_selector_rivals.cc): per gateway, whatever the domain.
   struct Rivals;
@@ -164,6 +164,7 @@ class GatewaySelector {
 
   const DeliveryTimeTable& table_;
   SelectorSettings settings_;
+  std::vector<uint64_t> explore_due_;  // per domain: nothing of its is stale before this
   std::vector<uint64_t> explored_;  // per (site or domain, gateway): the last exploration sent
   std::vector<int> current_;  // per domain: the gateway it is on (-1: none yet)
   std::vector<int> routed_;   // kFixed, per domain: its route's gateway (-1: none, -2: not looked up)
