@@ -241,20 +241,23 @@ int GatewaySelector::explore(uint32_t domain, std::span<const GatewayLoad> gatew
   if (now_ms < explore_due_[domain]) return -1;
   int pick = -1;
   uint64_t oldest = UINT64_MAX;
+  uint64_t oldest_up = UINT64_MAX;  // over every gateway that is up, credit or not: the due time
   DeliveryTimeTable::Row row = table_.row(domain);
   uint64_t* explored = exploredRow(domain);
   for (size_t g = 0; g < gateways.size(); ++g) {
-    if (!candidate(gateways[g])) continue;
+    if (!gateways[g].up) continue;
     uint64_t updated = std::max(row.lastMeasured(g), explored[g]);
-    if (updated < oldest) {
+    oldest_up = std::min(oldest_up, updated);
+    if (gateways[g].credit > 0 && updated < oldest) {
       oldest = updated;
       pick = static_cast<int>(g);
     }
   }
-  if (pick < 0) return -1;
-  bool stale = oldest == 0 || now_ms - oldest >= settings_.stale_after_ms;
+  bool stale = pick >= 0 && (oldest == 0 || now_ms - oldest >= settings_.stale_after_ms);
   if (!stale) {
-    explore_due_[domain] = oldest + settings_.stale_after_ms;
+    // A gateway that is up without credit now, or one that comes back up, is looked at again
+    // by then at the latest.
+    if (oldest_up != UINT64_MAX && oldest_up > 0) explore_due_[domain] = oldest_up + settings_.stale_after_ms;
     return -1;
   }
   explored[pick] = now_ms;

@@ -78,7 +78,6 @@ void ModelStats::shiftWindow(int64_t now_us, uint32_t gateway) {
 void ModelStats::delivered(int64_t now_us, double ms) {
   ++r_.delivered;
   times_ms_.push_back(static_cast<float>(ms));
-  if (getenv("DBG_SLOW") && ms > 20) fprintf(stderr, "slow %.3f %.1f\n", now_us / 1e6, ms);
   sum_ms_ += ms;
   last_delivery_us_ = std::max(last_delivery_us_, now_us);
 }
