@@ -12,20 +12,12 @@ SelectorSettings selectorSettings(const SelectionConfig& selection) {
   return s;
 }
 
-// The rivals from the literature rank gateways, not (domain, gateway) cells: their load is the
-// gateway's whole count of requests in flight (C3's os, Envoy's and Finagle's pending).
-bool perGateway(SelectionPolicy p) {
-  return p == SelectionPolicy::kC3 || p == SelectionPolicy::kPrequal || p == SelectionPolicy::kPeakEwmaP2c ||
-         p == SelectionPolicy::kLeastRequestP2c;
-}
-
 double millis(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 
 }  // namespace
 
 GatewayDispatcher::GatewayDispatcher(size_t gateways, const SelectionConfig& selection, GatewayProber* prober)
     : gateways_(gateways),
-      policy_(selection.selector.policy),
       table_(gateways, std::chrono::duration_cast<std::chrono::milliseconds>(selection.half_life),
              std::chrono::milliseconds(selection.selector.stale_after_ms)),
       selector_(table_, selectorSettings(selection)),
@@ -55,12 +47,7 @@ GatewayDispatcher::Choice GatewayDispatcher::route(PendingRecipient& p, const Ga
   if (!any_has_media) return {Route::kMediaMissing, 0};
   if (p.avoid_gateway >= 0 && other_candidate) loads_[static_cast<size_t>(p.avoid_gateway)].up = false;
   leaveOutRefusers(p);
-  // A domain nothing is known about yet gets a few probes per gateway, not a blind wave: the
-  // first answers come back in milliseconds and then the rest go where they arrive soonest.
-  if (policy_ == SelectionPolicy::kEwma && load_.domainInFlight(p.domain_id) >= GatewaySelector::kProbes * gateways_ &&
-      !known(p.domain_id)) {
-    return {Route::kHold, 0};
-  }
+  if (selector_.waitsForProbes(p.domain_id, load_.domainInFlight(p.domain_id))) return {Route::kHold, 0};
   fillDestinationLoad(p.domain_id, now);
   applyShaping(p.domain_id, now);
   int wait_for = -1;
@@ -123,8 +110,6 @@ bool GatewayDispatcher::siteUnavailable(uint32_t domain, size_t g, uint64_t now)
 // known), not the gateway's as a whole: a gateway queues and connects per receiver.
 void GatewayDispatcher::fillDestinationLoad(uint32_t domain, uint64_t now) {
   load_.fill(domain, now, loads_);
-  if (!perGateway(policy_)) return;
-  for (size_t g = 0; g < gateways_; ++g) loads_[g].in_flight = load_.inFlight(g);
 }
 
 PendingRecipient GatewayDispatcher::unpark(size_t g) {
@@ -199,18 +184,6 @@ void GatewayDispatcher::learnSite(uint32_t domain, std::string_view site) {
     load_.setSite(domain, static_cast<uint32_t>(now));
   }
   for (size_t g = 0; g < gateways_; ++g) sites_.moveInFlight(g, before, now, load_.domainInFlight(domain, g));
-}
-
-// Whether some gateway has a measurement (a sample or an RTT prior) for the domain.
-bool GatewayDispatcher::known(uint32_t domain) const {
-  for (size_t g = 0; g < gateways_; ++g) {
-    auto source = table_.expected(g, domain).source;
-    if (source == DeliveryTimeTable::Source::kSamples || source == DeliveryTimeTable::Source::kSiteSamples ||
-        source == DeliveryTimeTable::Source::kRttPrior) {
-      return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace lbmail

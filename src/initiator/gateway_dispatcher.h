@@ -93,7 +93,6 @@ class GatewayDispatcher {
   uint64_t inFlight(size_t g) const { return load_.inFlight(g); }
 
  private:
-  bool known(uint32_t domain) const;
   void fillDestinationLoad(uint32_t domain, uint64_t now_ms);
   void leaveOutRefusers(const PendingRecipient& p);
   void applyShaping(uint32_t domain, uint64_t now_ms);
@@ -102,7 +101,6 @@ class GatewayDispatcher {
   void sendProbes(uint64_t now_ms);
 
   size_t gateways_;
-  SelectionPolicy policy_;
   DeliveryTimeTable table_;
   GatewaySelector selector_;
   SiteTable sites_;

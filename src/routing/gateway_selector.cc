@@ -128,6 +128,17 @@ int GatewaySelector::chooseFixed(uint32_t domain, std::span<const GatewayLoad> g
   return -1;
 }
 
+bool GatewaySelector::waitsForProbes(uint32_t domain, uint64_t domain_in_flight) const {
+  if (settings_.policy != SelectionPolicy::kEwma || domain_in_flight < kProbes * table_.gateways()) return false;
+  for (size_t g = 0; g < table_.gateways(); ++g) {
+    DeliveryTimeTable::Source source = table_.expected(g, domain).source;
+    if (source != DeliveryTimeTable::Source::kNone && source != DeliveryTimeTable::Source::kGatewayAverage) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // One pass over the domain's row: what each decision needs to know, with no second look at the
 // table (ewma's whole per-decision cost is this loop; perf/selection_bench).
 GatewaySelector::Scan GatewaySelector::scan(uint32_t domain, std::span<const GatewayLoad> gateways) const {

@@ -109,25 +109,11 @@ void ModelInitiator::fillLoads(int64_t now, const ModelMessage& m) {
   }
 }
 
-bool ModelInitiator::knownDomain(uint32_t domain) const {
-  for (size_t g = 0; g < spec_.gateways; ++g) {
-    if (table_.expected(g, domain).source != DeliveryTimeTable::Source::kNone &&
-        table_.expected(g, domain).source != DeliveryTimeTable::Source::kGatewayAverage) {
-      return true;
-    }
-  }
-  return false;
-}
-
 ModelInitiator::Placed ModelInitiator::place(int64_t now, uint32_t msg) {
   ModelMessage& m = messages_[msg];
   fillLoads(now, m);
   // As the campaign: a domain nothing is known about gets a few probes per gateway, not a wave.
-  if (policy_ == SelectionPolicy::kEwma && !knownDomain(m.domain)) {
-    uint64_t in_flight = 0;
-    in_flight = load_.domainInFlight(m.domain);
-    if (in_flight >= GatewaySelector::kProbes * spec_.gateways) return Placed::kHeld;
-  }
+  if (selector_->waitsForProbes(m.domain, load_.domainInFlight(m.domain))) return Placed::kHeld;
   int wait_for = -1;
   int g = selector_->choose(m.domain, loads_, ms(now), &wait_for);
   if (g >= 0) {

@@ -53,7 +53,6 @@ class ModelInitiator {
   void fetch(int64_t now);
   void send(int64_t now, uint32_t msg, size_t g);
   void fillLoads(int64_t now, const ModelMessage& m);
-  bool knownDomain(uint32_t domain) const;
   void creditFreed(int64_t now, size_t g);
   void redecide(int64_t now, std::deque<uint32_t>& line);
   void finish(uint32_t msg);

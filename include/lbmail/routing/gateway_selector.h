@@ -108,6 +108,12 @@ class GatewaySelector {
   // next tick asks again).
   int choose(uint32_t domain, std::span<const GatewayLoad> gateways, uint64_t now_ms, int* wait_for = nullptr);
 
+  // ewma: whether a message to the domain waits rather than go out now, because nothing is
+  // known of the domain yet (no sample, site sample or RTT prior on any gateway) and
+  // kProbes per gateway are already in flight to it: the first answers come back in
+  // milliseconds, and then the rest go where they arrive soonest, not in a blind wave.
+  bool waitsForProbes(uint32_t domain, uint64_t domain_in_flight) const;
+
   // The gateway the domain is on now (-1 before its first ewma decision).
   int currentGateway(uint32_t domain) const { return domain < current_.size() ? current_[domain] : -1; }
   uint64_t decisions() const { return decisions_; }
