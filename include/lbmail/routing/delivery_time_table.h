@@ -87,7 +87,6 @@ class DeliveryTimeTable {
     return {&cells_[i], site < 0 ? nullptr : &site_cells_[static_cast<size_t>(site) * gateways_], stale_after_ms_};
   }
   const Average& measured(size_t gateway, uint32_t domain) const { return row(domain).at(gateway); }
-  uint64_t lastMeasured(size_t gateway, uint32_t domain) const { return row(domain).lastMeasured(gateway); }
   // The gateway's average over every domain (NaN before its first sample).
   double gatewayAverage(size_t gateway) const { return gateway_avg_[gateway].mean; }
 
